@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+// The tamper-evident, encrypted ledger of a law firm's client communications.
+// Layers (dependencies point down): LedgerCLI -> Ledger -> {MerkleLog, LMDB, Sodium, SignedNote, RecordFormats}
+import PackageDescription
+
+let package = Package(
+    name: "ClientLedger",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ledger", targets: ["LedgerCLI"]),
+        .library(name: "Ledger", targets: ["Ledger"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C libraries, found with pkg-config. Only Sodium and LMDB import them.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+
+        // Safe Swift over libsodium: AEAD, Ed25519, Argon2id, KDF, random, secret bytes.
+        .target(name: "Sodium", dependencies: ["CSodium"]),
+        // Safe Swift over liblmdb: environment, transactions as closures, cursors, typed errors.
+        .target(name: "LMDB", dependencies: ["CLMDB"]),
+        // Pure RFC 6962 math: record/node hashes, stored-hash index, proofs. No I/O.
+        .target(name: "MerkleLog", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // C2SP signed notes and tlog checkpoints (Ed25519 via Sodium).
+        .target(name: "SignedNote", dependencies: ["Sodium"]),
+        // Strict JSON (integers only, no duplicate keys, canonical output) and RFC 4180 CSV.
+        .target(name: "RecordFormats"),
+        // The engine: append, read, keys, checkpoints, verify, export, reports.
+        .target(name: "Ledger", dependencies: [
+            "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The `ledger` command: argument parsing, terminal output, exit codes. No logic.
+        .executableTarget(name: "LedgerCLI", dependencies: [
+            "Ledger",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
+        .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
+        .testTarget(name: "MerkleLogTests", dependencies: ["MerkleLog"]),
+        .testTarget(name: "SignedNoteTests", dependencies: ["SignedNote", "Sodium"]),
+        .testTarget(name: "RecordFormatsTests", dependencies: ["RecordFormats"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats"]),
+        .testTarget(name: "LedgerCLITests", dependencies: ["Ledger"]),
+    ]
+)

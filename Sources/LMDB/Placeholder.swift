@@ -1,0 +1,1 @@
+// LMDB module (placeholder until its first file lands)

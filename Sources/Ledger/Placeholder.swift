@@ -1,0 +1,1 @@
+// Ledger module (placeholder until its first file lands)

@@ -1,0 +1,1 @@
+// MerkleLog module (placeholder until its first file lands)

@@ -1,0 +1,1 @@
+// RecordFormats module (placeholder until its first file lands)

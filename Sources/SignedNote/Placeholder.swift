@@ -1,0 +1,1 @@
+// SignedNote module (placeholder until its first file lands)

@@ -1,0 +1,1 @@
+// Sodium module (placeholder until its first file lands)

@@ -1,0 +1,2 @@
+import XCTest
+final class RecordFormatsTestsPlaceholder: XCTestCase { func testPlaceholderBuilds() { XCTAssertTrue(true) } }

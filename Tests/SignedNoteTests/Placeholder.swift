@@ -1,0 +1,2 @@
+import XCTest
+final class SignedNoteTestsPlaceholder: XCTestCase { func testPlaceholderBuilds() { XCTAssertTrue(true) } }

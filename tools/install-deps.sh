@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the ledger needs to build, test and interoperate.
+# Idempotent; run as root (CI and the dev machines are root).
+set -euo pipefail
+PKGS=(libsodium-dev liblmdb-dev pkg-config golang-go golang-golang-x-mod-dev)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
