@@ -1,0 +1,235 @@
+import Foundation
+import LMDB
+import Logging
+import MerkleLog
+import SignedNote
+import Sodium
+
+/// How `create` obtains the master key.
+public enum NewMasterKey: Sendable {
+    /// Generate 32 random bytes and write them to a new key file (mode 0600).
+    case keyFile(path: String, allowInsideLedger: Bool)
+    /// Derive the key from a passphrase with Argon2id at the given limits (salt and limits are stored).
+    case passphrase(SecretBytes, PassphraseParameters)
+}
+
+/// An open ledger: one LMDB environment, its identity, and (once unlocked) the keys.
+///
+/// Keyless operations (verify, checkpoint listing) need only `open`; reading or appending
+/// records and signing checkpoints need `unlock`.
+public final class Ledger: @unchecked Sendable {
+    public static let verifierKeyFileName = "verifier.key"
+    static let logger = Logger(label: "ledger.engine")
+
+    public let directory: String
+    let store: Store
+    public let ledgerID: [UInt8]
+    public let origin: String
+    /// The verifier key stored in this ledger (signed-note text form). Trust a pinned copy over this one.
+    public let storedVerifierKey: String
+    public let keyMode: String
+
+    let lock = NSLock()
+    var keyRing: KeyRing?
+    var signer: NoteSigner?
+    var matterKeyCache: [UInt32: SecretBytes] = [:]
+    var appendState: AppendState?
+
+    private init(directory: String, store: Store) throws {
+        self.directory = directory
+        self.store = store
+        let meta = try LedgerError.wrap("read ledger metadata") {
+            try store.environment.read { txn -> (format: [UInt8]?, id: [UInt8]?, origin: String?, vk: String?, mode: String?) in
+                (try txn.meta(store, .format), try txn.meta(store, .ledgerID), try txn.metaString(store, .origin),
+                 try txn.metaString(store, .verifierKey), try txn.metaString(store, .keyMode))
+            }
+        }
+        guard let formatBytes = meta.format, let format = formatBytes.withUnsafeBytes({ UInt32(bigEndianBytes: $0) }) else {
+            throw LedgerError.notALedger(path: directory, reason: "no storage format version in its metadata")
+        }
+        guard format == Store.storageFormatVersion else { throw LedgerError.unsupportedFormat(version: format) }
+        guard let id = meta.id, id.count == Leaf.ledgerIDByteCount, let origin = meta.origin, let vk = meta.vk,
+              let mode = meta.mode else {
+            throw LedgerError.notALedger(path: directory, reason: "its metadata is incomplete")
+        }
+        self.ledgerID = id
+        self.origin = origin
+        self.storedVerifierKey = vk
+        self.keyMode = mode
+    }
+
+    deinit { store.close() }
+
+    public func close() { store.close() }
+
+    // MARK: - Create
+
+    /// Creates a new ledger in an empty (or new) directory, with a fresh ledger id, master key and signing key.
+    public static func create(at directory: String, origin: String, masterKey: NewMasterKey) throws -> Ledger {
+        try validateOrigin(origin)
+        try prepareEmptyDirectory(directory)
+        let master: SecretBytes
+        var createdKeyFile: String?
+        switch masterKey {
+        case .keyFile(let path, let allowInside):
+            if !allowInside, isPath(path, inside: directory) { throw LedgerError.keyFileInsideLedger(path: path) }
+            guard !FileManager.default.fileExists(atPath: path) else { throw LedgerError.keyFileExists(path: path) }
+            master = SecretBytes(randomCount: MasterKeyFile.keyByteCount)
+            try MasterKeyFile.create(at: path, key: master)
+            createdKeyFile = path
+        case .passphrase(let passphrase, let parameters):
+            master = try parameters.deriveMasterKey(passphrase)
+        }
+        do {
+            try writeInitialMetadata(directory: directory, origin: origin, master: master, masterKey: masterKey)
+            let ledger = try open(at: directory)
+            try ledger.storedVerifierKey.appending("\n").write(
+                toFile: (directory as NSString).appendingPathComponent(verifierKeyFileName), atomically: true, encoding: .utf8)
+            return ledger
+        } catch {
+            // Leave nothing half-made behind: no key without a ledger, no ledger without its key.
+            if let createdKeyFile { try? FileManager.default.removeItem(atPath: createdKeyFile) }
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+                try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
+            }
+            throw error
+        }
+    }
+
+    private static func writeInitialMetadata(directory: String, origin: String, master: SecretBytes, masterKey: NewMasterKey) throws {
+        let ring = KeyRing(master: master)
+        let ledgerID = SecureRandom.bytes(Leaf.ledgerIDByteCount)
+        let seed = SecretBytes(randomCount: 32)
+        let signer = try NoteSigner(name: origin, seed: seed)
+        let sealedSeed = ring.sealSigningSeed(seed, ledgerID: ledgerID)
+        let store = try Store(directory: directory, create: true)
+        defer { store.close() }
+        try LedgerError.wrap("initialise ledger metadata") {
+            try store.environment.write { txn in
+                func put(_ key: MetaKey, _ value: [UInt8]) throws {
+                    try txn.put(store.meta, key: key.key, value: value, flags: [.noOverwrite])
+                }
+                try put(.format, Store.storageFormatVersion.bigEndianBytes)
+                try put(.ledgerID, ledgerID)
+                try put(.origin, Array(origin.utf8))
+                try put(.createdAt, UInt64(bitPattern: Clock.nowMicros()).bigEndianBytes)
+                try put(.signingKey, sealedSeed)
+                try put(.verifierKey, Array(signer.verifierKey.text.utf8))
+                try put(.nextKeyID, UInt32(1).bigEndianBytes)
+                switch masterKey {
+                case .keyFile:
+                    try put(.keyMode, Array("file".utf8))
+                case .passphrase(_, let parameters):
+                    try put(.keyMode, Array("passphrase".utf8))
+                    try put(.kdf, parameters.encoded())
+                }
+            }
+        }
+    }
+
+    /// The origin names the log in every checkpoint and is the signer name of the verifier key.
+    static func validateOrigin(_ origin: String) throws {
+        let ok = !origin.isEmpty && origin.utf8.count <= 255 &&
+            origin.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7f && $0 != "+" }
+        guard ok else {
+            throw LedgerError.invalidArgument("the origin must be 1 to 255 printable ASCII characters without spaces or '+', e.g. example-firm.com/client-ledger")
+        }
+    }
+
+    private static func prepareEmptyDirectory(_ directory: String) throws {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw LedgerError.ledgerDirectoryNotEmpty(path: directory) }
+            guard (try? fm.contentsOfDirectory(atPath: directory))?.isEmpty ?? false else {
+                throw LedgerError.ledgerDirectoryNotEmpty(path: directory)
+            }
+        } else {
+            do {
+                try fm.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                       attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw LedgerError.io(path: directory, detail: "cannot create the ledger directory")
+            }
+        }
+    }
+
+    static func isPath(_ path: String, inside directory: String) -> Bool {
+        let dir = URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.resolvingSymlinksInPath().path
+        return parent == dir || parent.hasPrefix(dir.hasSuffix("/") ? dir : dir + "/")
+    }
+
+    // MARK: - Open and unlock
+
+    /// Opens an existing ledger without keys.
+    public static func open(at directory: String, readOnly: Bool = false) throws -> Ledger {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw LedgerError.ledgerNotFound(path: directory)
+        }
+        guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("data.mdb")) else {
+            throw LedgerError.notALedger(path: directory, reason: "it has no data.mdb")
+        }
+        return try Ledger(directory: directory, store: Store(directory: directory, create: false, readOnly: readOnly))
+    }
+
+    /// Loads the master key and checks that it unlocks this ledger (by opening the sealed signing key).
+    public func unlock(with source: KeySource) throws {
+        let master: SecretBytes
+        switch (source, keyMode) {
+        case (.keyFile(let path), "file"):
+            master = try MasterKeyFile.load(from: path)
+        case (.passphrase(let passphrase), "passphrase"):
+            let raw = try LedgerError.wrap("read passphrase parameters") {
+                try store.environment.read { try $0.meta(store, .kdf) }
+            }
+            guard let raw else { throw LedgerError.corrupt("passphrase parameters (meta `kdf`) are missing") }
+            master = try raw.withUnsafeBytes { try PassphraseParameters.decode($0) }.deriveMasterKey(passphrase)
+        case (.keyFile, _):
+            throw LedgerError.keyRequired("this ledger is protected by a passphrase, not a key file; use --passphrase or LEDGER_PASSPHRASE_FILE")
+        case (.passphrase, _):
+            throw LedgerError.keyRequired("this ledger is protected by a key file; use --key-file or LEDGER_KEY_FILE")
+        }
+        let ring = KeyRing(master: master)
+        let sealed = try LedgerError.wrap("read the sealed signing key") {
+            try store.environment.read { try $0.meta(store, .signingKey) }
+        }
+        guard let sealed else { throw LedgerError.corrupt("the sealed signing key is missing") }
+        let seed: SecretBytes
+        do {
+            seed = try sealed.withUnsafeBytes { try ring.openSigningSeed($0, ledgerID: ledgerID) }
+        } catch {
+            throw LedgerError.wrongKey("the key does not unlock this ledger (wrong key file or passphrase)")
+        }
+        let signer = try NoteSigner(name: origin, seed: seed)
+        guard signer.verifierKey.text == storedVerifierKey else {
+            throw LedgerError.corrupt("the stored verifier key does not match the ledger's signing key")
+        }
+        lock.withLock {
+            self.keyRing = ring
+            self.signer = signer
+        }
+    }
+
+    func requireKeys() throws -> KeyRing {
+        guard let ring = lock.withLock({ keyRing }) else {
+            throw LedgerError.keyRequired("this operation needs the master key: pass --key-file (or LEDGER_KEY_FILE) or --passphrase")
+        }
+        return ring
+    }
+
+    /// Number of entries in the ledger.
+    public func size() throws -> UInt64 {
+        try LedgerError.wrap("count entries") { try store.environment.read { try $0.entryCount(store) } }
+    }
+}
+
+/// The ledger's clock: microseconds since the Unix epoch.
+enum Clock {
+    static func nowMicros() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+}

@@ -1,0 +1,134 @@
+import LMDB
+import MerkleLog
+import RecordFormats
+import Sodium
+
+/// One decrypted entry: its leaf, its record hash and its fields.
+public struct LedgerEntry: Sendable {
+    public let seq: UInt64
+    public let leaf: Leaf
+    /// RFC 6962 record (leaf) hash: SHA-256(0x00 || leaf bytes).
+    public let leafHash: Hash
+    public let disclosures: [Disclosure]
+    /// The record as given, keys in leaf order.
+    public let record: JSONObject
+
+    public var recordedAt: Int64 { leaf.recordedAt }
+
+    public func string(_ field: String) -> String? {
+        if case .string(let s)? = record[field] { return s }
+        return nil
+    }
+
+    public var occurredAt: Int64? { string("occurredAt").flatMap(Timestamp.parseRFC3339) }
+}
+
+/// Which entries `entries(matching:)` visits.
+public struct EntryFilter: Sendable {
+    public var matter: String?
+    /// Inclusive bounds on occurredAt, in microseconds since the epoch.
+    public var from: Int64?
+    public var to: Int64?
+
+    public init(matter: String? = nil, from: Int64? = nil, to: Int64? = nil) {
+        self.matter = matter
+        self.from = from
+        self.to = to
+    }
+
+    func admits(_ entry: LedgerEntry) -> Bool {
+        guard from != nil || to != nil else { return true }
+        guard let t = entry.occurredAt else { return false }
+        return (from.map { t >= $0 } ?? true) && (to.map { t <= $0 } ?? true)
+    }
+}
+
+extension Ledger {
+    /// Decrypts one entry. Throws `unknownSequence` past the end.
+    public func entry(_ seq: UInt64) throws -> LedgerEntry {
+        let ring = try requireKeys()
+        return try LedgerError.wrap("read entry") {
+            try store.environment.read { txn in
+                guard let entry = try decryptEntry(seq, ring: ring, txn: txn) else {
+                    throw LedgerError.unknownSequence(seq, size: try txn.entryCount(store))
+                }
+                return entry
+            }
+        }
+    }
+
+    /// Visits decrypted entries in seq order, optionally only one matter's (via the matter index) and an occurredAt range.
+    /// Throws `unknownMatter` when a matter is named that has no entries.
+    public func entries(matching filter: EntryFilter, _ visit: (LedgerEntry) throws -> Void) throws {
+        let ring = try requireKeys()
+        try LedgerError.wrap("list entries") {
+            try store.environment.read { txn in
+                for seq in try seqs(matter: filter.matter, ring: ring, txn: txn) {
+                    guard let entry = try decryptEntry(seq, ring: ring, txn: txn) else {
+                        throw LedgerError.corrupt("the matter index names entry \(seq), which does not exist")
+                    }
+                    if filter.admits(entry) { try visit(entry) }
+                }
+            }
+        }
+    }
+
+    /// The seqs of one matter (from the matters index), or every seq.
+    func seqs(matter: String?, ring: KeyRing, txn: ReadTransaction) throws -> AnySequence<UInt64> {
+        guard let matter else { return AnySequence(0..<(try txn.entryCount(store))) }
+        let tag = ring.matterTag(matter).bytes
+        let cursor = try txn.cursor(store.matters)
+        defer { cursor.close() }
+        var seqs = [UInt64]()
+        var pair = try cursor.seek(exactly: tag)
+        while let current = pair {
+            guard let seq = UInt64(bigEndianBytes: current.value) else { throw LedgerError.corrupt("a matters index value is not 8 bytes") }
+            seqs.append(seq)
+            pair = try cursor.nextDuplicate()
+        }
+        guard !seqs.isEmpty else { throw LedgerError.unknownMatter }
+        return AnySequence(seqs)
+    }
+
+    /// Decrypts an entry and checks every disclosure against its leaf digest (so `show` never displays altered text).
+    func decryptEntry(_ seq: UInt64, ring: KeyRing, txn: ReadTransaction) throws -> LedgerEntry? {
+        let key = seq.bigEndianBytes
+        guard let rawLeaf = try txn.get(store.entries, key: key) else { return nil }
+        let leaf: Leaf
+        do { leaf = try Leaf.decode(rawLeaf) } catch { throw LedgerError.corrupt("entry \(seq): \(error)") }
+        guard let ciphertext = try txn.get(store.payloads, key: key) else {
+            throw LedgerError.corrupt("entry \(seq) has no ciphertext")
+        }
+        let matterKey = try self.matterKey(id: leaf.keyID, ring: ring, txn: txn)
+        let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: leaf.keyID)
+        let plaintext: SecretBytes
+        do {
+            plaintext = try ad.withUnsafeBytes { adBytes in
+                try leaf.nonce.withUnsafeBytes { nonce in
+                    try XChaCha20Poly1305.open(ciphertext, associatedData: adBytes, nonce: nonce, key: matterKey)
+                }
+            }
+        } catch {
+            throw LedgerError.corrupt("entry \(seq): the ciphertext does not open (altered, moved or wrong key)")
+        }
+        let disclosures: [Disclosure]
+        do {
+            disclosures = try plaintext.withUnsafeBytes { try EntryPayload.decode($0, names: leaf.fields.map(\.name)) }
+        } catch {
+            throw LedgerError.corrupt("entry \(seq): the decrypted payload does not decode")
+        }
+        var members = [(String, JSONValue)]()
+        for (field, disclosure) in zip(leaf.fields, disclosures) {
+            guard disclosure.digest == field.digest else {
+                throw LedgerError.corrupt("entry \(seq): field '\(field.name)' does not match its leaf digest")
+            }
+            do {
+                members.append((field.name, try JSONParser.parse(disclosure.value)))
+            } catch {
+                throw LedgerError.corrupt("entry \(seq): field '\(field.name)' is not valid JSON")
+            }
+        }
+        return LedgerEntry(seq: seq, leaf: leaf, leafHash: recordHash(rawLeaf), disclosures: disclosures,
+                           record: JSONObject(members))
+    }
+}

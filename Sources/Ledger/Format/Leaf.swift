@@ -1,0 +1,172 @@
+import MerkleLog
+
+/// One field of a leaf: its public name and the SHA-256 digest of its disclosure.
+public struct LeafField: Sendable, Equatable {
+    public let name: String
+    public let digest: Hash
+
+    public init(name: String, digest: Hash) {
+        self.name = name
+        self.digest = digest
+    }
+}
+
+/// Why a leaf's bytes were refused. Decoding is strict: every byte has one meaning.
+public enum LeafDecodingError: Error, Equatable, Sendable, CustomStringConvertible {
+    case truncated(at: Int)
+    case unsupportedVersion(UInt8)
+    case unknownFlags(UInt8)
+    case badFieldName(index: Int)
+    case fieldsNotSorted(index: Int)
+    case trailingBytes(count: Int)
+
+    public var description: String {
+        switch self {
+        case .truncated(let at): return "leaf is truncated at byte \(at)"
+        case .unsupportedVersion(let v): return "leaf format version \(v) is not known to this build"
+        case .unknownFlags(let f): return "leaf has unknown flag bits 0x\(String(f, radix: 16))"
+        case .badFieldName(let i): return "leaf field \(i) has an invalid name"
+        case .fieldsNotSorted(let i): return "leaf field \(i) is out of order or duplicated"
+        case .trailingBytes(let n): return "leaf has \(n) trailing bytes"
+        }
+    }
+}
+
+/// The canonical binary header of an entry: what the Merkle tree hashes (docs/FORMAT.md, "Leaf v1").
+///
+///     u8      version (1)
+///     u8[16]  ledger id
+///     u64     seq
+///     i64     recordedAt, microseconds since 1970-01-01T00:00:00Z
+///     u8[32]  previous record hash (RFC 6962 leaf hash of seq-1; zeros for seq 0)
+///     u8[32]  matter tag
+///     u8      flags (bit 0: a source tag follows; other bits zero)
+///     u8[32]  source tag, only if flag bit 0
+///     u32     key id
+///     u8[24]  nonce
+///     u8[32]  SHA-256 of the ciphertext
+///     u16     field count
+///     repeat  u8 name length, name (ASCII), u8[32] field digest — names strictly ascending by byte
+public struct Leaf: Sendable, Equatable {
+    public static let currentVersion: UInt8 = 1
+    public static let ledgerIDByteCount = 16
+    public static let nonceByteCount = 24
+    public static let maxFieldNameLength = 64
+
+    public var version: UInt8
+    public var ledgerID: [UInt8]
+    public var seq: UInt64
+    public var recordedAt: Int64
+    public var previousHash: Hash
+    public var matterTag: Hash
+    public var sourceTag: Hash?
+    public var keyID: UInt32
+    public var nonce: [UInt8]
+    public var ciphertextHash: Hash
+    public var fields: [LeafField]
+
+    public init(version: UInt8 = Leaf.currentVersion, ledgerID: [UInt8], seq: UInt64, recordedAt: Int64,
+                previousHash: Hash, matterTag: Hash, sourceTag: Hash?, keyID: UInt32, nonce: [UInt8],
+                ciphertextHash: Hash, fields: [LeafField]) {
+        self.version = version
+        self.ledgerID = ledgerID
+        self.seq = seq
+        self.recordedAt = recordedAt
+        self.previousHash = previousHash
+        self.matterTag = matterTag
+        self.sourceTag = sourceTag
+        self.keyID = keyID
+        self.nonce = nonce
+        self.ciphertextHash = ciphertextHash
+        self.fields = fields
+    }
+
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 200 + fields.count * 48)
+        w.u8(version)
+        w.raw(ledgerID)
+        w.u64(seq)
+        w.u64(UInt64(bitPattern: recordedAt))
+        previousHash.withUnsafeBytes { w.raw($0) }
+        matterTag.withUnsafeBytes { w.raw($0) }
+        w.u8(sourceTag == nil ? 0 : 1)
+        sourceTag?.withUnsafeBytes { w.raw($0) }
+        w.u32(keyID)
+        w.raw(nonce)
+        ciphertextHash.withUnsafeBytes { w.raw($0) }
+        w.u16(UInt16(fields.count))
+        for field in fields {
+            let name = Array(field.name.utf8)
+            w.u8(UInt8(name.count))
+            w.raw(name)
+            field.digest.withUnsafeBytes { w.raw($0) }
+        }
+        return w.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws -> Leaf {
+        try bytes.withUnsafeBytes { try decode($0) }
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws -> Leaf {
+        var r = ByteReader(bytes)
+        do {
+            let version = try r.u8()
+            guard version == 1 else { throw LeafDecodingError.unsupportedVersion(version) }
+            let ledgerID = try r.bytes(ledgerIDByteCount)
+            let seq = try r.u64()
+            let recordedAt = Int64(bitPattern: try r.u64())
+            let previous = Hash(unsafeBytes: try r.take(32))
+            let matterTag = Hash(unsafeBytes: try r.take(32))
+            let flags = try r.u8()
+            guard flags & ~1 == 0 else { throw LeafDecodingError.unknownFlags(flags) }
+            let sourceTag = flags & 1 == 1 ? Hash(unsafeBytes: try r.take(32)) : nil
+            let keyID = try r.u32()
+            let nonce = try r.bytes(nonceByteCount)
+            let ciphertextHash = Hash(unsafeBytes: try r.take(32))
+            let count = Int(try r.u16())
+            var fields = [LeafField]()
+            fields.reserveCapacity(count)
+            var previousName: UnsafeRawBufferPointer? = nil
+            for index in 0..<count {
+                let length = Int(try r.u8())
+                let name = try r.take(length)
+                guard FieldName.isValid(name) else { throw LeafDecodingError.badFieldName(index: index) }
+                if let prior = previousName, !FieldName.strictlyAscending(prior, name) {
+                    throw LeafDecodingError.fieldsNotSorted(index: index)
+                }
+                previousName = name
+                let digest = Hash(unsafeBytes: try r.take(32))
+                fields.append(LeafField(name: String(decoding: name, as: UTF8.self), digest: digest))
+            }
+            guard r.isAtEnd else { throw LeafDecodingError.trailingBytes(count: r.remaining) }
+            return Leaf(version: version, ledgerID: ledgerID, seq: seq, recordedAt: recordedAt,
+                        previousHash: previous, matterTag: matterTag, sourceTag: sourceTag, keyID: keyID,
+                        nonce: nonce, ciphertextHash: ciphertextHash, fields: fields)
+        } catch let failure as ByteReader.Failure {
+            if case .truncated(let at, _) = failure { throw LeafDecodingError.truncated(at: at) }
+            throw LeafDecodingError.truncated(at: r.offset)
+        }
+    }
+}
+
+/// Field names are public schema words: ASCII letters, digits and '-', 1 to 64 bytes, starting with a letter.
+enum FieldName {
+    static func isValid(_ name: UnsafeRawBufferPointer) -> Bool {
+        guard (1...Leaf.maxFieldNameLength).contains(name.count), isLetter(name[0]) else { return false }
+        return name.allSatisfy { isLetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") }
+    }
+
+    static func isValid(_ name: String) -> Bool {
+        var utf8 = Array(name.utf8)
+        return utf8.withUnsafeMutableBytes { isValid(UnsafeRawBufferPointer($0)) }
+    }
+
+    static func strictlyAscending(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.lexicographicallyPrecedes(b)
+    }
+
+    private static func isLetter(_ c: UInt8) -> Bool {
+        (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+    }
+}

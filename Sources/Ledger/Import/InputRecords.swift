@@ -1,0 +1,167 @@
+import Foundation
+import RecordFormats
+
+/// Input file formats that `ledger import` reads.
+public enum ImportFormat: String, Sendable, CaseIterable {
+    case jsonl
+    case csv
+
+    /// Chooses the format from the file name: `.csv` is CSV, anything else is JSON lines.
+    public static func guess(path: String) -> ImportFormat {
+        path.lowercased().hasSuffix(".csv") ? .csv : .jsonl
+    }
+}
+
+/// One record's raw text located in the input, before parsing.
+struct RawRecord: Sendable {
+    let line: Int
+    let range: Range<Int>
+}
+
+/// Splits JSON-lines input into records (one per non-blank line) and parses + validates one.
+enum JSONLines {
+    static func split(_ bytes: UnsafeRawBufferPointer) -> [RawRecord] {
+        var records = [RawRecord]()
+        records.reserveCapacity(bytes.count / 700 + 1)
+        var start = 0
+        var line = 1
+        let count = bytes.count
+        while start < count {
+            var end = start
+            if let base = bytes.baseAddress, let hit = memchr(base + start, 0x0a, count - start) {
+                end = base.distance(to: UnsafeRawPointer(hit))
+            } else {
+                end = count
+            }
+            var trimmedEnd = end
+            if trimmedEnd > start, bytes[trimmedEnd - 1] == 0x0d { trimmedEnd -= 1 }
+            if !isBlank(bytes, start..<trimmedEnd) { records.append(RawRecord(line: line, range: start..<trimmedEnd)) }
+            start = end + 1
+            line += 1
+        }
+        return records
+    }
+
+    static func validate(_ raw: RawRecord, in bytes: UnsafeRawBufferPointer) -> Result<ValidatedRecord, RecordError> {
+        guard raw.range.count <= RecordSchema.maxRecordBytes else {
+            return .failure(RecordError(line: raw.line, reason: "record is larger than 1 MiB"))
+        }
+        let slice = UnsafeRawBufferPointer(rebasing: bytes[raw.range])
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(slice)
+        } catch let error as JSONParseError {
+            return .failure(RecordError(line: raw.line, field: error.path.isEmpty ? nil : error.path, reason: error.reasonText))
+        } catch {
+            return .failure(RecordError(line: raw.line, reason: "not valid JSON"))
+        }
+        do {
+            var record = try RecordSchema.validate(value)
+            record.line = raw.line
+            return .success(record)
+        } catch {
+            var located = error
+            located.line = raw.line
+            return .failure(located)
+        }
+    }
+
+    private static func isBlank(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
+        range.allSatisfy { bytes[$0] == 0x20 || bytes[$0] == 0x09 || bytes[$0] == 0x0d }
+    }
+}
+
+extension JSONParseError {
+    /// The reason without position, for record errors that already name the line and field.
+    var reasonText: String {
+        switch reason {
+        case .floatNotAllowed: return "floats are not allowed (stored values are integers only)"
+        case .invalidUTF8: return "invalid UTF-8"
+        case .duplicateKey(let key): return "duplicate key '\(key)'"
+        case .integerOutOfRange: return "integer out of range"
+        case .tooDeep: return "nested too deeply"
+        default: return "not valid JSON (\(description))"
+        }
+    }
+}
+
+/// CSV input: a header row of schema field names, then one record per row. List fields are `;`-separated;
+/// attachments are `name=sha256` items separated by `;`. An empty cell means the field is absent.
+enum CSVRecords {
+    struct Header {
+        let names: [String]
+        let types: [RecordSchema.FieldType]
+    }
+
+    static func header(_ row: CSVRow) throws -> Header {
+        var seen = Set<String>()
+        var types = [RecordSchema.FieldType]()
+        for (column, name) in row.fields.enumerated() {
+            guard let type = RecordSchema.type(of: name) else {
+                throw RecordError(line: row.line, field: name, reason: "column \(column + 1) of the header is not a schema field")
+            }
+            guard seen.insert(name).inserted else {
+                throw RecordError(line: row.line, field: name, reason: "column \(column + 1) repeats a header name")
+            }
+            types.append(type)
+        }
+        return Header(names: row.fields, types: types)
+    }
+
+    static func validate(_ row: CSVRow, header: Header) -> Result<ValidatedRecord, RecordError> {
+        guard row.fields.count == header.names.count else {
+            return .failure(RecordError(line: row.line, reason: "has \(row.fields.count) columns, the header has \(header.names.count)"))
+        }
+        var members = [(String, JSONValue)]()
+        for (i, cell) in row.fields.enumerated() where !cell.isEmpty {
+            do {
+                members.append((header.names[i], try convert(cell, type: header.types[i], field: header.names[i])))
+            } catch {
+                var located = error
+                located.line = row.line
+                return .failure(located)
+            }
+        }
+        do {
+            var record = try RecordSchema.validate(.object(JSONObject(members)))
+            record.line = row.line
+            return .success(record)
+        } catch {
+            var located = error
+            located.line = row.line
+            return .failure(located)
+        }
+    }
+
+    private static func convert(_ cell: String, type: RecordSchema.FieldType, field: String) throws(RecordError) -> JSONValue {
+        switch type {
+        case .integer:
+            guard let value = Int64(cell) else { throw RecordError(field: field, reason: "must be an integer") }
+            return .integer(value)
+        case .boolean:
+            switch cell {
+            case "true": return .bool(true)
+            case "false": return .bool(false)
+            default: throw RecordError(field: field, reason: "must be true or false")
+            }
+        case .lines:
+            return .array(items(cell).map { .string($0) })
+        case .attachments:
+            var list = [JSONValue]()
+            for item in items(cell) {
+                guard let eq = item.lastIndex(of: "=") else {
+                    throw RecordError(field: field, reason: "each attachment must be written name=sha256")
+                }
+                list.append(.object(JSONObject([("name", .string(String(item[..<eq]))),
+                                                ("sha256", .string(String(item[item.index(after: eq)...])))])))
+            }
+            return .array(list)
+        default:
+            return .string(cell)
+        }
+    }
+
+    private static func items(_ cell: String) -> [String] {
+        cell.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}

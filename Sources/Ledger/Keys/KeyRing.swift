@@ -1,0 +1,139 @@
+import MerkleLog
+import Sodium
+
+/// How the master key is supplied. Neither form ever passes through argv.
+public enum KeySource: Sendable {
+    case keyFile(path: String)
+    case passphrase(SecretBytes)
+}
+
+/// Argon2id parameters stored in a passphrase-mode ledger (docs/FORMAT.md, meta `kdf`).
+public struct PassphraseParameters: Sendable, Equatable {
+    public var salt: [UInt8]
+    public var opsLimit: UInt64
+    public var memLimit: UInt64
+
+    public static func moderate() -> PassphraseParameters {
+        PassphraseParameters(salt: SecureRandom.bytes(Argon2id.saltByteCount),
+                             opsLimit: Argon2id.moderateOpsLimit, memLimit: UInt64(Argon2id.moderateMemLimit))
+    }
+
+    func encoded() -> [UInt8] {
+        var w = ByteWriter()
+        w.u8(1)          // format version
+        w.u8(2)          // algorithm: Argon2id v1.3 (libsodium crypto_pwhash_ALG_ARGON2ID13)
+        w.u64(opsLimit)
+        w.u64(memLimit)
+        w.raw(salt)
+        return w.bytes
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws -> PassphraseParameters {
+        var r = ByteReader(bytes)
+        guard (try? r.u8()) == 1, (try? r.u8()) == 2, let ops = try? r.u64(), let mem = try? r.u64(),
+              let salt = try? r.bytes(Argon2id.saltByteCount), r.isAtEnd else {
+            throw LedgerError.corrupt("passphrase parameters (meta `kdf`) do not decode")
+        }
+        return PassphraseParameters(salt: salt, opsLimit: ops, memLimit: mem)
+    }
+
+    func deriveMasterKey(_ passphrase: SecretBytes) throws -> SecretBytes {
+        do {
+            return try Argon2id.deriveKey(passphrase: passphrase, salt: salt, opsLimit: opsLimit, memLimit: Int(memLimit))
+        } catch {
+            throw LedgerError.wrongKey("could not derive the key from the passphrase: \(error)")
+        }
+    }
+}
+
+/// The subkeys derived from the master key with libsodium's KDF (docs/FORMAT.md, "Keys").
+/// Each has one job, so compromising the use of one does not expose the others.
+final class KeyRing: Sendable {
+    static let context = "CLLEDGER"
+
+    enum Purpose: UInt64 {
+        case wrapMatterKeys = 1
+        case indexTags = 2
+        case sealSigningKey = 3
+    }
+
+    let wrappingKey: SecretBytes
+    let indexKey: SecretBytes
+    let sealingKey: SecretBytes
+
+    init(master: SecretBytes) {
+        wrappingKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.wrapMatterKeys.rawValue, context: Self.context)
+        indexKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.indexTags.rawValue, context: Self.context)
+        sealingKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.sealSigningKey.rawValue, context: Self.context)
+    }
+
+    /// Keyed BLAKE2b of the matter number: equal matters give equal tags, nobody without the key can test a guess.
+    func matterTag(_ matter: String) -> Hash {
+        tag(domain: "matter", matter)
+    }
+
+    /// Keyed BLAKE2b of (sourceSystem, sourceId), the idempotency key of imports.
+    func sourceTag(_ sourceKey: String) -> Hash {
+        tag(domain: "source", sourceKey)
+    }
+
+    private func tag(domain: String, _ value: String) -> Hash {
+        var message = Array(domain.utf8)
+        message.append(0)
+        message.append(contentsOf: value.utf8)
+        defer { zeroize(&message) }
+        return Hash(bytes: KeyedHash.hash(message, key: indexKey, length: 32))!
+    }
+
+    // MARK: Sealed secrets: u8 version (1) || nonce (24) || XChaCha20-Poly1305(secret, ad)
+
+    static let matterKeyLabel = Array("client-ledger/matter-key/v1".utf8)
+    static let signingKeyLabel = Array("client-ledger/signing-key/v1".utf8)
+
+    func wrapMatterKey(_ key: SecretBytes, ledgerID: [UInt8], keyID: UInt32) -> [UInt8] {
+        Self.seal(key, with: wrappingKey, ad: Self.matterKeyLabel + ledgerID + keyID.bigEndianBytes)
+    }
+
+    func unwrapMatterKey(_ sealed: UnsafeRawBufferPointer, ledgerID: [UInt8], keyID: UInt32) throws -> SecretBytes {
+        try Self.open(sealed, with: wrappingKey, ad: Self.matterKeyLabel + ledgerID + keyID.bigEndianBytes)
+    }
+
+    func sealSigningSeed(_ seed: SecretBytes, ledgerID: [UInt8]) -> [UInt8] {
+        Self.seal(seed, with: sealingKey, ad: Self.signingKeyLabel + ledgerID)
+    }
+
+    func openSigningSeed(_ sealed: UnsafeRawBufferPointer, ledgerID: [UInt8]) throws -> SecretBytes {
+        try Self.open(sealed, with: sealingKey, ad: Self.signingKeyLabel + ledgerID)
+    }
+
+    static let sealedOverhead = 1 + XChaCha20Poly1305.nonceByteCount + XChaCha20Poly1305.tagByteCount
+
+    private static func seal(_ secret: SecretBytes, with key: SecretBytes, ad: [UInt8]) -> [UInt8] {
+        let nonce = SecureRandom.bytes(XChaCha20Poly1305.nonceByteCount)
+        var out = [UInt8](repeating: 0, count: 1 + nonce.count + secret.count + XChaCha20Poly1305.tagByteCount)
+        out[0] = 1
+        out.replaceSubrange(1..<1 + nonce.count, with: nonce)
+        out.withUnsafeMutableBytes { buffer in
+            secret.withUnsafeBytes { plaintext in
+                ad.withUnsafeBytes { adBytes in
+                    nonce.withUnsafeBytes { nonceBytes in
+                        XChaCha20Poly1305.seal(plaintext, associatedData: adBytes, nonce: nonceBytes, key: key,
+                                               into: UnsafeMutableRawBufferPointer(rebasing: buffer[(1 + nonce.count)...]))
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    private static func open(_ sealed: UnsafeRawBufferPointer, with key: SecretBytes, ad: [UInt8]) throws -> SecretBytes {
+        let nonceEnd = 1 + XChaCha20Poly1305.nonceByteCount
+        guard sealed.count > sealedOverhead, sealed[0] == 1 else {
+            throw LedgerError.corrupt("a sealed key has an unknown format")
+        }
+        return try ad.withUnsafeBytes { adBytes in
+            try XChaCha20Poly1305.open(UnsafeRawBufferPointer(rebasing: sealed[nonceEnd...]), associatedData: adBytes,
+                                       nonce: UnsafeRawBufferPointer(rebasing: sealed[1..<nonceEnd]), key: key)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Ledger module (placeholder until its first file lands)

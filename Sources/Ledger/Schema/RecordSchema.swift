@@ -1,0 +1,206 @@
+import RecordFormats
+
+/// A record that passed validation: its fields in leaf order with canonical value bytes, and the
+/// few facts the engine needs in clear while appending (they are never stored in clear).
+public struct ValidatedRecord: Sendable {
+    public struct Field: Sendable, Equatable {
+        public let name: String
+        /// Canonical JSON bytes of the value.
+        public let value: [UInt8]
+    }
+
+    /// Sorted by name (byte order), as the leaf lists them.
+    public let fields: [Field]
+    public let matter: String
+    public let occurredAt: Int64
+    public let sourceSystem: String?
+    public let sourceId: String?
+    public let corrects: UInt64?
+    /// 1-based line of the input file this record came from, for error messages.
+    public var line: Int? = nil
+
+    /// The idempotency key: the same (sourceSystem, sourceId) is appended once.
+    public var sourceKey: String? {
+        guard let sourceId else { return nil }
+        return (sourceSystem ?? "") + "\u{0}" + sourceId
+    }
+}
+
+/// The record schema of DESIGN.md. Anything not listed is refused, naming the field.
+public enum RecordSchema {
+    public static let maxRecordBytes = 1 << 20
+    public static let required = ["matter", "author", "channel", "direction", "occurredAt"]
+
+    public static let channels = ["email", "phone", "portal", "secure-message", "sms", "video", "in-person", "letter"]
+    public static let directions = ["inbound", "outbound", "internal"]
+    public static let kinds = ["update", "inquiry", "response", "advice", "decision", "meeting", "deadline",
+                               "court-ruling", "settlement", "feedback", "correction", "note"]
+    public static let urgencies = ["routine", "urgent"]
+    public static let outcomes = ["spoke", "left-message", "no-answer", "sent", "delivered"]
+
+    enum FieldType: Sendable {
+        case line(maxLength: Int)          // one line of text, no control characters
+        case text(maxLength: Int)          // free text, newlines and tabs allowed
+        case choice([String])
+        case timestamp
+        case date
+        case integer(ClosedRange<Int64>)
+        case boolean
+        case lines(maxCount: Int)          // list of one-line strings
+        case attachments
+        case reference                     // sourceId or "#<seq>"
+        case extensionValue                // x-…: any JSON without floats
+    }
+
+    static let types: [String: FieldType] = [
+        "matter": .line(maxLength: 256),
+        "client": .line(maxLength: 1024),
+        "author": .line(maxLength: 256),
+        "channel": .choice(channels),
+        "direction": .choice(directions),
+        "kind": .choice(kinds),
+        "urgency": .choice(urgencies),
+        "occurredAt": .timestamp,
+        "subject": .text(maxLength: 4096),
+        "summary": .text(maxLength: 512 * 1024),
+        "decisions": .text(maxLength: 256 * 1024),
+        "recipients": .lines(maxCount: 1000),
+        "outcome": .choice(outcomes),
+        "durationMinutes": .integer(0...1_000_000),
+        "followUpDue": .date,
+        "inReplyTo": .reference,
+        "corrects": .integer(0...Int64.max),
+        "attachments": .attachments,
+        "privileged": .boolean,
+        "tags": .lines(maxCount: 1000),
+        "sourceSystem": .line(maxLength: 256),
+        "sourceId": .line(maxLength: 256),
+    ]
+
+    /// Every schema field name, sorted, for help and error messages.
+    public static var knownFields: [String] { types.keys.sorted() }
+
+    static func type(of name: String) -> FieldType? {
+        if let t = types[name] { return t }
+        return isExtensionName(name) ? .extensionValue : nil
+    }
+
+    static func isExtensionName(_ name: String) -> Bool {
+        name.hasPrefix("x-") && name.utf8.count > 2 && FieldName.isValid(name)
+    }
+
+    /// Validates a parsed JSON record. Throws the first problem found, naming the field.
+    public static func validate(_ value: JSONValue) throws(RecordError) -> ValidatedRecord {
+        guard case .object(let object) = value else {
+            throw RecordError(reason: "a record must be a JSON object")
+        }
+        for name in required where object[name] == nil {
+            throw RecordError(field: name, reason: "required field is missing")
+        }
+        var fields = [ValidatedRecord.Field]()
+        fields.reserveCapacity(object.count)
+        for (name, fieldValue) in object {
+            guard let type = type(of: name) else {
+                throw RecordError(field: name, reason: "unknown field (allowed: the schema fields or x-… extensions)")
+            }
+            try check(fieldValue, as: type, field: name)
+            fields.append(.init(name: name, value: JSONWriter.serialize(fieldValue)))
+        }
+        fields.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        return ValidatedRecord(
+            fields: fields,
+            matter: stringValue(object["matter"])!,
+            occurredAt: Timestamp.parseRFC3339(stringValue(object["occurredAt"])!)!,
+            sourceSystem: stringValue(object["sourceSystem"]),
+            sourceId: stringValue(object["sourceId"]),
+            corrects: integerValue(object["corrects"]).map { UInt64($0) })
+    }
+
+    private static func stringValue(_ v: JSONValue?) -> String? {
+        if case .string(let s) = v { return s }
+        return nil
+    }
+
+    private static func integerValue(_ v: JSONValue?) -> Int64? {
+        if case .integer(let i) = v { return i }
+        return nil
+    }
+
+    static func check(_ value: JSONValue, as type: FieldType, field: String) throws(RecordError) {
+        switch type {
+        case .line(let maxLength):
+            try checkText(value, field: field, maxLength: maxLength, allowNewlines: false)
+        case .text(let maxLength):
+            try checkText(value, field: field, maxLength: maxLength, allowNewlines: true)
+        case .choice(let allowed):
+            guard case .string(let s) = value else { throw RecordError(field: field, reason: "must be a string") }
+            guard allowed.contains(s) else {
+                throw RecordError(field: field, reason: "not one of \(allowed.joined(separator: ", "))")
+            }
+        case .timestamp:
+            guard case .string(let s) = value else { throw RecordError(field: field, reason: "must be a string") }
+            guard Timestamp.parseRFC3339(s) != nil else {
+                throw RecordError(field: field, reason: "must be an RFC 3339 timestamp with a time-zone offset, e.g. 2026-03-01T14:30:00+01:00")
+            }
+        case .date:
+            guard case .string(let s) = value else { throw RecordError(field: field, reason: "must be a string") }
+            guard Timestamp.parseDate(s) != nil else {
+                throw RecordError(field: field, reason: "must be a calendar date YYYY-MM-DD")
+            }
+        case .integer(let range):
+            guard case .integer(let i) = value else { throw RecordError(field: field, reason: "must be an integer") }
+            guard range.contains(i) else {
+                throw RecordError(field: field, reason: "must be between \(range.lowerBound) and \(range.upperBound)")
+            }
+        case .boolean:
+            guard case .bool = value else { throw RecordError(field: field, reason: "must be true or false") }
+        case .lines(let maxCount):
+            guard case .array(let items) = value else { throw RecordError(field: field, reason: "must be an array of strings") }
+            guard items.count <= maxCount else { throw RecordError(field: field, reason: "has more than \(maxCount) items") }
+            for (i, item) in items.enumerated() {
+                try checkText(item, field: "\(field)[\(i)]", maxLength: 1024, allowNewlines: false)
+            }
+        case .attachments:
+            try checkAttachments(value, field: field)
+        case .reference:
+            try checkText(value, field: field, maxLength: 256, allowNewlines: false)
+            if case .string(let s) = value, s.hasPrefix("#") {
+                guard s.count > 1, s.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }), UInt64(s.dropFirst()) != nil else {
+                    throw RecordError(field: field, reason: "a '#' reference must be '#' followed by a sequence number")
+                }
+            }
+        case .extensionValue:
+            break  // any JSON; the parser already refused floats, bad UTF-8 and excessive depth
+        }
+    }
+
+    private static func checkText(_ value: JSONValue, field: String, maxLength: Int, allowNewlines: Bool) throws(RecordError) {
+        guard case .string(let s) = value else { throw RecordError(field: field, reason: "must be a string") }
+        if s.isEmpty { throw RecordError(field: field, reason: "must not be empty") }
+        if s.utf8.count > maxLength { throw RecordError(field: field, reason: "is longer than \(maxLength) bytes") }
+        for scalar in s.unicodeScalars where scalar.value < 0x20 || scalar.value == 0x7f {
+            if allowNewlines && (scalar == "\n" || scalar == "\t" || scalar == "\r") { continue }
+            throw RecordError(field: field, reason: "contains a control character")
+        }
+    }
+
+    private static func checkAttachments(_ value: JSONValue, field: String) throws(RecordError) {
+        guard case .array(let items) = value else { throw RecordError(field: field, reason: "must be an array of {name, sha256}") }
+        guard items.count <= 1000 else { throw RecordError(field: field, reason: "has more than 1000 items") }
+        for (i, item) in items.enumerated() {
+            let path = "\(field)[\(i)]"
+            guard case .object(let o) = item else { throw RecordError(field: path, reason: "must be an object {name, sha256}") }
+            for key in o.keys where key != "name" && key != "sha256" {
+                throw RecordError(field: "\(path).\(key)", reason: "unknown field (allowed: name, sha256)")
+            }
+            guard let name = o["name"] else { throw RecordError(field: "\(path).name", reason: "required field is missing") }
+            try checkText(name, field: "\(path).name", maxLength: 1024, allowNewlines: false)
+            guard case .string(let digest)? = o["sha256"] else {
+                throw RecordError(field: "\(path).sha256", reason: "required, a string of 64 lowercase hex digits")
+            }
+            guard digest.utf8.count == 64, Hex.decode(digest) != nil else {
+                throw RecordError(field: "\(path).sha256", reason: "must be 64 lowercase hex digits (a SHA-256 digest)")
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import LMDB
+import MerkleLog
+
+/// The ledger's LMDB environment and its named databases (docs/FORMAT.md, "Storage").
+///
+/// | database    | key                       | value                                  |
+/// |-------------|---------------------------|----------------------------------------|
+/// | meta        | ASCII name                | see MetaKey                            |
+/// | entries     | seq (u64 BE)              | leaf bytes                             |
+/// | payloads    | seq (u64 BE)              | ciphertext (XChaCha20-Poly1305, ct||tag)|
+/// | tree        | stored-hash index (u64 BE)| 32-byte hash (tlog layout)             |
+/// | checkpoints | tree size (u64 BE)        | signed note text                       |
+/// | keys        | key id (u32 BE)           | sealed matter key                      |
+/// | matterKeys  | matter tag (32)           | key id (u32 BE)                        |
+/// | matters     | matter tag (32)           | seq (u64 BE), sorted duplicates        |
+/// | sources     | source tag (32)           | seq (u64 BE)                           |
+final class Store: @unchecked Sendable {
+    static let storageFormatVersion: UInt32 = 1
+    static let initialMapSize = 1 << 30
+
+    let environment: Environment
+    let meta: Database
+    let entries: Database
+    let payloads: Database
+    let tree: Database
+    let checkpoints: Database
+    let keys: Database
+    let matterKeys: Database
+    let matters: Database
+    let sources: Database
+
+    init(directory: String, create: Bool, readOnly: Bool = false) throws {
+        do {
+            environment = try Environment(path: directory, maxDatabases: 16, mapSize: Self.initialMapSize,
+                                          flags: readOnly ? [.readOnly] : [])
+            let flags: DatabaseFlags = create ? [.create] : []
+            meta = try environment.openDatabase("meta", flags: flags)
+            entries = try environment.openDatabase("entries", flags: flags)
+            payloads = try environment.openDatabase("payloads", flags: flags)
+            tree = try environment.openDatabase("tree", flags: flags)
+            checkpoints = try environment.openDatabase("checkpoints", flags: flags)
+            keys = try environment.openDatabase("keys", flags: flags)
+            matterKeys = try environment.openDatabase("matterKeys", flags: flags)
+            matters = try environment.openDatabase("matters", flags: flags.union([.dupSort, .dupFixed]))
+            sources = try environment.openDatabase("sources", flags: flags)
+        } catch let error as LMDBError {
+            throw LedgerError.notALedger(path: directory, reason: error.description)
+        }
+    }
+
+    func close() { environment.close() }
+}
+
+/// Names in the `meta` database.
+enum MetaKey: String {
+    case format           // u32 BE storage format version
+    case ledgerID         // 16 random bytes
+    case origin           // UTF-8 checkpoint origin line
+    case createdAt        // i64 BE microseconds
+    case keyMode          // "file" or "passphrase"
+    case kdf              // PassphraseParameters (passphrase mode only)
+    case signingKey       // sealed Ed25519 seed
+    case verifierKey      // signed-note verifier key text
+    case nextKeyID        // u32 BE, the next matter key id
+
+    var key: [UInt8] { Array(rawValue.utf8) }
+}
+
+extension ReadTransaction {
+    func meta(_ store: Store, _ key: MetaKey) throws -> [UInt8]? {
+        try get(store.meta, key: key.key).map { Array($0) }
+    }
+
+    func metaString(_ store: Store, _ key: MetaKey) throws -> String? {
+        try meta(store, key).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Number of entries: one past the last seq (entries are appended with MDB_APPEND, so the last key is the largest).
+    func entryCount(_ store: Store) throws -> UInt64 {
+        let cursor = try cursor(store.entries)
+        defer { cursor.close() }
+        guard let last = try cursor.last() else { return 0 }
+        guard let seq = UInt64(bigEndianBytes: last.key) else { throw LedgerError.corrupt("an entries key is not 8 bytes") }
+        return seq + 1
+    }
+}
+
+/// Reads stored tree hashes for MerkleLog inside one transaction.
+struct TreeHashReader: HashReader {
+    let transaction: ReadTransaction
+    let store: Store
+
+    func readHashes(_ indexes: [Int64]) throws -> [Hash] {
+        try indexes.map { index in
+            guard let raw = try transaction.get(store.tree, key: UInt64(index).bigEndianBytes), raw.count == 32 else {
+                throw LedgerError.corrupt("stored tree hash \(index) is missing or not 32 bytes")
+            }
+            return Hash(unsafeBytes: raw)
+        }
+    }
+}

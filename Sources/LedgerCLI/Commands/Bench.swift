@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import Ledger
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure import, durable append and storage figures on synthetic ~1 KiB records (100 matters).")
+
+    @Option(help: "Records to import.")
+    var entries = 100_000
+
+    @Option(help: "Single durable appends (one fsync each) to time.")
+    var appends = 2_000
+
+    @Option(help: ArgumentHelp("Scratch directory (removed afterwards); default under the temp directory.", valueName: "dir"))
+    var scratch: String?
+
+    @Flag(help: "Print the figures as JSON.")
+    var json = false
+
+    func run() throws {
+        try Failure.run {
+            guard entries > 0, appends > 0 else { throw ValidationError("--entries and --appends must be positive") }
+            let dir = scratch ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("ledger-bench-\(getpid())")
+            let bench = Benchmark(entries: entries, durableAppends: appends, scratch: dir)
+            let result = try bench.run { if !json { Terminal.note($0) } }
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            } else {
+                print(String(format: "import:          %.0f records/s (%d records, %.2f s)", result.importRecordsPerSecond, result.entries, result.importSeconds))
+                print(String(format: "durable append:  %.0f appends/s (%d appends, one fsync each)", result.durableAppendsPerSecond, result.durableAppends))
+                print(String(format: "storage:         %.0f bytes/entry, %.2fx the JSONL input", result.ledgerBytesPerEntry, result.ledgerToInputRatio))
+            }
+        }
+    }
+}

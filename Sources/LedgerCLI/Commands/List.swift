@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Ledger
+import RecordFormats
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List decrypted entries, filtered by matter and occurredAt.")
+
+    @OptionGroup var location: LedgerLocation
+    @OptionGroup var keys: KeyOptions
+
+    @Option(help: "Only this matter.")
+    var matter: String?
+
+    @Option(help: ArgumentHelp("Only entries that occurred at or after this RFC 3339 time or date.", valueName: "time"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("Only entries that occurred at or before this RFC 3339 time or date.", valueName: "time"))
+    var to: String?
+
+    @Flag(help: "One JSON object per line.")
+    var json = false
+
+    func run() throws {
+        try Failure.run {
+            let filter = EntryFilter(matter: matter, from: try TimeArgument.parse(from, endOfDay: false, option: "--from"),
+                                     to: try TimeArgument.parse(to, endOfDay: true, option: "--to"))
+            let ledger = try openUnlocked(location, keys)
+            var rows = [[String]]()
+            try ledger.entries(matching: filter) { entry in
+                if json {
+                    print(EntryJSON.line(entry))
+                } else {
+                    rows.append(EntryJSON.tableRow(entry, truncate: Terminal.stdoutIsTTY))
+                }
+            }
+            if !json {
+                Terminal.table(header: ["SEQ", "OCCURRED", "MATTER", "AUTHOR", "CHANNEL", "DIRECTION", "KIND", "SUBJECT"], rows: rows)
+            }
+        }
+    }
+}
+
+/// Time arguments: RFC 3339 with offset, or a bare date (start or end of that UTC day).
+enum TimeArgument {
+    static func parse(_ text: String?, endOfDay: Bool, option: String) throws -> Int64? {
+        guard let text else { return nil }
+        if let t = Timestamp.parseRFC3339(text) { return t }
+        if let days = Timestamp.parseDate(text) { return days * 86_400_000_000 + (endOfDay ? 86_399_999_999 : 0) }
+        throw ValidationError("\(option) must be an RFC 3339 time with offset or a date YYYY-MM-DD")
+    }
+}

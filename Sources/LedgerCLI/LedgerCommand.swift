@@ -1,0 +1,40 @@
+import ArgumentParser
+import Logging
+
+@main
+struct LedgerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ledger",
+        abstract: "Tamper-evident, encrypted ledger of a law firm's client communications.",
+        discussion: """
+        Every record is encrypted field by field, hash-chained, and logged in an RFC 6962 Merkle tree \
+        whose signed checkpoints anyone can check with the verifier key.
+
+        Environment: LEDGER_DIR (--ledger), LEDGER_KEY_FILE (--key-file), LEDGER_PASSPHRASE_FILE \
+        (passphrase for --passphrase ledgers), LEDGER_LOG_LEVEL (default: warning).
+        Exit codes: 0 success; 1 integrity violation; 64 usage; 65 rejected input records; \
+        66 ledger, file, entry or matter not found; 73 refused to create or overwrite; \
+        74 storage or I/O error; 77 key missing, wrong or unsafe.
+        """,
+        version: LedgerVersion.string,
+        subcommands: [Init.self, Append.self, Import.self, List.self, Show.self, CheckpointCommand.self, Bench.self]
+    )
+
+    static func main() {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Logger.Level(rawValue: Environment.value("LEDGER_LOG_LEVEL") ?? "") ?? .warning
+            return handler
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+enum LedgerVersion {
+    static let string = "0.1.0"
+}
