@@ -1,0 +1,56 @@
+// RFC 6962 / RFC 9162 §2.1 hashing: leaves and interior nodes are domain-separated by a one-byte prefix.
+//
+// Each call hashes straight from the caller's buffer or a stack buffer. swift-crypto's `SHA256`
+// keeps its BoringSSL context in a small class, so each call still makes that one allocation
+// inside swift-crypto; nothing here allocates on its own.
+
+import Crypto
+
+/// The hash of the tree of size zero (RFC 6962 MTH({}) = SHA-256 of the empty string).
+/// Note: Go's tlog defines the size-zero tree hash as all zeros instead.
+extension Hash {
+    public static let emptyTree = Hash.sha256([])
+}
+
+/// The hash of one record (a tree leaf).
+@inlinable
+public func recordHash(_ leaf: UnsafeRawBufferPointer) -> Hash {
+    // SHA-256(0x00 || leaf), RFC 6962 §2.1
+    var h = SHA256()
+    withUnsafeBytes(of: UInt8(0x00)) { h.update(bufferPointer: $0) }
+    h.update(bufferPointer: leaf)
+    return Hash(h.finalize())
+}
+
+@inlinable
+public func recordHash(_ leaf: [UInt8]) -> Hash {
+    leaf.withUnsafeBytes { recordHash($0) }
+}
+
+/// The hash of an interior node with the given children.
+@inlinable
+public func nodeHash(_ left: Hash, _ right: Hash) -> Hash {
+    // SHA-256(0x01 || left || right), RFC 6962 §2.1
+    // The 65-byte input is assembled in a stack buffer (nine words) and hashed in one update.
+    var buf: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+    return withUnsafeMutableBytes(of: &buf) { b in
+        b[0] = 0x01
+        b.storeBytes(of: left.words.0, toByteOffset: 1, as: UInt64.self)
+        b.storeBytes(of: left.words.1, toByteOffset: 9, as: UInt64.self)
+        b.storeBytes(of: left.words.2, toByteOffset: 17, as: UInt64.self)
+        b.storeBytes(of: left.words.3, toByteOffset: 25, as: UInt64.self)
+        b.storeBytes(of: right.words.0, toByteOffset: 33, as: UInt64.self)
+        b.storeBytes(of: right.words.1, toByteOffset: 41, as: UInt64.self)
+        b.storeBytes(of: right.words.2, toByteOffset: 49, as: UInt64.self)
+        b.storeBytes(of: right.words.3, toByteOffset: 57, as: UInt64.self)
+        var h = SHA256()
+        h.update(bufferPointer: UnsafeRawBufferPointer(rebasing: b[0..<65]))
+        return Hash(h.finalize())
+    }
+}
+
+/// k, the largest power of two smaller than n (n >= 2): the size of the left subtree of a tree of n leaves.
+@inlinable
+internal func maxpow2(_ n: Int64) -> Int64 {
+    Int64(1) << (63 - (n - 1).leadingZeroBitCount)
+}

@@ -1,1 +1,0 @@
-// MerkleLog module (placeholder until its first file lands)
