@@ -1,0 +1,77 @@
+import CSodium
+
+/// Base64 via `sodium_bin2base64` / `sodium_base642bin`.
+///
+/// Decoding is strict: only the variant's alphabet, exact padding for the padded variant and
+/// none for the unpadded one, no whitespace, no trailing garbage, and unused trailing bits must
+/// be zero (canonical encodings only).
+public enum Base64 {
+    /// Standard alphabet, padded (RFC 4648 §4).
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        bytes.withUnsafeBytes { encode($0, variant: sodium_base64_VARIANT_ORIGINAL, into: &out) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Standard alphabet, padded, strict.
+    public static func decode(_ text: String) -> [UInt8]? {
+        decode(text, variant: sodium_base64_VARIANT_ORIGINAL)
+    }
+
+    /// URL-safe alphabet, no padding (RFC 4648 §5).
+    public static func encodeURL(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        bytes.withUnsafeBytes { encodeURL($0, into: &out) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the URL-safe, unpadded encoding of `bytes` to `output` as ASCII bytes.
+    /// Allocates only when `output` has to grow.
+    public static func encodeURL(_ bytes: UnsafeRawBufferPointer, into output: inout [UInt8]) {
+        encode(bytes, variant: sodium_base64_VARIANT_URLSAFE_NO_PADDING, into: &output)
+    }
+
+    /// URL-safe alphabet, no padding, strict.
+    public static func decodeURL(_ text: String) -> [UInt8]? {
+        decode(text, variant: sodium_base64_VARIANT_URLSAFE_NO_PADDING)
+    }
+
+    /// Length of the encoding of `byteCount` bytes, without a NUL terminator.
+    public static func encodedLength(_ byteCount: Int, urlSafe: Bool) -> Int {
+        Sodium.ensureInitialized()
+        let variant = urlSafe ? sodium_base64_VARIANT_URLSAFE_NO_PADDING : sodium_base64_VARIANT_ORIGINAL
+        return sodium_base64_encoded_len(byteCount, variant) - 1
+    }
+
+    private static func encode(_ bytes: UnsafeRawBufferPointer, variant: Int32, into output: inout [UInt8]) {
+        Sodium.ensureInitialized()
+        let withNul = sodium_base64_encoded_len(bytes.count, variant)
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: withNul))
+        output.withUnsafeMutableBytes { buffer in
+            let destination = buffer.baseAddress!.advanced(by: start).assumingMemoryBound(to: CChar.self)
+            _ = sodium_bin2base64(destination, withNul, nonNullBase(bytes), bytes.count, variant)
+        }
+        output.removeLast() // the NUL terminator
+    }
+
+    private static func decode(_ text: String, variant: Int32) -> [UInt8]? {
+        Sodium.ensureInitialized()
+        var input = Array(text.utf8)
+        if input.isEmpty { return [] }
+        var output = [UInt8](repeating: 0, count: input.count / 4 * 3 + 3)
+        var decodedLength = 0
+        let rc = input.withUnsafeMutableBytes { inBuf in
+            output.withUnsafeMutableBytes { outBuf in
+                inBuf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: inBuf.count) { chars in
+                    // b64_end == NULL: libsodium fails unless the whole input was consumed.
+                    sodium_base642bin(nonNullBase(outBuf), outBuf.count, chars, inBuf.count,
+                                      nil, &decodedLength, nil, variant)
+                }
+            }
+        }
+        guard rc == 0 else { return nil }
+        output.removeSubrange(decodedLength...)
+        return output
+    }
+}

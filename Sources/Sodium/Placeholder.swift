@@ -1,1 +1,0 @@
-// Sodium module (placeholder until its first file lands)

@@ -1,0 +1,97 @@
+import CSodium
+
+/// XChaCha20-Poly1305-IETF authenticated encryption (`crypto_aead_xchacha20poly1305_ietf_*`),
+/// combined mode: the output is `ciphertext || tag`.
+public enum XChaCha20Poly1305 {
+    public static let keyByteCount = 32
+    public static let nonceByteCount = 24
+    public static let tagByteCount = 16
+
+    /// Encrypts `plaintext` into `output`, which must hold exactly `plaintext.count + tagByteCount`
+    /// bytes (preconditions: key 32 bytes, nonce 24 bytes, output size). Does not allocate.
+    /// `output` may not overlap `plaintext` except exactly (in place).
+    public static func seal(
+        _ plaintext: UnsafeRawBufferPointer,
+        associatedData: UnsafeRawBufferPointer,
+        nonce: UnsafeRawBufferPointer,
+        key: SecretBytes,
+        into output: UnsafeMutableRawBufferPointer
+    ) {
+        Sodium.ensureInitialized()
+        precondition(key.count == keyByteCount, "XChaCha20Poly1305 key must be 32 bytes")
+        precondition(nonce.count == nonceByteCount, "XChaCha20Poly1305 nonce must be 24 bytes")
+        precondition(output.count == plaintext.count + tagByteCount,
+                     "XChaCha20Poly1305 output must be plaintext.count + 16 bytes")
+        var written: UInt64 = 0
+        let rc = key.withUnsafeBytes { k in
+            crypto_aead_xchacha20poly1305_ietf_encrypt(
+                nonNullBase(output), &written,
+                nonNullBase(plaintext), UInt64(plaintext.count),
+                nonNullBase(associatedData), UInt64(associatedData.count),
+                nil,
+                nonNullBase(nonce),
+                nonNullBase(k))
+        }
+        // Encryption cannot fail for valid sizes; anything else is a broken library.
+        precondition(rc == 0 && written == UInt64(output.count), "crypto_aead_xchacha20poly1305_ietf_encrypt failed (\(rc))")
+    }
+
+    /// Encrypts and returns `ciphertext || tag`.
+    public static func seal(_ plaintext: [UInt8], associatedData: [UInt8], nonce: [UInt8], key: SecretBytes) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: plaintext.count + tagByteCount)
+        plaintext.withUnsafeBytes { p in
+            associatedData.withUnsafeBytes { ad in
+                nonce.withUnsafeBytes { n in
+                    output.withUnsafeMutableBytes { o in
+                        seal(p, associatedData: ad, nonce: n, key: key, into: o)
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// Authenticates and decrypts `ciphertext || tag`.
+    ///
+    /// Throws `SodiumError(operation: "aead.open", code: -1)` when authentication fails
+    /// (wrong key, nonce, associated data, modified or truncated ciphertext); no plaintext is
+    /// released then. Throws `aead.open.key` / `aead.open.nonce` (code -1) for wrong key/nonce sizes.
+    public static func open(
+        _ ciphertext: UnsafeRawBufferPointer,
+        associatedData: UnsafeRawBufferPointer,
+        nonce: UnsafeRawBufferPointer,
+        key: SecretBytes
+    ) throws -> SecretBytes {
+        Sodium.ensureInitialized()
+        guard key.count == keyByteCount else { throw SodiumError(operation: "aead.open.key", code: -1) }
+        guard nonce.count == nonceByteCount else { throw SodiumError(operation: "aead.open.nonce", code: -1) }
+        guard ciphertext.count >= tagByteCount else { throw SodiumError(operation: "aead.open", code: -1) }
+        let plaintext = SecretBytes(count: ciphertext.count - tagByteCount)
+        var written: UInt64 = 0
+        let rc = key.withUnsafeBytes { k in
+            plaintext.withUnsafeMutableBytes { m in
+                crypto_aead_xchacha20poly1305_ietf_decrypt(
+                    nonNullBase(m), &written,
+                    nil,
+                    nonNullBase(ciphertext), UInt64(ciphertext.count),
+                    nonNullBase(associatedData), UInt64(associatedData.count),
+                    nonNullBase(nonce),
+                    nonNullBase(k))
+            }
+        }
+        guard rc == 0 else { throw SodiumError(operation: "aead.open", code: rc) }
+        precondition(written == UInt64(plaintext.count))
+        return plaintext
+    }
+
+    /// Authenticates and decrypts `ciphertext || tag`; see the pointer variant.
+    public static func open(_ ciphertext: [UInt8], associatedData: [UInt8], nonce: [UInt8], key: SecretBytes) throws -> SecretBytes {
+        try ciphertext.withUnsafeBytes { c in
+            try associatedData.withUnsafeBytes { ad in
+                try nonce.withUnsafeBytes { n in
+                    try open(c, associatedData: ad, nonce: n, key: key)
+                }
+            }
+        }
+    }
+}

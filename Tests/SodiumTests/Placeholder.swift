@@ -1,2 +1,0 @@
-import XCTest
-final class SodiumTestsPlaceholder: XCTestCase { func testPlaceholderBuilds() { XCTAssertTrue(true) } }
