@@ -1,1 +1,0 @@
-// LMDB module (placeholder until its first file lands)

@@ -1,2 +1,0 @@
-import XCTest
-final class LMDBTestsPlaceholder: XCTestCase { func testPlaceholderBuilds() { XCTAssertTrue(true) } }
