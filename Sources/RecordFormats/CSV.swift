@@ -1,0 +1,206 @@
+// RFC 4180 CSV reader: comma separated, CRLF or LF line ends, quoted fields
+// with "" escapes and embedded line breaks, a UTF-8 BOM at the very start
+// skipped, strict UTF-8. Column counts are not enforced (the caller checks
+// rows against its header). Errors name the line and column, never contents.
+
+/// A CSV syntax error. `line` is the 1-based physical line; `column` is the
+/// 1-based CSV column (field number within the record) when one applies.
+public struct CSVParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let line: Int
+    public let column: Int?
+    public let reason: String
+    /// Byte offset in the input where the problem was found (the opening quote
+    /// for an unterminated quoted field).
+    public let offset: Int
+
+    public init(line: Int, column: Int?, reason: String, offset: Int) {
+        self.line = line
+        self.column = column
+        self.reason = reason
+        self.offset = offset
+    }
+
+    public var description: String {
+        if let column { return "CSV line \(line), column \(column): \(reason)" }
+        return "CSV line \(line): \(reason)"
+    }
+
+    static let invalidUTF8 = "invalid UTF-8"
+    static let quoteInUnquotedField = "quote inside an unquoted field"
+    static let textAfterClosingQuote = "unexpected text after the closing quote of a quoted field"
+    static let unterminatedQuote = "quoted field not terminated before end of input"
+    static let bareCarriageReturn = "carriage return not followed by a line feed"
+}
+
+public struct CSVRow: Sendable, Equatable {
+    /// 1-based physical line where the record starts.
+    public let line: Int
+    public let fields: [String]
+
+    public init(line: Int, fields: [String]) {
+        self.line = line
+        self.fields = fields
+    }
+}
+
+/// Reads records one at a time.
+///
+///     var reader = CSVReader(bytes: data)
+///     while let row = try reader.readRow() { ... }
+///
+/// or iterate: `for result in CSVReader(bytes: data)` yields
+/// `Result<CSVRow, CSVParseError>`. After an error the reader is finished
+/// (the input cannot be resynchronised reliably), so at most one failure is yielded.
+public struct CSVReader: Sequence, IteratorProtocol {
+    public typealias Element = Result<CSVRow, CSVParseError>
+
+    private let bytes: [UInt8]
+    private var pos: Int
+    private var line = 1
+    private var finished = false
+    private var scratch: [UInt8] = []
+
+    public init(bytes: [UInt8]) {
+        self.bytes = bytes
+        self.pos = (bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF) ? 3 : 0
+    }
+
+    public init(_ text: String) {
+        self.init(bytes: Array(text.utf8))
+    }
+
+    /// Reads every record, or throws the first error.
+    public static func readAll(_ bytes: [UInt8]) throws(CSVParseError) -> [CSVRow] {
+        var reader = CSVReader(bytes: bytes)
+        var rows: [CSVRow] = []
+        while let row = try reader.readRow() { rows.append(row) }
+        return rows
+    }
+
+    public mutating func next() -> Result<CSVRow, CSVParseError>? {
+        do throws(CSVParseError) {
+            guard let row = try readRow() else { return nil }
+            return .success(row)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// The next record, or nil at the end of input. An empty last line (input
+    /// ending in a line break) is not a record; empty lines elsewhere are
+    /// records with one empty field.
+    public mutating func readRow() throws(CSVParseError) -> CSVRow? {
+        if finished { return nil }
+        if pos >= bytes.count {
+            finished = true
+            return nil
+        }
+        let input = bytes
+        let result: Result<CSVRow, CSVParseError> = input.withUnsafeBytes { raw in
+            Result { () throws(CSVParseError) -> CSVRow in try readRecord(raw.baseAddress!, raw.count) }
+        }
+        switch result {
+        case .success(let row): return row
+        case .failure(let e):
+            finished = true
+            throw e
+        }
+    }
+
+    private mutating func readRecord(_ p: UnsafeRawPointer, _ n: Int) throws(CSVParseError) -> CSVRow {
+        @inline(__always) func at(_ i: Int) -> UInt8 { p.load(fromByteOffset: i, as: UInt8.self) }
+        let recordLine = line
+        var fields: [String] = []
+        var column = 1
+        while true {
+            if pos < n, at(pos) == UInt8(ascii: "\"") {
+                // Quoted field.
+                let quoteOffset = pos
+                pos += 1
+                var runStart = pos
+                var usedScratch = false
+                while true {
+                    guard pos < n else {
+                        throw CSVParseError(line: recordLine, column: column, reason: CSVParseError.unterminatedQuote,
+                                            offset: quoteOffset)
+                    }
+                    let c = at(pos)
+                    if c == UInt8(ascii: "\"") {
+                        if pos + 1 < n, at(pos + 1) == UInt8(ascii: "\"") {
+                            if !usedScratch { scratch.removeAll(keepingCapacity: true); usedScratch = true }
+                            scratch.append(contentsOf: UnsafeRawBufferPointer(start: p + runStart, count: pos + 1 - runStart))
+                            pos += 2
+                            runStart = pos
+                            continue
+                        }
+                        break
+                    }
+                    if c < 0x80 {
+                        if c == 0x0A { line += 1 }
+                        pos += 1
+                    } else {
+                        let len = utf8MultibyteLength(p, pos, n)
+                        if len == 0 {
+                            throw CSVParseError(line: line, column: column, reason: CSVParseError.invalidUTF8, offset: pos)
+                        }
+                        pos += len
+                    }
+                }
+                // pos at the closing quote
+                if usedScratch {
+                    scratch.append(contentsOf: UnsafeRawBufferPointer(start: p + runStart, count: pos - runStart))
+                    fields.append(String(decoding: scratch, as: UTF8.self))
+                } else {
+                    fields.append(String(decoding: UnsafeRawBufferPointer(start: p + runStart, count: pos - runStart), as: UTF8.self))
+                }
+                pos += 1
+                if pos < n {
+                    let c = at(pos)
+                    if c != UInt8(ascii: ","), c != 0x0A, c != 0x0D {
+                        throw CSVParseError(line: line, column: column, reason: CSVParseError.textAfterClosingQuote, offset: pos)
+                    }
+                }
+            } else {
+                // Unquoted field: up to a comma, line break or end.
+                let start = pos
+                while pos < n {
+                    let c = at(pos)
+                    if c == UInt8(ascii: ",") || c == 0x0A || c == 0x0D { break }
+                    if c == UInt8(ascii: "\"") {
+                        throw CSVParseError(line: line, column: column, reason: CSVParseError.quoteInUnquotedField, offset: pos)
+                    }
+                    if c < 0x80 {
+                        pos += 1
+                    } else {
+                        let len = utf8MultibyteLength(p, pos, n)
+                        if len == 0 {
+                            throw CSVParseError(line: line, column: column, reason: CSVParseError.invalidUTF8, offset: pos)
+                        }
+                        pos += len
+                    }
+                }
+                fields.append(String(decoding: UnsafeRawBufferPointer(start: p + start, count: pos - start), as: UTF8.self))
+            }
+            // After a field: comma, line end, or end of input.
+            if pos >= n { return CSVRow(line: recordLine, fields: fields) }
+            let c = at(pos)
+            if c == UInt8(ascii: ",") {
+                pos += 1
+                column += 1
+                continue
+            }
+            if c == 0x0A {
+                pos += 1
+                line += 1
+                return CSVRow(line: recordLine, fields: fields)
+            }
+            // c == CR
+            if pos + 1 < n, at(pos + 1) == 0x0A {
+                pos += 2
+                line += 1
+                return CSVRow(line: recordLine, fields: fields)
+            }
+            throw CSVParseError(line: line, column: column, reason: CSVParseError.bareCarriageReturn, offset: pos)
+        }
+    }
+}

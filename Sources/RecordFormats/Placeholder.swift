@@ -1,1 +1,0 @@
-// RecordFormats module (placeholder until its first file lands)
