@@ -4,13 +4,13 @@ import CSodium
 public enum Argon2id {
     public static let saltByteCount = 16
     /// `crypto_pwhash_argon2id_OPSLIMIT_MODERATE` (3).
-    public static let moderateOpsLimit = UInt64(crypto_pwhash_argon2id_opslimit_moderate())
+    public static let moderateOpsLimit: UInt64 = UInt64(crypto_pwhash_argon2id_opslimit_moderate())
     /// `crypto_pwhash_argon2id_MEMLIMIT_MODERATE` (256 MiB).
-    public static let moderateMemLimit = crypto_pwhash_argon2id_memlimit_moderate()
+    public static let moderateMemLimit: Int = crypto_pwhash_argon2id_memlimit_moderate()
     /// libsodium's minimum (1); for tests only.
-    public static let minimumOpsLimit = UInt64(crypto_pwhash_argon2id_opslimit_min())
+    public static let minimumOpsLimit: UInt64 = UInt64(crypto_pwhash_argon2id_opslimit_min())
     /// libsodium's minimum (8 KiB); for tests only.
-    public static let minimumMemLimit = crypto_pwhash_argon2id_memlimit_min()
+    public static let minimumMemLimit: Int = crypto_pwhash_argon2id_memlimit_min()
 
     /// Derives `length` bytes (16...) from `passphrase` and a 16-byte `salt`.
     /// Throws `SodiumError(operation: "pwhash.salt" / "pwhash.length", code: -1)` for bad sizes and

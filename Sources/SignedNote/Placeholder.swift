@@ -1,1 +1,0 @@
-// SignedNote module (placeholder until its first file lands)

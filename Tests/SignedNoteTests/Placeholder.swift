@@ -1,2 +1,0 @@
-import XCTest
-final class SignedNoteTestsPlaceholder: XCTestCase { func testPlaceholderBuilds() { XCTAssertTrue(true) } }
