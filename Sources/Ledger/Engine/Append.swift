@@ -26,7 +26,8 @@ private struct SealedRecord {
     let nonce: [UInt8]
     let ciphertext: [UInt8]
     let ciphertextHash: Hash
-    let fields: [LeafField]
+    let fieldNames: [String]
+    let fieldsDigest: Hash
 }
 
 extension Ledger {
@@ -63,7 +64,7 @@ extension Ledger {
         guard size > 0 else {
             return AppendState(size: 0, previousHash: .zero, lastRecordedAt: .min, tree: TreeBuilder())
         }
-        guard let raw = try txn.get(store.entries, key: (size - 1).bigEndianBytes) else {
+        guard let raw = try txn.storedEntry(store, size - 1)?.leaf else {
             throw LedgerError.corrupt("entry \(size - 1) is missing")
         }
         let lastHash = recordHash(raw)
@@ -109,25 +110,22 @@ extension Ledger {
         return (outcomes, plan)
     }
 
-    /// Encrypts one record: fresh salts and nonce, disclosures, field digests, AEAD under the matter key.
+    /// Encrypts one record: fresh salt seed and nonce, disclosures, field digests, AEAD under the matter key.
     private func seal(_ record: ValidatedRecord, seq: UInt64, key: MatterKey, ring: KeyRing) throws -> SealedRecord {
-        let saltBytes = Disclosure.saltByteCount * record.fields.count
-        let random = SecureRandom.bytes(saltBytes + XChaCha20Poly1305.nonceByteCount)
-        var disclosures = [Disclosure]()
-        disclosures.reserveCapacity(record.fields.count)
-        for (i, field) in record.fields.enumerated() {
-            let salt = Array(random[(i * Disclosure.saltByteCount)..<((i + 1) * Disclosure.saltByteCount)])
-            disclosures.append(Disclosure(salt: salt, name: field.name, value: field.value))
-        }
-        let fields = disclosures.map { LeafField(name: $0.name, digest: $0.digest) }
-        let nonce = Array(random[saltBytes...])
-        var payload = EntryPayload.encode(disclosures)
-        defer { zeroize(&payload) }
+        let random = SecureRandom.bytes(EntryPayload.seedByteCount + XChaCha20Poly1305.nonceByteCount)
+        let names = record.fields.map(\.name)
+        var payload = EntryPayload(seed: Array(random[0..<EntryPayload.seedByteCount]), values: record.fields.map(\.value))
+        let digests = payload.disclosures(names: names).map(\.digest)
+        let nonce = Array(random[EntryPayload.seedByteCount...])
+        var plaintext = payload.encoded()
+        defer { zeroize(&plaintext) }
+        payload = EntryPayload(seed: [], values: [])
         let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: key.id)
-        let ciphertext = XChaCha20Poly1305.seal(payload, associatedData: ad, nonce: nonce, key: key.key)
+        let ciphertext = XChaCha20Poly1305.seal(plaintext, associatedData: ad, nonce: nonce, key: key.key)
         let sourceTag = record.sourceKey.map { ring.sourceTag($0) }
         return SealedRecord(seq: seq, keyID: key.id, matterTag: key.tag, sourceTag: sourceTag, nonce: nonce,
-                            ciphertext: ciphertext, ciphertextHash: Hash.sha256(ciphertext), fields: fields)
+                            ciphertext: ciphertext, ciphertextHash: Hash.sha256(ciphertext), fieldNames: names,
+                            fieldsDigest: Leaf.fieldsDigest(names: names, digests: digests))
     }
 
     /// Chains sealed records onto the log in order and stores leaves, ciphertexts, tree hashes and indexes.
@@ -138,11 +136,12 @@ extension Ledger {
             precondition(record.seq == state.size, "append plan out of order")
             let leaf = Leaf(ledgerID: ledgerID, seq: record.seq, recordedAt: recordedAt, previousHash: state.previousHash,
                             matterTag: record.matterTag, sourceTag: record.sourceTag, keyID: record.keyID,
-                            nonce: record.nonce, ciphertextHash: record.ciphertextHash, fields: record.fields)
+                            nonce: record.nonce, ciphertextHash: record.ciphertextHash,
+                            fieldsDigest: record.fieldsDigest, fieldNames: record.fieldNames)
             let leafBytes = leaf.encoded()
             let seqKey = record.seq.bigEndianBytes
-            try txn.put(store.entries, key: seqKey, value: leafBytes, flags: [.append])
-            try txn.put(store.payloads, key: seqKey, value: record.ciphertext, flags: [.append])
+            try txn.put(store.entries, key: seqKey, value: StoredEntry.encode(leaf: leafBytes, ciphertext: record.ciphertext),
+                        flags: [.append])
             try record.matterTag.withUnsafeBytes { tag in
                 try seqKey.withUnsafeBytes { try txn.put(store.matters, key: tag, value: $0, flags: [.appendDup]) }
             }

@@ -92,13 +92,9 @@ extension Ledger {
 
     /// Decrypts an entry and checks every disclosure against its leaf digest (so `show` never displays altered text).
     func decryptEntry(_ seq: UInt64, ring: KeyRing, txn: ReadTransaction) throws -> LedgerEntry? {
-        let key = seq.bigEndianBytes
-        guard let rawLeaf = try txn.get(store.entries, key: key) else { return nil }
+        guard let (rawLeaf, ciphertext) = try txn.storedEntry(store, seq) else { return nil }
         let leaf: Leaf
         do { leaf = try Leaf.decode(rawLeaf) } catch { throw LedgerError.corrupt("entry \(seq): \(error)") }
-        guard let ciphertext = try txn.get(store.payloads, key: key) else {
-            throw LedgerError.corrupt("entry \(seq) has no ciphertext")
-        }
         let matterKey = try self.matterKey(id: leaf.keyID, ring: ring, txn: txn)
         let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: leaf.keyID)
         let plaintext: SecretBytes
@@ -113,19 +109,21 @@ extension Ledger {
         }
         let disclosures: [Disclosure]
         do {
-            disclosures = try plaintext.withUnsafeBytes { try EntryPayload.decode($0, names: leaf.fields.map(\.name)) }
+            disclosures = try plaintext.withUnsafeBytes {
+                try EntryPayload.decode($0, fieldCount: leaf.fieldNames.count).disclosures(names: leaf.fieldNames)
+            }
         } catch {
             throw LedgerError.corrupt("entry \(seq): the decrypted payload does not decode")
         }
+        guard Leaf.fieldsDigest(names: leaf.fieldNames, digests: disclosures.map(\.digest)) == leaf.fieldsDigest else {
+            throw LedgerError.corrupt("entry \(seq): the decrypted fields do not match the leaf's fields digest")
+        }
         var members = [(String, JSONValue)]()
-        for (field, disclosure) in zip(leaf.fields, disclosures) {
-            guard disclosure.digest == field.digest else {
-                throw LedgerError.corrupt("entry \(seq): field '\(field.name)' does not match its leaf digest")
-            }
+        for disclosure in disclosures {
             do {
-                members.append((field.name, try JSONParser.parse(disclosure.value)))
+                members.append((disclosure.name, try JSONParser.parse(disclosure.value)))
             } catch {
-                throw LedgerError.corrupt("entry \(seq): field '\(field.name)' is not valid JSON")
+                throw LedgerError.corrupt("entry \(seq): field '\(disclosure.name)' is not valid JSON")
             }
         }
         return LedgerEntry(seq: seq, leaf: leaf, leafHash: recordHash(rawLeaf), disclosures: disclosures,

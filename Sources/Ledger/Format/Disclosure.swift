@@ -40,5 +40,23 @@ public struct Disclosure: Sendable, Equatable {
     public var encoded: String { Base64.encodeURL(jsonBytes) }
 
     /// SHA-256 over the ASCII of the disclosure string (RFC 9901 §4.2.3).
-    public var digest: Hash { Hash.sha256(Array(encoded.utf8)) }
+    public var digest: Hash {
+        var ascii = [UInt8]()
+        let json = jsonBytes
+        ascii.reserveCapacity(json.count * 4 / 3 + 4)
+        json.withUnsafeBytes { Base64.encodeURL($0, into: &ascii) }
+        return Hash.sha256(ascii)
+    }
+
+    static let saltLabel = Array("client-ledger/salt/v1".utf8)
+
+    /// The salt of field `index`: BLAKE2b-128 keyed with the entry's 16-byte seed over `label || u16 BE index`.
+    /// A keyed PRF, so revealing one field's salt reveals nothing about the seed or the other salts.
+    static func salt(seed: [UInt8], index: Int) -> [UInt8] {
+        let key = SecretBytes(copying: seed)
+        var message = saltLabel
+        message.append(UInt8(index >> 8))
+        message.append(UInt8(index & 0xff))
+        return KeyedHash.hash(message, key: key, length: saltByteCount)
+    }
 }

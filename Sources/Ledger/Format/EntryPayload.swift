@@ -1,40 +1,58 @@
-/// The plaintext that is encrypted for one entry (docs/FORMAT.md, "Payload v1"): for each leaf field,
-/// in the leaf's order, `u8[16] salt || LEB128 length || canonical JSON value bytes`. No count and no
-/// names: both come from the leaf, which binds every part through its field digests.
-enum EntryPayload {
+import Sodium
+
+/// The plaintext that is encrypted for one entry (docs/FORMAT.md, "Payload v1"):
+///
+///     u8[16]  salt seed
+///     repeat  LEB128 length || canonical JSON value bytes   — one per leaf field, in the leaf's order
+///
+/// No names and no count: both come from the leaf, which binds every part through its fields digest.
+/// Each field's salt is derived from the seed (`Disclosure.salt(seed:index:)`), so a record stores
+/// 16 bytes of salt material instead of 16 per field.
+struct EntryPayload {
+    static let seedByteCount = 16
+
     enum Failure: Error, Equatable {
         case malformed(field: Int)
         case trailingBytes(Int)
     }
 
-    static func encode(_ disclosures: [Disclosure]) -> [UInt8] {
-        var w = ByteWriter(capacity: disclosures.reduce(0) { $0 + $1.value.count + 20 })
-        for d in disclosures {
-            w.raw(d.salt)
-            w.varint(UInt64(d.value.count))
-            w.raw(d.value)
+    let seed: [UInt8]
+    let values: [[UInt8]]
+
+    func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: values.reduce(Self.seedByteCount) { $0 + $1.count + 3 })
+        w.raw(seed)
+        for value in values {
+            w.varint(UInt64(value.count))
+            w.raw(value)
         }
         return w.bytes
     }
 
-    /// Splits a decrypted payload back into disclosures, given the field names from the leaf.
-    static func decode(_ plaintext: UnsafeRawBufferPointer, names: [String]) throws -> [Disclosure] {
+    /// Splits a decrypted payload back into its seed and values, given the number of leaf fields.
+    static func decode(_ plaintext: UnsafeRawBufferPointer, fieldCount: Int) throws -> EntryPayload {
         var r = ByteReader(plaintext)
-        var out = [Disclosure]()
-        out.reserveCapacity(names.count)
-        for (index, name) in names.enumerated() {
+        guard let seed = try? r.bytes(seedByteCount) else { throw Failure.malformed(field: 0) }
+        var values = [[UInt8]]()
+        values.reserveCapacity(fieldCount)
+        for index in 0..<fieldCount {
             do {
-                let salt = try r.bytes(Disclosure.saltByteCount)
                 let length = try r.varint()
                 guard length <= UInt64(r.remaining) else { throw Failure.malformed(field: index) }
-                let value = try r.bytes(Int(length))
-                out.append(Disclosure(salt: salt, name: name, value: value))
+                values.append(try r.bytes(Int(length)))
             } catch is ByteReader.Failure {
                 throw Failure.malformed(field: index)
             }
         }
         guard r.isAtEnd else { throw Failure.trailingBytes(r.remaining) }
-        return out
+        return EntryPayload(seed: seed, values: values)
+    }
+
+    /// The disclosures of this payload, given the leaf's field names.
+    func disclosures(names: [String]) -> [Disclosure] {
+        zip(names, values).enumerated().map { index, field in
+            Disclosure(salt: Disclosure.salt(seed: seed, index: index), name: field.0, value: field.1)
+        }
     }
 }
 
@@ -50,5 +68,31 @@ enum EntryAssociatedData {
         w.u64(seq)
         w.u32(keyID)
         return w.bytes
+    }
+}
+
+/// The value stored under a seq in the `entries` database (docs/FORMAT.md, "Stored entry v1"):
+/// `u16 BE leaf length || leaf || ciphertext` (ciphertext = XChaCha20-Poly1305 output, tag last).
+/// Leaf and ciphertext share one value so LMDB packs them together; the leaf commits to the ciphertext's SHA-256.
+enum StoredEntry {
+    enum Failure: Error, Equatable {
+        case truncated
+    }
+
+    static func encode(leaf: [UInt8], ciphertext: [UInt8]) -> [UInt8] {
+        var w = ByteWriter(capacity: 2 + leaf.count + ciphertext.count)
+        w.u16(UInt16(leaf.count))
+        w.raw(leaf)
+        w.raw(ciphertext)
+        return w.bytes
+    }
+
+    /// Splits a stored value into views of its leaf and ciphertext (valid as long as `value` is).
+    static func split(_ value: UnsafeRawBufferPointer) throws -> (leaf: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer) {
+        guard value.count >= 2 else { throw Failure.truncated }
+        let length = Int(value[0]) << 8 | Int(value[1])
+        guard value.count >= 2 + length else { throw Failure.truncated }
+        return (UnsafeRawBufferPointer(rebasing: value[2..<(2 + length)]),
+                UnsafeRawBufferPointer(rebasing: value[(2 + length)...]))
     }
 }

@@ -1,16 +1,5 @@
 import MerkleLog
 
-/// One field of a leaf: its public name and the SHA-256 digest of its disclosure.
-public struct LeafField: Sendable, Equatable {
-    public let name: String
-    public let digest: Hash
-
-    public init(name: String, digest: Hash) {
-        self.name = name
-        self.digest = digest
-    }
-}
-
 /// Why a leaf's bytes were refused. Decoding is strict: every byte has one meaning.
 public enum LeafDecodingError: Error, Equatable, Sendable, CustomStringConvertible {
     case truncated(at: Int)
@@ -45,8 +34,13 @@ public enum LeafDecodingError: Error, Equatable, Sendable, CustomStringConvertib
 ///     u32     key id
 ///     u8[24]  nonce
 ///     u8[32]  SHA-256 of the ciphertext
+///     u8[32]  fields digest: SHA-256 over the field list, see `fieldsDigest(names:digests:)`
 ///     u16     field count
-///     repeat  u8 name length, name (ASCII), u8[32] field digest — names strictly ascending by byte
+///     repeat  u8 name length, name (ASCII) — names strictly ascending by byte
+///
+/// The leaf commits to every field's disclosure digest through the fields digest rather than listing
+/// 32 bytes per field: that halves the leaf, and the digests are recomputed from the (encrypted or
+/// exported) disclosures whenever they are checked. docs/FORMAT.md explains the choice.
 public struct Leaf: Sendable, Equatable {
     public static let currentVersion: UInt8 = 1
     public static let ledgerIDByteCount = 16
@@ -63,11 +57,12 @@ public struct Leaf: Sendable, Equatable {
     public var keyID: UInt32
     public var nonce: [UInt8]
     public var ciphertextHash: Hash
-    public var fields: [LeafField]
+    public var fieldsDigest: Hash
+    public var fieldNames: [String]
 
     public init(version: UInt8 = Leaf.currentVersion, ledgerID: [UInt8], seq: UInt64, recordedAt: Int64,
                 previousHash: Hash, matterTag: Hash, sourceTag: Hash?, keyID: UInt32, nonce: [UInt8],
-                ciphertextHash: Hash, fields: [LeafField]) {
+                ciphertextHash: Hash, fieldsDigest: Hash, fieldNames: [String]) {
         self.version = version
         self.ledgerID = ledgerID
         self.seq = seq
@@ -78,11 +73,24 @@ public struct Leaf: Sendable, Equatable {
         self.keyID = keyID
         self.nonce = nonce
         self.ciphertextHash = ciphertextHash
-        self.fields = fields
+        self.fieldsDigest = fieldsDigest
+        self.fieldNames = fieldNames
+    }
+
+    /// SHA-256 over `u8 name length || name || u8[32] disclosure digest` for each field in leaf order.
+    public static func fieldsDigest(names: [String], digests: [Hash]) -> Hash {
+        precondition(names.count == digests.count)
+        var w = ByteWriter(capacity: names.count * 48)
+        for (name, digest) in zip(names, digests) {
+            w.u8(UInt8(name.utf8.count))
+            w.raw(Array(name.utf8))
+            digest.withUnsafeBytes { w.raw($0) }
+        }
+        return Hash.sha256(w.bytes)
     }
 
     public func encoded() -> [UInt8] {
-        var w = ByteWriter(capacity: 200 + fields.count * 48)
+        var w = ByteWriter(capacity: 240 + fieldNames.count * 16)
         w.u8(version)
         w.raw(ledgerID)
         w.u64(seq)
@@ -94,12 +102,12 @@ public struct Leaf: Sendable, Equatable {
         w.u32(keyID)
         w.raw(nonce)
         ciphertextHash.withUnsafeBytes { w.raw($0) }
-        w.u16(UInt16(fields.count))
-        for field in fields {
-            let name = Array(field.name.utf8)
+        fieldsDigest.withUnsafeBytes { w.raw($0) }
+        w.u16(UInt16(fieldNames.count))
+        for field in fieldNames {
+            let name = Array(field.utf8)
             w.u8(UInt8(name.count))
             w.raw(name)
-            field.digest.withUnsafeBytes { w.raw($0) }
         }
         return w.bytes
     }
@@ -124,8 +132,9 @@ public struct Leaf: Sendable, Equatable {
             let keyID = try r.u32()
             let nonce = try r.bytes(nonceByteCount)
             let ciphertextHash = Hash(unsafeBytes: try r.take(32))
+            let fieldsDigest = Hash(unsafeBytes: try r.take(32))
             let count = Int(try r.u16())
-            var fields = [LeafField]()
+            var fields = [String]()
             fields.reserveCapacity(count)
             var previousName: UnsafeRawBufferPointer? = nil
             for index in 0..<count {
@@ -136,13 +145,12 @@ public struct Leaf: Sendable, Equatable {
                     throw LeafDecodingError.fieldsNotSorted(index: index)
                 }
                 previousName = name
-                let digest = Hash(unsafeBytes: try r.take(32))
-                fields.append(LeafField(name: String(decoding: name, as: UTF8.self), digest: digest))
+                fields.append(String(decoding: name, as: UTF8.self))
             }
             guard r.isAtEnd else { throw LeafDecodingError.trailingBytes(count: r.remaining) }
             return Leaf(version: version, ledgerID: ledgerID, seq: seq, recordedAt: recordedAt,
                         previousHash: previous, matterTag: matterTag, sourceTag: sourceTag, keyID: keyID,
-                        nonce: nonce, ciphertextHash: ciphertextHash, fields: fields)
+                        nonce: nonce, ciphertextHash: ciphertextHash, fieldsDigest: fieldsDigest, fieldNames: fields)
         } catch let failure as ByteReader.Failure {
             if case .truncated(let at, _) = failure { throw LeafDecodingError.truncated(at: at) }
             throw LeafDecodingError.truncated(at: r.offset)

@@ -56,7 +56,7 @@ extension Ledger {
             let rows = try csvRows(data)
             guard let first = rows.first else { return ImportSummary() }
             let header: CSVRecords.Header
-            do { header = try CSVRecords.header(first) } catch { throw LedgerError.invalidRecords([error]) }
+            do { header = try CSVRecords.header(first) } catch let error as RecordError { throw LedgerError.invalidRecords([error]) }
             let body = Array(rows.dropFirst())
             return try importValidated(count: body.count, options: options) { range in
                 try parallelMap(Array(body[range]), minimumChunk: 64) { CSVRecords.validate($0, header: header) }
@@ -95,13 +95,11 @@ extension Ledger {
     }
 
     private func csvRows(_ data: Data) throws -> [CSVRow] {
-        var reader = CSVReader(bytes: [UInt8](data))
-        var rows = [CSVRow]()
         do {
-            while let row = try reader.next() { rows.append(row) }
-        } catch let error as CSVParseError {
-            throw LedgerError.invalidRecords([RecordError(line: error.line, reason: error.reason)])
+            return try CSVReader.readAll([UInt8](data))
+        } catch {
+            let column = error.column.map { " (column \($0))" } ?? ""
+            throw LedgerError.invalidRecords([RecordError(line: error.line, reason: error.reason + column)])
         }
-        return rows
     }
 }

@@ -50,10 +50,8 @@ enum JSONLines {
         let value: JSONValue
         do {
             value = try JSONParser.parse(slice)
-        } catch let error as JSONParseError {
-            return .failure(RecordError(line: raw.line, field: error.path.isEmpty ? nil : error.path, reason: error.reasonText))
         } catch {
-            return .failure(RecordError(line: raw.line, reason: "not valid JSON"))
+            return .failure(RecordError(line: raw.line, field: error.path.isEmpty ? nil : error.path, reason: error.reasonText))
         }
         do {
             var record = try RecordSchema.validate(value)
@@ -163,5 +161,23 @@ enum CSVRecords {
 
     private static func items(_ cell: String) -> [String] {
         cell.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+}
+
+/// One record given whole (`ledger append`): parsed and validated with the same rules and messages as import.
+public enum RecordInput {
+    public static func validate(_ bytes: [UInt8]) throws -> ValidatedRecord {
+        guard bytes.count <= RecordSchema.maxRecordBytes else {
+            throw LedgerError.invalidRecords([RecordError(reason: "record is larger than 1 MiB")])
+        }
+        let result = bytes.withUnsafeBytes { JSONLines.validate(RawRecord(line: 0, range: 0..<bytes.count), in: $0) }
+        switch result {
+        case .success(var record):
+            record.line = nil
+            return record
+        case .failure(var error):
+            error.line = nil
+            throw LedgerError.invalidRecords([error])
+        }
     }
 }

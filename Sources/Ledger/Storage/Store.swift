@@ -6,8 +6,7 @@ import MerkleLog
 /// | database    | key                       | value                                  |
 /// |-------------|---------------------------|----------------------------------------|
 /// | meta        | ASCII name                | see MetaKey                            |
-/// | entries     | seq (u64 BE)              | leaf bytes                             |
-/// | payloads    | seq (u64 BE)              | ciphertext (XChaCha20-Poly1305, ct||tag)|
+/// | entries     | seq (u64 BE)              | StoredEntry: u16 leaf length, leaf, ciphertext |
 /// | tree        | stored-hash index (u64 BE)| 32-byte hash (tlog layout)             |
 /// | checkpoints | tree size (u64 BE)        | signed note text                       |
 /// | keys        | key id (u32 BE)           | sealed matter key                      |
@@ -21,7 +20,6 @@ final class Store: @unchecked Sendable {
     let environment: Environment
     let meta: Database
     let entries: Database
-    let payloads: Database
     let tree: Database
     let checkpoints: Database
     let keys: Database
@@ -36,7 +34,6 @@ final class Store: @unchecked Sendable {
             let flags: DatabaseFlags = create ? [.create] : []
             meta = try environment.openDatabase("meta", flags: flags)
             entries = try environment.openDatabase("entries", flags: flags)
-            payloads = try environment.openDatabase("payloads", flags: flags)
             tree = try environment.openDatabase("tree", flags: flags)
             checkpoints = try environment.openDatabase("checkpoints", flags: flags)
             keys = try environment.openDatabase("keys", flags: flags)
@@ -73,6 +70,12 @@ extension ReadTransaction {
 
     func metaString(_ store: Store, _ key: MetaKey) throws -> String? {
         try meta(store, key).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The stored entry of `seq`, split into leaf and ciphertext views (valid inside the transaction); nil past the end.
+    func storedEntry(_ store: Store, _ seq: UInt64) throws -> (leaf: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer)? {
+        guard let value = try get(store.entries, key: seq.bigEndianBytes) else { return nil }
+        do { return try StoredEntry.split(value) } catch { throw LedgerError.corrupt("entry \(seq) is truncated") }
     }
 
     /// Number of entries: one past the last seq (entries are appended with MDB_APPEND, so the last key is the largest).

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Ledger
-import RecordFormats
 
 struct Append: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,21 +38,5 @@ struct Append: ParsableCommand {
         // Read at most 1 MiB + 1 byte: anything larger is refused without reading it all.
         let data = try handle.read(upToCount: RecordSchema.maxRecordBytes + 1) ?? Data()
         return [UInt8](data)
-    }
-}
-
-/// Parses and validates one record given whole (append), with the same messages as import.
-enum RecordInput {
-    static func validate(_ bytes: [UInt8]) throws -> ValidatedRecord {
-        guard bytes.count <= RecordSchema.maxRecordBytes else {
-            throw LedgerError.invalidRecords([RecordError(reason: "record is larger than 1 MiB")])
-        }
-        do {
-            return try RecordSchema.validate(JSONParser.parse(bytes))
-        } catch let error as JSONParseError {
-            throw LedgerError.invalidRecords([RecordError(field: error.path.isEmpty ? nil : error.path, reason: error.reasonText)])
-        } catch let error as RecordError {
-            throw LedgerError.invalidRecords([error])
-        }
     }
 }
