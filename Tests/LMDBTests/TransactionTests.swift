@@ -199,6 +199,7 @@ final class TransactionTests: XCTestCase {
         XCTAssertTrue(sawMapFull)
         XCTAssertGreaterThan(attempts, 1)
         XCTAssertEqual(try env.read { try $0.count(db) }, 3_000)
+        XCTAssertGreaterThan(try env.checkStructure(), 3_000)  // one overflow run per value + tree pages
     }
 
     func testOneEnvironmentPerProcessSharedAcrossThreads() throws {
@@ -284,6 +285,7 @@ final class TransactionTests: XCTestCase {
         XCTAssertEqual(sum, (0..<n).reduce(0) { $0 + ($1 & 0xFF) })
         try env.sync(force: true)
         XCTAssertEqual(try env.clearStaleReaders(), 0)
+        XCTAssertGreaterThan(try env.checkStructure(), 1_000)
     }
 }
 
