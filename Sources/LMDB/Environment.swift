@@ -94,9 +94,11 @@ public final class Environment: @unchecked Sendable {
 
     /// Structural checks LMDB skips, so that hostile files throw instead of
     /// crashing: the data file must hold every page the meta page claims
-    /// (else reading the map past EOF raises SIGBUS), and the main database's
-    /// root must be a sane page. LMDB has no page checksums: contents are the
-    /// caller's to verify (the ledger's hashes do).
+    /// (else reading the map past EOF raises SIGBUS), and the main database
+    /// and the root page of each named database must be sane (`StructureCheck`,
+    /// read with `pread`, not through the map). Pages below the roots are only
+    /// checked by `checkStructure()`. LMDB has no page checksums: contents are
+    /// the caller's to verify (the ledger's hashes do).
     private static func validate(_ env: OpaquePointer) throws {
         var info = MDB_envinfo()
         try LMDBError.check(mdb_env_info(env, &info), "mdb_env_info")
@@ -112,20 +114,21 @@ public final class Environment: @unchecked Sendable {
                             message: "data file is truncated or damaged: \(fileSize) bytes, meta page claims \(info.me_last_pgno + 1) pages of \(pageSize) bytes",
                             operation: "mdb_env_open")
         }
-        // Touch the main database's first and last leaf (LMDB checks page
-        // numbers against the meta page and page types on the way down).
+        try checkStructure(env, fd: fd, pageSize: pageSize, fileSize: fileSize, deep: false)
+    }
+
+    /// Runs `StructureCheck` against the snapshot of a read transaction (which
+    /// pins its pages against reuse by concurrent writers). Returns pages checked.
+    @discardableResult
+    private static func checkStructure(_ env: OpaquePointer, fd: Int32, pageSize: Int, fileSize: Int, deep: Bool) throws -> Int {
         var raw: OpaquePointer?
         try LMDBError.check(mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &raw), "mdb_txn_begin")
         defer { mdb_txn_abort(raw) }
-        var cursor: OpaquePointer?
-        try LMDBError.check(mdb_cursor_open(raw, 1 /* MAIN_DBI */, &cursor), "mdb_cursor_open")
-        defer { mdb_cursor_close(cursor) }
-        var k = MDB_val(mv_size: 0, mv_data: nil)
-        var v = MDB_val(mv_size: 0, mv_data: nil)
-        for op in [MDB_FIRST, MDB_LAST] {
-            let rc = mdb_cursor_get(cursor, &k, &v, op)
-            if rc != 0 && rc != MDB_NOTFOUND { throw LMDBError(code: rc, operation: "mdb_env_open") }
-        }
+        var checker = StructureCheck(fd: fd, pageSize: pageSize, deep: deep)
+        defer { checker.deallocate() }
+        // the file may have grown since `fileSize` was taken (other writers)
+        try checker.run(fileSize: max(fileSize, try sizeOfFile(fd)), txnid: UInt64(mdb_txn_id(raw)))
+        return checker.pagesChecked
     }
 
     deinit {
@@ -377,6 +380,25 @@ public final class Environment: @unchecked Sendable {
     /// Largest key size LMDB accepts (`mdb_env_get_maxkeysize`; 511 by default).
     public var maxKeySize: Int {
         monitor.withLock { env.map { Int(mdb_env_get_maxkeysize($0)) } ?? 0 }
+    }
+
+    /// Walks every page of every database with `pread` and checks that all
+    /// page references, node offsets and overflow runs stay inside their page
+    /// and the file, without trusting the file (LMDB itself does trust it).
+    /// `init` already runs a light version (meta, file size, main database,
+    /// root page of each named database); run this before reading a file of
+    /// unknown origin in full (e.g. `verify --deep`). It does not check key
+    /// order or contents: the caller's hashes do that. Cost: reads the whole
+    /// file once. Returns the number of pages checked.
+    @discardableResult
+    public func checkStructure() throws -> Int {
+        let (env, _) = try beginUse("mdb_env_get_fd", write: false)
+        defer { endUse() }
+        var fd: mdb_filehandle_t = -1
+        try LMDBError.check(mdb_env_get_fd(env, &fd), "mdb_env_get_fd")
+        var st = MDB_stat()
+        try LMDBError.check(mdb_env_stat(env, &st), "mdb_env_stat")
+        return try Environment.checkStructure(env, fd: fd, pageSize: Int(st.ms_psize), fileSize: try sizeOfFile(fd), deep: true)
     }
 
     /// Frees reader slots left by dead processes (`mdb_reader_check`);

@@ -1,0 +1,236 @@
+import CLMDB
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Walks LMDB's on-disk B-trees with `pread` (never through the memory map),
+/// checking that every page reference, node offset and overflow run stays
+/// inside the page or file. LMDB itself trusts its file: a garbage page read
+/// through the map can make it read past the end of the file (SIGBUS) or of
+/// the map (SIGSEGV). This turns such files into `MDB_CORRUPTED` errors.
+///
+/// Layout (liblmdb 0.9.x, 64-bit): page header 16 bytes (pgno u64, pad u16,
+/// flags u16, lower u16, upper u16 / overflow page count u32), node pointers
+/// (u16) from offset 16; node = lo u16, hi u16, flags u16, ksize u16, key,
+/// data. MDB_db = pad u32, flags u16, depth u16, branch/leaf/overflow pages,
+/// entries, root (u64 each). Meta (at offset 16 of pages 0 and 1): magic u32,
+/// version u32, address, mapsize, dbs[FREE, MAIN], last_pg, txnid.
+struct StructureCheck {
+    // page flags
+    static let pBranch: UInt16 = 0x01, pLeaf: UInt16 = 0x02, pOverflow: UInt16 = 0x04, pLeaf2: UInt16 = 0x20, pSubp: UInt16 = 0x40
+    // node flags
+    static let fBigData: UInt16 = 0x01, fSubData: UInt16 = 0x02, fDupData: UInt16 = 0x04
+    static let headerSize = 16, nodeSize = 8, dbSize = 48
+    static let invalidPage = UInt64.max
+    static let magic: UInt32 = 0xBEEF_C0DE
+
+    struct DB {
+        var pad: UInt32
+        var flags: UInt16
+        var depth: UInt16
+        var entries: UInt64
+        var root: UInt64
+
+        init(_ p: UnsafeRawBufferPointer, at o: Int) {
+            pad = p.loadUnaligned(fromByteOffset: o, as: UInt32.self)
+            flags = p.loadUnaligned(fromByteOffset: o + 4, as: UInt16.self)
+            depth = p.loadUnaligned(fromByteOffset: o + 6, as: UInt16.self)
+            entries = p.loadUnaligned(fromByteOffset: o + 32, as: UInt64.self)
+            root = p.loadUnaligned(fromByteOffset: o + 40, as: UInt64.self)
+        }
+    }
+
+    let fd: Int32
+    let pageSize: Int
+    /// Pages that exist: min(file pages, meta's last page + 1).
+    var pageCount: UInt64 = 0
+    /// Walk every named database fully (else only the main database and each named root).
+    let deep: Bool
+    private(set) var pagesChecked = 0
+    private var visited: [UInt64] = []
+    private let buffer: UnsafeMutableRawBufferPointer
+
+    init(fd: Int32, pageSize: Int, deep: Bool) {
+        self.fd = fd
+        self.pageSize = pageSize
+        self.deep = deep
+        buffer = .allocate(byteCount: pageSize, alignment: 16)
+    }
+
+    func deallocate() { buffer.deallocate() }
+
+    private func corrupted(_ message: String) -> LMDBError {
+        LMDBError(code: MDB_CORRUPTED, message: "data file is damaged: \(message)", operation: "mdb_env_open (structure check)")
+    }
+
+    /// Reads `count` bytes at `offset` into the buffer.
+    private func read(_ offset: UInt64, _ count: Int) throws -> UnsafeRawBufferPointer {
+        var done = 0
+        while done < count {
+            let n = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw LMDBError(code: errno, operation: "pread")
+            }
+            if n == 0 { throw corrupted("unexpected end of file at offset \(offset + UInt64(done))") }
+            done += n
+        }
+        return UnsafeRawBufferPointer(start: buffer.baseAddress, count: count)
+    }
+
+    /// Checks the file against the meta page with transaction id `txnid`
+    /// (or the newest meta when nil).
+    mutating func run(fileSize: Int, txnid: UInt64?) throws {
+        var best: (txnid: UInt64, free: DB, main: DB, lastPage: UInt64)?
+        for m in 0..<2 {
+            let p = try read(UInt64(m * pageSize), Self.headerSize + 152)
+            guard p.loadUnaligned(fromByteOffset: 16, as: UInt32.self) == Self.magic else { continue }
+            let id = p.loadUnaligned(fromByteOffset: 16 + 128, as: UInt64.self)
+            let last = p.loadUnaligned(fromByteOffset: 16 + 120, as: UInt64.self)
+            let candidate = (id, DB(p, at: 16 + 24), DB(p, at: 16 + 72), last)
+            if let want = txnid {
+                if id == want { best = candidate }
+            } else if best == nil || id > best!.txnid {
+                best = candidate
+            }
+        }
+        guard let meta = best else { throw corrupted("no valid meta page") }
+        pageCount = min(UInt64(fileSize / pageSize), meta.lastPage &+ 1)
+        visited = [UInt64](repeating: 0, count: Int(pageCount / 64) + 1)
+        try tree(meta.free, descend: deep, isMain: false, name: "free list")
+        try tree(meta.main, descend: true, isMain: true, name: "main")
+    }
+
+    /// Checks one B-tree described by `db`.
+    private mutating func tree(_ db: DB, descend: Bool, isMain: Bool, name: String) throws {
+        if db.root == Self.invalidPage {
+            guard db.depth == 0 else { throw corrupted("\(name): empty tree with depth \(db.depth)") }
+            return
+        }
+        guard db.depth >= 1, db.depth <= 32 else { throw corrupted("\(name): depth \(db.depth)") }
+        try page(db.root, level: 1, db: db, descend: descend, isMain: isMain, name: name)
+    }
+
+    private mutating func markVisited(_ pgno: UInt64, _ name: String) throws {
+        guard pgno >= 2, pgno < pageCount else { throw corrupted("\(name): page \(pgno) outside 2..<\(pageCount)") }
+        let (w, b) = (Int(pgno / 64), pgno % 64)
+        guard visited[w] & (1 << b) == 0 else { throw corrupted("\(name): page \(pgno) referenced twice") }
+        visited[w] |= 1 << b
+        pagesChecked += 1
+    }
+
+    /// Checks page `pgno` at `level` (1 = root) of a tree of `db.depth` levels.
+    private mutating func page(_ pgno: UInt64, level: Int, db: DB, descend: Bool, isMain: Bool, name: String) throws {
+        try markVisited(pgno, name)
+        let p = try read(pgno * UInt64(pageSize), pageSize)
+        guard p.loadUnaligned(fromByteOffset: 0, as: UInt64.self) == pgno else {
+            throw corrupted("\(name): page \(pgno) says it is page \(p.loadUnaligned(fromByteOffset: 0, as: UInt64.self))")
+        }
+        let flags = p.loadUnaligned(fromByteOffset: 10, as: UInt16.self)
+        let isLeafLevel = level == Int(db.depth)
+        let kind = flags & (Self.pBranch | Self.pLeaf | Self.pOverflow)
+        guard kind == (isLeafLevel ? Self.pLeaf : Self.pBranch) else {
+            throw corrupted("\(name): page \(pgno) has flags \(flags) at level \(level) of \(db.depth)")
+        }
+        let count = try bounds(p, limit: pageSize, what: "\(name): page \(pgno)")
+        if flags & Self.pLeaf2 != 0 {
+            guard isLeafLevel, Self.headerSize + count * Int(db.pad) <= pageSize else {
+                throw corrupted("\(name): fixed-size leaf page \(pgno) overflows")
+            }
+            return
+        }
+        var children: [UInt64] = []
+        var subtrees: [(DB, String)] = []
+        for i in 0..<count {
+            let ptr = Int(p.loadUnaligned(fromByteOffset: Self.headerSize + 2 * i, as: UInt16.self))
+            guard ptr + Self.nodeSize <= pageSize else { throw corrupted("\(name): page \(pgno) node \(i) offset \(ptr)") }
+            let lo = UInt64(p.loadUnaligned(fromByteOffset: ptr, as: UInt16.self))
+            let hi = UInt64(p.loadUnaligned(fromByteOffset: ptr + 2, as: UInt16.self))
+            let nflags = p.loadUnaligned(fromByteOffset: ptr + 4, as: UInt16.self)
+            let ksize = Int(p.loadUnaligned(fromByteOffset: ptr + 6, as: UInt16.self))
+            let data = ptr + Self.nodeSize + ksize
+            if !isLeafLevel {
+                guard data <= pageSize else { throw corrupted("\(name): branch page \(pgno) node \(i) overflows") }
+                children.append(lo | hi << 16 | UInt64(nflags) << 32)
+                continue
+            }
+            let dsize = Int(lo | hi << 16)
+            if nflags & Self.fBigData != 0 {
+                guard data + 8 <= pageSize else { throw corrupted("\(name): leaf page \(pgno) node \(i) overflows") }
+                let first = p.loadUnaligned(fromByteOffset: data, as: UInt64.self)
+                try overflow(first, size: dsize, name: name)
+                // `overflow` reused the buffer: re-read this page for the remaining nodes
+                _ = try read(pgno * UInt64(pageSize), pageSize)
+                continue
+            }
+            guard data + dsize <= pageSize else { throw corrupted("\(name): leaf page \(pgno) node \(i) overflows") }
+            if nflags & Self.fSubData != 0 {
+                guard dsize == Self.dbSize else { throw corrupted("\(name): leaf page \(pgno) node \(i) bad sub-database record") }
+                let sub = DB(p, at: data)
+                let subName = isMain && nflags & Self.fDupData == 0
+                    ? String(decoding: UnsafeRawBufferPointer(rebasing: p[(ptr + Self.nodeSize)..<data]), as: UTF8.self)
+                    : "\(name) duplicates"
+                subtrees.append((sub, subName))
+            } else if nflags & Self.fDupData != 0 {
+                try subPage(p, at: data, size: dsize, name: "\(name): leaf page \(pgno) node \(i)")
+            }
+        }
+        for child in children where descend {
+            try page(child, level: level + 1, db: db, descend: descend, isMain: isMain, name: name)
+        }
+        if !descend && !children.isEmpty {
+            // light check: the children must at least be existing pages
+            for child in children where child < 2 || child >= pageCount {
+                throw corrupted("\(name): child page \(child) outside 2..<\(pageCount)")
+            }
+        }
+        for (sub, subName) in subtrees {
+            // named databases: full walk when deep, root page only otherwise
+            try tree(sub, descend: deep, isMain: false, name: subName)
+        }
+    }
+
+    /// Checks lower/upper of a page (or sub-page) of `limit` bytes; returns the key count.
+    private func bounds(_ p: UnsafeRawBufferPointer, limit: Int, what: String, base: Int = 0) throws -> Int {
+        let lower = Int(p.loadUnaligned(fromByteOffset: base + 12, as: UInt16.self))
+        let upper = Int(p.loadUnaligned(fromByteOffset: base + 14, as: UInt16.self))
+        guard lower >= Self.headerSize, lower <= upper, upper <= limit, (lower - Self.headerSize) % 2 == 0 else {
+            throw corrupted("\(what): lower \(lower) upper \(upper)")
+        }
+        return (lower - Self.headerSize) / 2
+    }
+
+    /// An inline page of duplicates inside a leaf node.
+    private func subPage(_ p: UnsafeRawBufferPointer, at base: Int, size: Int, name: String) throws {
+        guard size >= Self.headerSize else { throw corrupted("\(name): sub-page too small") }
+        let flags = p.loadUnaligned(fromByteOffset: base + 10, as: UInt16.self)
+        let count = try bounds(p, limit: size, what: name, base: base)
+        if flags & Self.pLeaf2 != 0 {
+            let ksize = Int(p.loadUnaligned(fromByteOffset: base + 8, as: UInt16.self))
+            guard Self.headerSize + count * ksize <= size else { throw corrupted("\(name): fixed-size sub-page overflows") }
+            return
+        }
+        for i in 0..<count {
+            let ptr = Int(p.loadUnaligned(fromByteOffset: base + Self.headerSize + 2 * i, as: UInt16.self))
+            guard ptr + Self.nodeSize <= size else { throw corrupted("\(name): sub-page node \(i)") }
+            let ksize = Int(p.loadUnaligned(fromByteOffset: base + ptr + 6, as: UInt16.self))
+            guard ptr + Self.nodeSize + ksize <= size else { throw corrupted("\(name): sub-page node \(i) overflows") }
+        }
+    }
+
+    /// An overflow run holding a value of `size` bytes.
+    private mutating func overflow(_ first: UInt64, size: Int, name: String) throws {
+        try markVisited(first, name)
+        let p = try read(first * UInt64(pageSize), Self.headerSize)
+        let flags = p.loadUnaligned(fromByteOffset: 10, as: UInt16.self)
+        let pages = UInt64(p.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+        guard p.loadUnaligned(fromByteOffset: 0, as: UInt64.self) == first, flags & Self.pOverflow != 0,
+              pages >= 1, first + pages <= pageCount,
+              size <= Int(pages) * pageSize - Self.headerSize else {
+            throw corrupted("\(name): overflow page \(first) (\(pages) pages for \(size) bytes)")
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import XCTest
+@testable import LMDB
+
+/// Opening damaged or foreign files must throw an LMDBError, never crash.
+final class HostileFileTests: XCTestCase {
+    /// Creates an environment with `count` entries in "kv" and closes it. Returns the data file path.
+    private func populatedEnvironment(_ dir: String, count: Int = 2_000) throws -> String {
+        let env = try Environment(path: dir, maxDatabases: 4, mapSize: 4 << 20)
+        let db = try env.openDatabase("kv", flags: .create)
+        try env.write { txn in
+            for i in 0..<count { try txn.put(db, key: beKey(UInt64(i)), value: [UInt8](repeating: UInt8(i & 0xFF), count: 200)) }
+        }
+        env.close()
+        return dir + "/data.mdb"
+    }
+
+    private func fileSize(_ path: String) throws -> Int {
+        (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? -1
+    }
+
+    private func assertOpenThrowsCorruption(_ dir: String, flags: EnvironmentFlags = [], file: StaticString = #filePath, line: UInt = #line) {
+        let error = assertLMDBError(try Environment(path: dir, maxDatabases: 4, mapSize: 4 << 20, flags: flags), file: file, line: line)
+        XCTAssertEqual(error?.isCorruption, true, "got \(String(describing: error))", file: file, line: line)
+        XCTAssertEqual(error?.operation.hasPrefix("mdb_"), true, file: file, line: line)
+    }
+
+    func testGarbageDataFileThrows() throws {
+        let dir = try makeTempDirectory(self)
+        var rng = SystemRandomNumberGenerator()
+        let garbage = (0..<(64 << 10)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/data.mdb", contents: Data(garbage)))
+        assertOpenThrowsCorruption(dir)
+        assertOpenThrowsCorruption(dir, flags: .readOnly)
+        // a failed open does not leave the path registered as open
+        assertOpenThrowsCorruption(dir)
+        // text that is not LMDB at all
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/data.mdb", contents: Data(String(repeating: "{\"not\": \"lmdb\"}\n", count: 1_000).utf8)))
+        assertOpenThrowsCorruption(dir)
+    }
+
+    func testTruncatedDataFileThrows() throws {
+        let dir = try makeTempDirectory(self)
+        let data = try populatedEnvironment(dir)
+        let full = try fileSize(data)
+        XCTAssertGreaterThan(full, 100 * 4096)
+        // cut in the middle of the B-tree: meta pages intact, pages missing
+        // (without the size check LMDB would SIGBUS reading past EOF)
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: data))
+        try handle.truncate(atOffset: UInt64(full / 2))
+        assertOpenThrowsCorruption(dir)
+        assertOpenThrowsCorruption(dir, flags: .readOnly)
+        // cut inside the meta pages
+        try handle.truncate(atOffset: 100)
+        try handle.close()
+        assertOpenThrowsCorruption(dir)
+    }
+
+    func testGarbageOverMetaPagesThrows() throws {
+        let dir = try makeTempDirectory(self)
+        let data = try populatedEnvironment(dir)
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: data))
+        try handle.seek(toOffset: 0)
+        handle.write(Data(repeating: 0xEE, count: 2 * 4096))
+        try handle.close()
+        assertOpenThrowsCorruption(dir)
+    }
+
+    func testGarbageOverTreePagesThrows() throws {
+        let dir = try makeTempDirectory(self)
+        let data = try populatedEnvironment(dir)
+        let full = try fileSize(data)
+        // keep both meta pages, overwrite every other page
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: data))
+        try handle.seek(toOffset: 2 * 4096)
+        handle.write(Data(repeating: 0xFF, count: full - 2 * 4096))
+        try handle.close()
+        assertOpenThrowsCorruption(dir)
+        assertOpenThrowsCorruption(dir, flags: .readOnly)
+    }
+
+    func testDeepStructureCheckFindsDamageBelowTheRoot() throws {
+        let dir = try makeTempDirectory(self)
+        let data = try populatedEnvironment(dir, count: 5_000)
+        let env = try Environment(path: dir, maxDatabases: 4, mapSize: 4 << 20)
+        let db = try env.openDatabase("kv")
+        XCTAssertGreaterThan(try env.checkStructure(), 100)  // intact file passes
+        let stat = try env.stat(db)
+        XCTAssertGreaterThan(stat.depth, 1)
+        env.close()
+        // find a leaf page of "kv" (not a root): the page holding key 2500
+        let full = try fileSize(data)
+        let raw = try Data(contentsOf: URL(fileURLWithPath: data))
+        let needle = Data(beKey(2_500))
+        var page = 0
+        var from = raw.startIndex
+        while let hit = raw.range(of: needle, in: from..<raw.endIndex) {
+            let candidate = hit.lowerBound / 4096
+            if raw[candidate * 4096 + 10] & 0x02 != 0 { page = candidate; break }  // P_LEAF
+            from = hit.upperBound
+        }
+        XCTAssertGreaterThan(page, 2)
+        XCTAssertLessThan(page * 4096, full)
+        // scribble over that page's node table
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: data))
+        try handle.seek(toOffset: UInt64(page * 4096 + 12))
+        handle.write(Data(repeating: 0xFF, count: 4096 - 12))
+        try handle.close()
+        // the light check at open may pass (damage below the roots) ...
+        let reopened = try Environment(path: dir, maxDatabases: 4, mapSize: 4 << 20)
+        // ... the deep check must not
+        let error = assertLMDBError(try reopened.checkStructure())
+        XCTAssertEqual(error?.code, LMDBError.Code.corrupted)
+        XCTAssertEqual(error?.isCorruption, true)
+    }
+
+    func testGarbageLockFileThrowsOrIsRebuilt() throws {
+        let dir = try makeTempDirectory(self)
+        _ = try populatedEnvironment(dir, count: 10)
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/lock.mdb", contents: Data(repeating: 0x42, count: 8192)))
+        // With no other process holding it, LMDB re-initialises the lock file;
+        // either way: no crash, and if it opens the data is intact.
+        do {
+            let env = try Environment(path: dir, maxDatabases: 4, mapSize: 4 << 20)
+            let db = try env.openDatabase("kv")
+            XCTAssertEqual(try env.read { try $0.count(db) }, 10)
+        } catch let error as LMDBError {
+            XCTAssertNotEqual(error.code, 0)
+        }
+    }
+}
