@@ -1,2 +1,0 @@
-import XCTest
-final class MerkleLogTestsPlaceholder: XCTestCase { func testPlaceholderBuilds() { XCTAssertTrue(true) } }
