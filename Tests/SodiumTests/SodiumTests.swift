@@ -1,5 +1,5 @@
 import XCTest
-import Sodium
+@testable import Sodium
 
 final class SecretBytesTests: XCTestCase {
     func testDescriptionIsRedacted() {
@@ -287,4 +287,28 @@ func hex(_ bytes: [UInt8]) -> String {
 func fromHex(_ text: String) -> [UInt8] {
     let chars = Array(text.utf8)
     return stride(from: 0, to: chars.count, by: 2).map { UInt8(String(decoding: chars[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+}
+
+final class FastBase64Tests: XCTestCase {
+    func testEveryAlphabetCharacter() {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        for v in 0..<64 { XCTAssertEqual(Base64.urlSafeCharacter(UInt32(v)), alphabet[v], "sextet \(v)") }
+    }
+
+    func testMatchesLibsodiumOnRandomInputs() {
+        for length in 0..<200 {
+            let input = SecureRandom.bytes(length)
+            var fast = [UInt8](), reference = [UInt8]()
+            input.withUnsafeBytes { Base64.encodeURL($0, into: &fast) }
+            input.withUnsafeBytes { Base64.encodeURLWithSodium($0, into: &reference) }
+            XCTAssertEqual(fast, reference, "length \(length)")
+            XCTAssertEqual(Base64.decodeURL(String(decoding: fast, as: UTF8.self)), input)
+        }
+    }
+
+    func testAppendsToExistingOutput() {
+        var out = Array("x".utf8)
+        [UInt8]([0xfb, 0xff]).withUnsafeBytes { Base64.encodeURL($0, into: &out) }
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "x-_8")
+    }
 }

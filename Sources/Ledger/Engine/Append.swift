@@ -42,18 +42,25 @@ extension Ledger {
         let ring = try requireKeys()
         guard !records.isEmpty else { return [] }
         let recordedAt = Clock.nowMicros()
+        var timer = PhaseTimer()
         let (outcomes, state) = try LedgerError.wrap("append") {
             try store.environment.write { txn -> ([AppendOutcome], AppendState) in
+                timer = PhaseTimer()
                 var state = try loadAppendState(txn)
                 let (outcomes, plan) = try planAppend(records, state: state, ring: ring, txn: txn)
                 let keys = try matterKeys(for: plan.map { records[$0.index].matter }, ring: ring, txn: txn)
+                timer.lap("plan")
                 let sealed = try parallelMap(plan, minimumChunk: 32) { item in
                     try seal(records[item.index], seq: item.seq, key: keys[records[item.index].matter]!, ring: ring)
                 }
+                timer.lap("seal")
                 try link(sealed, into: &state, recordedAt: recordedAt, txn: txn)
+                timer.lap("link")
                 return (outcomes, state)
             }
         }
+        timer.lap("commit")
+        Self.logger.debug("appended batch", metadata: ["records": "\(records.count)", "phases": "\(timer)"])
         lock.withLock { appendState = state }  // only once committed
         return outcomes
     }
@@ -113,13 +120,10 @@ extension Ledger {
     /// Encrypts one record: fresh salt seed and nonce, disclosures, field digests, AEAD under the matter key.
     private func seal(_ record: ValidatedRecord, seq: UInt64, key: MatterKey, ring: KeyRing) throws -> SealedRecord {
         let random = SecureRandom.bytes(EntryPayload.seedByteCount + XChaCha20Poly1305.nonceByteCount)
-        let names = record.fields.map(\.name)
-        var payload = EntryPayload(seed: Array(random[0..<EntryPayload.seedByteCount]), values: record.fields.map(\.value))
-        let digests = payload.disclosures(names: names).map(\.digest)
-        let nonce = Array(random[EntryPayload.seedByteCount...])
-        var plaintext = payload.encoded()
+        let names = record.names
+        var (plaintext, digests) = EntryPayload.seal(record, seed: Array(random[0..<EntryPayload.seedByteCount]))
         defer { zeroize(&plaintext) }
-        payload = EntryPayload(seed: [], values: [])
+        let nonce = Array(random[EntryPayload.seedByteCount...])
         let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: key.id)
         let ciphertext = XChaCha20Poly1305.seal(plaintext, associatedData: ad, nonce: nonce, key: key.key)
         let sourceTag = record.sourceKey.map { ring.sourceTag($0) }

@@ -41,22 +41,65 @@ public struct Disclosure: Sendable, Equatable {
 
     /// SHA-256 over the ASCII of the disclosure string (RFC 9901 §4.2.3).
     public var digest: Hash {
-        var ascii = [UInt8]()
-        let json = jsonBytes
-        ascii.reserveCapacity(json.count * 4 / 3 + 4)
-        json.withUnsafeBytes { Base64.encodeURL($0, into: &ascii) }
-        return Hash.sha256(ascii)
+        var digester = DisclosureDigester()
+        return salt.withUnsafeBytes { salt in value.withUnsafeBytes { digester.digest(salt: salt, name: name, value: $0) } }
     }
 
-    static let saltLabel = Array("client-ledger/salt/v1".utf8)
-
-    /// The salt of field `index`: BLAKE2b-128 keyed with the entry's 16-byte seed over `label || u16 BE index`.
-    /// A keyed PRF, so revealing one field's salt reveals nothing about the seed or the other salts.
+    /// The salt of field `index`, derived from the entry's seed (see `SaltDeriver`).
     static func salt(seed: [UInt8], index: Int) -> [UInt8] {
-        let key = SecretBytes(copying: seed)
-        var message = saltLabel
-        message.append(UInt8(index >> 8))
-        message.append(UInt8(index & 0xff))
-        return KeyedHash.hash(message, key: key, length: saltByteCount)
+        var deriver = SaltDeriver(seed: seed)
+        return deriver.withSalt(index: index) { Array($0) }
+    }
+}
+
+/// Derives field salts from an entry's 16-byte seed:
+/// salt_i = BLAKE2b-128(key = seed, message = "client-ledger/salt/v1" || u16 BE i).
+/// A keyed PRF, so revealing one field's salt reveals nothing about the seed or the other salts.
+struct SaltDeriver {
+    static let label = Array("client-ledger/salt/v1".utf8)
+
+    private let key: SecretBytes
+    private var message: [UInt8]
+    private var output = [UInt8](repeating: 0, count: Disclosure.saltByteCount)
+
+    init(seed: [UInt8]) {
+        key = SecretBytes(copying: seed)
+        message = Self.label + [0, 0]
+    }
+
+    /// Calls `body` with the salt of field `index` (the buffer is reused by the next call).
+    mutating func withSalt<R>(index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        message[message.count - 2] = UInt8(truncatingIfNeeded: index >> 8)
+        message[message.count - 1] = UInt8(truncatingIfNeeded: index)
+        let key = self.key
+        message.withUnsafeBytes { msg in
+            output.withUnsafeMutableBytes { KeyedHash.hash(msg, key: key, into: $0) }
+        }
+        return try output.withUnsafeBytes(body)
+    }
+}
+
+/// Computes disclosure digests into reusable buffers (the import hot path hashes one per field).
+struct DisclosureDigester {
+    private static let open = Array(#"[""#.utf8)
+    private static let middle = Array(#"",""#.utf8)
+    private static let close = Array(#"","#.utf8)
+
+    private var json = [UInt8]()
+    private var ascii = [UInt8]()
+
+    /// SHA-256(ASCII(base64url(["<b64url salt>","<name>",<value>]))).
+    mutating func digest(salt: UnsafeRawBufferPointer, name: String, value: UnsafeRawBufferPointer) -> Hash {
+        json.removeAll(keepingCapacity: true)
+        json.append(contentsOf: Self.open)
+        Base64.encodeURL(salt, into: &json)
+        json.append(contentsOf: Self.middle)
+        json.append(contentsOf: name.utf8)
+        json.append(contentsOf: Self.close)
+        json.append(contentsOf: value)
+        json.append(UInt8(ascii: "]"))
+        ascii.removeAll(keepingCapacity: true)
+        json.withUnsafeBytes { Base64.encodeURL($0, into: &ascii) }
+        return ascii.withUnsafeBytes { Hash.sha256($0) }
     }
 }

@@ -1,3 +1,4 @@
+import MerkleLog
 import Sodium
 
 /// The plaintext that is encrypted for one entry (docs/FORMAT.md, "Payload v1"):
@@ -50,9 +51,38 @@ struct EntryPayload {
 
     /// The disclosures of this payload, given the leaf's field names.
     func disclosures(names: [String]) -> [Disclosure] {
-        zip(names, values).enumerated().map { index, field in
-            Disclosure(salt: Disclosure.salt(seed: seed, index: index), name: field.0, value: field.1)
+        var salts = SaltDeriver(seed: seed)
+        return zip(names, values).enumerated().map { index, field in
+            Disclosure(salt: salts.withSalt(index: index) { Array($0) }, name: field.0, value: field.1)
         }
+    }
+
+    /// The field digests of this payload without materialising disclosures (verify hot path).
+    func digests(names: [String]) -> [Hash] {
+        var salts = SaltDeriver(seed: seed)
+        var digester = DisclosureDigester()
+        return zip(names, values).enumerated().map { index, field in
+            salts.withSalt(index: index) { salt in field.1.withUnsafeBytes { digester.digest(salt: salt, name: field.0, value: $0) } }
+        }
+    }
+
+    /// Encodes the payload of a validated record with `seed`, and returns its field digests (import hot path).
+    static func seal(_ record: ValidatedRecord, seed: [UInt8]) -> (plaintext: [UInt8], digests: [Hash]) {
+        var w = ByteWriter(capacity: record.valueBytes.count + seedByteCount + 3 * record.names.count)
+        w.raw(seed)
+        var salts = SaltDeriver(seed: seed)
+        var digester = DisclosureDigester()
+        var digests = [Hash]()
+        digests.reserveCapacity(record.names.count)
+        record.valueBytes.withUnsafeBytes { all in
+            for (index, name) in record.names.enumerated() {
+                let value = UnsafeRawBufferPointer(rebasing: all[record.valueRange(index)])
+                w.varint(UInt64(value.count))
+                w.raw(value)
+                digests.append(salts.withSalt(index: index) { digester.digest(salt: $0, name: name, value: value) })
+            }
+        }
+        return (w.bytes, digests)
     }
 }
 

@@ -6,11 +6,11 @@ public struct ImportOptions: Sendable {
     /// Import the valid records and list the bad ones, instead of refusing the whole file.
     public var skipInvalid = false
     /// Records per durable write transaction.
-    public var batchSize = 4096
+    public var batchSize = 8192
     /// Called after each committed batch with (records processed, records in the file).
     public var progress: (@Sendable (Int, Int) -> Void)? = nil
 
-    public init(skipInvalid: Bool = false, batchSize: Int = 4096, progress: (@Sendable (Int, Int) -> Void)? = nil) {
+    public init(skipInvalid: Bool = false, batchSize: Int = 8192, progress: (@Sendable (Int, Int) -> Void)? = nil) {
         self.skipInvalid = skipInvalid
         self.batchSize = batchSize
         self.progress = progress
@@ -48,7 +48,7 @@ extension Ledger {
         case .jsonl:
             return try data.withUnsafeBytes { bytes in
                 let raws = JSONLines.split(bytes)
-                return try importValidated(count: raws.count, options: options) { range in
+                return try importValidated(count: raws.count, retain: bytes.count <= Self.retainLimit, options: options) { range in
                     try parallelMap(Array(raws[range]), minimumChunk: 64) { JSONLines.validate($0, in: bytes) }
                 }
             }
@@ -58,27 +58,44 @@ extension Ledger {
             let header: CSVRecords.Header
             do { header = try CSVRecords.header(first) } catch let error as RecordError { throw LedgerError.invalidRecords([error]) }
             let body = Array(rows.dropFirst())
-            return try importValidated(count: body.count, options: options) { range in
+            return try importValidated(count: body.count, retain: data.count <= Self.retainLimit, options: options) { range in
                 try parallelMap(Array(body[range]), minimumChunk: 64) { CSVRecords.validate($0, header: header) }
             }
         }
     }
 
+    /// Inputs up to this size keep their validated records between the two passes; larger ones are parsed
+    /// twice so that memory stays bounded by one batch.
+    static let retainLimit = 128 << 20
+
     /// Imports records that come in `count` slots; `validate(range)` parses and validates one range of them.
-    private func importValidated(count: Int, options: ImportOptions,
+    private func importValidated(count: Int, retain: Bool, options: ImportOptions,
                                  validate: (Range<Int>) throws -> [Result<ValidatedRecord, RecordError>]) throws -> ImportSummary {
         let batch = max(1, options.batchSize)
+        var timer = PhaseTimer()
+        defer { Self.logger.debug("import", metadata: ["records": "\(count)", "phases": "\(timer)"]) }
         // Pass 1: validate everything before writing anything.
         var rejected = [RecordError]()
+        var retained = [[ValidatedRecord]]()
         for start in stride(from: 0, to: count, by: batch) {
-            for case .failure(let error) in try validate(start..<min(count, start + batch)) { rejected.append(error) }
+            var valid = [ValidatedRecord]()
+            for result in try validate(start..<min(count, start + batch)) {
+                switch result {
+                case .success(let record): if retain { valid.append(record) }
+                case .failure(let error): rejected.append(error)
+                }
+            }
+            if retain { retained.append(valid) }
         }
+        timer.lap("validate")
         if !rejected.isEmpty && !options.skipInvalid { throw LedgerError.invalidRecords(rejected) }
-        // Pass 2: append in batches (records are parsed again so memory stays bounded by one batch).
+        defer { timer.lap("append") }
+        // Pass 2: append in batches, each one durable transaction.
         var summary = ImportSummary(rejected: rejected)
-        for start in stride(from: 0, to: count, by: batch) {
+        for (batchIndex, start) in stride(from: 0, to: count, by: batch).enumerated() {
             let range = start..<min(count, start + batch)
-            let records = try validate(range).compactMap { try? $0.get() }
+            let records = retain ? retained[batchIndex] : try validate(range).compactMap { try? $0.get() }
+            if retain { retained[batchIndex] = [] }
             for outcome in try append(records) {
                 switch outcome {
                 case .appended(let seq):

@@ -9,8 +9,12 @@ public struct ValidatedRecord: Sendable {
         public let value: [UInt8]
     }
 
-    /// Sorted by name (byte order), as the leaf lists them.
-    public let fields: [Field]
+    /// Field names sorted by byte order, as the leaf lists them.
+    public let names: [String]
+    /// Canonical JSON of every value, concatenated in `names` order; value i ends at `valueEnds[i]`.
+    /// One buffer per record keeps the import hot path to a few allocations per record.
+    let valueBytes: [UInt8]
+    let valueEnds: [Int]
     public let matter: String
     public let occurredAt: Int64
     public let sourceSystem: String?
@@ -18,6 +22,15 @@ public struct ValidatedRecord: Sendable {
     public let corrects: UInt64?
     /// 1-based line of the input file this record came from, for error messages.
     public var line: Int? = nil
+
+    /// The fields as (name, canonical JSON value) pairs, in leaf order.
+    public var fields: [Field] {
+        names.indices.map { Field(name: names[$0], value: Array(valueBytes[valueRange($0)])) }
+    }
+
+    func valueRange(_ index: Int) -> Range<Int> {
+        (index == 0 ? 0 : valueEnds[index - 1])..<valueEnds[index]
+    }
 
     /// The idempotency key: the same (sourceSystem, sourceId) is appended once.
     public var sourceKey: String? {
@@ -97,18 +110,26 @@ public enum RecordSchema {
         for name in required where object[name] == nil {
             throw RecordError(field: name, reason: "required field is missing")
         }
-        var fields = [ValidatedRecord.Field]()
-        fields.reserveCapacity(object.count)
+        var members = [(name: String, value: JSONValue)]()
+        members.reserveCapacity(object.count)
         for (name, fieldValue) in object {
             guard let type = type(of: name) else {
                 throw RecordError(field: name, reason: "unknown field (allowed: the schema fields or x-… extensions)")
             }
             try check(fieldValue, as: type, field: name)
-            fields.append(.init(name: name, value: JSONWriter.serialize(fieldValue)))
+            members.append((name, fieldValue))
         }
-        fields.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        members.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        var valueBytes = [UInt8]()
+        valueBytes.reserveCapacity(1024)
+        var valueEnds = [Int]()
+        valueEnds.reserveCapacity(members.count)
+        for member in members {
+            JSONWriter.write(member.value, into: &valueBytes)
+            valueEnds.append(valueBytes.count)
+        }
         return ValidatedRecord(
-            fields: fields,
+            names: members.map(\.name), valueBytes: valueBytes, valueEnds: valueEnds,
             matter: stringValue(object["matter"])!,
             occurredAt: Timestamp.parseRFC3339(stringValue(object["occurredAt"])!)!,
             sourceSystem: stringValue(object["sourceSystem"]),
@@ -178,8 +199,9 @@ public enum RecordSchema {
         guard case .string(let s) = value else { throw RecordError(field: field, reason: "must be a string") }
         if s.isEmpty { throw RecordError(field: field, reason: "must not be empty") }
         if s.utf8.count > maxLength { throw RecordError(field: field, reason: "is longer than \(maxLength) bytes") }
-        for scalar in s.unicodeScalars where scalar.value < 0x20 || scalar.value == 0x7f {
-            if allowNewlines && (scalar == "\n" || scalar == "\t" || scalar == "\r") { continue }
+        // In UTF-8 every byte of a multi-byte sequence is >= 0x80, so a byte scan finds exactly the C0 controls and DEL.
+        for byte in s.utf8 where byte < 0x20 || byte == 0x7f {
+            if allowNewlines && (byte == 0x0a || byte == 0x09 || byte == 0x0d) { continue }
             throw RecordError(field: field, reason: "contains a control character")
         }
     }

@@ -19,7 +19,7 @@ struct Import: ParsableCommand {
     var skipInvalid = false
 
     @Option(help: "Records per durable transaction.")
-    var batchSize = 4096
+    var batchSize = 8192
 
     func run() throws {
         try Failure.run {
