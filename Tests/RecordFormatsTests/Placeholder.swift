@@ -1,2 +1,0 @@
-import XCTest
-final class RecordFormatsTestsPlaceholder: XCTestCase { func testPlaceholderBuilds() { XCTAssertTrue(true) } }
