@@ -1,5 +1,5 @@
 import XCTest
-@testable import RecordFormats
+import RecordFormats
 
 final class CSVReaderTests: XCTestCase {
     func rows(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> [CSVRow] {

@@ -1,5 +1,5 @@
 import XCTest
-@testable import RecordFormats
+import RecordFormats
 
 final class JSONAcceptanceTests: XCTestCase {
     func testScalars() throws {

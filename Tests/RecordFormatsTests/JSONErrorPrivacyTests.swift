@@ -1,5 +1,5 @@
 import XCTest
-@testable import RecordFormats
+import RecordFormats
 
 /// Error messages go to logs and terminals; the input may hold privileged text.
 /// They may name keys, never repeat string values.

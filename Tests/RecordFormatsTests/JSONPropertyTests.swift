@@ -1,5 +1,5 @@
 import XCTest
-@testable import RecordFormats
+import RecordFormats
 
 final class JSONPropertyTests: XCTestCase {
     /// serialize -> parse is the identity on random values, and serialisation is canonical

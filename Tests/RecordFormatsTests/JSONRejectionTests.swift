@@ -1,5 +1,5 @@
 import XCTest
-@testable import RecordFormats
+import RecordFormats
 
 /// Every rejection rule, with the expected reason, path and (where it matters) offset.
 final class JSONRejectionTests: XCTestCase {
@@ -194,11 +194,16 @@ final class JSONRejectionTests: XCTestCase {
         assertParseError(#"{"x":{"matter":1,"matter":2}}"#, .duplicateKey("matter"), path: "x", offset: 17)
         assertParseError(#"{"a":1,"\u0061":2}"#, .duplicateKey("a"), offset: 7)  // same key, escaped
         // Beyond the linear-search limit (dictionary path).
-        let many = (0..<40).map { "\"k\($0)\":\($0)" }.joined(separator: ",")
+        let many = (0..<100).map { "\"k\($0)\":\($0)" }.joined(separator: ",")
         assertParseError("{" + many + #","k17":0}"#, .duplicateKey("k17"))
-        XCTAssertEqual(try JSONParser.parse("{" + many + "}").objectValue?.count, 40)
+        XCTAssertEqual(try JSONParser.parse("{" + many + "}").objectValue?.count, 100)
+        assertParseError("{" + many + #","k99":0}"#, .duplicateKey("k99"))
+        let some = (0..<20).map { "\"k\($0)\":\($0)" }.joined(separator: ",")
+        assertParseError("{" + some + #","k0":0}"#, .duplicateKey("k0"))
         // Canonically equivalent keys are one key to Swift's String, so they are duplicates too.
         assertParseError(#"{"\u00e9":1,"e\u0301":2}"#, .duplicateKey("\u{E9}"), offset: 12)
+        assertParseError(#"{"K":1,"\u212A":2}"#, .duplicateKey("K"), offset: 7)  // KELVIN SIGN decomposes to "K"
+        assertParseError(#"{"\u212A":1,"K":2}"#, .duplicateKey("K"), offset: 12)
         XCTAssertThrowsError(try JSONParser.parse(#"{"sourceId":"s","sourceId":"t"}"#)) { e in
             XCTAssertTrue("\(e)".contains("'sourceId'") || "\(e)".contains("\"sourceId\""), "\(e)")
         }

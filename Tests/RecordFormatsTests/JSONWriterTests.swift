@@ -1,5 +1,5 @@
 import XCTest
-@testable import RecordFormats
+import RecordFormats
 
 final class JSONWriterTests: XCTestCase {
     func canonical(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> String {

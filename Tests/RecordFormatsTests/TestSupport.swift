@@ -1,5 +1,5 @@
 import XCTest
-@testable import RecordFormats
+import RecordFormats
 
 /// SplitMix64: small, fast, seeded; reproducible across platforms.
 struct SplitMix64: RandomNumberGenerator {
