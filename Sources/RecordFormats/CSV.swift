@@ -25,11 +25,11 @@ public struct CSVParseError: Error, Equatable, Sendable, CustomStringConvertible
         return "CSV line \(line): \(reason)"
     }
 
-    static let invalidUTF8 = "invalid UTF-8"
-    static let quoteInUnquotedField = "quote inside an unquoted field"
-    static let textAfterClosingQuote = "unexpected text after the closing quote of a quoted field"
-    static let unterminatedQuote = "quoted field not terminated before end of input"
-    static let bareCarriageReturn = "carriage return not followed by a line feed"
+    public static let invalidUTF8 = "invalid UTF-8"
+    public static let quoteInUnquotedField = "quote inside an unquoted field"
+    public static let textAfterClosingQuote = "unexpected text after the closing quote of a quoted field"
+    public static let unterminatedQuote = "quoted field not terminated before end of input"
+    public static let bareCarriageReturn = "carriage return not followed by a line feed"
 }
 
 public struct CSVRow: Sendable, Equatable {

@@ -55,6 +55,10 @@ internal struct _JSONParser {
     let maxDepth: Int
     var pos = 0
     var scratch: [UInt8] = []
+    /// Members / elements of the containers being parsed, innermost on top; each
+    /// container copies its slice out once, at its exact size.
+    let memberStack = _MoveStack<JSONObject.Member>()
+    let elementStack = _MoveStack<JSONValue>()
 
     init(base: UnsafeRawPointer, end: Int, maxDepth: Int) {
         self.base = base
@@ -122,16 +126,17 @@ internal struct _JSONParser {
         if depth > maxDepth { throw fail(.tooDeep, at: pos) }
         pos += 1  // [
         skipWhitespace()
-        var elements: [JSONValue] = []
         if pos < end, byte(pos) == UInt8(ascii: "]") {
             pos += 1
-            return elements
+            return []
         }
+        let base = elementStack.count
         while true {
             do throws(JSONParseError) {
-                elements.append(try parseValue(depth: depth))
+                let v = try parseValue(depth: depth)
+                elementStack.append(v)
             } catch {
-                throw error.inside(index: elements.count)
+                throw error.inside(index: elementStack.count - base)
             }
             skipWhitespace()
             guard pos < end else { throw fail(.unexpectedEnd, at: pos) }
@@ -141,7 +146,7 @@ internal struct _JSONParser {
                 skipWhitespace()
                 continue
             }
-            if c == UInt8(ascii: "]") { return elements }
+            if c == UInt8(ascii: "]") { return elementStack.popArray(from: base) }
             throw unexpected(at: pos - 1)
         }
     }
@@ -150,31 +155,38 @@ internal struct _JSONParser {
         if depth > maxDepth { throw fail(.tooDeep, at: pos) }
         pos += 1  // {
         skipWhitespace()
-        var keys: [String] = []
-        var values: [JSONValue] = []
-        var index: [String: Int]? = nil
         if pos < end, byte(pos) == UInt8(ascii: "}") {
             pos += 1
-            return JSONObject(uniqueKeys: keys, values: values, index: nil)
+            return JSONObject()
         }
+        let base = memberStack.count
+        var index: [String: Int]? = nil  // only for very large objects
         while true {
             guard pos < end else { throw fail(.unexpectedEnd, at: pos) }
             guard byte(pos) == asciiQuote else { throw unexpected(at: pos) }
             let keyOffset = pos
             let key = try parseString()
-            // Duplicate check: linear for small objects, a dictionary beyond that.
+            let fp: UInt64
+            if pos - keyOffset - 2 == key.utf8.count {  // no escapes: hash the input bytes
+                fp = keyFingerprint(UnsafeRawBufferPointer(start: self.base + keyOffset + 1, count: pos - keyOffset - 2))
+            } else {
+                fp = keyFingerprint(key)
+            }
             if index == nil {
-                for k in keys where k == key { throw fail(.duplicateKey(key), at: keyOffset) }
-                if keys.count >= JSONObject.linearSearchLimit {
-                    var d = [String: Int](minimumCapacity: keys.count * 2)
-                    for (i, k) in keys.enumerated() { d[k] = i }
-                    d[key] = keys.count
+                let top = memberStack.count
+                let m = memberStack.base
+                for i in base..<top {
+                    let f = m[i].fingerprint
+                    if f == fp || f == 0 || fp == 0, m[i].key == key { throw fail(.duplicateKey(key), at: keyOffset) }
+                }
+                if top - base >= JSONObject.indexThreshold {
+                    var d = [String: Int](minimumCapacity: (top - base) * 2)
+                    for i in base..<top { d[memberStack.base[i].key] = i - base }
+                    d[key] = top - base
                     index = d
                 }
-            } else {
-                if index!.updateValue(keys.count, forKey: key) != nil {
-                    throw fail(.duplicateKey(key), at: keyOffset)
-                }
+            } else if index!.updateValue(memberStack.count - base, forKey: key) != nil {
+                throw fail(.duplicateKey(key), at: keyOffset)
             }
             skipWhitespace()
             guard pos < end else { throw fail(.unexpectedEnd, at: pos) }
@@ -182,11 +194,11 @@ internal struct _JSONParser {
             pos += 1
             skipWhitespace()
             do throws(JSONParseError) {
-                values.append(try parseValue(depth: depth))
+                let v = try parseValue(depth: depth)
+                memberStack.append(JSONObject.Member(key: key, fingerprint: fp, value: v))
             } catch {
                 throw error.inside(key: key)
             }
-            keys.append(key)
             skipWhitespace()
             guard pos < end else { throw fail(.unexpectedEnd, at: pos) }
             let c = byte(pos)
@@ -195,7 +207,9 @@ internal struct _JSONParser {
                 skipWhitespace()
                 continue
             }
-            if c == UInt8(ascii: "}") { return JSONObject(uniqueKeys: keys, values: values, index: index) }
+            if c == UInt8(ascii: "}") {
+                return JSONObject(uniqueMembers: memberStack.popArray(from: base), index: index)
+            }
             throw unexpected(at: pos - 1)
         }
     }
@@ -415,5 +429,48 @@ internal struct _JSONParser {
             scratch.append(UInt8(0x80 | ((s >> 6) & 0x3F)))
             scratch.append(UInt8(0x80 | (s & 0x3F)))
         }
+    }
+}
+
+/// A stack of values that containers push while they are parsed and move out
+/// of in one piece (no per-element retain/release, exact-size result arrays).
+internal final class _MoveStack<Element> {
+    private(set) var base: UnsafeMutablePointer<Element>
+    private(set) var count = 0
+    private var capacity: Int
+
+    init() {
+        capacity = 64
+        base = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
+
+    @inline(__always) func append(_ e: __owned Element) {
+        if count == capacity { grow() }
+        (base + count).initialize(to: e)
+        count += 1
+    }
+
+    private func grow() {
+        let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
+        bigger.moveInitialize(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity *= 2
+    }
+
+    /// Moves elements `from..<count` into a new array and pops them.
+    func popArray(from start: Int) -> [Element] {
+        let n = count - start
+        let result = [Element](unsafeUninitializedCapacity: n) { buf, initialized in
+            buf.baseAddress!.moveInitialize(from: base + start, count: n)
+            initialized = n
+        }
+        count = start
+        return result
     }
 }

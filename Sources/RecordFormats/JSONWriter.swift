@@ -108,32 +108,31 @@ public enum JSONWriter {
     }
 
     static func writeObject(_ object: JSONObject, into output: inout [UInt8]) {
-        let keys = object._keys
-        let values = object._values
+        let members = object._members
         output.append(UInt8(ascii: "{"))
         var sorted = true
-        if keys.count > 1 {
-            for k in 1..<keys.count where !keyPrecedes(keys[k - 1], keys[k]) {
+        if members.count > 1 {
+            for k in 1..<members.count where !keyPrecedes(members[k - 1].key, members[k].key) {
                 sorted = false
                 break
             }
         }
         if sorted {
-            for k in keys.indices {
+            for k in members.indices {
                 if k > 0 { output.append(UInt8(ascii: ",")) }
-                writeString(keys[k], into: &output)
+                writeString(members[k].key, into: &output)
                 output.append(UInt8(ascii: ":"))
-                write(values[k], into: &output)
+                write(members[k].value, into: &output)
             }
         } else {
-            let order = keys.indices.sorted { keyPrecedes(keys[$0], keys[$1]) }
+            let order = members.indices.sorted { keyPrecedes(members[$0].key, members[$1].key) }
             var first = true
             for k in order {
                 if !first { output.append(UInt8(ascii: ",")) }
                 first = false
-                writeString(keys[k], into: &output)
+                writeString(members[k].key, into: &output)
                 output.append(UInt8(ascii: ":"))
-                write(values[k], into: &output)
+                write(members[k].value, into: &output)
             }
         }
         output.append(UInt8(ascii: "}"))
