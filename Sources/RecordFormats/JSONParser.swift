@@ -49,7 +49,7 @@ internal func _isJSONWhitespace(_ c: UInt8) -> Bool {
 private let asciiQuote = UInt8(ascii: "\"")
 private let asciiBackslash = UInt8(ascii: "\\")
 
-internal struct _JSONParser {
+fileprivate struct _JSONParser {
     let base: UnsafeRawPointer
     let end: Int
     let maxDepth: Int
@@ -434,7 +434,7 @@ internal struct _JSONParser {
 
 /// A stack of values that containers push while they are parsed and move out
 /// of in one piece (no per-element retain/release, exact-size result arrays).
-internal final class _MoveStack<Element> {
+fileprivate final class _MoveStack<Element> {
     private(set) var base: UnsafeMutablePointer<Element>
     private(set) var count = 0
     private var capacity: Int
