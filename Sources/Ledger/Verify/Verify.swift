@@ -1,0 +1,417 @@
+import Dispatch
+import Foundation
+import LMDB
+import MerkleLog
+import RecordFormats
+import SignedNote
+import Sodium
+
+/// What `verify` checks beyond the stored data itself.
+public struct VerifyOptions: Sendable {
+    /// A verifier key held outside the ledger (text form). Without it, the ledger's own key is used.
+    public var pinnedVerifierKey: String?
+    /// A checkpoint note held outside the ledger (last night's, or an insurer's copy).
+    public var trustedCheckpoint: String?
+    /// Also decrypt every entry and check every disclosure (needs the unlocked ledger).
+    public var deep = false
+    /// Entries per parallel chunk.
+    public var chunkSize = 4096
+
+    public init(pinnedVerifierKey: String? = nil, trustedCheckpoint: String? = nil, deep: Bool = false) {
+        self.pinnedVerifierKey = pinnedVerifierKey
+        self.trustedCheckpoint = trustedCheckpoint
+        self.deep = deep
+    }
+}
+
+/// What the sequential pass needs from one entry, computed in parallel.
+private struct EntryFacts {
+    var seq: UInt64
+    var recordHash = Hash.zero
+    var previousHash = Hash.zero
+    var recordedAt: Int64 = .min
+    var hasSource = false
+    var decoded = false
+    var violations: [Violation] = []
+}
+
+/// A stored checkpoint that verified, waiting for the scan to reach its size.
+private struct PendingCheckpoint {
+    let size: UInt64
+    let root: Hash
+    let note: String
+    let trusted: Bool
+}
+
+extension Ledger {
+    /// Re-hashes every stored byte and checks every link (docs/VERIFY.md). Violations are reported, not thrown;
+    /// errors that stop verification (unreadable storage, malformed pinned key) are thrown.
+    public func verify(_ options: VerifyOptions = VerifyOptions()) throws -> VerifyReport {
+        let started = DispatchTime.now()
+        var report = VerifyReport()
+        report.origin = origin
+        report.deep = options.deep
+        report.verifierKeyPinned = options.pinnedVerifierKey != nil
+        let ring: KeyRing? = options.deep ? try requireKeys() : nil
+        let key = try verifierKey(options, into: &report)
+        var pending = [PendingCheckpoint]()
+        if let trusted = options.trustedCheckpoint, let key {
+            if let checkpoint = checkTrustedCheckpoint(trusted, key: key, into: &report) { pending.append(checkpoint) }
+        }
+        try LedgerError.wrap("verify") {
+            try store.environment.read { txn in
+                if let key { pending += try storedCheckpoints(txn, key: key, into: &report) }
+                pending.sort { $0.size < $1.size }
+                try scan(txn, options: options, ring: ring, pending: pending, into: &report)
+                if let ring { try checkMatterKeys(txn, ring: ring, into: &report) }
+            }
+        }
+        report.ledgerBytes = dataFileSize()
+        report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        if !report.isIntact { report.newestValidCheckpoint = nil }
+        return report
+    }
+
+    // MARK: - Keys and checkpoints
+
+    /// The key that checkpoints must verify with: the pinned one if given (a mismatch with the ledger's own is a violation).
+    private func verifierKey(_ options: VerifyOptions, into report: inout VerifyReport) throws -> NoteVerifierKey? {
+        let stored = try? NoteVerifierKey(text: storedVerifierKey)
+        if stored == nil {
+            report.add(Violation(seq: nil, kind: .metadata, detail: "the ledger's stored verifier key does not parse"))
+        }
+        let fileText = try? String(contentsOfFile: (directory as NSString).appendingPathComponent(Self.verifierKeyFileName), encoding: .utf8)
+        if let fileText, fileText.trimmingCharacters(in: .newlines) != storedVerifierKey {
+            report.add(Violation(seq: nil, kind: .verifierKey, detail: "\(Self.verifierKeyFileName) differs from the key in the ledger's metadata"))
+        }
+        guard let pinnedText = options.pinnedVerifierKey else { return stored }
+        let pinned: NoteVerifierKey
+        do {
+            pinned = try NoteVerifierKey(text: pinnedText.trimmingCharacters(in: .whitespacesAndNewlines))
+        } catch {
+            throw LedgerError.invalidArgument("the pinned verifier key is malformed: \(error)")
+        }
+        if pinned.text != storedVerifierKey {
+            report.add(Violation(seq: nil, kind: .verifierKey, detail: "the ledger's verifier key is not the pinned key",
+                                 expected: pinned.text, found: storedVerifierKey))
+        }
+        return pinned
+    }
+
+    private func checkTrustedCheckpoint(_ note: String, key: NoteVerifierKey, into report: inout VerifyReport) -> PendingCheckpoint? {
+        do {
+            let checkpoint = try openCheckpoint(note, key: key)
+            report.trustedCheckpointSize = checkpoint.size
+            return PendingCheckpoint(size: checkpoint.size, root: checkpoint.root, note: note, trusted: true)
+        } catch {
+            report.add(Violation(seq: nil, kind: .trustedCheckpoint, detail: "the trusted checkpoint does not verify: \(error)"))
+            return nil
+        }
+    }
+
+    /// Verifies a note's signature with `key` and parses its checkpoint body; the origin must be this ledger's.
+    func openCheckpoint(_ note: String, key: NoteVerifierKey) throws -> (size: UInt64, root: Hash) {
+        let signed = try SignedNoteText(parsing: note)
+        try signed.verify(with: key)
+        let body = try Checkpoint(body: signed.text)
+        guard body.origin == origin else { throw LedgerError.corrupt("its origin is \(body.origin), not \(origin)") }
+        guard let root = Hash(bytes: body.rootHash) else { throw LedgerError.corrupt("its root is not 32 bytes") }
+        return (body.size, root)
+    }
+
+    private func storedCheckpoints(_ txn: ReadTransaction, key: NoteVerifierKey, into report: inout VerifyReport) throws -> [PendingCheckpoint] {
+        var result = [PendingCheckpoint]()
+        let cursor = try txn.cursor(store.checkpoints)
+        defer { cursor.close() }
+        var pair = try cursor.first()
+        while let row = pair {
+            pair = try cursor.next()
+            guard let size = UInt64(bigEndianBytes: row.key) else {
+                report.add(Violation(seq: nil, kind: .checkpointSignature, detail: "a checkpoints key is not 8 bytes"))
+                continue
+            }
+            let note = String(decoding: row.value, as: UTF8.self)
+            do {
+                let checkpoint = try openCheckpoint(note, key: key)
+                guard checkpoint.size == size else {
+                    report.add(Violation(seq: nil, kind: .checkpointSignature, detail: "checkpoint stored under size \(size) names another size",
+                                         expected: String(size), found: String(checkpoint.size)))
+                    continue
+                }
+                result.append(PendingCheckpoint(size: size, root: checkpoint.root, note: note, trusted: false))
+            } catch {
+                report.add(Violation(seq: nil, kind: .checkpointSignature, detail: "checkpoint at size \(size) does not verify: \(error)"))
+            }
+        }
+        return result
+    }
+
+    // MARK: - The scan
+
+    private func scan(_ txn: ReadTransaction, options: VerifyOptions, ring: KeyRing?, pending: [PendingCheckpoint],
+                      into report: inout VerifyReport) throws {
+        var tree = TreeBuilder()
+        var nextSeq: UInt64 = 0
+        var previousHash = Hash.zero
+        var lastRecordedAt = Int64.min
+        var sourced = 0
+        var checkpoints = pending[...]
+        var chunk = [(seq: UInt64?, value: UnsafeRawBufferPointer)]()
+        chunk.reserveCapacity(options.chunkSize)
+        let cursor = try txn.cursor(store.entries)
+        defer { cursor.close() }
+        var pair = try cursor.first()
+        repeat {
+            chunk.removeAll(keepingCapacity: true)
+            while let row = pair, chunk.count < options.chunkSize {
+                chunk.append((UInt64(bigEndianBytes: row.key), row.value))
+                report.bytesHashed += row.value.count
+                pair = try cursor.next()
+            }
+            let facts = try checkEntries(chunk, ring: ring)
+            for fact in facts {
+                guard fact.seq != .max else {
+                    report.add(Violation(seq: nil, kind: .unexpectedEntry, detail: "an entries key is not an 8-byte sequence number"))
+                    continue
+                }
+                if fact.seq > nextSeq {
+                    let missing = fact.seq - nextSeq == 1 ? "entry \(nextSeq) is missing" : "entries \(nextSeq) to \(fact.seq - 1) are missing"
+                    report.add(Violation(seq: nextSeq, kind: .missingEntry, detail: missing))
+                }
+                fact.violations.forEach { report.add($0) }
+                guard fact.decoded else { nextSeq = fact.seq + 1; continue }
+                if fact.previousHash != previousHash {
+                    report.add(Violation(seq: fact.seq, kind: .hashChain, detail: "the leaf does not link to the previous entry",
+                                         expected: previousHash.hex, found: fact.previousHash.hex))
+                }
+                if fact.recordedAt < lastRecordedAt {
+                    report.add(Violation(seq: fact.seq, kind: .recordedAt, detail: "recordedAt runs backwards",
+                                         expected: "≥ \(Timestamp.formatRFC3339(micros: lastRecordedAt))",
+                                         found: Timestamp.formatRFC3339(micros: fact.recordedAt)))
+                }
+                try appendToTree(&tree, fact: fact, txn: txn, into: &report)
+                while let next = checkpoints.first, next.size <= UInt64(tree.size) {
+                    checkpoints.removeFirst()
+                    if next.size == UInt64(tree.size) { compare(next, with: tree.rootHash(), into: &report) }
+                }
+                previousHash = fact.recordHash
+                lastRecordedAt = max(lastRecordedAt, fact.recordedAt)
+                if fact.hasSource { sourced += 1 }
+                nextSeq = max(nextSeq, fact.seq + 1)
+            }
+        } while pair != nil
+        report.entries = UInt64(tree.size)
+        report.root = tree.rootHash()
+        if let zero = checkpoints.first(where: { $0.size == 0 }) { compare(zero, with: Hash.emptyTree, into: &report) }
+        for beyond in checkpoints where beyond.size > UInt64(tree.size) {
+            report.add(Violation(seq: nil, kind: beyond.trusted ? .trustedCheckpoint : .checkpointBeyondLog,
+                                 detail: "a \(beyond.trusted ? "trusted" : "stored") checkpoint names \(beyond.size) entries but the ledger holds \(tree.size): entries were removed, or the ledger was replaced by an older copy"))
+        }
+        try checkIndexCounts(txn, entries: Int(tree.size), sourced: sourced, into: &report)
+    }
+
+    private func compare(_ checkpoint: PendingCheckpoint, with root: Hash, into report: inout VerifyReport) {
+        if checkpoint.root == root {
+            if !checkpoint.trusted {
+                report.checkpointsChecked += 1
+                report.newestValidCheckpoint = checkpoint.note
+            }
+        } else {
+            report.add(Violation(seq: checkpoint.size == 0 ? nil : checkpoint.size - 1,
+                                 kind: checkpoint.trusted ? .trustedCheckpoint : .checkpointRoot,
+                                 detail: "the tree of \(checkpoint.size) entries does not have the root the \(checkpoint.trusted ? "trusted" : "stored") checkpoint signed: history was rewritten",
+                                 expected: checkpoint.root.base64, found: root.base64))
+        }
+    }
+
+    /// Appends a record hash to the recomputed tree and compares every stored hash it produces.
+    private func appendToTree(_ tree: inout TreeBuilder, fact: EntryFacts, txn: ReadTransaction, into report: inout VerifyReport) throws {
+        var mismatches = [Violation]()
+        try tree.append(fact.recordHash) { index, hash in
+            let stored = try txn.get(store.tree, key: UInt64(index).bigEndianBytes)
+            guard let stored, stored.count == 32 else {
+                mismatches.append(Violation(seq: fact.seq, kind: .treeHash, detail: "stored tree hash \(index) is missing or not 32 bytes"))
+                return
+            }
+            let storedHash = Hash(unsafeBytes: stored)
+            if storedHash != hash {
+                mismatches.append(Violation(seq: fact.seq, kind: .treeHash, detail: "stored tree hash \(index) differs from its recomputation",
+                                            expected: hash.hex, found: storedHash.hex))
+            }
+        }
+        mismatches.forEach { report.add($0) }
+    }
+
+    /// Checks the entries of one chunk in parallel (each worker with its own read transaction for index lookups).
+    private func checkEntries(_ chunk: [(seq: UInt64?, value: UnsafeRawBufferPointer)], ring: KeyRing?) throws -> [EntryFacts] {
+        let workers = chunk.count >= 256 ? ProcessInfo.processInfo.activeProcessorCount : 1
+        let results = UnsafeMutableBufferPointer<EntryFacts>.allocate(capacity: chunk.count)
+        results.initialize(repeating: EntryFacts(seq: 0))
+        defer { results.deinitialize(); results.deallocate() }
+        let failure = FirstError()
+        let box = UnsafeSendableBox((chunk, results))
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let (chunk, results) = box.value
+            let per = (chunk.count + workers - 1) / workers
+            let range = (worker * per)..<min(chunk.count, (worker + 1) * per)
+            guard !range.isEmpty else { return }
+            do {
+                try store.environment.read { txn in
+                    for i in range { results[i] = try checkEntry(chunk[i].seq, chunk[i].value, ring: ring, txn: txn) }
+                }
+            } catch {
+                failure.set(error)
+            }
+        }
+        if let error = failure.error { throw error }
+        return Array(results)
+    }
+
+    /// Everything that can be checked about one entry on its own: leaf, ciphertext digest, indexes, and (deep) contents.
+    private func checkEntry(_ seq: UInt64?, _ value: UnsafeRawBufferPointer, ring: KeyRing?, txn: ReadTransaction) throws -> EntryFacts {
+        guard let seq else { return EntryFacts(seq: .max) }
+        var facts = EntryFacts(seq: seq)
+        func violation(_ kind: Violation.Kind, _ detail: String, expected: String? = nil, found: String? = nil) {
+            facts.violations.append(Violation(seq: seq, kind: kind, detail: detail, expected: expected, found: found))
+        }
+        guard let (leafBytes, ciphertext) = try? StoredEntry.split(value) else {
+            violation(.leafMalformed, "the stored entry is truncated")
+            return facts
+        }
+        let leaf: Leaf
+        do { leaf = try Leaf.decode(leafBytes) } catch {
+            violation(.leafMalformed, "the leaf does not decode: \(error)")
+            return facts
+        }
+        facts.decoded = true
+        facts.recordHash = recordHash(leafBytes)
+        facts.previousHash = leaf.previousHash
+        facts.recordedAt = leaf.recordedAt
+        facts.hasSource = leaf.sourceTag != nil
+        if leaf.seq != seq { violation(.leafSequence, "the leaf names another position", expected: String(seq), found: String(leaf.seq)) }
+        if leaf.ledgerID != ledgerID {
+            violation(.ledgerID, "the leaf belongs to another ledger", expected: Hex.encode(ledgerID), found: Hex.encode(leaf.ledgerID))
+        }
+        let digest = Hash.sha256(ciphertext)
+        if digest != leaf.ciphertextHash {
+            violation(.ciphertextDigest, "the ciphertext does not match the leaf's digest", expected: leaf.ciphertextHash.hex, found: digest.hex)
+        }
+        try checkIndexes(leaf, txn: txn, violation: violation)
+        if let ring { try checkContents(leaf, ciphertext: ciphertext, ring: ring, txn: txn, violation: violation) }
+        return facts
+    }
+
+    /// The leaf's rows in the matters, sources and matter-key indexes exist and agree with it.
+    private func checkIndexes(_ leaf: Leaf, txn: ReadTransaction,
+                              violation: (Violation.Kind, String, String?, String?) -> Void) throws {
+        let seqKey = leaf.seq.bigEndianBytes
+        let cursor = try txn.cursor(store.matters)
+        defer { cursor.close() }
+        let row = try cursor.seek(key: leaf.matterTag.bytes, valueAtLeast: seqKey)
+        if row.map({ Array($0.key) != leaf.matterTag.bytes || Array($0.value) != seqKey }) ?? true {
+            violation(.matterIndex, "the matter index has no row for this entry", nil, nil)
+        }
+        if let tag = leaf.sourceTag {
+            let stored = try txn.get(store.sources, key: tag.bytes).flatMap { UInt64(bigEndianBytes: $0) }
+            if stored != leaf.seq {
+                violation(.sourceIndex, "the source index does not point at this entry", String(leaf.seq), stored.map(String.init) ?? "no row")
+            }
+        }
+        let keyID = try txn.get(store.matterKeys, key: leaf.matterTag.bytes).flatMap { UInt32(bigEndianBytes: $0) }
+        if keyID != leaf.keyID {
+            violation(.matterKeyIndex, "the matter-key index disagrees with the leaf's key id", String(leaf.keyID), keyID.map(String.init) ?? "no row")
+        }
+    }
+
+    /// Deep: the ciphertext opens with its associated data, every disclosure hashes to the fields digest,
+    /// the record validates, and the matter and source tags recompute.
+    private func checkContents(_ leaf: Leaf, ciphertext: UnsafeRawBufferPointer, ring: KeyRing, txn: ReadTransaction,
+                               violation: (Violation.Kind, String, String?, String?) -> Void) throws {
+        let key: SecretBytes
+        do { key = try matterKey(id: leaf.keyID, ring: ring, txn: txn) } catch {
+            violation(.matterKey, "matter key \(leaf.keyID) is missing or does not unwrap", nil, nil)
+            return
+        }
+        let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: leaf.seq, keyID: leaf.keyID)
+        let plaintext: SecretBytes
+        do {
+            plaintext = try ad.withUnsafeBytes { ad in
+                try leaf.nonce.withUnsafeBytes { try XChaCha20Poly1305.open(ciphertext, associatedData: ad, nonce: $0, key: key) }
+            }
+        } catch {
+            violation(.decryption, "the ciphertext does not open with its key and associated data", nil, nil)
+            return
+        }
+        let payload: EntryPayload
+        do { payload = try plaintext.withUnsafeBytes { try EntryPayload.decode($0, fieldCount: leaf.fieldNames.count) } } catch {
+            violation(.decryption, "the decrypted payload does not decode", nil, nil)
+            return
+        }
+        let digests = payload.digests(names: leaf.fieldNames)
+        let fieldsDigest = Leaf.fieldsDigest(names: leaf.fieldNames, digests: digests)
+        if fieldsDigest != leaf.fieldsDigest {
+            violation(.disclosureDigest, "the disclosures do not hash to the leaf's fields digest", leaf.fieldsDigest.hex, fieldsDigest.hex)
+        }
+        var members = [(String, JSONValue)]()
+        for (name, value) in zip(leaf.fieldNames, payload.values) {
+            guard let parsed = try? JSONParser.parse(value) else {
+                violation(.recordSchema, "field '\(name)' is not valid JSON", nil, nil)
+                return
+            }
+            members.append((name, parsed))
+        }
+        let record: ValidatedRecord
+        do { record = try RecordSchema.validate(.object(JSONObject(members))) } catch {
+            violation(.recordSchema, "the record does not validate: \(error)", nil, nil)
+            return
+        }
+        if ring.matterTag(record.matter) != leaf.matterTag {
+            violation(.tagMismatch, "the matter tag does not match the decrypted matter", nil, nil)
+        }
+        if record.sourceKey.map({ ring.sourceTag($0) }) != leaf.sourceTag {
+            violation(.tagMismatch, "the source tag does not match the decrypted sourceSystem/sourceId", nil, nil)
+        }
+    }
+
+    /// Row counts: with every entry's row present, equal counts mean there are no extra rows.
+    private func checkIndexCounts(_ txn: ReadTransaction, entries: Int, sourced: Int, into report: inout VerifyReport) throws {
+        let matters = try txn.count(store.matters)
+        if matters != entries {
+            report.add(Violation(seq: nil, kind: .matterIndex, detail: "the matter index has rows for entries that do not exist",
+                                 expected: "\(entries) rows", found: "\(matters) rows"))
+        }
+        let sources = try txn.count(store.sources)
+        if sources != sourced {
+            report.add(Violation(seq: nil, kind: .sourceIndex, detail: "the source index has rows for entries that do not exist",
+                                 expected: "\(sourced) rows", found: "\(sources) rows"))
+        }
+        let treeRows = try txn.count(store.tree)
+        let expected = Int(storedHashCount(Int64(entries)))
+        if treeRows != expected {
+            report.add(Violation(seq: nil, kind: .treeHash, detail: "the tree has hashes for entries that do not exist (entries removed?)",
+                                 expected: "\(expected) stored hashes", found: "\(treeRows)"))
+        }
+    }
+
+    /// Deep: every sealed matter key unwraps with the master key.
+    private func checkMatterKeys(_ txn: ReadTransaction, ring: KeyRing, into report: inout VerifyReport) throws {
+        let cursor = try txn.cursor(store.keys)
+        defer { cursor.close() }
+        var pair = try cursor.first()
+        while let row = pair {
+            if let id = UInt32(bigEndianBytes: row.key) {
+                if (try? ring.unwrapMatterKey(row.value, ledgerID: ledgerID, keyID: id)) == nil {
+                    report.add(Violation(seq: nil, kind: .matterKey, detail: "sealed matter key \(id) does not unwrap"))
+                }
+            } else {
+                report.add(Violation(seq: nil, kind: .matterKey, detail: "a keys database key is not 4 bytes"))
+            }
+            pair = try cursor.next()
+        }
+    }
+
+    func dataFileSize() -> Int {
+        let path = (directory as NSString).appendingPathComponent("data.mdb")
+        return ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+}

@@ -1,0 +1,80 @@
+import MerkleLog
+
+/// One integrity violation found by `verify`: where, which class of check, and what was expected against what was found.
+public struct Violation: Sendable, Equatable, CustomStringConvertible {
+    /// The classes of check, named in output and in the JSON schema (docs/VERIFY.md).
+    public enum Kind: String, Sendable, CaseIterable {
+        case missingEntry = "missing-entry"
+        case unexpectedEntry = "unexpected-entry"
+        case leafMalformed = "leaf-malformed"
+        case leafSequence = "leaf-seq"
+        case ledgerID = "ledger-id"
+        case hashChain = "hash-chain"
+        case recordedAt = "recorded-at"
+        case ciphertextDigest = "ciphertext-digest"
+        case treeHash = "tree-hash"
+        case checkpointSignature = "checkpoint-signature"
+        case checkpointRoot = "checkpoint-root"
+        case checkpointBeyondLog = "checkpoint-beyond-log"
+        case trustedCheckpoint = "trusted-checkpoint"
+        case verifierKey = "verifier-key"
+        case matterIndex = "matter-index"
+        case sourceIndex = "source-index"
+        case matterKeyIndex = "matter-key-index"
+        case metadata = "metadata"
+        case decryption = "decryption"
+        case disclosureDigest = "disclosure-digest"
+        case recordSchema = "record-schema"
+        case matterKey = "matter-key"
+        case tagMismatch = "tag-mismatch"
+    }
+
+    public let seq: UInt64?
+    public let kind: Kind
+    public let detail: String
+    public let expected: String?
+    public let found: String?
+
+    public init(seq: UInt64?, kind: Kind, detail: String, expected: String? = nil, found: String? = nil) {
+        self.seq = seq
+        self.kind = kind
+        self.detail = detail
+        self.expected = expected
+        self.found = found
+    }
+
+    public var description: String {
+        var text = (seq.map { "seq \($0): " } ?? "") + "[\(kind.rawValue)] \(detail)"
+        if let expected { text += "; expected \(expected)" }
+        if let found { text += ", found \(found)" }
+        return text
+    }
+}
+
+/// The outcome of `verify`.
+public struct VerifyReport: Sendable {
+    public static let violationListLimit = 1000
+
+    public var origin: String = ""
+    public var entries: UInt64 = 0
+    public var ledgerBytes: Int = 0
+    public var root: Hash = .emptyTree
+    public var checkpointsChecked = 0
+    public var trustedCheckpointSize: UInt64?
+    public var deep = false
+    public var verifierKeyPinned = false
+    public var bytesHashed = 0
+    public var seconds: Double = 0
+    /// The first `violationListLimit` violations, in the order found; `violationCount` counts them all.
+    public var violations: [Violation] = []
+    public var violationCount = 0
+    /// The newest stored checkpoint that verified and matched, for `--update-trusted`.
+    public var newestValidCheckpoint: String?
+
+    public var isIntact: Bool { violationCount == 0 }
+
+    mutating func add(_ violation: Violation) {
+        violationCount += 1
+        if violations.count < Self.violationListLimit { violations.append(violation) }
+    }
+}
