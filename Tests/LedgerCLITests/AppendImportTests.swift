@@ -73,6 +73,16 @@ final class AppendImportTests: CLITestCase {
         XCTAssertEqual(try entryCount(), 1)
     }
 
+    /// Standard input larger than a pipe buffer is read whole (up to the 1 MiB limit).
+    func testAppendLargeRecordFromStdin() throws {
+        let summary = String(repeating: "long call notes ", count: 30_000)  // 480 KB
+        let r = try ledgerWithKey(["append", "-"], stdin: Data(Sample.record(extra: "\"decisions\":\"ok\",\"x-notes\":\"\(summary)\"").utf8))
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertEqual(r.stdout, "0\n")
+        let shown = try jsonObject(try ledgerWithKey(["show", "0", "--json"]).stdout)
+        XCTAssertEqual((shown["record"] as? [String: Any])?["x-notes"] as? String, summary)
+    }
+
     func testRejectionMessagesDoNotQuoteValues() throws {
         let secret = "Client admits liability"
         let path = try write("bad.json", Sample.record(subject: secret, extra: #""colour":"red""#))

@@ -89,7 +89,7 @@ final class CheckpointTests: CLITestCase {
     }
 }
 
-final class BenchTests: CLITestCase {
+final class BenchCommandTests: CLITestCase {
     func testBenchJSON() throws {
         let scratch = temp.appendingPathComponent("bench")
         let r = try ledger(["bench", "--entries", "200", "--appends", "20", "--json", "--scratch", scratch.path])
