@@ -1,2 +1,0 @@
-import XCTest
-final class LedgerCLITestsPlaceholder: XCTestCase { func testPlaceholderBuilds() { XCTAssertTrue(true) } }

@@ -1,0 +1,154 @@
+// Command notecheck checks the ledger's signed artefacts with Go's own
+// golang.org/x/mod/sumdb packages, i.e. with software the firm did not get
+// from the ledger's authors. It is built in GOPATH mode against Debian's
+// golang-golang-x-mod-dev (see ../build.sh); it needs no network and no go.mod.
+//
+// Usage:
+//
+//	notecheck note VERIFIER_KEY_FILE NOTE_FILE
+//	notecheck VERIFIER_KEY_FILE NOTE_FILE          (same as "note")
+//
+// "note" verifies a C2SP signed note with note.NewVerifier + note.Open, then
+// parses its body as a C2SP tlog-checkpoint (origin, size, base64 root) and
+// prints
+//
+//	ok origin=<origin> size=<n> root=<base64>
+//
+// Exit status: 0 when everything checks, 1 on any failure (message on
+// stderr), 2 on usage errors.
+//
+// Further modes (e.g. "record", checking an export bundle entry's inclusion
+// proof with tlog.CheckRecord) are added as new entries in the commands table.
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// command is one notecheck mode: it gets its own arguments and returns the
+// line to print on success.
+type command struct {
+	usage string
+	nargs int
+	run   func(args []string) (string, error)
+}
+
+var commands = map[string]command{
+	"note": {usage: "note VERIFIER_KEY_FILE NOTE_FILE", nargs: 2, run: runNote},
+}
+
+func main() {
+	args := os.Args[1:]
+	name := "note" // default mode: `notecheck VERIFIER_KEY_FILE NOTE_FILE`
+	if len(args) > 0 {
+		if _, ok := commands[args[0]]; ok {
+			name, args = args[0], args[1:]
+		}
+	}
+	cmd := commands[name]
+	if len(args) != cmd.nargs {
+		usage()
+	}
+	out, err := cmd.run(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "notecheck %s: %v\n", name, err)
+		os.Exit(1)
+	}
+	fmt.Println(out)
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage:")
+	for _, c := range commands {
+		fmt.Fprintf(os.Stderr, "  notecheck %s\n", c.usage)
+	}
+	os.Exit(2)
+}
+
+// runNote verifies a signed checkpoint note against one verifier key.
+func runNote(args []string) (string, error) {
+	vkey, err := readVerifierKey(args[0])
+	if err != nil {
+		return "", err
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		return "", fmt.Errorf("verifier key %s: %v", args[0], err)
+	}
+	msg, err := os.ReadFile(args[1])
+	if err != nil {
+		return "", err
+	}
+	n, err := note.Open(msg, note.VerifierList(verifier))
+	if err != nil {
+		return "", fmt.Errorf("note %s: %v", args[1], err)
+	}
+	cp, err := parseCheckpoint(n.Text)
+	if err != nil {
+		return "", fmt.Errorf("note %s: %v", args[1], err)
+	}
+	// The ledger signs with its origin as the key name; a mismatch means the
+	// key or the note belongs to another log.
+	if cp.origin != verifier.Name() {
+		return "", fmt.Errorf("checkpoint origin %q differs from the verifier key name %q", cp.origin, verifier.Name())
+	}
+	return fmt.Sprintf("ok origin=%s size=%d root=%s", cp.origin, cp.size, base64.StdEncoding.EncodeToString(cp.root)), nil
+}
+
+// readVerifierKey reads a verifier key file: one line, optional trailing newline.
+func readVerifierKey(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	data = bytes.TrimSuffix(data, []byte("\n"))
+	if len(data) == 0 || bytes.ContainsAny(data, "\n\r") {
+		return "", fmt.Errorf("verifier key %s: must hold exactly one line", path)
+	}
+	return string(data), nil
+}
+
+type checkpoint struct {
+	origin string
+	size   uint64
+	root   []byte
+}
+
+// parseCheckpoint parses a C2SP tlog-checkpoint body:
+//
+//	<origin>\n<decimal size>\n<base64 32-byte root>\n[<extension line>\n]...
+func parseCheckpoint(text string) (checkpoint, error) {
+	if !strings.HasSuffix(text, "\n") {
+		return checkpoint{}, errors.New("checkpoint body does not end with a newline")
+	}
+	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
+	if len(lines) < 3 {
+		return checkpoint{}, fmt.Errorf("checkpoint body has %d lines, want at least 3 (origin, size, root)", len(lines))
+	}
+	for i, l := range lines[3:] {
+		if l == "" {
+			return checkpoint{}, fmt.Errorf("checkpoint extension line %d is empty", i+1)
+		}
+	}
+	origin := lines[0]
+	if origin == "" {
+		return checkpoint{}, errors.New("checkpoint origin line is empty")
+	}
+	size, err := strconv.ParseUint(lines[1], 10, 64)
+	if err != nil || lines[1] != strconv.FormatUint(size, 10) {
+		return checkpoint{}, fmt.Errorf("checkpoint size %q is not a canonical decimal number", lines[1])
+	}
+	root, err := base64.StdEncoding.Strict().DecodeString(lines[2])
+	if err != nil || len(root) != 32 {
+		return checkpoint{}, fmt.Errorf("checkpoint root %q is not base64 of 32 bytes", lines[2])
+	}
+	return checkpoint{origin: origin, size: size, root: root}, nil
+}
