@@ -1,0 +1,89 @@
+import Foundation
+import RecordFormats
+
+/// Renderings of a verify report: human text, JSON (schema in docs/VERIFY.md) and a Prometheus textfile.
+extension VerifyReport {
+    public var summaryLines: [String] {
+        var lines = [
+            "origin:       \(origin)",
+            "entries:      \(entries)",
+            "size:         \(ledgerBytes) bytes on disk",
+            "root:         \(root.base64)",
+            "checkpoints:  \(checkpointsChecked) verified" + (trustedCheckpointSize.map { ", trusted checkpoint at size \($0) checked" } ?? ""),
+            "mode:         " + (deep ? "deep (decrypted every entry)" : "keyless") + (verifierKeyPinned ? ", pinned verifier key" : ", ledger's own verifier key"),
+            String(format: "time:         %.3f s (%.0f entries/s)", seconds, seconds > 0 ? Double(entries) / seconds : 0),
+        ]
+        lines.append(isIntact ? "result:       INTACT" : "result:       \(violationCount) VIOLATION\(violationCount == 1 ? "" : "S")")
+        return lines
+    }
+
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = [
+            ("ok", .bool(isIntact)),
+            ("origin", .string(origin)),
+            ("entries", .integer(Int64(entries))),
+            ("ledgerBytes", .integer(Int64(ledgerBytes))),
+            ("root", .string(root.base64)),
+            ("checkpointsChecked", .integer(Int64(checkpointsChecked))),
+            ("deep", .bool(deep)),
+            ("verifierKeyPinned", .bool(verifierKeyPinned)),
+            ("durationMicroseconds", .integer(Int64(seconds * 1e6))),
+            ("bytesHashed", .integer(Int64(bytesHashed))),
+            ("violationCount", .integer(Int64(violationCount))),
+            ("violations", .array(violations.map(\.json))),
+        ]
+        if let size = trustedCheckpointSize { members.append(("trustedCheckpointSize", .integer(Int64(size)))) }
+        return .object(JSONObject(members))
+    }
+
+    /// Prometheus text exposition (node_exporter textfile collector). `lastSuccess` carries over from the previous file on failure.
+    public func metrics(now: Date, previousLastSuccess: Double?) -> String {
+        let label = "{origin=\"\(origin.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"}"
+        let lastSuccess = isIntact ? now.timeIntervalSince1970 : (previousLastSuccess ?? 0)
+        func metric(_ name: String, _ help: String, _ value: String) -> String {
+            "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name)\(label) \(value)\n"
+        }
+        return metric("ledger_verify_ok", "1 if the last verification found the ledger intact, 0 if not.", isIntact ? "1" : "0")
+            + metric("ledger_verify_entries", "Entries verified.", String(entries))
+            + metric("ledger_verify_duration_seconds", "Time the verification took.", String(format: "%.6f", seconds))
+            + metric("ledger_verify_last_success_timestamp_seconds", "Unix time of the last verification that found the ledger intact.", String(format: "%.3f", lastSuccess))
+            + metric("ledger_verify_violations", "Integrity violations found by the last verification.", String(violationCount))
+    }
+}
+
+extension Violation {
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = [("class", .string(kind.rawValue)), ("detail", .string(detail))]
+        if let seq { members.append(("seq", .integer(Int64(seq)))) }
+        if let expected { members.append(("expected", .string(expected))) }
+        if let found { members.append(("found", .string(found))) }
+        return .object(JSONObject(members))
+    }
+}
+
+/// Writes files so that a reader sees either the old or the new content, never a mix: temp file, fsync, rename.
+public enum AtomicFile {
+    public static func write(_ text: String, to path: String, mode: Int = 0o644) throws {
+        let url = URL(fileURLWithPath: path)
+        let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        let fd = open(temp.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode))
+        guard fd >= 0 else { throw LedgerError.io(path: path, detail: "cannot create \(temp.path): \(systemError())") }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == bytes.count, synced, rename(temp.path, path) == 0 else {
+            unlink(temp.path)
+            throw LedgerError.io(path: path, detail: "cannot write: \(systemError())")
+        }
+    }
+
+    /// The value of `ledger_verify_last_success_timestamp_seconds` in an existing metrics file, if any.
+    public static func previousLastSuccess(metricsPath: String) -> Double? {
+        guard let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("ledger_verify_last_success_timestamp_seconds") {
+            return line.split(separator: " ").last.flatMap { Double($0) }
+        }
+        return nil
+    }
+}

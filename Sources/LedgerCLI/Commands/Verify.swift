@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Ledger
+import RecordFormats
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prove the ledger unaltered: re-hash every stored byte and check every link.",
+        discussion: "Exit 0: intact. Exit 1: integrity violation (and only then). Other codes: usage, key or I/O errors.")
+
+    @OptionGroup var location: LedgerLocation
+    @OptionGroup var keys: KeyOptions
+
+    @Option(help: ArgumentHelp("Verifier key kept outside the ledger (pins it).", valueName: "file"))
+    var verifierKey: String?
+
+    @Option(help: ArgumentHelp("A checkpoint kept outside the ledger: the ledger must contain the tree it names.", valueName: "file"))
+    var trusted: String?
+
+    @Flag(help: "After a clean run, replace the --trusted file (atomically) with the newest verified checkpoint.")
+    var updateTrusted = false
+
+    @Flag(help: "Also decrypt every entry and check every disclosure, record and key (needs the master key).")
+    var deep = false
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Write a Prometheus textfile (atomically) for monitoring.", valueName: "file"))
+    var metrics: String?
+
+    func validate() throws {
+        if updateTrusted && trusted == nil { throw ValidationError("--update-trusted needs --trusted FILE") }
+    }
+
+    func run() throws {
+        var intact = true
+        try Failure.run {
+            let ledger = try Ledger.open(at: location.directory(), readOnly: false)
+            if deep { try keys.unlock(ledger) }
+            var options = VerifyOptions(deep: deep)
+            if let verifierKey {
+                options.pinnedVerifierKey = try readText(verifierKey)
+            } else if !json {
+                Terminal.warning("no --verifier-key given: checking checkpoints with the key stored inside the ledger. Someone able to rewrite the ledger can replace that key too; pin a copy kept elsewhere.")
+            }
+            if let trusted { options.trustedCheckpoint = try readText(trusted) }
+            let report = try ledger.verify(options)
+            if let metrics {
+                try AtomicFile.write(report.metrics(now: Date(), previousLastSuccess: AtomicFile.previousLastSuccess(metricsPath: metrics)), to: metrics)
+            }
+            if json {
+                print(JSONWriter.string(report.json))
+            } else {
+                report.summaryLines.forEach { print($0) }
+                for violation in report.violations { print("violation: \(violation)") }
+                if report.violationCount > report.violations.count {
+                    print("… and \(report.violationCount - report.violations.count) more violations")
+                }
+            }
+            if updateTrusted, let trusted, report.isIntact {
+                if let newest = report.newestValidCheckpoint {
+                    try AtomicFile.write(newest, to: trusted)
+                } else {
+                    Terminal.warning("no stored checkpoint to copy into \(trusted); run `ledger checkpoint` first")
+                }
+            }
+            intact = report.isIntact
+        }
+        if !intact { throw ExitCode(1) }
+    }
+
+    private func readText(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path), data.count <= 1 << 20 else {
+            throw LedgerError.io(path: path, detail: "cannot read (missing, unreadable or over 1 MiB)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
