@@ -132,8 +132,8 @@ final class InitAndKeyTests: CLITestCase {
         try initLedger()
         let missing = temp.appendingPathComponent("keys/missing.key").path
         let r = try ledger(["list", "--ledger", ledgerDir.path, "--key-file", missing])
-        // Mapped to 66 ("file not found") by Failure.swift; see the report on 66 vs 77 ("key missing").
-        XCTAssertEqual(r.status, 66, r.summary)
+        // A missing key file is a key problem: 77, like every other key error.
+        XCTAssertEqual(r.status, 77, r.summary)
         XCTAssertTrue(r.stderr.contains("does not exist"), r.summary)
     }
 

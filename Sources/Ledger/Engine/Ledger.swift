@@ -67,6 +67,11 @@ public final class Ledger: @unchecked Sendable {
     /// Creates a new ledger in an empty (or new) directory, with a fresh ledger id, master key and signing key.
     public static func create(at directory: String, origin: String, masterKey: NewMasterKey) throws -> Ledger {
         try validateOrigin(origin)
+        try refuseNonEmptyDirectory(directory)
+        if case .keyFile(let path, let allowInside) = masterKey {
+            if !allowInside, isPath(path, inside: directory) { throw LedgerError.keyFileInsideLedger(path: path) }
+            guard !FileManager.default.fileExists(atPath: path) else { throw LedgerError.keyFileExists(path: path) }
+        }
         try prepareEmptyDirectory(directory)
         let master: SecretBytes
         var createdKeyFile: String?
@@ -136,6 +141,14 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
+    private static func refuseNonEmptyDirectory(_ directory: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else { return }
+        guard isDirectory.boolValue, (try? FileManager.default.contentsOfDirectory(atPath: directory))?.isEmpty ?? false else {
+            throw LedgerError.ledgerDirectoryNotEmpty(path: directory)
+        }
+    }
+
     private static func prepareEmptyDirectory(_ directory: String) throws {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
@@ -169,7 +182,7 @@ public final class Ledger: @unchecked Sendable {
             throw LedgerError.ledgerNotFound(path: directory)
         }
         guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("data.mdb")) else {
-            throw LedgerError.notALedger(path: directory, reason: "it has no data.mdb")
+            throw LedgerError.ledgerNotFound(path: directory)
         }
         return try Ledger(directory: directory, store: Store(directory: directory, create: false, readOnly: readOnly))
     }

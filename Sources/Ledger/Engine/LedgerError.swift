@@ -20,6 +20,7 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
     case io(path: String, detail: String)
     case corrupt(String)
     case invalidArgument(String)
+    case inputNotFound(path: String)
 
     public var description: String {
         switch self {
@@ -59,6 +60,8 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
             return "ledger data is damaged: \(what) (run `ledger verify` for a full report)"
         case .invalidArgument(let what):
             return what
+        case .inputNotFound(let path):
+            return "\(path): no such file"
         }
     }
 }

@@ -38,12 +38,7 @@ extension Ledger {
     /// so re-running an interrupted or repeated import appends only what is missing.
     public func importRecords(from path: String, format: ImportFormat? = nil, options: ImportOptions = ImportOptions()) throws -> ImportSummary {
         _ = try requireKeys()
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw LedgerError.io(path: path, detail: "cannot read the input file")
-        }
+        let data = try readInput(path)
         switch format ?? ImportFormat.guess(path: path) {
         case .jsonl:
             return try data.withUnsafeBytes { bytes in
@@ -77,11 +72,20 @@ extension Ledger {
         // Pass 1: validate everything before writing anything.
         var rejected = [RecordError]()
         var retained = [[ValidatedRecord]]()
+        // `corrects` must name an entry that exists before the record: the ledger's entries plus the valid records before it.
+        var nextSeq = try size()
         for start in stride(from: 0, to: count, by: batch) {
             var valid = [ValidatedRecord]()
             for result in try validate(start..<min(count, start + batch)) {
                 switch result {
-                case .success(let record): if retain { valid.append(record) }
+                case .success(let record):
+                    if let target = record.corrects, target >= nextSeq {
+                        rejected.append(RecordError(line: record.line, field: "corrects",
+                                                    reason: "refers to entry \(target), which does not exist before this record"))
+                        continue
+                    }
+                    nextSeq += 1
+                    if retain { valid.append(record) }
                 case .failure(let error): rejected.append(error)
                 }
             }
@@ -94,7 +98,9 @@ extension Ledger {
         var summary = ImportSummary(rejected: rejected)
         for (batchIndex, start) in stride(from: 0, to: count, by: batch).enumerated() {
             let range = start..<min(count, start + batch)
-            let records = retain ? retained[batchIndex] : try validate(range).compactMap { try? $0.get() }
+            let rejectedLines = Set(rejected.compactMap(\.line))
+            let records = retain ? retained[batchIndex]
+                : try validate(range).compactMap { try? $0.get() }.filter { !rejectedLines.contains($0.line ?? -1) }
             if retain { retained[batchIndex] = [] }
             for outcome in try append(records) {
                 switch outcome {
@@ -109,6 +115,19 @@ extension Ledger {
             options.progress?(range.upperBound, count)
         }
         return summary
+    }
+
+    /// The input, memory-mapped when it is a regular file; `-` (or a pipe) is read from start to end.
+    private func readInput(_ path: String) throws -> Data {
+        if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw LedgerError.inputNotFound(path: path) }
+        do {
+            let regular = (info.st_mode & S_IFMT) == S_IFREG
+            return try Data(contentsOf: URL(fileURLWithPath: path), options: regular ? .alwaysMapped : [])
+        } catch {
+            throw LedgerError.io(path: path, detail: "cannot read the input file")
+        }
     }
 
     private func csvRows(_ data: Data) throws -> [CSVRow] {

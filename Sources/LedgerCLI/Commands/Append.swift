@@ -32,7 +32,8 @@ struct Append: ParsableCommand {
         if file == "-" {
             handle = FileHandle.standardInput
         } else {
-            guard let h = FileHandle(forReadingAtPath: file) else { throw LedgerError.io(path: file, detail: "cannot open") }
+            guard FileManager.default.fileExists(atPath: file) else { throw LedgerError.inputNotFound(path: file) }
+            guard let h = FileHandle(forReadingAtPath: file) else { throw LedgerError.io(path: file, detail: "cannot open for reading") }
             handle = h
         }
         // Read at most 1 MiB + 1 byte: anything larger is refused without reading it all.

@@ -9,7 +9,7 @@ struct Import: ParsableCommand {
     @OptionGroup var location: LedgerLocation
     @OptionGroup var keys: KeyOptions
 
-    @Argument(help: ArgumentHelp("Input file: .jsonl (one JSON record per line) or .csv (header row of field names).", valueName: "file"))
+    @Argument(help: ArgumentHelp("Input file: .jsonl (one JSON record per line) or .csv (header row of field names); - for standard input.", valueName: "file"))
     var file: String
 
     @Option(help: "Input format; by default guessed from the file name.")

@@ -17,10 +17,10 @@ enum Failure {
         switch error {
         case .corrupt: return 1
         case .invalidRecords: return 65
-        case .ledgerNotFound, .unknownSequence, .unknownMatter, .keyFileMissing: return 66
+        case .ledgerNotFound, .unknownSequence, .unknownMatter, .inputNotFound: return 66
         case .ledgerDirectoryNotEmpty, .keyFileExists, .keyFileInsideLedger: return 73
         case .storage, .io, .notALedger, .unsupportedFormat: return 74
-        case .keyFilePermissions, .keyFileMalformed, .keyRequired, .wrongKey: return 77
+        case .keyFilePermissions, .keyFileMalformed, .keyRequired, .wrongKey, .keyFileMissing: return 77
         case .invalidArgument: return 64
         }
     }
