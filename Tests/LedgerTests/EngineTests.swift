@@ -382,19 +382,17 @@ final class LargeRecordTests: XCTestCase {
         let value = manyFields(1100)
         let bytes = JSONWriter.serialize(value)
         XCTAssertLessThan(bytes.count, RecordSchema.maxRecordBytes)
-        do {
-            let record = try RecordSchema.validate(value)
-            // If validation lets it through, append must throw rather than trap, and store nothing.
-            XCTAssertThrowsError(try t.ledger.append(record))
-        } catch {
-            XCTAssertNil(error.field.map { $0.hasPrefix("x-") && $0.count > 64 })
+        XCTAssertThrowsError(try RecordSchema.validate(value)) { error in
+            XCTAssertTrue((error as? RecordError)?.reason.contains("1000 fields") ?? false, "\(error)")
         }
+        let line = try t.temp.write("wide.jsonl", bytes: bytes)
+        XCTAssertEqual(invalidRecords(try t.ledger.importRecords(from: line))?.first?.line, 1)
         XCTAssertEqual(try t.ledger.size(), 0)
     }
 
     func testLargestFittingRecordRoundTrips() throws {
         let t = try TestLedger()
-        let value = manyFields(990)
+        let value = manyFields(RecordSchema.maxFieldCount - 5)  // plus the 5 required fields
         let record = try RecordSchema.validate(value)
         XCTAssertEqual(try t.ledger.append(record), .appended(seq: 0))
         let entry = try t.ledger.entry(0)
