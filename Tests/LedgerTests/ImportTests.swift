@@ -275,3 +275,21 @@ final class CSVImportTests: XCTestCase {
         XCTAssertEqual(try t.ledger.importRecords(from: t.temp.write("e.csv", "")).imported, 0)
     }
 }
+
+final class ImportCorrectionsTests: XCTestCase {
+    func testSkipInvalidSkipsABadCorrection() throws {
+        let t = try TestLedger()
+        let lines = [
+            jsonLine(recordJSON(["sourceId": "a"])),
+            jsonLine(recordJSON(["sourceId": "b", "corrects": 7])),   // line 2: forward reference
+            jsonLine(recordJSON(["sourceId": "c", "corrects": 0])),   // line 3: fine
+            jsonLine(recordJSON(["sourceId": "d"])),
+        ]
+        let path = try t.temp.write("c.jsonl", lines.joined(separator: "\n"))
+        let summary = try t.ledger.importRecords(from: path, options: ImportOptions(skipInvalid: true, batchSize: 1))
+        XCTAssertEqual(summary.line, "imported 3, skipped 0 duplicates, rejected 1")
+        XCTAssertEqual(summary.rejected.map(\.line), [2])
+        XCTAssertEqual(summary.rejected.map(\.field), ["corrects"])
+        XCTAssertEqual(try allEntries(t.ledger).map { $0.string("sourceId") }, ["a", "c", "d"])
+    }
+}

@@ -68,17 +68,37 @@ extension Ledger {
     private func importValidated(count: Int, options: ImportOptions,
                                  validate: (Range<Int>) throws -> [Result<ValidatedRecord, RecordError>]) throws -> ImportSummary {
         let batch = max(1, options.batchSize)
-        // Pass 1: validate everything before writing anything.
+        // Pass 1: validate everything before writing anything. A `corrects` at or past the seq the record can
+        // get at most (one after every valid record before it) would only fail in `append`, after earlier
+        // batches committed: refuse it here, so a bad file still writes nothing (or, skipInvalid, skips it).
         var rejected = [RecordError]()
+        var refusedSlots = Set<Int>()
+        let startSize = try size()
+        var validBefore: UInt64 = 0
         for start in stride(from: 0, to: count, by: batch) {
-            for case .failure(let error) in try validate(start..<min(count, start + batch)) { rejected.append(error) }
+            for (offset, result) in try validate(start..<min(count, start + batch)).enumerated() {
+                switch result {
+                case .failure(let error):
+                    rejected.append(error)
+                case .success(let record):
+                    if let target = record.corrects, target >= startSize + validBefore {
+                        rejected.append(RecordError(line: record.line, field: "corrects",
+                                                    reason: "refers to entry \(target), which does not exist before this record"))
+                        refusedSlots.insert(start + offset)
+                    } else {
+                        validBefore += 1
+                    }
+                }
+            }
         }
         if !rejected.isEmpty && !options.skipInvalid { throw LedgerError.invalidRecords(rejected) }
         // Pass 2: append in batches (records are parsed again so memory stays bounded by one batch).
         var summary = ImportSummary(rejected: rejected)
         for start in stride(from: 0, to: count, by: batch) {
             let range = start..<min(count, start + batch)
-            let records = try validate(range).compactMap { try? $0.get() }
+            let records = try validate(range).enumerated().compactMap { offset, result in
+                refusedSlots.contains(start + offset) ? nil : try? result.get()
+            }
             for outcome in try append(records) {
                 switch outcome {
                 case .appended(let seq):
