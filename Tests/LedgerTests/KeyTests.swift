@@ -113,7 +113,7 @@ final class KeyAndCreateTests: XCTestCase {
             if case .keyFileExists = $0 { return true } else { return false }
         }
         XCTAssertEqual(try String(contentsOfFile: key, encoding: .utf8), "precious", "the existing key is untouched")
-        XCTAssertFalse(FileManager.default.fileExists(atPath: temp.file("ledger/data.mdb")))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: temp.file("ledger")), "no directory left behind")
     }
 
     func testCreateRefusesKeyInsideLedgerUnlessAllowed() throws {
@@ -124,6 +124,7 @@ final class KeyAndCreateTests: XCTestCase {
                 if case .keyFileInsideLedger = $0 { return true } else { return false }
             }
             XCTAssertFalse(FileManager.default.fileExists(atPath: inside))
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "no directory left behind")
         }
         // A sibling whose name merely starts with the ledger's is not inside.
         let sibling = temp.file("ledger2.key")

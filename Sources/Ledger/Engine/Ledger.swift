@@ -67,20 +67,20 @@ public final class Ledger: @unchecked Sendable {
     /// Creates a new ledger in an empty (or new) directory, with a fresh ledger id, master key and signing key.
     public static func create(at directory: String, origin: String, masterKey: NewMasterKey) throws -> Ledger {
         try validateOrigin(origin)
-        try prepareEmptyDirectory(directory)
-        let master: SecretBytes
+        let createdDirectory = try prepareEmptyDirectory(directory)
         var createdKeyFile: String?
-        switch masterKey {
-        case .keyFile(let path, let allowInside):
-            if !allowInside, isPath(path, inside: directory) { throw LedgerError.keyFileInsideLedger(path: path) }
-            guard !FileManager.default.fileExists(atPath: path) else { throw LedgerError.keyFileExists(path: path) }
-            master = SecretBytes(randomCount: MasterKeyFile.keyByteCount)
-            try MasterKeyFile.create(at: path, key: master)
-            createdKeyFile = path
-        case .passphrase(let passphrase, let parameters):
-            master = try parameters.deriveMasterKey(passphrase)
-        }
         do {
+            let master: SecretBytes
+            switch masterKey {
+            case .keyFile(let path, let allowInside):
+                if !allowInside, isPath(path, inside: directory) { throw LedgerError.keyFileInsideLedger(path: path) }
+                guard !FileManager.default.fileExists(atPath: path) else { throw LedgerError.keyFileExists(path: path) }
+                master = SecretBytes(randomCount: MasterKeyFile.keyByteCount)
+                try MasterKeyFile.create(at: path, key: master)
+                createdKeyFile = path
+            case .passphrase(let passphrase, let parameters):
+                master = try parameters.deriveMasterKey(passphrase)
+            }
             try writeInitialMetadata(directory: directory, origin: origin, master: master, masterKey: masterKey)
             let ledger = try open(at: directory)
             try ledger.storedVerifierKey.appending("\n").write(
@@ -92,6 +92,7 @@ public final class Ledger: @unchecked Sendable {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
                 try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
             }
+            if createdDirectory { try? FileManager.default.removeItem(atPath: directory) }
             throw error
         }
     }
@@ -136,7 +137,8 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
-    private static func prepareEmptyDirectory(_ directory: String) throws {
+    /// Returns true when it created the directory (so a failed create removes it again).
+    private static func prepareEmptyDirectory(_ directory: String) throws -> Bool {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: directory, isDirectory: &isDirectory) {
@@ -144,6 +146,7 @@ public final class Ledger: @unchecked Sendable {
             guard (try? fm.contentsOfDirectory(atPath: directory))?.isEmpty ?? false else {
                 throw LedgerError.ledgerDirectoryNotEmpty(path: directory)
             }
+            return false
         } else {
             do {
                 try fm.createDirectory(atPath: directory, withIntermediateDirectories: true,
@@ -151,6 +154,7 @@ public final class Ledger: @unchecked Sendable {
             } catch {
                 throw LedgerError.io(path: directory, detail: "cannot create the ledger directory")
             }
+            return true
         }
     }
 
