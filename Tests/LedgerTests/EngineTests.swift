@@ -410,3 +410,59 @@ final class LargeRecordTests: XCTestCase {
         XCTAssertEqual(try t.ledger.entry(0).string("summary"), fitting)
     }
 }
+
+final class TamperOnReadTests: XCTestCase {
+    func storedValue(_ ledger: Ledger, _ seq: UInt64) throws -> [UInt8] {
+        try ledger.store.environment.read { Array(try $0.get(ledger.store.entries, key: seq.bigEndianBytes)!) }
+    }
+
+    func overwrite(_ ledger: Ledger, _ seq: UInt64, _ value: [UInt8]) throws {
+        try ledger.store.environment.write { try $0.put(ledger.store.entries, key: seq.bigEndianBytes, value: value) }
+    }
+
+    func assertCorrupt(_ ledger: Ledger, _ seq: UInt64, file: StaticString = #filePath, line: UInt = #line) {
+        assertLedgerError(try ledger.entry(seq), file: file, line: line) {
+            if case .corrupt = $0 { return true } else { return false }
+        }
+    }
+
+    func testAlteredCiphertextIsRefused() throws {
+        let t = try TestLedger()
+        _ = try t.ledger.append([validRecord(["summary": "original"]), validRecord()])
+        var value = try storedValue(t.ledger, 0)
+        value[value.count - 20] ^= 0x01
+        try overwrite(t.ledger, 0, value)
+        assertCorrupt(t.ledger, 0)
+        XCTAssertNoThrow(try t.ledger.entry(1))
+    }
+
+    func testCiphertextMovedToAnotherSeqIsRefused() throws {
+        // Swap the ciphertexts of two entries of the same matter, keeping each leaf: the AD binds the seq.
+        let t = try TestLedger()
+        _ = try t.ledger.append([validRecord(["summary": "first"]), validRecord(["summary": "second"])])
+        let a = try storedValue(t.ledger, 0), b = try storedValue(t.ledger, 1)
+        let (leafA, _) = try a.withUnsafeBytes { let p = try StoredEntry.split($0); return (Array(p.leaf), Array(p.ciphertext)) }
+        let (leafB, ctB) = try b.withUnsafeBytes { let p = try StoredEntry.split($0); return (Array(p.leaf), Array(p.ciphertext)) }
+        var leaf = try Leaf.decode(leafA)
+        let other = try Leaf.decode(leafB)
+        leaf.nonce = other.nonce
+        leaf.ciphertextHash = other.ciphertextHash
+        leaf.fieldsDigest = other.fieldsDigest
+        try overwrite(t.ledger, 0, StoredEntry.encode(leaf: leaf.encoded(), ciphertext: ctB))
+        assertCorrupt(t.ledger, 0)
+    }
+
+    func testAlteredLeafFieldsDigestIsRefused() throws {
+        let t = try TestLedger()
+        _ = try t.ledger.append(validRecord())
+        let value = try storedValue(t.ledger, 0)
+        let (rawLeaf, ciphertext) = try value.withUnsafeBytes { let p = try StoredEntry.split($0); return (Array(p.leaf), Array(p.ciphertext)) }
+        var leaf = try Leaf.decode(rawLeaf)
+        leaf.fieldsDigest = Hash.zero
+        try overwrite(t.ledger, 0, StoredEntry.encode(leaf: leaf.encoded(), ciphertext: ciphertext))
+        assertCorrupt(t.ledger, 0)
+        // A leaf with trailing bytes is refused too.
+        try overwrite(t.ledger, 0, StoredEntry.encode(leaf: rawLeaf + [0], ciphertext: ciphertext))
+        assertCorrupt(t.ledger, 0)
+    }
+}
