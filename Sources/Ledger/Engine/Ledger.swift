@@ -67,25 +67,20 @@ public final class Ledger: @unchecked Sendable {
     /// Creates a new ledger in an empty (or new) directory, with a fresh ledger id, master key and signing key.
     public static func create(at directory: String, origin: String, masterKey: NewMasterKey) throws -> Ledger {
         try validateOrigin(origin)
-        try refuseNonEmptyDirectory(directory)
-        if case .keyFile(let path, let allowInside) = masterKey {
-            if !allowInside, isPath(path, inside: directory) { throw LedgerError.keyFileInsideLedger(path: path) }
-            guard !FileManager.default.fileExists(atPath: path) else { throw LedgerError.keyFileExists(path: path) }
-        }
-        try prepareEmptyDirectory(directory)
-        let master: SecretBytes
+        let createdDirectory = try prepareEmptyDirectory(directory)
         var createdKeyFile: String?
-        switch masterKey {
-        case .keyFile(let path, let allowInside):
-            if !allowInside, isPath(path, inside: directory) { throw LedgerError.keyFileInsideLedger(path: path) }
-            guard !FileManager.default.fileExists(atPath: path) else { throw LedgerError.keyFileExists(path: path) }
-            master = SecretBytes(randomCount: MasterKeyFile.keyByteCount)
-            try MasterKeyFile.create(at: path, key: master)
-            createdKeyFile = path
-        case .passphrase(let passphrase, let parameters):
-            master = try parameters.deriveMasterKey(passphrase)
-        }
         do {
+            let master: SecretBytes
+            switch masterKey {
+            case .keyFile(let path, let allowInside):
+                if !allowInside, isPath(path, inside: directory) { throw LedgerError.keyFileInsideLedger(path: path) }
+                guard !FileManager.default.fileExists(atPath: path) else { throw LedgerError.keyFileExists(path: path) }
+                master = SecretBytes(randomCount: MasterKeyFile.keyByteCount)
+                try MasterKeyFile.create(at: path, key: master)
+                createdKeyFile = path
+            case .passphrase(let passphrase, let parameters):
+                master = try parameters.deriveMasterKey(passphrase)
+            }
             try writeInitialMetadata(directory: directory, origin: origin, master: master, masterKey: masterKey)
             let ledger = try open(at: directory)
             try ledger.storedVerifierKey.appending("\n").write(
@@ -97,6 +92,7 @@ public final class Ledger: @unchecked Sendable {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
                 try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
             }
+            if createdDirectory { try? FileManager.default.removeItem(atPath: directory) }
             throw error
         }
     }
@@ -141,15 +137,8 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
-    private static func refuseNonEmptyDirectory(_ directory: String) throws {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else { return }
-        guard isDirectory.boolValue, (try? FileManager.default.contentsOfDirectory(atPath: directory))?.isEmpty ?? false else {
-            throw LedgerError.ledgerDirectoryNotEmpty(path: directory)
-        }
-    }
-
-    private static func prepareEmptyDirectory(_ directory: String) throws {
+    /// Returns true when it created the directory (so a failed create removes it again).
+    private static func prepareEmptyDirectory(_ directory: String) throws -> Bool {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         if fm.fileExists(atPath: directory, isDirectory: &isDirectory) {
@@ -157,6 +146,7 @@ public final class Ledger: @unchecked Sendable {
             guard (try? fm.contentsOfDirectory(atPath: directory))?.isEmpty ?? false else {
                 throw LedgerError.ledgerDirectoryNotEmpty(path: directory)
             }
+            return false
         } else {
             do {
                 try fm.createDirectory(atPath: directory, withIntermediateDirectories: true,
@@ -164,6 +154,7 @@ public final class Ledger: @unchecked Sendable {
             } catch {
                 throw LedgerError.io(path: directory, detail: "cannot create the ledger directory")
             }
+            return true
         }
     }
 
@@ -182,7 +173,7 @@ public final class Ledger: @unchecked Sendable {
             throw LedgerError.ledgerNotFound(path: directory)
         }
         guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("data.mdb")) else {
-            throw LedgerError.ledgerNotFound(path: directory)
+            throw LedgerError.notALedger(path: directory, reason: "it has no data.mdb")
         }
         return try Ledger(directory: directory, store: Store(directory: directory, create: false, readOnly: readOnly))
     }

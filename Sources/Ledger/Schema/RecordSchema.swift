@@ -42,6 +42,9 @@ public struct ValidatedRecord: Sendable {
 /// The record schema of DESIGN.md. Anything not listed is refused, naming the field.
 public enum RecordSchema {
     public static let maxRecordBytes = 1 << 20
+    /// At most this many fields, so the leaf (u16 field count, names of up to 64 bytes, u16 length in the
+    /// stored entry) always fits: 224 + 1000 × 65 < 65536.
+    public static let maxFieldCount = 1000
     public static let required = ["matter", "author", "channel", "direction", "occurredAt"]
 
     public static let channels = ["email", "phone", "portal", "secure-message", "sms", "video", "in-person", "letter"]
@@ -106,6 +109,9 @@ public enum RecordSchema {
     public static func validate(_ value: JSONValue) throws(RecordError) -> ValidatedRecord {
         guard case .object(let object) = value else {
             throw RecordError(reason: "a record must be a JSON object")
+        }
+        guard object.count <= maxFieldCount else {
+            throw RecordError(reason: "a record may have at most \(maxFieldCount) fields")
         }
         for name in required where object[name] == nil {
             throw RecordError(field: name, reason: "required field is missing")
