@@ -128,10 +128,10 @@ final class ImportTests: XCTestCase {
         XCTAssertEqual(progress[2], Array(1...14))
     }
 
-    func testMissingFileIsAnIOError() throws {
+    func testMissingFileIsNotFound() throws {
         let t = try TestLedger()
         assertLedgerError(try t.ledger.importRecords(from: t.temp.file("absent.jsonl"))) {
-            if case .io = $0 { return true } else { return false }
+            if case .inputNotFound = $0 { return true } else { return false }
         }
     }
 

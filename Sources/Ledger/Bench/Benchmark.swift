@@ -13,6 +13,10 @@ public struct Benchmark {
         public var ledgerBytes: Int
         public var ledgerBytesPerEntry: Double
         public var ledgerToInputRatio: Double
+        public var verifyEntriesPerSecond: Double
+        public var deepVerifyEntriesPerSecond: Double
+        /// Peak resident memory of a separate `ledger verify` process over the imported ledger (filled in by the CLI).
+        public var verifyPeakRSSBytes: Int?
     }
 
     public var entries = 100_000
@@ -25,10 +29,16 @@ public struct Benchmark {
         self.scratch = scratch
     }
 
+    /// The imported ledger, kept until `cleanUp()` so that the caller can measure a separate verify process on it.
+    public var importedLedgerDirectory: String { (scratch as NSString).appendingPathComponent("import") }
+
+    public func cleanUp() {
+        try? FileManager.default.removeItem(atPath: scratch)
+    }
+
     public func run(log: (String) -> Void) throws -> Result {
         let fm = FileManager.default
         try fm.createDirectory(atPath: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        defer { try? fm.removeItem(atPath: scratch) }
         let input = (scratch as NSString).appendingPathComponent("records.jsonl")
         var samples = SampleRecords()
         let lines = samples.jsonLines(count: entries)
@@ -42,6 +52,14 @@ public struct Benchmark {
         guard summary.imported == entries else { throw LedgerError.corrupt("bench imported \(summary.imported) of \(entries)") }
         let ledgerBytes = try dataFileSize(importLedger.directory)
         log(String(format: "import: %.0f records/s", Double(entries) / importSeconds))
+        try importLedger.signCheckpoint()
+        try FileManager.default.removeItem(atPath: input)
+
+        let keyless = try timedVerify(importLedger, deep: false)
+        log(String(format: "keyless verify: %.0f entries/s", Double(entries) / keyless))
+        let deep = try timedVerify(importLedger, deep: true)
+        log(String(format: "deep verify: %.0f entries/s", Double(entries) / deep))
+        importLedger.close()
 
         let appendLedger = try scratchLedger("append")
         var generator = SampleRecords(seed: 7)
@@ -55,7 +73,25 @@ public struct Benchmark {
                       importRecordsPerSecond: Double(entries) / importSeconds,
                       durableAppends: durableAppends, durableAppendsPerSecond: Double(durableAppends) / appendSeconds,
                       ledgerBytes: ledgerBytes, ledgerBytesPerEntry: Double(ledgerBytes) / Double(entries),
-                      ledgerToInputRatio: Double(ledgerBytes) / Double(lines.count))
+                      ledgerToInputRatio: Double(ledgerBytes) / Double(lines.count),
+                      verifyEntriesPerSecond: Double(entries) / keyless, deepVerifyEntriesPerSecond: Double(entries) / deep,
+                      verifyPeakRSSBytes: nil)
+    }
+
+    /// Seconds for one full verification; the ledger must come out intact.
+    private func timedVerify(_ ledger: Ledger, deep: Bool) throws -> Double {
+        let start = DispatchTime.now()
+        let report = try ledger.verify(VerifyOptions(pinnedVerifierKey: ledger.storedVerifierKey, deep: deep))
+        let elapsed = seconds(since: start)
+        guard report.isIntact, report.entries == UInt64(entries) else {
+            throw LedgerError.corrupt("bench ledger did not verify: \(report.violations.first.map(String.init(describing:)) ?? "wrong size")")
+        }
+        return elapsed
+    }
+
+    /// The key file of the scratch ledger `name`.
+    public func keyFile(_ name: String = "import") -> String {
+        (scratch as NSString).appendingPathComponent("\(name).key")
     }
 
     private func scratchLedger(_ name: String) throws -> Ledger {

@@ -23,7 +23,9 @@ struct Bench: ParsableCommand {
             guard entries > 0, appends > 0 else { throw ValidationError("--entries and --appends must be positive") }
             let dir = scratch ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("ledger-bench-\(getpid())")
             let bench = Benchmark(entries: entries, durableAppends: appends, scratch: dir)
-            let result = try bench.run { if !json { Terminal.note($0) } }
+            defer { bench.cleanUp() }
+            var result = try bench.run { if !json { Terminal.note($0) } }
+            result.verifyPeakRSSBytes = try peakRSSOfVerify(bench.importedLedgerDirectory)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -32,7 +34,27 @@ struct Bench: ParsableCommand {
                 print(String(format: "import:          %.0f records/s (%d records, %.2f s)", result.importRecordsPerSecond, result.entries, result.importSeconds))
                 print(String(format: "durable append:  %.0f appends/s (%d appends, one fsync each)", result.durableAppendsPerSecond, result.durableAppends))
                 print(String(format: "storage:         %.0f bytes/entry, %.2fx the JSONL input", result.ledgerBytesPerEntry, result.ledgerToInputRatio))
+                print(String(format: "keyless verify:  %.0f entries/s", result.verifyEntriesPerSecond))
+                print(String(format: "deep verify:     %.0f entries/s", result.deepVerifyEntriesPerSecond))
+                if let rss = result.verifyPeakRSSBytes {
+                    print(String(format: "verify peak RSS: %.1f MiB (separate `ledger verify` process)", Double(rss) / 1_048_576))
+                }
             }
         }
     }
+}
+
+/// Runs `ledger verify` on `directory` as a child process and returns its peak resident set size.
+private func peakRSSOfVerify(_ directory: String) throws -> Int? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
+    process.arguments = ["verify", "--ledger", directory, "--verifier-key", (directory as NSString).appendingPathComponent("verifier.key"), "--json"]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw LedgerError.corrupt("bench: `ledger verify` exited \(process.terminationStatus)") }
+    var usage = rusage()
+    getrusage(RUSAGE_CHILDREN.rawValue, &usage)
+    return Int(usage.ru_maxrss) * 1024  // Linux reports kilobytes
 }
