@@ -1,4 +1,5 @@
 import CLMDB
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -35,6 +36,8 @@ public final class Environment: @unchecked Sendable {
     // All mutable state below is protected by `monitor`.
     private let monitor = Monitor()
     private var env: OpaquePointer?
+    /// The map's address range, once `releaseMappedPages` has located it.
+    private var mappedRange: Range<UInt>?
     private var closing = false
     /// Transactions (and copies/syncs) in progress, in total and per thread.
     private var active = 0
@@ -370,6 +373,36 @@ public final class Environment: @unchecked Sendable {
         let (env, _) = try beginUse("mdb_env_sync", write: false)
         defer { endUse() }
         try LMDBError.check(mdb_env_sync(env, force ? 1 : 0), "mdb_env_sync")
+    }
+
+    /// Drops this process's resident copies of the mapped file pages (`madvise(MADV_DONTNEED)`) so that a long
+    /// scan keeps its resident memory flat. The pages stay in the kernel's page cache and are mapped again on the
+    /// next access, so pointers held by open transactions stay valid. Safe because the map is read-only to this
+    /// process (no `MDB_WRITEMAP`). `pointer` is any value pointer from a transaction of this environment; it
+    /// locates the map (LMDB reports the map address only for `MDB_FIXEDMAP`). Linux only; elsewhere a no-op.
+    public func releaseMappedPages(containing pointer: UnsafeRawPointer) {
+        #if os(Linux)
+        let address = UInt(bitPattern: pointer)
+        let range = monitor.withLock { () -> Range<UInt>? in
+            if let cached = mappedRange, cached.contains(address) { return cached }
+            mappedRange = Self.mapping(containing: address)
+            return mappedRange
+        }
+        guard let range else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: range.lowerBound), Int(range.count), MADV_DONTNEED)
+        #endif
+    }
+
+    /// The address range of the `data.mdb` mapping that holds `address`, from /proc/self/maps.
+    private static func mapping(containing address: UInt) -> Range<UInt>? {
+        guard let maps = try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8) else { return nil }
+        for line in maps.split(separator: "\n") where line.contains("data.mdb") {
+            let bounds = line.prefix { $0 != " " }.split(separator: "-")
+            guard bounds.count == 2, let low = UInt(bounds[0], radix: 16), let high = UInt(bounds[1], radix: 16),
+                  low <= address, address < high else { continue }
+            return low..<high
+        }
+        return nil
     }
 
     /// The current map size in bytes (0 once closed).

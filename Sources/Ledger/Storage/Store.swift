@@ -30,7 +30,7 @@ final class Store: @unchecked Sendable {
     init(directory: String, create: Bool, readOnly: Bool = false) throws {
         do {
             environment = try Environment(path: directory, maxDatabases: 16, mapSize: Self.initialMapSize,
-                                          flags: readOnly ? [.readOnly] : [])
+                                          flags: readOnly ? [.readOnly, .noReadAhead] : [.noReadAhead])
             let flags: DatabaseFlags = create ? [.create] : []
             meta = try environment.openDatabase("meta", flags: flags)
             entries = try environment.openDatabase("entries", flags: flags)

@@ -14,8 +14,8 @@ public struct VerifyOptions: Sendable {
     public var trustedCheckpoint: String?
     /// Also decrypt every entry and check every disclosure (needs the unlocked ledger).
     public var deep = false
-    /// Entries per parallel chunk.
-    public var chunkSize = 4096
+    /// Entries per parallel chunk (small enough that the mapped pages one chunk touches stay well under 64 MiB).
+    public var chunkSize = 1024
 
     public init(pinnedVerifierKey: String? = nil, trustedCheckpoint: String? = nil, deep: Bool = false) {
         self.pinnedVerifierKey = pinnedVerifierKey
@@ -32,6 +32,9 @@ private struct EntryFacts {
     var recordedAt: Int64 = .min
     var hasSource = false
     var decoded = false
+    /// Keyed digests of the index rows this entry should have (see IndexSetDigest).
+    var matterRow = Hash.zero
+    var sourceRow = Hash.zero
     var violations: [Violation] = []
 }
 
@@ -156,6 +159,9 @@ extension Ledger {
         var lastRecordedAt = Int64.min
         var sourced = 0
         var checkpoints = pending[...]
+        var scannedSinceRelease = 0
+        let context = try ScanContext(runKey: SecureRandom.bytes(32), matterKeys: loadMatterKeyIndex(txn))
+        var expectedMatterRows = IndexSetDigest(), expectedSourceRows = IndexSetDigest()
         var chunk = [(seq: UInt64?, value: UnsafeRawBufferPointer)]()
         chunk.reserveCapacity(options.chunkSize)
         let cursor = try txn.cursor(store.entries)
@@ -168,7 +174,12 @@ extension Ledger {
                 report.bytesHashed += row.value.count
                 pair = try cursor.next()
             }
-            let facts = try checkEntries(chunk, ring: ring)
+            let facts = try checkEntries(chunk, ring: ring, context: context)
+            scannedSinceRelease += chunk.count
+            if scannedSinceRelease >= 1024, let pointer = chunk.last?.value.baseAddress {
+                store.environment.releaseMappedPages(containing: pointer)  // constant memory: mapped pages do not pile up in RSS
+                scannedSinceRelease = 0
+            }
             for fact in facts {
                 guard fact.seq != .max else {
                     report.add(Violation(seq: nil, kind: .unexpectedEntry, detail: "an entries key is not an 8-byte sequence number"))
@@ -196,7 +207,11 @@ extension Ledger {
                 }
                 previousHash = fact.recordHash
                 lastRecordedAt = max(lastRecordedAt, fact.recordedAt)
-                if fact.hasSource { sourced += 1 }
+                expectedMatterRows.add(fact.matterRow)
+                if fact.hasSource {
+                    sourced += 1
+                    expectedSourceRows.add(fact.sourceRow)
+                }
                 nextSeq = max(nextSeq, fact.seq + 1)
             }
         } while pair != nil
@@ -208,6 +223,65 @@ extension Ledger {
                                  detail: "a \(beyond.trusted ? "trusted" : "stored") checkpoint names \(beyond.size) entries but the ledger holds \(tree.size): entries were removed, or the ledger was replaced by an older copy"))
         }
         try checkIndexCounts(txn, entries: Int(tree.size), sourced: sourced, into: &report)
+        let matterRows = try storedRowDigest(txn, store.matters, domain: IndexSetDigest.matterDomain, context: context)
+        let sourceRows = try storedRowDigest(txn, store.sources, domain: IndexSetDigest.sourceDomain, context: context)
+        if matterRows != expectedMatterRows || sourceRows != expectedSourceRows {
+            try locateIndexDamage(txn, matters: matterRows != expectedMatterRows, sources: sourceRows != expectedSourceRows,
+                                  into: &report)
+        }
+    }
+
+    /// The matter-key index (matter tag → key id), small enough to hold: one row per matter.
+    private func loadMatterKeyIndex(_ txn: ReadTransaction) throws -> [Hash: UInt32] {
+        var index = [Hash: UInt32]()
+        let cursor = try txn.cursor(store.matterKeys)
+        defer { cursor.close() }
+        var pair = try cursor.first()
+        while let row = pair {
+            if row.key.count == 32, let id = UInt32(bigEndianBytes: row.value) { index[Hash(unsafeBytes: row.key)] = id }
+            pair = try cursor.next()
+        }
+        return index
+    }
+
+    /// The keyed set digest of every row of an index database, read sequentially.
+    private func storedRowDigest(_ txn: ReadTransaction, _ db: Database, domain: UInt8, context: ScanContext) throws -> IndexSetDigest {
+        var digest = IndexSetDigest()
+        let cursor = try txn.cursor(db)
+        defer { cursor.close() }
+        var pair = try cursor.first()
+        var scanned = 0
+        while let row = pair {
+            digest.add(context.rowDigest(domain: domain, key: row.key, value: row.value))
+            scanned += 1
+            if scanned % 256 == 0, let pointer = row.value.baseAddress { store.environment.releaseMappedPages(containing: pointer) }
+            pair = try cursor.next()
+        }
+        return digest
+    }
+
+    /// Runs only when an index digest disagrees: looks every entry's rows up to name the damaged ones.
+    private func locateIndexDamage(_ txn: ReadTransaction, matters: Bool, sources: Bool, into report: inout VerifyReport) throws {
+        var located = 0
+        let cursor = try txn.cursor(store.entries)
+        defer { cursor.close() }
+        var pair = try cursor.first()
+        while let row = pair {
+            pair = try cursor.next()
+            guard let (leafBytes, _) = try? StoredEntry.split(row.value), let leaf = try? Leaf.decode(leafBytes) else { continue }
+            var found = [Violation]()
+            try checkIndexes(leaf, txn: txn) { kind, detail, expected, found_ in
+                found.append(Violation(seq: leaf.seq, kind: kind, detail: detail, expected: expected, found: found_))
+            }
+            for violation in found where (violation.kind == .matterIndex && matters) || (violation.kind == .sourceIndex && sources) {
+                report.add(violation)
+                located += 1
+            }
+        }
+        if located == 0 {
+            report.add(Violation(seq: nil, kind: matters ? .matterIndex : .sourceIndex,
+                                 detail: "the \(matters ? "matter" : "source") index holds rows that match no entry"))
+        }
     }
 
     private func compare(_ checkpoint: PendingCheckpoint, with root: Hash, into report: inout VerifyReport) {
@@ -243,7 +317,8 @@ extension Ledger {
     }
 
     /// Checks the entries of one chunk in parallel (each worker with its own read transaction for index lookups).
-    private func checkEntries(_ chunk: [(seq: UInt64?, value: UnsafeRawBufferPointer)], ring: KeyRing?) throws -> [EntryFacts] {
+    private func checkEntries(_ chunk: [(seq: UInt64?, value: UnsafeRawBufferPointer)], ring: KeyRing?,
+                              context: ScanContext) throws -> [EntryFacts] {
         let workers = chunk.count >= 256 ? ProcessInfo.processInfo.activeProcessorCount : 1
         let results = UnsafeMutableBufferPointer<EntryFacts>.allocate(capacity: chunk.count)
         results.initialize(repeating: EntryFacts(seq: 0))
@@ -257,7 +332,9 @@ extension Ledger {
             guard !range.isEmpty else { return }
             do {
                 try store.environment.read { txn in
-                    for i in range { results[i] = try checkEntry(chunk[i].seq, chunk[i].value, ring: ring, txn: txn) }
+                    for i in range {
+                        results[i] = try checkEntry(chunk[i].seq, chunk[i].value, ring: ring, context: context, txn: txn)
+                    }
                 }
             } catch {
                 failure.set(error)
@@ -268,7 +345,8 @@ extension Ledger {
     }
 
     /// Everything that can be checked about one entry on its own: leaf, ciphertext digest, indexes, and (deep) contents.
-    private func checkEntry(_ seq: UInt64?, _ value: UnsafeRawBufferPointer, ring: KeyRing?, txn: ReadTransaction) throws -> EntryFacts {
+    private func checkEntry(_ seq: UInt64?, _ value: UnsafeRawBufferPointer, ring: KeyRing?, context: ScanContext,
+                            txn: ReadTransaction) throws -> EntryFacts {
         guard let seq else { return EntryFacts(seq: .max) }
         var facts = EntryFacts(seq: seq)
         func violation(_ kind: Violation.Kind, _ detail: String, expected: String? = nil, found: String? = nil) {
@@ -296,12 +374,25 @@ extension Ledger {
         if digest != leaf.ciphertextHash {
             violation(.ciphertextDigest, "the ciphertext does not match the leaf's digest", expected: leaf.ciphertextHash.hex, found: digest.hex)
         }
-        try checkIndexes(leaf, txn: txn, violation: violation)
+        let seqKey = seq.bigEndianBytes
+        facts.matterRow = leaf.matterTag.withUnsafeBytes { tag in
+            seqKey.withUnsafeBytes { context.rowDigest(domain: IndexSetDigest.matterDomain, key: tag, value: $0) }
+        }
+        if let tag = leaf.sourceTag {
+            facts.sourceRow = tag.withUnsafeBytes { tag in
+                seqKey.withUnsafeBytes { context.rowDigest(domain: IndexSetDigest.sourceDomain, key: tag, value: $0) }
+            }
+        }
+        if let keyID = context.matterKeys[leaf.matterTag], keyID == leaf.keyID {} else {
+            violation(.matterKeyIndex, "the matter-key index disagrees with the leaf's key id", expected: String(leaf.keyID),
+                      found: context.matterKeys[leaf.matterTag].map(String.init) ?? "no row")
+        }
         if let ring { try checkContents(leaf, ciphertext: ciphertext, ring: ring, txn: txn, violation: violation) }
         return facts
     }
 
-    /// The leaf's rows in the matters, sources and matter-key indexes exist and agree with it.
+    /// The leaf's rows in the matters and sources indexes exist and agree with it (the slow, per-entry form of the
+    /// index check, used to name the damaged entries once the set digests disagree).
     private func checkIndexes(_ leaf: Leaf, txn: ReadTransaction,
                               violation: (Violation.Kind, String, String?, String?) -> Void) throws {
         let seqKey = leaf.seq.bigEndianBytes
@@ -316,10 +407,6 @@ extension Ledger {
             if stored != leaf.seq {
                 violation(.sourceIndex, "the source index does not point at this entry", String(leaf.seq), stored.map(String.init) ?? "no row")
             }
-        }
-        let keyID = try txn.get(store.matterKeys, key: leaf.matterTag.bytes).flatMap { UInt32(bigEndianBytes: $0) }
-        if keyID != leaf.keyID {
-            violation(.matterKeyIndex, "the matter-key index disagrees with the leaf's key id", String(leaf.keyID), keyID.map(String.init) ?? "no row")
         }
     }
 
@@ -413,5 +500,46 @@ extension Ledger {
     func dataFileSize() -> Int {
         let path = (directory as NSString).appendingPathComponent("data.mdb")
         return ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+}
+
+/// Per-run state shared (read-only) by the scan's workers.
+private struct ScanContext: @unchecked Sendable {
+    /// A fresh random key per run, chosen after the files are fixed, so nobody can build index rows that collide.
+    let runKey: [UInt8]
+    let matterKeys: [Hash: UInt32]
+
+    /// SHA-256(run key || domain || key || value): a PRF of one index row (fixed-length inputs).
+    func rowDigest(domain: UInt8, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Hash {
+        var message = [UInt8]()
+        message.reserveCapacity(runKey.count + 1 + key.count + value.count)
+        message.append(contentsOf: runKey)
+        message.append(domain)
+        message.append(contentsOf: key)
+        message.append(contentsOf: value)
+        return Hash.sha256(message)
+    }
+}
+
+/// XOR of keyed row digests: equal for two sets of unique rows only if the sets are equal (except with
+/// probability 2^-256), because every row's digest is unpredictable without the run key. Lets the verifier
+/// compare an index with the leaves by two sequential scans instead of one random lookup per entry.
+struct IndexSetDigest: Equatable {
+    static let matterDomain: UInt8 = 0x4d  // "M"
+    static let sourceDomain: UInt8 = 0x53  // "S"
+
+    private var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+
+    mutating func add(_ hash: Hash) {
+        hash.withUnsafeBytes { raw in
+            words.0 ^= raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+            words.1 ^= raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            words.2 ^= raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
+            words.3 ^= raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+        }
+    }
+
+    static func == (a: IndexSetDigest, b: IndexSetDigest) -> Bool {
+        a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
     }
 }
