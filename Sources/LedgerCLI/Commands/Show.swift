@@ -22,12 +22,11 @@ struct Show: ParsableCommand {
                 print(EntryJSON.line(entry))
                 return
             }
-            print("seq:         \(entry.seq)")
-            print("recordedAt:  \(Timestamp.formatRFC3339(micros: entry.recordedAt))")
-            print("leafHash:    \(entry.leafHash.hex)")
-            for (name, value) in entry.record {
-                print("\(name):".padding(toLength: 13, withPad: " ", startingAt: 0) + EntryJSON.display(value))
-            }
+            var rows = [("seq", String(entry.seq)), ("recordedAt", Timestamp.formatRFC3339(micros: entry.recordedAt)),
+                        ("leafHash", entry.leafHash.hex)]
+            rows += entry.record.map { ($0.key, EntryJSON.display($0.value)) }
+            let width = rows.map(\.0.count).max()! + 2
+            for (name, value) in rows { print("\(name):".padding(toLength: width, withPad: " ", startingAt: 0) + value) }
         }
     }
 }

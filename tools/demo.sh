@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The main job on an embedded default: builds `ledger`, then runs a demo ledger end to end on the sample
+# communications in examples/ — init, import (JSONL and CSV), list, checkpoint, verify (keyless, pinned,
+# against a trusted checkpoint, deep), and a verified hot backup. Everything goes to ./demo-ledger (or $DEMO_DIR).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash tools/install-deps.sh
+swift build -c release
+L=.build/release/ledger
+DEMO="${DEMO_DIR:-demo-ledger}"
+rm -rf "$DEMO"
+mkdir -p "$DEMO/offsite"
+chmod 700 "$DEMO"
+export LEDGER_DIR="$DEMO/ledger" LEDGER_KEY_FILE="$DEMO/master.key"
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+
+step ledger init --origin demo.example-firm.com/client-ledger
+$L init --origin demo.example-firm.com/client-ledger
+cp "$LEDGER_DIR/verifier.key" "$DEMO/offsite/verifier.key"   # pin a copy of the verifier key off the ledger
+
+step ledger import examples/sample-communications.jsonl
+$L import examples/sample-communications.jsonl
+step ledger import examples/sample-communications.jsonl   "(again: idempotent on sourceId)"
+$L import examples/sample-communications.jsonl
+step ledger import examples/sample-communications.csv
+$L import examples/sample-communications.csv
+
+step ledger list --matter 2026-0142
+$L list --matter 2026-0142
+step ledger show 5
+$L show 5
+
+step ledger checkpoint   "(kept off the box as the trusted checkpoint)"
+$L checkpoint | tee "$DEMO/offsite/trusted-checkpoint.txt"
+cp -r "$LEDGER_DIR" "$DEMO/yesterdays-copy"   # an old copy, for the rollback demonstration below
+
+step 'echo {...} | ledger append -'
+echo '{"matter":"2026-0177","author":"b.lindqvist","channel":"email","direction":"outbound","kind":"update","occurredAt":"2026-03-03T09:00:00+01:00","subject":"Written offer received","summary":"Forwarded the written settlement offer with our advice to follow by Friday.","sourceSystem":"pms","sourceId":"pms-2006"}' | $L append -
+$L checkpoint > /dev/null
+
+step ledger verify --verifier-key offsite/verifier.key --trusted offsite/trusted-checkpoint.txt --update-trusted --metrics ledger.prom
+$L verify --verifier-key "$DEMO/offsite/verifier.key" --trusted "$DEMO/offsite/trusted-checkpoint.txt" --update-trusted --metrics "$DEMO/ledger.prom"
+step ledger verify --deep --json
+$L verify --deep --json --verifier-key "$DEMO/offsite/verifier.key"
+
+if $L --help | grep -q "^  backup"; then
+  step ledger backup --to backup
+  $L backup --to "$DEMO/backup"
+fi
+
+step 'a rollback: yesterday'"'"'s copy put back in place of the ledger, checked against the updated trusted checkpoint'
+set +e
+LEDGER_DIR="$DEMO/yesterdays-copy" $L verify --verifier-key "$DEMO/offsite/verifier.key" --trusted "$DEMO/offsite/trusted-checkpoint.txt"
+echo "(exit $?: 1 means an integrity violation)"
+set -e
+printf '\nDemo ledger in %s; try: LEDGER_DIR=%s LEDGER_KEY_FILE=%s %s list\n' "$DEMO" "$LEDGER_DIR" "$LEDGER_KEY_FILE" "$L"
