@@ -33,6 +33,7 @@ extension VerifyReport {
             ("violations", .array(violations.map(\.json))),
         ]
         if let size = trustedCheckpointSize { members.append(("trustedCheckpointSize", .integer(Int64(size)))) }
+        if let peak = ProcessMemory.peakResidentBytes() { members.append(("peakResidentBytes", .integer(Int64(peak)))) }
         return .object(JSONObject(members))
     }
 

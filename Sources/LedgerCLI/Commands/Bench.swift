@@ -44,17 +44,18 @@ struct Bench: ParsableCommand {
     }
 }
 
-/// Runs `ledger verify` on `directory` as a child process and returns its peak resident set size.
+/// Runs `ledger verify` on `directory` as a child process and returns the peak resident memory it reports.
 private func peakRSSOfVerify(_ directory: String) throws -> Int? {
     let process = Process()
+    let output = Pipe()
     process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
     process.arguments = ["verify", "--ledger", directory, "--verifier-key", (directory as NSString).appendingPathComponent("verifier.key"), "--json"]
-    process.standardOutput = FileHandle.nullDevice
+    process.standardOutput = output
     process.standardError = FileHandle.nullDevice
     try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else { throw LedgerError.corrupt("bench: `ledger verify` exited \(process.terminationStatus)") }
-    var usage = rusage()
-    getrusage(RUSAGE_CHILDREN.rawValue, &usage)
-    return Int(usage.ru_maxrss) * 1024  // Linux reports kilobytes
+    let report = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+    return (report?["peakResidentBytes"] as? NSNumber)?.intValue
 }
