@@ -205,9 +205,7 @@ public enum RecordSchema {
         guard case .string(let s) = value else { throw RecordError(field: field, reason: "must be a string") }
         if s.isEmpty { throw RecordError(field: field, reason: "must not be empty") }
         if s.utf8.count > maxLength { throw RecordError(field: field, reason: "is longer than \(maxLength) bytes") }
-        // In UTF-8 every byte of a multi-byte sequence is >= 0x80, so a byte scan finds exactly the C0 controls and DEL.
-        for byte in s.utf8 where byte < 0x20 || byte == 0x7f {
-            if allowNewlines && (byte == 0x0a || byte == 0x09 || byte == 0x0d) { continue }
+        if ControlCharacters.present(in: s, allowingLineBreaks: allowNewlines) {
             throw RecordError(field: field, reason: "contains a control character")
         }
     }
@@ -230,5 +228,43 @@ public enum RecordSchema {
                 throw RecordError(field: "\(path).sha256", reason: "must be 64 lowercase hex digits (a SHA-256 digest)")
             }
         }
+    }
+}
+
+/// Finds C0 control characters and DEL in a string's UTF-8. Every byte of a multi-byte UTF-8 sequence is >= 0x80,
+/// so a byte scan finds exactly these characters; whole 8-byte words without any byte < 0x20 or == 0x7f are skipped.
+enum ControlCharacters {
+    static func present(in text: String, allowingLineBreaks: Bool) -> Bool {
+        var copy = text
+        return copy.withUTF8 { bytes in
+            var i = 0
+            let count = bytes.count
+            if let base = UnsafeRawPointer(bytes.baseAddress) {
+                while i + 8 <= count {
+                    let word = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    if !mayContainControl(word) { i += 8; continue }
+                    break
+                }
+            }
+            while i < count {
+                let byte = bytes[i]
+                if byte < 0x20 || byte == 0x7f {
+                    if !(allowingLineBreaks && (byte == 0x0a || byte == 0x09 || byte == 0x0d)) { return true }
+                }
+                i += 1
+            }
+            return false
+        }
+    }
+
+    /// True if some byte of `word` may be < 0x20 or == 0x7f (exact for "< 0x20" on ASCII, conservative otherwise).
+    @inline(__always)
+    private static func mayContainControl(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let below0x20 = (word &- ones &* 0x20) & ~word & highs          // a byte < 0x20
+        let del = word ^ (ones &* 0x7f)
+        let is0x7f = (del &- ones) & ~del & highs                        // a byte == 0x7f
+        return (below0x20 | is0x7f) != 0
     }
 }
