@@ -59,6 +59,9 @@ extension Ledger {
             if let checkpoint = checkTrustedCheckpoint(trusted, key: key, into: &report) { pending.append(checkpoint) }
         }
         try LedgerError.wrap("verify") {
+            // LMDB trusts its file: a damaged page below a root would be followed through the map (SIGSEGV/SIGBUS).
+            // Walk every page with pread first, so damage is an error and not a crash.
+            try store.environment.checkStructure()
             try store.environment.read { txn in
                 if let key { pending += try storedCheckpoints(txn, key: key, into: &report) }
                 pending.sort { $0.size < $1.size }
