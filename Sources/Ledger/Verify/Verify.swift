@@ -159,6 +159,11 @@ extension Ledger {
         var lastRecordedAt = Int64.min
         var sourced = 0
         var checkpoints = pending[...]
+        // Checkpoints of the empty tree: the loop below only compares at sizes it reaches after an append.
+        while let zero = checkpoints.first, zero.size == 0 {
+            checkpoints.removeFirst()
+            compare(zero, with: Hash.emptyTree, into: &report)
+        }
         var chunk = [(seq: UInt64?, value: UnsafeRawBufferPointer)]()
         chunk.reserveCapacity(options.chunkSize)
         let cursor = try txn.cursor(store.entries)
@@ -205,7 +210,6 @@ extension Ledger {
         } while pair != nil
         report.entries = UInt64(tree.size)
         report.root = tree.rootHash()
-        if let zero = checkpoints.first(where: { $0.size == 0 }) { compare(zero, with: Hash.emptyTree, into: &report) }
         for beyond in checkpoints where beyond.size > UInt64(tree.size) {
             report.add(Violation(seq: nil, kind: beyond.trusted ? .trustedCheckpoint : .checkpointBeyondLog,
                                  detail: "a \(beyond.trusted ? "trusted" : "stored") checkpoint names \(beyond.size) entries but the ledger holds \(tree.size): entries were removed, or the ledger was replaced by an older copy"))
