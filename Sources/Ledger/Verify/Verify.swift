@@ -31,6 +31,8 @@ private struct EntryFacts {
     var previousHash = Hash.zero
     var recordedAt: Int64 = .min
     var hasSource = false
+    /// The leaf bytes could be cut out of the stored entry (and `recordHash` is their hash).
+    var hashed = false
     var decoded = false
     var violations: [Violation] = []
 }
@@ -187,12 +189,14 @@ extension Ledger {
                     report.add(Violation(seq: nextSeq, kind: .missingEntry, detail: missing))
                 }
                 fact.violations.forEach { report.add($0) }
-                guard fact.decoded else { nextSeq = fact.seq + 1; continue }
-                if fact.previousHash != previousHash {
+                // A leaf that does not decode is still hashed into the tree, so that one damaged leaf is not
+                // reported as a rewritten tree (and checkpoints) for every entry after it.
+                guard fact.hashed else { nextSeq = fact.seq + 1; continue }
+                if fact.decoded, fact.previousHash != previousHash {
                     report.add(Violation(seq: fact.seq, kind: .hashChain, detail: "the leaf does not link to the previous entry",
                                          expected: previousHash.hex, found: fact.previousHash.hex))
                 }
-                if fact.recordedAt < lastRecordedAt {
+                if fact.decoded, fact.recordedAt < lastRecordedAt {
                     report.add(Violation(seq: fact.seq, kind: .recordedAt, detail: "recordedAt runs backwards",
                                          expected: "≥ \(Timestamp.formatRFC3339(micros: lastRecordedAt))",
                                          found: Timestamp.formatRFC3339(micros: fact.recordedAt)))
@@ -285,13 +289,14 @@ extension Ledger {
             violation(.leafMalformed, "the stored entry is truncated")
             return facts
         }
+        facts.hashed = true
+        facts.recordHash = recordHash(leafBytes)
         let leaf: Leaf
         do { leaf = try Leaf.decode(leafBytes) } catch {
             violation(.leafMalformed, "the leaf does not decode: \(error)")
             return facts
         }
         facts.decoded = true
-        facts.recordHash = recordHash(leafBytes)
         facts.previousHash = leaf.previousHash
         facts.recordedAt = leaf.recordedAt
         facts.hasSource = leaf.sourceTag != nil
