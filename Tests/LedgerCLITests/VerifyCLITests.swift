@@ -234,6 +234,23 @@ final class VerifyCLITests: CLITestCase {
         XCTAssertEqual(values["ledger_verify_last_success_timestamp_seconds"], 0, "never succeeded")
     }
 
+    /// A run that cannot finish (damaged storage) must not leave the last run's `ledger_verify_ok 1` in place.
+    func testMetricsAfterARunThatCannotFinish() throws {
+        try makeLedger()
+        let metrics = temp.appendingPathComponent("ledger.prom").path
+        XCTAssertEqual(try verify(["--metrics", metrics]).status, 0)
+        let lastSuccess = try XCTUnwrap(try metricValues(metrics)["ledger_verify_last_success_timestamp_seconds"])
+        let data = ledgerDir.appendingPathComponent("data.mdb")
+        let handle = try FileHandle(forUpdating: data)
+        try handle.truncate(atOffset: 8192)
+        try handle.close()
+        let r = try verify(["--metrics", metrics])
+        assertStorageFailure(r)
+        let values = try metricValues(metrics)
+        XCTAssertEqual(values["ledger_verify_ok"], 0, "monitoring must see the failure")
+        XCTAssertEqual(values["ledger_verify_last_success_timestamp_seconds"], lastSuccess)
+    }
+
     // MARK: - Trusted checkpoints
 
     func testUpdateTrustedReplacesTheFileOnlyAfterACleanRun() throws {
