@@ -48,6 +48,6 @@ let package = Package(
         .testTarget(name: "SignedNoteTests", dependencies: ["SignedNote", "Sodium"]),
         .testTarget(name: "RecordFormatsTests", dependencies: ["RecordFormats"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats"]),
-        .testTarget(name: "LedgerCLITests", dependencies: ["Ledger", "LedgerCLI"]),
+        .testTarget(name: "LedgerCLITests", dependencies: ["Ledger", "LedgerCLI", "LMDB"]),
     ]
 )

@@ -31,6 +31,8 @@ private struct EntryFacts {
     var previousHash = Hash.zero
     var recordedAt: Int64 = .min
     var hasSource = false
+    /// The leaf bytes could be cut out of the stored entry (and `recordHash` is their hash).
+    var hashed = false
     var decoded = false
     /// Keyed digests of the index rows this entry should have (see IndexSetDigest).
     var matterRow = Hash.zero
@@ -62,6 +64,9 @@ extension Ledger {
             if let checkpoint = checkTrustedCheckpoint(trusted, key: key, into: &report) { pending.append(checkpoint) }
         }
         try LedgerError.wrap("verify") {
+            // LMDB trusts its file: a damaged page below a root would be followed through the map (SIGSEGV/SIGBUS).
+            // Walk every page with pread first, so damage is an error and not a crash.
+            try store.environment.checkStructure()
             try store.environment.read { txn in
                 if let key { pending += try storedCheckpoints(txn, key: key, into: &report) }
                 pending.sort { $0.size < $1.size }
@@ -162,6 +167,11 @@ extension Ledger {
         var scannedSinceRelease = 0
         let context = try ScanContext(runKey: SecureRandom.bytes(32), matterKeys: loadMatterKeyIndex(txn))
         var expectedMatterRows = IndexSetDigest(), expectedSourceRows = IndexSetDigest()
+        // Checkpoints of the empty tree: the loop below only compares at sizes it reaches after an append.
+        while let zero = checkpoints.first, zero.size == 0 {
+            checkpoints.removeFirst()
+            compare(zero, with: Hash.emptyTree, into: &report)
+        }
         var chunk = [(seq: UInt64?, value: UnsafeRawBufferPointer)]()
         chunk.reserveCapacity(options.chunkSize)
         let cursor = try txn.cursor(store.entries)
@@ -190,12 +200,14 @@ extension Ledger {
                     report.add(Violation(seq: nextSeq, kind: .missingEntry, detail: missing))
                 }
                 fact.violations.forEach { report.add($0) }
-                guard fact.decoded else { nextSeq = fact.seq + 1; continue }
-                if fact.previousHash != previousHash {
+                // A leaf that does not decode is still hashed into the tree, so that one damaged leaf is not
+                // reported as a rewritten tree (and checkpoints) for every entry after it.
+                guard fact.hashed else { nextSeq = fact.seq + 1; continue }
+                if fact.decoded, fact.previousHash != previousHash {
                     report.add(Violation(seq: fact.seq, kind: .hashChain, detail: "the leaf does not link to the previous entry",
                                          expected: previousHash.hex, found: fact.previousHash.hex))
                 }
-                if fact.recordedAt < lastRecordedAt {
+                if fact.decoded, fact.recordedAt < lastRecordedAt {
                     report.add(Violation(seq: fact.seq, kind: .recordedAt, detail: "recordedAt runs backwards",
                                          expected: "≥ \(Timestamp.formatRFC3339(micros: lastRecordedAt))",
                                          found: Timestamp.formatRFC3339(micros: fact.recordedAt)))
@@ -217,7 +229,6 @@ extension Ledger {
         } while pair != nil
         report.entries = UInt64(tree.size)
         report.root = tree.rootHash()
-        if let zero = checkpoints.first(where: { $0.size == 0 }) { compare(zero, with: Hash.emptyTree, into: &report) }
         for beyond in checkpoints where beyond.size > UInt64(tree.size) {
             report.add(Violation(seq: nil, kind: beyond.trusted ? .trustedCheckpoint : .checkpointBeyondLog,
                                  detail: "a \(beyond.trusted ? "trusted" : "stored") checkpoint names \(beyond.size) entries but the ledger holds \(tree.size): entries were removed, or the ledger was replaced by an older copy"))
@@ -356,13 +367,14 @@ extension Ledger {
             violation(.leafMalformed, "the stored entry is truncated")
             return facts
         }
+        facts.hashed = true
+        facts.recordHash = recordHash(leafBytes)
         let leaf: Leaf
         do { leaf = try Leaf.decode(leafBytes) } catch {
             violation(.leafMalformed, "the leaf does not decode: \(error)")
             return facts
         }
         facts.decoded = true
-        facts.recordHash = recordHash(leafBytes)
         facts.previousHash = leaf.previousHash
         facts.recordedAt = leaf.recordedAt
         facts.hasSource = leaf.sourceTag != nil

@@ -38,8 +38,10 @@ extension VerifyReport {
     }
 
     /// Prometheus text exposition (node_exporter textfile collector). `lastSuccess` carries over from the previous file on failure.
-    public func metrics(now: Date, previousLastSuccess: Double?) -> String {
+    /// `completed: false` is a run that stopped on an error (damaged storage, key, I/O): reported as not ok.
+    public func metrics(now: Date, previousLastSuccess: Double?, completed: Bool = true) -> String {
         let label = "{origin=\"\(origin.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"}"
+        let isIntact = completed && self.isIntact
         let lastSuccess = isIntact ? now.timeIntervalSince1970 : (previousLastSuccess ?? 0)
         func metric(_ name: String, _ help: String, _ value: String) -> String {
             "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name)\(label) \(value)\n"

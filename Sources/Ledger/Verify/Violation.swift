@@ -73,6 +73,8 @@ public struct VerifyReport: Sendable {
 
     public var isIntact: Bool { violationCount == 0 }
 
+    public init() {}
+
     mutating func add(_ violation: Violation) {
         violationCount += 1
         if violations.count < Self.violationListLimit { violations.append(violation) }

@@ -35,6 +35,20 @@ struct Verify: ParsableCommand {
 
     func run() throws {
         var intact = true
+        do {
+            try run(intact: &intact)
+        } catch {
+            // A run that cannot finish must not leave the previous run's `ledger_verify_ok 1` for monitoring.
+            if let metrics {
+                try? AtomicFile.write(VerifyReport().metrics(now: Date(), previousLastSuccess: AtomicFile.previousLastSuccess(metricsPath: metrics),
+                                                             completed: false), to: metrics)
+            }
+            throw error
+        }
+        if !intact { throw ExitCode(1) }
+    }
+
+    private func run(intact: inout Bool) throws {
         try Failure.run {
             let ledger = try Ledger.open(at: location.directory(), readOnly: false)
             if deep { try keys.unlock(ledger) }
@@ -67,7 +81,6 @@ struct Verify: ParsableCommand {
             }
             intact = report.isIntact
         }
-        if !intact { throw ExitCode(1) }
     }
 
     private func readText(_ path: String) throws -> String {
