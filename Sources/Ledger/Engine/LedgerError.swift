@@ -21,6 +21,7 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
     case corrupt(String)
     case invalidArgument(String)
     case inputNotFound(path: String)
+    case backupTargetNotEmpty(path: String)
 
     public var description: String {
         switch self {
@@ -62,6 +63,8 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
             return what
         case .inputNotFound(let path):
             return "\(path): no such file"
+        case .backupTargetNotEmpty(let path):
+            return "\(path) exists and is not an empty directory; a backup needs a new or empty directory"
         }
     }
 }

@@ -18,7 +18,7 @@ enum Failure {
         case .corrupt: return 1
         case .invalidRecords: return 65
         case .ledgerNotFound, .unknownSequence, .unknownMatter, .inputNotFound: return 66
-        case .ledgerDirectoryNotEmpty, .keyFileExists, .keyFileInsideLedger: return 73
+        case .ledgerDirectoryNotEmpty, .keyFileExists, .keyFileInsideLedger, .backupTargetNotEmpty: return 73
         case .storage, .io, .notALedger, .unsupportedFormat: return 74
         case .keyFilePermissions, .keyFileMalformed, .keyRequired, .wrongKey, .keyFileMissing: return 77
         case .invalidArgument: return 64

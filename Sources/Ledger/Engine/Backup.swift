@@ -1,0 +1,104 @@
+import Dispatch
+import Foundation
+import LMDB
+import MerkleLog
+
+/// What a verified backup holds.
+public struct BackupSummary: Sendable {
+    /// The backup directory (data.mdb and verifier.key).
+    public let directory: String
+    /// Entries in the copy: the source's size at the instant the copy's snapshot was taken.
+    public let entries: UInt64
+    /// The recomputed root of the copy's tree (equal to the source's root at `entries`).
+    public let root: Hash
+    /// Size of the copy's data file.
+    public let bytes: Int
+    /// Stored checkpoints that verified in the copy.
+    public let checkpointsChecked: Int
+    /// Wall time of copy and verification.
+    public let seconds: Double
+}
+
+extension Ledger {
+    /// Takes a consistent hot backup into `directory` (new, or an empty directory) and verifies it.
+    ///
+    /// The copy is LMDB's compacting copy (`mdb_env_copy2` with `MDB_CP_COMPACT`): one read snapshot, so writers
+    /// in this and other processes keep running and the copy holds exactly the entries committed when it began.
+    /// `verifier.key` is copied beside it. The copy is then opened and verified keyless, with checkpoints checked
+    /// against `pinnedVerifierKey` (by default this ledger's own verifier key). Only an intact copy is kept:
+    /// otherwise the copy is removed and `LedgerError.corrupt` thrown. Needs no master key.
+    public func backup(to directory: String, pinnedVerifierKey: String? = nil) throws -> BackupSummary {
+        let started = DispatchTime.now()
+        let fm = FileManager.default
+        if Self.isPath((directory as NSString).appendingPathComponent("x"), inside: self.directory) {
+            throw LedgerError.invalidArgument("the backup directory must not be the ledger directory itself")
+        }
+        let created = try Self.prepareBackupDirectory(directory)
+        do {
+            try LedgerError.wrap("copy the ledger") { try store.environment.copy(to: directory, compact: true) }
+            let dataPath = (directory as NSString).appendingPathComponent("data.mdb")
+            // mdb_env_copy2 creates the file 0666 & ~umask; the ledger's own files are 0600.
+            chmod(dataPath, 0o600)
+            try copyVerifierKey(to: directory)
+
+            let copy = try Ledger.open(at: directory)
+            let report: VerifyReport
+            do {
+                report = try copy.verify(VerifyOptions(pinnedVerifierKey: pinnedVerifierKey ?? storedVerifierKey))
+                copy.close()
+            } catch {
+                copy.close()
+                throw error
+            }
+            // lock.mdb only holds reader slots of the verification just done.
+            try? fm.removeItem(atPath: (directory as NSString).appendingPathComponent("lock.mdb"))
+            guard report.isIntact else {
+                let first = report.violations.prefix(3).map(\.description).joined(separator: "; ")
+                throw LedgerError.corrupt("the backup copy does not verify (\(report.violationCount) violation\(report.violationCount == 1 ? "" : "s"): \(first)); it was removed")
+            }
+            let bytes = ((try? fm.attributesOfItem(atPath: dataPath))?[.size] as? NSNumber)?.intValue ?? 0
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+            Self.logger.debug("backup verified", metadata: ["directory": "\(directory)", "entries": "\(report.entries)"])
+            return BackupSummary(directory: directory, entries: report.entries, root: report.root, bytes: bytes,
+                                 checkpointsChecked: report.checkpointsChecked, seconds: seconds)
+        } catch {
+            // Leave no unverified copy behind.
+            for name in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] {
+                try? fm.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
+            }
+            if created { try? fm.removeItem(atPath: directory) }
+            throw error
+        }
+    }
+
+    /// Creates `directory` (mode 0700) or accepts an existing empty one; returns true when it created it.
+    private static func prepareBackupDirectory(_ directory: String) throws -> Bool {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue, (try? fm.contentsOfDirectory(atPath: directory))?.isEmpty ?? false else {
+                throw LedgerError.backupTargetNotEmpty(path: directory)
+            }
+            return false
+        }
+        do {
+            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw LedgerError.io(path: directory, detail: "cannot create the backup directory")
+        }
+        return true
+    }
+
+    /// Copies `verifier.key` byte for byte (a differing file is then reported by the copy's verification);
+    /// writes the stored key if the ledger has no such file.
+    private func copyVerifierKey(to directory: String) throws {
+        let source = (self.directory as NSString).appendingPathComponent(Self.verifierKeyFileName)
+        let target = (directory as NSString).appendingPathComponent(Self.verifierKeyFileName)
+        let data = FileManager.default.contents(atPath: source) ?? Data((storedVerifierKey + "\n").utf8)
+        do {
+            try data.write(to: URL(fileURLWithPath: target))
+        } catch {
+            throw LedgerError.io(path: target, detail: "cannot write the verifier key")
+        }
+    }
+}
