@@ -97,7 +97,7 @@ final class ReadTests: CLITestCase {
         try appendRecord(Sample.record(subject: "Multi\\nline", extra: #""tags":["a","b"],"durationMinutes":30"#))
         let r = try ledgerWithKey(["show", "1"])
         XCTAssertEqual(r.status, 0, r.summary)
-        XCTAssertTrue(r.stdout.contains("seq:         1\n"), r.summary)
+        XCTAssertNotNil(r.stdout.range(of: #"(?m)^seq: +1$"#, options: .regularExpression), r.summary)
         XCTAssertTrue(r.stdout.contains("recordedAt:"), r.summary)
         let leafLine = try XCTUnwrap(r.stdoutLines.first { $0.hasPrefix("leafHash:") })
         XCTAssertEqual(leafLine.split(separator: " ").last?.count, 64, leafLine)
@@ -105,7 +105,7 @@ final class ReadTests: CLITestCase {
                       "Explained the landlord's offer", #"["a","b"]"#, "30"] {
             XCTAssertTrue(r.stdout.contains(value), "show lacks \(value): \(r.summary)")
         }
-        XCTAssertTrue(r.stdout.contains("subject:     Multi\nline"), r.summary)
+        XCTAssertNotNil(r.stdout.range(of: #"(?m)^subject: +Multi\nline$"#, options: .regularExpression), r.summary)
     }
 
     func testShowJSONMatchesList() throws {
