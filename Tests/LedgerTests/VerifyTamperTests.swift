@@ -425,6 +425,25 @@ final class VerifyTamperTests: XCTestCase {
         XCTAssertEqual(kinds(deep), [.matterKeyIndex])
     }
 
+    func testExtraMatterKeysRowForNoMatterIsAViolation() throws {
+        let f = try makeLedger()
+        try f.edit { raw, txn in
+            try txn.put(raw.matterKeys, key: [UInt8](repeating: 0xab, count: 32), value: UInt32(999).bigEndianBytes)
+        }
+        let report = try f.verify()
+        XCTAssertTrue(report.violations.contains { $0.kind == .matterKeyIndex && $0.detail.contains("no entries") }, "\(report.violations)")
+        XCTAssertTrue(kinds(report).contains(.matterKey), "index and sealed keys no longer correspond: \(report.violations)")
+    }
+
+    func testExtraSealedKeyIsAViolation() throws {
+        let f = try makeLedger()
+        try f.edit { raw, txn in
+            try txn.put(raw.keys, key: UInt32(999).bigEndianBytes, value: [UInt8](repeating: 1, count: 73))
+        }
+        let report = try f.verify()
+        XCTAssertEqual(kinds(report), [.matterKey])
+    }
+
     // MARK: - Missing, extra and reordered entries
 
     func testEntryDeletedInTheMiddleIsAMissingEntry() throws {

@@ -37,6 +37,7 @@ private struct EntryFacts {
     /// Keyed digests of the index rows this entry should have (see IndexSetDigest).
     var matterRow = Hash.zero
     var sourceRow = Hash.zero
+    var matterTag: Hash?
     var violations: [Violation] = []
 }
 
@@ -167,6 +168,7 @@ extension Ledger {
         var scannedSinceRelease = 0
         let context = try ScanContext(runKey: SecureRandom.bytes(32), matterKeys: loadMatterKeyIndex(txn))
         var expectedMatterRows = IndexSetDigest(), expectedSourceRows = IndexSetDigest()
+        var mattersSeen = Set<Hash>()  // one per matter, not per entry
         // Checkpoints of the empty tree: the loop below only compares at sizes it reaches after an append.
         while let zero = checkpoints.first, zero.size == 0 {
             checkpoints.removeFirst()
@@ -220,6 +222,7 @@ extension Ledger {
                 previousHash = fact.recordHash
                 lastRecordedAt = max(lastRecordedAt, fact.recordedAt)
                 expectedMatterRows.add(fact.matterRow)
+                if let tag = fact.matterTag { mattersSeen.insert(tag) }
                 if fact.hasSource {
                     sourced += 1
                     expectedSourceRows.add(fact.sourceRow)
@@ -234,6 +237,7 @@ extension Ledger {
                                  detail: "a \(beyond.trusted ? "trusted" : "stored") checkpoint names \(beyond.size) entries but the ledger holds \(tree.size): entries were removed, or the ledger was replaced by an older copy"))
         }
         try checkIndexCounts(txn, entries: Int(tree.size), sourced: sourced, into: &report)
+        try checkKeyRows(txn, mattersSeen: mattersSeen, context: context, into: &report)
         let matterRows = try storedRowDigest(txn, store.matters, domain: IndexSetDigest.matterDomain, context: context)
         let sourceRows = try storedRowDigest(txn, store.sources, domain: IndexSetDigest.sourceDomain, context: context)
         if matterRows != expectedMatterRows || sourceRows != expectedSourceRows {
@@ -387,6 +391,7 @@ extension Ledger {
             violation(.ciphertextDigest, "the ciphertext does not match the leaf's digest", expected: leaf.ciphertextHash.hex, found: digest.hex)
         }
         let seqKey = seq.bigEndianBytes
+        facts.matterTag = leaf.matterTag
         facts.matterRow = leaf.matterTag.withUnsafeBytes { tag in
             seqKey.withUnsafeBytes { context.rowDigest(domain: IndexSetDigest.matterDomain, key: tag, value: $0) }
         }
@@ -489,6 +494,21 @@ extension Ledger {
         if treeRows != expected {
             report.add(Violation(seq: nil, kind: .treeHash, detail: "the tree has hashes for entries that do not exist (entries removed?)",
                                  expected: "\(expected) stored hashes", found: "\(treeRows)"))
+        }
+    }
+
+    /// Every matter-key row belongs to a matter that has entries, and every such matter has exactly one sealed key.
+    private func checkKeyRows(_ txn: ReadTransaction, mattersSeen: Set<Hash>, context: ScanContext,
+                              into report: inout VerifyReport) throws {
+        let orphans = context.matterKeys.keys.filter { !mattersSeen.contains($0) }.count
+        if orphans > 0 {
+            report.add(Violation(seq: nil, kind: .matterKeyIndex, detail: "the matter-key index has \(orphans) row(s) for matters with no entries"))
+        }
+        let sealed = try txn.count(store.keys)
+        let keyIDs = Set(context.matterKeys.values)
+        if sealed != context.matterKeys.count || keyIDs.count != context.matterKeys.count {
+            report.add(Violation(seq: nil, kind: .matterKey, detail: "the sealed keys do not correspond one to one with the matter-key index",
+                                 expected: "\(context.matterKeys.count) sealed keys", found: "\(sealed)"))
         }
     }
 

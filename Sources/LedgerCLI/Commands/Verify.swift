@@ -50,12 +50,12 @@ struct Verify: ParsableCommand {
 
     private func run(intact: inout Bool) throws {
         try Failure.run {
-            let ledger = try Ledger.open(at: location.directory(), readOnly: false)
+            let ledger = try Ledger.open(at: location.directory(), readOnly: true)  // verification never writes
             if deep { try keys.unlock(ledger) }
             var options = VerifyOptions(deep: deep)
             if let verifierKey {
                 options.pinnedVerifierKey = try readText(verifierKey)
-            } else if !json {
+            } else {
                 Terminal.warning("no --verifier-key given: checking checkpoints with the key stored inside the ledger. Someone able to rewrite the ledger can replace that key too; pin a copy kept elsewhere.")
             }
             if let trusted { options.trustedCheckpoint = try readText(trusted) }
