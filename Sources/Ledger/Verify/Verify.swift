@@ -67,7 +67,10 @@ extension Ledger {
         try LedgerError.wrap("verify") {
             // LMDB trusts its file: a damaged page below a root would be followed through the map (SIGSEGV/SIGBUS).
             // Walk every page with pread first, so damage is an error and not a crash.
+            var timer = PhaseTimer()
+            defer { Self.logger.debug("verify", metadata: ["phases": "\(timer)"]) }
             try store.environment.checkStructure()
+            timer.lap("structure")
             try store.environment.read { txn in
                 if let key { pending += try storedCheckpoints(txn, key: key, into: &report) }
                 pending.sort { $0.size < $1.size }
@@ -169,6 +172,8 @@ extension Ledger {
         let context = try ScanContext(runKey: SecureRandom.bytes(32), matterKeys: loadMatterKeyIndex(txn))
         var expectedMatterRows = IndexSetDigest(), expectedSourceRows = IndexSetDigest()
         var mattersSeen = Set<Hash>()  // one per matter, not per entry
+        var checkNanos: UInt64 = 0, foldNanos: UInt64 = 0
+        defer { Self.logger.debug("verify scan", metadata: ["check": "\(checkNanos / 1_000_000)ms", "fold": "\(foldNanos / 1_000_000)ms"]) }
         // Checkpoints of the empty tree: the loop below only compares at sizes it reaches after an append.
         while let zero = checkpoints.first, zero.size == 0 {
             checkpoints.removeFirst()
@@ -186,7 +191,11 @@ extension Ledger {
                 report.bytesHashed += row.value.count
                 pair = try cursor.next()
             }
+            let checkStart = DispatchTime.now().uptimeNanoseconds
             let facts = try checkEntries(chunk, ring: ring, context: context)
+            let foldStart = DispatchTime.now().uptimeNanoseconds
+            checkNanos += foldStart - checkStart
+            defer { foldNanos += DispatchTime.now().uptimeNanoseconds - foldStart }
             scannedSinceRelease += chunk.count
             if scannedSinceRelease >= 1024, let pointer = chunk.last?.value.baseAddress {
                 store.environment.releaseMappedPages(containing: pointer)  // constant memory: mapped pages do not pile up in RSS
