@@ -397,11 +397,9 @@ final class VerifyCLITests: CLITestCase {
         let empty = temp.appendingPathComponent("empty")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         let r = try ledger(["verify", "--ledger", empty.path])
-        // Today: exit 74 ("is not a readable ledger: it has no data.mdb"): Ledger.open throws .notALedger for a
-        // directory without data.mdb, and EngineTests.testOpenRefusesMissingOrForeignDirectories pins that.
-        // (66, as for a missing directory, was also proposed; whichever is chosen, it is never 0 or 1.)
-        assertStorageFailure(r)
-        XCTAssertTrue(r.stderr.contains("no data.mdb"), r.summary)
+        // A directory without data.mdb holds no ledger: 66, like a missing directory (never 0 or 1).
+        XCTAssertEqual(r.status, 66, r.summary)
+        XCTAssertTrue(r.stderr.contains("no ledger at"), r.summary)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: empty.path), [], "verify must not create anything")
     }
 

@@ -358,6 +358,10 @@ final class AppendTests: XCTestCase {
         assertLedgerError(try Ledger.open(at: temp.file("nothing"))) {
             if case .ledgerNotFound = $0 { return true } else { return false }
         }
+        assertLedgerError(try Ledger.open(at: temp.path)) {  // a directory without data.mdb: no ledger there
+            if case .ledgerNotFound = $0 { return true } else { return false }
+        }
+        try Data("not an LMDB file".utf8).write(to: URL(fileURLWithPath: temp.file("data.mdb")))
         assertLedgerError(try Ledger.open(at: temp.path)) {
             if case .notALedger = $0 { return true } else { return false }
         }

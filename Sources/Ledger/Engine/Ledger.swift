@@ -173,7 +173,7 @@ public final class Ledger: @unchecked Sendable {
             throw LedgerError.ledgerNotFound(path: directory)
         }
         guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("data.mdb")) else {
-            throw LedgerError.notALedger(path: directory, reason: "it has no data.mdb")
+            throw LedgerError.ledgerNotFound(path: directory)  // a directory without data.mdb holds no ledger
         }
         return try Ledger(directory: directory, store: Store(directory: directory, create: false, readOnly: readOnly))
     }
