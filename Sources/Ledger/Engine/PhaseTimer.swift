@@ -7,7 +7,7 @@ struct PhaseTimer: CustomStringConvertible {
 
     mutating func lap(_ name: String) {
         let now = DispatchTime.now().uptimeNanoseconds
-        laps.append((name, now - last))
+        laps.append((name + (ProcessMemory.peakResidentBytes().map { "(hwm \($0 >> 20)M)" } ?? ""), now - last))
         last = now
     }
 

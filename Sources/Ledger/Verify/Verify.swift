@@ -15,7 +15,7 @@ public struct VerifyOptions: Sendable {
     /// Also decrypt every entry and check every disclosure (needs the unlocked ledger).
     public var deep = false
     /// Entries per parallel chunk (small enough that the mapped pages one chunk touches stay well under 64 MiB).
-    public var chunkSize = 1024
+    public var chunkSize = 256
 
     public init(pinnedVerifierKey: String? = nil, trustedCheckpoint: String? = nil, deep: Bool = false) {
         self.pinnedVerifierKey = pinnedVerifierKey
@@ -74,7 +74,9 @@ extension Ledger {
             try store.environment.read { txn in
                 if let key { pending += try storedCheckpoints(txn, key: key, into: &report) }
                 pending.sort { $0.size < $1.size }
+                timer.lap("checkpoints")
                 try scan(txn, options: options, ring: ring, pending: pending, into: &report)
+                timer.lap("scan")
                 if let ring { try checkMatterKeys(txn, ring: ring, into: &report) }
             }
         }
@@ -197,7 +199,7 @@ extension Ledger {
             checkNanos += foldStart - checkStart
             defer { foldNanos += DispatchTime.now().uptimeNanoseconds - foldStart }
             scannedSinceRelease += chunk.count
-            if scannedSinceRelease >= 1024, let pointer = chunk.last?.value.baseAddress {
+            if scannedSinceRelease >= 256, let pointer = chunk.last?.value.baseAddress {
                 store.environment.releaseMappedPages(containing: pointer)  // constant memory: mapped pages do not pile up in RSS
                 scannedSinceRelease = 0
             }
@@ -245,6 +247,7 @@ extension Ledger {
             report.add(Violation(seq: nil, kind: beyond.trusted ? .trustedCheckpoint : .checkpointBeyondLog,
                                  detail: "a \(beyond.trusted ? "trusted" : "stored") checkpoint names \(beyond.size) entries but the ledger holds \(tree.size): entries were removed, or the ledger was replaced by an older copy"))
         }
+        Self.logger.debug("verify entries scanned", metadata: ["hwm": "\((ProcessMemory.peakResidentBytes() ?? 0) >> 20)M"])
         try checkIndexCounts(txn, entries: Int(tree.size), sourced: sourced, into: &report)
         try checkKeyRows(txn, mattersSeen: mattersSeen, context: context, into: &report)
         let matterRows = try storedRowDigest(txn, store.matters, domain: IndexSetDigest.matterDomain, context: context)
@@ -278,7 +281,7 @@ extension Ledger {
         while let row = pair {
             digest.add(context.rowDigest(domain: domain, key: row.key, value: row.value))
             scanned += 1
-            if scanned % 256 == 0, let pointer = row.value.baseAddress { store.environment.releaseMappedPages(containing: pointer) }
+            if scanned % 128 == 0, let pointer = row.value.baseAddress { store.environment.releaseMappedPages(containing: pointer) }
             pair = try cursor.next()
         }
         return digest
@@ -343,7 +346,7 @@ extension Ledger {
     /// Checks the entries of one chunk in parallel (each worker with its own read transaction for index lookups).
     private func checkEntries(_ chunk: [(seq: UInt64?, value: UnsafeRawBufferPointer)], ring: KeyRing?,
                               context: ScanContext) throws -> [EntryFacts] {
-        let workers = chunk.count >= 256 ? ProcessInfo.processInfo.activeProcessorCount : 1
+        let workers = chunk.count >= 64 ? ProcessInfo.processInfo.activeProcessorCount : 1
         let results = UnsafeMutableBufferPointer<EntryFacts>.allocate(capacity: chunk.count)
         results.initialize(repeating: EntryFacts(seq: 0))
         defer { results.deinitialize(); results.deallocate() }
