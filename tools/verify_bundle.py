@@ -152,7 +152,7 @@ def check_consistency(proof, size1, size2, root1, root2):
 
 def parse_verifier_key(text):
     text = text[:-1] if text.endswith("\n") else text
-    parts = text.split("+")
+    parts = text.split("+", 2)
     if len(parts) != 3 or not parts[0] or len(parts[1]) != 8 or "\n" in text:
         raise ValueError("not <name>+<hex>+<base64> on one line")
     name, hexid, b64 = parts
