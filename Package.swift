@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // C libraries, found with pkg-config. Only Sodium and LMDB import them.
@@ -34,6 +35,7 @@ let package = Package(
         .target(name: "Ledger", dependencies: [
             "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         // The `ledger` command: argument parsing, terminal output, exit codes. No logic.
         .executableTarget(name: "LedgerCLI", dependencies: [

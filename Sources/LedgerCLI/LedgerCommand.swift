@@ -17,7 +17,8 @@ struct LedgerCommand: ParsableCommand {
         74 storage or I/O error; 77 key missing, wrong or unsafe.
         """,
         version: LedgerVersion.string,
-        subcommands: [Init.self, Append.self, Import.self, List.self, Show.self, CheckpointCommand.self, Verify.self, Bench.self, Backup.self]
+        subcommands: [Init.self, Append.self, Import.self, List.self, Show.self, CheckpointCommand.self, Verify.self,
+                      Export.self, VerifyBundle.self, Backup.self, Bench.self]
     )
 
     static func main() {

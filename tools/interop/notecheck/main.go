@@ -7,6 +7,7 @@
 //
 //	notecheck note VERIFIER_KEY_FILE NOTE_FILE
 //	notecheck VERIFIER_KEY_FILE NOTE_FILE          (same as "note")
+//	notecheck bundle VERIFIER_KEY_FILE BUNDLE_ZIP
 //
 // "note" verifies a C2SP signed note with note.NewVerifier + note.Open, then
 // parses its body as a C2SP tlog-checkpoint (origin, size, base64 root) and
@@ -17,20 +18,31 @@
 // Exit status: 0 when everything checks, 1 on any failure (message on
 // stderr), 2 on usage errors.
 //
-// Further modes (e.g. "record", checking an export bundle entry's inclusion
-// proof with tlog.CheckRecord) are added as new entries in the commands table.
+// "bundle" reads an export bundle (zip): it verifies checkpoint.txt as above,
+// then checks every line of entries.jsonl with tlog.CheckRecord (leaf hash =
+// tlog.RecordHash(leaf bytes), proof = inclusionProof, at index against the
+// checkpoint's size and root), and that each leaf names its own index. It prints
+//
+//	ok origin=<origin> size=<n> root=<base64> entries=<count>
+//
+// Further modes are added as new entries in the commands table.
 package main
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // command is one notecheck mode: it gets its own arguments and returns the
@@ -42,7 +54,8 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"note": {usage: "note VERIFIER_KEY_FILE NOTE_FILE", nargs: 2, run: runNote},
+	"note":   {usage: "note VERIFIER_KEY_FILE NOTE_FILE", nargs: 2, run: runNote},
+	"bundle": {usage: "bundle VERIFIER_KEY_FILE BUNDLE_ZIP", nargs: 2, run: runBundle},
 }
 
 func main() {
@@ -151,4 +164,113 @@ func parseCheckpoint(text string) (checkpoint, error) {
 		return checkpoint{}, fmt.Errorf("checkpoint root %q is not base64 of 32 bytes", lines[2])
 	}
 	return checkpoint{origin: origin, size: size, root: root}, nil
+}
+
+// maxBundleFile caps what is read of any one file in a bundle (as the ledger's own verifier does).
+const maxBundleFile = 64 << 20
+
+// readBundleFile returns the single file called name in the zip; duplicates are an error.
+func readBundleFile(r *zip.Reader, name string) ([]byte, error) {
+	var found *zip.File
+	for _, f := range r.File {
+		if f.Name == name {
+			if found != nil {
+				return nil, fmt.Errorf("bundle holds %s twice", name)
+			}
+			found = f
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("bundle has no %s", name)
+	}
+	if found.UncompressedSize64 > maxBundleFile {
+		return nil, fmt.Errorf("%s declares %d bytes, over the limit", name, found.UncompressedSize64)
+	}
+	rc, err := found.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxBundleFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if len(data) > maxBundleFile {
+		return nil, fmt.Errorf("%s is over the limit", name)
+	}
+	return data, nil
+}
+
+type bundleEntry struct {
+	Index          *int64   `json:"index"`
+	Leaf           string   `json:"leaf"`
+	InclusionProof []string `json:"inclusionProof"`
+}
+
+// runBundle checks every inclusion proof of an export bundle with tlog.CheckRecord.
+func runBundle(args []string) (string, error) {
+	vkey, err := readVerifierKey(args[0])
+	if err != nil {
+		return "", err
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		return "", fmt.Errorf("verifier key %s: %v", args[0], err)
+	}
+	zr, err := zip.OpenReader(args[1])
+	if err != nil {
+		return "", fmt.Errorf("bundle %s: %v", args[1], err)
+	}
+	defer zr.Close()
+	msg, err := readBundleFile(&zr.Reader, "checkpoint.txt")
+	if err != nil {
+		return "", err
+	}
+	n, err := note.Open(msg, note.VerifierList(verifier))
+	if err != nil {
+		return "", fmt.Errorf("checkpoint.txt: %v", err)
+	}
+	cp, err := parseCheckpoint(n.Text)
+	if err != nil {
+		return "", fmt.Errorf("checkpoint.txt: %v", err)
+	}
+	if cp.origin != verifier.Name() {
+		return "", fmt.Errorf("checkpoint origin %q differs from the verifier key name %q", cp.origin, verifier.Name())
+	}
+	var root tlog.Hash
+	copy(root[:], cp.root)
+	lines, err := readBundleFile(&zr.Reader, "entries.jsonl")
+	if err != nil {
+		return "", err
+	}
+	count := 0
+	for i, line := range bytes.Split(bytes.TrimSuffix(lines, []byte("\n")), []byte("\n")) {
+		var e bundleEntry
+		if err := json.Unmarshal(line, &e); err != nil || e.Index == nil {
+			return "", fmt.Errorf("entries.jsonl line %d: not an entry object", i+1)
+		}
+		leaf, err := base64.StdEncoding.Strict().DecodeString(e.Leaf)
+		if err != nil || len(leaf) < 25 {
+			return "", fmt.Errorf("entry %d: leaf is not base64 of a leaf", *e.Index)
+		}
+		if seq := binary.BigEndian.Uint64(leaf[17:25]); *e.Index < 0 || seq != uint64(*e.Index) {
+			return "", fmt.Errorf("entry %d: the leaf names seq %d", *e.Index, seq)
+		}
+		proof := make(tlog.RecordProof, len(e.InclusionProof))
+		for j, p := range e.InclusionProof {
+			h, err := base64.StdEncoding.Strict().DecodeString(p)
+			if err != nil || len(h) != tlog.HashSize {
+				return "", fmt.Errorf("entry %d: proof hash %d is not base64 of 32 bytes", *e.Index, j)
+			}
+			copy(proof[j][:], h)
+		}
+		if err := tlog.CheckRecord(proof, int64(cp.size), root, *e.Index, tlog.RecordHash(leaf)); err != nil {
+			return "", fmt.Errorf("entry %d: tlog.CheckRecord: %v", *e.Index, err)
+		}
+		count++
+	}
+	if count == 0 {
+		return "", errors.New("entries.jsonl holds no entries")
+	}
+	return fmt.Sprintf("ok origin=%s size=%d root=%s entries=%d", cp.origin, cp.size, base64.StdEncoding.EncodeToString(cp.root), count), nil
 }

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import Ledger
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export a matter's entries as a verifiable bundle (zip) with fields redacted by profile.",
+        discussion: """
+        Profiles: insurer (default) reveals matter, author, channel, direction, kind, urgency, occurredAt, outcome, \
+        durationMinutes, followUpDue, inReplyTo, corrects and redacts everything else; metadata also redacts author; \
+        full reveals everything and needs --i-understand-this-reveals-privileged-content. Entries marked privileged \
+        keep their content fields redacted unless --reveal names the field. Reasons: 'attorney-client privilege' \
+        (default), 'work product', 'personal data', 'not requested'. See docs/EXPORT.md.
+        """)
+
+    @OptionGroup var location: LedgerLocation
+    @OptionGroup var keys: KeyOptions
+
+    @Option(help: "A matter to export (repeat for several).")
+    var matter: [String] = []
+
+    @Option(help: ArgumentHelp("Only entries that occurred at or after this RFC 3339 time or date.", valueName: "time"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("Only entries that occurred at or before this RFC 3339 time or date.", valueName: "time"))
+    var to: String?
+
+    @Option(help: ArgumentHelp("Redaction profile: insurer, metadata or full.", valueName: "name"))
+    var profile: String?
+
+    @Option(help: ArgumentHelp("A JSON profile {name, reveal, redact, defaultReason} instead of --profile.", valueName: "file"))
+    var profileFile: String?
+
+    @Option(help: ArgumentHelp("Reveal this field, even in privileged entries (repeatable).", valueName: "field"))
+    var reveal: [String] = []
+
+    @Option(help: ArgumentHelp("Redact this field, with an optional reason (repeatable).", valueName: "field[:reason]"))
+    var redact: [String] = []
+
+    @Option(help: ArgumentHelp("A checkpoint the recipient already holds: include a consistency proof from it.", valueName: "file"))
+    var sinceCheckpoint: String?
+
+    @Flag(name: .customLong("i-understand-this-reveals-privileged-content"),
+          help: "Required for --profile full or a profile file that reveals content fields.")
+    var acknowledgePrivileged = false
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Output zip (must not exist).", valueName: "out.zip"))
+    var output: String
+
+    func validate() throws {
+        if matter.isEmpty { throw ValidationError("name at least one --matter") }
+        if profile != nil && profileFile != nil { throw ValidationError("give --profile or --profile-file, not both") }
+    }
+
+    func run() throws {
+        try Failure.run {
+            do {
+                var chosen: ExportProfile
+                if let profileFile {
+                    chosen = try ExportProfile.load(file: profileFile)
+                } else {
+                    let name = profile ?? "insurer"
+                    guard let builtIn = ExportProfile.builtIn[name] else {
+                        throw ExportError.invalidProfile("unknown profile '\(name)'; use insurer, metadata or full (or --profile-file)")
+                    }
+                    chosen = builtIn
+                }
+                if chosen.revealsContent && !acknowledgePrivileged {
+                    throw ExportError.acknowledgementRequired(
+                        "profile '\(chosen.name)' reveals privileged content (client, subject, summary, …); "
+                        + "pass --i-understand-this-reveals-privileged-content if that is intended")
+                }
+                try chosen.applyOverrides(reveal: reveal, redact: redact)
+                var options = ExportOptions(matters: matter, profile: chosen, tool: "ledger \(LedgerVersion.string)")
+                options.from = try TimeArgument.parse(from, endOfDay: false, option: "--from")
+                options.to = try TimeArgument.parse(to, endOfDay: true, option: "--to")
+                if let sinceCheckpoint { options.sinceCheckpoint = try BundleFiles.readText(sinceCheckpoint) }
+                let ledger = try openUnlocked(location, keys)
+                let summary = try ledger.export(options, to: output)
+                Terminal.note("wrote \(summary.path): \(summary.entries) entries, \(summary.revealedFields) fields revealed, "
+                              + "\(summary.redactedFields) redacted; checkpoint size \(summary.treeSize), root \(summary.root)")
+            } catch let error as ExportError {
+                Terminal.error(error.description)
+                throw ExitCode(error.exitCode)
+            }
+        }
+    }
+}
+
+enum BundleFiles {
+    /// A small text input (checkpoint, verifier key): at most 1 MiB.
+    static func readText(_ path: String) throws -> String {
+        guard FileManager.default.fileExists(atPath: path) else { throw ExportError.inputNotFound(path) }
+        guard let data = FileManager.default.contents(atPath: path), data.count <= 1 << 20 else {
+            throw ExportError.io(path: path, detail: "cannot read (unreadable or over 1 MiB)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}

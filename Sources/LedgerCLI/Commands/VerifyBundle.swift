@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import Ledger
+import RecordFormats
+
+struct VerifyBundle: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify-bundle",
+        abstract: "Check an export bundle offline: manifest, checkpoint signature, inclusion proofs, disclosures, redactions.",
+        discussion: """
+        Needs no ledger and no keys. Exit 0: every check holds. Exit 1: a violation (named). \
+        65: not a readable bundle (not a zip, unsafe or duplicate names, oversize, missing files, bad manifest); \
+        66: file not found; 74: unreadable; 64: usage.
+        """)
+
+    @Argument(help: ArgumentHelp("The bundle (zip).", valueName: "bundle.zip"))
+    var bundle: String
+
+    @Option(help: ArgumentHelp("The firm's verifier key, obtained separately (pins it).", valueName: "file"))
+    var verifierKey: String?
+
+    @Option(help: ArgumentHelp("A checkpoint you already hold: the bundle's tree must extend it.", valueName: "file"))
+    var trusted: String?
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func run() throws {
+        let report: BundleReport
+        do {
+            var options = BundleVerifyOptions()
+            if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
+            if let trusted { options.trustedCheckpoint = try BundleFiles.readText(trusted) }
+            report = try BundleVerifier.verify(path: bundle, options: options)
+        } catch let error as ExportError {
+            Terminal.error(error.description)
+            throw ExitCode(error.exitCode)
+        }
+        if json {
+            print(JSONWriter.string(report.json))
+        } else {
+            for warning in report.warnings { Terminal.warning(warning) }
+            report.summaryLines.forEach { print($0) }
+            for violation in report.violations.prefix(1000) { print("violation: \(violation)") }
+            if report.violations.count > 1000 { print("… and \(report.violations.count - 1000) more violations") }
+        }
+        if !report.isValid { throw ExitCode(1) }
+    }
+}

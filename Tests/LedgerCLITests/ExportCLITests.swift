@@ -1,0 +1,485 @@
+import Foundation
+import XCTest
+
+/// `ledger export` / `ledger verify-bundle`, checked against the independent Python verifier
+/// (tools/verify_bundle.py) and Go's tlog.CheckRecord (tools/interop/notecheck bundle).
+final class ExportCLITests: CLITestCase {
+    // MARK: - Helpers
+
+    private var verifierKeyPath: String { ledgerDir.appendingPathComponent("verifier.key").path }
+
+    /// Secrets that must never appear in a bundle exported with the insurer profile.
+    private let secrets = ["Acme Holdings", "CONFIDENTIAL-SUBJECT", "landlord's offer", "SECRET-DECISION", "bob@client.example",
+                           "contract.pdf", "TAG-SECRET", "X-SECRET-VALUE", "PRIV-SUBJECT", "PRIV-SUMMARY", "pms-src-1"]
+
+    /// A ledger with two matters; M-1 has a plain entry, a privileged entry and a later entry.
+    private func populatedLedger() throws {
+        try initLedger()
+        try appendRecord(#"{"matter":"M-1","client":"Acme Holdings","author":"J. Rivera","channel":"email","direction":"outbound","kind":"update","occurredAt":"2026-03-01T14:30:00+01:00","subject":"CONFIDENTIAL-SUBJECT","summary":"Explained the landlord's offer.","decisions":"SECRET-DECISION","recipients":["bob@client.example"],"attachments":[{"name":"contract.pdf","sha256":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}],"tags":["TAG-SECRET"],"x-billing":"X-SECRET-VALUE","sourceSystem":"pms","sourceId":"pms-src-1","durationMinutes":12}"#)
+        try appendRecord(#"{"matter":"M-2","author":"K. Other","channel":"phone","direction":"inbound","occurredAt":"2026-03-02T09:00:00Z","summary":"Another matter entirely."}"#)
+        try appendRecord(#"{"matter":"M-1","author":"A. Okafor, \"Esq\"","channel":"phone","direction":"inbound","kind":"advice","occurredAt":"2026-03-03T09:00:00Z","subject":"PRIV-SUBJECT","summary":"PRIV-SUMMARY","privileged":true}"#)
+        try appendRecord(#"{"matter":"M-1","author":"J. Rivera","channel":"portal","direction":"outbound","occurredAt":"2026-03-05T09:00:00Z","summary":"Follow-up <script>alert(1)</script>"}"#)
+    }
+
+    @discardableResult
+    private func export(_ extra: [String], to name: String = "bundle.zip", expect status: Int32 = 0,
+                        file: StaticString = #filePath, line: UInt = #line) throws -> (path: String, result: CLIResult) {
+        let out = temp.appendingPathComponent(name).path
+        let r = try ledgerWithKey(["export", "-o", out] + extra)
+        XCTAssertEqual(r.status, status, r.summary, file: file, line: line)
+        return (out, r)
+    }
+
+    private func python(_ args: [String]) throws -> CLIResult {
+        let script = LedgerBinary.packageRoot.appendingPathComponent("tools/verify_bundle.py").path
+        return try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script] + args, environment: baseEnvironment(), scratch: temp)
+    }
+
+    /// Runs both verifiers; asserts they agree on the exit status and returns it.
+    @discardableResult
+    private func verifyBoth(_ bundle: String, _ extra: [String] = [], expect status: Int32,
+                            file: StaticString = #filePath, line: UInt = #line) throws -> (swift: CLIResult, python: CLIResult) {
+        let s = try ledger(["verify-bundle", bundle, "--json"] + extra)
+        let p = try python([bundle, "--json"] + extra)
+        XCTAssertEqual(s.status, status, "ledger verify-bundle: " + s.summary, file: file, line: line)
+        XCTAssertEqual(p.status, status, "verify_bundle.py: " + p.summary, file: file, line: line)
+        return (s, p)
+    }
+
+    /// The check names of the violations in a `--json` report.
+    private func checks(_ r: CLIResult) throws -> Set<String> {
+        guard let line = r.stdoutLines.first else { return [] }
+        let object = try jsonObject(line)
+        return Set((object["violations"] as? [[String: Any]] ?? []).compactMap { $0["check"] as? String })
+    }
+
+    /// Files of a bundle, via Python's zipfile (independent of ZIPFoundation).
+    private func unzip(_ bundle: String) throws -> [String: Data] {
+        let dir = temp.appendingPathComponent("unzip-\(UUID().uuidString)")
+        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-m", "zipfile", "-e", bundle, dir.path],
+                               environment: baseEnvironment(), scratch: temp)
+        XCTAssertEqual(r.status, 0, r.summary)
+        var files = [String: Data]()
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+            files[name] = try Data(contentsOf: dir.appendingPathComponent(name))
+        }
+        return files
+    }
+
+    /// Writes a zip with the given (name, bytes) members in order (duplicates and odd names allowed), via Python.
+    /// `fixManifest` recomputes manifest.json's file hashes; `hugeName` patches that member's declared size to ~4 GiB.
+    private func rezip(_ members: [(String, Data)], to name: String, fixManifest: Bool = true, hugeName: String? = nil) throws -> String {
+        let dir = temp.appendingPathComponent("rezip-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        var spec = [[String]]()
+        for (i, (member, data)) in members.enumerated() {
+            let path = dir.appendingPathComponent("m\(i)")
+            try data.write(to: path)
+            spec.append([member, path.path])
+        }
+        let out = temp.appendingPathComponent(name).path
+        let specData = try JSONSerialization.data(withJSONObject: ["out": out, "members": spec, "fix": fixManifest, "huge": hugeName ?? ""])
+        let specPath = dir.appendingPathComponent("spec.json")
+        try specData.write(to: specPath)
+        let script = """
+        import hashlib, json, sys, warnings, zipfile
+        warnings.simplefilter("ignore")
+        spec = json.load(open(sys.argv[1]))
+        members = [(n, open(p, "rb").read()) for n, p in spec["members"]]
+        if spec["fix"]:
+            m = json.loads(dict(members)["manifest.json"])
+            m["files"] = {n: hashlib.sha256(d).hexdigest() for n, d in members if n != "manifest.json"}
+            members = [(n, (json.dumps(m, sort_keys=True, separators=(",", ":")) + "\\n").encode() if n == "manifest.json" else d) for n, d in members]
+        with zipfile.ZipFile(spec["out"], "w", zipfile.ZIP_DEFLATED) as z:
+            for n, d in members:
+                z.writestr(n, d)
+        if spec["huge"]:
+            b = bytearray(open(spec["out"], "rb").read())
+            name = spec["huge"].encode()
+            for sig, off in ((b"PK\\x01\\x02", 24), (b"PK\\x03\\x04", 22)):
+                i = b.find(sig)
+                while i >= 0:
+                    nlen_off = 28 if sig == b"PK\\x01\\x02" else 26
+                    hdr = 46 if sig == b"PK\\x01\\x02" else 30
+                    nlen = int.from_bytes(b[i + nlen_off:i + nlen_off + 2], "little")
+                    if bytes(b[i + hdr:i + hdr + nlen]) == name:
+                        b[i + off:i + off + 4] = (0xFFFFFFF0).to_bytes(4, "little")
+                    i = b.find(sig, i + 4)
+            open(spec["out"], "wb").write(bytes(b))
+        """
+        let scriptPath = dir.appendingPathComponent("rezip.py")
+        try script.write(to: scriptPath, atomically: true, encoding: .utf8)
+        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", scriptPath.path, specPath.path],
+                               environment: baseEnvironment(), scratch: temp)
+        XCTAssertEqual(r.status, 0, r.summary)
+        return out
+    }
+
+    private func members(_ files: [String: Data]) -> [(String, Data)] {
+        files.keys.sorted().map { ($0, files[$0]!) }
+    }
+
+    /// entries.jsonl as JSON objects.
+    private func entryObjects(_ files: [String: Data]) throws -> [[String: Any]] {
+        try String(decoding: files["entries.jsonl"]!, as: UTF8.self).split(separator: "\n").map { try jsonObject(String($0)) }
+    }
+
+    private func jsonlData(_ objects: [[String: Any]]) throws -> Data {
+        var out = Data()
+        for object in objects {
+            out.append(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            out.append(0x0a)
+        }
+        return out
+    }
+
+    private static func base64urlDecode(_ s: String) -> Data? {
+        var t = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while t.count % 4 != 0 { t += "=" }
+        return Data(base64Encoded: t)
+    }
+
+    private static func base64url(_ d: Data) -> String {
+        d.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// name → decoded JSON value of each revealed disclosure of one entry.
+    private func revealed(_ entry: [String: Any]) throws -> [String: Any] {
+        var out = [String: Any]()
+        for d in entry["disclosures"] as? [String] ?? [] {
+            let array = try XCTUnwrap(try JSONSerialization.jsonObject(with: XCTUnwrap(Self.base64urlDecode(d)), options: [.fragmentsAllowed]) as? [Any])
+            out[array[1] as! String] = array[2]
+        }
+        return out
+    }
+
+    private func redactions(_ entry: [String: Any]) -> [String: String] {
+        var out = [String: String]()
+        for r in entry["redacted"] as? [[String: Any]] ?? [] { out[r["field"] as! String] = r["reason"] as? String }
+        return out
+    }
+
+    // MARK: - Round trip
+
+    func testRoundTripAllVerifiersAcceptAndNoRedactedPlaintextAnywhere() throws {
+        try populatedLedger()
+        let (bundle, _) = try export(["--matter", "M-1"])
+        let (s, _) = try verifyBoth(bundle, ["--verifier-key", verifierKeyPath], expect: 0)
+        let report = try jsonObject(s.stdoutLines[0])
+        XCTAssertEqual(report["entries"] as? Int, 3)
+        XCTAssertEqual(report["verifierKeyPinned"] as? Bool, true)
+        // Without a pinned key: still valid, with a warning.
+        let unpinned = try ledger(["verify-bundle", bundle])
+        XCTAssertEqual(unpinned.status, 0, unpinned.summary)
+        XCTAssertTrue(unpinned.stderr.contains("no --verifier-key"), unpinned.summary)
+        XCTAssertTrue(unpinned.stdout.contains("VALID"), unpinned.summary)
+
+        let files = try unzip(bundle)
+        XCTAssertEqual(Set(files.keys), ["manifest.json", "checkpoint.txt", "verifier.key", "entries.jsonl", "privilege-log.csv",
+                                         "report.html", "README.txt"])
+        for (name, data) in files {
+            let text = String(decoding: data, as: UTF8.self)
+            for secret in secrets { XCTAssertFalse(text.contains(secret), "\(name) contains '\(secret)'") }
+            XCTAssertFalse(text.contains("M-2") || text.contains("Another matter"), "\(name) leaks the other matter")
+        }
+        let report_html = String(decoding: files["report.html"]!, as: UTF8.self)
+        XCTAssertFalse(report_html.contains("<script"), "report.html must escape everything")
+        XCTAssertFalse(report_html.contains("http://") || report_html.contains("https://"), "report.html has no external assets")
+        XCTAssertTrue(report_html.contains("A. Okafor, &quot;Esq&quot;"))
+
+        // Go's tlog.CheckRecord accepts every inclusion proof.
+        let go = try notecheck(["bundle", verifierKeyPath, bundle])
+        XCTAssertEqual(go.status, 0, go.summary)
+        XCTAssertTrue(go.stdout.contains("entries=3"), go.summary)
+    }
+
+    // MARK: - Tampering: both verifiers reject each change with exit 1 and name the check
+
+    private func tamper(_ edit: (inout [String: Data]) throws -> Void, fixManifest: Bool = true) throws -> String {
+        let (bundle, _) = try export(["--matter", "M-1"], to: "orig-\(UUID().uuidString).zip")
+        var files = try unzip(bundle)
+        try edit(&files)
+        return try rezip(members(files), to: "tampered-\(UUID().uuidString).zip", fixManifest: fixManifest)
+    }
+
+    private func assertRejected(_ bundle: String, check: String, pinned: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws {
+        let (s, p) = try verifyBoth(bundle, pinned ? ["--verifier-key", verifierKeyPath] : [], expect: 1, file: file, line: line)
+        XCTAssertTrue(try checks(s).contains(check), "ledger did not name [\(check)]: \(s.summary)", file: file, line: line)
+        XCTAssertTrue(try checks(p).contains(check), "python did not name [\(check)]: \(p.summary)", file: file, line: line)
+    }
+
+    func testRejectsChangedRevealedValue() throws {
+        try populatedLedger()
+        let bundle = try tamper { files in
+            var entries = try entryObjects(files)
+            var disclosures = entries[0]["disclosures"] as! [String]
+            let i = try XCTUnwrap(disclosures.firstIndex { String(decoding: Self.base64urlDecode($0)!, as: UTF8.self).contains("\"channel\"") })
+            let json = String(decoding: Self.base64urlDecode(disclosures[i])!, as: UTF8.self).replacingOccurrences(of: "\"email\"", with: "\"phone\"")
+            disclosures[i] = Self.base64url(Data(json.utf8))
+            entries[0]["disclosures"] = disclosures
+            files["entries.jsonl"] = try jsonlData(entries)
+        }
+        try assertRejected(bundle, check: "fields-digest")
+    }
+
+    func testRejectsDisclosureSwappedBetweenEntries() throws {
+        try populatedLedger()
+        let bundle = try tamper { files in
+            var entries = try entryObjects(files)
+            func channelIndex(_ e: [String: Any]) -> Int {
+                (e["disclosures"] as! [String]).firstIndex { String(decoding: Self.base64urlDecode($0)!, as: UTF8.self).contains("\"channel\"") }!
+            }
+            var a = entries[0]["disclosures"] as! [String], b = entries[1]["disclosures"] as! [String]
+            let (i, j) = (channelIndex(entries[0]), channelIndex(entries[1]))
+            (a[i], b[j]) = (b[j], a[i])
+            entries[0]["disclosures"] = a
+            entries[1]["disclosures"] = b
+            files["entries.jsonl"] = try jsonlData(entries)
+        }
+        try assertRejected(bundle, check: "fields-digest")
+    }
+
+    func testRejectsRemovedRedaction() throws {
+        try populatedLedger()
+        let bundle = try tamper { files in
+            var entries = try entryObjects(files)
+            var redacted = entries[0]["redacted"] as! [[String: Any]]
+            redacted.removeFirst()
+            entries[0]["redacted"] = redacted
+            files["entries.jsonl"] = try jsonlData(entries)
+        }
+        try assertRejected(bundle, check: "field-coverage")
+    }
+
+    func testRejectsFlippedProofBit() throws {
+        try populatedLedger()
+        let bundle = try tamper { files in
+            var entries = try entryObjects(files)
+            var proof = entries[1]["inclusionProof"] as! [String]
+            var hash = Data(base64Encoded: proof[0])!
+            hash[5] ^= 0x01
+            proof[0] = hash.base64EncodedString()
+            entries[1]["inclusionProof"] = proof
+            files["entries.jsonl"] = try jsonlData(entries)
+        }
+        try assertRejected(bundle, check: "inclusion-proof")
+        let go = try notecheck(["bundle", verifierKeyPath, bundle])
+        XCTAssertEqual(go.status, 1, go.summary)
+    }
+
+    func testRejectsForeignCheckpoint() throws {
+        try populatedLedger()
+        // Another ledger with the same origin and the same entries count: its checkpoint is validly signed by another key.
+        let otherDir = temp.appendingPathComponent("other")
+        let otherKey = temp.appendingPathComponent("keys/other.key").path
+        XCTAssertEqual(try ledger(["init", "--ledger", otherDir.path, "--origin", Self.origin, "--key-file", otherKey]).status, 0)
+        for _ in 0..<4 {
+            let rec = try write("o-\(UUID().uuidString).json", Sample.record(matter: "M-1"))
+            XCTAssertEqual(try ledger(["append", rec, "--ledger", otherDir.path, "--key-file", otherKey]).status, 0)
+        }
+        let cp = try ledger(["checkpoint", "--ledger", otherDir.path, "--key-file", otherKey])
+        XCTAssertEqual(cp.status, 0, cp.summary)
+        let otherVK = try Data(contentsOf: otherDir.appendingPathComponent("verifier.key"))
+        // Checkpoint only: the pinned (and the bundle's own) key rejects the signature.
+        let swapped = try tamper { files in files["checkpoint.txt"] = cp.stdoutBytes }
+        try assertRejected(swapped, check: "checkpoint-signature")
+        try assertRejected(swapped, check: "checkpoint-signature", pinned: false)
+        // Checkpoint and key swapped consistently: unpinned, the signature verifies but no proof reaches the foreign root.
+        let both = try tamper { files in
+            files["checkpoint.txt"] = cp.stdoutBytes
+            files["verifier.key"] = otherVK
+        }
+        try assertRejected(both, check: "inclusion-proof", pinned: false)
+        try assertRejected(both, check: "checkpoint-signature", pinned: true)
+        XCTAssertEqual(try notecheck(["bundle", verifierKeyPath, both]).status, 1)
+    }
+
+    func testRejectsManifestMismatch() throws {
+        try populatedLedger()
+        let bundle = try tamper({ files in files["report.html"]!.append(contentsOf: Array("<!-- edited -->".utf8)) }, fixManifest: false)
+        try assertRejected(bundle, check: "manifest")
+    }
+
+    func testHostileZipsAreRejectedAsUnreadable() throws {
+        try populatedLedger()
+        let (bundle, _) = try export(["--matter", "M-1"])
+        let files = try unzip(bundle)
+        let traversal = try rezip(members(files) + [("../evil.txt", Data("x".utf8))], to: "traversal.zip", fixManifest: false)
+        let absolute = try rezip(members(files) + [("/etc/evil", Data("x".utf8))], to: "absolute.zip", fixManifest: false)
+        let duplicate = try rezip(members(files) + [("entries.jsonl", files["entries.jsonl"]!)], to: "duplicate.zip", fixManifest: false)
+        let huge = try rezip(members(files), to: "huge.zip", fixManifest: false, hugeName: "entries.jsonl")
+        let unexpected = try rezip(members(files) + [("extra.txt", Data("x".utf8))], to: "unexpected.zip", fixManifest: false)
+        let missing = try rezip(members(files).filter { $0.0 != "entries.jsonl" }, to: "missing.zip", fixManifest: false)
+        let badJSON = try rezip(members(files).map { $0.0 == "manifest.json" ? ($0.0, Data("{not json".utf8)) : $0 }, to: "badjson.zip",
+                                fixManifest: false)
+        let notZip = try write("notzip.zip", "this is not a zip file")
+        for path in [traversal, absolute, duplicate, huge, unexpected, missing, badJSON, notZip] {
+            let (s, p) = try verifyBoth(path, expect: 65)
+            XCTAssertTrue(s.stderr.contains("not a readable export bundle"), s.summary)
+            XCTAssertTrue(p.stderr.contains("not a readable export bundle"), p.summary)
+        }
+        let (s, p) = try verifyBoth(temp.appendingPathComponent("nope.zip").path, expect: 66)
+        XCTAssertTrue(s.stderr.contains("no such file") && p.stderr.contains("no such file"))
+    }
+
+    // MARK: - Profiles
+
+    func testInsurerProfileRevealsMetadataAndRedactsContent() throws {
+        try populatedLedger()
+        let (bundle, _) = try export(["--matter", "M-1", "--profile", "insurer"])
+        let entries = try entryObjects(try unzip(bundle))
+        XCTAssertEqual(entries.map { $0["index"] as? Int }, [0, 2, 3])
+        let first = try revealed(entries[0])
+        XCTAssertEqual(Set(first.keys), ["matter", "author", "channel", "direction", "kind", "occurredAt", "durationMinutes"])
+        XCTAssertEqual(redactions(entries[0]), ["client": "attorney-client privilege", "subject": "attorney-client privilege",
+                                                "summary": "attorney-client privilege", "decisions": "attorney-client privilege",
+                                                "recipients": "attorney-client privilege", "attachments": "attorney-client privilege",
+                                                "tags": "attorney-client privilege", "x-billing": "attorney-client privilege",
+                                                "sourceSystem": "not requested", "sourceId": "not requested"])
+        for entry in entries {
+            for r in entry["redacted"] as! [[String: Any]] {
+                XCTAssertEqual((r["digest"] as? String)?.count, 64)
+            }
+        }
+        let log = String(decoding: try unzip(bundle)["privilege-log.csv"]!, as: UTF8.self)
+        XCTAssertTrue(log.hasPrefix("seq,occurredAt,matter,author,channel,direction,field,reason,description\r\n"), log)
+        XCTAssertEqual(log.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count, 1 + 10 + 3 + 1)
+    }
+
+    func testMetadataProfileRedactsAuthor() throws {
+        try populatedLedger()
+        let (bundle, _) = try export(["--matter", "M-1", "--profile", "metadata"])
+        let files = try unzip(bundle)
+        let entries = try entryObjects(files)
+        XCTAssertNil(try revealed(entries[0])["author"])
+        XCTAssertEqual(redactions(entries[0])["author"], "personal data")
+        XCTAssertTrue(String(decoding: files["privilege-log.csv"]!, as: UTF8.self).contains(",M-1,[redacted],email,"))
+        for (name, data) in files { XCTAssertFalse(String(decoding: data, as: UTF8.self).contains("J. Rivera"), name) }
+        try verifyBoth(bundle, expect: 0)
+    }
+
+    func testFullProfileNeedsAcknowledgementAndStillWithholdsPrivilegedContent() throws {
+        try populatedLedger()
+        let refused = try export(["--matter", "M-1", "--profile", "full"], expect: 64).result
+        XCTAssertTrue(refused.stderr.contains("--i-understand-this-reveals-privileged-content"), refused.summary)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: temp.appendingPathComponent("bundle.zip").path))
+
+        let (bundle, _) = try export(["--matter", "M-1", "--profile", "full", "--i-understand-this-reveals-privileged-content"])
+        let entries = try entryObjects(try unzip(bundle))
+        XCTAssertTrue((entries[0]["redacted"] as! [Any]).isEmpty, "full reveals every field of a normal entry")
+        XCTAssertEqual(try revealed(entries[0])["summary"] as? String, "Explained the landlord's offer.")
+        // The privileged entry keeps its content withheld...
+        XCTAssertEqual(redactions(entries[1]), ["subject": "attorney-client privilege", "summary": "attorney-client privilege"])
+        try verifyBoth(bundle, expect: 0)
+        // ...unless --reveal names the field explicitly.
+        let (revealedBundle, _) = try export(["--matter", "M-1", "--reveal", "subject"], to: "reveal.zip")
+        let again = try entryObjects(try unzip(revealedBundle))
+        XCTAssertEqual(try revealed(again[1])["subject"] as? String, "PRIV-SUBJECT")
+        XCTAssertEqual(redactions(again[1])["summary"], "attorney-client privilege")
+        try verifyBoth(revealedBundle, expect: 0)
+    }
+
+    func testRedactWithReasonAndReasonValidation() throws {
+        try populatedLedger()
+        let (bundle, _) = try export(["--matter", "M-1", "--redact", "channel:work product", "--redact", "kind"])
+        let entries = try entryObjects(try unzip(bundle))
+        XCTAssertEqual(redactions(entries[0])["channel"], "work product")
+        XCTAssertEqual(redactions(entries[0])["kind"], "attorney-client privilege")
+        try verifyBoth(bundle, expect: 0)
+        let bad = try export(["--matter", "M-1", "--redact", "channel:because"], to: "bad.zip", expect: 64).result
+        XCTAssertTrue(bad.stderr.contains("unknown redaction reason"), bad.summary)
+        let unknownField = try export(["--matter", "M-1", "--reveal", "nonsense"], to: "bad2.zip", expect: 64).result
+        XCTAssertTrue(unknownField.stderr.contains("unknown field 'nonsense'"), unknownField.summary)
+    }
+
+    func testProfileFile() throws {
+        try populatedLedger()
+        let profile = try write("profile.json", #"{"name":"broker","reveal":["matter","occurredAt","channel","direction"],"redact":{"author":"personal data"},"defaultReason":"not requested"}"#)
+        let (bundle, _) = try export(["--matter", "M-1", "--profile-file", profile])
+        let files = try unzip(bundle)
+        let entries = try entryObjects(files)
+        XCTAssertEqual(Set(try revealed(entries[0]).keys), ["matter", "occurredAt", "channel", "direction"])
+        XCTAssertEqual(redactions(entries[0])["author"], "personal data")
+        XCTAssertEqual(redactions(entries[0])["kind"], "not requested")
+        XCTAssertTrue(String(decoding: files["manifest.json"]!, as: UTF8.self).contains(#""name":"broker""#))
+        try verifyBoth(bundle, expect: 0)
+        let revealsContent = try write("p2.json", #"{"name":"leaky","reveal":["summary"]}"#)
+        try export(["--matter", "M-1", "--profile-file", revealsContent], to: "leaky.zip", expect: 64)
+        let badReason = try write("p3.json", #"{"name":"x","defaultReason":"whatever"}"#)
+        try export(["--matter", "M-1", "--profile-file", badReason], to: "p3.zip", expect: 64)
+    }
+
+    func testSelectionErrors() throws {
+        try populatedLedger()
+        let unknown = try export(["--matter", "M-1", "--matter", "M-404"], expect: 66).result
+        XCTAssertTrue(unknown.stderr.contains("M-404"), unknown.summary)
+        let empty = try export(["--matter", "M-1", "--from", "2030-01-01"], expect: 66).result
+        XCTAssertTrue(empty.stderr.contains("matches no entries"), empty.summary)
+        try export([], expect: 64)
+        // Time range and several matters.
+        let (bundle, _) = try export(["--matter", "M-1", "--matter", "M-2", "--from", "2026-03-02", "--to", "2026-03-03"], to: "range.zip")
+        XCTAssertEqual(try entryObjects(try unzip(bundle)).map { $0["index"] as? Int }, [1, 2])
+        // Never overwrites.
+        try export(["--matter", "M-1"], to: "range.zip", expect: 73)
+    }
+
+    // MARK: - Consistency
+
+    func testSinceCheckpointCarriesConsistencyProofAndTrustedIsChecked() throws {
+        try populatedLedger()
+        let old = try ledgerWithKey(["checkpoint"])
+        let oldPath = try write("old-checkpoint.txt", old.stdoutBytes)
+        for i in 0..<5 { try appendRecord(Sample.record(matter: "M-1", subject: "later \(i)")) }
+        let (bundle, _) = try export(["--matter", "M-1", "--since-checkpoint", oldPath])
+        XCTAssertNotNil(try unzip(bundle)["consistency.json"])
+        let (s, _) = try verifyBoth(bundle, ["--verifier-key", verifierKeyPath, "--trusted", oldPath], expect: 0)
+        XCTAssertEqual(try jsonObject(s.stdoutLines[0])["consistencyChecked"] as? Bool, true)
+
+        // A trusted checkpoint the bundle has no proof from is reported, not silently accepted.
+        try appendRecord(Sample.record(matter: "M-1"))
+        let (plain, _) = try export(["--matter", "M-1"], to: "plain.zip")
+        let (r, _) = try verifyBoth(plain, ["--verifier-key", verifierKeyPath, "--trusted", oldPath], expect: 1)
+        XCTAssertTrue(try checks(r).contains("trusted-checkpoint"), r.summary)
+
+        // A consistency proof with a flipped bit fails.
+        var files = try unzip(bundle)
+        var object = try jsonObject(String(decoding: files["consistency.json"]!, as: UTF8.self))
+        var proof = object["proof"] as! [String]
+        var h = Data(base64Encoded: proof[0])!
+        h[0] ^= 0x80
+        proof[0] = h.base64EncodedString()
+        object["proof"] = proof
+        files["consistency.json"] = try JSONSerialization.data(withJSONObject: object)
+        let tampered = try rezip(members(files), to: "bad-consistency.zip")
+        try assertRejected(tampered, check: "consistency")
+    }
+
+    // MARK: - Go
+
+    private static let notecheckBinary: Result<URL, CLIError> = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-notecheck-export-\(UUID().uuidString)")
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let out = dir.appendingPathComponent("notecheck")
+            let script = LedgerBinary.packageRoot.appendingPathComponent("tools/interop/build.sh")
+            let r = try runProcess(URL(fileURLWithPath: "/bin/bash"), [script.path, out.path],
+                                   environment: ProcessInfo.processInfo.environment, scratch: dir)
+            return r.status == 0 ? .success(out) : .failure(CLIError(description: r.summary))
+        } catch {
+            return .failure(CLIError(description: "\(error)"))
+        }
+    }()
+
+    private func notecheck(_ args: [String]) throws -> CLIResult {
+        switch Self.notecheckBinary {
+        case .success(let url): return try runProcess(url, args, environment: baseEnvironment(), scratch: temp)
+        case .failure(let error):
+            if ProcessInfo.processInfo.environment["CI"] == nil, error.description.contains("exit 69") {
+                throw XCTSkip("Go is not installed: \(error)")
+            }
+            XCTFail("building notecheck failed: \(error)")
+            throw error
+        }
+    }
+}

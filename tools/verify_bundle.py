@@ -1,0 +1,639 @@
+#!/usr/bin/env python3
+"""Independent verifier for client-ledger export bundles (docs/FORMAT.md, "Bundle v1").
+
+Written from the format documents alone: Python standard library plus `cryptography` (Ed25519).
+
+    python3 verify_bundle.py BUNDLE.zip [--verifier-key FILE] [--trusted FILE] [--json]
+
+Exit status: 0 every check holds; 1 integrity violation (each printed as "violation: ... [check] ...");
+65 not a readable bundle (not a zip, unsafe or duplicate names, oversize, missing files, bad manifest);
+66 file not found; 74 unreadable; 64 usage.
+"""
+import argparse
+import base64
+import binascii
+import csv
+import hashlib
+import io
+import json
+import re
+import sys
+import zipfile
+
+MAX_FILE = 64 << 20
+MAX_TOTAL = 512 << 20
+REQUIRED = ["manifest.json", "checkpoint.txt", "verifier.key", "entries.jsonl",
+            "privilege-log.csv", "report.html", "README.txt"]
+ALLOWED = set(REQUIRED) | {"consistency.json"}
+REASONS = {"attorney-client privilege", "work product", "personal data", "not requested"}
+LOG_HEADER = ["seq", "occurredAt", "matter", "author", "channel", "direction", "field", "reason", "description"]
+LOG_META = ["occurredAt", "matter", "author", "channel", "direction"]
+REDACTED = "[redacted]"
+NAME_RE = re.compile(rb"^[A-Za-z][A-Za-z0-9-]{0,63}$")
+
+
+class Malformed(Exception):
+    """The bundle cannot be read as a bundle: exit 65."""
+
+
+class Usage(Exception):
+    """Bad command-line input: exit 64."""
+
+
+def sha256(b):
+    return hashlib.sha256(b).digest()
+
+
+def b64std(s):
+    if not isinstance(s, str):
+        raise ValueError("not a string")
+    raw = base64.b64decode(s.encode("ascii"), validate=True)
+    if base64.b64encode(raw).decode("ascii") != s:
+        raise ValueError("not canonical base64")
+    return raw
+
+
+def b64url(s):
+    if not isinstance(s, str) or "=" in s:
+        raise ValueError("not unpadded base64url")
+    raw = base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+    if base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=") != s:
+        raise ValueError("not canonical base64url")
+    return raw
+
+
+def strict_json(data):
+    def pairs(items):
+        keys = [k for k, _ in items]
+        if len(keys) != len(set(keys)):
+            raise ValueError("duplicate key")
+        return dict(items)
+
+    def no_float(_):
+        raise ValueError("floats are not allowed")
+
+    def no_const(_):
+        raise ValueError("NaN/Infinity are not allowed")
+
+    text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+    return json.loads(text, object_pairs_hook=pairs, parse_float=no_float, parse_constant=no_const)
+
+
+# ---- RFC 6962 ----------------------------------------------------------------------------------
+
+def record_hash(leaf):
+    return sha256(b"\x00" + leaf)
+
+
+def node_hash(left, right):
+    return sha256(b"\x01" + left + right)
+
+
+def check_inclusion(proof, size, root, index, leaf_hash):
+    """RFC 9162 section 2.1.3.2."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf_hash
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while True:
+                    fn >>= 1
+                    sn >>= 1
+                    if fn & 1 or fn == 0:
+                        break
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def check_consistency(proof, size1, size2, root1, root2):
+    """RFC 9162 section 2.1.4.2."""
+    if size1 > size2:
+        return False
+    if size1 == size2:
+        return not proof and root1 == root2
+    if size1 == 0:
+        return not proof
+    if size1 & (size1 - 1) == 0:  # power of two: the old root is the first node
+        proof = [root1] + list(proof)
+    if not proof:
+        return False
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while True:
+                    fn >>= 1
+                    sn >>= 1
+                    if fn & 1 or fn == 0:
+                        break
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == root1 and sr == root2 and sn == 0
+
+
+# ---- Signed notes and checkpoints -------------------------------------------------------------
+
+def parse_verifier_key(text):
+    text = text[:-1] if text.endswith("\n") else text
+    parts = text.split("+", 2)
+    if len(parts) != 3 or not parts[0] or len(parts[1]) != 8 or "\n" in text:
+        raise ValueError("not <name>+<hex>+<base64> on one line")
+    name, hexid, b64 = parts
+    key = b64std(b64)
+    if len(key) != 33 or key[0] != 1:
+        raise ValueError("not an Ed25519 key (0x01 || 32 bytes)")
+    keyhash = sha256(name.encode() + b"\n" + key)[:4]
+    if keyhash.hex() != hexid:
+        raise ValueError("key id does not match the key")
+    return name, keyhash, key[1:]
+
+
+def open_note(text, key):
+    """Returns (origin, size, root, signature_ok). Raises ValueError on a malformed note."""
+    sep = text.rfind("\n\n")
+    if sep < 0 or not text.endswith("\n"):
+        raise ValueError("not a signed note")
+    body, sigs = text[:sep + 1], text[sep + 2:]
+    ok = False
+    for line in sigs[:-1].split("\n"):
+        if not line.startswith("\u2014 "):
+            raise ValueError("bad signature line")
+        name, _, b64 = line[2:].rpartition(" ")
+        sig = b64std(b64)
+        if key is not None and name == key[0] and sig[:4] == key[1] and len(sig) == 68:
+            from cryptography.exceptions import InvalidSignature
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+            try:
+                Ed25519PublicKey.from_public_bytes(key[2]).verify(sig[4:], body.encode())
+                ok = True
+            except InvalidSignature:
+                pass
+    lines = body[:-1].split("\n")
+    if len(lines) < 3 or not lines[0] or not re.fullmatch(r"0|[1-9][0-9]{0,19}", lines[1]):
+        raise ValueError("not a tlog checkpoint body")
+    root = b64std(lines[2])
+    if len(root) != 32:
+        raise ValueError("root is not 32 bytes")
+    return lines[0], int(lines[1]), root, ok
+
+
+# ---- Leaf v1 ----------------------------------------------------------------------------------
+
+def parse_leaf(b):
+    """Returns (seq, fields_digest, [names]); raises ValueError (strict decoding)."""
+    p = 0
+
+    def take(n):
+        nonlocal p
+        if p + n > len(b):
+            raise ValueError("leaf is truncated")
+        out = b[p:p + n]
+        p += n
+        return out
+
+    if take(1) != b"\x01":
+        raise ValueError("unknown leaf version")
+    take(16)
+    seq = int.from_bytes(take(8), "big")
+    take(8 + 32 + 32)
+    flags = take(1)[0]
+    if flags & ~1:
+        raise ValueError("unknown leaf flags")
+    if flags & 1:
+        take(32)
+    take(4 + 24 + 32)
+    fields_digest = take(32)
+    count = int.from_bytes(take(2), "big")
+    names, prev = [], None
+    for _ in range(count):
+        n = take(1)[0]
+        name = take(n)
+        if not NAME_RE.match(name):
+            raise ValueError("bad field name")
+        if prev is not None and not prev < name:
+            raise ValueError("field names not strictly ascending")
+        prev = name
+        names.append(name.decode("ascii"))
+    if p != len(b):
+        raise ValueError("leaf has trailing bytes")
+    return seq, fields_digest, names
+
+
+# ---- The bundle -------------------------------------------------------------------------------
+
+def read_zip(path):
+    try:
+        zf = zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        if isinstance(e, PermissionError):
+            raise
+        raise Malformed("not a zip archive (%s)" % e)
+    infos = zf.infolist()
+    if len(infos) >= 32:
+        raise Malformed("too many files in the archive")
+    seen, total = set(), 0
+    for info in infos:
+        name = info.filename
+        if name.startswith(("/", "\\")) or ".." in name or "/" in name or "\\" in name or ":" in name:
+            raise Malformed("unsafe file name '%s' (absolute path, directory or traversal)" % name[:80])
+        if name not in ALLOWED:
+            raise Malformed("unexpected file '%s'" % name[:80])
+        if name in seen:
+            raise Malformed("duplicate file '%s'" % name)
+        seen.add(name)
+        if info.file_size > MAX_FILE:
+            raise Malformed("'%s' declares %d bytes, over the 64 MiB limit per file" % (name, info.file_size))
+        total += info.file_size
+        if total > MAX_TOTAL:
+            raise Malformed("the files declare over 512 MiB in total")
+    for name in REQUIRED:
+        if name not in seen:
+            raise Malformed("missing file '%s'" % name)
+    files = {}
+    for info in infos:
+        try:
+            with zf.open(info) as f:
+                data = f.read(info.file_size + 1)
+        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError, ValueError) as e:
+            raise Malformed("'%s' cannot be read (%s)" % (info.filename, e))
+        if len(data) != info.file_size:
+            raise Malformed("'%s' does not hold the bytes it declares" % info.filename)
+        files[info.filename] = data
+    return files
+
+
+class Report:
+    def __init__(self):
+        self.violations = []
+        self.warnings = []
+        self.entries = self.disclosures = self.redactions = 0
+        self.origin, self.size, self.root = "", 0, ""
+
+    def fail(self, check, detail, entry=None, line=None):
+        self.violations.append({"check": check, "detail": detail, "entry": entry, "line": line})
+
+
+def verify(files, pinned_key_text, trusted_text):
+    r = Report()
+    try:
+        manifest = strict_json(files["manifest.json"])
+        assert isinstance(manifest, dict)
+    except Exception:
+        raise Malformed("manifest.json is not a JSON object")
+    if manifest.get("format") != "client-ledger-export-bundle" or manifest.get("formatVersion") != 1:
+        raise Malformed("manifest.json does not declare client-ledger-export-bundle version 1")
+    listed = manifest.get("files")
+    if isinstance(listed, dict):
+        for name in sorted(files):
+            if name == "manifest.json":
+                continue
+            if not isinstance(listed.get(name), str):
+                r.fail("manifest", "%s is not listed in the manifest" % name)
+            elif listed[name] != hashlib.sha256(files[name]).hexdigest():
+                r.fail("manifest", "SHA-256 of %s differs from the manifest" % name)
+        for name in listed:
+            if name not in files or name == "manifest.json":
+                r.fail("manifest", "the manifest lists %s, which is not in the bundle" % name)
+    else:
+        r.fail("manifest", "the manifest has no 'files' object")
+
+    key = None
+    if pinned_key_text is not None:
+        try:
+            key = parse_verifier_key(pinned_key_text)
+        except ValueError as e:
+            raise Usage("--verifier-key: not a verifier key (%s)" % e)
+    else:
+        r.warnings.append("no --verifier-key given: checking with the key inside the bundle; pin the firm's key")
+        try:
+            key = parse_verifier_key(files["verifier.key"].decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as e:
+            r.fail("verifier-key", "verifier.key is not a verifier key: %s" % e)
+
+    size = root = None
+    try:
+        origin, size, root, ok = open_note(files["checkpoint.txt"].decode("utf-8"), key)
+        r.origin, r.size, r.root = origin, size, base64.b64encode(root).decode()
+        if key is not None and not ok:
+            r.fail("checkpoint-signature", "checkpoint.txt does not verify with the verifier key")
+        if key is not None and key[0] != origin:
+            r.fail("checkpoint-origin", "the checkpoint's origin is not the verifier key's name")
+        if manifest.get("origin") != origin:
+            r.fail("manifest", "the manifest's origin differs from the checkpoint's")
+        mc = manifest.get("checkpoint")
+        if isinstance(mc, dict) and (mc.get("size") != size or mc.get("root") != r.root):
+            r.fail("manifest", "the manifest's checkpoint size or root differs from checkpoint.txt")
+    except (ValueError, UnicodeDecodeError) as e:
+        r.fail("checkpoint-signature", "checkpoint.txt is not a signed checkpoint: %s" % e)
+
+    facts = []
+    data = files["entries.jsonl"]
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    prev = None
+    for i, raw in enumerate(lines, 1):
+        f = check_entry(raw, i, size, root, r)
+        facts.append(f)
+        if f["seq"] is not None:
+            if prev is not None and f["seq"] <= prev:
+                r.fail("entry-order", "entries must be in strictly ascending index order", f["seq"], i)
+            prev = f["seq"]
+    r.entries = len(facts)
+    r.disclosures = sum(f["disclosures"] for f in facts)
+    r.redactions = sum(len(f["redacted"]) for f in facts)
+    if not facts:
+        r.fail("entries", "entries.jsonl holds no entries")
+    counts = manifest.get("counts")
+    if isinstance(counts, dict):
+        if counts.get("entries") != r.entries:
+            r.fail("manifest", "counts.entries differs from entries.jsonl")
+        if counts.get("redactedFields") != r.redactions:
+            r.fail("manifest", "counts.redactedFields differs from entries.jsonl")
+        if counts.get("disclosedFields") != r.disclosures:
+            r.fail("manifest", "counts.disclosedFields differs from entries.jsonl")
+    else:
+        r.fail("manifest", "the manifest has no 'counts' object")
+
+    check_privilege_log(files["privilege-log.csv"], facts, r)
+
+    proven = None
+    if "consistency.json" in files and root is not None:
+        proven = check_consistency_file(files["consistency.json"], key, size, root, r)
+    if manifest.get("consistencyProof") is True and "consistency.json" not in files:
+        r.fail("manifest", "the manifest announces a consistency proof that is not in the bundle")
+    if trusted_text is not None and key is not None:
+        check_trusted(trusted_text, key, size, root, proven, r)
+    return r
+
+
+def check_entry(raw, line, size, root, r):
+    f = {"seq": None, "disclosures": 0, "redacted": [], "columns": {}}
+
+    def fail(check, detail):
+        r.fail(check, detail, f["seq"], line)
+
+    try:
+        obj = strict_json(raw)
+        assert isinstance(obj, dict)
+    except Exception:
+        fail("entry-malformed", "not a JSON object")
+        return f
+    for k in obj:
+        if k not in ("index", "leaf", "inclusionProof", "disclosures", "redacted"):
+            fail("entry-malformed", "unknown key '%s'" % k)
+    index = obj.get("index")
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        fail("entry-malformed", "'index' is not a non-negative integer")
+        return f
+    f["seq"] = index
+    try:
+        leaf = b64std(obj.get("leaf"))
+    except (ValueError, binascii.Error):
+        fail("entry-malformed", "'leaf' is not base64")
+        return f
+    try:
+        seq, fields_digest, names = parse_leaf(leaf)
+    except ValueError as e:
+        fail("leaf-malformed", str(e))
+        return f
+    if seq != index:
+        fail("entry-index", "the leaf names seq %d, the entry index %d" % (seq, index))
+
+    proof = obj.get("inclusionProof")
+    hashes = []
+    try:
+        assert isinstance(proof, list)
+        for p in proof:
+            h = b64std(p)
+            assert len(h) == 32
+            hashes.append(h)
+    except (AssertionError, ValueError, binascii.Error):
+        fail("entry-malformed", "'inclusionProof' is not an array of base64 32-byte hashes")
+        hashes = None
+    if hashes is not None and size is not None:
+        if index >= size:
+            fail("inclusion-proof", "index %d is beyond the checkpoint's tree size %d" % (index, size))
+        elif not check_inclusion(hashes, size, root, index, record_hash(leaf)):
+            fail("inclusion-proof", "the inclusion proof does not lead to the checkpoint's root")
+
+    digests, values = {}, {}
+    disclosures = obj.get("disclosures")
+    if isinstance(disclosures, list):
+        for d in disclosures:
+            if not isinstance(d, str):
+                fail("disclosure-malformed", "a disclosure is not a string")
+                continue
+            try:
+                arr = strict_json(b64url(d))
+                assert isinstance(arr, list) and len(arr) == 3 and isinstance(arr[0], str) and isinstance(arr[1], str)
+            except Exception:
+                fail("disclosure-malformed", "a disclosure is not base64url of a JSON array [salt, name, value]")
+                continue
+            name = arr[1]
+            if name not in names:
+                fail("disclosure-name", "a disclosure names field '%s', which the leaf does not have" % name)
+                continue
+            if name in digests:
+                fail("disclosure-name", "field '%s' is disclosed twice" % name)
+                continue
+            digests[name] = sha256(d.encode("ascii"))
+            v = arr[2]
+            if isinstance(v, bool):
+                values[name] = "true" if v else "false"
+            elif isinstance(v, (str, int)):
+                values[name] = str(v)
+            else:
+                values[name] = json.dumps(v, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+            f["disclosures"] += 1
+    else:
+        fail("entry-malformed", "'disclosures' is not an array")
+    redacted = obj.get("redacted")
+    if isinstance(redacted, list):
+        for item in redacted:
+            if not (isinstance(item, dict) and len(item) == 3 and all(isinstance(item.get(k), str) for k in ("field", "reason", "digest"))):
+                fail("redaction", "a redaction is not {field, reason, digest}")
+                continue
+            field, reason, digest = item["field"], item["reason"], item["digest"]
+            if not re.fullmatch(r"[0-9a-f]{64}", digest):
+                fail("redaction", "the digest of '%s' is not 64 lowercase hex digits" % field)
+                continue
+            if field not in names:
+                fail("redaction", "redacted field '%s' is not in the leaf" % field)
+                continue
+            if field in digests:
+                fail("redaction", "field '%s' is both disclosed and redacted, or redacted twice" % field)
+                continue
+            if reason not in REASONS:
+                fail("redaction-reason", "field '%s' has an unknown reason" % field)
+            digests[field] = bytes.fromhex(digest)
+            f["redacted"].append((field, reason))
+    else:
+        fail("entry-malformed", "'redacted' is not an array")
+    missing = [n for n in names if n not in digests]
+    if missing:
+        fail("field-coverage", "fields neither disclosed nor redacted: %s" % ", ".join(missing))
+    else:
+        acc = b"".join(bytes([len(n)]) + n.encode("ascii") + digests[n] for n in names)
+        if sha256(acc) != fields_digest:
+            fail("fields-digest", "the disclosed and redacted digests do not reproduce the leaf's fields digest")
+    red = {fld for fld, _ in f["redacted"]}
+    f["columns"] = {c: (REDACTED if c in red else values.get(c, "")) for c in LOG_META}
+    return f
+
+
+def check_privilege_log(data, facts, r):
+    try:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline=""), strict=True))
+    except (csv.Error, UnicodeDecodeError) as e:
+        r.fail("privilege-log", "privilege-log.csv is not valid CSV: %s" % e)
+        return
+    if not rows or rows[0] != LOG_HEADER:
+        r.fail("privilege-log", "the header must be " + ",".join(LOG_HEADER))
+        return
+    expected = [(f["seq"], f["columns"], fld, reason) for f in facts if f["seq"] is not None for fld, reason in f["redacted"]]
+    body = rows[1:]
+    if len(body) != len(expected):
+        r.fail("privilege-log", "%d rows for %d redacted fields" % (len(body), len(expected)))
+    for n, (row, (seq, columns, fld, reason)) in enumerate(zip(body, expected), 2):
+        if len(row) != len(LOG_HEADER):
+            r.fail("privilege-log", "row has %d columns" % len(row), line=n)
+            continue
+        if row[0] != str(seq) or row[6] != fld or row[7] != reason:
+            r.fail("privilege-log", "row does not match the redactions (seq %d field %s)" % (seq, fld), seq, n)
+            continue
+        for i, c in enumerate(LOG_META):
+            if row[i + 1] != columns[c]:
+                r.fail("privilege-log", "column %s does not match the entry's disclosure (or [redacted])" % c, seq, n)
+
+
+def check_consistency_file(data, key, size, root, r):
+    try:
+        obj = strict_json(data)
+        note, new_size, proof = obj["oldCheckpoint"], obj["newSize"], obj["proof"]
+        assert isinstance(note, str) and isinstance(new_size, int) and isinstance(proof, list)
+        hashes = [b64std(p) for p in proof]
+        assert all(len(h) == 32 for h in hashes)
+    except Exception:
+        r.fail("consistency", "consistency.json is not {oldCheckpoint, newSize, proof}")
+        return None
+    if new_size != size:
+        r.fail("consistency", "consistency.json proves another tree size")
+        return None
+    try:
+        origin, old_size, old_root, ok = open_note(note, key)
+    except ValueError as e:
+        r.fail("consistency", "the old checkpoint does not verify: %s" % e)
+        return None
+    if key is not None and (not ok or origin != key[0]):
+        r.fail("consistency", "the old checkpoint does not verify with the verifier key")
+        return None
+    if not check_consistency(hashes, old_size, size, old_root, root):
+        r.fail("consistency", "the consistency proof from size %d does not check" % old_size)
+        return None
+    return old_size, old_root
+
+
+def check_trusted(text, key, size, root, proven, r):
+    try:
+        origin, t_size, t_root, ok = open_note(text, key)
+        if not ok or origin != key[0]:
+            raise ValueError("signature does not verify")
+    except ValueError as e:
+        r.fail("trusted-checkpoint", "the trusted checkpoint does not verify: %s" % e)
+        return
+    if size is None:
+        return
+    if t_size > size:
+        r.fail("trusted-checkpoint", "the bundle's checkpoint is older than the trusted one")
+    elif t_size == size:
+        if t_root != root:
+            r.fail("trusted-checkpoint", "same size, different root: the log forked")
+    elif t_size == 0:
+        return
+    elif proven is not None and proven[0] == t_size:
+        if proven[1] != t_root:
+            r.fail("trusted-checkpoint", "the consistency proof starts from another root: the log forked")
+    else:
+        r.fail("trusted-checkpoint", "the bundle has no consistency proof from size %d" % t_size)
+
+
+def read_text(path):
+    try:
+        with open(path, "rb") as f:
+            data = f.read((1 << 20) + 1)
+    except FileNotFoundError:
+        print("verify_bundle: error: %s: no such file" % path, file=sys.stderr)
+        sys.exit(66)
+    except OSError as e:
+        print("verify_bundle: error: %s: %s" % (path, e), file=sys.stderr)
+        sys.exit(74)
+    return data.decode("utf-8", "replace")
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description="Verify a client-ledger export bundle offline.")
+    ap.add_argument("bundle")
+    ap.add_argument("--verifier-key")
+    ap.add_argument("--trusted")
+    ap.add_argument("--json", action="store_true")
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as e:
+        return 64 if e.code else 0
+    pinned = read_text(args.verifier_key) if args.verifier_key else None
+    trusted = read_text(args.trusted) if args.trusted else None
+    try:
+        files = read_zip(args.bundle)
+        report = verify(files, pinned, trusted)
+    except FileNotFoundError:
+        print("verify_bundle: error: %s: no such file" % args.bundle, file=sys.stderr)
+        return 66
+    except (PermissionError, IsADirectoryError) as e:
+        print("verify_bundle: error: %s: %s" % (args.bundle, e), file=sys.stderr)
+        return 74
+    except Malformed as e:
+        print("verify_bundle: error: not a readable export bundle: %s" % e, file=sys.stderr)
+        return 65
+    except Usage as e:
+        print("verify_bundle: error: %s" % e, file=sys.stderr)
+        return 64
+    if args.json:
+        print(json.dumps({"ok": not report.violations, "origin": report.origin, "treeSize": report.size,
+                          "root": report.root, "entries": report.entries, "disclosures": report.disclosures,
+                          "redactions": report.redactions, "warnings": report.warnings,
+                          "violationCount": len(report.violations), "violations": report.violations[:1000]}))
+    else:
+        for w in report.warnings:
+            print("verify_bundle: warning: " + w, file=sys.stderr)
+        print("origin:     %s" % report.origin)
+        print("checkpoint: size %d, root %s" % (report.size, report.root))
+        print("entries:    %d (%d fields disclosed, %d redacted)" % (report.entries, report.disclosures, report.redactions))
+        print("result:     %s" % ("VALID" if not report.violations else "INVALID (%d violations)" % len(report.violations)))
+        for v in report.violations[:1000]:
+            where = ("entry %d: " % v["entry"]) if v["entry"] is not None else (("line %d: " % v["line"]) if v["line"] else "")
+            print("violation: %s[%s] %s" % (where, v["check"], v["detail"]))
+    return 0 if not report.violations else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
