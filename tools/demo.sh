@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on an embedded default: builds `ledger`, then runs a demo ledger end to end on the sample
 # communications in examples/ — init, import (JSONL and CSV), list, checkpoint, verify (keyless, pinned,
-# against a trusted checkpoint, deep), and a verified hot backup. Everything goes to ./demo-ledger (or $DEMO_DIR).
+# against a trusted checkpoint, deep), a verified hot backup, and a redacted export bundle checked offline by
+# both verifiers. Everything goes to ./demo-ledger (or $DEMO_DIR).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash tools/install-deps.sh
@@ -43,10 +44,15 @@ $L verify --verifier-key "$DEMO/offsite/verifier.key" --trusted "$DEMO/offsite/t
 step ledger verify --deep --json
 $L verify --deep --json --verifier-key "$DEMO/offsite/verifier.key"
 
-if $L --help | grep -q "^  backup"; then
-  step ledger backup --to backup
-  $L backup --to "$DEMO/backup"
-fi
+step ledger backup --to backup
+$L backup --to "$DEMO/backup"
+
+step ledger export --matter 2026-0142 -o bundle-2026-0142.zip   "(insurer profile: content withheld with reasons)"
+$L export --matter 2026-0142 -o "$DEMO/bundle-2026-0142.zip"
+step 'the insurer checks it offline: ledger verify-bundle, and the independent Python verifier'
+$L verify-bundle "$DEMO/bundle-2026-0142.zip" --verifier-key "$DEMO/offsite/verifier.key"
+python3 tools/verify_bundle.py "$DEMO/bundle-2026-0142.zip" --verifier-key "$DEMO/offsite/verifier.key"
+unzip -p "$DEMO/bundle-2026-0142.zip" privilege-log.csv 2>/dev/null | head -4 || true
 
 step 'a rollback: yesterday'"'"'s copy put back in place of the ledger, checked against the updated trusted checkpoint'
 set +e
