@@ -174,35 +174,29 @@ extension Ledger {
         let context = try ScanContext(runKey: SecureRandom.bytes(32), matterKeys: loadMatterKeyIndex(txn))
         var expectedMatterRows = IndexSetDigest(), expectedSourceRows = IndexSetDigest()
         var mattersSeen = Set<Hash>()  // one per matter, not per entry
-        var checkNanos: UInt64 = 0, foldNanos: UInt64 = 0
-        defer { Self.logger.debug("verify scan", metadata: ["check": "\(checkNanos / 1_000_000)ms", "fold": "\(foldNanos / 1_000_000)ms"]) }
+        var checkNanos: UInt64 = 0, foldNanos: UInt64 = 0  // "check" = time the fold waited for the workers
+        defer { Self.logger.debug("verify scan", metadata: ["wait": "\(checkNanos / 1_000_000)ms", "fold": "\(foldNanos / 1_000_000)ms"]) }
         // Checkpoints of the empty tree: the loop below only compares at sizes it reaches after an append.
         while let zero = checkpoints.first, zero.size == 0 {
             checkpoints.removeFirst()
             compare(zero, with: Hash.emptyTree, into: &report)
         }
-        var chunk = [(seq: UInt64?, value: UnsafeRawBufferPointer)]()
-        chunk.reserveCapacity(options.chunkSize)
         let cursor = try txn.cursor(store.entries)
         defer { cursor.close() }
         var pair = try cursor.first()
-        repeat {
-            chunk.removeAll(keepingCapacity: true)
+        /// The next chunk of stored entries (views into the map, valid for this read transaction).
+        func nextChunk() throws -> [(seq: UInt64?, value: UnsafeRawBufferPointer)] {
+            var chunk = [(seq: UInt64?, value: UnsafeRawBufferPointer)]()
+            chunk.reserveCapacity(options.chunkSize)
             while let row = pair, chunk.count < options.chunkSize {
                 chunk.append((UInt64(bigEndianBytes: row.key), row.value))
                 report.bytesHashed += row.value.count
                 pair = try cursor.next()
             }
-            let checkStart = DispatchTime.now().uptimeNanoseconds
-            let facts = try checkEntries(chunk, ring: ring, context: context)
-            let foldStart = DispatchTime.now().uptimeNanoseconds
-            checkNanos += foldStart - checkStart
-            defer { foldNanos += DispatchTime.now().uptimeNanoseconds - foldStart }
-            scannedSinceRelease += chunk.count
-            if scannedSinceRelease >= 256, let pointer = chunk.last?.value.baseAddress {
-                store.environment.releaseMappedPages(containing: pointer)  // constant memory: mapped pages do not pile up in RSS
-                scannedSinceRelease = 0
-            }
+            return chunk
+        }
+        /// Folds one chunk's facts, in seq order, into the chain, the tree, the checkpoints and the index digests.
+        func fold(_ facts: [EntryFacts]) throws {
             for fact in facts {
                 guard fact.seq != .max else {
                     report.add(Violation(seq: nil, kind: .unexpectedEntry, detail: "an entries key is not an 8-byte sequence number"))
@@ -240,7 +234,24 @@ extension Ledger {
                 }
                 nextSeq = max(nextSeq, fact.seq + 1)
             }
-        } while pair != nil
+        }
+        // Pipeline: the workers check chunk k+1 while this thread folds chunk k (the fold is sequential).
+        var running: ChunkCheck? = ChunkCheck.start(try nextChunk(), ledger: self, ring: ring, context: context)
+        while let check = running {
+            let upcoming = pair == nil ? [] : try nextChunk()
+            let waitStart = DispatchTime.now().uptimeNanoseconds
+            let (facts, lastValue) = try check.wait()
+            let foldStart = DispatchTime.now().uptimeNanoseconds
+            checkNanos += foldStart - waitStart
+            running = upcoming.isEmpty ? nil : ChunkCheck.start(upcoming, ledger: self, ring: ring, context: context)
+            scannedSinceRelease += facts.count
+            if scannedSinceRelease >= 256, let pointer = lastValue {
+                store.environment.releaseMappedPages(containing: pointer)  // constant memory: mapped pages do not pile up in RSS
+                scannedSinceRelease = 0
+            }
+            try fold(facts)
+            foldNanos += DispatchTime.now().uptimeNanoseconds - foldStart
+        }
         report.entries = UInt64(tree.size)
         report.root = tree.rootHash()
         for beyond in checkpoints where beyond.size > UInt64(tree.size) {
@@ -344,7 +355,7 @@ extension Ledger {
     }
 
     /// Checks the entries of one chunk in parallel (each worker with its own read transaction for index lookups).
-    private func checkEntries(_ chunk: [(seq: UInt64?, value: UnsafeRawBufferPointer)], ring: KeyRing?,
+    fileprivate func checkEntries(_ chunk: [(seq: UInt64?, value: UnsafeRawBufferPointer)], ring: KeyRing?,
                               context: ScanContext) throws -> [EntryFacts] {
         let workers = chunk.count >= 64 ? ProcessInfo.processInfo.activeProcessorCount : 1
         let results = UnsafeMutableBufferPointer<EntryFacts>.allocate(capacity: chunk.count)
@@ -585,5 +596,31 @@ struct IndexSetDigest: Equatable {
 
     static func == (a: IndexSetDigest, b: IndexSetDigest) -> Bool {
         a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2 && a.words.3 == b.words.3
+    }
+}
+
+/// One chunk being checked on the worker threads while the scanning thread folds the previous one.
+private final class ChunkCheck: @unchecked Sendable {
+    private let group = DispatchGroup()
+    private var result: Result<[EntryFacts], Error> = .success([])
+    private let lastValue: UnsafeRawPointer?
+
+    private init(lastValue: UnsafeRawPointer?) { self.lastValue = lastValue }
+
+    static func start(_ chunk: [(seq: UInt64?, value: UnsafeRawBufferPointer)], ledger: Ledger, ring: KeyRing?,
+                      context: ScanContext) -> ChunkCheck? {
+        guard !chunk.isEmpty else { return nil }
+        let check = ChunkCheck(lastValue: chunk.last?.value.baseAddress)
+        let box = UnsafeSendableBox(chunk)
+        DispatchQueue.global().async(group: check.group) {
+            check.result = Result { try ledger.checkEntries(box.value, ring: ring, context: context) }
+        }
+        return check
+    }
+
+    /// The chunk's facts (in seq order) and a pointer into the map, once the workers are done.
+    func wait() throws -> ([EntryFacts], UnsafeRawPointer?) {
+        group.wait()
+        return (try result.get(), lastValue)
     }
 }
