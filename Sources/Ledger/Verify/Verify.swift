@@ -282,19 +282,28 @@ extension Ledger {
         return index
     }
 
-    /// The keyed set digest of every row of an index database, read sequentially.
+    /// The keyed set digest of every row of an index database: read sequentially, hashed on every core.
     private func storedRowDigest(_ txn: ReadTransaction, _ db: Database, domain: UInt8, context: ScanContext) throws -> IndexSetDigest {
         var digest = IndexSetDigest()
         let cursor = try txn.cursor(db)
         defer { cursor.close() }
         var pair = try cursor.first()
-        var scanned = 0
-        while let row = pair {
-            digest.add(context.rowDigest(domain: domain, key: row.key, value: row.value))
-            scanned += 1
-            if scanned % 128 == 0, let pointer = row.value.baseAddress { store.environment.releaseMappedPages(containing: pointer) }
-            pair = try cursor.next()
-        }
+        var rows = [(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)]()
+        rows.reserveCapacity(1024)
+        repeat {
+            rows.removeAll(keepingCapacity: true)
+            while let row = pair, rows.count < 1024 {
+                rows.append((row.key, row.value))
+                pair = try cursor.next()
+            }
+            let box = UnsafeSendableBox(rows)
+            for hash in try parallelMap(Array(0..<rows.count), minimumChunk: 256, { i in
+                context.rowDigest(domain: domain, key: box.value[i].key, value: box.value[i].value)
+            }) {
+                digest.add(hash)
+            }
+            if let pointer = rows.last?.value.baseAddress { store.environment.releaseMappedPages(containing: pointer) }
+        } while pair != nil
         return digest
     }
 
