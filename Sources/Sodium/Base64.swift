@@ -33,37 +33,50 @@ public enum Base64 {
     /// reveals nothing at cache-line granularity — the property libsodium's arithmetic encoder provides — at a
     /// fraction of its cost. Tests check it against `sodium_bin2base64` byte for byte.
     public static func encodeURL(_ bytes: UnsafeRawBufferPointer, into output: inout [UInt8]) {
-        let count = bytes.count
+        let count = encodedURLCount(bytes.count)
         guard count > 0 else { return }
-        let outputCount = count / 3 * 4 + (count % 3 == 0 ? 0 : count % 3 + 1)
         let start = output.count
-        output.append(contentsOf: repeatElement(0, count: outputCount))
+        output.append(contentsOf: repeatElement(0, count: count))
+        output.withUnsafeMutableBufferPointer { _ = encodeURL(bytes, to: $0.baseAddress! + start) }
+    }
+
+    /// Length of the URL-safe, unpadded encoding of `byteCount` bytes.
+    public static func encodedURLCount(_ byteCount: Int) -> Int {
+        byteCount / 3 * 4 + (byteCount % 3 == 0 ? 0 : byteCount % 3 + 1)
+    }
+
+    /// Writes the URL-safe, unpadded encoding of `bytes` to `out` (room for `encodedURLCount(bytes.count)` bytes)
+    /// and returns the number of bytes written. No allocation: the hot path of disclosure digests.
+    @discardableResult
+    public static func encodeURL(_ bytes: UnsafeRawBufferPointer, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let count = bytes.count
+        guard count > 0 else { return 0 }
         let input = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let table = urlSafeAlphabet
-        output.withUnsafeMutableBufferPointer { whole in
-            let out = whole.baseAddress! + start
-            var o = 0
-            var i = 0
-            while i + 3 <= count {
-                let group = Int(input[i]) << 16 | Int(input[i + 1]) << 8 | Int(input[i + 2])
-                out[o] = table[group >> 18]
-                out[o + 1] = table[group >> 12 & 0x3f]
-                out[o + 2] = table[group >> 6 & 0x3f]
-                out[o + 3] = table[group & 0x3f]
-                i += 3
-                o += 4
-            }
-            if count - i == 1 {
-                let group = Int(input[i]) << 16
-                out[o] = table[group >> 18]
-                out[o + 1] = table[group >> 12 & 0x3f]
-            } else if count - i == 2 {
-                let group = Int(input[i]) << 16 | Int(input[i + 1]) << 8
-                out[o] = table[group >> 18]
-                out[o + 1] = table[group >> 12 & 0x3f]
-                out[o + 2] = table[group >> 6 & 0x3f]
-            }
+        var o = 0
+        var i = 0
+        while i + 3 <= count {
+            let group = Int(input[i]) << 16 | Int(input[i + 1]) << 8 | Int(input[i + 2])
+            out[o] = table[group >> 18]
+            out[o + 1] = table[group >> 12 & 0x3f]
+            out[o + 2] = table[group >> 6 & 0x3f]
+            out[o + 3] = table[group & 0x3f]
+            i += 3
+            o += 4
         }
+        if count - i == 1 {
+            let group = Int(input[i]) << 16
+            out[o] = table[group >> 18]
+            out[o + 1] = table[group >> 12 & 0x3f]
+            o += 2
+        } else if count - i == 2 {
+            let group = Int(input[i]) << 16 | Int(input[i + 1]) << 8
+            out[o] = table[group >> 18]
+            out[o + 1] = table[group >> 12 & 0x3f]
+            out[o + 2] = table[group >> 6 & 0x3f]
+            o += 3
+        }
+        return o
     }
 
     /// The URL-safe alphabet in one 64-byte, cache-line-aligned block (allocated once, never freed).

@@ -41,7 +41,7 @@ public struct Disclosure: Sendable, Equatable {
 
     /// SHA-256 over the ASCII of the disclosure string (RFC 9901 §4.2.3).
     public var digest: Hash {
-        var digester = DisclosureDigester()
+        let digester = DisclosureDigester(capacity: value.count + name.utf8.count + 64)
         return salt.withUnsafeBytes { salt in value.withUnsafeBytes { digester.digest(salt: salt, name: name, value: $0) } }
     }
 
@@ -79,27 +79,56 @@ struct SaltDeriver {
     }
 }
 
-/// Computes disclosure digests into reusable buffers (the import hot path hashes one per field).
-struct DisclosureDigester {
-    private static let open = Array(#"[""#.utf8)
-    private static let middle = Array(#"",""#.utf8)
-    private static let close = Array(#"","#.utf8)
+/// Computes disclosure digests in reusable scratch buffers (the import and deep-verify hot path hashes one
+/// per field): no per-field allocation or reference counting.
+final class DisclosureDigester {
+    private var json: UnsafeMutablePointer<UInt8>
+    private var jsonCapacity: Int
+    private var ascii: UnsafeMutablePointer<UInt8>
+    private var asciiCapacity: Int
 
-    private var json = [UInt8]()
-    private var ascii = [UInt8]()
+    init(capacity: Int = 2048) {
+        jsonCapacity = capacity
+        json = .allocate(capacity: capacity)
+        asciiCapacity = Base64.encodedURLCount(capacity)
+        ascii = .allocate(capacity: asciiCapacity)
+    }
+
+    deinit {
+        json.deallocate()
+        ascii.deallocate()
+    }
 
     /// SHA-256(ASCII(base64url(["<b64url salt>","<name>",<value>]))).
-    mutating func digest(salt: UnsafeRawBufferPointer, name: String, value: UnsafeRawBufferPointer) -> Hash {
-        json.removeAll(keepingCapacity: true)
-        json.append(contentsOf: Self.open)
-        Base64.encodeURL(salt, into: &json)
-        json.append(contentsOf: Self.middle)
-        json.append(contentsOf: name.utf8)
-        json.append(contentsOf: Self.close)
-        json.append(contentsOf: value)
-        json.append(UInt8(ascii: "]"))
-        ascii.removeAll(keepingCapacity: true)
-        json.withUnsafeBytes { Base64.encodeURL($0, into: &ascii) }
-        return ascii.withUnsafeBytes { Hash.sha256($0) }
+    func digest(salt: UnsafeRawBufferPointer, name: String, value: UnsafeRawBufferPointer) -> Hash {
+        var name = name
+        return name.withUTF8 { nameBytes in
+            ensureCapacity(Base64.encodedURLCount(salt.count) + nameBytes.count + value.count + 8)
+            var n = 0
+            func put(_ byte: UInt8) { json[n] = byte; n += 1 }
+            func put(_ bytes: UnsafeRawBufferPointer) {
+                if let base = bytes.baseAddress { (json + n).update(from: base.assumingMemoryBound(to: UInt8.self), count: bytes.count) }
+                n += bytes.count
+            }
+            put(0x5b); put(0x22)                                   // ["
+            n += Base64.encodeURL(salt, to: json + n)
+            put(0x22); put(0x2c); put(0x22)                        // ","
+            put(UnsafeRawBufferPointer(nameBytes))
+            put(0x22); put(0x2c)                                   // ",
+            put(value)
+            put(0x5d)                                              // ]
+            let length = Base64.encodeURL(UnsafeRawBufferPointer(start: json, count: n), to: ascii)
+            return Hash.sha256(UnsafeRawBufferPointer(start: ascii, count: length))
+        }
+    }
+
+    private func ensureCapacity(_ jsonBytes: Int) {
+        guard jsonBytes > jsonCapacity else { return }
+        json.deallocate()
+        ascii.deallocate()
+        jsonCapacity = jsonBytes * 2
+        json = .allocate(capacity: jsonCapacity)
+        asciiCapacity = Base64.encodedURLCount(jsonCapacity)
+        ascii = .allocate(capacity: asciiCapacity)
     }
 }

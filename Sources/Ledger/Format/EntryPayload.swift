@@ -60,7 +60,7 @@ struct EntryPayload {
     /// The field digests of this payload without materialising disclosures (verify hot path).
     func digests(names: [String]) -> [Hash] {
         var salts = SaltDeriver(seed: seed)
-        var digester = DisclosureDigester()
+        let digester = DisclosureDigester()
         return zip(names, values).enumerated().map { index, field in
             salts.withSalt(index: index) { salt in field.1.withUnsafeBytes { digester.digest(salt: salt, name: field.0, value: $0) } }
         }
@@ -71,7 +71,7 @@ struct EntryPayload {
         var w = ByteWriter(capacity: record.valueBytes.count + seedByteCount + 3 * record.names.count)
         w.raw(seed)
         var salts = SaltDeriver(seed: seed)
-        var digester = DisclosureDigester()
+        let digester = DisclosureDigester()
         var digests = [Hash]()
         digests.reserveCapacity(record.names.count)
         record.valueBytes.withUnsafeBytes { all in
