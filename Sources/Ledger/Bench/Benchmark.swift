@@ -50,7 +50,7 @@ public struct Benchmark {
         let summary = try importLedger.importRecords(from: input)
         let importSeconds = seconds(since: started)
         guard summary.imported == entries else { throw LedgerError.corrupt("bench imported \(summary.imported) of \(entries)") }
-        let ledgerBytes = try dataFileSize(importLedger.directory)
+        let ledgerBytes = importLedger.dataFileSize()
         log(String(format: "import: %.0f records/s", Double(entries) / importSeconds))
         try importLedger.signCheckpoint()
         try FileManager.default.removeItem(atPath: input)
@@ -104,10 +104,5 @@ public struct Benchmark {
 
     private func seconds(since start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-    }
-
-    func dataFileSize(_ directory: String) throws -> Int {
-        let attributes = try FileManager.default.attributesOfItem(atPath: (directory as NSString).appendingPathComponent("data.mdb"))
-        return (attributes[.size] as? NSNumber)?.intValue ?? 0
     }
 }

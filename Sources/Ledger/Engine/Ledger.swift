@@ -223,6 +223,12 @@ public final class Ledger: @unchecked Sendable {
         return ring
     }
 
+    /// Bytes of the LMDB data file on disk.
+    public func dataFileSize() -> Int {
+        let path = (directory as NSString).appendingPathComponent("data.mdb")
+        return ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
     /// Number of entries in the ledger.
     public func size() throws -> UInt64 {
         try LedgerError.wrap("count entries") { try store.environment.read { try $0.entryCount(store) } }

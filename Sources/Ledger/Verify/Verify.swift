@@ -560,11 +560,6 @@ extension Ledger {
             pair = try cursor.next()
         }
     }
-
-    func dataFileSize() -> Int {
-        let path = (directory as NSString).appendingPathComponent("data.mdb")
-        return ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
-    }
 }
 
 /// Per-run state shared (read-only) by the scan's workers.
