@@ -106,7 +106,7 @@ extension Ledger {
                 batchSources[tag] = next
             }
             if let target = record.corrects, target >= next {
-                errors.append(RecordError(line: record.line ?? (index + 1), field: "corrects",
+                errors.append(RecordError(line: record.line, field: "corrects",
                                           reason: "refers to entry \(target), which does not exist before this record"))
             }
             outcomes.append(.appended(seq: next))
