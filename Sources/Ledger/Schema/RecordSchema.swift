@@ -33,9 +33,12 @@ public struct ValidatedRecord: Sendable {
     }
 
     /// The idempotency key: the same (sourceSystem, sourceId) is appended once.
-    public var sourceKey: String? {
-        guard let sourceId else { return nil }
-        return (sourceSystem ?? "") + "\u{0}" + sourceId
+    public var sourceKey: String? { Self.sourceKey(system: sourceSystem, id: sourceId) }
+
+    /// sourceSystem NUL sourceId; nil without a sourceId.
+    static func sourceKey(system: String?, id: String?) -> String? {
+        guard let id else { return nil }
+        return (system ?? "") + "\u{0}" + id
     }
 }
 
@@ -107,24 +110,8 @@ public enum RecordSchema {
 
     /// Validates a parsed JSON record. Throws the first problem found, naming the field.
     public static func validate(_ value: JSONValue) throws(RecordError) -> ValidatedRecord {
-        guard case .object(let object) = value else {
-            throw RecordError(reason: "a record must be a JSON object")
-        }
-        guard object.count <= maxFieldCount else {
-            throw RecordError(reason: "a record may have at most \(maxFieldCount) fields")
-        }
-        for name in required where object[name] == nil {
-            throw RecordError(field: name, reason: "required field is missing")
-        }
-        var members = [(name: String, value: JSONValue)]()
-        members.reserveCapacity(object.count)
-        for (name, fieldValue) in object {
-            guard let type = type(of: name) else {
-                throw RecordError(field: name, reason: "unknown field (allowed: the schema fields or x-… extensions)")
-            }
-            try check(fieldValue, as: type, field: name)
-            members.append((name, fieldValue))
-        }
+        let object = try checkRecord(value)
+        var members = object.map { (name: $0.key, value: $0.value) }
         members.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
         var valueBytes = [UInt8]()
         valueBytes.reserveCapacity(1024)
@@ -141,6 +128,28 @@ public enum RecordSchema {
             sourceSystem: stringValue(object["sourceSystem"]),
             sourceId: stringValue(object["sourceId"]),
             corrects: integerValue(object["corrects"]).map { UInt64($0) })
+    }
+
+    /// Checks a record against the schema without building its canonical form (deep verification of
+    /// records that are already stored canonically). Returns the record's object.
+    @discardableResult
+    public static func checkRecord(_ value: JSONValue) throws(RecordError) -> JSONObject {
+        guard case .object(let object) = value else {
+            throw RecordError(reason: "a record must be a JSON object")
+        }
+        guard object.count <= maxFieldCount else {
+            throw RecordError(reason: "a record may have at most \(maxFieldCount) fields")
+        }
+        for name in required where object[name] == nil {
+            throw RecordError(field: name, reason: "required field is missing")
+        }
+        for (name, fieldValue) in object {
+            guard let type = type(of: name) else {
+                throw RecordError(field: name, reason: "unknown field (allowed: the schema fields or x-… extensions)")
+            }
+            try check(fieldValue, as: type, field: name)
+        }
+        return object
     }
 
     private static func stringValue(_ v: JSONValue?) -> String? {

@@ -496,15 +496,16 @@ extension Ledger {
             }
             members.append((name, parsed))
         }
-        let record: ValidatedRecord
-        do { record = try RecordSchema.validate(.object(JSONObject(members))) } catch {
+        let record: JSONObject
+        do { record = try RecordSchema.checkRecord(.object(JSONObject(members))) } catch {
             violation(.recordSchema, "the record does not validate: \(error)", nil, nil)
             return
         }
-        if ring.matterTag(record.matter) != leaf.matterTag {
+        if case .string(let matter)? = record["matter"], ring.matterTag(matter) == leaf.matterTag {} else {
             violation(.tagMismatch, "the matter tag does not match the decrypted matter", nil, nil)
         }
-        if record.sourceKey.map({ ring.sourceTag($0) }) != leaf.sourceTag {
+        let sourceKey = ValidatedRecord.sourceKey(system: record["sourceSystem"]?.stringValue, id: record["sourceId"]?.stringValue)
+        if sourceKey.map({ ring.sourceTag($0) }) != leaf.sourceTag {
             violation(.tagMismatch, "the source tag does not match the decrypted sourceSystem/sourceId", nil, nil)
         }
     }
