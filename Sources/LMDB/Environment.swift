@@ -224,35 +224,36 @@ public final class Environment: @unchecked Sendable {
         try runRead(commit: false, body)
     }
 
-    private func runRead<R>(commit: Bool, _ body: (ReadTransaction) throws -> R) throws -> R {
+    /// Begins a transaction (the caller ends its use with `endUse()`), adopting a map that another process
+    /// grew (`MDB_MAP_RESIZED`) and retrying. Returns the transaction and the map size seen when it began.
+    private func beginTransaction(write: Bool) throws -> (OpaquePointer, mapSize: Int) {
         while true {
-            let (env, _) = try beginUse("mdb_txn_begin", write: false)
+            let (env, observed) = try beginUse("mdb_txn_begin", write: write)
             var raw: OpaquePointer?
-            let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &raw)
-            if rc != 0 {
-                endUse()
-                let error = LMDBError(code: rc, operation: "mdb_txn_begin")
-                if rc == MDB_MAP_RESIZED {
-                    try resizeMap(adopt: true, observed: 0, failure: error)
-                    continue
-                }
-                throw error
-            }
-            let txn = ReadTransaction(raw!)
-            let result: R
-            do {
-                result = try body(txn)
-            } catch {
-                _ = txn.finish(commit: false)
-                endUse()
-                throw error
-            }
-            // Read transactions are committed only to keep a newly opened dbi.
-            let crc = txn.finish(commit: commit)
+            let rc = mdb_txn_begin(env, nil, write ? 0 : UInt32(MDB_RDONLY), &raw)
+            if rc == 0 { return (raw!, observed) }
             endUse()
-            try LMDBError.check(crc, "mdb_txn_commit")
-            return result
+            let error = LMDBError(code: rc, operation: "mdb_txn_begin")
+            guard rc == MDB_MAP_RESIZED else { throw error }
+            try resizeMap(adopt: true, observed: 0, failure: error)
         }
+    }
+
+    private func runRead<R>(commit: Bool, _ body: (ReadTransaction) throws -> R) throws -> R {
+        let txn = ReadTransaction(try beginTransaction(write: false).0)
+        let result: R
+        do {
+            result = try body(txn)
+        } catch {
+            _ = txn.finish(commit: false)
+            endUse()
+            throw error
+        }
+        // Read transactions are committed only to keep a newly opened dbi.
+        let crc = txn.finish(commit: commit)
+        endUse()
+        try LMDBError.check(crc, "mdb_txn_commit")
+        return result
     }
 
     /// Runs `body` in a write transaction, synchronously on the calling
@@ -267,19 +268,8 @@ public final class Environment: @unchecked Sendable {
     /// runs at a time (others, in any thread or process, wait).
     public func write<R>(_ body: (WriteTransaction) throws -> R) throws -> R {
         while true {
-            let (env, observed) = try beginUse("mdb_txn_begin", write: true)
-            var raw: OpaquePointer?
-            let rc = mdb_txn_begin(env, nil, 0, &raw)
-            if rc != 0 {
-                endUse()
-                let error = LMDBError(code: rc, operation: "mdb_txn_begin")
-                if rc == MDB_MAP_RESIZED {
-                    try resizeMap(adopt: true, observed: 0, failure: error)
-                    continue
-                }
-                throw error
-            }
-            let txn = WriteTransaction(raw!)
+            let (raw, observed) = try beginTransaction(write: true)
+            let txn = WriteTransaction(raw)
             let result: R
             do {
                 result = try body(txn)
