@@ -6,16 +6,41 @@ extension Ledger {
     /// Signs the current tree head as a C2SP tlog-checkpoint signed note, stores it, and returns the note text.
     @discardableResult
     public func signCheckpoint() throws -> String {
-        _ = try requireKeys()
-        guard let signer = lock.withLock({ self.signer }) else { throw LedgerError.keyRequired("unlock the ledger first") }
+        let signer = try requireSigner()
         return try LedgerError.wrap("sign checkpoint") {
             try store.environment.write { txn in
-                let size = try txn.entryCount(store)
-                let root = try treeHash(size: Int64(size), reader: TreeHashReader(transaction: txn, store: store))
-                let body = Checkpoint(origin: origin, size: size, rootHash: root.bytes).body
-                let note = try signer.sign(body)
+                let (note, size) = try signedHead(txn, signer: signer)
                 try txn.put(store.checkpoints, key: size.bigEndianBytes, value: Array(note.utf8))
                 return note
+            }
+        }
+    }
+
+    /// Signs the current tree head without storing it (the caller stores it with `storeCheckpoint` once the
+    /// work that relies on it has succeeded, e.g. an export bundle was written). Returns the note text.
+    func signTreeHead() throws -> String {
+        let signer = try requireSigner()
+        return try LedgerError.wrap("sign checkpoint") { try store.environment.read { try signedHead($0, signer: signer).note } }
+    }
+
+    /// The C2SP checkpoint of the tree as this transaction sees it, signed.
+    private func signedHead(_ txn: ReadTransaction, signer: NoteSigner) throws -> (note: String, size: UInt64) {
+        let size = try txn.entryCount(store)
+        let root = try treeHash(size: Int64(size), reader: TreeHashReader(transaction: txn, store: store))
+        return (try signer.sign(Checkpoint(origin: origin, size: size, rootHash: root.bytes).body), size)
+    }
+
+    private func requireSigner() throws -> NoteSigner {
+        _ = try requireKeys()
+        guard let signer = lock.withLock({ self.signer }) else { throw LedgerError.keyRequired("unlock the ledger first") }
+        return signer
+    }
+
+    /// Stores a checkpoint note signed by `signTreeHead` under its tree size.
+    func storeCheckpoint(_ note: String, size: UInt64) throws {
+        try LedgerError.wrap("store checkpoint") {
+            try store.environment.write { txn in
+                try txn.put(store.checkpoints, key: size.bigEndianBytes, value: Array(note.utf8))
             }
         }
     }

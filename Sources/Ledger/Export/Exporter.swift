@@ -113,7 +113,7 @@ extension Ledger {
         guard !options.matters.isEmpty else { throw ExportError.invalidProfile("name at least one matter (--matter)") }
         guard !FileManager.default.fileExists(atPath: path) else { throw ExportError.outputExists(path) }
         let ring = try requireKeys()
-        let note = try signCheckpoint()
+        let note = try signTreeHead()  // stored only once the bundle is written, so a failed export leaves no trace
         let checkpoint = try Checkpoint(body: try SignedNoteText(parsing: note).text)
         guard let root = Hash(bytes: checkpoint.rootHash) else { throw LedgerError.corrupt("checkpoint root is not 32 bytes") }
         let size = checkpoint.size
@@ -168,6 +168,7 @@ extension Ledger {
         files.append((BundleFormat.manifest, BundleWriter.manifest(context, files: files, consistency: consistency != nil)))
 
         let bytes = try BundleWriter.writeZip(files, to: path)
+        try storeCheckpoint(note, size: size)
         let redacted = entries.reduce(0) { $0 + $1.redacted.count }
         let revealed = entries.reduce(0) { $0 + $1.revealed.count }
         return ExportSummary(path: path, entries: entries.count, revealedFields: revealed, redactedFields: redacted,
