@@ -501,6 +501,13 @@ def check_entry(raw, line, size, root, r):
     return f
 
 
+def spreadsheet_safe(value):
+    """A cell a spreadsheet would run as a formula (= + - @, tab, CR first) is written with a leading quote."""
+    if value is not None and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def check_privilege_log(data, facts, r):
     try:
         rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline=""), strict=True))
@@ -522,7 +529,7 @@ def check_privilege_log(data, facts, r):
             r.fail("privilege-log", "row does not match the redactions (seq %d field %s)" % (seq, fld), seq, n)
             continue
         for i, c in enumerate(LOG_META):
-            if row[i + 1] != columns[c]:
+            if row[i + 1] != spreadsheet_safe(columns[c]):
                 r.fail("privilege-log", "column %s does not match the entry's disclosure (or [redacted])" % c, seq, n)
 
 

@@ -194,6 +194,17 @@ final class ExportCLITests: CLITestCase {
         XCTAssertTrue(go.stdout.contains("entries=3"), go.summary)
     }
 
+    func testPrivilegeLogNeutralisesSpreadsheetFormulas() throws {
+        try initLedger()
+        try appendRecord(#"{"matter":"M-9","author":"=HYPERLINK(\"http://evil.example\",\"x\")","channel":"email","direction":"outbound","occurredAt":"2026-03-01T14:30:00+01:00","summary":"hello"}"#)
+        let (bundle, _) = try export(["--matter", "M-9"])
+        try verifyBoth(bundle, ["--verifier-key", verifierKeyPath], expect: 0)
+        let log = String(decoding: try unzip(bundle)["privilege-log.csv"]!, as: UTF8.self)
+        let row = try XCTUnwrap(log.split(separator: "\r\n").dropFirst().first.map(String.init), log)
+        XCTAssertTrue(row.contains(#""'=HYPERLINK(""http://evil.example"",""x"")""#), "author cell must be quoted and prefixed: \(row)")
+        XCTAssertFalse(log.contains(",=HYPERLINK") || log.contains("\"=HYPERLINK"), "no cell may start with '=': \(log)")
+    }
+
     // MARK: - Tampering: both verifiers reject each change with exit 1 and name the check
 
     private func tamper(_ edit: (inout [String: Data]) throws -> Void, fixManifest: Bool = true) throws -> String {

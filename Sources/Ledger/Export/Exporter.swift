@@ -87,6 +87,13 @@ public enum BundleFormat {
     public static let privilegeLogHeader = ["seq", "occurredAt", "matter", "author", "channel", "direction", "field", "reason", "description"]
     static let privilegeLogMetadata = ["occurredAt", "matter", "author", "channel", "direction"]
 
+    /// Spreadsheet-safe cell text (OWASP CSV injection): a value that a spreadsheet would run as a formula
+    /// (starting with = + - @, tab or CR) is written with a leading single quote. Verifiers apply the same rule.
+    public static func spreadsheetSafe(_ value: String) -> String {
+        guard let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return value }
+        return "'" + value
+    }
+
     /// What the privilege log says about a withheld field: its kind only, never its value.
     static func describe(_ field: String) -> String {
         switch field {
@@ -272,7 +279,7 @@ enum BundleWriter {
     static func privilegeLog(_ entries: [BundleEntry]) -> [UInt8] {
         var text = BundleFormat.privilegeLogHeader.joined(separator: ",") + "\r\n"
         for entry in entries {
-            let metadata = BundleFormat.privilegeLogMetadata.map { csvField(entry.column($0)) }
+            let metadata = BundleFormat.privilegeLogMetadata.map { csvField(BundleFormat.spreadsheetSafe(entry.column($0))) }
             for item in entry.redacted {
                 let row = [String(entry.seq)] + metadata + [csvField(item.name), csvField(item.reason.rawValue), csvField(BundleFormat.describe(item.name))]
                 text += row.joined(separator: ",") + "\r\n"
