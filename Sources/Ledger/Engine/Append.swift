@@ -17,6 +17,13 @@ struct AppendState {
     var tree: TreeBuilder
 }
 
+/// One record's place in a batch: its input position, its seq and its source tag (nil without a sourceId).
+private struct PlannedRecord {
+    let index: Int
+    let seq: UInt64
+    let sourceTag: Hash?
+}
+
 /// One record after encryption, before it is linked into the chain.
 private struct SealedRecord {
     let seq: UInt64
@@ -50,8 +57,13 @@ extension Ledger {
                 let (outcomes, plan) = try planAppend(records, state: state, ring: ring, txn: txn)
                 let keys = try matterKeys(for: plan.map { records[$0.index].matter }, ring: ring, txn: txn)
                 timer.lap("plan")
-                let sealed = try parallelMap(plan, minimumChunk: 32) { item in
-                    try seal(records[item.index], seq: item.seq, key: keys[records[item.index].matter]!, ring: ring)
+                // One draw of randomness for the batch (salt seeds and nonces), zeroed once sealed.
+                var random = SecureRandom.bytes(plan.count * Self.randomBytesPerRecord)
+                defer { zeroize(&random) }
+                let sealed = try parallelMap(Array(plan.enumerated()), minimumChunk: 32) { slot, item in
+                    let offset = slot * Self.randomBytesPerRecord
+                    return try seal(records[item.index], seq: item.seq, key: keys[records[item.index].matter]!,
+                                    sourceTag: item.sourceTag, random: random[offset..<(offset + Self.randomBytesPerRecord)])
                 }
                 timer.lap("seal")
                 try link(sealed, into: &state, recordedAt: recordedAt, txn: txn)
@@ -86,15 +98,15 @@ extension Ledger {
 
     /// Assigns seqs, skips duplicates (already stored, or repeated within the batch) and checks `corrects`.
     private func planAppend(_ records: [ValidatedRecord], state: AppendState, ring: KeyRing,
-                            txn: WriteTransaction) throws -> ([AppendOutcome], [(index: Int, seq: UInt64)]) {
+                            txn: WriteTransaction) throws -> ([AppendOutcome], [PlannedRecord]) {
         var outcomes = [AppendOutcome]()
-        var plan = [(index: Int, seq: UInt64)]()
+        var plan = [PlannedRecord]()
         var batchSources = [Hash: UInt64]()
         var errors = [RecordError]()
         var next = state.size
         for (index, record) in records.enumerated() {
-            if let key = record.sourceKey {
-                let tag = ring.sourceTag(key)
+            let sourceTag = record.sourceKey.map { ring.sourceTag($0) }
+            if let tag = sourceTag {
                 if let stored = try txn.get(store.sources, key: tag.bytes), let seq = UInt64(bigEndianBytes: stored) {
                     outcomes.append(.duplicate(of: seq))
                     continue
@@ -110,23 +122,27 @@ extension Ledger {
                                           reason: "refers to entry \(target), which does not exist before this record"))
             }
             outcomes.append(.appended(seq: next))
-            plan.append((index, next))
+            plan.append(PlannedRecord(index: index, seq: next, sourceTag: sourceTag))
             next += 1
         }
         if !errors.isEmpty { throw LedgerError.invalidRecords(errors) }
         return (outcomes, plan)
     }
 
-    /// Encrypts one record: fresh salt seed and nonce, disclosures, field digests, AEAD under the matter key.
-    private func seal(_ record: ValidatedRecord, seq: UInt64, key: MatterKey, ring: KeyRing) throws -> SealedRecord {
-        let random = SecureRandom.bytes(EntryPayload.seedByteCount + XChaCha20Poly1305.nonceByteCount)
+    static let randomBytesPerRecord = EntryPayload.seedByteCount + XChaCha20Poly1305.nonceByteCount
+
+    /// Encrypts one record with its fresh salt seed and nonce (`random`): disclosures, field digests, AEAD under the matter key.
+    private func seal(_ record: ValidatedRecord, seq: UInt64, key: MatterKey, sourceTag: Hash?,
+                      random: ArraySlice<UInt8>) throws -> SealedRecord {
         let names = record.names
-        var (plaintext, digests) = EntryPayload.seal(record, seed: Array(random[0..<EntryPayload.seedByteCount]))
+        let seedEnd = random.startIndex + EntryPayload.seedByteCount
+        var seed = Array(random[random.startIndex..<seedEnd])
+        defer { zeroize(&seed) }
+        var (plaintext, digests) = EntryPayload.seal(record, seed: seed)
         defer { zeroize(&plaintext) }
-        let nonce = Array(random[EntryPayload.seedByteCount...])
+        let nonce = Array(random[seedEnd...])
         let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: key.id)
         let ciphertext = XChaCha20Poly1305.seal(plaintext, associatedData: ad, nonce: nonce, key: key.key)
-        let sourceTag = record.sourceKey.map { ring.sourceTag($0) }
         return SealedRecord(seq: seq, keyID: key.id, matterTag: key.tag, sourceTag: sourceTag, nonce: nonce,
                             ciphertext: ciphertext, ciphertextHash: Hash.sha256(ciphertext), fieldNames: names,
                             fieldsDigest: Leaf.fieldsDigest(names: names, digests: digests))
