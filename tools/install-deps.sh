@@ -14,3 +14,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# tools/verify_bundle.py (the independent bundle verifier) needs Python's `cryptography` for Ed25519.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import cryptography" >/dev/null 2>&1; then
+  python3 -m pip install --quiet cryptography
+fi
