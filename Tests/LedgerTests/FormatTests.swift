@@ -297,3 +297,21 @@ final class DisclosureTests: XCTestCase {
         XCTAssertEqual(ds[1].value, Array("2".utf8))
     }
 }
+
+final class WorkerRangeTests: XCTestCase {
+    /// Every core count and chunk size splits into valid, disjoint ranges that cover each item once
+    /// (a 10-core machine once crashed verify on a 71-entry chunk).
+    func testWorkerRangesCoverEveryItemOnceForAnyCoreCount() {
+        for workers in 1...64 {
+            for count in [0, 1, 2, 31, 64, 71, 255, 256, 1121, 8192] {
+                var covered = [Int]()
+                for worker in 0..<workers {
+                    let range = workerRange(worker, of: workers, count: count)
+                    XCTAssertLessThanOrEqual(range.lowerBound, range.upperBound)
+                    covered += Array(range)
+                }
+                XCTAssertEqual(covered, Array(0..<count), "workers \(workers), count \(count)")
+            }
+        }
+    }
+}

@@ -16,8 +16,7 @@ func parallelMap<T, U>(_ items: [T], minimumChunk: Int = 64, _ transform: (T) th
         let box = UnsafeSendableBox((items, results, filled, transform))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let (items, results, filled, transform) = box.value
-            let chunk = (items.count + workers - 1) / workers
-            let range = (worker * chunk)..<min(items.count, (worker + 1) * chunk)
+            let range = workerRange(worker, of: workers, count: items.count)
             for i in range {
                 if failure.isSet { return }
                 do {
@@ -37,6 +36,12 @@ func parallelMap<T, U>(_ items: [T], minimumChunk: Int = 64, _ transform: (T) th
     let out = Array(results)
     results.baseAddress!.deinitialize(count: items.count)
     return out
+}
+
+/// The contiguous share of `count` items that worker `worker` of `workers` handles: every item exactly once,
+/// shares differing by at most one, and a valid (possibly empty) range for any core count.
+func workerRange(_ worker: Int, of workers: Int, count: Int) -> Range<Int> {
+    (count * worker / workers)..<(count * (worker + 1) / workers)
 }
 
 /// Carries values across the concurrentPerform boundary; each worker touches only its own indexes.

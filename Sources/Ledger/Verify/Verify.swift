@@ -374,8 +374,7 @@ extension Ledger {
         let box = UnsafeSendableBox((chunk, results))
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             let (chunk, results) = box.value
-            let per = (chunk.count + workers - 1) / workers
-            let range = (worker * per)..<min(chunk.count, (worker + 1) * per)
+            let range = workerRange(worker, of: workers, count: chunk.count)
             guard !range.isEmpty else { return }
             do {
                 try store.environment.read { txn in
