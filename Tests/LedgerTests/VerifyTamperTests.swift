@@ -425,6 +425,24 @@ final class VerifyTamperTests: XCTestCase {
         XCTAssertEqual(kinds(deep), [.matterKeyIndex])
     }
 
+    func testUpdateTrustedNeverMovesBackwards() throws {
+        let f = try makeLedger()
+        let trusted = try XCTUnwrap(try f.verify().newestValidCheckpoint, "the fixture stores checkpoints")
+        let trustedSize = try Checkpoint(body: SignedNoteText(parsing: trusted).text).size
+        try f.edit { raw, txn in  // an insider deletes every stored checkpoint newer than an old one
+            let cursor = try txn.cursor(raw.checkpoints)
+            var sizes = [UInt64]()
+            var pair = try cursor.first()
+            while let row = pair { sizes.append(UInt64(bigEndianBytes: row.key)!); pair = try cursor.next() }
+            cursor.close()
+            for size in sizes.dropFirst() { XCTAssertTrue(try txn.delete(raw.checkpoints, key: size.bigEndianBytes)) }
+        }
+        let report = try f.verify(VerifyOptions(trustedCheckpoint: trusted))
+        XCTAssertTrue(report.isIntact, "\(report.violations)")
+        XCTAssertEqual(report.newestValidCheckpoint, trusted, "the trusted checkpoint stays the newest")
+        XCTAssertEqual(report.newestValidCheckpointSize, trustedSize)
+    }
+
     func testExtraMatterKeysRowForNoMatterIsAViolation() throws {
         let f = try makeLedger()
         try f.edit { raw, txn in

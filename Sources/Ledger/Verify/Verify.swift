@@ -333,9 +333,12 @@ extension Ledger {
 
     private func compare(_ checkpoint: PendingCheckpoint, with root: Hash, into report: inout VerifyReport) {
         if checkpoint.root == root {
-            if !checkpoint.trusted {
-                report.checkpointsChecked += 1
+            if !checkpoint.trusted { report.checkpointsChecked += 1 }
+            // The newest verified checkpoint, the trusted one included: `--update-trusted` never moves backwards,
+            // even when newer stored checkpoints were deleted.
+            if checkpoint.size >= report.newestValidCheckpointSize {
                 report.newestValidCheckpoint = checkpoint.note
+                report.newestValidCheckpointSize = checkpoint.size
             }
         } else {
             report.add(Violation(seq: checkpoint.size == 0 ? nil : checkpoint.size - 1,

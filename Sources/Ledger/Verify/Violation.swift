@@ -70,6 +70,8 @@ public struct VerifyReport: Sendable {
     public var violationCount = 0
     /// The newest stored checkpoint that verified and matched, for `--update-trusted`.
     public var newestValidCheckpoint: String?
+    /// Tree size of `newestValidCheckpoint` (0 when there is none).
+    public var newestValidCheckpointSize: UInt64 = 0
 
     public var isIntact: Bool { violationCount == 0 }
 
