@@ -49,6 +49,10 @@ public struct Checkpoint: Sendable, Equatable {
             guard !o1, !o2 else { throw NoteError.malformedCheckpoint("size does not fit in 64 bits") }
             size = sum
         }
+        // Tree sizes are RFC 6962 / tlog int64 sizes: a larger number names no tree anyone can prove against.
+        guard size <= UInt64(Int64.max) else {
+            throw NoteError.malformedCheckpoint("size is larger than 2^63 - 1")
+        }
 
         guard let root = Base64.decode(String(decoding: lines[2], as: UTF8.self)) else {
             throw NoteError.malformedCheckpoint("root hash is not valid base64")

@@ -255,8 +255,12 @@ final class CheckpointTests: XCTestCase {
         XCTAssertEqual(parsed, withExtensions)
         XCTAssertEqual(parsed.extensionLines, ["ext one", "ext two"])
 
-        let max = Checkpoint(origin: "o", size: .max, rootHash: root)
-        XCTAssertEqual(try Checkpoint(body: "o\n18446744073709551615\n" + Base64.encode(root) + "\n"), max)
+        // Sizes are RFC 6962 int64 tree sizes: 2^63 - 1 is the largest, 2^63 and above are refused.
+        let max = Checkpoint(origin: "o", size: UInt64(Int64.max), rootHash: root)
+        XCTAssertEqual(try Checkpoint(body: "o\n9223372036854775807\n" + Base64.encode(root) + "\n"), max)
+        for tooLarge in ["9223372036854775808", "18446744073709551615"] {
+            XCTAssertThrowsError(try Checkpoint(body: "o\n\(tooLarge)\n" + Base64.encode(root) + "\n"), tooLarge)
+        }
     }
 
     func testSpecExample() throws {

@@ -84,6 +84,8 @@ extension ReadTransaction {
         defer { cursor.close() }
         guard let last = try cursor.last() else { return 0 }
         guard let seq = UInt64(bigEndianBytes: last.key) else { throw LedgerError.corrupt("an entries key is not 8 bytes") }
+        // Sequence numbers are RFC 6962 leaf indexes (int64); a larger key can only come from tampering.
+        guard seq < UInt64(Int64.max) else { throw LedgerError.corrupt("an entries key (\(seq)) is beyond any possible sequence number") }
         return seq + 1
     }
 }
