@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Logging
 
 @main
@@ -22,6 +23,7 @@ struct LedgerCommand: ParsableCommand {
     )
 
     static func main() {
+        umask(0o077)  // files this process creates (bundles, backups, keys) are private unless a mode is set explicitly
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = Logger.Level(rawValue: Environment.value("LEDGER_LOG_LEVEL") ?? "") ?? .warning

@@ -83,8 +83,8 @@ public final class Ledger: @unchecked Sendable {
             }
             try writeInitialMetadata(directory: directory, origin: origin, master: master, masterKey: masterKey)
             let ledger = try open(at: directory)
-            try ledger.storedVerifierKey.appending("\n").write(
-                toFile: (directory as NSString).appendingPathComponent(verifierKeyFileName), atomically: true, encoding: .utf8)
+            try AtomicFile.write(ledger.storedVerifierKey + "\n",
+                                 to: (directory as NSString).appendingPathComponent(verifierKeyFileName), mode: 0o644)  // public
             return ledger
         } catch {
             // Leave nothing half-made behind: no key without a ledger, no ledger without its key.
