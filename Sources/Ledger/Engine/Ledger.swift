@@ -52,6 +52,9 @@ public final class Ledger: @unchecked Sendable {
               let mode = meta.mode else {
             throw LedgerError.notALedger(path: directory, reason: "its metadata is incomplete")
         }
+        do { try Self.validateOrigin(origin) } catch {
+            throw LedgerError.notALedger(path: directory, reason: "its stored origin is not a valid origin line")
+        }
         self.ledgerID = id
         self.origin = origin
         self.storedVerifierKey = vk

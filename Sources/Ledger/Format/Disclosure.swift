@@ -94,7 +94,12 @@ final class DisclosureDigester {
         ascii = .allocate(capacity: asciiCapacity)
     }
 
-    deinit {
+    deinit { release() }
+
+    /// The buffers held plaintext values: zero them before giving the memory back.
+    private func release() {
+        zeroize(UnsafeMutableRawBufferPointer(start: json, count: jsonCapacity))
+        zeroize(UnsafeMutableRawBufferPointer(start: ascii, count: asciiCapacity))
         json.deallocate()
         ascii.deallocate()
     }
@@ -124,8 +129,7 @@ final class DisclosureDigester {
 
     private func ensureCapacity(_ jsonBytes: Int) {
         guard jsonBytes > jsonCapacity else { return }
-        json.deallocate()
-        ascii.deallocate()
+        release()
         jsonCapacity = jsonBytes * 2
         json = .allocate(capacity: jsonCapacity)
         asciiCapacity = Base64.encodedURLCount(jsonCapacity)

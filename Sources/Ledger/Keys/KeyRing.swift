@@ -34,6 +34,10 @@ public struct PassphraseParameters: Sendable, Equatable {
               let salt = try? r.bytes(Argon2id.saltByteCount), r.isAtEnd else {
             throw LedgerError.corrupt("passphrase parameters (meta `kdf`) do not decode")
         }
+        // Bounds keep a tampered file from trapping (memlimit beyond Int) or stalling unlock for hours.
+        guard (Argon2id.minimumOpsLimit...64).contains(ops), (UInt64(Argon2id.minimumMemLimit)...(4 << 30)).contains(mem) else {
+            throw LedgerError.corrupt("passphrase parameters (meta `kdf`) are out of range")
+        }
         return PassphraseParameters(salt: salt, opsLimit: ops, memLimit: mem)
     }
 

@@ -539,11 +539,20 @@ extension Ledger {
         if orphans > 0 {
             report.add(Violation(seq: nil, kind: .matterKeyIndex, detail: "the matter-key index has \(orphans) row(s) for matters with no entries"))
         }
-        let sealed = try txn.count(store.keys)
-        let keyIDs = Set(context.matterKeys.values)
-        if sealed != context.matterKeys.count || keyIDs.count != context.matterKeys.count {
-            report.add(Violation(seq: nil, kind: .matterKey, detail: "the sealed keys do not correspond one to one with the matter-key index",
-                                 expected: "\(context.matterKeys.count) sealed keys", found: "\(sealed)"))
+        var sealedIDs = Set<UInt32>()
+        let cursor = try txn.cursor(store.keys)  // one row per matter
+        defer { cursor.close() }
+        var pair = try cursor.first()
+        while let row = pair {
+            if let id = UInt32(bigEndianBytes: row.key) { sealedIDs.insert(id) }
+            pair = try cursor.next()
+        }
+        let indexedIDs = Set(context.matterKeys.values)
+        if sealedIDs != indexedIDs || indexedIDs.count != context.matterKeys.count {
+            let missing = indexedIDs.subtracting(sealedIDs).sorted().map(String.init).joined(separator: ", ")
+            report.add(Violation(seq: nil, kind: .matterKey, detail: "the sealed keys do not correspond one to one with the matter-key index"
+                                 + (missing.isEmpty ? "" : " (no sealed key for key id \(missing))"),
+                                 expected: "\(indexedIDs.count) sealed keys", found: "\(sealedIDs.count)"))
         }
     }
 

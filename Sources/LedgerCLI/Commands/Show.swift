@@ -43,9 +43,16 @@ enum EntryJSON {
         return JSONWriter.string(.object(object))
     }
 
+    /// A value as text for a terminal: strings as they are, except control characters other than newline and
+    /// tab, which are shown as \u{…} so that stored text can never drive the terminal (escape sequences).
     static func display(_ value: JSONValue) -> String {
-        if case .string(let s) = value { return s }
-        return JSONWriter.string(value)
+        guard case .string(let s) = value else { return JSONWriter.string(value) }
+        guard s.unicodeScalars.contains(where: isUnsafeControl) else { return s }
+        return s.unicodeScalars.map { isUnsafeControl($0) ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
+    }
+
+    private static func isUnsafeControl(_ scalar: Unicode.Scalar) -> Bool {
+        (scalar.value < 0x20 && scalar != "\n" && scalar != "\t") || (0x7f...0x9f).contains(scalar.value)
     }
 
     static func tableRow(_ entry: LedgerEntry, truncate: Bool) -> [String] {
