@@ -87,7 +87,7 @@ extension CommunicationReport {
             let limit = b.kind == .promise ? "due" : unitDays ? Self.days(b.limit) + " d" : Self.hours(b.limit) + " h"
             var note = [String]()
             if b.inferred { note.append("inferred match") }
-            if b.open { note.append(b.kind == .promise ? "no update since" : "still open") }
+            if b.open { note.append(b.kind == .promise ? "no update since" : b.kind == .cadence ? "ongoing" : "still open") }
             return [b.kind.rawValue, b.matter, b.seq.map { String($0) } ?? "-", Self.time(b.start), Self.time(b.end), measured, limit,
                     b.metBy.map { "#\($0)" } ?? "-", note.joined(separator: ", ")]
         }, right: [2, 5, 6])
