@@ -126,6 +126,8 @@ public struct CommunicationReport: Sendable {
     public var overall: Stats?
     public var corrections: [Correction] = []
     public var trend: [MonthCompliance] = []
+    /// Outbound updates (matter, occurredAt) in matter then time order, up to each matter's end: the HTML timeline.
+    public var updates: [(matter: String, at: Int64)] = []
 
     public var mattersCompliant: Int { matters.filter(\.compliant).count }
     public var openInquiries: [Inquiry] { inquiries.filter(\.isOpen) }
@@ -220,7 +222,10 @@ public struct CommunicationReport: Sendable {
 
             // Cadence: the matter's first entry, each update up to closedAt, then the report time (or closedAt).
             var points = [summary.firstAt]
-            for u in updates where items[u].at <= end { points.append(items[u].at) }
+            for u in updates where items[u].at <= end {
+                points.append(items[u].at)
+                self.updates.append((matter, items[u].at))
+            }
             summary.lastUpdateAt = updates.last.map { items[$0].at }
             let cadenceLimit = limits.updateEveryDays * 86_400_000_000
             var previous = points[0]

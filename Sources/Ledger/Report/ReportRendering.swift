@@ -59,29 +59,45 @@ extension CommunicationReport {
         out += "  breaches: " + BreachKind.allCases.map { "\($0.rawValue) \(breachCount($0))" }.joined(separator: ", ") + "\n"
         out += "  inquiries: \(inquiries.count) (\(inquiries.filter(\.inferred).count) matched by inference, \(openInquiries.count) open)\n\n"
 
-        out += "MATTERS\n"
-        out += Self.table(["MATTER", "ENTRIES", "UPDATES", "LONGEST GAP (d)", "SINCE LAST (d)", "LIMIT (d)", "BREACHES", "STATUS"],
-                          matters.map { m in
-                              [m.matter, String(m.entries), String(m.outboundUpdates), m.longestGap.map { Self.days($0.duration) } ?? "-",
-                               Self.days(m.sinceLastUpdate), String(m.limits.updateEveryDays), String(m.breachCount),
-                               (m.compliant ? "ok" : "BREACH") + (m.closedAt != nil ? " (closed \(Self.time(m.closedAt!)))" : "")]
-                          }, right: [1, 2, 3, 4, 5, 6])
-        let cadence = matters.flatMap { m in m.cadenceBreaches.map { (m.matter, $0, m.limits.updateEveryDays) } }
-        out += "\nCADENCE BREACHES (gaps between outbound updates longer than the limit)\n"
-        out += cadence.isEmpty ? "  none\n" : Self.table(["MATTER", "FROM", "TO", "DAYS", "LIMIT", "NOTE"], cadence.map { matter, gap, limit in
-            [matter, Self.time(gap.start), Self.time(gap.end), Self.days(gap.duration), String(limit), gap.ongoing ? "ongoing" : ""]
-        }, right: [3, 4])
+        for section in sections() {
+            out += section.title + "\n"
+            out += section.rows.isEmpty ? "  \(section.empty)\n" : Self.table(section.header, section.rows, right: section.right)
+            out += "\n"
+        }
+        out.removeLast()
+        return out
+    }
 
-        out += "\nRESPONSE TIMES (hours\(businessHours ? ", business" : ""); nearest-rank median and p90)\n"
+    /// One table of the report (text and HTML render the same sections).
+    struct Section {
+        var title: String
+        var header: [String]
+        var rows: [[String]]
+        var right: Set<Int>
+        var empty = "none"
+    }
+
+    func sections() -> [Section] {
+        var result = [Section]()
+        result.append(Section(title: "MATTERS", header: ["MATTER", "ENTRIES", "UPDATES", "LONGEST GAP (d)", "SINCE LAST (d)", "LIMIT (d)", "BREACHES", "STATUS"],
+                              rows: matters.map { m in
+            [m.matter, String(m.entries), String(m.outboundUpdates), m.longestGap.map { Self.days($0.duration) } ?? "-",
+             Self.days(m.sinceLastUpdate), String(m.limits.updateEveryDays), String(m.breachCount),
+             (m.compliant ? "ok" : "BREACH") + (m.closedAt != nil ? " (closed \(Self.time(m.closedAt!)))" : "")]
+        }, right: [1, 2, 3, 4, 5, 6], empty: "no matters"))
+        let cadence = matters.flatMap { m in m.cadenceBreaches.map { (m.matter, $0, m.limits.updateEveryDays) } }
+        result.append(Section(title: "CADENCE BREACHES (gaps between outbound updates longer than the limit)",
+                              header: ["MATTER", "FROM", "TO", "DAYS", "LIMIT", "NOTE"], rows: cadence.map { matter, gap, limit in
+            [matter, Self.time(gap.start), Self.time(gap.end), Self.days(gap.duration), String(limit), gap.ongoing ? "ongoing" : ""]
+        }, right: [3, 4]))
         var rows = [[String]]()
         if let overall { rows.append(["all", "", String(overall.count), Self.hours(overall.median), Self.hours(overall.p90), Self.hours(overall.max)]) }
         for (name, s) in byAuthor { rows.append(["author", name, String(s.count), Self.hours(s.median), Self.hours(s.p90), Self.hours(s.max)]) }
         for (name, s) in byChannel { rows.append(["channel", name, String(s.count), Self.hours(s.median), Self.hours(s.p90), Self.hours(s.max)]) }
-        out += rows.isEmpty ? "  no answered inquiries\n" : Self.table(["BY", "NAME", "COUNT", "MEDIAN", "P90", "MAX"], rows, right: [2, 3, 4, 5])
-
-        out += "\nBREACHES\n"
-        out += breaches.isEmpty ? "  none\n" : Self.table(["KIND", "MATTER", "SEQ", "FROM", "TO", "MEASURED", "LIMIT", "MET BY", "NOTE"],
-                                                          breaches.map { b in
+        result.append(Section(title: "RESPONSE TIMES (hours\(businessHours ? ", business" : ""); nearest-rank median and p90)",
+                              header: ["BY", "NAME", "COUNT", "MEDIAN", "P90", "MAX"], rows: rows, right: [2, 3, 4, 5], empty: "no answered inquiries"))
+        result.append(Section(title: "BREACHES", header: ["KIND", "MATTER", "SEQ", "FROM", "TO", "MEASURED", "LIMIT", "MET BY", "NOTE"],
+                              rows: breaches.map { b in
             let unitDays = b.kind == .cadence || b.kind == .promise
             let measured = unitDays ? Self.days(b.measured) + " d" : Self.hours(b.measured) + " h"
             let limit = b.kind == .promise ? "due" : unitDays ? Self.days(b.limit) + " d" : Self.hours(b.limit) + " h"
@@ -90,22 +106,18 @@ extension CommunicationReport {
             if b.open { note.append(b.kind == .promise ? "no update since" : b.kind == .cadence ? "ongoing" : "still open") }
             return [b.kind.rawValue, b.matter, b.seq.map { String($0) } ?? "-", Self.time(b.start), Self.time(b.end), measured, limit,
                     b.metBy.map { "#\($0)" } ?? "-", note.joined(separator: ", ")]
-        }, right: [2, 5, 6])
-
-        out += "\nOPEN INQUIRIES\n"
-        let open = openInquiries
-        out += open.isEmpty ? "  none\n" : Self.table(["SEQ", "MATTER", "CHANNEL", "SINCE", "AGE (h)", "LIMIT (h)", "STATUS"], open.map { q in
+        }, right: [2, 5, 6]))
+        result.append(Section(title: "OPEN INQUIRIES", header: ["SEQ", "MATTER", "CHANNEL", "SINCE", "AGE (h)", "LIMIT (h)", "STATUS"],
+                              rows: openInquiries.map { q in
             [String(q.seq), q.matter, q.channel ?? "-", Self.time(q.at), Self.hours(q.openAge ?? 0), Self.hours(q.respondLimit),
              q.respondBreached ? "OVERDUE" : q.acknowledgeBreached ? "NOT ACKNOWLEDGED" : "within limit"]
-        }, right: [0, 4, 5])
-
-        out += "\nCORRECTIONS\n"
-        out += corrections.isEmpty ? "  none\n" : Self.table(["SEQ", "OCCURRED", "AUTHOR", "CORRECTS", "ORIGINAL OCCURRED", "ORIGINAL KIND", "ORIGINAL AUTHOR"],
-                                                             corrections.map { c in
+        }, right: [0, 4, 5]))
+        result.append(Section(title: "CORRECTIONS", header: ["SEQ", "OCCURRED", "AUTHOR", "CORRECTS", "ORIGINAL OCCURRED", "ORIGINAL KIND", "ORIGINAL AUTHOR"],
+                              rows: corrections.map { c in
             [String(c.seq), c.at.map(Self.time) ?? "-", c.author ?? "-", "#\(c.corrects)", c.correctedAt.map(Self.time) ?? "(not in selection)",
              c.correctedKind ?? "-", c.correctedAuthor ?? "-"]
-        }, right: [0])
-        return out
+        }, right: [0]))
+        return result
     }
 
     private func clock(_ minute: Int) -> String {
