@@ -294,4 +294,33 @@ final class ReportTests: XCTestCase {
         XCTAssertFalse(html.contains("<script>"))
         XCTAssertTrue(html.contains("&lt;script&gt;"))
     }
+
+    // MARK: - Sample records (the measurement in docs/REPORT.md)
+
+    /// Runs the engine over `ledger bench`'s synthetic records. With LEDGER_REPORT_SAMPLE_OUT=FILE (and optionally
+    /// LEDGER_REPORT_SAMPLE_COUNT) it also writes them as JSONL for `ledger import`, the input of the measurement.
+    func testSampleRecords() throws {
+        let env = ProcessInfo.processInfo.environment
+        let count = Int(env["LEDGER_REPORT_SAMPLE_COUNT"] ?? "") ?? 5_000
+        var sample = SampleRecords()
+        if let out = env["LEDGER_REPORT_SAMPLE_OUT"], !out.isEmpty {
+            try Data(sample.jsonLines(count: count)).write(to: URL(fileURLWithPath: out))
+            sample = SampleRecords()
+        }
+        var records = [ReportRecord]()
+        for i in 0..<count {
+            guard case .object(let o) = sample.next(index: i) else { return XCTFail("not an object") }
+            records.append(ReportRecord(seq: UInt64(i), fields: o))
+        }
+        let asOf = Self.t("2026-12-31T00:00:00Z")
+        let r = CommunicationReport(records: records, asOf: asOf)
+        XCTAssertEqual(r.records, count)
+        XCTAssertEqual(r.skipped, 0)
+        XCTAssertEqual(r.matters.count, 100)
+        XCTAssertEqual(r.matters.map(\.entries).reduce(0, +), count)
+        XCTAssertEqual(r.inquiries.count, records.filter { $0.fields["kind"]?.stringValue == "inquiry" }.count)
+        // Deterministic: the same records in another order give the same JSON.
+        let again = CommunicationReport(records: records.reversed(), asOf: asOf)
+        XCTAssertEqual(r.render(.json, policy: ReportPolicy()), again.render(.json, policy: ReportPolicy()))
+    }
 }
