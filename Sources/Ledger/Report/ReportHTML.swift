@@ -102,7 +102,7 @@ extension CommunicationReport {
             shown = shown.sorted { ($0.breachCount, $1.matter) > ($1.breachCount, $0.matter) }.prefix(Self.maxTimelineRows).sorted { $0.matter < $1.matter }
             note = "<p class=\"legend\">Showing the \(Self.maxTimelineRows) matters with most breaches of \(matters.count).</p>"
         }
-        let left = 130.0, right = 20.0, width = 1080.0, rowH = 22.0, top = 28.0
+        let left = 130.0, right = 20.0, width = 1080.0, rowH = 26.0, top = 28.0
         let height = top + rowH * Double(shown.count) + 8
         let span = Double(asOf - start)
         func x(_ t: Int64) -> Double { left + (width - left - right) * Double(t - start) / span }
@@ -162,15 +162,16 @@ extension CommunicationReport {
         let limitHours = inquiries.first?.respondLimit ?? 24 * 3_600_000_000
         let labels = edges.indices.map { i in i + 1 < edges.count ? "\(edges[i])–\(edges[i + 1]) h" : "≥ \(edges[i]) h" }
         let width = 1080.0, height = 240.0, left = 50.0, bottom = 34.0, top = 14.0
-        let maxCount = max(1, counts.max() ?? 1)
+        // Integer gridlines: a step of ⌈max/4⌉, the axis top a multiple of it.
+        let stepCount = max(1, ((counts.max() ?? 1) + 3) / 4)
+        let maxCount = stepCount * max(1, ((counts.max() ?? 1) + stepCount - 1) / stepCount)
         let barW = (width - left - 20) / Double(edges.count)
         var s = "<svg viewBox=\"0 0 \(Int(width)) \(Int(height))\" width=\"\(Int(width))\" role=\"img\" aria-label=\"histogram of response times\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"11\" font-family=\"system-ui,sans-serif\">"
         let plotH = height - top - bottom
-        for k in 0...4 {
-            let v = Double(maxCount) * Double(k) / 4
-            let y = top + plotH - plotH * Double(k) / 4
+        for v in stride(from: 0, through: maxCount, by: stepCount) {
+            let y = top + plotH - plotH * Double(v) / Double(maxCount)
             s += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(width - 20))\" y2=\"\(f(y))\" stroke=\"#eceff4\"/>"
-            s += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" fill=\"#5a6475\">\(Int(v.rounded()))</text>"
+            s += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 4))\" text-anchor=\"end\" fill=\"#5a6475\">\(v)</text>"
         }
         for (i, c) in counts.enumerated() {
             let h = plotH * Double(c) / Double(maxCount)
