@@ -312,7 +312,7 @@ final class ReportTests: XCTestCase {
             guard case .object(let o) = sample.next(index: i) else { return XCTFail("not an object") }
             records.append(ReportRecord(seq: UInt64(i), fields: o))
         }
-        let asOf = Self.t("2026-12-31T00:00:00Z")
+        let asOf = Self.t("2031-01-01T00:00:00Z")  // after the last sample record (100,000 records span 2024–2029)
         let r = CommunicationReport(records: records, asOf: asOf)
         XCTAssertEqual(r.records, count)
         XCTAssertEqual(r.skipped, 0)

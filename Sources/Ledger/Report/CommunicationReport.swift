@@ -269,7 +269,7 @@ public struct CommunicationReport: Sendable {
                     inquiry.respondLimit = limits.respondWithinHours * 3_600_000_000
                     inquiry.acknowledgeLimit = limits.acknowledgeWithinHours * 3_600_000_000
                     var responseIndex: Int?
-                    if let r = explicitReply[item.seq], items[r].at >= item.at {
+                    if let r = explicitReply[item.seq], items[r].matter == matter, items[r].at >= item.at {
                         responseIndex = r
                     } else if let r = firstUpdate(after: item) {
                         responseIndex = r
