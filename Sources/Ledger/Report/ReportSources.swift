@@ -3,13 +3,9 @@ import Sodium
 
 /// Where a report's records come from: the ledger (decrypted) or a verified bundle (revealed fields only).
 public enum ReportSource {
-    /// Records of the ledger, filtered like `ledger list`.
+    /// Records of the ledger (the fields the report reads), filtered like `ledger list`.
     public static func records(from ledger: Ledger, filter: EntryFilter) throws -> [ReportRecord] {
-        var out = [ReportRecord]()
-        try ledger.entries(matching: filter) { entry in
-            out.append(ReportRecord(seq: entry.seq, fields: entry.record))
-        }
-        return out
+        try ledger.reportRecords(matching: filter)
     }
 
     /// Verifies the bundle with `BundleVerifier` first (throws `bundleRejected` when any check fails), then returns
