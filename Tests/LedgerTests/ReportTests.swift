@@ -323,4 +323,42 @@ final class ReportTests: XCTestCase {
         let again = CommunicationReport(records: records.reversed(), asOf: asOf)
         XCTAssertEqual(r.render(.json, policy: ReportPolicy()), again.render(.json, policy: ReportPolicy()))
     }
+
+    // MARK: - From the ledger
+
+    /// The fixture appended to a real ledger: the parallel report reader gives the same report as the in-memory records,
+    /// and a flipped ciphertext bit is refused as corruption (never reported on).
+    func testLedgerSourceMatchesRecordsAndRefusesTamperedCiphertext() throws {
+        let t = try TestLedger()
+        // Ledger seqs follow append order; the fixture's seqs are already 0...14 in that order.
+        for record in Self.fixture {
+            var object = record.fields
+            object.updateValue("summary text that the report never reads", forKey: "summary")
+            _ = try t.ledger.append(try RecordSchema.validate(.object(object)))
+        }
+        let fromLedger = try ReportSource.records(from: t.ledger, filter: EntryFilter())
+        XCTAssertEqual(fromLedger.map(\.seq), Array(0...14))
+        XCTAssertNil(fromLedger[0].fields["summary"], "only the report's fields are read")
+        let a = CommunicationReport(records: fromLedger, policy: Self.closedPolicy, asOf: Self.asOf)
+        let b = CommunicationReport(records: Self.fixture, policy: Self.closedPolicy, asOf: Self.asOf)
+        XCTAssertEqual(a.render(.json, policy: Self.closedPolicy), b.render(.json, policy: Self.closedPolicy))
+        // The matter filter and the occurredAt range, as `ledger list` applies them.
+        let onlyA = try ReportSource.records(from: t.ledger, filter: EntryFilter(matter: "A", from: Self.t("2026-01-05T00:00:00Z")))
+        XCTAssertEqual(onlyA.map(\.seq), [1, 2, 3, 4, 5, 6, 7])
+
+        let dir = t.directory
+        let reopened = try t.reopen()
+        reopened.close()
+        try RawLedger.edit(dir) { raw, txn in
+            let stored = try txn.value(raw.entries, UInt64(13).bigEndianBytes)
+            try txn.flip(raw.entries, key: UInt64(13).bigEndianBytes, byte: stored.count - 20, bit: 3)
+        }
+        let damaged = try Ledger.open(at: dir)
+        defer { damaged.close() }
+        try damaged.unlock(with: .keyFile(path: t.keyPath))
+        XCTAssertThrowsError(try ReportSource.records(from: damaged, filter: EntryFilter())) { error in
+            guard case LedgerError.corrupt(let what)? = error as? LedgerError else { return XCTFail("\(error)") }
+            XCTAssertTrue(what.contains("entry 13"), what)
+        }
+    }
 }
