@@ -32,7 +32,7 @@ struct Report: ParsableCommand {
     @Option(help: ArgumentHelp("The report's time: gaps and open inquiries are measured up to it (default: --to, else now).", valueName: "time"))
     var asOf: String?
 
-    @Option(help: "text, json, csv or html.")
+    @Option(help: "Output format (JSON and CSV schemas: docs/REPORT.md).")
     var format: ReportFormat = .text
 
     @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("Write the report to this file (refuses to overwrite).", valueName: "file"))
