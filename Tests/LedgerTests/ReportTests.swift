@@ -282,6 +282,20 @@ final class ReportTests: XCTestCase {
         let text = r.render(.text, policy: Self.closedPolicy)
         XCTAssertTrue(text.contains("1 of 3 matters in compliance (33.3%)"), text)
         XCTAssertTrue(text.contains("breaches: cadence 2, respond 1, acknowledge 0, urgent 1, promise 1, open-inquiry 1"), text)
+
+        let html = r.render(.html, policy: Self.closedPolicy)
+        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 3, "timeline, histogram, trend")
+        XCTAssertFalse(html.contains("<script"))
+        XCTAssertFalse(html.contains("http://") && html.replacingOccurrences(of: "xmlns=\"http://www.w3.org/2000/svg\"", with: "").contains("http://"),
+                       "no external assets")
+    }
+
+    /// Jan: A and B open, both with breaches dated in January. Feb: B closed (Jan 25); A's second gap passed its limit
+    /// on Feb 15; C fine. Mar: A's open inquiry is dated at the report time; C fine.
+    func testMonthlyTrend() {
+        let r = CommunicationReport(records: Self.fixture, policy: Self.closedPolicy, asOf: Self.asOf)
+        XCTAssertEqual(r.trend, [.init(month: "2026-01", matters: 2, compliant: 0), .init(month: "2026-02", matters: 2, compliant: 1),
+                                 .init(month: "2026-03", matters: 2, compliant: 1)])
     }
 
     func testCSVAndHTMLEscapeHostileValues() {
