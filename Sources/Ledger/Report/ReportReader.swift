@@ -5,6 +5,9 @@ import Sodium
 
 extension Ledger {
     /// The fields a report reads (docs/REPORT.md); the others are neither parsed nor kept.
+    /// Entries copied and opened per round.
+    static let reportBatchSize = 16_384
+
     static let reportFields: Set<String> = ["matter", "author", "channel", "direction", "kind", "urgency", "occurredAt",
                                             "inReplyTo", "corrects", "followUpDue", "sourceId"]
 
@@ -20,23 +23,8 @@ extension Ledger {
             var ciphertext: [UInt8]
             var key: SecretBytes
         }
-        let raws: [Raw] = try LedgerError.wrap("read entries") {
-            try store.environment.read { txn in
-                var out = [Raw]()
-                for seq in try seqs(matter: filter.matter, ring: ring, txn: txn) {
-                    guard let (rawLeaf, ciphertext) = try txn.storedEntry(store, seq) else {
-                        throw LedgerError.corrupt("the matter index names entry \(seq), which does not exist")
-                    }
-                    let leaf: Leaf
-                    do { leaf = try Leaf.decode(rawLeaf) } catch { throw LedgerError.corrupt("entry \(seq): \(error)") }
-                    out.append(Raw(seq: seq, leaf: leaf, ciphertext: Array(ciphertext),
-                                   key: try matterKey(id: leaf.keyID, ring: ring, txn: txn)))
-                }
-                return out
-            }
-        }
         let ledgerID = self.ledgerID
-        let opened: [ReportRecord?] = try parallelMap(raws, minimumChunk: 256) { raw in
+        func open(_ raw: Raw) throws -> ReportRecord? {
             guard Hash.sha256(raw.ciphertext) == raw.leaf.ciphertextHash else {
                 throw LedgerError.corrupt("entry \(raw.seq): the ciphertext does not match its leaf")
             }
@@ -66,6 +54,29 @@ extension Ledger {
             }
             return record
         }
-        return opened.compactMap { $0 }
+        // Copy a batch of stored entries, open it on every core, repeat: memory stays bounded by the batch size.
+        return try LedgerError.wrap("read entries") {
+            try store.environment.read { txn in
+                var out = [ReportRecord]()
+                var batch = [Raw]()
+                batch.reserveCapacity(Self.reportBatchSize)
+                func flush() throws {
+                    out.append(contentsOf: try parallelMap(batch, minimumChunk: 256, open).compactMap { $0 })
+                    batch.removeAll(keepingCapacity: true)
+                }
+                for seq in try seqs(matter: filter.matter, ring: ring, txn: txn) {
+                    guard let (rawLeaf, ciphertext) = try txn.storedEntry(store, seq) else {
+                        throw LedgerError.corrupt("the matter index names entry \(seq), which does not exist")
+                    }
+                    let leaf: Leaf
+                    do { leaf = try Leaf.decode(rawLeaf) } catch { throw LedgerError.corrupt("entry \(seq): \(error)") }
+                    batch.append(Raw(seq: seq, leaf: leaf, ciphertext: Array(ciphertext),
+                                     key: try matterKey(id: leaf.keyID, ring: ring, txn: txn)))
+                    if batch.count == Self.reportBatchSize { try flush() }
+                }
+                try flush()
+                return out
+            }
+        }
     }
 }
