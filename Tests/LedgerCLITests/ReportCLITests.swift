@@ -119,4 +119,30 @@ final class ReportCLITests: CLITestCase {
         let notZip = try write("not.zip", "hello")
         XCTAssertEqual(try ledger(["report", "--bundle", notZip]).status, 65)
     }
+
+    /// The insurer profile withholds sourceId, so an inReplyTo naming a sourceId cannot be resolved from a bundle:
+    /// the same response is then found by inference (docs/REPORT.md, "From a bundle").
+    func testBundleFallsBackToInferenceForSourceIdReplies() throws {
+        try initLedger()
+        let path = try write("r.jsonl", [
+            #"{"matter":"S","author":"client","channel":"email","direction":"inbound","kind":"inquiry","occurredAt":"2026-01-05T10:00:00Z","sourceId":"pms-q1"}"#,
+            #"{"matter":"S","author":"x","channel":"email","direction":"outbound","kind":"response","occurredAt":"2026-01-05T12:00:00Z","inReplyTo":"pms-q1","sourceId":"pms-r1"}"#,
+        ].joined(separator: "\n") + "\n")
+        XCTAssertEqual(try ledgerWithKey(["import", path]).status, 0)
+        let bundle = temp.appendingPathComponent("s.zip").path
+        XCTAssertEqual(try ledgerWithKey(["export", "--matter", "S", "-o", bundle]).status, 0)
+        func inquiry(_ r: CLIResult) throws -> [String: Any] {
+            XCTAssertEqual(r.status, 0, r.summary)
+            let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: r.stdoutBytes) as? [String: Any])
+            return try XCTUnwrap((object["inquiries"] as? [[String: Any]])?.first)
+        }
+        let fromLedger = try inquiry(try ledgerWithKey(["report", "--format", "json", "--as-of", "2026-01-06"]))
+        let fromBundle = try inquiry(try ledger(["report", "--bundle", bundle, "--verifier-key",
+                                                 ledgerDir.appendingPathComponent("verifier.key").path, "--format", "json", "--as-of", "2026-01-06"]))
+        XCTAssertEqual(fromLedger["inferred"] as? Bool, false)
+        XCTAssertEqual(fromBundle["inferred"] as? Bool, true)
+        XCTAssertEqual(fromLedger["responseSeq"] as? Int, 1)
+        XCTAssertEqual(fromBundle["responseSeq"] as? Int, 1)
+        XCTAssertEqual(fromBundle["responseSeconds"] as? Int, 7200)
+    }
 }
