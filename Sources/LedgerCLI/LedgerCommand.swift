@@ -19,7 +19,7 @@ struct LedgerCommand: ParsableCommand {
         """,
         version: LedgerVersion.string,
         subcommands: [Init.self, Append.self, Import.self, List.self, Show.self, CheckpointCommand.self, Verify.self,
-                      Export.self, VerifyBundle.self, Backup.self, Bench.self]
+                      Export.self, VerifyBundle.self, Backup.self, Bench.self, Report.self]
     )
 
     static func main() {

@@ -1,0 +1,82 @@
+import LMDB
+import MerkleLog
+import RecordFormats
+import Sodium
+
+extension Ledger {
+    /// The fields a report reads (docs/REPORT.md); the others are neither parsed nor kept.
+    /// Entries copied and opened per round.
+    static let reportBatchSize = 16_384
+
+    static let reportFields: Set<String> = ["matter", "author", "channel", "direction", "kind", "urgency", "occurredAt",
+                                            "inReplyTo", "corrects", "followUpDue", "sourceId"]
+
+    /// The report's records, read for speed: the stored entries are copied in one read transaction, then opened on
+    /// every core. Each ciphertext must hash to its leaf's ciphertext digest and open with its associated data (the
+    /// leaf commits to the exact bytes, so the record is the one appended); only the report's fields are parsed.
+    /// Same selection and errors as `entries(matching:)`.
+    func reportRecords(matching filter: EntryFilter) throws -> [ReportRecord] {
+        let ring = try requireKeys()
+        struct Raw: @unchecked Sendable {
+            var seq: UInt64
+            var leaf: Leaf
+            var ciphertext: [UInt8]
+            var key: SecretBytes
+        }
+        let ledgerID = self.ledgerID
+        func open(_ raw: Raw) throws -> ReportRecord? {
+            guard Hash.sha256(raw.ciphertext) == raw.leaf.ciphertextHash else {
+                throw LedgerError.corrupt("entry \(raw.seq): the ciphertext does not match its leaf")
+            }
+            let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: raw.seq, keyID: raw.leaf.keyID)
+            let plaintext: SecretBytes
+            do {
+                plaintext = try XChaCha20Poly1305.open(raw.ciphertext, associatedData: ad, nonce: raw.leaf.nonce, key: raw.key)
+            } catch {
+                throw LedgerError.corrupt("entry \(raw.seq): the ciphertext does not open (altered, moved or wrong key)")
+            }
+            let payload: EntryPayload
+            do {
+                payload = try plaintext.withUnsafeBytes { try EntryPayload.decode($0, fieldCount: raw.leaf.fieldNames.count) }
+            } catch {
+                throw LedgerError.corrupt("entry \(raw.seq): the decrypted payload does not decode")
+            }
+            var members = [(String, JSONValue)]()
+            for (name, value) in zip(raw.leaf.fieldNames, payload.values) where Self.reportFields.contains(name) {
+                do { members.append((name, try JSONParser.parse(value))) } catch {
+                    throw LedgerError.corrupt("entry \(raw.seq): field '\(name)' is not valid JSON")
+                }
+            }
+            let record = ReportRecord(seq: raw.seq, fields: JSONObject(members))
+            if filter.from != nil || filter.to != nil {
+                guard let t = record.fields["occurredAt"]?.stringValue.flatMap(Timestamp.parseRFC3339),
+                      filter.from.map({ t >= $0 }) ?? true, filter.to.map({ t <= $0 }) ?? true else { return nil }
+            }
+            return record
+        }
+        // Copy a batch of stored entries, open it on every core, repeat: memory stays bounded by the batch size.
+        return try LedgerError.wrap("read entries") {
+            try store.environment.read { txn in
+                var out = [ReportRecord]()
+                var batch = [Raw]()
+                batch.reserveCapacity(Self.reportBatchSize)
+                func flush() throws {
+                    out.append(contentsOf: try parallelMap(batch, minimumChunk: 256, open).compactMap { $0 })
+                    batch.removeAll(keepingCapacity: true)
+                }
+                for seq in try seqs(matter: filter.matter, ring: ring, txn: txn) {
+                    guard let (rawLeaf, ciphertext) = try txn.storedEntry(store, seq) else {
+                        throw LedgerError.corrupt("the matter index names entry \(seq), which does not exist")
+                    }
+                    let leaf: Leaf
+                    do { leaf = try Leaf.decode(rawLeaf) } catch { throw LedgerError.corrupt("entry \(seq): \(error)") }
+                    batch.append(Raw(seq: seq, leaf: leaf, ciphertext: Array(ciphertext),
+                                     key: try matterKey(id: leaf.keyID, ring: ring, txn: txn)))
+                    if batch.count == Self.reportBatchSize { try flush() }
+                }
+                try flush()
+                return out
+            }
+        }
+    }
+}

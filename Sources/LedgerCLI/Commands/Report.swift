@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import Ledger
+
+extension ReportFormat: ExpressibleByArgument {}
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Report on client communications: update cadence, response times, urgent developments, promises, corrections.",
+        discussion: """
+        Reads the ledger (master key needed) or, with --bundle, a verified export bundle's revealed fields (no keys). \
+        The policy file is documented in docs/REPORT.md; without one the defaults apply. \
+        Exit 0: report written. 1: --fail-on-breach and there are breaches (or open inquiries past a limit), \
+        or the bundle fails verification. 64: usage or invalid policy. 66: ledger, matter or file not found.
+        """)
+
+    @OptionGroup var location: LedgerLocation
+    @OptionGroup var keys: KeyOptions
+
+    @Option(help: "Only this matter.")
+    var matter: String?
+
+    @Option(help: ArgumentHelp("Only entries that occurred at or after this RFC 3339 time or date.", valueName: "time"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("Only entries that occurred at or before this RFC 3339 time or date (also the default --as-of).", valueName: "time"))
+    var to: String?
+
+    @Option(help: ArgumentHelp("Policy file (JSON, docs/REPORT.md).", valueName: "file"))
+    var policy: String?
+
+    @Option(help: ArgumentHelp("The report's time: gaps and open inquiries are measured up to it (default: --to, else now).", valueName: "time"))
+    var asOf: String?
+
+    @Option(help: "Output format (JSON and CSV schemas: docs/REPORT.md).")
+    var format: ReportFormat = .text
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("Write the report to this file (refuses to overwrite).", valueName: "file"))
+    var output: String?
+
+    @Flag(help: "Exit 1 when there are breaches or open inquiries past their limit.")
+    var failOnBreach = false
+
+    @Option(help: ArgumentHelp("Report on this export bundle's revealed fields instead of the ledger (verified first).", valueName: "bundle.zip"))
+    var bundle: String?
+
+    @Option(help: ArgumentHelp("With --bundle: the firm's verifier key, obtained separately (pins it).", valueName: "file"))
+    var verifierKey: String?
+
+    func validate() throws {
+        if verifierKey != nil && bundle == nil { throw ValidationError("--verifier-key needs --bundle") }
+    }
+
+    func run() throws {
+        let report: CommunicationReport
+        let reportPolicy: ReportPolicy
+        do {
+            reportPolicy = try policy.map { try ReportPolicy.parse(Array(try BundleFiles.readText($0).utf8)) } ?? ReportPolicy()
+            let filter = EntryFilter(matter: matter, from: try TimeArgument.parse(from, endOfDay: false, option: "--from"),
+                                     to: try TimeArgument.parse(to, endOfDay: true, option: "--to"))
+            let time = try TimeArgument.parse(asOf, endOfDay: true, option: "--as-of") ?? filter.to ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
+            let records: [ReportRecord]
+            if let bundle {
+                var options = BundleVerifyOptions()
+                if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
+                let result = try ReportSource.records(fromBundle: bundle, options: options, filter: filter)
+                for warning in result.verification.warnings { Terminal.warning(warning) }
+                records = result.records
+            } else {
+                var read = [ReportRecord]()
+                try Failure.run { read = try ReportSource.records(from: try openUnlocked(location, keys), filter: filter) }
+                records = read
+            }
+            report = CommunicationReport(records: records, policy: reportPolicy, asOf: time)
+            let text = report.render(format, policy: reportPolicy)
+            if let output {
+                guard !FileManager.default.fileExists(atPath: output) else {
+                    throw ExportError.outputExists(output)
+                }
+                do { try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .withoutOverwriting) } catch {
+                    throw ExportError.io(path: output, detail: "cannot write the report")
+                }
+            } else {
+                FileHandle.standardOutput.write(Data(text.utf8))
+            }
+        } catch let error as ReportError {
+            Terminal.error(error.description)
+            if case .bundleRejected = error { throw ExitCode(1) }
+            throw ExitCode(64)
+        } catch let error as ExportError {
+            Terminal.error(error.description)
+            throw ExitCode(error.exitCode)
+        }
+        if failOnBreach && report.hasBreaches {
+            Terminal.note("report: \(report.breaches.count) breaches (--fail-on-breach)")
+            throw ExitCode(1)
+        }
+    }
+}
