@@ -54,6 +54,9 @@ $L verify-bundle "$DEMO/bundle-2026-0142.zip" --verifier-key "$DEMO/offsite/veri
 python3 tools/verify_bundle.py "$DEMO/bundle-2026-0142.zip" --verifier-key "$DEMO/offsite/verifier.key"
 unzip -p "$DEMO/bundle-2026-0142.zip" privilege-log.csv 2>/dev/null | head -4 || true
 
+step ledger report --matter 2026-0142 --as-of 2026-03-10T12:00:00Z   "(were clients kept informed, were questions answered in time?)"
+$L report --matter 2026-0142 --as-of 2026-03-10T12:00:00Z
+
 step 'a rollback: yesterday'"'"'s copy put back in place of the ledger, checked against the updated trusted checkpoint'
 set +e
 LEDGER_DIR="$DEMO/yesterdays-copy" $L verify --verifier-key "$DEMO/offsite/verifier.key" --trusted "$DEMO/offsite/trusted-checkpoint.txt"
