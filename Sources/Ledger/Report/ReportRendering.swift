@@ -127,18 +127,28 @@ extension CommunicationReport {
 
     /// Aligned columns, two spaces apart; `right` columns right-aligned; the last column unpadded.
     static func table(_ header: [String], _ rows: [[String]], right: Set<Int> = []) -> String {
-        var widths = header.map(\.count)
-        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
-        func line(_ cells: [String]) -> String {
-            var s = "  "
+        // Widths in characters; ASCII cells (nearly all) are measured in O(1) from their UTF-8.
+        func width(_ cell: String) -> Int { cell.utf8.allSatisfy { $0 < 0x80 } ? cell.utf8.count : cell.count }
+        var widths = header.map(width)
+        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], width(cell)) } }
+        var out = [UInt8]()
+        out.reserveCapacity((rows.count + 1) * (widths.reduce(0, +) + 2 * widths.count + 3))
+        func line(_ cells: [String]) {
+            out.append(contentsOf: [0x20, 0x20])
             for (i, cell) in cells.enumerated() {
-                let pad = String(repeating: " ", count: max(0, widths[i] - cell.count))
-                if i == cells.count - 1 { s += right.contains(i) ? pad + cell : cell } else { s += (right.contains(i) ? pad + cell : cell + pad) + "  " }
+                let pad = max(0, widths[i] - width(cell))
+                let last = i == cells.count - 1
+                if right.contains(i) { out.append(contentsOf: repeatElement(0x20, count: pad)) }
+                out.append(contentsOf: cell.utf8)
+                if !right.contains(i) && !last { out.append(contentsOf: repeatElement(0x20, count: pad)) }
+                if !last { out.append(contentsOf: [0x20, 0x20]) }
             }
-            while s.hasSuffix(" ") { s.removeLast() }
-            return s + "\n"
+            while out.last == 0x20 { out.removeLast() }
+            out.append(0x0a)
         }
-        return line(header) + rows.map(line).joined()
+        line(header)
+        rows.forEach(line)
+        return String(decoding: out, as: UTF8.self)
     }
 
     // MARK: - JSON

@@ -51,14 +51,31 @@ public enum Timestamp {
         return Int64(days)
     }
 
-    /// Formats microseconds since the epoch as RFC 3339 UTC with microsecond precision.
+    /// Formats microseconds since the epoch as RFC 3339 UTC with microsecond precision
+    /// (`YYYY-MM-DDTHH:MM:SS.ffffffZ`, 27 ASCII bytes; reports format hundreds of thousands of these).
     public static func formatRFC3339(micros: Int64) -> String {
         let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
         let fraction = Int(micros - seconds * 1_000_000)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let (y, m, d) = civil(fromDays: Int(days))
-        return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(fraction, 6))Z"
+        guard (0...9999).contains(y) else {
+            return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(fraction, 6))Z"
+        }
+        return String(unsafeUninitializedCapacity: 27) { buffer in
+            func put(_ value: Int, _ width: Int, at offset: Int) {
+                var v = value
+                for i in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[i] = UInt8(ascii: "0") + UInt8(v % 10)
+                    v /= 10
+                }
+            }
+            put(y, 4, at: 0); buffer[4] = UInt8(ascii: "-"); put(m, 2, at: 5); buffer[7] = UInt8(ascii: "-"); put(d, 2, at: 8)
+            buffer[10] = UInt8(ascii: "T"); put(secondOfDay / 3600, 2, at: 11); buffer[13] = UInt8(ascii: ":")
+            put(secondOfDay / 60 % 60, 2, at: 14); buffer[16] = UInt8(ascii: ":"); put(secondOfDay % 60, 2, at: 17)
+            buffer[19] = UInt8(ascii: "."); put(fraction, 6, at: 20); buffer[26] = UInt8(ascii: "Z")
+            return 27
+        }
     }
 
     public static func formatDate(days: Int64) -> String {
