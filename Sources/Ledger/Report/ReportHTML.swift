@@ -4,19 +4,21 @@ import Foundation
 extension CommunicationReport {
     /// HTML-escapes text for element content and attribute values.
     static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(c)
+        // Most text needs no escaping: check the UTF-8 once and return it as it is.
+        guard s.utf8.contains(where: { $0 == 0x26 || $0 == 0x3c || $0 == 0x3e || $0 == 0x22 || $0 == 0x27 }) else { return s }
+        var out = [UInt8]()
+        out.reserveCapacity(s.utf8.count + 16)
+        for byte in s.utf8 {
+            switch byte {
+            case 0x26: out.append(contentsOf: Array("&amp;".utf8))
+            case 0x3c: out.append(contentsOf: Array("&lt;".utf8))
+            case 0x3e: out.append(contentsOf: Array("&gt;".utf8))
+            case 0x22: out.append(contentsOf: Array("&quot;".utf8))
+            case 0x27: out.append(contentsOf: Array("&#39;".utf8))
+            default: out.append(byte)
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     static let css = """
@@ -235,7 +237,12 @@ extension CommunicationReport {
         return out
     }
 
-    private func f(_ v: Double) -> String { String(format: "%.1f", v) }
+    /// One decimal place, like "%.1f", without Foundation's locale-aware formatter (the timeline formats many).
+    private func f(_ v: Double) -> String {
+        guard v.isFinite else { return "0.0" }
+        let tenths = Int64((abs(v) * 10).rounded(.toNearestOrEven))  // as printf rounds exact halves
+        return (v < 0 && tenths != 0 ? "-" : "") + String(tenths / 10) + "." + String(tenths % 10)
+    }
 }
 
 private extension String {
