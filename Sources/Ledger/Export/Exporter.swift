@@ -335,21 +335,7 @@ enum BundleWriter {
         ]))) + [0x0a]
     }
 
-    static func html(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(ch)
-            }
-        }
-        return out
-    }
+    static func html(_ s: String) -> String { CommunicationReport.escape(s) }
 
     static func report(_ c: Context) -> [UInt8] {
         var byField = [String: Int](), byReason = [String: Int]()
@@ -361,13 +347,6 @@ enum BundleWriter {
         }
         let matters = c.mattersShown ? c.options.matters.sorted().joined(separator: ", ") : BundleFormat.redactedMarker
         var h = """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8">
-        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-        <title>Ledger export: \(html(c.origin))</title>
-        <style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}
-        td,th{border:1px solid #bbb;padding:3px 8px;text-align:left;font-size:90%}th{background:#eee}
-        .r{color:#999;font-style:italic}code{font-size:90%}</style></head><body>
         <h1>Ledger export</h1>
         <p>This report is a convenience view. What counts is what the verifiers check: run
         <code>ledger verify-bundle</code> or <code>python3 verify_bundle.py</code> on the bundle (see README.txt).</p>
@@ -399,12 +378,18 @@ enum BundleWriter {
             h += "<tr><td>\(entry.seq)</td>"
             for field in ["occurredAt", "matter", "author", "channel", "direction", "kind", "urgency", "outcome"] {
                 let value = entry.column(field)
-                h += value == BundleFormat.redactedMarker ? "<td class=\"r\">[redacted]</td>" : "<td>\(html(value))</td>"
+                h += value == BundleFormat.redactedMarker ? "<td class=\"redacted\">[redacted]</td>" : "<td>\(html(value))</td>"
             }
-            h += "<td>\(html(entry.redacted.map(\.name).joined(separator: ", ")))</td></tr>\n"
+            h += "<td class=\"wrap\">\(html(entry.redacted.map(\.name).joined(separator: ", ")))</td></tr>\n"
         }
-        h += "</table>\n</body></html>\n"
-        return Array(h.utf8)
+        h += "</table>\n"
+        // The communication-standards report over what this bundle reveals, with the default policy as of the export.
+        let records = c.entries.map { ReportRecord(seq: $0.seq, fields: JSONObject($0.revealed.map { ($0.name, $0.value) })) }
+        let communication = CommunicationReport(records: records, policy: ReportPolicy(), asOf: c.createdAt)
+        h += "<h2>Communication standards (revealed fields, default policy)</h2>\n"
+            + "<p class=\"meta\">Computed as by <code>ledger report --bundle</code>; withheld fields are simply absent.</p>\n"
+            + communication.htmlSections(policy: ReportPolicy())
+        return Array(CommunicationReport.page(title: "Ledger export: \(c.origin)", body: h).utf8)
     }
 
     static func readme(_ c: Context) -> [UInt8] {
