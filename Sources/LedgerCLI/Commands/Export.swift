@@ -19,11 +19,7 @@ struct Export: ParsableCommand {
     @Option(help: "A matter to export (repeat for several).")
     var matter: [String] = []
 
-    @Option(help: ArgumentHelp("Only entries that occurred at or after this RFC 3339 time or date.", valueName: "time"))
-    var from: String?
-
-    @Option(help: ArgumentHelp("Only entries that occurred at or before this RFC 3339 time or date.", valueName: "time"))
-    var to: String?
+    @OptionGroup var period: TimeRange
 
     @Option(help: ArgumentHelp("Redaction profile: insurer, metadata or full.", valueName: "name"))
     var profile: String?
@@ -72,8 +68,7 @@ struct Export: ParsableCommand {
                 }
                 try chosen.applyOverrides(reveal: reveal, redact: redact)
                 var options = ExportOptions(matters: matter, profile: chosen, tool: "ledger \(LedgerVersion.string)")
-                options.from = try TimeArgument.parse(from, endOfDay: false, option: "--from")
-                options.to = try TimeArgument.parse(to, endOfDay: true, option: "--to")
+                (options.from, options.to) = try period.bounds()
                 if let sinceCheckpoint { options.sinceCheckpoint = try BundleFiles.readText(sinceCheckpoint) }
                 let ledger = try openUnlocked(location, keys)
                 let summary = try ledger.export(options, to: output)

@@ -12,19 +12,14 @@ struct List: ParsableCommand {
     @Option(help: "Only this matter.")
     var matter: String?
 
-    @Option(help: ArgumentHelp("Only entries that occurred at or after this RFC 3339 time or date.", valueName: "time"))
-    var from: String?
-
-    @Option(help: ArgumentHelp("Only entries that occurred at or before this RFC 3339 time or date.", valueName: "time"))
-    var to: String?
+    @OptionGroup var period: TimeRange
 
     @Flag(help: "One JSON object per line.")
     var json = false
 
     func run() throws {
         try Failure.run {
-            let filter = EntryFilter(matter: matter, from: try TimeArgument.parse(from, endOfDay: false, option: "--from"),
-                                     to: try TimeArgument.parse(to, endOfDay: true, option: "--to"))
+            let filter = try period.filter(matter: matter)
             let ledger = try openUnlocked(location, keys)
             var rows = [[String]]()
             try ledger.entries(matching: filter) { entry in
@@ -38,6 +33,25 @@ struct List: ParsableCommand {
                 Terminal.table(header: ["SEQ", "OCCURRED", "MATTER", "AUTHOR", "CHANNEL", "DIRECTION", "KIND", "SUBJECT"], rows: rows)
             }
         }
+    }
+}
+
+/// `--from` / `--to` on occurredAt, shared by list, report and export.
+struct TimeRange: ParsableArguments {
+    @Option(help: ArgumentHelp("Only entries that occurred at or after this RFC 3339 time or date.", valueName: "time"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("Only entries that occurred at or before this RFC 3339 time or date.", valueName: "time"))
+    var to: String?
+
+    /// The bounds in microseconds (a bare date covers its whole UTC day).
+    func bounds() throws -> (from: Int64?, to: Int64?) {
+        (try TimeArgument.parse(from, endOfDay: false, option: "--from"), try TimeArgument.parse(to, endOfDay: true, option: "--to"))
+    }
+
+    func filter(matter: String?) throws -> EntryFilter {
+        let (from, to) = try bounds()
+        return EntryFilter(matter: matter, from: from, to: to)
     }
 }
 

@@ -20,11 +20,7 @@ struct Report: ParsableCommand {
     @Option(help: "Only this matter.")
     var matter: String?
 
-    @Option(help: ArgumentHelp("Only entries that occurred at or after this RFC 3339 time or date.", valueName: "time"))
-    var from: String?
-
-    @Option(help: ArgumentHelp("Only entries that occurred at or before this RFC 3339 time or date (also the default --as-of).", valueName: "time"))
-    var to: String?
+    @OptionGroup var period: TimeRange
 
     @Option(help: ArgumentHelp("Policy file (JSON, docs/REPORT.md).", valueName: "file"))
     var policy: String?
@@ -56,8 +52,7 @@ struct Report: ParsableCommand {
         let reportPolicy: ReportPolicy
         do {
             reportPolicy = try policy.map { try ReportPolicy.parse(Array(try BundleFiles.readText($0).utf8)) } ?? ReportPolicy()
-            let filter = EntryFilter(matter: matter, from: try TimeArgument.parse(from, endOfDay: false, option: "--from"),
-                                     to: try TimeArgument.parse(to, endOfDay: true, option: "--to"))
+            let filter = try period.filter(matter: matter)
             let time = try TimeArgument.parse(asOf, endOfDay: true, option: "--as-of") ?? filter.to ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
             let records: [ReportRecord]
             if let bundle {
