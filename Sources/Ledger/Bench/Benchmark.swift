@@ -22,6 +22,8 @@ public struct Benchmark {
     public var entries = 100_000
     public var durableAppends = 2_000
     public var scratch: String
+    /// Keep records.jsonl after the import (for profiling `ledger import` on the same input).
+    public var keepInput = false
 
     public init(entries: Int, durableAppends: Int, scratch: String) {
         self.entries = entries
@@ -53,7 +55,7 @@ public struct Benchmark {
         let ledgerBytes = importLedger.dataFileSize()
         log(String(format: "import: %.0f records/s", Double(entries) / importSeconds))
         try importLedger.signCheckpoint()
-        try FileManager.default.removeItem(atPath: input)
+        if !keepInput { try FileManager.default.removeItem(atPath: input) }
 
         let keyless = try timedVerify(importLedger, deep: false)
         log(String(format: "keyless verify: %.0f entries/s", Double(entries) / keyless))

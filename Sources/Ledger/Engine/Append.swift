@@ -49,10 +49,10 @@ extension Ledger {
         let ring = try requireKeys()
         guard !records.isEmpty else { return [] }
         let recordedAt = Clock.nowMicros()
-        var timer = PhaseTimer()
+        var timer = PhaseTimer(logger: Self.logger)
         let (outcomes, state) = try LedgerError.wrap("append") {
             try store.environment.write { txn -> ([AppendOutcome], AppendState) in
-                timer = PhaseTimer()
+                timer = PhaseTimer(logger: Self.logger)
                 var state = try loadAppendState(txn)
                 let (outcomes, plan) = try planAppend(records, state: state, ring: ring, txn: txn)
                 let keys = try matterKeys(for: plan.map { records[$0.index].matter }, ring: ring, txn: txn)

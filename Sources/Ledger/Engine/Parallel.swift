@@ -4,7 +4,7 @@ import Foundation
 /// Runs `transform` over `items` on every core, in contiguous chunks, and returns results in input order.
 /// The hot loops of import and verify use it; it allocates one result buffer per call, not per item.
 func parallelMap<T, U>(_ items: [T], minimumChunk: Int = 64, _ transform: (T) throws -> U) throws -> [U] {
-    let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(1, items.count / minimumChunk))
+    let workers = min(availableCores, max(1, items.count / minimumChunk))
     if workers <= 1 { return try items.map(transform) }
     let results = UnsafeMutableBufferPointer<U>.allocate(capacity: items.count)
     defer { results.deallocate() }
@@ -37,6 +37,9 @@ func parallelMap<T, U>(_ items: [T], minimumChunk: Int = 64, _ transform: (T) th
     results.baseAddress!.deinitialize(count: items.count)
     return out
 }
+
+/// Cores this process may use, read once: Foundation reads cgroup files on every `activeProcessorCount` call.
+let availableCores = ProcessInfo.processInfo.activeProcessorCount
 
 /// The contiguous share of `count` items that worker `worker` of `workers` handles: every item exactly once,
 /// shares differing by at most one, and a valid (possibly empty) range for any core count.

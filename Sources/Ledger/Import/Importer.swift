@@ -67,7 +67,7 @@ extension Ledger {
     private func importValidated(count: Int, retain: Bool, options: ImportOptions,
                                  validate: (Range<Int>) throws -> [Result<ValidatedRecord, RecordError>]) throws -> ImportSummary {
         let batch = max(1, options.batchSize)
-        var timer = PhaseTimer()
+        var timer = PhaseTimer(logger: Self.logger)
         defer { Self.logger.debug("import", metadata: ["records": "\(count)", "phases": "\(timer)"]) }
         // Pass 1: validate everything before writing anything.
         var rejected = [RecordError]()

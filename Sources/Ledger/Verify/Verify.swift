@@ -67,7 +67,7 @@ extension Ledger {
         try LedgerError.wrap("verify") {
             // LMDB trusts its file: a damaged page below a root would be followed through the map (SIGSEGV/SIGBUS).
             // Walk every page with pread first, so damage is an error and not a crash.
-            var timer = PhaseTimer()
+            var timer = PhaseTimer(logger: Self.logger)
             defer { Self.logger.debug("verify", metadata: ["phases": "\(timer)"]) }
             try store.environment.checkStructure()
             timer.lap("structure")
@@ -369,7 +369,7 @@ extension Ledger {
     /// Checks the entries of one chunk in parallel (each worker with its own read transaction for index lookups).
     fileprivate func checkEntries(_ chunk: [(seq: UInt64?, value: UnsafeRawBufferPointer)], ring: KeyRing?,
                               context: ScanContext) throws -> [EntryFacts] {
-        let workers = chunk.count >= 64 ? ProcessInfo.processInfo.activeProcessorCount : 1
+        let workers = chunk.count >= 64 ? availableCores : 1
         let results = UnsafeMutableBufferPointer<EntryFacts>.allocate(capacity: chunk.count)
         results.initialize(repeating: EntryFacts(seq: 0))
         defer { results.deinitialize(); results.deallocate() }

@@ -15,6 +15,9 @@ struct Bench: ParsableCommand {
     @Option(help: ArgumentHelp("Scratch directory (removed afterwards); default under the temp directory.", valueName: "dir"))
     var scratch: String?
 
+    @Flag(help: "Keep the scratch directory (records.jsonl, the ledgers and their key files) for inspection or profiling.")
+    var keepScratch = false
+
     @Flag(help: "Print the figures as JSON.")
     var json = false
 
@@ -22,9 +25,11 @@ struct Bench: ParsableCommand {
         try Failure.run {
             guard entries > 0, appends > 0 else { throw ValidationError("--entries and --appends must be positive") }
             let dir = scratch ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("ledger-bench-\(getpid())")
-            let bench = Benchmark(entries: entries, durableAppends: appends, scratch: dir)
-            defer { bench.cleanUp() }
+            var bench = Benchmark(entries: entries, durableAppends: appends, scratch: dir)
+            bench.keepInput = keepScratch
+            defer { if !keepScratch { bench.cleanUp() } }
             var result = try bench.run { if !json { Terminal.note($0) } }
+            if keepScratch { Terminal.note("scratch kept in \(dir)") }
             result.verifyPeakRSSBytes = try peakRSSOfVerify(bench.importedLedgerDirectory)
             if json {
                 let encoder = JSONEncoder()
