@@ -54,3 +54,26 @@ public func nodeHash(_ left: Hash, _ right: Hash) -> Hash {
 internal func maxpow2(_ n: Int64) -> Int64 {
     Int64(1) << (63 - (n - 1).leadingZeroBitCount)
 }
+
+/// SHA-256 of messages that all begin with the same 64-byte prefix (one block), which is absorbed once:
+/// hashing a message then costs only its own blocks. `hash(_:)` equals `Hash.sha256(prefix + message)`.
+/// Keep one per thread: each hash copies the absorbed state (copy-on-write), touching its reference count.
+public struct PrefixedSHA256: @unchecked Sendable {
+    public static let prefixByteCount = 64
+
+    @usableFromInline internal let absorbed: SHA256
+
+    public init(prefix: UnsafeRawBufferPointer) {
+        precondition(prefix.count == Self.prefixByteCount, "PrefixedSHA256 needs a 64-byte prefix")
+        var h = SHA256()
+        h.update(bufferPointer: prefix)
+        absorbed = h
+    }
+
+    @inlinable
+    public func hash(_ message: UnsafeRawBufferPointer) -> Hash {
+        var h = absorbed
+        h.update(bufferPointer: message)
+        return Hash(h.finalize())
+    }
+}

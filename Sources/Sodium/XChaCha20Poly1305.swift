@@ -84,6 +84,35 @@ public enum XChaCha20Poly1305 {
         return plaintext
     }
 
+    /// Authenticates and decrypts `ciphertext || tag` into `output` (exactly `ciphertext.count - tagByteCount`
+    /// bytes, caller-owned: zero it after use). Does not allocate: the deep-verify hot path reuses one buffer.
+    /// Throws like `open(_:associatedData:nonce:key:)`; `output` holds nothing usable then.
+    public static func open(
+        _ ciphertext: UnsafeRawBufferPointer,
+        associatedData: UnsafeRawBufferPointer,
+        nonce: UnsafeRawBufferPointer,
+        key: SecretBytes,
+        into output: UnsafeMutableRawBufferPointer
+    ) throws {
+        Sodium.ensureInitialized()
+        guard key.count == keyByteCount else { throw SodiumError(operation: "aead.open.key", code: -1) }
+        guard nonce.count == nonceByteCount else { throw SodiumError(operation: "aead.open.nonce", code: -1) }
+        guard ciphertext.count >= tagByteCount else { throw SodiumError(operation: "aead.open", code: -1) }
+        precondition(output.count == ciphertext.count - tagByteCount, "XChaCha20Poly1305 output must be ciphertext.count - 16 bytes")
+        var written: UInt64 = 0
+        let rc = key.withUnsafeBytes { k in
+            crypto_aead_xchacha20poly1305_ietf_decrypt(
+                nonNullBase(output), &written,
+                nil,
+                nonNullBase(ciphertext), UInt64(ciphertext.count),
+                nonNullBase(associatedData), UInt64(associatedData.count),
+                nonNullBase(nonce),
+                nonNullBase(k))
+        }
+        guard rc == 0 else { throw SodiumError(operation: "aead.open", code: rc) }
+        precondition(written == UInt64(output.count))
+    }
+
     /// Authenticates and decrypts `ciphertext || tag`; see the pointer variant.
     public static func open(_ ciphertext: [UInt8], associatedData: [UInt8], nonce: [UInt8], key: SecretBytes) throws -> SecretBytes {
         try ciphertext.withUnsafeBytes { c in

@@ -107,24 +107,27 @@ final class DisclosureDigester {
     /// SHA-256(ASCII(base64url(["<b64url salt>","<name>",<value>]))).
     func digest(salt: UnsafeRawBufferPointer, name: String, value: UnsafeRawBufferPointer) -> Hash {
         var name = name
-        return name.withUTF8 { nameBytes in
-            ensureCapacity(Base64.encodedURLCount(salt.count) + nameBytes.count + value.count + 8)
-            var n = 0
-            func put(_ byte: UInt8) { json[n] = byte; n += 1 }
-            func put(_ bytes: UnsafeRawBufferPointer) {
-                if let base = bytes.baseAddress { (json + n).update(from: base.assumingMemoryBound(to: UInt8.self), count: bytes.count) }
-                n += bytes.count
-            }
-            put(0x5b); put(0x22)                                   // ["
-            n += Base64.encodeURL(salt, to: json + n)
-            put(0x22); put(0x2c); put(0x22)                        // ","
-            put(UnsafeRawBufferPointer(nameBytes))
-            put(0x22); put(0x2c)                                   // ",
-            put(value)
-            put(0x5d)                                              // ]
-            let length = Base64.encodeURL(UnsafeRawBufferPointer(start: json, count: n), to: ascii)
-            return Hash.sha256(UnsafeRawBufferPointer(start: ascii, count: length))
+        return name.withUTF8 { digest(salt: salt, name: UnsafeRawBufferPointer($0), value: value) }
+    }
+
+    /// The same, with the name as its ASCII bytes (deep verify reads names in place from the leaf).
+    func digest(salt: UnsafeRawBufferPointer, name nameBytes: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Hash {
+        ensureCapacity(Base64.encodedURLCount(salt.count) + nameBytes.count + value.count + 8)
+        var n = 0
+        func put(_ byte: UInt8) { json[n] = byte; n += 1 }
+        func put(_ bytes: UnsafeRawBufferPointer) {
+            if let base = bytes.baseAddress { (json + n).update(from: base.assumingMemoryBound(to: UInt8.self), count: bytes.count) }
+            n += bytes.count
         }
+        put(0x5b); put(0x22)                                   // ["
+        n += Base64.encodeURL(salt, to: json + n)
+        put(0x22); put(0x2c); put(0x22)                        // ","
+        put(nameBytes)
+        put(0x22); put(0x2c)                                   // ",
+        put(value)
+        put(0x5d)                                              // ]
+        let length = Base64.encodeURL(UnsafeRawBufferPointer(start: json, count: n), to: ascii)
+        return Hash.sha256(UnsafeRawBufferPointer(start: ascii, count: length))
     }
 
     private func ensureCapacity(_ jsonBytes: Int) {

@@ -1,0 +1,101 @@
+import MerkleLog
+
+/// A leaf read in place (docs/FORMAT.md, "Leaf v1"), without allocating: the verify hot path.
+/// It accepts exactly the bytes `Leaf.decode` accepts; when it returns nil, the caller decodes with
+/// `Leaf.decode` to report the precise error.
+struct LeafView {
+    /// The whole leaf; the views below point into it (valid as long as it is).
+    let bytes: UnsafeRawBufferPointer
+    let seq: UInt64
+    let recordedAt: Int64
+    let previousHash: Hash
+    let matterTag: Hash
+    let sourceTag: Hash?
+    let keyID: UInt32
+    let ciphertextHash: Hash
+    let fieldsDigest: Hash
+    let fieldCount: Int
+    private let nonceOffset: Int
+    /// Offset of the field list (`u8 name length || name`, repeated), just after the u16 field count.
+    private let namesOffset: Int
+
+    private static let ledgerIDOffset = 1
+    private static let flagsOffset = 97
+    /// Version, ledger id, seq, recordedAt, previous hash, matter tag, flags.
+    private static let fixedHead = 98
+    /// Key id, nonce, ciphertext hash, fields digest, field count.
+    private static let fixedTail = 4 + Leaf.nonceByteCount + 32 + 32 + 2
+
+    init?(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count >= Self.fixedHead, bytes[0] == Leaf.currentVersion else { return nil }
+        let flags = bytes[Self.flagsOffset]
+        guard flags & ~1 == 0 else { return nil }
+        var o = Self.fixedHead
+        if flags & 1 == 1 {
+            guard bytes.count >= o + 32 else { return nil }
+            sourceTag = Hash(unsafeBytes: UnsafeRawBufferPointer(rebasing: bytes[o...]))
+            o += 32
+        } else {
+            sourceTag = nil
+        }
+        guard bytes.count >= o + Self.fixedTail else { return nil }
+        self.bytes = bytes
+        seq = Self.u64(bytes, 17)
+        recordedAt = Int64(bitPattern: Self.u64(bytes, 25))
+        previousHash = Hash(unsafeBytes: UnsafeRawBufferPointer(rebasing: bytes[33...]))
+        matterTag = Hash(unsafeBytes: UnsafeRawBufferPointer(rebasing: bytes[65...]))
+        keyID = UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: o, as: UInt32.self))
+        nonceOffset = o + 4
+        o = nonceOffset + Leaf.nonceByteCount
+        ciphertextHash = Hash(unsafeBytes: UnsafeRawBufferPointer(rebasing: bytes[o...]))
+        fieldsDigest = Hash(unsafeBytes: UnsafeRawBufferPointer(rebasing: bytes[(o + 32)...]))
+        o += 64
+        fieldCount = Int(bytes[o]) << 8 | Int(bytes[o + 1])
+        namesOffset = o + 2
+        guard Self.namesAreValid(bytes, from: namesOffset, count: fieldCount) else { return nil }
+    }
+
+    var ledgerID: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[Self.ledgerIDOffset..<(Self.ledgerIDOffset + Leaf.ledgerIDByteCount)])
+    }
+
+    var nonce: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[nonceOffset..<(nonceOffset + Leaf.nonceByteCount)])
+    }
+
+    /// The field list exactly as the fields digest frames it: `u8 name length || name`, in leaf order.
+    var nameList: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[namesOffset...])
+    }
+
+    /// Calls `body` with each field's index and name bytes, in leaf order.
+    func forEachName(_ body: (Int, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var o = namesOffset
+        for index in 0..<fieldCount {
+            let length = Int(bytes[o])
+            try body(index, UnsafeRawBufferPointer(rebasing: bytes[(o + 1)..<(o + 1 + length)]))
+            o += 1 + length
+        }
+    }
+
+    /// Every name is valid and strictly above the one before, and the list ends exactly at the leaf's end.
+    private static func namesAreValid(_ bytes: UnsafeRawBufferPointer, from start: Int, count: Int) -> Bool {
+        var o = start
+        var previous: UnsafeRawBufferPointer? = nil
+        for _ in 0..<count {
+            guard o < bytes.count else { return false }
+            let length = Int(bytes[o])
+            guard o + 1 + length <= bytes.count else { return false }
+            let name = UnsafeRawBufferPointer(rebasing: bytes[(o + 1)..<(o + 1 + length)])
+            guard FieldName.isValid(name) else { return false }
+            if let prior = previous, !FieldName.strictlyAscending(prior, name) { return false }
+            previous = name
+            o += 1 + length
+        }
+        return o == bytes.count
+    }
+
+    private static func u64(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt64 {
+        UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+}
