@@ -13,9 +13,8 @@ final class DeepScratch: @unchecked Sendable {
     /// The AEAD associated data: label || ledger id, then seq and key id rewritten per entry.
     private var associatedData: [UInt8]
     private let associatedDataPrefix: Int
-    /// Views of the payload's values (into `plaintext`) and their disclosure digests.
+    /// Views of the payload's values (into `plaintext`).
     var values: [UnsafeRawBufferPointer] = []
-    var digests: [Hash] = []
     /// The fields-digest input, rebuilt per entry.
     var fieldList: [UInt8] = []
     /// Matter tags already recomputed by this worker (matter → tag); bounded.
@@ -27,7 +26,6 @@ final class DeepScratch: @unchecked Sendable {
         associatedData = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: 0, keyID: 0)
         associatedDataPrefix = associatedData.count - 12
         values.reserveCapacity(64)
-        digests.reserveCapacity(64)
         fieldList.reserveCapacity(1024)
     }
 
@@ -84,16 +82,10 @@ extension Ledger {
     /// and the schema's own checks run on them; only a record that fails goes through `checkRecord`,
     /// which names the problem.
     func checkContents(_ leaf: LeafView, ciphertext: UnsafeRawBufferPointer, ring: KeyRing, scratch: DeepScratch,
-                       txn: ReadTransaction, violation: (Violation.Kind, String, String?, String?) -> Void) {
-        let key: SecretBytes
-        if let cached = scratch.matterKeys[leaf.keyID] {
-            key = cached
-        } else {
-            do { key = try matterKey(id: leaf.keyID, ring: ring, txn: txn) } catch {
-                violation(.matterKey, "matter key \(leaf.keyID) is missing or does not unwrap", nil, nil)
-                return
-            }
-            scratch.matterKeys[leaf.keyID] = key
+                       violation: (Violation.Kind, String, String?, String?) -> Void) throws {
+        guard let key = try matterKey(leaf.keyID, ring: ring, scratch: scratch) else {
+            violation(.matterKey, "matter key \(leaf.keyID) is missing or does not unwrap", nil, nil)
+            return
         }
         guard ciphertext.count >= XChaCha20Poly1305.tagByteCount else {
             violation(.decryption, "the ciphertext does not open with its key and associated data", nil, nil)
@@ -113,7 +105,7 @@ extension Ledger {
             violation(.decryption, "the decrypted payload does not decode", nil, nil)
             return
         }
-        let fieldsDigest = Self.fieldsDigest(leaf, seed: seed, scratch: scratch)
+        let fieldsDigest = Self.fieldsDigest(leaf, seed: seed, values: scratch.values, scratch: scratch)
         if fieldsDigest != leaf.fieldsDigest {
             violation(.disclosureDigest, "the disclosures do not hash to the leaf's fields digest", leaf.fieldsDigest.hex, fieldsDigest.hex)
         }
@@ -125,6 +117,15 @@ extension Ledger {
         if sourceKey.map({ ring.sourceTag($0) }) != leaf.sourceTag {
             violation(.tagMismatch, "the source tag does not match the decrypted sourceSystem/sourceId", nil, nil)
         }
+    }
+
+    /// The matter key `id`, from the worker's cache or unwrapped in a read transaction of its own; nil when it is
+    /// missing or does not unwrap. Throws only when no transaction can be opened (a storage error).
+    private func matterKey(_ id: UInt32, ring: KeyRing, scratch: DeepScratch) throws -> SecretBytes? {
+        if let cached = scratch.matterKeys[id] { return cached }
+        let key = try store.environment.read { txn in try? matterKey(id: id, ring: ring, txn: txn) }
+        scratch.matterKeys[id] = key
+        return key
     }
 
     /// Splits a decrypted payload (docs/FORMAT.md, "Payload v1") into views of its seed and values, by the rules
@@ -143,16 +144,22 @@ extension Ledger {
 
     /// SHA-256 over `u8 name length || name || disclosure digest` per field (`Leaf.fieldsDigest`), with each
     /// field's salt derived from the seed and its disclosure digest computed in the worker's scratch.
-    private static func fieldsDigest(_ leaf: LeafView, seed: UnsafeRawBufferPointer, scratch: DeepScratch) -> Hash {
+    private static func fieldsDigest(_ leaf: LeafView, seed: UnsafeRawBufferPointer, values: [UnsafeRawBufferPointer],
+                                     scratch: DeepScratch) -> Hash {
         var salts = SaltDeriver(seed: Array(seed))
-        scratch.fieldList.removeAll(keepingCapacity: true)
+        let digester = scratch.digester
+        // Moved out of the scratch for the loop (one exclusivity check, not one per append), and back after.
+        var fieldList = [UInt8]()
+        swap(&fieldList, &scratch.fieldList)
+        defer { swap(&fieldList, &scratch.fieldList) }
+        fieldList.removeAll(keepingCapacity: true)
         leaf.forEachName { index, name in
-            let digest = salts.withSalt(index: index) { scratch.digester.digest(salt: $0, name: name, value: scratch.values[index]) }
-            scratch.fieldList.append(UInt8(name.count))
-            scratch.fieldList.append(contentsOf: name)
-            digest.withUnsafeBytes { scratch.fieldList.append(contentsOf: $0) }
+            let digest = salts.withSalt(index: index) { digester.digest(salt: $0, name: name, value: values[index]) }
+            fieldList.append(UInt8(name.count))
+            fieldList.append(contentsOf: name)
+            digest.withUnsafeBytes { fieldList.append(contentsOf: $0) }
         }
-        return Hash.sha256(scratch.fieldList)
+        return Hash.sha256(fieldList)
     }
 
     /// The few values the tag checks need from a record that validated.

@@ -246,12 +246,13 @@ extension Ledger {
                 nextSeq = max(nextSeq, fact.seq + 1)
             }
         }
-        // Pipeline: the workers check chunk k+1 while this thread folds chunk k (the fold is sequential).
+        // Pipeline: the workers check chunk k+1 while this thread folds chunk k (the fold is sequential); then
+        // this thread helps check chunk k+1 until it is done.
         var running: ChunkCheck? = ChunkCheck.start(try nextChunk(), ledger: self, ring: ring, context: context)
         while let check = running {
             let upcoming = try nextChunk()
             let waitStart = DispatchTime.now().uptimeNanoseconds
-            let (checked, lastValue) = try check.wait()
+            let (checked, lastValue) = try check.finish()
             let facts = checked.facts
             storedMatterRows.add(checked.matterRows)
             storedSourceRows.add(checked.sourceRows)
@@ -354,55 +355,9 @@ extension Ledger {
         mismatches.forEach { report.add($0) }
     }
 
-    /// Checks the entries of one chunk in parallel, and digests its index rows (each worker with its own read
-    /// transaction for matter-key lookups).
-    fileprivate func checkEntries(_ chunk: ScanChunk, ring: KeyRing?, context: ScanContext) throws -> CheckedChunk {
-        let entries = chunk.entries
-        let work = entries.count + (chunk.matterRows.count + chunk.sourceRows.count) / 4
-        let workers = work >= 64 ? availableCores : 1
-        let results = UnsafeMutableBufferPointer<EntryFacts>.allocate(capacity: entries.count)
-        results.initialize(repeating: EntryFacts(seq: 0))
-        defer { results.deinitialize(); results.deallocate() }
-        let digests = UnsafeMutableBufferPointer<(IndexSetDigest, IndexSetDigest)>.allocate(capacity: workers)
-        digests.initialize(repeating: (IndexSetDigest(), IndexSetDigest()))
-        defer { digests.deinitialize(); digests.deallocate() }
-        let failure = FirstError()
-        let box = UnsafeSendableBox((chunk, results, digests))
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let (chunk, results, digests) = box.value
-            for i in workerRange(worker, of: workers, count: chunk.matterRows.count) {
-                digests[worker].0.add(context.rowDigest(domain: IndexSetDigest.matterDomain, key: chunk.matterRows[i].key, value: chunk.matterRows[i].value,
-                                                            worker: worker))
-            }
-            for i in workerRange(worker, of: workers, count: chunk.sourceRows.count) {
-                digests[worker].1.add(context.rowDigest(domain: IndexSetDigest.sourceDomain, key: chunk.sourceRows[i].key, value: chunk.sourceRows[i].value,
-                                                            worker: worker))
-            }
-            let range = workerRange(worker, of: workers, count: chunk.entries.count)
-            guard !range.isEmpty else { return }
-            do {
-                try store.environment.read { txn in
-                    for i in range {
-                        results[i] = try checkEntry(chunk.entries[i].seq, chunk.entries[i].value, ring: ring, context: context,
-                                                    worker: worker, txn: txn)
-                    }
-                }
-            } catch {
-                failure.set(error)
-            }
-        }
-        if let error = failure.error { throw error }
-        var checked = CheckedChunk(facts: Array(results))
-        for (matters, sources) in digests {
-            checked.matterRows.add(matters)
-            checked.sourceRows.add(sources)
-        }
-        return checked
-    }
-
     /// Everything that can be checked about one entry on its own: leaf, ciphertext digest, indexes, and (deep) contents.
-    private func checkEntry(_ seq: UInt64?, _ value: UnsafeRawBufferPointer, ring: KeyRing?, context: ScanContext,
-                            worker: Int, txn: ReadTransaction) throws -> EntryFacts {
+    fileprivate func checkEntry(_ seq: UInt64?, _ value: UnsafeRawBufferPointer, ring: KeyRing?, context: ScanContext,
+                                worker: Int) throws -> EntryFacts {
         guard let seq else { return EntryFacts(seq: .max) }
         var facts = EntryFacts(seq: seq)
         func violation(_ kind: Violation.Kind, _ detail: String, expected: String? = nil, found: String? = nil) {
@@ -445,7 +400,7 @@ extension Ledger {
                       found: context.matterKeys[leaf.matterTag].map(String.init) ?? "no row")
         }
         if let ring {
-            checkContents(leaf, ciphertext: ciphertext, ring: ring, scratch: context.scratches[worker], txn: txn) { kind, detail, expected, found in
+            try checkContents(leaf, ciphertext: ciphertext, ring: ring, scratch: context.scratches[worker]) { kind, detail, expected, found in
                 violation(kind, detail, expected: expected, found: found)
             }
         }
@@ -537,9 +492,9 @@ extension Ledger {
 private struct ScanContext: @unchecked Sendable {
     let matterKeys: [Hash: UInt32]
     let ledgerID: [UInt8]
-    /// Deep only: one scratch per worker index of `checkEntries`.
+    /// Deep only: one scratch per participant of a `ChunkCheck` (the workers, then the scanning thread).
     let scratches: [DeepScratch]
-    /// SHA-256 with the run key absorbed, one per worker index.
+    /// SHA-256 with the run key absorbed, one per participant.
     private let keyed: [PrefixedSHA256]
 
     /// `runKey`: fresh random bytes per run, chosen after the files are fixed, so nobody can build index rows
@@ -547,8 +502,8 @@ private struct ScanContext: @unchecked Sendable {
     init(runKey: [UInt8], matterKeys: [Hash: UInt32], ledgerID: [UInt8], deep: Bool) {
         self.matterKeys = matterKeys
         self.ledgerID = ledgerID
-        scratches = deep ? (0..<availableCores).map { _ in DeepScratch(ledgerID: ledgerID) } : []
-        keyed = (0..<availableCores).map { _ in runKey.withUnsafeBytes { PrefixedSHA256(prefix: $0) } }
+        scratches = deep ? (0...availableCores).map { _ in DeepScratch(ledgerID: ledgerID) } : []
+        keyed = (0...availableCores).map { _ in runKey.withUnsafeBytes { PrefixedSHA256(prefix: $0) } }
     }
 
     /// SHA-256(run key || domain || key || value): a PRF of one index row (fixed-length inputs). The run key fills
@@ -673,27 +628,99 @@ private final class StoredTreeHashes {
     }
 }
 
-/// One chunk being checked on the worker threads while the scanning thread folds the previous one.
+/// One chunk being checked: by the worker threads while the scanning thread folds the previous chunk, then by
+/// the scanning thread too. Each participant takes small batches in turn, so no core idles while work remains.
 private final class ChunkCheck: @unchecked Sendable {
+    private let chunk: ScanChunk
+    private let ledger: Ledger
+    private let ring: KeyRing?
+    private let context: ScanContext
+    private let results: UnsafeMutableBufferPointer<EntryFacts>
+    /// Each participant's keyed digests of the index rows it hashed.
+    private let digests: UnsafeMutableBufferPointer<(IndexSetDigest, IndexSetDigest)>
     private let group = DispatchGroup()
-    private var result: Result<CheckedChunk, Error> = .success(CheckedChunk(facts: []))
-    private let lastValue: UnsafeRawPointer?
+    private let lock = NSLock()
+    private var taken = 0
+    private let failure = FirstError()
+    /// Entries, then matter rows, then source rows: one space of items to hand out.
+    private let total: Int
+    private static let entryBatch = 8, rowBatch = 64
 
-    private init(lastValue: UnsafeRawPointer?) { self.lastValue = lastValue }
+    private init(_ chunk: ScanChunk, ledger: Ledger, ring: KeyRing?, context: ScanContext) {
+        self.chunk = chunk
+        self.ledger = ledger
+        self.ring = ring
+        self.context = context
+        total = chunk.entries.count + chunk.matterRows.count + chunk.sourceRows.count
+        results = .allocate(capacity: chunk.entries.count)
+        results.initialize(repeating: EntryFacts(seq: 0))
+        digests = .allocate(capacity: availableCores + 1)
+        digests.initialize(repeating: (IndexSetDigest(), IndexSetDigest()))
+    }
 
+    deinit {
+        results.deinitialize()
+        results.deallocate()
+        digests.deinitialize()
+        digests.deallocate()
+    }
+
+    /// Starts the workers on `chunk` (nil when it is empty).
     static func start(_ chunk: ScanChunk, ledger: Ledger, ring: KeyRing?, context: ScanContext) -> ChunkCheck? {
         guard !chunk.isEmpty else { return nil }
-        let check = ChunkCheck(lastValue: chunk.lastValue)
-        let box = UnsafeSendableBox(chunk)
-        DispatchQueue.global().async(group: check.group) {
-            check.result = Result { try ledger.checkEntries(box.value, ring: ring, context: context) }
+        let check = ChunkCheck(chunk, ledger: ledger, ring: ring, context: context)
+        for worker in 0..<availableCores {
+            DispatchQueue.global().async(group: check.group) { check.participate(worker) }
         }
         return check
     }
 
-    /// The chunk's findings, and a pointer into the map, once the workers are done.
-    func wait() throws -> (CheckedChunk, UnsafeRawPointer?) {
+    /// Helps until every item is taken, waits for the workers, and returns the chunk's findings (facts in seq
+    /// order) and a pointer into the map.
+    func finish() throws -> (CheckedChunk, UnsafeRawPointer?) {
+        participate(availableCores)
         group.wait()
-        return (try result.get(), lastValue)
+        if let error = failure.error { throw error }
+        var checked = CheckedChunk(facts: Array(results))
+        for (matters, sources) in digests {
+            checked.matterRows.add(matters)
+            checked.sourceRows.add(sources)
+        }
+        return (checked, chunk.lastValue)
+    }
+
+    /// The next batch of items, or nil when all are taken.
+    private func nextBatch() -> Range<Int>? {
+        lock.withLock {
+            guard taken < total, !failure.isSet else { return nil }
+            let size = taken < chunk.entries.count ? Self.entryBatch : Self.rowBatch
+            let batch = taken..<min(total, taken + size, taken < chunk.entries.count ? chunk.entries.count : total)
+            taken = batch.upperBound
+            return batch
+        }
+    }
+
+    /// Checks batches as participant `p` (its own scratch and keyed hash) until none is left.
+    private func participate(_ p: Int) {
+        let entries = chunk.entries.count, matters = chunk.matterRows.count
+        while let batch = nextBatch() {
+            for i in batch {
+                if i < entries {
+                    do {
+                        results[i] = try ledger.checkEntry(chunk.entries[i].seq, chunk.entries[i].value, ring: ring, context: context,
+                                                           worker: p)
+                    } catch {
+                        failure.set(error)
+                        return
+                    }
+                } else if i < entries + matters {
+                    let row = chunk.matterRows[i - entries]
+                    digests[p].0.add(context.rowDigest(domain: IndexSetDigest.matterDomain, key: row.key, value: row.value, worker: p))
+                } else {
+                    let row = chunk.sourceRows[i - entries - matters]
+                    digests[p].1.add(context.rowDigest(domain: IndexSetDigest.sourceDomain, key: row.key, value: row.value, worker: p))
+                }
+            }
+        }
     }
 }
