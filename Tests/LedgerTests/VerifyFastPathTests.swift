@@ -158,3 +158,22 @@ extension VerifyTamperTests {
         try txn.put(raw.entries, key: seq.bigEndianBytes, value: StoredEntry.encode(leaf: leaf.encoded(), ciphertext: ciphertext))
     }
 }
+
+extension VerifyTamperTests {
+    /// The fold reads stored tree hashes with one cursor: a missing hash in the middle is named at its entry,
+    /// and a row under a key that is not 8 bytes is passed over (and counted as an extra row).
+    func testMissingAndMalformedTreeRowsWithTheTreeCursor() throws {
+        let f = try makeLedger(checkpointsAt: [])
+        let missing = storedHashIndex(level: 1, n: 3)  // made by entry 7
+        try f.edit { raw, txn in
+            XCTAssertTrue(try txn.delete(raw.tree, key: UInt64(missing).bigEndianBytes))
+            try txn.put(raw.tree, key: UInt64(5).bigEndianBytes + [0], value: [UInt8](repeating: 7, count: 32))
+            try txn.put(raw.tree, key: [0, 0, 0, 0, 0, 0, 9], value: [UInt8](repeating: 7, count: 32))
+        }
+        let report = try f.verify()
+        let tree = report.violations.filter { $0.kind == .treeHash }
+        XCTAssertEqual(tree.filter { $0.seq != nil }.map(\.seq), [7], "\(tree)")
+        XCTAssertTrue(tree.contains { $0.seq == 7 && $0.detail.contains("stored tree hash \(missing) is missing") }, "\(tree)")
+        XCTAssertTrue(tree.contains { $0.seq == nil }, "the row count differs: \(tree)")
+    }
+}
