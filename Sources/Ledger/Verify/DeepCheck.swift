@@ -146,7 +146,9 @@ extension Ledger {
     /// field's salt derived from the seed and its disclosure digest computed in the worker's scratch.
     private static func fieldsDigest(_ leaf: LeafView, seed: UnsafeRawBufferPointer, values: [UnsafeRawBufferPointer],
                                      scratch: DeepScratch) -> Hash {
-        var salts = SaltDeriver(seed: Array(seed))
+        var seedCopy = Array(seed)
+        defer { zeroize(&seedCopy) }
+        var salts = SaltDeriver(seed: seedCopy)
         let digester = scratch.digester
         // Moved out of the scratch for the loop (one exclusivity check, not one per append), and back after.
         var fieldList = [UInt8]()
