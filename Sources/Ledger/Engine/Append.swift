@@ -18,14 +18,14 @@ struct AppendState {
 }
 
 /// One record's place in a batch: its input position, its seq and its source tag (nil without a sourceId).
-private struct PlannedRecord {
+struct PlannedRecord {
     let index: Int
     let seq: UInt64
     let sourceTag: Hash?
 }
 
 /// One record after encryption, before it is linked into the chain.
-private struct SealedRecord {
+struct SealedRecord {
     let seq: UInt64
     let keyID: UInt32
     let matterTag: Hash
@@ -49,32 +49,54 @@ extension Ledger {
         let ring = try requireKeys()
         guard !records.isEmpty else { return [] }
         let recordedAt = Clock.nowMicros()
-        var timer = PhaseTimer(logger: Self.logger)
         let (outcomes, state) = try LedgerError.wrap("append") {
-            try store.environment.write { txn -> ([AppendOutcome], AppendState) in
-                timer = PhaseTimer(logger: Self.logger)
-                var state = try loadAppendState(txn)
-                let (outcomes, plan) = try planAppend(records, state: state, ring: ring, txn: txn)
-                let keys = try matterKeys(for: plan.map { records[$0.index].matter }, ring: ring, txn: txn)
-                timer.lap("plan")
-                // One draw of randomness for the batch (salt seeds and nonces), zeroed once sealed.
-                var random = SecureRandom.bytes(plan.count * Self.randomBytesPerRecord)
-                defer { zeroize(&random) }
-                let sealed = try parallelMap(Array(plan.enumerated()), minimumChunk: 32) { slot, item in
-                    let offset = slot * Self.randomBytesPerRecord
-                    return try seal(records[item.index], seq: item.seq, key: keys[records[item.index].matter]!,
-                                    sourceTag: item.sourceTag, random: random[offset..<(offset + Self.randomBytesPerRecord)])
-                }
-                timer.lap("seal")
-                try link(sealed, into: &state, recordedAt: recordedAt, txn: txn)
-                timer.lap("link")
-                return (outcomes, state)
+            try store.environment.write { txn in
+                try appendInTransaction(records, ring: ring, recordedAt: recordedAt, txn: txn)
             }
         }
-        timer.lap("commit")
-        Self.logger.debug("appended batch", metadata: ["records": "\(records.count)", "phases": "\(timer)"])
         lock.withLock { appendState = state }  // only once committed
         return outcomes
+    }
+
+    /// Plans, seals and links `records` inside `txn`: the whole of a single `append`, and the fallback of a
+    /// bulk append whose batch was sealed ahead on a prediction that another writer made wrong.
+    func appendInTransaction(_ records: [ValidatedRecord], ring: KeyRing, recordedAt: Int64,
+                             txn: WriteTransaction) throws -> ([AppendOutcome], AppendState) {
+        var timer = PhaseTimer(logger: Self.logger)
+        var state = try loadAppendState(txn)
+        let (outcomes, plan) = try planAppend(records, tags: try sourceTags(records, ring: ring), firstSeq: state.size) {
+            try storedSource($0, txn)
+        }
+        let keys = try matterKeys(for: plan.map { records[$0.index].matter }, ring: ring, txn: txn)
+        timer.lap("plan")
+        let sealed = try sealAll(records, plan: plan, keys: keys)
+        timer.lap("seal")
+        try link(sealed, into: &state, recordedAt: recordedAt, txn: txn)
+        timer.lap("link")
+        Self.logger.debug("appended batch", metadata: ["records": "\(records.count)", "phases": "\(timer)"])
+        return (outcomes, state)
+    }
+
+    /// The seq stored under a source tag, if any.
+    func storedSource(_ tag: Hash, _ txn: ReadTransaction) throws -> UInt64? {
+        try txn.get(store.sources, key: tag.bytes).flatMap { UInt64(bigEndianBytes: $0) }
+    }
+
+    /// The source tag of every record (nil without a sourceId), computed on every core.
+    func sourceTags(_ records: [ValidatedRecord], ring: KeyRing) throws -> [Hash?] {
+        try parallelMap(records, minimumChunk: 256) { $0.sourceKey.map { ring.sourceTag($0) } }
+    }
+
+    /// Seals every planned record on every core, each with its own fresh salt seed and nonce.
+    func sealAll(_ records: [ValidatedRecord], plan: [PlannedRecord], keys: [String: MatterKey]) throws -> [SealedRecord] {
+        // One draw of randomness for the batch (salt seeds and nonces), zeroed once sealed.
+        var random = SecureRandom.bytes(plan.count * Self.randomBytesPerRecord)
+        defer { zeroize(&random) }
+        return try parallelMap(Array(plan.enumerated()), minimumChunk: 32) { slot, item in
+            let offset = slot * Self.randomBytesPerRecord
+            return try seal(records[item.index], seq: item.seq, key: keys[records[item.index].matter]!,
+                            sourceTag: item.sourceTag, random: random[offset..<(offset + Self.randomBytesPerRecord)])
+        }
     }
 
     /// Reads (or reuses) the log's tail: size, last record hash, last recordedAt and the tree's right edge.
@@ -96,18 +118,19 @@ extension Ledger {
         return AppendState(size: size, previousHash: lastHash, lastRecordedAt: leaf.recordedAt, tree: tree)
     }
 
-    /// Assigns seqs, skips duplicates (already stored, or repeated within the batch) and checks `corrects`.
-    private func planAppend(_ records: [ValidatedRecord], state: AppendState, ring: KeyRing,
-                            txn: WriteTransaction) throws -> ([AppendOutcome], [PlannedRecord]) {
+    /// Assigns seqs from `firstSeq`, skips duplicates (already stored per `stored`, or repeated within the batch)
+    /// and checks `corrects`.
+    func planAppend(_ records: [ValidatedRecord], tags: [Hash?], firstSeq: UInt64,
+                    stored: (Hash) throws -> UInt64?) throws -> ([AppendOutcome], [PlannedRecord]) {
         var outcomes = [AppendOutcome]()
         var plan = [PlannedRecord]()
         var batchSources = [Hash: UInt64]()
         var errors = [RecordError]()
-        var next = state.size
+        var next = firstSeq
         for (index, record) in records.enumerated() {
-            let sourceTag = record.sourceKey.map { ring.sourceTag($0) }
+            let sourceTag = tags[index]
             if let tag = sourceTag {
-                if let stored = try txn.get(store.sources, key: tag.bytes), let seq = UInt64(bigEndianBytes: stored) {
+                if let seq = try stored(tag) {
                     outcomes.append(.duplicate(of: seq))
                     continue
                 }
@@ -132,7 +155,7 @@ extension Ledger {
     static let randomBytesPerRecord = EntryPayload.seedByteCount + XChaCha20Poly1305.nonceByteCount
 
     /// Encrypts one record with its fresh salt seed and nonce (`random`): disclosures, field digests, AEAD under the matter key.
-    private func seal(_ record: ValidatedRecord, seq: UInt64, key: MatterKey, sourceTag: Hash?,
+    func seal(_ record: ValidatedRecord, seq: UInt64, key: MatterKey, sourceTag: Hash?,
                       random: ArraySlice<UInt8>) throws -> SealedRecord {
         let names = record.names
         let seedEnd = random.startIndex + EntryPayload.seedByteCount
@@ -149,7 +172,7 @@ extension Ledger {
     }
 
     /// Chains sealed records onto the log in order and stores leaves, ciphertexts, tree hashes and indexes.
-    private func link(_ sealed: [SealedRecord], into state: inout AppendState, recordedAt now: Int64,
+    func link(_ sealed: [SealedRecord], into state: inout AppendState, recordedAt now: Int64,
                       txn: WriteTransaction) throws {
         let recordedAt = max(now, state.lastRecordedAt)  // the ledger's clock never runs backwards
         for record in sealed {
