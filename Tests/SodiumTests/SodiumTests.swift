@@ -313,3 +313,23 @@ final class FastBase64Tests: XCTestCase {
         XCTAssertEqual(String(decoding: out, as: UTF8.self), "x-_8")
     }
 }
+
+/// The one-compression keyed BLAKE2b must equal libsodium's `crypto_generichash` byte for byte.
+final class ShortKeyedHashTests: XCTestCase {
+    func testMatchesLibsodiumForEveryKeyMessageAndOutputLength() {
+        let keyBytes = (0..<64).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
+        let message = (0..<128).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 5) }
+        for keyLength in [16, 17, 32, 63, 64] {
+            let key = SecretBytes(copying: Array(keyBytes[0..<keyLength]))
+            for outputLength in [16, 32, 33, 64] {
+                let short = keyBytes[0..<keyLength].withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: outputLength) }
+                for messageLength in 1...128 {
+                    let expected = KeyedHash.hash(Array(message[0..<messageLength]), key: key, length: outputLength)
+                    var got = [UInt8](repeating: 0, count: outputLength)
+                    message[0..<messageLength].withUnsafeBytes { m in got.withUnsafeMutableBytes { short.hash(m, into: $0) } }
+                    XCTAssertEqual(got, expected, "key \(keyLength), message \(messageLength), output \(outputLength)")
+                }
+            }
+        }
+    }
+}

@@ -55,15 +55,16 @@ public struct Disclosure: Sendable, Equatable {
 /// Derives field salts from an entry's 16-byte seed:
 /// salt_i = BLAKE2b-128(key = seed, message = "client-ledger/salt/v1" || u16 BE i).
 /// A keyed PRF, so revealing one field's salt reveals nothing about the seed or the other salts.
+/// The seed's key block is compressed once per entry (`ShortKeyedHash`), then each salt is one compression.
 struct SaltDeriver {
     static let label = Array("client-ledger/salt/v1".utf8)
 
-    private let key: SecretBytes
+    private let hasher: ShortKeyedHash
     private var message: [UInt8]
     private var output = [UInt8](repeating: 0, count: Disclosure.saltByteCount)
 
     init(seed: [UInt8]) {
-        key = SecretBytes(copying: seed)
+        hasher = seed.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: Disclosure.saltByteCount) }
         message = Self.label + [0, 0]
     }
 
@@ -71,9 +72,9 @@ struct SaltDeriver {
     mutating func withSalt<R>(index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         message[message.count - 2] = UInt8(truncatingIfNeeded: index >> 8)
         message[message.count - 1] = UInt8(truncatingIfNeeded: index)
-        let key = self.key
+        let hasher = self.hasher
         message.withUnsafeBytes { msg in
-            output.withUnsafeMutableBytes { KeyedHash.hash(msg, key: key, into: $0) }
+            output.withUnsafeMutableBytes { hasher.hash(msg, into: $0) }
         }
         return try output.withUnsafeBytes(body)
     }
