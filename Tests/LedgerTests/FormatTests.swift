@@ -315,3 +315,18 @@ final class WorkerRangeTests: XCTestCase {
         }
     }
 }
+
+/// The append path encodes leaves in parallel with zero chain fields and fills them in sequentially.
+final class LeafChainFieldTests: XCTestCase {
+    func testFillingTheChainFieldsGivesTheFullEncoding() {
+        let previous = Hash.sha256(Array("previous".utf8))
+        let full = Leaf(ledgerID: Array(repeating: 7, count: 16), seq: 42, recordedAt: 1_767_225_600_123_456, previousHash: previous,
+                        matterTag: Hash.sha256([1]), sourceTag: Hash.sha256([2]), keyID: 3, nonce: Array(repeating: 9, count: 24),
+                        ciphertextHash: Hash.sha256([4]), fieldsDigest: Hash.sha256([5]), fieldNames: ["author", "matter"])
+        var partial = Leaf(ledgerID: full.ledgerID, seq: 42, recordedAt: 0, previousHash: .zero, matterTag: full.matterTag,
+                           sourceTag: full.sourceTag, keyID: 3, nonce: full.nonce, ciphertextHash: full.ciphertextHash,
+                           fieldsDigest: full.fieldsDigest, fieldNames: full.fieldNames).encoded()
+        partial.withUnsafeMutableBytes { Leaf.setChainFields($0, recordedAt: full.recordedAt, previousHash: previous) }
+        XCTAssertEqual(partial, full.encoded())
+    }
+}

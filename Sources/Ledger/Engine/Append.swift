@@ -24,17 +24,16 @@ struct PlannedRecord {
     let sourceTag: Hash?
 }
 
-/// One record after encryption, before it is linked into the chain.
+/// One record after encryption, before it is linked into the chain: its stored value (docs/FORMAT.md,
+/// "Stored entry v1") complete but for the leaf's recordedAt and previous hash, which only the sequential
+/// link step knows. Building it here keeps leaf encoding and copying off that sequential step.
 struct SealedRecord {
     let seq: UInt64
-    let keyID: UInt32
     let matterTag: Hash
     let sourceTag: Hash?
-    let nonce: [UInt8]
-    let ciphertext: [UInt8]
-    let ciphertextHash: Hash
-    let fieldNames: [String]
-    let fieldsDigest: Hash
+    /// `u16 leaf length || leaf || ciphertext`, with recordedAt and previousHash zero.
+    let storedValue: [UInt8]
+    let leafLength: Int
 }
 
 extension Ledger {
@@ -166,32 +165,31 @@ extension Ledger {
         let nonce = Array(random[seedEnd...])
         let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: key.id)
         let ciphertext = XChaCha20Poly1305.seal(plaintext, associatedData: ad, nonce: nonce, key: key.key)
-        return SealedRecord(seq: seq, keyID: key.id, matterTag: key.tag, sourceTag: sourceTag, nonce: nonce,
-                            ciphertext: ciphertext, ciphertextHash: Hash.sha256(ciphertext), fieldNames: names,
-                            fieldsDigest: Leaf.fieldsDigest(names: names, digests: digests))
+        let leaf = Leaf(ledgerID: ledgerID, seq: seq, recordedAt: 0, previousHash: .zero, matterTag: key.tag,
+                        sourceTag: sourceTag, keyID: key.id, nonce: nonce, ciphertextHash: Hash.sha256(ciphertext),
+                        fieldsDigest: Leaf.fieldsDigest(names: names, digests: digests), fieldNames: names).encoded()
+        return SealedRecord(seq: seq, matterTag: key.tag, sourceTag: sourceTag,
+                            storedValue: StoredEntry.encode(leaf: leaf, ciphertext: ciphertext), leafLength: leaf.count)
     }
 
-    /// Chains sealed records onto the log in order and stores leaves, ciphertexts, tree hashes and indexes.
     func link(_ sealed: [SealedRecord], into state: inout AppendState, recordedAt now: Int64,
-                      txn: WriteTransaction) throws {
+              txn: WriteTransaction) throws {
         let recordedAt = max(now, state.lastRecordedAt)  // the ledger's clock never runs backwards
         for record in sealed {
             precondition(record.seq == state.size, "append plan out of order")
-            let leaf = Leaf(ledgerID: ledgerID, seq: record.seq, recordedAt: recordedAt, previousHash: state.previousHash,
-                            matterTag: record.matterTag, sourceTag: record.sourceTag, keyID: record.keyID,
-                            nonce: record.nonce, ciphertextHash: record.ciphertextHash,
-                            fieldsDigest: record.fieldsDigest, fieldNames: record.fieldNames)
-            let leafBytes = leaf.encoded()
             let seqKey = record.seq.bigEndianBytes
-            try txn.put(store.entries, key: seqKey, value: StoredEntry.encode(leaf: leafBytes, ciphertext: record.ciphertext),
-                        flags: [.append])
+            // Copy the sealed value straight into LMDB's page, fill in the chain fields there, hash the leaf.
+            let value = try txn.reserve(store.entries, key: seqKey, count: record.storedValue.count, flags: [.append])
+            record.storedValue.withUnsafeBytes { value.copyMemory(from: $0) }
+            let leaf = UnsafeMutableRawBufferPointer(rebasing: value[StoredEntry.leafOffset..<(StoredEntry.leafOffset + record.leafLength)])
+            Leaf.setChainFields(leaf, recordedAt: recordedAt, previousHash: state.previousHash)
+            let hash = recordHash(UnsafeRawBufferPointer(leaf))
             try record.matterTag.withUnsafeBytes { tag in
                 try seqKey.withUnsafeBytes { try txn.put(store.matters, key: tag, value: $0, flags: [.appendDup]) }
             }
             if let sourceTag = record.sourceTag {
                 try txn.put(store.sources, key: sourceTag.bytes, value: seqKey, flags: [.noOverwrite])
             }
-            let hash = recordHash(leafBytes)
             try state.tree.append(hash) { index, nodeHash in
                 try nodeHash.withUnsafeBytes { value in
                     try UInt64(index).bigEndianBytes.withUnsafeBytes {

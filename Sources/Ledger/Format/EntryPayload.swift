@@ -118,6 +118,9 @@ enum StoredEntry {
     }
 
     /// Splits a stored value into views of its leaf and ciphertext (valid as long as `value` is).
+    /// Where the leaf starts in a stored value (after its u16 length).
+    static let leafOffset = 2
+
     static func split(_ value: UnsafeRawBufferPointer) throws -> (leaf: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer) {
         guard value.count >= 2 else { throw Failure.truncated }
         let length = Int(value[0]) << 8 | Int(value[1])
