@@ -88,3 +88,100 @@ void cblake2b_finish_short(const uint64_t midstate[8], const uint8_t *message, s
     for (int i = 0; i < 8; i++) wipe_h[i] = 0;
     for (int i = 0; i < 128; i++) wipe_b[i] = 0;
 }
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+// RFC 7693 §3.1 G on four independent states at once: lane k of every register belongs to hash k.
+#define ROT32(x) _mm256_shuffle_epi32((x), _MM_SHUFFLE(2, 3, 0, 1))
+#define ROT24(x) _mm256_shuffle_epi8((x), rot24)
+#define ROT16(x) _mm256_shuffle_epi8((x), rot16)
+#define ROT63(x) _mm256_or_si256(_mm256_srli_epi64((x), 63), _mm256_add_epi64((x), (x)))
+#define G4(a, b, c, d, x, y)                                                          \
+    do {                                                                              \
+        v[a] = _mm256_add_epi64(_mm256_add_epi64(v[a], v[b]), (x));                   \
+        v[d] = ROT32(_mm256_xor_si256(v[d], v[a]));                                   \
+        v[c] = _mm256_add_epi64(v[c], v[d]);                                          \
+        v[b] = ROT24(_mm256_xor_si256(v[b], v[c]));                                   \
+        v[a] = _mm256_add_epi64(_mm256_add_epi64(v[a], v[b]), (y));                   \
+        v[d] = ROT16(_mm256_xor_si256(v[d], v[a]));                                   \
+        v[c] = _mm256_add_epi64(v[c], v[d]);                                          \
+        v[b] = ROT63(_mm256_xor_si256(v[b], v[c]));                                   \
+    } while (0)
+
+__attribute__((target("avx2")))
+static void finish_short_x4_avx2(const uint64_t midstate[8], const uint8_t *const messages[4], size_t message_length,
+                                 uint8_t *const outs[4], size_t out_length) {
+    const __m256i rot24 = _mm256_setr_epi8(3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10,
+                                           3, 4, 5, 6, 7, 0, 1, 2, 11, 12, 13, 14, 15, 8, 9, 10);
+    const __m256i rot16 = _mm256_setr_epi8(2, 3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9,
+                                           2, 3, 4, 5, 6, 7, 0, 1, 10, 11, 12, 13, 14, 15, 8, 9);
+    uint8_t blocks[4][128] = {{0}};
+    for (int k = 0; k < 4; k++) memcpy(blocks[k], messages[k], message_length);
+    __m256i m[16], v[16];
+    for (int i = 0; i < 16; i++)   // word i of the four blocks, one per lane
+        m[i] = _mm256_setr_epi64x((long long)load_le64(blocks[0] + 8 * i), (long long)load_le64(blocks[1] + 8 * i),
+                                  (long long)load_le64(blocks[2] + 8 * i), (long long)load_le64(blocks[3] + 8 * i));
+    for (int i = 0; i < 8; i++) {
+        v[i] = _mm256_set1_epi64x((long long)midstate[i]);
+        v[i + 8] = _mm256_set1_epi64x((long long)IV[i]);
+    }
+    v[12] = _mm256_xor_si256(v[12], _mm256_set1_epi64x((long long)(128 + (uint64_t)message_length)));
+    v[14] = _mm256_xor_si256(v[14], _mm256_set1_epi64x(-1));   // the final block
+    for (int r = 0; r < 12; r++) {
+        const uint8_t *sg = SIGMA[r];
+        G4(0, 4, 8, 12, m[sg[0]], m[sg[1]]);
+        G4(1, 5, 9, 13, m[sg[2]], m[sg[3]]);
+        G4(2, 6, 10, 14, m[sg[4]], m[sg[5]]);
+        G4(3, 7, 11, 15, m[sg[6]], m[sg[7]]);
+        G4(0, 5, 10, 15, m[sg[8]], m[sg[9]]);
+        G4(1, 6, 11, 12, m[sg[10]], m[sg[11]]);
+        G4(2, 7, 8, 13, m[sg[12]], m[sg[13]]);
+        G4(3, 4, 9, 14, m[sg[14]], m[sg[15]]);
+    }
+    uint64_t h[8][4];
+    for (int i = 0; i < 8; i++) {
+        __m256i word = _mm256_xor_si256(_mm256_set1_epi64x((long long)midstate[i]), _mm256_xor_si256(v[i], v[i + 8]));
+        _mm256_storeu_si256((__m256i *)h[i], word);
+    }
+    for (int k = 0; k < 4; k++)
+        for (size_t i = 0; i < out_length; i++) outs[k][i] = (uint8_t)(h[i / 8][k] >> (8 * (i % 8)));
+    volatile uint8_t *wipe = (volatile uint8_t *)blocks;
+    for (size_t i = 0; i < sizeof blocks; i++) wipe[i] = 0;
+    volatile uint64_t *wipe_h = &h[0][0];
+    for (size_t i = 0; i < 32; i++) wipe_h[i] = 0;
+    volatile __m256i *wipe_v = v, *wipe_m = m;
+    for (int i = 0; i < 16; i++) { wipe_v[i] = _mm256_setzero_si256(); wipe_m[i] = _mm256_setzero_si256(); }
+}
+#endif
+
+static int avx2_in_use = -1;
+
+static int choose_avx2(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
+int cblake2b_uses_avx2(void) {
+    if (avx2_in_use < 0) avx2_in_use = choose_avx2();
+    return avx2_in_use;
+}
+
+void cblake2b_force_portable(int portable) {
+    avx2_in_use = portable ? 0 : choose_avx2();
+}
+
+void cblake2b_finish_short_x4(const uint64_t midstate[8], const uint8_t *const messages[4], size_t message_length,
+                              uint8_t *const outs[4], size_t out_length) {
+#if defined(__x86_64__)
+    if (cblake2b_uses_avx2()) {
+        finish_short_x4_avx2(midstate, messages, message_length, outs, out_length);
+        return;
+    }
+#endif
+    for (int k = 0; k < 4; k++) cblake2b_finish_short(midstate, messages[k], message_length, outs[k], out_length);
+}

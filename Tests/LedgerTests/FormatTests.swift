@@ -330,3 +330,16 @@ final class LeafChainFieldTests: XCTestCase {
         XCTAssertEqual(partial, full.encoded())
     }
 }
+
+/// Salts are derived four at a time for a whole entry; each must equal the salt derived on its own.
+final class SaltBatchTests: XCTestCase {
+    func testBatchedSaltsEqualSingleSalts() {
+        let seed = (0..<16).map { UInt8($0 * 9 + 1) }
+        for count in [1, 2, 3, 4, 5, 13, 14, 300] {
+            let deriver = SaltDeriver(seed: seed, count: count)
+            for index in 0..<count {
+                XCTAssertEqual(deriver.withSalt(index: index) { Array($0) }, SaltDeriver.single(seed: seed, index: index), "count \(count), index \(index)")
+            }
+        }
+    }
+}

@@ -333,3 +333,39 @@ final class ShortKeyedHashTests: XCTestCase {
         }
     }
 }
+
+/// Four-at-a-time hashing (AVX2 lanes, or one at a time) must give what hashing each message alone gives.
+final class ShortKeyedHashBatchTests: XCTestCase {
+    override func tearDown() { ShortKeyedHash.forcePortable(false) }
+
+    func batched(_ hasher: ShortKeyedHash, _ messages: [[UInt8]]) -> [[UInt8]] {
+        let length = messages[0].count
+        var out = [UInt8](repeating: 0, count: messages.count * hasher.outputLength)
+        let packed = messages.flatMap { $0 }
+        packed.withUnsafeBytes { m in out.withUnsafeMutableBytes { hasher.hash(packed: m, messageLength: length, count: messages.count, into: $0) } }
+        return (0..<messages.count).map { Array(out[($0 * hasher.outputLength)..<(($0 + 1) * hasher.outputLength)]) }
+    }
+
+    func checkEveryCountAndLength() {
+        let keyBytes = (0..<32).map { UInt8($0 * 5 + 3) }
+        let key = SecretBytes(copying: keyBytes)
+        for outputLength in [16, 32, 64] {
+            let hasher = keyBytes.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: outputLength) }
+            for length in [1, 23, 64, 127, 128] {
+                for count in 1...13 {
+                    let messages = (0..<count).map { i in (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i &* 7) } }
+                    let expected = messages.map { KeyedHash.hash($0, key: key, length: outputLength) }
+                    XCTAssertEqual(batched(hasher, messages), expected, "output \(outputLength), length \(length), count \(count)")
+                }
+            }
+        }
+    }
+
+    func testBatchesMatchSingleHashesWithTheCPUsChoice() { checkEveryCountAndLength() }
+
+    func testBatchesMatchSingleHashesOneAtATime() {
+        ShortKeyedHash.forcePortable(true)
+        XCTAssertFalse(ShortKeyedHash.usesAVX2)
+        checkEveryCountAndLength()
+    }
+}

@@ -14,4 +14,13 @@ void cblake2b_keyed_midstate(uint64_t midstate[8], const uint8_t *key, size_t ke
 void cblake2b_finish_short(const uint64_t midstate[8], const uint8_t *message, size_t message_length,
                            uint8_t *out, size_t out_length);
 
+// Four messages of the same length (1...128) under one midstate at once: out_k = BLAKE2b(key, messages[k]).
+// Uses AVX2 (the four hashes in the four 64-bit lanes) when the CPU has it, four single calls otherwise.
+void cblake2b_finish_short_x4(const uint64_t midstate[8], const uint8_t *const messages[4], size_t message_length,
+                              uint8_t *const outs[4], size_t out_length);
+
+// 1 if the four-lane AVX2 code is in use; `portable` != 0 forces the single-hash code (tests compare the two).
+int cblake2b_uses_avx2(void);
+void cblake2b_force_portable(int portable);
+
 #endif

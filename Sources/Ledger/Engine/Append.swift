@@ -91,10 +91,13 @@ extension Ledger {
         // One draw of randomness for the batch (salt seeds and nonces), zeroed once sealed.
         var random = SecureRandom.bytes(plan.count * Self.randomBytesPerRecord)
         defer { zeroize(&random) }
-        return try parallelMap(Array(plan.enumerated()), minimumChunk: 32) { slot, item in
-            let offset = slot * Self.randomBytesPerRecord
-            return try seal(records[item.index], seq: item.seq, key: keys[records[item.index].matter]!,
-                            sourceTag: item.sourceTag, random: random[offset..<(offset + Self.randomBytesPerRecord)])
+        return try records.withUnsafeBufferPointer { records in
+            try parallelMap(Array(plan.enumerated()), minimumChunk: 32, context: { DisclosureDigester() }) { digester, planned in
+                let (slot, item) = planned
+                let offset = slot * Self.randomBytesPerRecord
+                return try seal(records[item.index], seq: item.seq, key: keys[records[item.index].matter]!, sourceTag: item.sourceTag,
+                                random: random[offset..<(offset + Self.randomBytesPerRecord)], digester: digester)
+            }
         }
     }
 
@@ -155,12 +158,12 @@ extension Ledger {
 
     /// Encrypts one record with its fresh salt seed and nonce (`random`): disclosures, field digests, AEAD under the matter key.
     func seal(_ record: ValidatedRecord, seq: UInt64, key: MatterKey, sourceTag: Hash?,
-                      random: ArraySlice<UInt8>) throws -> SealedRecord {
+                      random: ArraySlice<UInt8>, digester: DisclosureDigester) throws -> SealedRecord {
         let names = record.names
         let seedEnd = random.startIndex + EntryPayload.seedByteCount
         var seed = Array(random[random.startIndex..<seedEnd])
         defer { zeroize(&seed) }
-        var (plaintext, digests) = EntryPayload.seal(record, seed: seed)
+        var (plaintext, digests) = EntryPayload.seal(record, seed: seed, digester: digester)
         defer { zeroize(&plaintext) }
         let nonce = Array(random[seedEnd...])
         let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: key.id)
