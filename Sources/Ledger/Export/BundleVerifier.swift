@@ -164,14 +164,18 @@ enum BundleReader {
             extracted.append((entry, bytes))
         }
         // CRC-32 and SHA-256 of every file, on every core, largest first.
+        // The CRC and the SHA-256 of each file are separate jobs, largest first, so both cores stay busy.
         extracted.sort { $0.bytes.count > $1.bytes.count }
-        let sums = try runConcurrently(extracted.map { item in { () -> (crc: UInt32, sha256: Hash) in
-            (CRC32.checksum(item.bytes), Hash.sha256(item.bytes))
-        } })
+        var jobs = [() -> (crc: UInt32?, sha256: Hash?)]()
+        for item in extracted {
+            jobs.append { (CRC32.checksum(item.bytes), nil) }
+            jobs.append { (nil, Hash.sha256(item.bytes)) }
+        }
+        let sums = try runConcurrently(jobs)
         var files = [String: (bytes: [UInt8], sha256: Hash)]()
-        for (item, sum) in zip(extracted, sums) {
-            guard sum.crc == item.entry.checksum else { throw ExportError.malformedBundle("'\(item.entry.path)' fails its CRC-32 check") }
-            files[item.entry.path] = (item.bytes, sum.sha256)
+        for (i, item) in extracted.enumerated() {
+            guard sums[2 * i].crc == item.entry.checksum else { throw ExportError.malformedBundle("'\(item.entry.path)' fails its CRC-32 check") }
+            files[item.entry.path] = (item.bytes, sums[2 * i + 1].sha256!)
         }
         return files
     }
@@ -416,6 +420,32 @@ public enum BundleVerifier {
         return facts
     }
 
+    /// The name and value of a decoded disclosure `["salt","name",value]`, or nil when it is not such a JSON array.
+    /// The exporter's form with a plain ASCII string value is read directly; anything else goes to the strict parser.
+    private static func disclosureParts(_ json: [UInt8]) -> (name: String, value: JSONValue)? {
+        if let parts = json.withUnsafeBytes({ CanonicalEntryScanner.scanDisclosure($0) }) {
+            return json.withUnsafeBytes { raw in
+                (String(decoding: UnsafeRawBufferPointer(rebasing: raw[parts.name]), as: UTF8.self),
+                 .string(String(decoding: UnsafeRawBufferPointer(rebasing: raw[parts.value]), as: UTF8.self)))
+            }
+        }
+        guard case .array(let parts)? = try? JSONParser.parse(json), parts.count == 3,
+              case .string = parts[0], case .string(let name) = parts[1] else { return nil }
+        return (name, parts[2])
+    }
+
+    /// `Leaf.fieldsDigest` over the slots (all filled), in one buffer.
+    private static func fieldsDigest(names: [String], digests: [Hash?]) -> Hash {
+        var buffer = [UInt8]()
+        buffer.reserveCapacity(names.count * 48)
+        for (name, digest) in zip(names, digests) {
+            buffer.append(UInt8(name.utf8.count))  // u8 name length || name || u8[32] disclosure digest
+            buffer.append(contentsOf: name.utf8)
+            digest!.withUnsafeBytes { buffer.append(contentsOf: $0) }
+        }
+        return Hash.sha256(buffer)
+    }
+
     private static let reasonBytes = RedactionReason.allCases.map { ($0, Array($0.rawValue.utf8)) }
 
     /// The redaction reason spelled exactly by `text`, if any.
@@ -480,8 +510,7 @@ public enum BundleVerifier {
             for item in items {
                 guard let range = item else { fail("disclosure-malformed", "a disclosure is not a string"); continue }
                 guard let decoded = PublicBase64.decode(bytes(range), urlSafe: true),
-                      case .array(let parts)? = try? JSONParser.parse(decoded), parts.count == 3,
-                      case .string = parts[0], case .string(let name) = parts[1] else {
+                      let (name, value) = disclosureParts(decoded) else {
                     fail("disclosure-malformed", "a disclosure is not base64url of a JSON array [salt, name, value]")
                     continue
                 }
@@ -492,11 +521,11 @@ public enum BundleVerifier {
                 guard digests[slot] == nil else { fail("disclosure-name", "field '\(name)' is disclosed twice"); continue }
                 digests[slot] = Hash.sha256(bytes(range))  // RFC 9901 §4.2.3: SHA-256 of the disclosure's ASCII
                 if let column = BundleFormat.privilegeLogMetadata.firstIndex(of: name) {
-                    switch parts[2] {
+                    switch value {
                     case .string(let s): metadataText[column] = s
                     case .integer(let i): metadataText[column] = String(i)
                     case .bool(let b): metadataText[column] = b ? "true" : "false"
-                    default: metadataText[column] = JSONWriter.string(parts[2])
+                    default: metadataText[column] = JSONWriter.string(value)
                     }
                 }
                 facts.disclosures += 1
@@ -523,7 +552,7 @@ public enum BundleVerifier {
         let missing = names.indices.filter { digests[$0] == nil }
         if !missing.isEmpty {
             fail("field-coverage", "fields neither disclosed nor redacted: \(missing.map { names[$0] }.joined(separator: ", "))")
-        } else if Leaf.fieldsDigest(names: names, digests: digests.map { $0! }) != leaf.fieldsDigest {
+        } else if fieldsDigest(names: names, digests: digests) != leaf.fieldsDigest {
             fail("fields-digest", "the disclosed and redacted digests do not reproduce the leaf's fields digest")
         }
         facts.columns = BundleFormat.privilegeLogMetadata.enumerated().map { column, name in
@@ -620,17 +649,25 @@ public enum BundleVerifier {
                 return take([0x0d, 0x0a])
             }
             guard take(Array((BundleFormat.privilegeLogHeader.joined(separator: ",") + "\r\n").utf8)) else { return false }
-            var tails = [String: [UInt8]]()
+            var tails = [(field: String, reason: String, bytes: [UInt8])]()  // ",field,reason," per pair seen
+            var head = [UInt8]()
             for fact in facts {
                 guard let seq = fact.seq, !fact.redacted.isEmpty else { continue }
                 guard fact.columns.count == BundleFormat.privilegeLogMetadata.count else { return false }
-                let head = Array(([String(seq)] + fact.columns.map(BundleWriter.csvField)).joined(separator: ",").utf8)
+                head.removeAll(keepingCapacity: true)
+                head.append(contentsOf: String(seq).utf8)
+                for column in fact.columns {
+                    head.append(0x2c)
+                    head.append(contentsOf: BundleWriter.csvField(column).utf8)
+                }
                 for item in fact.redacted {
-                    let key = item.field + "\u{0}" + item.reason
-                    if tails[key] == nil {
-                        tails[key] = Array(("," + BundleWriter.csvField(item.field) + "," + BundleWriter.csvField(item.reason) + ",").utf8)
+                    var tail = tails.firstIndex { $0.field == item.field && $0.reason == item.reason }
+                    if tail == nil {
+                        tails.append((item.field, item.reason,
+                                      Array(("," + BundleWriter.csvField(item.field) + "," + BundleWriter.csvField(item.reason) + ",").utf8)))
+                        tail = tails.count - 1
                     }
-                    guard take(head), take(tails[key]!), plainCellAndLineEnd() else { return false }
+                    guard take(head), take(tails[tail!].bytes), plainCellAndLineEnd() else { return false }
                 }
             }
             return at == text.count

@@ -28,6 +28,15 @@ enum CanonicalEntryScanner {
                                          redacted: redacted)
     }
 
+    /// The name and value ranges of a decoded disclosure written as the exporter writes it, `["salt","name","value"]`
+    /// with plain ASCII strings (no escapes): valid JSON whose strings are their bytes. nil for anything else.
+    static func scanDisclosure(_ json: UnsafeRawBufferPointer) -> (name: Range<Int>, value: Range<Int>)? {
+        var s = Cursor(bytes: json)
+        guard s.literal("["), s.string() != nil, s.literal(","), let name = s.string(), s.literal(","),
+              let value = s.string(), s.literal("]"), s.atEnd else { return nil }
+        return (name, value)
+    }
+
     private struct Cursor {
         let bytes: UnsafeRawBufferPointer
         var at = 0
