@@ -89,45 +89,48 @@ struct ZipMember {
         out.reserveCapacity(bytes.count / 4 + 64)
         let data = Data(bytes)
         let chunk = 1 << 20
-        _ = try Data.compress(size: Int64(data.count), bufferSize: chunk, provider: { position, size in
+        // ZIPFoundation computes the CRC-32 while it deflates.
+        let crc = try Data.compress(size: Int64(data.count), bufferSize: chunk, provider: { position, size in
             data.subdata(in: Int(position)..<Int(position) + size)
         }, consumer: { out.append(contentsOf: $0) })
-        // ZIPFoundation's CRC on Linux reads a byte per step; ours is several times faster.
-        return ZipMember(name: name, method: .deflate, crc: CRC32.checksum(bytes), size: bytes.count, stored: out, sha256: sha)
+        return ZipMember(name: name, method: .deflate, crc: crc, size: bytes.count, stored: out, sha256: sha)
     }
 }
 
 /// Writes a zip archive (APPNOTE 6.3: local headers and data, central directory, end record). No ZIP64: a bundle
 /// is at most 512 MiB by its format. Names are ASCII; Unix mode 0644 regular files.
 enum ZipWriter {
-    static func archive(_ members: [ZipMember], date: Date) -> [UInt8] {
+    /// Hands the archive to `sink` in pieces: each header, each member's bytes as they are, the directory.
+    static func write(_ members: [ZipMember], date: Date, to sink: ([UInt8]) throws -> Void) throws {
         let (dosTime, dosDate) = dosDateTime(date)
-        var out = [UInt8]()
-        out.reserveCapacity(members.reduce(22) { $0 + $1.stored.count + 2 * ($1.name.utf8.count + 46) })
+        var offset = 0
         var offsets = [Int]()
         for m in members {
-            offsets.append(out.count)
-            out.u32(0x0403_4b50)                       // local file header
-            out.u16(20); out.u16(0); out.u16(m.method.rawValue); out.u16(dosTime); out.u16(dosDate)
-            out.u32(m.crc); out.u32(UInt32(m.stored.count)); out.u32(UInt32(m.size))
-            out.u16(UInt16(m.name.utf8.count)); out.u16(0)
-            out.append(contentsOf: m.name.utf8)
-            out.append(contentsOf: m.stored)
+            offsets.append(offset)
+            var header = [UInt8]()
+            header.u32(0x0403_4b50)                    // local file header
+            header.u16(20); header.u16(0); header.u16(m.method.rawValue); header.u16(dosTime); header.u16(dosDate)
+            header.u32(m.crc); header.u32(UInt32(m.stored.count)); header.u32(UInt32(m.size))
+            header.u16(UInt16(m.name.utf8.count)); header.u16(0)
+            header.append(contentsOf: m.name.utf8)
+            try sink(header)
+            try sink(m.stored)
+            offset += header.count + m.stored.count
         }
-        let directory = out.count
-        for (m, offset) in zip(members, offsets) {
+        var out = [UInt8]()
+        for (m, memberOffset) in zip(members, offsets) {
             out.u32(0x0201_4b50)                       // central directory header
             out.u16(3 << 8 | 20); out.u16(20); out.u16(0); out.u16(m.method.rawValue); out.u16(dosTime); out.u16(dosDate)
             out.u32(m.crc); out.u32(UInt32(m.stored.count)); out.u32(UInt32(m.size))
             out.u16(UInt16(m.name.utf8.count)); out.u16(0); out.u16(0); out.u16(0); out.u16(0)
-            out.u32(UInt32(0o100644) << 16); out.u32(UInt32(offset))
+            out.u32(UInt32(0o100644) << 16); out.u32(UInt32(memberOffset))
             out.append(contentsOf: m.name.utf8)
         }
-        let directorySize = out.count - directory
+        let directorySize = out.count
         out.u32(0x0605_4b50)                           // end of central directory
         out.u16(0); out.u16(0); out.u16(UInt16(members.count)); out.u16(UInt16(members.count))
-        out.u32(UInt32(directorySize)); out.u32(UInt32(directory)); out.u16(0)
-        return out
+        out.u32(UInt32(directorySize)); out.u32(UInt32(offset)); out.u16(0)
+        try sink(out)
     }
 
     /// MS-DOS time and date fields (2-second resolution, local time as zip tools expect).

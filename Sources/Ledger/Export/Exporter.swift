@@ -119,19 +119,26 @@ extension Ledger {
     public func export(_ options: ExportOptions, to path: String) throws -> ExportSummary {
         guard !options.matters.isEmpty else { throw ExportError.invalidProfile("name at least one matter (--matter)") }
         guard !FileManager.default.fileExists(atPath: path) else { throw ExportError.outputExists(path) }
+        var timer = PhaseTimer(logger: Self.logger)
+        defer { Self.logger.debug("export", metadata: ["phases": "\(timer)"]) }
         let ring = try requireKeys()
         let note = try signTreeHead()  // stored only once the bundle is written, so a failed export leaves no trace
+        timer.lap("sign")
         let checkpoint = try Checkpoint(body: try SignedNoteText(parsing: note).text)
         guard let root = Hash(bytes: checkpoint.rootHash) else { throw LedgerError.corrupt("checkpoint root is not 32 bytes") }
         let size = checkpoint.size
         let (entries, consistency) = try selectEntries(options, ring: ring, size: size, root: root)
         guard !entries.isEmpty else { throw ExportError.emptySelection }
+        timer.lap("select")
 
         let context = BundleWriter.Context(origin: origin, size: size, root: root, options: options, createdAt: Clock.nowMicros(),
                                            entries: entries)
         let members = try BundleWriter.members(context, note: note, verifierKey: storedVerifierKey, consistency: consistency)
+        timer.lap("render")
         let bytes = try BundleWriter.writeZip(members, to: path)
+        timer.lap("write")
         try storeCheckpoint(note, size: size)
+        timer.lap("store")
         let redacted = entries.reduce(0) { $0 + $1.redacted.count }
         let revealed = entries.reduce(0) { $0 + $1.revealed.count }
         return ExportSummary(path: path, entries: entries.count, revealedFields: revealed, redactedFields: redacted,
@@ -439,14 +446,7 @@ enum BundleWriter {
         }
         h += "</table>\n<h2>Timeline</h2>\n<table><tr><th>seq</th><th>occurred</th><th>matter</th><th>author</th><th>channel</th>"
             + "<th>direction</th><th>kind</th><th>urgency</th><th>outcome</th><th>withheld fields</th></tr>\n"
-        for entry in c.entries {
-            h += "<tr><td>\(entry.seq)</td>"
-            for field in ["occurredAt", "matter", "author", "channel", "direction", "kind", "urgency", "outcome"] {
-                let value = entry.column(field)
-                h += value == BundleFormat.redactedMarker ? "<td class=\"redacted\">[redacted]</td>" : "<td>\(html(value))</td>"
-            }
-            h += "<td class=\"wrap\">\(html(entry.redacted.map(\.name).joined(separator: ", ")))</td></tr>\n"
-        }
+        h += timelineRows(c.entries)
         h += "</table>\n"
         // The communication-standards report over what this bundle reveals, with the default policy as of the export.
         let records = c.entries.map { ReportRecord(seq: $0.seq, fields: JSONObject($0.revealed.map { ($0.name, $0.value) })) }
@@ -455,6 +455,33 @@ enum BundleWriter {
             + "<p class=\"meta\">Computed as by <code>ledger report --bundle</code>; withheld fields are simply absent.</p>\n"
             + communication.htmlSections(policy: ReportPolicy())
         return Array(CommunicationReport.page(title: "Ledger export: \(c.origin)", body: h).utf8)
+    }
+
+    static let timelineFields = ["occurredAt", "matter", "author", "channel", "direction", "kind", "urgency", "outcome"]
+
+    /// One table row per entry, rendered into one byte buffer (the report's largest part).
+    static func timelineRows(_ entries: [BundleEntry]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(entries.count * 320)
+        func put(_ s: String) { out.append(contentsOf: s.utf8) }
+        for entry in entries {
+            put("<tr><td>"); put(String(entry.seq)); put("</td>")
+            for field in timelineFields {
+                let value = entry.column(field)
+                if value == BundleFormat.redactedMarker {
+                    put("<td class=\"redacted\">[redacted]</td>")
+                } else {
+                    put("<td>"); put(html(value)); put("</td>")
+                }
+            }
+            put("<td class=\"wrap\">")
+            for (i, item) in entry.redacted.enumerated() {
+                if i > 0 { put(", ") }
+                put(html(item.name))
+            }
+            put("</td></tr>\n")
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func readme(_ c: Context) -> [UInt8] {
@@ -536,23 +563,37 @@ enum BundleWriter {
 
     /// Writes the zip atomically (temp file in the same directory, then rename). Returns its size.
     static func writeZip(_ members: [ZipMember], to path: String) throws -> Int {
-        let data = ZipWriter.archive(members, date: Date())
         let url = URL(fileURLWithPath: path)
         let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         do {
-            try Data(data).write(to: temp)
+            guard FileManager.default.createFile(atPath: temp.path, contents: nil) else {
+                throw ExportError.io(path: path, detail: "cannot create \(temp.path)")
+            }
+            let handle = try FileHandle(forWritingTo: temp)
+            var size = 0
+            do {
+                try ZipWriter.write(members, date: Date()) { chunk in
+                    try chunk.withUnsafeBytes { try handle.write(contentsOf: $0) }
+                    size += chunk.count
+                }
+                try handle.close()
+            } catch {
+                try? handle.close()
+                throw error
+            }
             guard !FileManager.default.fileExists(atPath: path) else {
                 try? FileManager.default.removeItem(at: temp)
                 throw ExportError.outputExists(path)
             }
             try FileManager.default.moveItem(at: temp, to: url)
+            return size
         } catch let error as ExportError {
+            try? FileManager.default.removeItem(at: temp)
             throw error
         } catch {
             try? FileManager.default.removeItem(at: temp)
             throw ExportError.io(path: path, detail: "cannot write: \(error.localizedDescription)")
         }
-        return data.count
     }
 }
 
