@@ -1,8 +1,9 @@
 import MerkleLog
 
 /// Table-driven strict base64 decoding for what a bundle already shows its reader (leaves, revealed disclosures).
-/// Accepts exactly what `Sodium.Base64.decode` / `decodeURL` accept (RFC 4648 §4 padded, §5 unpadded; no whitespace,
-/// canonical: unused trailing bits zero), at several times the speed. Its table lookups depend on the input, so it
+/// Accepts what `Sodium.Base64.decode` / `decodeURL` accept (RFC 4648 §4 padded, §5 unpadded; no whitespace,
+/// canonical: unused trailing bits zero), at several times the speed, except that bytes above 0x7f are always refused
+/// (libsodium 1.0.18 reads them as sign-extended chars and lets some through; Python's verifier refuses them too). Its table lookups depend on the input, so it
 /// is for public data only: secrets go through libsodium's constant-time decoder.
 enum PublicBase64 {
     private static let invalid: UInt8 = 0xff
