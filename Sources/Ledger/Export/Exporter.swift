@@ -224,7 +224,7 @@ extension Ledger {
         }
         func value(_ field: String) -> JSONValue? { names.firstIndex(of: field).map { values[$0] } }
         let privileged = value("privileged")?.boolValue == true
-        var salts = SaltDeriver(seed: payload.seed)
+        let salts = SaltDeriver(seed: payload.seed, count: names.count)
         let digester = DisclosureDigester()
         var digests = [Hash]()
         digests.reserveCapacity(names.count)
