@@ -232,6 +232,21 @@ final class HashTests: XCTestCase {
 }
 
 final class Base64Tests: XCTestCase {
+    func testRefusesEveryByteOutsideTheAlphabet() {
+        let standard = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        let urlSafe = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        for byte in UInt8.min...UInt8.max {
+            XCTAssertEqual(Base64.onlyAlphabet([0x41, byte, 0x41], urlSafe: false), standard.contains(byte) || byte == UInt8(ascii: "="), "\(byte)")
+            XCTAssertEqual(Base64.onlyAlphabet([0x41, byte, 0x41], urlSafe: true), urlSafe.contains(byte), "\(byte)")
+        }
+        // A non-ASCII byte in place of one character: refused, whatever libsodium would make of it.
+        for byte: UInt8 in [0x80, 0xc3, 0xff] {
+            let text = String(decoding: Array("QUJD".utf8.dropLast()) + [byte], as: UTF8.self)
+            XCTAssertNil(Base64.decode(text))
+            XCTAssertNil(Base64.decodeURL(text))
+        }
+    }
+
     func testStandardRoundTripAndRFC4648Vectors() {
         let vectors = ["": "", "f": "Zg==", "fo": "Zm8=", "foo": "Zm9v", "foob": "Zm9vYg==", "fooba": "Zm9vYmE=", "foobar": "Zm9vYmFy"]
         for (plain, encoded) in vectors {
