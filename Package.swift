@@ -13,7 +13,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
@@ -21,12 +20,16 @@ let package = Package(
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
 
+        // BLAKE2b with a precomputed key block, for many short keyed hashes. Only Sodium imports it.
+        .target(name: "CBLAKE2b"),
         // Safe Swift over libsodium: AEAD, Ed25519, Argon2id, KDF, random, secret bytes.
-        .target(name: "Sodium", dependencies: ["CSodium"]),
+        .target(name: "Sodium", dependencies: ["CSodium", "CBLAKE2b"]),
         // Safe Swift over liblmdb: environment, transactions as closures, cursors, typed errors.
         .target(name: "LMDB", dependencies: ["CLMDB"]),
+        // SHA-256 in C: the x86 SHA extensions when the CPU has them, portable C otherwise. Only MerkleLog imports it.
+        .target(name: "CSHA256"),
         // Pure RFC 6962 math: record/node hashes, stored-hash index, proofs. No I/O.
-        .target(name: "MerkleLog", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "MerkleLog", dependencies: ["CSHA256"]),
         // C2SP signed notes and tlog checkpoints (Ed25519 via Sodium).
         .target(name: "SignedNote", dependencies: ["Sodium"]),
         // Strict JSON (integers only, no duplicate keys, canonical output) and RFC 4180 CSV.

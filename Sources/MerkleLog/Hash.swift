@@ -1,6 +1,5 @@
 // A SHA-256 hash stored inline (four machine words), with strict text forms.
 
-import Crypto
 
 /// A 32-byte SHA-256 hash identifying a record or a tree node.
 /// Stored inline as four `UInt64` words in memory (byte) order: copying a `Hash` never allocates.
@@ -41,12 +40,6 @@ public struct Hash: Hashable, Sendable, CustomStringConvertible {
             for (i, b) in bytes.enumerated() { dst[i] = b }
         }
         self = h
-    }
-
-    /// Wraps a swift-crypto SHA-256 digest (copied inline, no heap).
-    @inlinable
-    public init(_ digest: SHA256.Digest) {
-        self = digest.withUnsafeBytes { Hash(unsafeBytes: $0) }
     }
 
     /// Standard base64 with padding, strict: exactly 44 characters, no whitespace,
@@ -119,11 +112,8 @@ public struct Hash: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Plain SHA-256 of `data` (no domain-separation prefix; see `recordHash` for leaves).
-    @inlinable
     public static func sha256(_ data: UnsafeRawBufferPointer) -> Hash {
-        var h = SHA256()
-        h.update(bufferPointer: data)
-        return Hash(h.finalize())
+        SHA256Hasher.hash(data)
     }
 
     @inlinable

@@ -1,10 +1,7 @@
 // RFC 6962 / RFC 9162 §2.1 hashing: leaves and interior nodes are domain-separated by a one-byte prefix.
 //
-// Each call hashes straight from the caller's buffer or a stack buffer. swift-crypto's `SHA256`
-// keeps its BoringSSL context in a small class, so each call still makes that one allocation
-// inside swift-crypto; nothing here allocates on its own.
-
-import Crypto
+// Each call hashes straight from the caller's buffer or a stack buffer with `SHA256Hasher`,
+// whose context lives on the stack: nothing here allocates.
 
 /// The hash of the tree of size zero (RFC 6962 MTH({}) = SHA-256 of the empty string).
 /// Note: Go's tlog defines the size-zero tree hash as all zeros instead.
@@ -13,13 +10,12 @@ extension Hash {
 }
 
 /// The hash of one record (a tree leaf).
-@inlinable
 public func recordHash(_ leaf: UnsafeRawBufferPointer) -> Hash {
     // SHA-256(0x00 || leaf), RFC 6962 §2.1
-    var h = SHA256()
-    withUnsafeBytes(of: UInt8(0x00)) { h.update(bufferPointer: $0) }
-    h.update(bufferPointer: leaf)
-    return Hash(h.finalize())
+    var h = SHA256Hasher()
+    h.update(byte: 0x00)
+    h.update(leaf)
+    return h.finalize()
 }
 
 @inlinable
@@ -28,7 +24,6 @@ public func recordHash(_ leaf: [UInt8]) -> Hash {
 }
 
 /// The hash of an interior node with the given children.
-@inlinable
 public func nodeHash(_ left: Hash, _ right: Hash) -> Hash {
     // SHA-256(0x01 || left || right), RFC 6962 §2.1
     // The 65-byte input is assembled in a stack buffer (nine words) and hashed in one update.
@@ -43,9 +38,7 @@ public func nodeHash(_ left: Hash, _ right: Hash) -> Hash {
         b.storeBytes(of: right.words.1, toByteOffset: 41, as: UInt64.self)
         b.storeBytes(of: right.words.2, toByteOffset: 49, as: UInt64.self)
         b.storeBytes(of: right.words.3, toByteOffset: 57, as: UInt64.self)
-        var h = SHA256()
-        h.update(bufferPointer: UnsafeRawBufferPointer(rebasing: b[0..<65]))
-        return Hash(h.finalize())
+        return SHA256Hasher.hash(UnsafeRawBufferPointer(rebasing: b[0..<65]))
     }
 }
 
@@ -57,23 +50,23 @@ internal func maxpow2(_ n: Int64) -> Int64 {
 
 /// SHA-256 of messages that all begin with the same 64-byte prefix (one block), which is absorbed once:
 /// hashing a message then costs only its own blocks. `hash(_:)` equals `Hash.sha256(prefix + message)`.
-/// Keep one per thread: each hash copies the absorbed state (copy-on-write), touching its reference count.
+/// The absorbed state is a value (`SHA256Hasher`): each hash copies it, on the stack. `@unchecked Sendable`:
+/// that state is plain bytes (a C struct), never shared mutably.
 public struct PrefixedSHA256: @unchecked Sendable {
     public static let prefixByteCount = 64
 
-    @usableFromInline internal let absorbed: SHA256
+    private let absorbed: SHA256Hasher
 
     public init(prefix: UnsafeRawBufferPointer) {
         precondition(prefix.count == Self.prefixByteCount, "PrefixedSHA256 needs a 64-byte prefix")
-        var h = SHA256()
-        h.update(bufferPointer: prefix)
+        var h = SHA256Hasher()
+        h.update(prefix)
         absorbed = h
     }
 
-    @inlinable
     public func hash(_ message: UnsafeRawBufferPointer) -> Hash {
         var h = absorbed
-        h.update(bufferPointer: message)
-        return Hash(h.finalize())
+        h.update(message)
+        return h.finalize()
     }
 }

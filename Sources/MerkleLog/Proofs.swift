@@ -121,6 +121,48 @@ public func checkRecord(proof: [Hash], treeSize: Int64, root: Hash, index: Int64
     guard h == root else { throw MerkleError.proofMismatch }
 }
 
+/// Remembers, per tree depth, the last interior node hashed: (left, right) -> SHA-256(0x01 || left || right).
+/// Proofs of neighbouring records share their upper nodes, so checking many records in index order hashes each
+/// shared node once. Pure memoisation of `nodeHash`: every result is the hash of exactly the inputs given.
+public struct NodeHashMemo {
+    private var entries: [(left: Hash, right: Hash, parent: Hash)?] = Array(repeating: nil, count: 64)
+
+    public init() {}
+
+    mutating func hash(depth: Int, _ left: Hash, _ right: Hash) -> Hash {
+        if let e = entries[depth], e.left == left, e.right == right { return e.parent }
+        let parent = nodeHash(left, right)
+        entries[depth] = (left, right, parent)
+        return parent
+    }
+}
+
+/// `checkRecord(proof:treeSize:root:index:recordHash:)` with interior hashes memoised across calls (same result).
+public func checkRecord(proof: [Hash], treeSize: Int64, root: Hash, index: Int64, recordHash: Hash, memo: inout NodeHashMemo) throws {
+    guard treeSize >= 0, index >= 0, index < treeSize else {
+        throw MerkleError.invalidIndex("checkRecord: record \(index) not in tree of size \(treeSize)")
+    }
+    var lo: Int64 = 0, hi = treeSize, depth = 0, wentLeft: UInt64 = 0
+    while hi - lo > 1 {
+        let k = maxpow2(hi - lo)
+        if index < lo + k {
+            wentLeft |= 1 << depth
+            hi = lo + k
+        } else {
+            lo += k
+        }
+        depth += 1
+    }
+    guard proof.count == depth else { throw MerkleError.badProofLength }
+    var h = recordHash
+    for i in 0..<depth {
+        let p = proof[i]
+        // Memo slot: the node's depth from the root (depth - 1 - i), the same for every record's path.
+        h = wentLeft >> (depth - 1 - i) & 1 == 1 ? memo.hash(depth: depth - 1 - i, h, p) : memo.hash(depth: depth - 1 - i, p, h)
+    }
+    guard h == root else { throw MerkleError.proofMismatch }
+}
+
 // MARK: - Tree (consistency) proofs
 
 /// The proof that the tree of `newSize` records contains the tree of `oldSize` records as a prefix:

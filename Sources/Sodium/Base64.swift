@@ -116,10 +116,32 @@ public enum Base64 {
         output.removeLast() // the NUL terminator
     }
 
+    /// True if every byte is in the alphabet (or is '=' for the padded variant). Branch-free over the bytes,
+    /// which may be a key: no branch or lookup depends on a byte's value.
+    static func onlyAlphabet(_ bytes: [UInt8], urlSafe: Bool) -> Bool {
+        @inline(__always) func within(_ c: Int, _ lo: UInt8, _ hi: UInt8) -> Int {   // all ones if lo <= c <= hi
+            ~(((c - Int(lo)) | (Int(hi) - c)) >> 63)
+        }
+        @inline(__always) func equal(_ c: Int, _ x: UInt8) -> Int { within(c, x, x) }
+        let (sixtyTwo, sixtyThree): (UInt8, UInt8) = urlSafe ? (UInt8(ascii: "-"), UInt8(ascii: "_")) : (UInt8(ascii: "+"), UInt8(ascii: "/"))
+        let padding = urlSafe ? 0 : -1
+        var invalid = 0
+        for byte in bytes {
+            let c = Int(byte)
+            let valid = within(c, UInt8(ascii: "A"), UInt8(ascii: "Z")) | within(c, UInt8(ascii: "a"), UInt8(ascii: "z"))
+                | within(c, UInt8(ascii: "0"), UInt8(ascii: "9")) | equal(c, sixtyTwo) | equal(c, sixtyThree)
+                | (equal(c, UInt8(ascii: "=")) & padding)
+            invalid |= ~valid
+        }
+        return invalid == 0
+    }
+
     private static func decode(_ text: String, variant: Int32) -> [UInt8]? {
         Sodium.ensureInitialized()
         var input = Array(text.utf8)
         if input.isEmpty { return [] }
+        // libsodium 1.0.18 maps some bytes >= 0x80 to alphabet values; refuse anything outside the alphabet first.
+        guard onlyAlphabet(input, urlSafe: variant == sodium_base64_VARIANT_URLSAFE_NO_PADDING) else { return nil }
         var output = [UInt8](repeating: 0, count: input.count / 4 * 3 + 3)
         var decodedLength = 0
         let rc = input.withUnsafeMutableBytes { inBuf in

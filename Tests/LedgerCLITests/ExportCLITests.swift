@@ -194,6 +194,17 @@ final class ExportCLITests: CLITestCase {
         XCTAssertTrue(go.stdout.contains("entries=3"), go.summary)
     }
 
+    func testCompactBundleDeflatesEntriesAndVerifiesTheSame() throws {
+        try populatedLedger()
+        let (stored, _) = try export(["--matter", "M-1"])
+        let (compact, _) = try export(["--matter", "M-1", "--compact"], to: "compact.zip")
+        _ = try verifyBoth(compact, ["--verifier-key", verifierKeyPath], expect: 0)
+        let size = { (path: String) throws -> Int in try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) }
+        XCTAssertLessThan(try size(compact), try size(stored), "entries.jsonl is deflated")
+        // Same tree size, so the same entries and proofs: only the zip method differs.
+        XCTAssertEqual(try unzip(compact)["entries.jsonl"], try unzip(stored)["entries.jsonl"])
+    }
+
     func testPrivilegeLogNeutralisesSpreadsheetFormulas() throws {
         try initLedger()
         try appendRecord(#"{"matter":"M-9","author":"=HYPERLINK(\"http://evil.example\",\"x\")","channel":"email","direction":"outbound","occurredAt":"2026-03-01T14:30:00+01:00","summary":"hello"}"#)

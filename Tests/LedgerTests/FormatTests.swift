@@ -315,3 +315,31 @@ final class WorkerRangeTests: XCTestCase {
         }
     }
 }
+
+/// The append path encodes leaves in parallel with zero chain fields and fills them in sequentially.
+final class LeafChainFieldTests: XCTestCase {
+    func testFillingTheChainFieldsGivesTheFullEncoding() {
+        let previous = Hash.sha256(Array("previous".utf8))
+        let full = Leaf(ledgerID: Array(repeating: 7, count: 16), seq: 42, recordedAt: 1_767_225_600_123_456, previousHash: previous,
+                        matterTag: Hash.sha256([1]), sourceTag: Hash.sha256([2]), keyID: 3, nonce: Array(repeating: 9, count: 24),
+                        ciphertextHash: Hash.sha256([4]), fieldsDigest: Hash.sha256([5]), fieldNames: ["author", "matter"])
+        var partial = Leaf(ledgerID: full.ledgerID, seq: 42, recordedAt: 0, previousHash: .zero, matterTag: full.matterTag,
+                           sourceTag: full.sourceTag, keyID: 3, nonce: full.nonce, ciphertextHash: full.ciphertextHash,
+                           fieldsDigest: full.fieldsDigest, fieldNames: full.fieldNames).encoded()
+        partial.withUnsafeMutableBytes { Leaf.setChainFields($0, recordedAt: full.recordedAt, previousHash: previous) }
+        XCTAssertEqual(partial, full.encoded())
+    }
+}
+
+/// Salts are derived four at a time for a whole entry; each must equal the salt derived on its own.
+final class SaltBatchTests: XCTestCase {
+    func testBatchedSaltsEqualSingleSalts() {
+        let seed = (0..<16).map { UInt8($0 * 9 + 1) }
+        for count in [1, 2, 3, 4, 5, 13, 14, 300] {
+            let deriver = SaltDeriver(seed: seed, count: count)
+            for index in 0..<count {
+                XCTAssertEqual(deriver.withSalt(index: index) { Array($0) }, SaltDeriver.single(seed: seed, index: index), "count \(count), index \(index)")
+            }
+        }
+    }
+}

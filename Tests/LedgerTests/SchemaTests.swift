@@ -60,6 +60,15 @@ final class SchemaTests: XCTestCase {
         XCTAssertEqual(record.matter, "M-1")
     }
 
+    func testTheFastTypeLookupAgreesWithTheSchemaTable() {
+        for (name, type) in RecordSchema.types {
+            XCTAssertEqual(RecordSchema.type(of: name).map { String(describing: $0) }, String(describing: type), name)
+        }
+        XCTAssertEqual(RecordSchema.type(of: "x-billing").map { String(describing: $0) }, "extensionValue")
+        XCTAssertNil(RecordSchema.type(of: "x-"))
+        XCTAssertNil(RecordSchema.type(of: "Matter"))
+    }
+
     func testUnknownFieldIsNamed() {
         XCTAssertEqual(schemaError(withSecret(["subjct": "hello"]))?.field, "subjct")
         XCTAssertEqual(schemaError(withSecret(["x-": 1]))?.field, "x-")

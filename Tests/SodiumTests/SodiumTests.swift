@@ -232,6 +232,21 @@ final class HashTests: XCTestCase {
 }
 
 final class Base64Tests: XCTestCase {
+    func testRefusesEveryByteOutsideTheAlphabet() {
+        let standard = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        let urlSafe = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        for byte in UInt8.min...UInt8.max {
+            XCTAssertEqual(Base64.onlyAlphabet([0x41, byte, 0x41], urlSafe: false), standard.contains(byte) || byte == UInt8(ascii: "="), "\(byte)")
+            XCTAssertEqual(Base64.onlyAlphabet([0x41, byte, 0x41], urlSafe: true), urlSafe.contains(byte), "\(byte)")
+        }
+        // A non-ASCII byte in place of one character: refused, whatever libsodium would make of it.
+        for byte: UInt8 in [0x80, 0xc3, 0xff] {
+            let text = String(decoding: Array("QUJD".utf8.dropLast()) + [byte], as: UTF8.self)
+            XCTAssertNil(Base64.decode(text))
+            XCTAssertNil(Base64.decodeURL(text))
+        }
+    }
+
     func testStandardRoundTripAndRFC4648Vectors() {
         let vectors = ["": "", "f": "Zg==", "fo": "Zm8=", "foo": "Zm9v", "foob": "Zm9vYg==", "fooba": "Zm9vYmE=", "foobar": "Zm9vYmFy"]
         for (plain, encoded) in vectors {
@@ -311,5 +326,61 @@ final class FastBase64Tests: XCTestCase {
         var out = Array("x".utf8)
         [UInt8]([0xfb, 0xff]).withUnsafeBytes { Base64.encodeURL($0, into: &out) }
         XCTAssertEqual(String(decoding: out, as: UTF8.self), "x-_8")
+    }
+}
+
+/// The one-compression keyed BLAKE2b must equal libsodium's `crypto_generichash` byte for byte.
+final class ShortKeyedHashTests: XCTestCase {
+    func testMatchesLibsodiumForEveryKeyMessageAndOutputLength() {
+        let keyBytes = (0..<64).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
+        let message = (0..<128).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 5) }
+        for keyLength in [16, 17, 32, 63, 64] {
+            let key = SecretBytes(copying: Array(keyBytes[0..<keyLength]))
+            for outputLength in [16, 32, 33, 64] {
+                let short = keyBytes[0..<keyLength].withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: outputLength) }
+                for messageLength in 1...128 {
+                    let expected = KeyedHash.hash(Array(message[0..<messageLength]), key: key, length: outputLength)
+                    var got = [UInt8](repeating: 0, count: outputLength)
+                    message[0..<messageLength].withUnsafeBytes { m in got.withUnsafeMutableBytes { short.hash(m, into: $0) } }
+                    XCTAssertEqual(got, expected, "key \(keyLength), message \(messageLength), output \(outputLength)")
+                }
+            }
+        }
+    }
+}
+
+/// Four-at-a-time hashing (AVX2 lanes, or one at a time) must give what hashing each message alone gives.
+final class ShortKeyedHashBatchTests: XCTestCase {
+    override func tearDown() { ShortKeyedHash.forcePortable(false) }
+
+    func batched(_ hasher: ShortKeyedHash, _ messages: [[UInt8]]) -> [[UInt8]] {
+        let length = messages[0].count
+        var out = [UInt8](repeating: 0, count: messages.count * hasher.outputLength)
+        let packed = messages.flatMap { $0 }
+        packed.withUnsafeBytes { m in out.withUnsafeMutableBytes { hasher.hash(packed: m, messageLength: length, count: messages.count, into: $0) } }
+        return (0..<messages.count).map { Array(out[($0 * hasher.outputLength)..<(($0 + 1) * hasher.outputLength)]) }
+    }
+
+    func checkEveryCountAndLength() {
+        let keyBytes = (0..<32).map { UInt8($0 * 5 + 3) }
+        let key = SecretBytes(copying: keyBytes)
+        for outputLength in [16, 32, 64] {
+            let hasher = keyBytes.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: outputLength) }
+            for length in [1, 23, 64, 127, 128] {
+                for count in 1...13 {
+                    let messages = (0..<count).map { i in (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i &* 7) } }
+                    let expected = messages.map { KeyedHash.hash($0, key: key, length: outputLength) }
+                    XCTAssertEqual(batched(hasher, messages), expected, "output \(outputLength), length \(length), count \(count)")
+                }
+            }
+        }
+    }
+
+    func testBatchesMatchSingleHashesWithTheCPUsChoice() { checkEveryCountAndLength() }
+
+    func testBatchesMatchSingleHashesOneAtATime() {
+        ShortKeyedHash.forcePortable(true)
+        XCTAssertFalse(ShortKeyedHash.usesAVX2)
+        checkEveryCountAndLength()
     }
 }

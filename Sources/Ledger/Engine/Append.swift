@@ -18,23 +18,22 @@ struct AppendState {
 }
 
 /// One record's place in a batch: its input position, its seq and its source tag (nil without a sourceId).
-private struct PlannedRecord {
+struct PlannedRecord {
     let index: Int
     let seq: UInt64
     let sourceTag: Hash?
 }
 
-/// One record after encryption, before it is linked into the chain.
-private struct SealedRecord {
+/// One record after encryption, before it is linked into the chain: its stored value (docs/FORMAT.md,
+/// "Stored entry v1") complete but for the leaf's recordedAt and previous hash, which only the sequential
+/// link step knows. Building it here keeps leaf encoding and copying off that sequential step.
+struct SealedRecord {
     let seq: UInt64
-    let keyID: UInt32
     let matterTag: Hash
     let sourceTag: Hash?
-    let nonce: [UInt8]
-    let ciphertext: [UInt8]
-    let ciphertextHash: Hash
-    let fieldNames: [String]
-    let fieldsDigest: Hash
+    /// `u16 leaf length || leaf || ciphertext`, with recordedAt and previousHash zero.
+    let storedValue: [UInt8]
+    let leafLength: Int
 }
 
 extension Ledger {
@@ -49,32 +48,57 @@ extension Ledger {
         let ring = try requireKeys()
         guard !records.isEmpty else { return [] }
         let recordedAt = Clock.nowMicros()
-        var timer = PhaseTimer(logger: Self.logger)
         let (outcomes, state) = try LedgerError.wrap("append") {
-            try store.environment.write { txn -> ([AppendOutcome], AppendState) in
-                timer = PhaseTimer(logger: Self.logger)
-                var state = try loadAppendState(txn)
-                let (outcomes, plan) = try planAppend(records, state: state, ring: ring, txn: txn)
-                let keys = try matterKeys(for: plan.map { records[$0.index].matter }, ring: ring, txn: txn)
-                timer.lap("plan")
-                // One draw of randomness for the batch (salt seeds and nonces), zeroed once sealed.
-                var random = SecureRandom.bytes(plan.count * Self.randomBytesPerRecord)
-                defer { zeroize(&random) }
-                let sealed = try parallelMap(Array(plan.enumerated()), minimumChunk: 32) { slot, item in
-                    let offset = slot * Self.randomBytesPerRecord
-                    return try seal(records[item.index], seq: item.seq, key: keys[records[item.index].matter]!,
-                                    sourceTag: item.sourceTag, random: random[offset..<(offset + Self.randomBytesPerRecord)])
-                }
-                timer.lap("seal")
-                try link(sealed, into: &state, recordedAt: recordedAt, txn: txn)
-                timer.lap("link")
-                return (outcomes, state)
+            try store.environment.write { txn in
+                try appendInTransaction(records, ring: ring, recordedAt: recordedAt, txn: txn)
             }
         }
-        timer.lap("commit")
-        Self.logger.debug("appended batch", metadata: ["records": "\(records.count)", "phases": "\(timer)"])
         lock.withLock { appendState = state }  // only once committed
         return outcomes
+    }
+
+    /// Plans, seals and links `records` inside `txn`: the whole of a single `append`, and the fallback of a
+    /// bulk append whose batch was sealed ahead on a prediction that another writer made wrong.
+    func appendInTransaction(_ records: [ValidatedRecord], ring: KeyRing, recordedAt: Int64,
+                             txn: WriteTransaction) throws -> ([AppendOutcome], AppendState) {
+        var timer = PhaseTimer(logger: Self.logger)
+        var state = try loadAppendState(txn)
+        let (outcomes, plan) = try planAppend(records, tags: try sourceTags(records, ring: ring), firstSeq: state.size) {
+            try storedSource($0, txn)
+        }
+        let keys = try matterKeys(for: plan.map { records[$0.index].matter }, ring: ring, txn: txn)
+        timer.lap("plan")
+        let sealed = try sealAll(records, plan: plan, keys: keys)
+        timer.lap("seal")
+        try link(sealed, into: &state, recordedAt: recordedAt, txn: txn)
+        timer.lap("link")
+        Self.logger.debug("appended batch", metadata: ["records": "\(records.count)", "phases": "\(timer)"])
+        return (outcomes, state)
+    }
+
+    /// The seq stored under a source tag, if any.
+    func storedSource(_ tag: Hash, _ txn: ReadTransaction) throws -> UInt64? {
+        try txn.get(store.sources, key: tag.bytes).flatMap { UInt64(bigEndianBytes: $0) }
+    }
+
+    /// The source tag of every record (nil without a sourceId), computed on every core.
+    func sourceTags(_ records: [ValidatedRecord], ring: KeyRing) throws -> [Hash?] {
+        try parallelMap(records, minimumChunk: 256) { $0.sourceKey.map { ring.sourceTag($0) } }
+    }
+
+    /// Seals every planned record on every core, each with its own fresh salt seed and nonce.
+    func sealAll(_ records: [ValidatedRecord], plan: [PlannedRecord], keys: [String: MatterKey]) throws -> [SealedRecord] {
+        // One draw of randomness for the batch (salt seeds and nonces), zeroed once sealed.
+        var random = SecureRandom.bytes(plan.count * Self.randomBytesPerRecord)
+        defer { zeroize(&random) }
+        return try records.withUnsafeBufferPointer { records in
+            try parallelMap(Array(plan.enumerated()), minimumChunk: 32, context: { DisclosureDigester() }) { digester, planned in
+                let (slot, item) = planned
+                let offset = slot * Self.randomBytesPerRecord
+                return try seal(records[item.index], seq: item.seq, key: keys[records[item.index].matter]!, sourceTag: item.sourceTag,
+                                random: random[offset..<(offset + Self.randomBytesPerRecord)], digester: digester)
+            }
+        }
     }
 
     /// Reads (or reuses) the log's tail: size, last record hash, last recordedAt and the tree's right edge.
@@ -96,18 +120,19 @@ extension Ledger {
         return AppendState(size: size, previousHash: lastHash, lastRecordedAt: leaf.recordedAt, tree: tree)
     }
 
-    /// Assigns seqs, skips duplicates (already stored, or repeated within the batch) and checks `corrects`.
-    private func planAppend(_ records: [ValidatedRecord], state: AppendState, ring: KeyRing,
-                            txn: WriteTransaction) throws -> ([AppendOutcome], [PlannedRecord]) {
+    /// Assigns seqs from `firstSeq`, skips duplicates (already stored per `stored`, or repeated within the batch)
+    /// and checks `corrects`.
+    func planAppend(_ records: [ValidatedRecord], tags: [Hash?], firstSeq: UInt64,
+                    stored: (Hash) throws -> UInt64?) throws -> ([AppendOutcome], [PlannedRecord]) {
         var outcomes = [AppendOutcome]()
         var plan = [PlannedRecord]()
         var batchSources = [Hash: UInt64]()
         var errors = [RecordError]()
-        var next = state.size
+        var next = firstSeq
         for (index, record) in records.enumerated() {
-            let sourceTag = record.sourceKey.map { ring.sourceTag($0) }
+            let sourceTag = tags[index]
             if let tag = sourceTag {
-                if let stored = try txn.get(store.sources, key: tag.bytes), let seq = UInt64(bigEndianBytes: stored) {
+                if let seq = try stored(tag) {
                     outcomes.append(.duplicate(of: seq))
                     continue
                 }
@@ -132,43 +157,42 @@ extension Ledger {
     static let randomBytesPerRecord = EntryPayload.seedByteCount + XChaCha20Poly1305.nonceByteCount
 
     /// Encrypts one record with its fresh salt seed and nonce (`random`): disclosures, field digests, AEAD under the matter key.
-    private func seal(_ record: ValidatedRecord, seq: UInt64, key: MatterKey, sourceTag: Hash?,
-                      random: ArraySlice<UInt8>) throws -> SealedRecord {
+    func seal(_ record: ValidatedRecord, seq: UInt64, key: MatterKey, sourceTag: Hash?,
+                      random: ArraySlice<UInt8>, digester: DisclosureDigester) throws -> SealedRecord {
         let names = record.names
         let seedEnd = random.startIndex + EntryPayload.seedByteCount
         var seed = Array(random[random.startIndex..<seedEnd])
         defer { zeroize(&seed) }
-        var (plaintext, digests) = EntryPayload.seal(record, seed: seed)
+        var (plaintext, digests) = EntryPayload.seal(record, seed: seed, digester: digester)
         defer { zeroize(&plaintext) }
         let nonce = Array(random[seedEnd...])
         let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: key.id)
         let ciphertext = XChaCha20Poly1305.seal(plaintext, associatedData: ad, nonce: nonce, key: key.key)
-        return SealedRecord(seq: seq, keyID: key.id, matterTag: key.tag, sourceTag: sourceTag, nonce: nonce,
-                            ciphertext: ciphertext, ciphertextHash: Hash.sha256(ciphertext), fieldNames: names,
-                            fieldsDigest: Leaf.fieldsDigest(names: names, digests: digests))
+        let leaf = Leaf(ledgerID: ledgerID, seq: seq, recordedAt: 0, previousHash: .zero, matterTag: key.tag,
+                        sourceTag: sourceTag, keyID: key.id, nonce: nonce, ciphertextHash: Hash.sha256(ciphertext),
+                        fieldsDigest: Leaf.fieldsDigest(names: names, digests: digests), fieldNames: names).encoded()
+        return SealedRecord(seq: seq, matterTag: key.tag, sourceTag: sourceTag,
+                            storedValue: StoredEntry.encode(leaf: leaf, ciphertext: ciphertext), leafLength: leaf.count)
     }
 
-    /// Chains sealed records onto the log in order and stores leaves, ciphertexts, tree hashes and indexes.
-    private func link(_ sealed: [SealedRecord], into state: inout AppendState, recordedAt now: Int64,
-                      txn: WriteTransaction) throws {
+    func link(_ sealed: [SealedRecord], into state: inout AppendState, recordedAt now: Int64,
+              txn: WriteTransaction) throws {
         let recordedAt = max(now, state.lastRecordedAt)  // the ledger's clock never runs backwards
         for record in sealed {
             precondition(record.seq == state.size, "append plan out of order")
-            let leaf = Leaf(ledgerID: ledgerID, seq: record.seq, recordedAt: recordedAt, previousHash: state.previousHash,
-                            matterTag: record.matterTag, sourceTag: record.sourceTag, keyID: record.keyID,
-                            nonce: record.nonce, ciphertextHash: record.ciphertextHash,
-                            fieldsDigest: record.fieldsDigest, fieldNames: record.fieldNames)
-            let leafBytes = leaf.encoded()
             let seqKey = record.seq.bigEndianBytes
-            try txn.put(store.entries, key: seqKey, value: StoredEntry.encode(leaf: leafBytes, ciphertext: record.ciphertext),
-                        flags: [.append])
+            // Copy the sealed value straight into LMDB's page, fill in the chain fields there, hash the leaf.
+            let value = try txn.reserve(store.entries, key: seqKey, count: record.storedValue.count, flags: [.append])
+            record.storedValue.withUnsafeBytes { value.copyMemory(from: $0) }
+            let leaf = UnsafeMutableRawBufferPointer(rebasing: value[StoredEntry.leafOffset..<(StoredEntry.leafOffset + record.leafLength)])
+            Leaf.setChainFields(leaf, recordedAt: recordedAt, previousHash: state.previousHash)
+            let hash = recordHash(UnsafeRawBufferPointer(leaf))
             try record.matterTag.withUnsafeBytes { tag in
                 try seqKey.withUnsafeBytes { try txn.put(store.matters, key: tag, value: $0, flags: [.appendDup]) }
             }
             if let sourceTag = record.sourceTag {
                 try txn.put(store.sources, key: sourceTag.bytes, value: seqKey, flags: [.noOverwrite])
             }
-            let hash = recordHash(leafBytes)
             try state.tree.append(hash) { index, nodeHash in
                 try nodeHash.withUnsafeBytes { value in
                     try UInt64(index).bigEndianBytes.withUnsafeBytes {

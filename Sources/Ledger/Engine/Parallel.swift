@@ -4,8 +4,17 @@ import Foundation
 /// Runs `transform` over `items` on every core, in contiguous chunks, and returns results in input order.
 /// The hot loops of import and verify use it; it allocates one result buffer per call, not per item.
 func parallelMap<T, U>(_ items: [T], minimumChunk: Int = 64, _ transform: (T) throws -> U) throws -> [U] {
+    try parallelMap(items, minimumChunk: minimumChunk, context: { () }) { _, item in try transform(item) }
+}
+
+/// As `parallelMap`, with scratch state that each worker makes once (`context`) and reuses for all its items.
+func parallelMap<T, U, C>(_ items: [T], minimumChunk: Int = 64, context: () -> C,
+                          _ transform: (inout C, T) throws -> U) throws -> [U] {
     let workers = min(availableCores, max(1, items.count / minimumChunk))
-    if workers <= 1 { return try items.map(transform) }
+    if workers <= 1 {
+        var scratch = context()
+        return try items.map { try transform(&scratch, $0) }
+    }
     let results = UnsafeMutableBufferPointer<U>.allocate(capacity: items.count)
     defer { results.deallocate() }
     let failure = FirstError()
@@ -13,18 +22,20 @@ func parallelMap<T, U>(_ items: [T], minimumChunk: Int = 64, _ transform: (T) th
     filled.initialize(repeating: false)
     defer { filled.deallocate() }
     try withoutActuallyEscaping(transform) { transform in
-        let box = UnsafeSendableBox((items, results, filled, transform))
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let (items, results, filled, transform) = box.value
-            let range = workerRange(worker, of: workers, count: items.count)
-            for i in range {
-                if failure.isSet { return }
-                do {
-                    (results.baseAddress! + i).initialize(to: try transform(items[i]))
-                    filled[i] = true
-                } catch {
-                    failure.set(error)
-                    return
+        try withoutActuallyEscaping(context) { context in
+            let box = UnsafeSendableBox((items, results, filled, transform, context))
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let (items, results, filled, transform, context) = box.value
+                var scratch = context()
+                for i in workerRange(worker, of: workers, count: items.count) {
+                    if failure.isSet { return }
+                    do {
+                        (results.baseAddress! + i).initialize(to: try transform(&scratch, items[i]))
+                        filled[i] = true
+                    } catch {
+                        failure.set(error)
+                        return
+                    }
                 }
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MerkleLog
 import RecordFormats
 import SignedNote
@@ -96,6 +97,11 @@ public struct BundleReport: Sendable {
 /// Reads a bundle zip defensively: only the known file names, no duplicates, size caps, CRC checked.
 enum BundleReader {
     static func read(_ path: String) throws -> [String: [UInt8]] {
+        try readDigested(path).mapValues(\.bytes)
+    }
+
+    /// The files of the bundle with the SHA-256 of each (computed while the CRC-32 is checked).
+    static func readDigested(_ path: String) throws -> [String: (bytes: [UInt8], sha256: Hash)] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw ExportError.inputNotFound(path)
@@ -136,26 +142,40 @@ enum BundleReader {
         for name in BundleFormat.required where !names.contains(name) {
             throw ExportError.malformedBundle("missing file '\(name)'")
         }
-        var files = [String: [UInt8]]()
+        var extracted = [(entry: Entry, bytes: [UInt8])]()
         for entry in entries {
             let declared = entry.uncompressedSize
             var bytes = [UInt8]()
             bytes.reserveCapacity(Int(declared))
             do {
-                let crc = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: false) { chunk in
+                // CRC-32 is checked below with a faster implementation than ZIPFoundation's Linux fallback.
+                _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: true) { chunk in
                     guard UInt64(bytes.count + chunk.count) <= declared else {
                         throw ExportError.malformedBundle("'\(entry.path)' holds more bytes than it declares")
                     }
                     bytes.append(contentsOf: chunk)
                 }
                 guard UInt64(bytes.count) == declared else { throw ExportError.malformedBundle("'\(entry.path)' is shorter than it declares") }
-                guard crc == entry.checksum else { throw ExportError.malformedBundle("'\(entry.path)' fails its CRC-32 check") }
             } catch let error as ExportError {
                 throw error
             } catch {
                 throw ExportError.malformedBundle("'\(entry.path)' cannot be read (\(error))")
             }
-            files[entry.path] = bytes
+            extracted.append((entry, bytes))
+        }
+        // CRC-32 and SHA-256 of every file, on every core, largest first.
+        // The CRC and the SHA-256 of each file are separate jobs, largest first, so both cores stay busy.
+        extracted.sort { $0.bytes.count > $1.bytes.count }
+        var jobs = [() -> (crc: UInt32?, sha256: Hash?)]()
+        for item in extracted {
+            jobs.append { (CRC32.checksum(item.bytes), nil) }
+            jobs.append { (nil, Hash.sha256(item.bytes)) }
+        }
+        let sums = try runConcurrently(jobs)
+        var files = [String: (bytes: [UInt8], sha256: Hash)]()
+        for (i, item) in extracted.enumerated() {
+            guard sums[2 * i].crc == item.entry.checksum else { throw ExportError.malformedBundle("'\(item.entry.path)' fails its CRC-32 check") }
+            files[item.entry.path] = (item.bytes, sums[2 * i + 1].sha256!)
         }
         return files
     }
@@ -170,18 +190,25 @@ private struct EntryFacts {
     var line = 0
     var seq: UInt64?
     var disclosures = 0
-    /// Privilege-log columns: revealed text, "[redacted]", or "" when absent.
-    var columns: [String: String] = [:]
+    /// Privilege-log metadata columns (`BundleFormat.privilegeLogMetadata` order), spreadsheet-safe: revealed text,
+    /// "[redacted]", or "" when absent. Empty when the entry was too malformed to tell (every column then mismatches).
+    var columns: [String] = []
     var redacted: [(field: String, reason: String)] = []
     var violations: [BundleViolation] = []
 }
 
 public enum BundleVerifier {
+    static let logger = Logger(label: "ledger.export")
+
     /// Verifies a bundle offline (docs/EXPORT.md, "The checks"). Throws `ExportError` only when the bundle cannot be
     /// read as a bundle at all; every failed check is a violation in the report.
     public static func verify(path: String, options: BundleVerifyOptions = BundleVerifyOptions()) throws -> BundleReport {
         let start = Clock.nowMicros()
-        let files = try BundleReader.read(path)
+        var timer = PhaseTimer(logger: logger)
+        defer { logger.debug("verify-bundle", metadata: ["phases": "\(timer)"]) }
+        let digested = try BundleReader.readDigested(path)
+        timer.lap("read")
+        let files = digested.mapValues(\.bytes)
         var report = BundleReport()
 
         // Manifest: the one file that cannot hash itself.
@@ -193,12 +220,12 @@ public enum BundleVerifier {
             throw ExportError.malformedBundle("manifest.json does not declare \(BundleFormat.formatName) version \(BundleFormat.formatVersion)")
         }
         if case .object(let listed)? = manifest["files"] {
-            for (name, bytes) in files.sorted(by: { $0.key < $1.key }) where name != BundleFormat.manifest {
+            for (name, _) in files.sorted(by: { $0.key < $1.key }) where name != BundleFormat.manifest {
                 guard let expected = listed[name]?.stringValue else {
                     report.fail("manifest", "\(name) is not listed in the manifest")
                     continue
                 }
-                let actual = Hash.sha256(bytes).hex
+                let actual = digested[name]!.sha256.hex
                 if expected != actual { report.fail("manifest", "SHA-256 of \(name) is \(actual), the manifest says \(expected)") }
             }
             for name in listed.keys where files[name] == nil || name == BundleFormat.manifest {
@@ -259,6 +286,7 @@ public enum BundleVerifier {
             }
         }
 
+        timer.lap("manifest+checkpoint")
         // Entries, in parallel chunks.
         let facts = checkEntries(files[BundleFormat.entries]!, treeSize: checkpoint?.size, root: root)
         var previous: UInt64?
@@ -285,7 +313,9 @@ public enum BundleVerifier {
             report.fail("manifest", "the manifest has no 'counts' object")
         }
 
+        timer.lap("entries")
         checkPrivilegeLog(files[BundleFormat.privilegeLog]!, facts: facts, into: &report)
+        timer.lap("privilege-log")
 
         // Consistency with an older checkpoint.
         var proven: (size: UInt64, root: Hash)?
@@ -308,24 +338,50 @@ public enum BundleVerifier {
 
     private static func checkEntries(_ bytes: [UInt8], treeSize: UInt64?, root: Hash?) -> [EntryFacts] {
         var lines = [Range<Int>]()
-        var lineStart = 0
-        for (i, b) in bytes.enumerated() where b == 0x0a {
-            lines.append(lineStart..<i)
-            lineStart = i + 1
-        }
-        if lineStart < bytes.count { lines.append(lineStart..<bytes.count) }
-        let numbered = Array(lines.enumerated())
-        let facts = try? bytes.withUnsafeBytes { raw in
-            try parallelMap(numbered, minimumChunk: 256) { item in
-                checkEntry(UnsafeRawBufferPointer(rebasing: raw[item.element]), line: item.offset + 1, treeSize: treeSize, root: root)
+        lines.reserveCapacity(bytes.count / 2048 + 1)
+        bytes.withUnsafeBufferPointer { b in
+            var lineStart = 0
+            while lineStart < b.count {
+                let end = b[lineStart...].firstIndex(of: 0x0a) ?? b.count
+                lines.append(lineStart..<end)
+                lineStart = end + 1
             }
         }
-        return facts ?? []
+        // One contiguous share of lines per core, each with its own node-hash memo; results in line order.
+        let workers = max(1, min(availableCores, lines.count / 256))
+        let shares = (0..<workers).map { workerRange($0, of: workers, count: lines.count) }
+        let facts = try? bytes.withUnsafeBytes { raw in
+            try parallelMap(shares, minimumChunk: 1) { share -> [EntryFacts] in
+                var memo = NodeHashMemo()
+                return share.map { i in
+                    checkEntry(UnsafeRawBufferPointer(rebasing: raw[lines[i]]), line: i + 1, treeSize: treeSize, root: root, memo: &memo)
+                }
+            }
+        }
+        return facts?.flatMap { $0 } ?? []
     }
 
-    private static func checkEntry(_ text: UnsafeRawBufferPointer, line: Int, treeSize: UInt64?, root: Hash?) -> EntryFacts {
+    static let entryKeys: Set<String> = ["index", "leaf", "inclusionProof", "disclosures", "redacted"]
+
+    /// One entries.jsonl line taken apart: each text is a range of `text` (the line itself, or an arena of the
+    /// generic parser's strings). nil where the JSON had the wrong type.
+    struct EntryParts {
+        var index: Int64
+        var leaf: Range<Int>?
+        var proof: [Range<Int>]?
+        var disclosures: [Range<Int>?]?
+        var redacted: [(field: Range<Int>, reason: Range<Int>, digest: Range<Int>)?]?
+    }
+
+    private static func checkEntry(_ text: UnsafeRawBufferPointer, line: Int, treeSize: UInt64?, root: Hash?,
+                                   memo: inout NodeHashMemo) -> EntryFacts {
         var facts = EntryFacts()
         facts.line = line
+        if let parts = CanonicalEntryScanner.scan(text) {
+            checkParts(parts, text: text, treeSize: treeSize, root: root, memo: &memo, into: &facts)
+            return facts
+        }
+        // Anything but the exporter's exact layout: the strict JSON parser, with the same checks.
         func fail(_ check: String, _ detail: String) {
             facts.violations.append(BundleViolation(check: check, entry: facts.seq, line: line, detail: detail))
         }
@@ -333,132 +389,208 @@ public enum BundleVerifier {
             fail("entry-malformed", "not a JSON object")
             return facts
         }
-        for key in object.keys where !["index", "leaf", "inclusionProof", "disclosures", "redacted"].contains(key) {
+        for (key, _) in object where !entryKeys.contains(key) {
             fail("entry-malformed", "unknown key '\(key)'")
         }
         guard let index = object["index"]?.integerValue, index >= 0 else {
             fail("entry-malformed", "'index' is not a non-negative integer")
             return facts
         }
+        var arena = [UInt8]()
+        func put(_ s: String) -> Range<Int> {
+            let start = arena.count
+            arena.append(contentsOf: s.utf8)
+            return start..<arena.count
+        }
+        var parts = EntryParts(index: index)
+        parts.leaf = object["leaf"]?.stringValue.map(put)
+        if case .array(let items)? = object["inclusionProof"] {
+            let strings = items.compactMap(\.stringValue)
+            parts.proof = strings.count == items.count ? strings.map(put) : nil
+        }
+        if case .array(let items)? = object["disclosures"] { parts.disclosures = items.map { $0.stringValue.map(put) } }
+        if case .array(let items)? = object["redacted"] {
+            parts.redacted = items.map { item in
+                guard case .object(let r) = item, r.count == 3, let field = r["field"]?.stringValue,
+                      let reason = r["reason"]?.stringValue, let digest = r["digest"]?.stringValue else { return nil }
+                return (put(field), put(reason), put(digest))
+            }
+        }
+        arena.withUnsafeBytes { checkParts(parts, text: $0, treeSize: treeSize, root: root, memo: &memo, into: &facts) }
+        return facts
+    }
+
+    /// The name and value of a decoded disclosure `["salt","name",value]`, or nil when it is not such a JSON array.
+    /// The exporter's form with a plain ASCII string value is read directly; anything else goes to the strict parser.
+    private static func disclosureParts(_ json: [UInt8]) -> (name: String, value: JSONValue)? {
+        if let parts = json.withUnsafeBytes({ CanonicalEntryScanner.scanDisclosure($0) }) {
+            return json.withUnsafeBytes { raw in
+                (String(decoding: UnsafeRawBufferPointer(rebasing: raw[parts.name]), as: UTF8.self),
+                 .string(String(decoding: UnsafeRawBufferPointer(rebasing: raw[parts.value]), as: UTF8.self)))
+            }
+        }
+        guard case .array(let parts)? = try? JSONParser.parse(json), parts.count == 3,
+              case .string = parts[0], case .string(let name) = parts[1] else { return nil }
+        return (name, parts[2])
+    }
+
+    /// `Leaf.fieldsDigest` over the slots (all filled), in one buffer.
+    private static func fieldsDigest(names: [String], digests: [Hash?]) -> Hash {
+        var buffer = [UInt8]()
+        buffer.reserveCapacity(names.count * 48)
+        for (name, digest) in zip(names, digests) {
+            buffer.append(UInt8(name.utf8.count))  // u8 name length || name || u8[32] disclosure digest
+            buffer.append(contentsOf: name.utf8)
+            digest!.withUnsafeBytes { buffer.append(contentsOf: $0) }
+        }
+        return Hash.sha256(buffer)
+    }
+
+    private static let reasonBytes = RedactionReason.allCases.map { ($0, Array($0.rawValue.utf8)) }
+
+    /// The redaction reason spelled exactly by `text`, if any.
+    private static func reasonNamed(_ text: UnsafeRawBufferPointer) -> RedactionReason? {
+        for (reason, spelling) in reasonBytes where spelling.count == text.count
+            && spelling.withUnsafeBytes({ memcmp($0.baseAddress!, text.baseAddress!, text.count) == 0 }) {
+            return reason
+        }
+        return nil
+    }
+
+    /// The checks of one entry (docs/EXPORT.md, "The checks"), on its parts.
+    private static func checkParts(_ parts: EntryParts, text: UnsafeRawBufferPointer, treeSize: UInt64?, root: Hash?,
+                                   memo: inout NodeHashMemo, into facts: inout EntryFacts) {
+        let line = facts.line
+        func fail(_ check: String, _ detail: String) {
+            facts.violations.append(BundleViolation(check: check, entry: facts.seq, line: line, detail: detail))
+        }
+        func bytes(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: text[range]) }
+        func string(_ range: Range<Int>) -> String { String(decoding: bytes(range), as: UTF8.self) }
+        let index = parts.index
         facts.seq = UInt64(index)
-        guard let leafText = object["leaf"]?.stringValue, let leafBytes = Base64.decode(leafText) else {
+        guard let leafRange = parts.leaf, let leafBytes = PublicBase64.decode(bytes(leafRange), urlSafe: false) else {
             fail("entry-malformed", "'leaf' is not base64")
-            return facts
+            return
         }
         let leaf: Leaf
         do { leaf = try Leaf.decode(leafBytes) } catch {
             fail("leaf-malformed", "\(error)")
-            return facts
+            return
         }
         if leaf.seq != UInt64(index) { fail("entry-index", "the leaf names seq \(leaf.seq), the entry index \(index)") }
 
-        // Inclusion proof.
+        // Inclusion proof: RFC 6962 audit path from SHA-256(0x00 || leaf) at `index` to the checkpoint's root.
         var proof = [Hash]()
-        var proofOK = true
-        if case .array(let items)? = object["inclusionProof"] {
-            for item in items {
-                guard let s = item.stringValue, let h = Hash(base64: s) else { proofOK = false; break }
-                proof.append(h)
-            }
-        } else { proofOK = false }
-        if !proofOK {
+        proof.reserveCapacity(parts.proof?.count ?? 0)
+        for range in parts.proof ?? [] {
+            guard let h = PublicBase64.decodeHash(bytes(range)) else { break }
+            proof.append(h)
+        }
+        if parts.proof == nil || proof.count != parts.proof!.count {
             fail("entry-malformed", "'inclusionProof' is not an array of base64 32-byte hashes")
         } else if let treeSize, let root {
             if UInt64(index) >= treeSize {
                 fail("inclusion-proof", "index \(index) is beyond the checkpoint's tree size \(treeSize)")
             } else {
                 do {
-                    try checkRecord(proof: proof, treeSize: Int64(treeSize), root: root, index: index, recordHash: recordHash(leafBytes))
+                    try checkRecord(proof: proof, treeSize: Int64(treeSize), root: root, index: index,
+                                    recordHash: recordHash(leafBytes), memo: &memo)
                 } catch {
                     fail("inclusion-proof", "the inclusion proof does not lead to the checkpoint's root (\(error))")
                 }
             }
         }
 
-        // Disclosures and redactions must cover the leaf's fields exactly once each.
+        // Disclosures and redactions must cover the leaf's fields exactly once each: one digest slot per leaf field.
         let names = leaf.fieldNames
-        var digests = [String: Hash]()
-        var valuesText = [String: String]()
-        if case .array(let items)? = object["disclosures"] {
+        var digests = [Hash?](repeating: nil, count: names.count)
+        var redactedSlot = [Bool](repeating: false, count: names.count)
+        var metadataText = [String?](repeating: nil, count: BundleFormat.privilegeLogMetadata.count)
+        if let items = parts.disclosures {
             for item in items {
-                guard let disclosure = item.stringValue else { fail("disclosure-malformed", "a disclosure is not a string"); continue }
-                guard let decoded = Base64.decodeURL(disclosure),
-                      case .array(let parts)? = try? JSONParser.parse(decoded), parts.count == 3,
-                      case .string = parts[0], case .string(let name) = parts[1] else {
+                guard let range = item else { fail("disclosure-malformed", "a disclosure is not a string"); continue }
+                guard let decoded = PublicBase64.decode(bytes(range), urlSafe: true),
+                      let (name, value) = disclosureParts(decoded) else {
                     fail("disclosure-malformed", "a disclosure is not base64url of a JSON array [salt, name, value]")
                     continue
                 }
-                guard names.contains(name) else {
+                guard let slot = names.firstIndex(of: name) else {
                     fail("disclosure-name", "a disclosure names field '\(name)', which the leaf does not have")
                     continue
                 }
-                guard digests[name] == nil else { fail("disclosure-name", "field '\(name)' is disclosed twice"); continue }
-                digests[name] = Hash.sha256(Array(disclosure.utf8))
-                switch parts[2] {
-                case .string(let s): valuesText[name] = s
-                case .integer(let i): valuesText[name] = String(i)
-                case .bool(let b): valuesText[name] = b ? "true" : "false"
-                default: valuesText[name] = JSONWriter.string(parts[2])
+                guard digests[slot] == nil else { fail("disclosure-name", "field '\(name)' is disclosed twice"); continue }
+                digests[slot] = Hash.sha256(bytes(range))  // RFC 9901 §4.2.3: SHA-256 of the disclosure's ASCII
+                if let column = BundleFormat.privilegeLogMetadata.firstIndex(of: name) {
+                    switch value {
+                    case .string(let s): metadataText[column] = s
+                    case .integer(let i): metadataText[column] = String(i)
+                    case .bool(let b): metadataText[column] = b ? "true" : "false"
+                    default: metadataText[column] = JSONWriter.string(value)
+                    }
                 }
                 facts.disclosures += 1
             }
         } else {
             fail("entry-malformed", "'disclosures' is not an array")
         }
-        if case .array(let items)? = object["redacted"] {
+        if let items = parts.redacted {
             for item in items {
-                guard case .object(let r) = item, r.count == 3, let field = r["field"]?.stringValue,
-                      let reason = r["reason"]?.stringValue, let digestText = r["digest"]?.stringValue else {
-                    fail("redaction", "a redaction is not {field, reason, digest}")
-                    continue
-                }
-                guard let digest = hexHash(digestText) else { fail("redaction", "the digest of '\(field)' is not 64 lowercase hex digits"); continue }
-                guard names.contains(field) else { fail("redaction", "redacted field '\(field)' is not in the leaf"); continue }
-                guard digests[field] == nil else { fail("redaction", "field '\(field)' is both disclosed and redacted, or redacted twice"); continue }
-                if RedactionReason(rawValue: reason) == nil { fail("redaction-reason", "field '\(field)' has an unknown reason '\(reason)'") }
-                digests[field] = digest
-                facts.redacted.append((field, reason))
+                guard let item else { fail("redaction", "a redaction is not {field, reason, digest}"); continue }
+                let field = string(item.field)
+                let reason = reasonNamed(bytes(item.reason))
+                guard let digest = hexHash(bytes(item.digest)) else { fail("redaction", "the digest of '\(field)' is not 64 lowercase hex digits"); continue }
+                guard let slot = names.firstIndex(of: field) else { fail("redaction", "redacted field '\(field)' is not in the leaf"); continue }
+                guard digests[slot] == nil else { fail("redaction", "field '\(field)' is both disclosed and redacted, or redacted twice"); continue }
+                if reason == nil { fail("redaction-reason", "field '\(field)' has an unknown reason '\(string(item.reason))'") }
+                digests[slot] = digest
+                redactedSlot[slot] = true
+                facts.redacted.append((field, reason?.rawValue ?? string(item.reason)))
             }
         } else {
             fail("entry-malformed", "'redacted' is not an array")
         }
-        let missing = names.filter { digests[$0] == nil }
+        let missing = names.indices.filter { digests[$0] == nil }
         if !missing.isEmpty {
-            fail("field-coverage", "fields neither disclosed nor redacted: \(missing.joined(separator: ", "))")
-        } else if Leaf.fieldsDigest(names: names, digests: names.map { digests[$0]! }) != leaf.fieldsDigest {
+            fail("field-coverage", "fields neither disclosed nor redacted: \(missing.map { names[$0] }.joined(separator: ", "))")
+        } else if fieldsDigest(names: names, digests: digests) != leaf.fieldsDigest {
             fail("fields-digest", "the disclosed and redacted digests do not reproduce the leaf's fields digest")
         }
-        let redactedNames = Set(facts.redacted.map(\.field))
-        for column in BundleFormat.privilegeLogMetadata {
-            facts.columns[column] = redactedNames.contains(column) ? BundleFormat.redactedMarker : (valuesText[column] ?? "")
+        facts.columns = BundleFormat.privilegeLogMetadata.enumerated().map { column, name in
+            if let slot = names.firstIndex(of: name), redactedSlot[slot] { return BundleFormat.redactedMarker }
+            return BundleFormat.spreadsheetSafe(metadataText[column] ?? "")
         }
-        return facts
     }
 
-    private static func hexHash(_ text: String) -> Hash? {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 64 else { return nil }
-        var out = [UInt8]()
-        out.reserveCapacity(32)
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: return c - 0x30
-            case 0x61...0x66: return c - 0x61 + 10
-            default: return nil
+    /// Lowercase hex digit values; 0xff for every other byte.
+    private static let hexValues: [UInt8] = (0..<256).map { c in
+        switch c {
+        case 0x30...0x39: return UInt8(c - 0x30)
+        case 0x61...0x66: return UInt8(c - 0x61 + 10)
+        default: return 0xff
+        }
+    }
+
+    /// 64 lowercase hex digits as a hash.
+    private static func hexHash(_ text: UnsafeRawBufferPointer) -> Hash? {
+        guard text.count == 64 else { return nil }
+        var h = Hash.zero
+        var bad: UInt8 = 0
+        hexValues.withUnsafeBufferPointer { t in
+            withUnsafeMutableBytes(of: &h) { out in
+                for i in 0..<32 {
+                    let hi = t[Int(text[2 * i])], lo = t[Int(text[2 * i + 1])]
+                    bad |= (hi | lo) & 0x80
+                    out[i] = hi << 4 | (lo & 0x0f)
+                }
             }
         }
-        var i = 0
-        while i < 64 {
-            guard let hi = nibble(bytes[i]), let lo = nibble(bytes[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return Hash(bytes: out)
+        return bad == 0 ? h : nil
     }
 
     // MARK: - Privilege log
 
     private static func checkPrivilegeLog(_ bytes: [UInt8], facts: [EntryFacts], into report: inout BundleReport) {
+        if privilegeLogIsCanonical(bytes, facts: facts) { return }
         let rows: [CSVRow]
         do { rows = try CSVReader.readAll(bytes) } catch {
             report.fail("privilege-log", "privilege-log.csv is not valid CSV: \(error)")
@@ -468,30 +600,77 @@ public enum BundleVerifier {
             report.fail("privilege-log", "the header must be \(BundleFormat.privilegeLogHeader.joined(separator: ","))")
             return
         }
-        var expected = [(seq: UInt64, columns: [String: String], field: String, reason: String)]()
-        for fact in facts {
-            guard let seq = fact.seq else { continue }
-            for item in fact.redacted { expected.append((seq, fact.columns, item.field, item.reason)) }
-        }
         let body = rows.dropFirst()
-        if body.count != expected.count {
-            report.fail("privilege-log", "\(body.count) rows for \(expected.count) redacted fields")
+        let expectedCount = facts.reduce(0) { $0 + ($1.seq == nil ? 0 : $1.redacted.count) }
+        if body.count != expectedCount {
+            report.fail("privilege-log", "\(body.count) rows for \(expectedCount) redacted fields")
         }
-        for (row, want) in zip(body, expected) {
-            let f = row.fields
-            guard f.count == BundleFormat.privilegeLogHeader.count else {
-                report.fail("privilege-log", "row has \(f.count) columns", line: row.line)
-                continue
+        // Rows pair with the redactions in entries.jsonl order, then leaf order (as zip() pairs them: up to the shorter).
+        var next = body.startIndex
+        for fact in facts where next < body.endIndex {
+            guard let seq = fact.seq, !fact.redacted.isEmpty else { continue }
+            let seqText = String(seq)
+            for item in fact.redacted where next < body.endIndex {
+                let row = body[next]
+                next += 1
+                let f = row.fields
+                guard f.count == BundleFormat.privilegeLogHeader.count else {
+                    report.fail("privilege-log", "row has \(f.count) columns", line: row.line)
+                    continue
+                }
+                guard f[0] == seqText, f[6] == item.field, f[7] == item.reason else {
+                    report.fail("privilege-log", "row names seq \(f[0]) field \(f[6]) (\(f[7])); the redactions say seq \(seq) field \(item.field) (\(item.reason))",
+                                entry: seq, line: row.line)
+                    continue
+                }
+                for (i, column) in BundleFormat.privilegeLogMetadata.enumerated()
+                where i >= fact.columns.count || f[i + 1] != fact.columns[i] {
+                    report.fail("privilege-log", "column \(column) does not match the entry's disclosure (or [redacted])", entry: seq, line: row.line)
+                }
             }
-            guard f[0] == String(want.seq), f[6] == want.field, f[7] == want.reason else {
-                report.fail("privilege-log", "row names seq \(f[0]) field \(f[6]) (\(f[7])); the redactions say seq \(want.seq) field \(want.field) (\(want.reason))",
-                            entry: want.seq, line: row.line)
-                continue
+        }
+    }
+
+    /// True when privilege-log.csv is, byte for byte, the exporter's rendering of the expected rows (header, then per
+    /// redaction: seq, the five metadata cells, field, reason, any plain description, CRLF). Such a file is valid CSV
+    /// that passes every row check, so the row-by-row parse below is needed only when this says false.
+    private static func privilegeLogIsCanonical(_ bytes: [UInt8], facts: [EntryFacts]) -> Bool {
+        bytes.withUnsafeBytes { text -> Bool in
+            var at = 0
+            func take(_ expected: [UInt8]) -> Bool {
+                guard text.count - at >= expected.count,
+                      expected.withUnsafeBytes({ memcmp($0.baseAddress!, text.baseAddress! + at, expected.count) == 0 }) else { return false }
+                at += expected.count
+                return true
             }
-            for (i, column) in BundleFormat.privilegeLogMetadata.enumerated()
-            where f[i + 1] != want.columns[column].map(BundleFormat.spreadsheetSafe) {
-                report.fail("privilege-log", "column \(column) does not match the entry's disclosure (or [redacted])", entry: want.seq, line: row.line)
+            /// An unquoted cell of printable ASCII without comma or quote, then CRLF.
+            func plainCellAndLineEnd() -> Bool {
+                while at < text.count, text[at] >= 0x20, text[at] < 0x7f, text[at] != 0x2c, text[at] != 0x22 { at += 1 }
+                return take([0x0d, 0x0a])
             }
+            guard take(Array((BundleFormat.privilegeLogHeader.joined(separator: ",") + "\r\n").utf8)) else { return false }
+            var tails = [(field: String, reason: String, bytes: [UInt8])]()  // ",field,reason," per pair seen
+            var head = [UInt8]()
+            for fact in facts {
+                guard let seq = fact.seq, !fact.redacted.isEmpty else { continue }
+                guard fact.columns.count == BundleFormat.privilegeLogMetadata.count else { return false }
+                head.removeAll(keepingCapacity: true)
+                head.append(contentsOf: String(seq).utf8)
+                for column in fact.columns {
+                    head.append(0x2c)
+                    head.append(contentsOf: BundleWriter.csvField(column).utf8)
+                }
+                for item in fact.redacted {
+                    var tail = tails.firstIndex { $0.field == item.field && $0.reason == item.reason }
+                    if tail == nil {
+                        tails.append((item.field, item.reason,
+                                      Array(("," + BundleWriter.csvField(item.field) + "," + BundleWriter.csvField(item.reason) + ",").utf8)))
+                        tail = tails.count - 1
+                    }
+                    guard take(head), take(tails[tail!].bytes), plainCellAndLineEnd() else { return false }
+                }
+            }
+            return at == text.count
         }
     }
 

@@ -47,35 +47,57 @@ public struct Disclosure: Sendable, Equatable {
 
     /// The salt of field `index`, derived from the entry's seed (see `SaltDeriver`).
     static func salt(seed: [UInt8], index: Int) -> [UInt8] {
-        var deriver = SaltDeriver(seed: seed)
-        return deriver.withSalt(index: index) { Array($0) }
+        SaltDeriver.single(seed: seed, index: index)
     }
 }
 
 /// Derives field salts from an entry's 16-byte seed:
 /// salt_i = BLAKE2b-128(key = seed, message = "client-ledger/salt/v1" || u16 BE i).
 /// A keyed PRF, so revealing one field's salt reveals nothing about the seed or the other salts.
-struct SaltDeriver {
+/// All of an entry's salts are derived at once: the seed's key block is compressed once (`ShortKeyedHash`),
+/// then four salts per BLAKE2b compression time. They are zeroed when the deriver goes away.
+final class SaltDeriver {
     static let label = Array("client-ledger/salt/v1".utf8)
+    static let messageLength = label.count + 2
 
-    private let key: SecretBytes
-    private var message: [UInt8]
-    private var output = [UInt8](repeating: 0, count: Disclosure.saltByteCount)
+    private let salts: UnsafeMutableRawBufferPointer
+    let count: Int
 
-    init(seed: [UInt8]) {
-        key = SecretBytes(copying: seed)
-        message = Self.label + [0, 0]
+    init(seed: [UInt8], count: Int) {
+        self.count = count
+        salts = .allocate(byteCount: max(1, count) * Disclosure.saltByteCount, alignment: 16)
+        let hasher = seed.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: Disclosure.saltByteCount) }
+        withUnsafeTemporaryAllocation(byteCount: max(1, count) * Self.messageLength, alignment: 1) { messages in
+            for index in 0..<count { Self.writeMessage(index: index, to: messages.baseAddress! + index * Self.messageLength) }
+            hasher.hash(packed: UnsafeRawBufferPointer(messages), messageLength: Self.messageLength, count: count, into: salts)
+        }
     }
 
-    /// Calls `body` with the salt of field `index` (the buffer is reused by the next call).
-    mutating func withSalt<R>(index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        message[message.count - 2] = UInt8(truncatingIfNeeded: index >> 8)
-        message[message.count - 1] = UInt8(truncatingIfNeeded: index)
-        let key = self.key
-        message.withUnsafeBytes { msg in
-            output.withUnsafeMutableBytes { KeyedHash.hash(msg, key: key, into: $0) }
-        }
-        return try output.withUnsafeBytes(body)
+    deinit {
+        zeroize(salts)
+        salts.deallocate()
+    }
+
+    /// Calls `body` with the salt of field `index`.
+    func withSalt<R>(index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        precondition(index < count, "salt index out of range")
+        let start = index * Disclosure.saltByteCount
+        return try body(UnsafeRawBufferPointer(rebasing: salts[start..<(start + Disclosure.saltByteCount)]))
+    }
+
+    /// The salt of one field, derived on its own (one hash, no batching): the reference the batched path
+    /// is tested against.
+    static func single(seed: [UInt8], index: Int) -> [UInt8] {
+        var message = [UInt8](repeating: 0, count: messageLength)
+        message.withUnsafeMutableBytes { writeMessage(index: index, to: $0.baseAddress!) }
+        return message.withUnsafeBytes { KeyedHash.hash($0, key: SecretBytes(copying: seed), length: Disclosure.saltByteCount) }
+    }
+
+    /// "client-ledger/salt/v1" || u16 BE index.
+    private static func writeMessage(index: Int, to out: UnsafeMutableRawPointer) {
+        label.withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: label.count) }
+        out.storeBytes(of: UInt8(truncatingIfNeeded: index >> 8), toByteOffset: label.count, as: UInt8.self)
+        out.storeBytes(of: UInt8(truncatingIfNeeded: index), toByteOffset: label.count + 1, as: UInt8.self)
     }
 }
 

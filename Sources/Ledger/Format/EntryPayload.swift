@@ -51,7 +51,7 @@ struct EntryPayload {
 
     /// The disclosures of this payload, given the leaf's field names.
     func disclosures(names: [String]) -> [Disclosure] {
-        var salts = SaltDeriver(seed: seed)
+        let salts = SaltDeriver(seed: seed, count: names.count)
         return zip(names, values).enumerated().map { index, field in
             Disclosure(salt: salts.withSalt(index: index) { Array($0) }, name: field.0, value: field.1)
         }
@@ -59,7 +59,7 @@ struct EntryPayload {
 
     /// The field digests of this payload without materialising disclosures (verify hot path).
     func digests(names: [String]) -> [Hash] {
-        var salts = SaltDeriver(seed: seed)
+        let salts = SaltDeriver(seed: seed, count: names.count)
         let digester = DisclosureDigester()
         return zip(names, values).enumerated().map { index, field in
             salts.withSalt(index: index) { salt in field.1.withUnsafeBytes { digester.digest(salt: salt, name: field.0, value: $0) } }
@@ -67,11 +67,11 @@ struct EntryPayload {
     }
 
     /// Encodes the payload of a validated record with `seed`, and returns its field digests (import hot path).
-    static func seal(_ record: ValidatedRecord, seed: [UInt8]) -> (plaintext: [UInt8], digests: [Hash]) {
+    static func seal(_ record: ValidatedRecord, seed: [UInt8],
+                     digester: DisclosureDigester = DisclosureDigester()) -> (plaintext: [UInt8], digests: [Hash]) {
         var w = ByteWriter(capacity: record.valueBytes.count + seedByteCount + 3 * record.names.count)
         w.raw(seed)
-        var salts = SaltDeriver(seed: seed)
-        let digester = DisclosureDigester()
+        let salts = SaltDeriver(seed: seed, count: record.names.count)
         var digests = [Hash]()
         digests.reserveCapacity(record.names.count)
         record.valueBytes.withUnsafeBytes { all in
@@ -118,6 +118,9 @@ enum StoredEntry {
     }
 
     /// Splits a stored value into views of its leaf and ciphertext (valid as long as `value` is).
+    /// Where the leaf starts in a stored value (after its u16 length).
+    static let leafOffset = 2
+
     static func split(_ value: UnsafeRawBufferPointer) throws -> (leaf: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer) {
         guard value.count >= 2 else { throw Failure.truncated }
         let length = Int(value[0]) << 8 | Int(value[1])

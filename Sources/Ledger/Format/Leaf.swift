@@ -80,13 +80,29 @@ public struct Leaf: Sendable, Equatable {
     /// SHA-256 over `u8 name length || name || u8[32] disclosure digest` for each field in leaf order.
     public static func fieldsDigest(names: [String], digests: [Hash]) -> Hash {
         precondition(names.count == digests.count)
-        var w = ByteWriter(capacity: names.count * 48)
+        var hasher = SHA256Hasher()
         for (name, digest) in zip(names, digests) {
-            w.u8(UInt8(name.utf8.count))
-            w.raw(Array(name.utf8))
-            digest.withUnsafeBytes { w.raw($0) }
+            var name = name
+            name.withUTF8 { utf8 in
+                hasher.update(byte: UInt8(utf8.count))
+                hasher.update(UnsafeRawBufferPointer(utf8))
+            }
+            digest.withUnsafeBytes { hasher.update($0) }
         }
-        return Hash.sha256(w.bytes)
+        return hasher.finalize()
+    }
+
+    /// Byte offsets of recordedAt (u64 BE) and previousHash in an encoded leaf: after version, ledger id and seq.
+    static let recordedAtOffset = 1 + ledgerIDByteCount + 8
+    static let previousHashOffset = recordedAtOffset + 8
+
+    /// Writes recordedAt and the previous record hash into an encoded leaf (the two fields only the
+    /// sequential append step knows); the rest was encoded in parallel.
+    static func setChainFields(_ leaf: UnsafeMutableRawBufferPointer, recordedAt: Int64, previousHash: Hash) {
+        leaf.storeBytes(of: UInt64(bitPattern: recordedAt).bigEndian, toByteOffset: recordedAtOffset, as: UInt64.self)
+        previousHash.withUnsafeBytes {
+            UnsafeMutableRawBufferPointer(rebasing: leaf[previousHashOffset..<(previousHashOffset + Hash.byteCount)]).copyMemory(from: $0)
+        }
     }
 
     public func encoded() -> [UInt8] {
@@ -105,9 +121,8 @@ public struct Leaf: Sendable, Equatable {
         fieldsDigest.withUnsafeBytes { w.raw($0) }
         w.u16(UInt16(fieldNames.count))
         for field in fieldNames {
-            let name = Array(field.utf8)
-            w.u8(UInt8(name.count))
-            w.raw(name)
+            w.u8(UInt8(field.utf8.count))
+            w.bytes.append(contentsOf: field.utf8)
         }
         return w.bytes
     }

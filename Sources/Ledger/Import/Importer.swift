@@ -94,15 +94,17 @@ extension Ledger {
         timer.lap("validate")
         if !rejected.isEmpty && !options.skipInvalid { throw LedgerError.invalidRecords(rejected) }
         defer { timer.lap("append") }
-        // Pass 2: append in batches, each one durable transaction.
+        // Pass 2: append in batches, each one durable transaction, sealing the next while writing this one.
         var summary = ImportSummary(rejected: rejected)
-        for (batchIndex, start) in stride(from: 0, to: count, by: batch).enumerated() {
-            let range = start..<min(count, start + batch)
-            let rejectedLines = Set(rejected.compactMap(\.line))
-            let records = retain ? retained[batchIndex]
-                : try validate(range).compactMap { try? $0.get() }.filter { !rejectedLines.contains($0.line ?? -1) }
-            if retain { retained[batchIndex] = [] }
-            for outcome in try append(records) {
+        let starts = Array(stride(from: 0, to: count, by: batch))
+        let rejectedLines = Set(rejected.compactMap(\.line))
+        var committedBatches = 0
+        try appendBatches(count: starts.count, batch: { index in
+            if retain { defer { retained[index] = [] }; return retained[index] }
+            let range = starts[index]..<min(count, starts[index] + batch)
+            return try validate(range).compactMap { try? $0.get() }.filter { !rejectedLines.contains($0.line ?? -1) }
+        }, committed: { outcomes in
+            for outcome in outcomes {
                 switch outcome {
                 case .appended(let seq):
                     summary.imported += 1
@@ -112,8 +114,9 @@ extension Ledger {
                     summary.duplicates += 1
                 }
             }
-            options.progress?(range.upperBound, count)
-        }
+            committedBatches += 1
+            options.progress?(min(count, committedBatches * batch), count)
+        })
         return summary
     }
 

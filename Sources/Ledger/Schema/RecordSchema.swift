@@ -99,9 +99,30 @@ public enum RecordSchema {
     /// Every schema field name, sorted, for help and error messages.
     public static var knownFields: [String] { types.keys.sorted() }
 
+    /// The type of a field, by name. A switch rather than a `types` lookup: comparing short (inline) strings
+    /// is cheaper than hashing one, and this runs for every field of every imported record.
     static func type(of name: String) -> FieldType? {
-        if let t = types[name] { return t }
-        return isExtensionName(name) ? .extensionValue : nil
+        switch name {
+        case "matter", "author", "sourceSystem", "sourceId": return .line(maxLength: 256)
+        case "client": return .line(maxLength: 1024)
+        case "channel": return .choice(channels)
+        case "direction": return .choice(directions)
+        case "kind": return .choice(kinds)
+        case "urgency": return .choice(urgencies)
+        case "outcome": return .choice(outcomes)
+        case "occurredAt": return .timestamp
+        case "subject": return .text(maxLength: 4096)
+        case "summary": return .text(maxLength: 512 * 1024)
+        case "decisions": return .text(maxLength: 256 * 1024)
+        case "recipients", "tags": return .lines(maxCount: 1000)
+        case "durationMinutes": return .integer(0...1_000_000)
+        case "followUpDue": return .date
+        case "inReplyTo": return .reference
+        case "corrects": return .integer(0...Int64.max)
+        case "attachments": return .attachments
+        case "privileged": return .boolean
+        default: return isExtensionName(name) ? .extensionValue : nil
+        }
     }
 
     static func isExtensionName(_ name: String) -> Bool {

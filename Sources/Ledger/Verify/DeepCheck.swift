@@ -148,7 +148,7 @@ extension Ledger {
                                      scratch: DeepScratch) -> Hash {
         var seedCopy = Array(seed)
         defer { zeroize(&seedCopy) }
-        var salts = SaltDeriver(seed: seedCopy)
+        let salts = SaltDeriver(seed: seedCopy, count: leaf.fieldCount)
         let digester = scratch.digester
         // Moved out of the scratch for the loop (one exclusivity check, not one per append), and back after.
         var fieldList = [UInt8]()

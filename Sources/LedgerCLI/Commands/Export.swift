@@ -40,6 +40,9 @@ struct Export: ParsableCommand {
           help: "Required for --profile full or a profile file that reveals content fields.")
     var acknowledgePrivileged = false
 
+    @Flag(help: "Deflate entries.jsonl too: a bundle about 3.5 times smaller, slower to write and to verify.")
+    var compact = false
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Output zip (must not exist).", valueName: "out.zip"))
     var output: String
 
@@ -69,6 +72,7 @@ struct Export: ParsableCommand {
                 try chosen.applyOverrides(reveal: reveal, redact: redact)
                 var options = ExportOptions(matters: matter, profile: chosen, tool: "ledger \(LedgerVersion.string)")
                 (options.from, options.to) = try period.bounds()
+                options.compactEntries = compact
                 if let sinceCheckpoint { options.sinceCheckpoint = try BundleFiles.readText(sinceCheckpoint) }
                 let ledger = try openUnlocked(location, keys)
                 let summary = try ledger.export(options, to: output)

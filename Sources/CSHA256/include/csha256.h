@@ -1,0 +1,27 @@
+// SHA-256 (FIPS 180-4) with the x86 SHA extensions when the CPU has them, portable C otherwise.
+// Only MerkleLog imports this module; no C type leaves it.
+#ifndef CSHA256_H
+#define CSHA256_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    uint32_t state[8];
+    uint64_t length;      // bytes hashed so far
+    uint8_t buffer[64];   // a partial block
+    uint32_t buffered;    // bytes in buffer
+} csha256_ctx;
+
+void csha256_init(csha256_ctx *ctx);
+void csha256_update(csha256_ctx *ctx, const void *data, size_t length);
+// Writes the 32-byte digest and wipes the context.
+void csha256_final(csha256_ctx *ctx, uint8_t out[32]);
+// One-shot: SHA-256 of `length` bytes at `data`.
+void csha256(const void *data, size_t length, uint8_t out[32]);
+// 1 if the SHA extensions are in use (for diagnostics and tests).
+int csha256_uses_sha_extensions(void);
+// Forces the portable implementation (tests compare the two).
+void csha256_force_portable(int portable);
+
+#endif

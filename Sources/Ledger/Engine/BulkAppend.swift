@@ -1,0 +1,155 @@
+import Dispatch
+import LMDB
+import MerkleLog
+import Sodium
+
+/// What the ledger will hold once the batches before the next one commit: the prediction a batch is sealed on.
+struct AppendForecast {
+    var size: UInt64
+    var nextKeyID: UInt32
+    /// Keys of the matters this run has used so far, stored or about to be.
+    var keys: [String: MatterKey] = [:]
+    /// Source tags of the batch in flight, which a read transaction may not see yet.
+    var inFlightSources: [Hash: UInt64] = [:]
+}
+
+/// A batch planned and sealed ahead of its write transaction.
+struct SealedBatch {
+    let records: [ValidatedRecord]
+    /// The prediction it was sealed on; its transaction checks both before linking it.
+    let expectedSize: UInt64
+    let expectedKeyID: UInt32
+    let outcomes: [AppendOutcome]
+    let newKeys: [NewMatterKey]
+    let sealed: [SealedRecord]
+}
+
+extension Ledger {
+    /// Appends `batchCount` batches, each one durable write transaction, with batch k+1 planned and sealed
+    /// (on every core) while batch k is linked and committed. `batch(k)` gives batch k's records;
+    /// `committed(outcomes)` runs after each commit, in order.
+    ///
+    /// A batch is sealed for the seqs and key ids the ledger will have once the batch before it commits.
+    /// Its transaction checks that prediction (entry count and next key id: another writer's append changes
+    /// the count, and any new key changes the id). If another process wrote in between, the batch is planned
+    /// and sealed again inside the transaction, exactly as `append` does, so every record is always
+    /// encrypted for the seq and key it is stored under.
+    func appendBatches(count batchCount: Int, batch: (Int) throws -> [ValidatedRecord],
+                       committed: ([AppendOutcome]) throws -> Void) throws {
+        let ring = try requireKeys()
+        guard batchCount > 0 else { return }
+        var forecast = try currentForecast()
+        var prepared = try prepareBatch(try batch(0), forecast: &forecast, ring: ring)
+        for index in 0..<batchCount {
+            let upcoming = Upcoming()
+            let matched = try withoutActuallyEscaping(batch) { batch -> Bool in
+                let group = DispatchGroup()
+                if index + 1 < batchCount {
+                    // Seal the next batch on the worker threads while this thread writes the current one.
+                    let source = UnsafeSendableBox(batch)
+                    let predicted = forecast
+                    DispatchQueue.global().async(group: group) {
+                        var ahead = predicted
+                        upcoming.set(Result { try self.prepareBatch(try source.value(index + 1), forecast: &ahead, ring: ring) }, ahead)
+                    }
+                }
+                defer { group.wait() }
+                let (outcomes, matched) = try commit(prepared, ring: ring)
+                try committed(outcomes)
+                return matched
+            }
+            guard let (result, ahead) = upcoming.take() else { continue }
+            prepared = try result.get()
+            if matched {
+                forecast = ahead
+            } else {
+                // Another writer made the prediction stale: predict again from what is committed now.
+                forecast = try currentForecast()
+                prepared = try prepareBatch(prepared.records, forecast: &forecast, ring: ring)
+            }
+        }
+    }
+
+    /// What the ledger holds now, as the prediction for the first batch.
+    private func currentForecast() throws -> AppendForecast {
+        try LedgerError.wrap("plan import") {
+            try store.environment.read { txn in
+                AppendForecast(size: try txn.entryCount(store), nextKeyID: try nextMatterKeyID(txn))
+            }
+        }
+    }
+
+    /// Plans and seals `records` on the prediction `forecast`, and advances it past them.
+    private func prepareBatch(_ records: [ValidatedRecord], forecast: inout AppendForecast, ring: KeyRing) throws -> SealedBatch {
+        let (expectedSize, expectedKeyID) = (forecast.size, forecast.nextKeyID)
+        let tags = try sourceTags(records, ring: ring)
+        let inFlight = forecast.inFlightSources
+        let (outcomes, plan, newKeys) = try LedgerError.wrap("plan import") {
+            try store.environment.read { txn in
+                let (outcomes, plan) = try planAppend(records, tags: tags, firstSeq: expectedSize) { tag in
+                    try inFlight[tag] ?? storedSource(tag, txn)
+                }
+                let newKeys = try forecastKeys(for: plan.map { records[$0.index].matter }, forecast: &forecast, ring: ring, txn: txn)
+                return (outcomes, plan, newKeys)
+            }
+        }
+        let sealed = try sealAll(records, plan: plan, keys: forecast.keys)
+        forecast.size += UInt64(plan.count)
+        forecast.inFlightSources = [:]
+        for item in plan { if let tag = item.sourceTag { forecast.inFlightSources[tag] = item.seq } }
+        return SealedBatch(records: records, expectedSize: expectedSize, expectedKeyID: expectedKeyID,
+                           outcomes: outcomes, newKeys: newKeys, sealed: sealed)
+    }
+
+    /// The key of each matter: from this run's forecast, else the stored one, else a new one for the next id.
+    /// Returns the new ones, which the batch's transaction stores.
+    private func forecastKeys(for matters: [String], forecast: inout AppendForecast, ring: KeyRing,
+                              txn: ReadTransaction) throws -> [NewMatterKey] {
+        var created = [NewMatterKey]()
+        for matter in matters where forecast.keys[matter] == nil {
+            let tag = ring.matterTag(matter)
+            if let stored = try storedMatterKey(tag: tag, ring: ring, txn: txn) {
+                forecast.keys[matter] = stored
+            } else {
+                guard forecast.nextKeyID < UInt32.max else { throw LedgerError.corrupt("matter key ids are exhausted") }
+                let fresh = NewMatterKey(tag: tag, id: forecast.nextKeyID, ring: ring, ledgerID: ledgerID)
+                forecast.nextKeyID += 1
+                forecast.keys[matter] = fresh.key
+                created.append(fresh)
+            }
+        }
+        return created
+    }
+
+    /// Commits a sealed batch if its prediction holds, else plans and seals it again inside the transaction.
+    /// Returns its outcomes and whether the prediction held.
+    private func commit(_ batch: SealedBatch, ring: KeyRing) throws -> ([AppendOutcome], matched: Bool) {
+        guard !batch.sealed.isEmpty else { return (batch.outcomes, true) }  // all duplicates: nothing to write
+        let recordedAt = Clock.nowMicros()
+        let (outcomes, state, matched) = try LedgerError.wrap("append") {
+            try store.environment.write { txn -> ([AppendOutcome], AppendState, Bool) in
+                guard try txn.entryCount(store) == batch.expectedSize, try nextMatterKeyID(txn) == batch.expectedKeyID else {
+                    let (outcomes, state) = try appendInTransaction(batch.records, ring: ring, recordedAt: recordedAt, txn: txn)
+                    return (outcomes, state, false)
+                }
+                var timer = PhaseTimer(logger: Self.logger)
+                for key in batch.newKeys { try store(key, txn: txn) }
+                var state = try loadAppendState(txn)
+                try link(batch.sealed, into: &state, recordedAt: recordedAt, txn: txn)
+                timer.lap("link")
+                Self.logger.debug("appended sealed batch", metadata: ["records": "\(batch.sealed.count)", "phases": "\(timer)"])
+                return (batch.outcomes, state, true)
+            }
+        }
+        lock.withLock { appendState = state }  // only once committed
+        return (outcomes, matched)
+    }
+}
+
+/// Hands the next sealed batch from the worker back to the writer.
+private final class Upcoming: @unchecked Sendable {
+    private var value: (Result<SealedBatch, Error>, AppendForecast)?
+
+    func set(_ result: Result<SealedBatch, Error>, _ forecast: AppendForecast) { value = (result, forecast) }
+    func take() -> (Result<SealedBatch, Error>, AppendForecast)? { defer { value = nil }; return value }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import RecordFormats
+import XCTest
+@testable import Ledger
+
+/// Bulk appends seal batch k+1 while batch k commits, on a prediction of the ledger's state. These tests
+/// make another writer break that prediction between batches and check that nothing is lost, duplicated or
+/// encrypted for the wrong seq or key.
+final class BulkAppendTests: XCTestCase {
+    func record(_ id: Int, matter: String) throws -> ValidatedRecord {
+        try validRecord(["sourceSystem": "pms", "sourceId": .string("src-\(id)"), "summary": .string("record \(id)")],
+                        matter: matter)
+    }
+
+    /// Batches of five: 0-4 (M-1), 5-9 (M-1, M-2), 10-14 (M-3, new), 15-19 (M-1).
+    func batches() throws -> [[ValidatedRecord]] {
+        try [
+            (0..<5).map { try record($0, matter: "M-1") },
+            (5..<10).map { try record($0, matter: $0 % 2 == 0 ? "M-1" : "M-2") },
+            (10..<15).map { try record($0, matter: "M-3") },
+            (15..<20).map { try record($0, matter: "M-1") },
+        ]
+    }
+
+    func runBatches(_ ledger: Ledger, _ batches: [[ValidatedRecord]],
+                    afterCommit: (Int) throws -> Void = { _ in }) throws -> [[AppendOutcome]] {
+        var outcomes = [[AppendOutcome]]()
+        try ledger.appendBatches(count: batches.count, batch: { batches[$0] }, committed: {
+            outcomes.append($0)
+            try afterCommit(outcomes.count - 1)
+        })
+        return outcomes
+    }
+
+    func assertDeepIntact(_ ledger: Ledger, file: StaticString = #filePath, line: UInt = #line) throws {
+        let report = try ledger.verify(VerifyOptions(pinnedVerifierKey: ledger.storedVerifierKey, deep: true))
+        XCTAssertTrue(report.isIntact, "\(report.violations)", file: file, line: line)
+    }
+
+    func testUndisturbedBatchesAppendInOrder() throws {
+        let t = try TestLedger()
+        let outcomes = try runBatches(t.ledger, try batches())
+        XCTAssertEqual(outcomes.flatMap { $0 }, (0..<20).map { AppendOutcome.appended(seq: UInt64($0)) })
+        XCTAssertEqual(try allEntries(t.ledger).map { $0.string("summary") }, (0..<20).map { "record \($0)" })
+        try assertDeepIntact(t.ledger)
+    }
+
+    func testAnotherWriterBetweenBatchesForcesAResealAndLosesNothing() throws {
+        let t = try TestLedger()
+        // After batch 0 commits (while batch 1 is sealed ahead for seqs 5-9), another writer appends a record
+        // of a new matter (a new key id) that has batch 1's first source id.
+        let outcomes = try runBatches(t.ledger, try batches()) { index in
+            if index == 0 { _ = try t.ledger.append(try self.record(5, matter: "M-9")) }
+        }
+        XCTAssertEqual(outcomes[1].first, .duplicate(of: 5), "the interloper's record is seen as a duplicate")
+        XCTAssertEqual(Array(outcomes[1].dropFirst()), (6..<10).map { AppendOutcome.appended(seq: UInt64($0)) })
+        XCTAssertEqual(outcomes[2], (10..<15).map { AppendOutcome.appended(seq: UInt64($0)) })
+        XCTAssertEqual(outcomes[3], (15..<20).map { AppendOutcome.appended(seq: UInt64($0)) })
+        let entries = try allEntries(t.ledger)
+        XCTAssertEqual(entries.map { $0.string("summary") }, (0..<20).map { "record \($0)" })
+        XCTAssertEqual(entries[5].string("matter"), "M-9")
+        try assertDeepIntact(t.ledger)
+    }
+
+    func testAnotherWriterCreatingAKeyBeforeANewMatterBatch() throws {
+        let t = try TestLedger()
+        // Batch 2 predicts the next key id for the new matter M-3; the interloper takes that id first.
+        let outcomes = try runBatches(t.ledger, try batches()) { index in
+            if index == 1 { _ = try t.ledger.append(try self.record(100, matter: "M-8")) }
+        }
+        XCTAssertEqual(outcomes[2], (11..<16).map { AppendOutcome.appended(seq: UInt64($0)) })
+        XCTAssertEqual(try t.ledger.size(), 21)
+        try assertDeepIntact(t.ledger)
+    }
+
+    func testABatchOfOnlyDuplicatesWritesNothing() throws {
+        let t = try TestLedger()
+        let all = try batches()
+        _ = try runBatches(t.ledger, [all[0]])
+        let before = try fileDigest(t.directory + "/data.mdb")
+        let outcomes = try runBatches(t.ledger, [all[0], all[0]])
+        XCTAssertEqual(outcomes.flatMap { $0 }, Array(repeating: (0..<5).map { AppendOutcome.duplicate(of: UInt64($0)) }, count: 2).flatMap { $0 })
+        XCTAssertEqual(try fileDigest(t.directory + "/data.mdb"), before)
+    }
+
+    func testAFailingBatchLeavesEarlierBatchesCommittedAndLaterOnesUnwritten() throws {
+        let t = try TestLedger()
+        struct Stop: Error {}
+        let all = try batches()
+        var committed = 0
+        XCTAssertThrowsError(try t.ledger.appendBatches(count: 4, batch: { index in
+            if index == 2 { throw Stop() }
+            return all[index]
+        }, committed: { _ in committed += 1 })) { XCTAssertTrue($0 is Stop) }
+        XCTAssertEqual(committed, 2)
+        XCTAssertEqual(try t.ledger.size(), 10)
+        try assertDeepIntact(t.ledger)
+    }
+}
