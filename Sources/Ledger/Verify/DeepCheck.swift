@@ -67,13 +67,6 @@ final class DeepScratch: @unchecked Sendable {
     }
 }
 
-/// The schema type and required-ness of each schema field name, looked up once per field.
-private let schemaFields: [String: (type: RecordSchema.FieldType, required: Bool)] = {
-    var fields = [String: (type: RecordSchema.FieldType, required: Bool)]()
-    for (name, type) in RecordSchema.types { fields[name] = (type, RecordSchema.required.contains(name)) }
-    return fields
-}()
-
 extension Ledger {
     /// Deep: the ciphertext opens with its associated data, every disclosure hashes to the fields digest,
     /// the record validates, and the matter and source tags recompute. Same checks, order and messages as
@@ -214,16 +207,11 @@ extension Ledger {
             guard ok else { return }
             let name = String(decoding: nameBytes, as: UTF8.self)
             let value = values[index]
-            let type: RecordSchema.FieldType
-            if let known = schemaFields[name] {
-                type = known.type
-                if known.required { required += 1 }
-            } else if RecordSchema.isExtensionName(name) {
-                type = .extensionValue
-            } else {
+            guard let type = RecordSchema.type(of: name) else {
                 ok = false
                 return
             }
+            if RecordSchema.required.contains(name) { required += 1 }
             switch type {
             case .line(let maxLength), .text(let maxLength):
                 if let text = FastJSON.plainStringBody(value) {
