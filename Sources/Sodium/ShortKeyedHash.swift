@@ -6,7 +6,7 @@ import CBLAKE2b
 ///
 /// Derives the per-field salts of every record (one key per record, a dozen fields). The midstate is as
 /// secret as the key: it is zeroed when this object goes away.
-public final class ShortKeyedHash {
+public final class ShortKeyedHash: @unchecked Sendable {  // immutable after init
     public static let maxMessageLength = 128
 
     private var midstate: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)

@@ -78,7 +78,7 @@ extension Ledger {
 
     /// The seq stored under a source tag, if any.
     func storedSource(_ tag: Hash, _ txn: ReadTransaction) throws -> UInt64? {
-        try txn.get(store.sources, key: tag.bytes).flatMap { UInt64(bigEndianBytes: $0) }
+        try tag.withUnsafeBytes { try txn.get(store.sources, key: $0) }.flatMap { UInt64(bigEndianBytes: $0) }
     }
 
     /// The source tag of every record (nil without a sourceId), computed on every core.
@@ -125,8 +125,10 @@ extension Ledger {
     func planAppend(_ records: [ValidatedRecord], tags: [Hash?], firstSeq: UInt64,
                     stored: (Hash) throws -> UInt64?) throws -> ([AppendOutcome], [PlannedRecord]) {
         var outcomes = [AppendOutcome]()
+        outcomes.reserveCapacity(records.count)
         var plan = [PlannedRecord]()
-        var batchSources = [Hash: UInt64]()
+        plan.reserveCapacity(records.count)
+        var batchSources = [Hash: UInt64](minimumCapacity: records.count)
         var errors = [RecordError]()
         var next = firstSeq
         for (index, record) in records.enumerated() {

@@ -40,6 +40,7 @@ extension Ledger {
         guard batchCount > 0 else { return }
         var forecast = try currentForecast()
         var prepared = try prepareBatch(try batch(0), forecast: &forecast, ring: ring)
+        var retired: SealedBatch?
         for index in 0..<batchCount {
             let upcoming = Upcoming()
             let matched = try withoutActuallyEscaping(batch) { batch -> Bool in
@@ -54,11 +55,13 @@ extension Ledger {
                     }
                 }
                 defer { group.wait() }
+                retired = nil  // free the batch committed last time while the workers seal, not while they wait
                 let (outcomes, matched) = try commit(prepared, ring: ring)
                 try committed(outcomes)
                 return matched
             }
             guard let (result, ahead) = upcoming.take() else { continue }
+            retired = prepared
             prepared = try result.get()
             if matched {
                 forecast = ahead

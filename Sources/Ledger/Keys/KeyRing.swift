@@ -64,11 +64,14 @@ final class KeyRing: Sendable {
     let wrappingKey: SecretBytes
     let indexKey: SecretBytes
     let sealingKey: SecretBytes
+    /// The index key's BLAKE2b midstate: a tag of a message up to 128 bytes is then one compression.
+    private let indexHasher: ShortKeyedHash
 
     init(master: SecretBytes) {
         wrappingKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.wrapMatterKeys.rawValue, context: Self.context)
         indexKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.indexTags.rawValue, context: Self.context)
         sealingKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.sealSigningKey.rawValue, context: Self.context)
+        indexHasher = indexKey.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: Hash.byteCount) }
     }
 
     /// Keyed BLAKE2b of the matter number: equal matters give equal tags, nobody without the key can test a guess.
@@ -81,12 +84,29 @@ final class KeyRing: Sendable {
         tag(domain: "source", sourceKey)
     }
 
+    /// BLAKE2b-256(key = index key, message = domain || 0x00 || value). Messages up to 128 bytes (nearly all)
+    /// are hashed from the key's midstate on the stack; longer ones by libsodium. Same bytes either way.
     private func tag(domain: String, _ value: String) -> Hash {
-        var message = Array(domain.utf8)
-        message.append(0)
-        message.append(contentsOf: value.utf8)
-        defer { zeroize(&message) }
-        return Hash(bytes: KeyedHash.hash(message, key: indexKey, length: 32))!
+        var value = value
+        return value.withUTF8 { valueBytes in
+            let length = domain.utf8.count + 1 + valueBytes.count
+            guard length <= ShortKeyedHash.maxMessageLength else {
+                var message = Array(domain.utf8) + [0] + Array(valueBytes)
+                defer { zeroize(&message) }
+                return Hash(bytes: KeyedHash.hash(message, key: indexKey, length: Hash.byteCount))!
+            }
+            return withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { message in
+                defer { zeroize(message) }
+                var n = 0
+                for byte in domain.utf8 { message[n] = byte; n += 1 }
+                message[n] = 0
+                UnsafeMutableRawBufferPointer(rebasing: message[(n + 1)...]).copyMemory(from: UnsafeRawBufferPointer(valueBytes))
+                return withUnsafeTemporaryAllocation(byteCount: Hash.byteCount, alignment: 8) { out in
+                    indexHasher.hash(UnsafeRawBufferPointer(message), into: out)
+                    return Hash(unsafeBytes: UnsafeRawBufferPointer(out))
+                }
+            }
+        }
     }
 
     // MARK: Sealed secrets: u8 version (1) || nonce (24) || XChaCha20-Poly1305(secret, ad)
