@@ -55,7 +55,7 @@ extension Ledger {
                     }
                 }
                 defer { group.wait() }
-                retired = nil  // free the batch committed last time while the workers seal, not while they wait
+                _ = retired.take()  // free the batch committed last time while the workers seal, not while they wait
                 let (outcomes, matched) = try commit(prepared, ring: ring)
                 try committed(outcomes)
                 return matched
