@@ -66,7 +66,10 @@ extension Ledger {
     /// Imports records that come in `count` slots; `validate(range)` parses and validates one range of them.
     private func importValidated(count: Int, retain: Bool, options: ImportOptions,
                                  validate: (Range<Int>) throws -> [Result<ValidatedRecord, RecordError>]) throws -> ImportSummary {
-        let batch = max(1, options.batchSize)
+        // At most `batchSize` records per transaction, in batches of equal size: a short last batch would be sealed
+        // long before the batch ahead of it commits, leaving a core idle at the end of the pipeline.
+        let batchCount = max(1, (count + max(1, options.batchSize) - 1) / max(1, options.batchSize))
+        let batch = max(1, (count + batchCount - 1) / batchCount)
         var timer = PhaseTimer(logger: Self.logger)
         defer { Self.logger.debug("import", metadata: ["records": "\(count)", "phases": "\(timer)"]) }
         // Pass 1: validate everything before writing anything.
