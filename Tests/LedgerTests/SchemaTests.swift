@@ -67,6 +67,12 @@ final class SchemaTests: XCTestCase {
         XCTAssertEqual(RecordSchema.type(of: "x-billing").map { String(describing: $0) }, "extensionValue")
         XCTAssertNil(RecordSchema.type(of: "x-"))
         XCTAssertNil(RecordSchema.type(of: "Matter"))
+        XCTAssertNil(RecordSchema.type(of: "matterX"))
+        XCTAssertNil(RecordSchema.type(of: String(repeating: "a", count: 40)))
+        for name in RecordSchema.types.keys {
+            let known = Array(name.utf8).withUnsafeBytes { RecordSchema.knownField(utf8: $0) }
+            XCTAssertEqual(known?.required, RecordSchema.required.contains(name), name)
+        }
     }
 
     func testUnknownFieldIsNamed() {

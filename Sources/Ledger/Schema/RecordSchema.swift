@@ -1,4 +1,5 @@
 import RecordFormats
+import Foundation
 
 /// A record that passed validation: its fields in leaf order with canonical value bytes, and the
 /// few facts the engine needs in clear while appending (they are never stored in clear).
@@ -99,30 +100,55 @@ public enum RecordSchema {
     /// Every schema field name, sorted, for help and error messages.
     public static var knownFields: [String] { types.keys.sorted() }
 
-    /// The type of a field, by name. A switch rather than a `types` lookup: comparing short (inline) strings
-    /// is cheaper than hashing one, and this runs for every field of every imported record.
-    static func type(of name: String) -> FieldType? {
-        switch name {
-        case "matter", "author", "sourceSystem", "sourceId": return .line(maxLength: 256)
-        case "client": return .line(maxLength: 1024)
-        case "channel": return .choice(channels)
-        case "direction": return .choice(directions)
-        case "kind": return .choice(kinds)
-        case "urgency": return .choice(urgencies)
-        case "outcome": return .choice(outcomes)
-        case "occurredAt": return .timestamp
-        case "subject": return .text(maxLength: 4096)
-        case "summary": return .text(maxLength: 512 * 1024)
-        case "decisions": return .text(maxLength: 256 * 1024)
-        case "recipients", "tags": return .lines(maxCount: 1000)
-        case "durationMinutes": return .integer(0...1_000_000)
-        case "followUpDue": return .date
-        case "inReplyTo": return .reference
-        case "corrects": return .integer(0...Int64.max)
-        case "attachments": return .attachments
-        case "privileged": return .boolean
-        default: return isExtensionName(name) ? .extensionValue : nil
+    /// A schema field as the hot paths see it: its type, and whether it is required.
+    struct KnownField {
+        let type: FieldType
+        let required: Bool
+    }
+
+    /// A schema field name packed into two words (names are at most 15 bytes), so that finding a field compares
+    /// integers: no hashing, no String comparison and no reference counting, for every field of every imported
+    /// or deep-verified record.
+    private struct PackedName: Equatable {
+        let low: UInt64, high: UInt64, length: Int
+
+        init?(_ name: UnsafeRawBufferPointer) {
+            guard name.count <= 15 else { return nil }
+            var words: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: name) }
+            (low, high, length) = (words.0, words.1, name.count)
         }
+    }
+
+    private static let sortedSchema = types.sorted { $0.key < $1.key }
+    private static let schemaNames: [PackedName] = sortedSchema.map { entry in Array(entry.key.utf8).withUnsafeBytes { PackedName($0)! } }
+    private static let schemaFields: [KnownField] = sortedSchema.map { KnownField(type: $0.value, required: required.contains($0.key)) }
+
+    /// The schema field with this name (UTF-8 bytes), or nil (extension fields are not listed).
+    static func knownField(utf8 name: UnsafeRawBufferPointer) -> KnownField? {
+        guard let packed = PackedName(name) else { return nil }
+        let index = schemaNames.withUnsafeBufferPointer { names -> Int? in
+            for i in names.indices where names[i].low == packed.low && names[i].high == packed.high && names[i].length == packed.length {
+                return i
+            }
+            return nil
+        }
+        return index.map { schemaFields[$0] }
+    }
+
+    /// The type of a field, by name: a schema field, an `x-` extension, or nil.
+    static func type(utf8 name: UnsafeRawBufferPointer) -> FieldType? {
+        if let known = knownField(utf8: name) { return known.type }
+        return isExtensionName(utf8: name) ? .extensionValue : nil
+    }
+
+    static func type(of name: String) -> FieldType? {
+        var name = name
+        return name.withUTF8 { type(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    static func isExtensionName(utf8 name: UnsafeRawBufferPointer) -> Bool {
+        name.count > 2 && name[0] == UInt8(ascii: "x") && name[1] == UInt8(ascii: "-") && FieldName.isValid(name)
     }
 
     static func isExtensionName(_ name: String) -> Bool {

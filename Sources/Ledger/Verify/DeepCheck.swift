@@ -205,18 +205,18 @@ extension Ledger {
         var ok = true
         leaf.forEachName { index, nameBytes in
             guard ok else { return }
-            let name = String(decoding: nameBytes, as: UTF8.self)
             let value = values[index]
-            guard let type = RecordSchema.type(of: name) else {
+            let known = RecordSchema.knownField(utf8: nameBytes)
+            guard let type = known?.type ?? RecordSchema.type(utf8: nameBytes) else {
                 ok = false
                 return
             }
-            if RecordSchema.required.contains(name) { required += 1 }
+            if known?.required == true { required += 1 }
             switch type {
             case .line(let maxLength), .text(let maxLength):
                 if let text = FastJSON.plainStringBody(value) {
                     ok = (1...maxLength).contains(text.count)
-                    if ok { record.keep(name, .string(String(decoding: text, as: UTF8.self))) }
+                    if ok { record.keep(utf8: nameBytes, .string(String(decoding: text, as: UTF8.self))) }
                     return
                 }
             case .lines(let maxCount):
@@ -231,24 +231,28 @@ extension Ledger {
                 ok = false
                 return
             }
-            do { try RecordSchema.check(parsed, as: type, field: name) } catch {
+            do { try RecordSchema.check(parsed, as: type, field: String(decoding: nameBytes, as: UTF8.self)) } catch {
                 ok = false
                 return
             }
-            record.keep(name, parsed)
+            record.keep(utf8: nameBytes, parsed)
         }
         return ok && required == RecordSchema.required.count ? record : nil
     }
 }
 
 extension Ledger.CheckedRecord {
-    /// Keeps the value if the tag checks need it.
-    fileprivate mutating func keep(_ name: String, _ value: @autoclosure () -> JSONValue) {
-        switch name {
-        case "matter": matter = value()
-        case "sourceSystem": sourceSystem = value()
-        case "sourceId": sourceId = value()
-        default: break
+    private static let matterName = Array("matter".utf8), sourceSystemName = Array("sourceSystem".utf8),
+                       sourceIdName = Array("sourceId".utf8)
+
+    /// Keeps the value if the tag checks need it (the field named by these UTF-8 bytes).
+    fileprivate mutating func keep(utf8 name: UnsafeRawBufferPointer, _ value: @autoclosure () -> JSONValue) {
+        if name.elementsEqual(Self.matterName) {
+            matter = value()
+        } else if name.elementsEqual(Self.sourceSystemName) {
+            sourceSystem = value()
+        } else if name.elementsEqual(Self.sourceIdName) {
+            sourceId = value()
         }
     }
 }
