@@ -45,6 +45,10 @@ public struct Benchmark {
         var samples = SampleRecords()
         let lines = samples.jsonLines(count: entries)
         try Data(lines).write(to: URL(fileURLWithPath: input))
+        // Flush the generated input first, so that writing it back does not compete with the import's own fsyncs.
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: input))
+        try handle.synchronize()
+        try handle.close()
         log("generated \(entries) records, \(lines.count / max(1, entries)) bytes each on average")
 
         let importLedger = try scratchLedger("import")
