@@ -22,8 +22,10 @@ let package = Package(
 
         // BLAKE2b with a precomputed key block, for many short keyed hashes. Only Sodium imports it.
         .target(name: "CBLAKE2b"),
+        // Base64url encoding with AVX2 (no memory tables). Only Sodium imports it.
+        .target(name: "CBase64"),
         // Safe Swift over libsodium: AEAD, Ed25519, Argon2id, KDF, random, secret bytes.
-        .target(name: "Sodium", dependencies: ["CSodium", "CBLAKE2b"]),
+        .target(name: "Sodium", dependencies: ["CSodium", "CBLAKE2b", "CBase64"]),
         // Safe Swift over liblmdb: environment, transactions as closures, cursors, typed errors.
         .target(name: "LMDB", dependencies: ["CLMDB"]),
         // SHA-256 in C: the x86 SHA extensions when the CPU has them, portable C otherwise. Only MerkleLog imports it.

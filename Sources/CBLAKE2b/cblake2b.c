@@ -18,6 +18,12 @@ static const uint8_t SIGMA[12][16] = {   // RFC 7693 §2.7
     {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, {14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3},
 };
 
+// Zeroes a buffer in a way the compiler may not remove (the barrier says the memory is still in use).
+static inline void wipe(void *p, size_t n) {
+    memset(p, 0, n);
+    __asm__ __volatile__("" : : "r"(p) : "memory");
+}
+
 static inline uint64_t rotr64(uint64_t x, int n) { return (x >> n) | (x << (64 - n)); }
 
 static inline uint64_t load_le64(const uint8_t *p) {
@@ -61,8 +67,8 @@ static void compress(uint64_t h[8], const uint8_t block[128], uint64_t bytes, in
         G(3, 4, 9, 14, m[s[14]], m[s[15]]);
     }
     for (int i = 0; i < 8; i++) h[i] ^= v[i] ^ v[i + 8];
-    volatile uint64_t *wipe_m = m, *wipe_v = v;
-    for (int i = 0; i < 16; i++) { wipe_m[i] = 0; wipe_v[i] = 0; }
+    wipe(m, sizeof m);
+    wipe(v, sizeof v);
 }
 
 void cblake2b_keyed_midstate(uint64_t midstate[8], const uint8_t *key, size_t key_length, size_t out_length) {
@@ -71,8 +77,7 @@ void cblake2b_keyed_midstate(uint64_t midstate[8], const uint8_t *key, size_t ke
     for (int i = 0; i < 8; i++) midstate[i] = IV[i];
     midstate[0] ^= 0x01010000ULL ^ ((uint64_t)key_length << 8) ^ (uint64_t)out_length;   // RFC 7693 §2.5 parameter block
     compress(midstate, block, 128, 0);   // the padded key is the first block (RFC 7693 §3.3)
-    volatile uint8_t *wipe = block;
-    for (int i = 0; i < 128; i++) wipe[i] = 0;
+    wipe(block, sizeof block);
 }
 
 void cblake2b_finish_short(const uint64_t midstate[8], const uint8_t *message, size_t message_length,
@@ -83,10 +88,8 @@ void cblake2b_finish_short(const uint64_t midstate[8], const uint8_t *message, s
     memcpy(block, message, message_length);
     compress(h, block, 128 + (uint64_t)message_length, 1);
     for (size_t i = 0; i < out_length; i++) out[i] = (uint8_t)(h[i / 8] >> (8 * (i % 8)));
-    volatile uint64_t *wipe_h = h;
-    volatile uint8_t *wipe_b = block;
-    for (int i = 0; i < 8; i++) wipe_h[i] = 0;
-    for (int i = 0; i < 128; i++) wipe_b[i] = 0;
+    wipe(h, sizeof h);
+    wipe(block, sizeof block);
 }
 
 #if defined(__x86_64__)
@@ -146,12 +149,10 @@ static void finish_short_x4_avx2(const uint64_t midstate[8], const uint8_t *cons
     }
     for (int k = 0; k < 4; k++)
         for (size_t i = 0; i < out_length; i++) outs[k][i] = (uint8_t)(h[i / 8][k] >> (8 * (i % 8)));
-    volatile uint8_t *wipe = (volatile uint8_t *)blocks;
-    for (size_t i = 0; i < sizeof blocks; i++) wipe[i] = 0;
-    volatile uint64_t *wipe_h = &h[0][0];
-    for (size_t i = 0; i < 32; i++) wipe_h[i] = 0;
-    volatile __m256i *wipe_v = v, *wipe_m = m;
-    for (int i = 0; i < 16; i++) { wipe_v[i] = _mm256_setzero_si256(); wipe_m[i] = _mm256_setzero_si256(); }
+    wipe(blocks, sizeof blocks);
+    wipe(h, sizeof h);
+    wipe(v, sizeof v);
+    wipe(m, sizeof m);
 }
 #endif
 

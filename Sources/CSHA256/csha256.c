@@ -22,6 +22,12 @@ static const uint32_t K[64] = {
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
+// Zeroes a buffer in a way the compiler may not remove (the barrier says the memory is still in use).
+static inline void wipe(void *p, size_t n) {
+    memset(p, 0, n);
+    __asm__ __volatile__("" : : "r"(p) : "memory");
+}
+
 static inline uint32_t ror(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 
 static inline uint32_t load_be32(const uint8_t *p) {
@@ -53,7 +59,7 @@ static void blocks_portable(uint32_t state[8], const uint8_t *data, size_t block
         state[4] += e; state[5] += f; state[6] += g; state[7] += h;
         data += 64;
     }
-    memset(w, 0, sizeof w);
+    wipe(w, sizeof w);
 }
 
 #ifdef CSHA256_X86
@@ -185,8 +191,7 @@ void csha256_final(csha256_ctx *ctx, uint8_t out[32]) {
     for (int i = 0; i < 8; i++) ctx->buffer[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
     compress(ctx->state, ctx->buffer, 1);
     for (int i = 0; i < 8; i++) store_be32(out + 4 * i, ctx->state[i]);
-    volatile uint8_t *wipe = (volatile uint8_t *)ctx;
-    for (size_t i = 0; i < sizeof *ctx; i++) wipe[i] = 0;
+    wipe(ctx, sizeof *ctx);
 }
 
 void csha256(const void *data, size_t length, uint8_t out[32]) {

@@ -1,3 +1,4 @@
+import CBase64
 import CSodium
 
 /// Base64 via `sodium_bin2base64` / `sodium_base642bin`.
@@ -40,6 +41,12 @@ public enum Base64 {
         output.withUnsafeMutableBufferPointer { _ = encodeURL(bytes, to: $0.baseAddress! + start) }
     }
 
+    /// True if the AVX2 encoder handles long inputs.
+    public static var usesAVX2: Bool { cbase64_uses_avx2() != 0 }
+
+    /// Forces the table code for every length (`true`) or the CPU's choice (`false`), so tests can compare them.
+    public static func forcePortable(_ portable: Bool) { cbase64_force_portable(portable ? 1 : 0) }
+
     /// Length of the URL-safe, unpadded encoding of `byteCount` bytes.
     public static func encodedURLCount(_ byteCount: Int) -> Int {
         byteCount / 3 * 4 + (byteCount % 3 == 0 ? 0 : byteCount % 3 + 1)
@@ -53,8 +60,9 @@ public enum Base64 {
         guard count > 0 else { return 0 }
         let input = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let table = urlSafeAlphabet
-        var o = 0
-        var i = 0
+        // With AVX2, whole 24-byte blocks in registers (CBase64: no memory tables either); the rest below.
+        var i = cbase64url_encode_prefix(input, count, out)
+        var o = i / 3 * 4
         while i + 3 <= count {
             let group = Int(input[i]) << 16 | Int(input[i + 1]) << 8 | Int(input[i + 2])
             out[o] = table[group >> 18]

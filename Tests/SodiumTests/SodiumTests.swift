@@ -311,6 +311,23 @@ final class FastBase64Tests: XCTestCase {
         XCTAssertEqual(Int(bitPattern: Base64.urlSafeAlphabet) % 64, 0, "the table must sit in one cache line")
     }
 
+    override func tearDown() { Base64.forcePortable(false) }
+
+    func testVectorAndTableCodeBothMatchLibsodium() {
+        for portable in [false, true] {
+            Base64.forcePortable(portable)
+            XCTAssertEqual(Base64.usesAVX2, portable ? false : Base64.usesAVX2)
+            for length in 0..<400 {
+                for input in [SecureRandom.bytes(length), [UInt8](repeating: 0xff, count: length), [UInt8](repeating: 0, count: length)] {
+                    var fast = [UInt8](), reference = [UInt8]()
+                    input.withUnsafeBytes { Base64.encodeURL($0, into: &fast) }
+                    input.withUnsafeBytes { Base64.encodeURLWithSodium($0, into: &reference) }
+                    XCTAssertEqual(fast, reference, "length \(length), portable \(portable)")
+                }
+            }
+        }
+    }
+
     func testMatchesLibsodiumOnRandomInputs() {
         for length in 0..<200 {
             let input = SecureRandom.bytes(length)
