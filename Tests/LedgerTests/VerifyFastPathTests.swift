@@ -113,6 +113,9 @@ extension VerifyTamperTests {
     func testDeepNamesARecordThatDoesNotValidate() throws {
         let cases: [(field: String, value: String, detail: String)] = [
             ("channel", #""carrier-pigeon""#, "the record does not validate: field 'channel': not one of"),
+            ("channel", #""phone""#, ""),
+            ("direction", #""Inbound""#, "the record does not validate: field 'direction': not one of"),
+            ("direction", #""inbound""#, ""),
             ("author", #""""#, "the record does not validate: field 'author': must not be empty"),
             ("summary", #""line\u0001""#, "the record does not validate: field 'summary': contains a control character"),
             ("summary", #""tab\tand caf\u00e9""#, ""),

@@ -109,7 +109,7 @@ public enum RecordSchema {
     /// A schema field name packed into two words (names are at most 15 bytes), so that finding a field compares
     /// integers: no hashing, no String comparison and no reference counting, for every field of every imported
     /// or deep-verified record.
-    private struct PackedName: Equatable {
+    fileprivate struct PackedName: Equatable {
         let low: UInt64, high: UInt64, length: Int
 
         init?(_ name: UnsafeRawBufferPointer) {
@@ -120,20 +120,34 @@ public enum RecordSchema {
         }
     }
 
-    private static let sortedSchema = types.sorted { $0.key < $1.key }
-    private static let schemaNames: [PackedName] = sortedSchema.map { entry in Array(entry.key.utf8).withUnsafeBytes { PackedName($0)! } }
-    private static let schemaFields: [KnownField] = sortedSchema.map { KnownField(type: $0.value, required: required.contains($0.key)) }
+    /// The schema's fields by packed name. Fetch it once per record (`fieldTable`): every access to a global
+    /// goes through its lazy-initialisation check.
+    struct FieldTable {
+        fileprivate let names: [PackedName]
+        fileprivate let fields: [KnownField]
+
+        /// The schema field with this name (UTF-8 bytes), or nil (extension fields are not listed).
+        func field(utf8 name: UnsafeRawBufferPointer) -> KnownField? {
+            guard let packed = PackedName(name) else { return nil }
+            let index = names.withUnsafeBufferPointer { names -> Int? in
+                for i in names.indices where names[i].low == packed.low && names[i].high == packed.high && names[i].length == packed.length {
+                    return i
+                }
+                return nil
+            }
+            return index.map { fields[$0] }
+        }
+    }
+
+    static let fieldTable: FieldTable = {
+        let sorted = types.sorted { $0.key < $1.key }
+        return FieldTable(names: sorted.map { entry in Array(entry.key.utf8).withUnsafeBytes { PackedName($0)! } },
+                          fields: sorted.map { KnownField(type: $0.value, required: required.contains($0.key)) })
+    }()
 
     /// The schema field with this name (UTF-8 bytes), or nil (extension fields are not listed).
     static func knownField(utf8 name: UnsafeRawBufferPointer) -> KnownField? {
-        guard let packed = PackedName(name) else { return nil }
-        let index = schemaNames.withUnsafeBufferPointer { names -> Int? in
-            for i in names.indices where names[i].low == packed.low && names[i].high == packed.high && names[i].length == packed.length {
-                return i
-            }
-            return nil
-        }
-        return index.map { schemaFields[$0] }
+        fieldTable.field(utf8: name)
     }
 
     /// The type of a field, by name: a schema field, an `x-` extension, or nil.

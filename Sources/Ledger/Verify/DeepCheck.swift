@@ -15,8 +15,6 @@ final class DeepScratch: @unchecked Sendable {
     private let associatedDataPrefix: Int
     /// Views of the payload's values (into `plaintext`).
     var values: [UnsafeRawBufferPointer] = []
-    /// The fields-digest input, rebuilt per entry.
-    var fieldList: [UInt8] = []
     /// Matter tags already recomputed by this worker (matter → tag); bounded.
     private var matterTags: [String: Hash] = [:]
     /// Sealed matter keys this worker has unwrapped (the engine's cache sits behind a lock).
@@ -26,7 +24,6 @@ final class DeepScratch: @unchecked Sendable {
         associatedData = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: 0, keyID: 0)
         associatedDataPrefix = associatedData.count - 12
         values.reserveCapacity(64)
-        fieldList.reserveCapacity(1024)
     }
 
     deinit {
@@ -143,18 +140,14 @@ extension Ledger {
         defer { zeroize(&seedCopy) }
         let salts = SaltDeriver(seed: seedCopy, count: leaf.fieldCount)
         let digester = scratch.digester
-        // Moved out of the scratch for the loop (one exclusivity check, not one per append), and back after.
-        var fieldList = [UInt8]()
-        swap(&fieldList, &scratch.fieldList)
-        defer { swap(&fieldList, &scratch.fieldList) }
-        fieldList.removeAll(keepingCapacity: true)
+        var hasher = SHA256Hasher()   // the digest input streamed, not assembled
         leaf.forEachName { index, name in
             let digest = salts.withSalt(index: index) { digester.digest(salt: $0, name: name, value: values[index]) }
-            fieldList.append(UInt8(name.count))
-            fieldList.append(contentsOf: name)
-            digest.withUnsafeBytes { fieldList.append(contentsOf: $0) }
+            hasher.update(byte: UInt8(name.count))
+            hasher.update(name)
+            digest.withUnsafeBytes { hasher.update($0) }
         }
-        return Hash.sha256(fieldList)
+        return hasher.finalize()
     }
 
     /// The few values the tag checks need from a record that validated.
@@ -203,10 +196,11 @@ extension Ledger {
         var record = CheckedRecord()
         var required = 0
         var ok = true
+        let schema = RecordSchema.fieldTable
         leaf.forEachName { index, nameBytes in
             guard ok else { return }
             let value = values[index]
-            let known = RecordSchema.knownField(utf8: nameBytes)
+            let known = schema.field(utf8: nameBytes)
             guard let type = known?.type ?? RecordSchema.type(utf8: nameBytes) else {
                 ok = false
                 return
@@ -222,6 +216,12 @@ extension Ledger {
             case .lines(let maxCount):
                 if let lines = FastJSON.plainStringArrayCount(value, maxItemLength: 1024) {
                     ok = lines.count <= maxCount && lines.itemsFit
+                    return
+                }
+            case .choice(let allowed):
+                // A plain string is one of the allowed words exactly when its bytes are (no escapes to undo).
+                if let text = FastJSON.plainStringBody(value) {
+                    ok = allowed.contains { $0.utf8.count == text.count && $0.utf8.elementsEqual(text) }
                     return
                 }
             default:
@@ -247,12 +247,11 @@ extension Ledger.CheckedRecord {
 
     /// Keeps the value if the tag checks need it (the field named by these UTF-8 bytes).
     fileprivate mutating func keep(utf8 name: UnsafeRawBufferPointer, _ value: @autoclosure () -> JSONValue) {
-        if name.elementsEqual(Self.matterName) {
-            matter = value()
-        } else if name.elementsEqual(Self.sourceSystemName) {
-            sourceSystem = value()
-        } else if name.elementsEqual(Self.sourceIdName) {
-            sourceId = value()
+        switch name.count {   // the length first: most fields are none of the three
+        case Self.matterName.count where name.elementsEqual(Self.matterName): matter = value()
+        case Self.sourceSystemName.count where name.elementsEqual(Self.sourceSystemName): sourceSystem = value()
+        case Self.sourceIdName.count where name.elementsEqual(Self.sourceIdName): sourceId = value()
+        default: break
         }
     }
 }
