@@ -1,3 +1,4 @@
+import Foundation
 import LMDB
 import MerkleLog
 import RecordFormats
@@ -221,7 +222,7 @@ extension Ledger {
             case .choice(let allowed):
                 // A plain string is one of the allowed words exactly when its bytes are (no escapes to undo).
                 if let text = FastJSON.plainStringBody(value) {
-                    ok = allowed.contains { $0.utf8.count == text.count && $0.utf8.elementsEqual(text) }
+                    ok = allowed.contains { FastJSON.bytesEqual(text, $0) }
                     return
                 }
             default:
@@ -248,9 +249,9 @@ extension Ledger.CheckedRecord {
     /// Keeps the value if the tag checks need it (the field named by these UTF-8 bytes).
     fileprivate mutating func keep(utf8 name: UnsafeRawBufferPointer, _ value: @autoclosure () -> JSONValue) {
         switch name.count {   // the length first: most fields are none of the three
-        case Self.matterName.count where name.elementsEqual(Self.matterName): matter = value()
-        case Self.sourceSystemName.count where name.elementsEqual(Self.sourceSystemName): sourceSystem = value()
-        case Self.sourceIdName.count where name.elementsEqual(Self.sourceIdName): sourceId = value()
+        case Self.matterName.count where FastJSON.bytesEqual(name, Self.matterName): matter = value()
+        case Self.sourceSystemName.count where FastJSON.bytesEqual(name, Self.sourceSystemName): sourceSystem = value()
+        case Self.sourceIdName.count where FastJSON.bytesEqual(name, Self.sourceIdName): sourceId = value()
         default: break
         }
     }
@@ -300,6 +301,23 @@ enum FastJSON {
     }
 
     /// The characters of a value that is one plain string (see `plainString`), without its quotes.
+    /// True if the bytes are exactly these (memcmp: the generic sequence comparison is slow on this path).
+    static func bytesEqual(_ bytes: UnsafeRawBufferPointer, _ expected: [UInt8]) -> Bool {
+        guard bytes.count == expected.count else { return false }
+        guard let base = bytes.baseAddress else { return true }
+        return expected.withUnsafeBytes { memcmp(base, $0.baseAddress!, bytes.count) == 0 }
+    }
+
+    /// The same against a string's UTF-8.
+    static func bytesEqual(_ bytes: UnsafeRawBufferPointer, _ expected: String) -> Bool {
+        var expected = expected
+        return expected.withUTF8 { utf8 in
+            guard bytes.count == utf8.count else { return false }
+            guard let base = bytes.baseAddress else { return true }
+            return memcmp(base, utf8.baseAddress!, bytes.count) == 0
+        }
+    }
+
     static func plainStringBody(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         guard plainStringEnd(bytes, at: 0) == bytes.count else { return nil }
         return UnsafeRawBufferPointer(rebasing: bytes[1..<(bytes.count - 1)])

@@ -383,7 +383,7 @@ extension Ledger {
         facts.recordedAt = leaf.recordedAt
         facts.hasSource = leaf.sourceTag != nil
         if leaf.seq != seq { violation(.leafSequence, "the leaf names another position", expected: String(seq), found: String(leaf.seq)) }
-        if !leaf.ledgerID.elementsEqual(context.ledgerID) {
+        if !FastJSON.bytesEqual(leaf.ledgerID, context.ledgerID) {
             violation(.ledgerID, "the leaf belongs to another ledger", expected: Hex.encode(context.ledgerID), found: Hex.encode(leaf.ledgerID))
         }
         let digest = Hash.sha256(ciphertext)
