@@ -125,6 +125,8 @@ public enum RecordSchema {
     struct FieldTable {
         fileprivate let names: [PackedName]
         fileprivate let fields: [KnownField]
+        /// How many fields are required.
+        let requiredCount: Int
 
         /// The schema field with this name (UTF-8 bytes), or nil (extension fields are not listed).
         func field(utf8 name: UnsafeRawBufferPointer) -> KnownField? {
@@ -142,7 +144,8 @@ public enum RecordSchema {
     static let fieldTable: FieldTable = {
         let sorted = types.sorted { $0.key < $1.key }
         return FieldTable(names: sorted.map { entry in Array(entry.key.utf8).withUnsafeBytes { PackedName($0)! } },
-                          fields: sorted.map { KnownField(type: $0.value, required: required.contains($0.key)) })
+                          fields: sorted.map { KnownField(type: $0.value, required: required.contains($0.key)) },
+                          requiredCount: required.count)
     }()
 
     /// The schema field with this name (UTF-8 bytes), or nil (extension fields are not listed).

@@ -238,7 +238,7 @@ extension Ledger {
             }
             record.keep(utf8: nameBytes, parsed)
         }
-        return ok && required == RecordSchema.required.count ? record : nil
+        return ok && required == schema.requiredCount ? record : nil
     }
 }
 

@@ -489,7 +489,7 @@ extension Ledger {
 }
 
 /// Per-run state shared by the scan's workers (read-only, except what each worker index owns).
-private struct ScanContext: @unchecked Sendable {
+private final class ScanContext: @unchecked Sendable {
     let matterKeys: [Hash: UInt32]
     let ledgerID: [UInt8]
     /// Deep only: one scratch per participant of a `ChunkCheck` (the workers, then the scanning thread).
