@@ -77,6 +77,7 @@ extension Ledger {
                 timer.lap("checkpoints")
                 try scan(txn, options: options, ring: ring, pending: pending, into: &report)
                 timer.lap("scan")
+                try checkKeyCounter(txn, into: &report)
                 if let ring { try checkMatterKeys(txn, ring: ring, into: &report) }
             }
         }
@@ -471,6 +472,27 @@ extension Ledger {
     }
 
     /// Deep: every sealed matter key unwraps with the master key.
+    /// The next matter key id (metadata) must follow the highest stored key id: keys are only ever added, with
+    /// consecutive ids, in the transaction that advances the counter. A counter moved back would make the next new
+    /// matter reuse an id; one moved forward hides nothing but is not what the engine writes.
+    private func checkKeyCounter(_ txn: ReadTransaction, into report: inout VerifyReport) throws {
+        let cursor = try txn.cursor(store.keys)
+        defer { cursor.close() }
+        guard let raw = try txn.get(store.meta, key: MetaKey.nextKeyID.key), let next = UInt32(bigEndianBytes: raw) else {
+            report.add(Violation(seq: nil, kind: .metadata, detail: "the next matter key id is missing or not 4 bytes"))
+            return
+        }
+        var highest: UInt32 = 0  // no keys yet: the counter starts at 1
+        if let last = try cursor.last() {
+            guard let id = UInt32(bigEndianBytes: last.key) else { return }  // a malformed keys row is reported elsewhere
+            highest = id
+        }
+        if next != highest &+ 1 {
+            report.add(Violation(seq: nil, kind: .metadata, detail: "the next matter key id does not follow the highest stored key id",
+                                 expected: String(highest &+ 1), found: String(next)))
+        }
+    }
+
     private func checkMatterKeys(_ txn: ReadTransaction, ring: KeyRing, into report: inout VerifyReport) throws {
         let cursor = try txn.cursor(store.keys)
         defer { cursor.close() }
