@@ -96,6 +96,15 @@ internal func leafProof(_ lo: Int64, _ hi: Int64, _ n: Int64, _ hashes: [Hash], 
 
 /// Checks that `proof` shows the tree of `treeSize` records with hash `root` has `recordHash` at `index`.
 public func checkRecord(proof: [Hash], treeSize: Int64, root: Hash, index: Int64, recordHash: Hash) throws {
+    try climbProof(proof, treeSize: treeSize, root: root, index: index, recordHash: recordHash) { _, left, right in
+        nodeHash(left, right)
+    }
+}
+
+/// Checks an inclusion proof by climbing from the record to the root; `hash(depth, left, right)` hashes the node
+/// at `depth` below the root. Shared by both `checkRecord` variants.
+private func climbProof(_ proof: [Hash], treeSize: Int64, root: Hash, index: Int64, recordHash: Hash,
+                        hash: (Int, Hash, Hash) -> Hash) throws {
     guard treeSize >= 0, index >= 0, index < treeSize else {
         throw MerkleError.invalidIndex("checkRecord: record \(index) not in tree of size \(treeSize)")
     }
@@ -112,11 +121,11 @@ public func checkRecord(proof: [Hash], treeSize: Int64, root: Hash, index: Int64
         depth += 1
     }
     guard proof.count == depth else { throw MerkleError.badProofLength }
-    // Climb back up; proof[0] is the deepest sibling.
+    // Climb back up; proof[0] is the deepest sibling, at depth - 1 below the root.
     var h = recordHash
     for i in 0..<depth {
-        let p = proof[i]
-        h = wentLeft >> (depth - 1 - i) & 1 == 1 ? nodeHash(h, p) : nodeHash(p, h)
+        let p = proof[i], nodeDepth = depth - 1 - i
+        h = wentLeft >> nodeDepth & 1 == 1 ? hash(nodeDepth, h, p) : hash(nodeDepth, p, h)
     }
     guard h == root else { throw MerkleError.proofMismatch }
 }
@@ -139,28 +148,10 @@ public struct NodeHashMemo {
 
 /// `checkRecord(proof:treeSize:root:index:recordHash:)` with interior hashes memoised across calls (same result).
 public func checkRecord(proof: [Hash], treeSize: Int64, root: Hash, index: Int64, recordHash: Hash, memo: inout NodeHashMemo) throws {
-    guard treeSize >= 0, index >= 0, index < treeSize else {
-        throw MerkleError.invalidIndex("checkRecord: record \(index) not in tree of size \(treeSize)")
+    // Memo slot: the node's depth from the root, the same for every record's path.
+    try climbProof(proof, treeSize: treeSize, root: root, index: index, recordHash: recordHash) { depth, left, right in
+        memo.hash(depth: depth, left, right)
     }
-    var lo: Int64 = 0, hi = treeSize, depth = 0, wentLeft: UInt64 = 0
-    while hi - lo > 1 {
-        let k = maxpow2(hi - lo)
-        if index < lo + k {
-            wentLeft |= 1 << depth
-            hi = lo + k
-        } else {
-            lo += k
-        }
-        depth += 1
-    }
-    guard proof.count == depth else { throw MerkleError.badProofLength }
-    var h = recordHash
-    for i in 0..<depth {
-        let p = proof[i]
-        // Memo slot: the node's depth from the root (depth - 1 - i), the same for every record's path.
-        h = wentLeft >> (depth - 1 - i) & 1 == 1 ? memo.hash(depth: depth - 1 - i, h, p) : memo.hash(depth: depth - 1 - i, p, h)
-    }
-    guard h == root else { throw MerkleError.proofMismatch }
 }
 
 // MARK: - Tree (consistency) proofs

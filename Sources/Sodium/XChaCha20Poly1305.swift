@@ -62,25 +62,13 @@ public enum XChaCha20Poly1305 {
         nonce: UnsafeRawBufferPointer,
         key: SecretBytes
     ) throws -> SecretBytes {
-        Sodium.ensureInitialized()
         guard key.count == keyByteCount else { throw SodiumError(operation: "aead.open.key", code: -1) }
         guard nonce.count == nonceByteCount else { throw SodiumError(operation: "aead.open.nonce", code: -1) }
         guard ciphertext.count >= tagByteCount else { throw SodiumError(operation: "aead.open", code: -1) }
-        let plaintext = SecretBytes(count: ciphertext.count - tagByteCount)
-        var written: UInt64 = 0
-        let rc = key.withUnsafeBytes { k in
-            plaintext.withUnsafeMutableBytes { m in
-                crypto_aead_xchacha20poly1305_ietf_decrypt(
-                    nonNullBase(m), &written,
-                    nil,
-                    nonNullBase(ciphertext), UInt64(ciphertext.count),
-                    nonNullBase(associatedData), UInt64(associatedData.count),
-                    nonNullBase(nonce),
-                    nonNullBase(k))
-            }
+        let plaintext = SecretBytes(count: ciphertext.count - tagByteCount)  // zeroed when released, also on failure
+        try plaintext.withUnsafeMutableBytes {
+            try open(ciphertext, associatedData: associatedData, nonce: nonce, key: key, into: $0)
         }
-        guard rc == 0 else { throw SodiumError(operation: "aead.open", code: rc) }
-        precondition(written == UInt64(plaintext.count))
         return plaintext
     }
 

@@ -90,31 +90,32 @@ extension Ledger {
         return AnySequence(seqs)
     }
 
+    /// Opens an entry's ciphertext with its matter key and associated data (ledger id, seq, key id) and splits the
+    /// payload into its values. Either failure is corruption, named with the seq.
+    func openPayload(seq: UInt64, leaf: Leaf, ciphertext: UnsafeRawBufferPointer, key: SecretBytes) throws -> EntryPayload {
+        let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: leaf.keyID)
+        let plaintext: SecretBytes
+        do {
+            plaintext = try ad.withUnsafeBytes { ad in
+                try leaf.nonce.withUnsafeBytes { try XChaCha20Poly1305.open(ciphertext, associatedData: ad, nonce: $0, key: key) }
+            }
+        } catch {
+            throw LedgerError.corrupt("entry \(seq): the ciphertext does not open (altered, moved or wrong key)")
+        }
+        do {
+            return try plaintext.withUnsafeBytes { try EntryPayload.decode($0, fieldCount: leaf.fieldNames.count) }
+        } catch {
+            throw LedgerError.corrupt("entry \(seq): the decrypted payload does not decode")
+        }
+    }
+
     /// Decrypts an entry and checks every disclosure against its leaf digest (so `show` never displays altered text).
     func decryptEntry(_ seq: UInt64, ring: KeyRing, txn: ReadTransaction) throws -> LedgerEntry? {
         guard let (rawLeaf, ciphertext) = try txn.storedEntry(store, seq) else { return nil }
         let leaf: Leaf
         do { leaf = try Leaf.decode(rawLeaf) } catch { throw LedgerError.corrupt("entry \(seq): \(error)") }
         let matterKey = try self.matterKey(id: leaf.keyID, ring: ring, txn: txn)
-        let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: leaf.keyID)
-        let plaintext: SecretBytes
-        do {
-            plaintext = try ad.withUnsafeBytes { adBytes in
-                try leaf.nonce.withUnsafeBytes { nonce in
-                    try XChaCha20Poly1305.open(ciphertext, associatedData: adBytes, nonce: nonce, key: matterKey)
-                }
-            }
-        } catch {
-            throw LedgerError.corrupt("entry \(seq): the ciphertext does not open (altered, moved or wrong key)")
-        }
-        let disclosures: [Disclosure]
-        do {
-            disclosures = try plaintext.withUnsafeBytes {
-                try EntryPayload.decode($0, fieldCount: leaf.fieldNames.count).disclosures(names: leaf.fieldNames)
-            }
-        } catch {
-            throw LedgerError.corrupt("entry \(seq): the decrypted payload does not decode")
-        }
+        let disclosures = try openPayload(seq: seq, leaf: leaf, ciphertext: ciphertext, key: matterKey).disclosures(names: leaf.fieldNames)
         guard Leaf.fieldsDigest(names: leaf.fieldNames, digests: disclosures.map(\.digest)) == leaf.fieldsDigest else {
             throw LedgerError.corrupt("entry \(seq): the decrypted fields do not match the leaf's fields digest")
         }

@@ -204,19 +204,7 @@ extension Ledger {
     /// excludes it. The proof is filled in by the caller.
     func openForExport(_ sealed: SealedEntry, profile: ExportProfile, wanted: Set<String>, filter: EntryFilter) throws -> BundleEntry? {
         let seq = sealed.seq, names = sealed.leaf.fieldNames
-        let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: sealed.leaf.keyID)
-        let plaintext: SecretBytes
-        do {
-            plaintext = try XChaCha20Poly1305.open(sealed.ciphertext, associatedData: ad, nonce: sealed.leaf.nonce, key: sealed.key)
-        } catch {
-            throw LedgerError.corrupt("entry \(seq): the ciphertext does not open (altered, moved or wrong key)")
-        }
-        let payload: EntryPayload
-        do {
-            payload = try plaintext.withUnsafeBytes { try EntryPayload.decode($0, fieldCount: names.count) }
-        } catch {
-            throw LedgerError.corrupt("entry \(seq): the decrypted payload does not decode")
-        }
+        let payload = try sealed.ciphertext.withUnsafeBytes { try openPayload(seq: seq, leaf: sealed.leaf, ciphertext: $0, key: sealed.key) }
         var values = [JSONValue]()
         values.reserveCapacity(names.count)
         for (name, value) in zip(names, payload.values) {

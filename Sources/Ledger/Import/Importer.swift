@@ -68,7 +68,8 @@ extension Ledger {
                                  validate: (Range<Int>) throws -> [Result<ValidatedRecord, RecordError>]) throws -> ImportSummary {
         // At most `batchSize` records per transaction, in batches of equal size: a short last batch would be sealed
         // long before the batch ahead of it commits, leaving a core idle at the end of the pipeline.
-        let batchCount = max(1, (count + max(1, options.batchSize) - 1) / max(1, options.batchSize))
+        let limit = max(1, options.batchSize)
+        let batchCount = max(1, (count + limit - 1) / limit)
         let batch = max(1, (count + batchCount - 1) / batchCount)
         var timer = PhaseTimer(logger: Self.logger)
         defer { Self.logger.debug("import", metadata: ["records": "\(count)", "phases": "\(timer)"]) }

@@ -23,24 +23,11 @@ extension Ledger {
             var ciphertext: [UInt8]
             var key: SecretBytes
         }
-        let ledgerID = self.ledgerID
         func open(_ raw: Raw) throws -> ReportRecord? {
             guard Hash.sha256(raw.ciphertext) == raw.leaf.ciphertextHash else {
                 throw LedgerError.corrupt("entry \(raw.seq): the ciphertext does not match its leaf")
             }
-            let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: raw.seq, keyID: raw.leaf.keyID)
-            let plaintext: SecretBytes
-            do {
-                plaintext = try XChaCha20Poly1305.open(raw.ciphertext, associatedData: ad, nonce: raw.leaf.nonce, key: raw.key)
-            } catch {
-                throw LedgerError.corrupt("entry \(raw.seq): the ciphertext does not open (altered, moved or wrong key)")
-            }
-            let payload: EntryPayload
-            do {
-                payload = try plaintext.withUnsafeBytes { try EntryPayload.decode($0, fieldCount: raw.leaf.fieldNames.count) }
-            } catch {
-                throw LedgerError.corrupt("entry \(raw.seq): the decrypted payload does not decode")
-            }
+            let payload = try raw.ciphertext.withUnsafeBytes { try openPayload(seq: raw.seq, leaf: raw.leaf, ciphertext: $0, key: raw.key) }
             var members = [(String, JSONValue)]()
             for (name, value) in zip(raw.leaf.fieldNames, payload.values) where Self.reportFields.contains(name) {
                 do { members.append((name, try JSONParser.parse(value))) } catch {

@@ -169,7 +169,8 @@ public enum RecordSchema {
     }
 
     static func isExtensionName(_ name: String) -> Bool {
-        name.hasPrefix("x-") && name.utf8.count > 2 && FieldName.isValid(name)
+        var name = name
+        return name.withUTF8 { isExtensionName(utf8: UnsafeRawBufferPointer($0)) }
     }
 
     /// Validates a parsed JSON record. Throws the first problem found, naming the field.
