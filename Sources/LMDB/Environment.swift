@@ -127,8 +127,7 @@ public final class Environment: @unchecked Sendable {
         var raw: OpaquePointer?
         try LMDBError.check(mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &raw), "mdb_txn_begin")
         defer { mdb_txn_abort(raw) }
-        var checker = StructureCheck(fd: fd, pageSize: pageSize, deep: deep)
-        defer { checker.deallocate() }
+        let checker = StructureCheck(fd: fd, pageSize: pageSize, deep: deep)
         // the file may have grown since `fileSize` was taken (other writers)
         try checker.run(fileSize: max(fileSize, try sizeOfFile(fd)), txnid: UInt64(mdb_txn_id(raw)))
         return checker.pagesChecked
@@ -376,6 +375,7 @@ public final class Environment: @unchecked Sendable {
         let range = monitor.withLock { () -> Range<UInt>? in
             if let cached = mappedRange, cached.contains(address) { return cached }
             mappedRange = Self.mapping(containing: address)
+            if let r = mappedRange { _ = madvise(UnsafeMutableRawPointer(bitPattern: r.lowerBound), Int(r.count), 15 /* MADV_NOHUGEPAGE */) }
             return mappedRange
         }
         guard let range else { return }

@@ -18,7 +18,7 @@ import Darwin
 /// data. MDB_db = pad u32, flags u16, depth u16, branch/leaf/overflow pages,
 /// entries, root (u64 each). Meta (at offset 16 of pages 0 and 1): magic u32,
 /// version u32, address, mapsize, dbs[FREE, MAIN], last_pg, txnid.
-struct StructureCheck {
+final class StructureCheck {
     // page flags
     static let pBranch: UInt16 = 0x01, pLeaf: UInt16 = 0x02, pOverflow: UInt16 = 0x04, pLeaf2: UInt16 = 0x20, pSubp: UInt16 = 0x40
     // node flags
@@ -49,28 +49,37 @@ struct StructureCheck {
     var pageCount: UInt64 = 0
     /// Walk every named database fully (else only the main database and each named root).
     let deep: Bool
+    /// Named databases left to `DatabaseScan`s, which check their pages as they read them: their records are kept here.
+    let streamed: Set<String>
+    private(set) var streamedDBs: [String: DB] = [:]
     private(set) var pagesChecked = 0
     private var visited: [UInt64] = []
     private let buffer: UnsafeMutableRawBufferPointer
 
-    init(fd: Int32, pageSize: Int, deep: Bool) {
+    init(fd: Int32, pageSize: Int, deep: Bool, streaming streamed: Set<String> = []) {
         self.fd = fd
         self.pageSize = pageSize
         self.deep = deep
+        self.streamed = streamed
         buffer = .allocate(byteCount: pageSize, alignment: 16)
     }
 
-    func deallocate() { buffer.deallocate() }
+    deinit { buffer.deallocate() }
 
-    private func corrupted(_ message: String) -> LMDBError {
+    func corrupted(_ message: String) -> LMDBError {
         LMDBError(code: MDB_CORRUPTED, message: "data file is damaged: \(message)", operation: "mdb_env_open (structure check)")
     }
 
-    /// Reads `count` bytes at `offset` into the buffer.
+    /// Reads `count` bytes at `offset` into the checker's buffer.
     private func read(_ offset: UInt64, _ count: Int) throws -> UnsafeRawBufferPointer {
+        try read(offset, count, into: buffer)
+    }
+
+    /// Reads `count` bytes at `offset` into `target` (at least `count` bytes).
+    func read(_ offset: UInt64, _ count: Int, into target: UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer {
         var done = 0
         while done < count {
-            let n = pread(fd, buffer.baseAddress! + done, count - done, off_t(offset) + off_t(done))
+            let n = pread(fd, target.baseAddress! + done, count - done, off_t(offset) + off_t(done))
             if n < 0 {
                 if errno == EINTR { continue }
                 throw LMDBError(code: errno, operation: "pread")
@@ -78,12 +87,12 @@ struct StructureCheck {
             if n == 0 { throw corrupted("unexpected end of file at offset \(offset + UInt64(done))") }
             done += n
         }
-        return UnsafeRawBufferPointer(start: buffer.baseAddress, count: count)
+        return UnsafeRawBufferPointer(start: target.baseAddress, count: count)
     }
 
     /// Checks the file against the meta page with transaction id `txnid`
     /// (or the newest meta when nil).
-    mutating func run(fileSize: Int, txnid: UInt64?) throws {
+    func run(fileSize: Int, txnid: UInt64?) throws {
         var best: (txnid: UInt64, free: DB, main: DB, lastPage: UInt64)?
         for m in 0..<2 {
             let p = try read(UInt64(m * pageSize), Self.headerSize + 152)
@@ -104,17 +113,23 @@ struct StructureCheck {
         try tree(meta.main, descend: true, isMain: true, name: "main")
     }
 
-    /// Checks one B-tree described by `db`.
-    private mutating func tree(_ db: DB, descend: Bool, isMain: Bool, name: String) throws {
+    /// The root page of a tree described by `db`, or nil for an empty tree (depth checked).
+    func root(_ db: DB, name: String) throws -> UInt64? {
         if db.root == Self.invalidPage {
             guard db.depth == 0 else { throw corrupted("\(name): empty tree with depth \(db.depth)") }
-            return
+            return nil
         }
         guard db.depth >= 1, db.depth <= 32 else { throw corrupted("\(name): depth \(db.depth)") }
-        try page(db.root, level: 1, db: db, descend: descend, isMain: isMain, name: name)
+        return db.root
     }
 
-    private mutating func markVisited(_ pgno: UInt64, _ name: String) throws {
+    /// Checks one B-tree described by `db`.
+    private func tree(_ db: DB, descend: Bool, isMain: Bool, name: String) throws {
+        guard let root = try root(db, name: name) else { return }
+        try page(root, level: 1, db: db, descend: descend, isMain: isMain, name: name)
+    }
+
+    private func markVisited(_ pgno: UInt64, _ name: String) throws {
         guard pgno >= 2, pgno < pageCount else { throw corrupted("\(name): page \(pgno) outside 2..<\(pageCount)") }
         let (w, b) = (Int(pgno / 64), pgno % 64)
         guard visited[w] & (1 << b) == 0 else { throw corrupted("\(name): page \(pgno) referenced twice") }
@@ -122,10 +137,12 @@ struct StructureCheck {
         pagesChecked += 1
     }
 
-    /// Checks page `pgno` at `level` (1 = root) of a tree of `db.depth` levels.
-    private mutating func page(_ pgno: UInt64, level: Int, db: DB, descend: Bool, isMain: Bool, name: String) throws {
+    /// Reads page `pgno` at `level` (1 = root) of a tree of `db.depth` levels into `target` (one page), once only,
+    /// and checks its header and bounds. Returns the page and its node count.
+    func readPage(_ pgno: UInt64, level: Int, db: DB, name: String,
+                           into target: UnsafeMutableRawBufferPointer) throws -> (page: UnsafeRawBufferPointer, count: Int) {
         try markVisited(pgno, name)
-        let p = try read(pgno * UInt64(pageSize), pageSize)
+        let p = try read(pgno * UInt64(pageSize), pageSize, into: target)
         guard p.loadUnaligned(fromByteOffset: 0, as: UInt64.self) == pgno else {
             throw corrupted("\(name): page \(pgno) says it is page \(p.loadUnaligned(fromByteOffset: 0, as: UInt64.self))")
         }
@@ -140,42 +157,84 @@ struct StructureCheck {
             guard isLeafLevel, Self.headerSize + count * Int(db.pad) <= pageSize else {
                 throw corrupted("\(name): fixed-size leaf page \(pgno) overflows")
             }
-            return
         }
+        return (p, count)
+    }
+
+    /// True for a page of fixed-size keys (`P_LEAF2`, duplicates of a dupFixed database): it has no nodes.
+    static func isFixedSize(_ p: UnsafeRawBufferPointer) -> Bool {
+        p.loadUnaligned(fromByteOffset: 10, as: UInt16.self) & pLeaf2 != 0
+    }
+
+    /// One node of a checked page: its flags, its key's offsets, and either a child page (branch), the
+    /// offsets of its data in the page, or the first page of the overflow run holding it (`F_BIGDATA`).
+    struct Node {
+        var flags: UInt16
+        var key: Range<Int>
+        var child: UInt64 = 0
+        var data: Range<Int> = 0..<0
+        var bigData: (first: UInt64, size: Int)?
+    }
+
+    /// Node `i` of a page read by `readPage`, with its offsets checked against the page.
+    func node(_ i: Int, of p: UnsafeRawBufferPointer, pgno: UInt64, isLeaf: Bool, name: String) throws -> Node {
+        let ptr = Int(p.loadUnaligned(fromByteOffset: Self.headerSize + 2 * i, as: UInt16.self))
+        guard ptr + Self.nodeSize <= pageSize else { throw corrupted("\(name): page \(pgno) node \(i) offset \(ptr)") }
+        let lo = UInt64(p.loadUnaligned(fromByteOffset: ptr, as: UInt16.self))
+        let hi = UInt64(p.loadUnaligned(fromByteOffset: ptr + 2, as: UInt16.self))
+        let nflags = p.loadUnaligned(fromByteOffset: ptr + 4, as: UInt16.self)
+        let ksize = Int(p.loadUnaligned(fromByteOffset: ptr + 6, as: UInt16.self))
+        let data = ptr + Self.nodeSize + ksize
+        var node = Node(flags: nflags, key: (ptr + Self.nodeSize)..<data)
+        guard isLeaf else {
+            // branch: the child's page number is stored in lo, hi and flags (48 bits)
+            guard data <= pageSize else { throw corrupted("\(name): branch page \(pgno) node \(i) overflows") }
+            node.child = lo | hi << 16 | UInt64(nflags) << 32
+            return node
+        }
+        let dsize = Int(lo | hi << 16)
+        if nflags & Self.fBigData != 0 {
+            guard data + 8 <= pageSize else { throw corrupted("\(name): leaf page \(pgno) node \(i) overflows") }
+            node.bigData = (p.loadUnaligned(fromByteOffset: data, as: UInt64.self), dsize)
+            return node
+        }
+        guard data + dsize <= pageSize else { throw corrupted("\(name): leaf page \(pgno) node \(i) overflows") }
+        node.data = data..<(data + dsize)
+        return node
+    }
+
+    /// Checks page `pgno` at `level` (1 = root) of a tree of `db.depth` levels.
+    private func page(_ pgno: UInt64, level: Int, db: DB, descend: Bool, isMain: Bool, name: String) throws {
+        var (p, count) = try readPage(pgno, level: level, db: db, name: name, into: buffer)
+        if Self.isFixedSize(p) { return }
+        let isLeafLevel = level == Int(db.depth)
         var children: [UInt64] = []
         var subtrees: [(DB, String)] = []
         for i in 0..<count {
-            let ptr = Int(p.loadUnaligned(fromByteOffset: Self.headerSize + 2 * i, as: UInt16.self))
-            guard ptr + Self.nodeSize <= pageSize else { throw corrupted("\(name): page \(pgno) node \(i) offset \(ptr)") }
-            let lo = UInt64(p.loadUnaligned(fromByteOffset: ptr, as: UInt16.self))
-            let hi = UInt64(p.loadUnaligned(fromByteOffset: ptr + 2, as: UInt16.self))
-            let nflags = p.loadUnaligned(fromByteOffset: ptr + 4, as: UInt16.self)
-            let ksize = Int(p.loadUnaligned(fromByteOffset: ptr + 6, as: UInt16.self))
-            let data = ptr + Self.nodeSize + ksize
+            let node = try node(i, of: p, pgno: pgno, isLeaf: isLeafLevel, name: name)
             if !isLeafLevel {
-                guard data <= pageSize else { throw corrupted("\(name): branch page \(pgno) node \(i) overflows") }
-                children.append(lo | hi << 16 | UInt64(nflags) << 32)
+                children.append(node.child)
                 continue
             }
-            let dsize = Int(lo | hi << 16)
-            if nflags & Self.fBigData != 0 {
-                guard data + 8 <= pageSize else { throw corrupted("\(name): leaf page \(pgno) node \(i) overflows") }
-                let first = p.loadUnaligned(fromByteOffset: data, as: UInt64.self)
-                try overflow(first, size: dsize, name: name)
+            if let (first, size) = node.bigData {
+                try overflow(first, size: size, name: name)
                 // `overflow` reused the buffer: re-read this page for the remaining nodes
-                _ = try read(pgno * UInt64(pageSize), pageSize)
+                p = try read(pgno * UInt64(pageSize), pageSize)
                 continue
             }
-            guard data + dsize <= pageSize else { throw corrupted("\(name): leaf page \(pgno) node \(i) overflows") }
-            if nflags & Self.fSubData != 0 {
-                guard dsize == Self.dbSize else { throw corrupted("\(name): leaf page \(pgno) node \(i) bad sub-database record") }
-                let sub = DB(p, at: data)
-                let subName = isMain && nflags & Self.fDupData == 0
-                    ? String(decoding: UnsafeRawBufferPointer(rebasing: p[(ptr + Self.nodeSize)..<data]), as: UTF8.self)
+            if node.flags & Self.fSubData != 0 {
+                guard node.data.count == Self.dbSize else { throw corrupted("\(name): leaf page \(pgno) node \(i) bad sub-database record") }
+                let sub = DB(p, at: node.data.lowerBound)
+                let subName = isMain && node.flags & Self.fDupData == 0
+                    ? String(decoding: UnsafeRawBufferPointer(rebasing: p[node.key]), as: UTF8.self)
                     : "\(name) duplicates"
-                subtrees.append((sub, subName))
-            } else if nflags & Self.fDupData != 0 {
-                try subPage(p, at: data, size: dsize, name: "\(name): leaf page \(pgno) node \(i)")
+                if isMain, streamed.contains(subName) {
+                    streamedDBs[subName] = sub  // checked page by page as a `DatabaseScan` reads it
+                } else {
+                    subtrees.append((sub, subName))
+                }
+            } else if node.flags & Self.fDupData != 0 {
+                try subPage(p, at: node.data.lowerBound, size: node.data.count, name: "\(name): leaf page \(pgno) node \(i)")
             }
         }
         for child in children where descend {
@@ -222,7 +281,7 @@ struct StructureCheck {
     }
 
     /// An overflow run holding a value of `size` bytes.
-    private mutating func overflow(_ first: UInt64, size: Int, name: String) throws {
+    func overflow(_ first: UInt64, size: Int, name: String) throws {
         try markVisited(first, name)
         let p = try read(first * UInt64(pageSize), Self.headerSize)
         let flags = p.loadUnaligned(fromByteOffset: 10, as: UInt16.self)

@@ -16,6 +16,7 @@ import MerkleLog
 final class Store: @unchecked Sendable {
     static let storageFormatVersion: UInt32 = 1
     static let initialMapSize = 1 << 30
+    static let entriesName = "entries", sourcesName = "sources", treeName = "tree"
 
     let environment: Environment
     let meta: Database
@@ -33,13 +34,13 @@ final class Store: @unchecked Sendable {
                                           flags: readOnly ? [.readOnly, .noReadAhead] : [.noReadAhead])
             let flags: DatabaseFlags = create ? [.create] : []
             meta = try environment.openDatabase("meta", flags: flags)
-            entries = try environment.openDatabase("entries", flags: flags)
-            tree = try environment.openDatabase("tree", flags: flags)
+            entries = try environment.openDatabase(Self.entriesName, flags: flags)
+            tree = try environment.openDatabase(Self.treeName, flags: flags)
             checkpoints = try environment.openDatabase("checkpoints", flags: flags)
             keys = try environment.openDatabase("keys", flags: flags)
             matterKeys = try environment.openDatabase("matterKeys", flags: flags)
             matters = try environment.openDatabase("matters", flags: flags.union([.dupSort, .dupFixed]))
-            sources = try environment.openDatabase("sources", flags: flags)
+            sources = try environment.openDatabase(Self.sourcesName, flags: flags)
         } catch let error as LMDBError {
             throw LedgerError.notALedger(path: directory, reason: error.description)
         }

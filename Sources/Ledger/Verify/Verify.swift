@@ -65,17 +65,18 @@ extension Ledger {
             if let checkpoint = checkTrustedCheckpoint(trusted, key: key, into: &report) { pending.append(checkpoint) }
         }
         try LedgerError.wrap("verify") {
-            // LMDB trusts its file: a damaged page below a root would be followed through the map (SIGSEGV/SIGBUS).
-            // Walk every page with pread first, so damage is an error and not a crash.
             var timer = PhaseTimer(logger: Self.logger)
             defer { Self.logger.debug("verify", metadata: ["phases": "\(timer)"]) }
-            try store.environment.checkStructure()
-            timer.lap("structure")
             try store.environment.read { txn in
+                // LMDB trusts its file: a damaged page below a root would be followed through the map
+                // (SIGSEGV/SIGBUS). Every page of this snapshot is walked with pread first, so damage is an error
+                // and not a crash; the entries' pages are checked as the scan reads them (with pread too).
+                let scans = try txn.scanCheckingStructure(of: [Store.entriesName, Store.sourcesName, Store.treeName])
+                timer.lap("structure")
                 if let key { pending += try storedCheckpoints(txn, key: key, into: &report) }
                 pending.sort { $0.size < $1.size }
                 timer.lap("checkpoints")
-                try scan(txn, options: options, ring: ring, pending: pending, into: &report)
+                try scan(txn, entries: scans[0], sources: scans[1], tree: scans[2], options: options, ring: ring, pending: pending, into: &report)
                 timer.lap("scan")
                 try checkKeyCounter(txn, into: &report)
                 if let ring { try checkMatterKeys(txn, ring: ring, into: &report) }
@@ -166,8 +167,8 @@ extension Ledger {
     /// Entries scanned between releases of the mapped pages (1024 saves no measurable time, costs 10 MiB of RSS).
     private static let releaseInterval = 256
 
-    private func scan(_ txn: ReadTransaction, options: VerifyOptions, ring: KeyRing?, pending: [PendingCheckpoint],
-                      into report: inout VerifyReport) throws {
+    private func scan(_ txn: ReadTransaction, entries: DatabaseScan, sources: DatabaseScan, tree treeScan: DatabaseScan,
+                      options: VerifyOptions, ring: KeyRing?, pending: [PendingCheckpoint], into report: inout VerifyReport) throws {
         var tree = TreeBuilder()
         var nextSeq: UInt64 = 0
         var previousHash = Hash.zero
@@ -186,25 +187,27 @@ extension Ledger {
             checkpoints.removeFirst()
             compare(zero, with: Hash.emptyTree, into: &report)
         }
-        let cursor = try txn.cursor(store.entries)
-        defer { cursor.close() }
-        var pair = try cursor.first()
-        // The index rows are read alongside the entries, so that their keyed digests are computed by the same
+        // The entries, source index rows and tree hashes are copied out of the file (never mapped: see
+        // DatabaseScan), the first two into two batches, one being checked while the next is read. The index rows are read alongside the entries, so that their keyed digests are computed by the same
         // workers, while the entries are checked, instead of in a pass of their own afterwards.
-        let matterRows = try IndexRows(txn, store.matters), sourceRows = try IndexRows(txn, store.sources)
-        let storedTree = try StoredTreeHashes(txn, store.tree)
+        let matterRows = try IndexRows(txn, store.matters)  // sorted duplicates: read with a cursor
+        let storedTree = StoredTreeHashes(treeScan)
         var storedMatterRows = IndexSetDigest(), storedSourceRows = IndexSetDigest()
         /// The next chunk of stored entries and index rows (views into the map, valid for this read transaction).
+        var batches = (RowBatch(), RowBatch())
         func nextChunk() throws -> ScanChunk {
-            var chunk = ScanChunk()
-            chunk.entries.reserveCapacity(options.chunkSize)
-            while let row = pair, chunk.entries.count < options.chunkSize {
+            batches = (batches.1, batches.0)  // the other batch's chunk has been checked
+            batches.0.removeAll()
+            var chunk = ScanChunk(batch: batches.0)
+            let count = try entries.next(options.chunkSize, into: batches.0)
+            chunk.entries.reserveCapacity(count)
+            for row in batches.0.rows {
                 chunk.entries.append((UInt64(bigEndianBytes: row.key), row.value))
                 report.bytesHashed += row.value.count
-                pair = try cursor.next()
             }
+            _ = try sources.next(options.chunkSize, into: batches.0)
+            chunk.sourceRows = batches.0.rows[count...]
             chunk.matterRows = try matterRows.next(options.chunkSize)
-            chunk.sourceRows = try sourceRows.next(options.chunkSize)
             return chunk
         }
         /// Folds one chunk's facts, in seq order, into the chain, the tree, the checkpoints and the index digests.
@@ -299,19 +302,20 @@ extension Ledger {
     /// Runs only when an index digest disagrees: looks every entry's rows up to name the damaged ones.
     private func locateIndexDamage(_ txn: ReadTransaction, matters: Bool, sources: Bool, into report: inout VerifyReport) throws {
         var located = 0
-        let cursor = try txn.cursor(store.entries)
-        defer { cursor.close() }
-        var pair = try cursor.first()
-        while let row = pair {
-            pair = try cursor.next()
-            guard let (leafBytes, _) = try? StoredEntry.split(row.value), let leaf = try? Leaf.decode(leafBytes) else { continue }
-            var found = [Violation]()
-            try checkIndexes(leaf, txn: txn) { kind, detail, expected, found_ in
-                found.append(Violation(seq: leaf.seq, kind: kind, detail: detail, expected: expected, found: found_))
-            }
-            for violation in found where (violation.kind == .matterIndex && matters) || (violation.kind == .sourceIndex && sources) {
-                report.add(violation)
-                located += 1
+        let entries = try txn.scanCheckingStructure(of: [Store.entriesName])[0]  // read with pread, as by the scan
+        let batch = RowBatch()
+        while try entries.next(256, into: batch) > 0 {
+            defer { batch.removeAll() }
+            for row in batch.rows {
+                guard let (leafBytes, _) = try? StoredEntry.split(row.value), let leaf = try? Leaf.decode(leafBytes) else { continue }
+                var found = [Violation]()
+                try checkIndexes(leaf, txn: txn) { kind, detail, expected, found_ in
+                    found.append(Violation(seq: leaf.seq, kind: kind, detail: detail, expected: expected, found: found_))
+                }
+                for violation in found where (violation.kind == .matterIndex && matters) || (violation.kind == .sourceIndex && sources) {
+                    report.add(violation)
+                    located += 1
+                }
             }
         }
         if located == 0 {
@@ -576,16 +580,21 @@ struct IndexSetDigest: Equatable {
     }
 }
 
-/// Stored entries and index rows read together, checked by the workers as one piece of work.
+/// Stored entries (copies, in `batch`) and index rows (views into the map) read together, checked by the
+/// workers as one piece of work.
 private struct ScanChunk {
+    /// Holds the entries' bytes until the chunk has been checked.
+    let batch: RowBatch
     var entries: [(seq: UInt64?, value: UnsafeRawBufferPointer)] = []
     var matterRows: [Cursor.Pair] = []
-    var sourceRows: [Cursor.Pair] = []
+    var sourceRows: ArraySlice<RowBatch.Row> = []
+
+    init(batch: RowBatch) { self.batch = batch }
 
     var isEmpty: Bool { entries.isEmpty && matterRows.isEmpty && sourceRows.isEmpty }
-    /// Any pointer into the map, to release the pages read so far.
-    var lastValue: UnsafeRawPointer? {
-        entries.last?.value.baseAddress ?? matterRows.last?.value.baseAddress ?? sourceRows.last?.value.baseAddress
+    /// A pointer into the map, to release the pages read so far.
+    var lastMappedValue: UnsafeRawPointer? {
+        matterRows.last?.value.baseAddress
     }
 }
 
@@ -618,30 +627,34 @@ private final class IndexRows {
     }
 }
 
-/// The stored tree hashes, read with one cursor in index order: the fold asks for them in increasing order
-/// (the order TreeBuilder emits them), so each is the next row or missing, without a lookup from the root.
+/// The stored tree hashes, read in index order (copies, a batch at a time): the fold asks for them in increasing
+/// order (the order TreeBuilder emits them), so each is the next row or missing, without a lookup from the root.
 private final class StoredTreeHashes {
-    private let cursor: Cursor
-    private var pair: Cursor.Pair?
+    private let scan: DatabaseScan
+    private let batch = RowBatch()
+    private var next = 0
 
-    init(_ txn: ReadTransaction, _ db: Database) throws {
-        cursor = try txn.cursor(db)
-        pair = try cursor.first()
+    init(_ scan: DatabaseScan) {
+        self.scan = scan
     }
 
-    deinit { cursor.close() }
+    /// The next row, refilling the batch when it is used up; nil after the last.
+    private func current() throws -> RowBatch.Row? {
+        if next == batch.rows.count {
+            batch.removeAll()
+            next = 0
+            guard try scan.next(1024, into: batch) > 0 else { return nil }
+        }
+        return batch.rows[next]
+    }
 
-    /// The value stored under `index` (as `txn.get` would return it), or nil. Rows whose keys are not
-    /// 8 bytes are passed over: no index names them (the row count check reports extra rows).
+    /// The value stored under `index` (as `txn.get` would return it; valid until the next call), or nil. Rows
+    /// whose keys are not 8 bytes are passed over: no index names them (the row count check reports extra rows).
     func value(at index: Int64) throws -> UnsafeRawBufferPointer? {
         let wanted = UInt64(index)
-        while let row = pair {
-            guard let key = UInt64(bigEndianBytes: row.key) else {
-                pair = try cursor.next()
-                continue
-            }
-            if key < wanted {
-                pair = try cursor.next()
+        while let row = try current() {
+            guard let key = UInt64(bigEndianBytes: row.key), key >= wanted else {
+                next += 1
                 continue
             }
             return key == wanted ? row.value : nil
@@ -708,7 +721,7 @@ private final class ChunkCheck: @unchecked Sendable {
             checked.matterRows.add(matters)
             checked.sourceRows.add(sources)
         }
-        return (checked, chunk.lastValue)
+        return (checked, chunk.lastMappedValue)
     }
 
     /// The next batch of items, or nil when all are taken.
@@ -739,7 +752,7 @@ private final class ChunkCheck: @unchecked Sendable {
                     let row = chunk.matterRows[i - entries]
                     digests[p].0.add(context.rowDigest(domain: IndexSetDigest.matterDomain, key: row.key, value: row.value, worker: p))
                 } else {
-                    let row = chunk.sourceRows[i - entries - matters]
+                    let row = chunk.sourceRows[chunk.sourceRows.startIndex + i - entries - matters]
                     digests[p].1.add(context.rowDigest(domain: IndexSetDigest.sourceDomain, key: row.key, value: row.value, worker: p))
                 }
             }

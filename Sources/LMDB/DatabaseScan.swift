@@ -1,0 +1,196 @@
+import CLMDB
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Copies of rows read by `DatabaseScan`, in memory the batch owns: valid until `removeAll()` or the batch is
+/// released, and readable from several threads while nobody appends.
+public final class RowBatch: @unchecked Sendable {
+    public typealias Row = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+    public private(set) var rows: [Row] = []
+    private var blocks: [UnsafeMutableRawBufferPointer] = []
+    private var block = 0, used = 0
+    private static let blockSize = 256 << 10
+
+    public init() {}
+
+    deinit { blocks.forEach { $0.deallocate() } }
+
+    /// Forgets the rows; their memory is reused by the next appends.
+    public func removeAll() {
+        rows.removeAll(keepingCapacity: true)
+        block = 0
+        used = 0
+    }
+
+    /// Space for `count` bytes that stays put until `removeAll()`.
+    func space(_ count: Int) -> UnsafeMutableRawPointer {
+        while block < blocks.count {
+            if used + count <= blocks[block].count {
+                defer { used += count }
+                return blocks[block].baseAddress! + used
+            }
+            block += 1
+            used = 0
+        }
+        blocks.append(.allocate(byteCount: max(Self.blockSize, count), alignment: 16))
+        used = count
+        return blocks[block].baseAddress!
+    }
+
+    func append(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let target = space(key.count + value.count)
+        if let base = key.baseAddress { target.copyMemory(from: base, byteCount: key.count) }
+        if let base = value.baseAddress { (target + key.count).copyMemory(from: base, byteCount: value.count) }
+        rows.append((UnsafeRawBufferPointer(start: target, count: key.count),
+                     UnsafeRawBufferPointer(start: target + key.count, count: value.count)))
+    }
+}
+
+/// Reads every row of one named database, in key order, from the snapshot of a read transaction with `pread`,
+/// never through the memory map: each page is checked as `StructureCheck` checks it (offsets inside the page
+/// and the file, each page referenced once, the right kind at each level) before anything in it is used, and
+/// keys must ascend strictly. So a damaged page is an error, never a crash, and reading a large database
+/// costs no resident memory for its mapped pages: the kernel may keep the file in large folios, and a
+/// mapped 4 KiB page then counts its whole folio (up to 2 MiB) towards RSS.
+///
+/// Obtained from `ReadTransaction.scanCheckingStructure(of:)`; valid while that transaction is open (the
+/// transaction pins the snapshot's pages against reuse by writers). Plain databases only (no duplicates).
+public final class DatabaseScan {
+    /// Shared by the scans of one snapshot: a page may be referenced only once in the whole file.
+    private let check: StructureCheck
+    private let db: StructureCheck.DB
+    private let name: String
+    /// One page buffer per level, root first; `position[l]` is the next node of the page at level `l`.
+    private var pages: [UnsafeMutableRawBufferPointer] = []
+    private var pageNumbers: [UInt64] = []
+    private var counts: [Int] = []
+    private var position: [Int] = []
+    private var overflowBuffer: UnsafeMutableRawBufferPointer
+    private var previousKey: [UInt8] = []
+    private var hasPreviousKey = false
+    private var started = false
+
+    init(check: StructureCheck, db: StructureCheck.DB, name: String) {
+        self.check = check
+        self.db = db
+        self.name = name
+        overflowBuffer = .allocate(byteCount: check.pageSize, alignment: 16)
+    }
+
+    deinit {
+        pages.forEach { $0.deallocate() }
+        overflowBuffer.deallocate()
+    }
+
+    /// Pages checked so far, by the structure walk and this scan.
+    public var pagesChecked: Int { check.pagesChecked }
+
+    /// Appends copies of up to `limit` further rows to `batch`; returns how many (0 once every row was read).
+    public func next(_ limit: Int, into batch: RowBatch) throws -> Int {
+        if !started { try start() }
+        var appended = 0
+        while appended < limit, let level = position.indices.last {
+            guard position[level] < counts[level] else {
+                popLevel()
+                continue
+            }
+            let index = position[level]
+            position[level] += 1
+            let page = UnsafeRawBufferPointer(pages[level])
+            let node = try check.node(index, of: page, pgno: pageNumbers[level], isLeaf: level + 1 == Int(db.depth), name: name)
+            if level + 1 < Int(db.depth) {
+                try pushLevel(node.child)
+                continue
+            }
+            let key = UnsafeRawBufferPointer(rebasing: page[node.key])
+            try checkAscending(key)
+            batch.append(key: key, value: try value(of: node, in: page, at: index))
+            appended += 1
+        }
+        return appended
+    }
+
+    private func start() throws {
+        started = true
+        guard let root = try check.root(db, name: name) else { return }
+        guard db.flags & UInt16(MDB_DUPSORT) == 0 else {
+            throw LMDBError(code: MDB_INCOMPATIBLE, message: "\(name) holds duplicates: scan it with a cursor", operation: "database scan")
+        }
+        try pushLevel(root)
+    }
+
+    /// Reads and checks page `pgno` as the next level down.
+    private func pushLevel(_ pgno: UInt64) throws {
+        let level = position.count
+        if pages.count == level { pages.append(.allocate(byteCount: check.pageSize, alignment: 16)) }
+        let (page, count) = try check.readPage(pgno, level: level + 1, db: db, name: name, into: pages[level])
+        if StructureCheck.isFixedSize(page) || (count == 0 && level > 0) {
+            throw check.corrupted("\(name): page \(pgno) is \(count == 0 ? "empty" : "a page of duplicates") in a plain database")
+        }
+        pageNumbers.append(pgno)
+        counts.append(count)
+        position.append(0)
+    }
+
+    private func popLevel() {
+        pageNumbers.removeLast()
+        counts.removeLast()
+        position.removeLast()
+    }
+
+    /// The value of a leaf node: in the page, or read from its overflow run.
+    private func value(of node: StructureCheck.Node, in page: UnsafeRawBufferPointer, at index: Int) throws -> UnsafeRawBufferPointer {
+        guard node.flags & (StructureCheck.fSubData | StructureCheck.fDupData) == 0 else {
+            throw check.corrupted("\(name): page \(pageNumbers.last!) node \(index) holds duplicates in a plain database")
+        }
+        guard let (first, size) = node.bigData else { return UnsafeRawBufferPointer(rebasing: page[node.data]) }
+        try check.overflow(first, size: size, name: name)
+        if overflowBuffer.count < size {
+            overflowBuffer.deallocate()
+            overflowBuffer = .allocate(byteCount: size, alignment: 16)
+        }
+        return try check.read(first * UInt64(check.pageSize) + UInt64(StructureCheck.headerSize), size, into: overflowBuffer)
+    }
+
+    /// Keys ascend strictly in LMDB's default order (bytes compared as unsigned, a prefix first).
+    private func checkAscending(_ key: UnsafeRawBufferPointer) throws {
+        if hasPreviousKey {
+            let ascending = previousKey.withUnsafeBytes { previous -> Bool in
+                let common = min(previous.count, key.count)
+                let order = common == 0 ? 0 : memcmp(previous.baseAddress!, key.baseAddress!, common)
+                return order < 0 || (order == 0 && previous.count < key.count)
+            }
+            guard ascending else { throw check.corrupted("\(name): keys out of order at page \(pageNumbers.last!)") }
+        }
+        hasPreviousKey = true
+        previousKey.removeAll(keepingCapacity: true)
+        previousKey.append(contentsOf: key)
+    }
+}
+
+extension ReadTransaction {
+    /// Checks the structure of this transaction's snapshot as `Environment.checkStructure()` does, every
+    /// database walked in full except the named ones, and returns a scan of each of those, in the order named,
+    /// which checks their pages as it reads them (so their pages are read once, not twice). Throws
+    /// `MDB_CORRUPTED` for damage, and `MDB_NOTFOUND` when a name is not a database.
+    public func scanCheckingStructure(of names: [String]) throws -> [DatabaseScan] {
+        let t = try handle("database scan")
+        let env = mdb_txn_env(t)
+        var fd: mdb_filehandle_t = -1
+        try check(mdb_env_get_fd(env, &fd), "mdb_env_get_fd")
+        var st = MDB_stat()
+        try check(mdb_env_stat(env, &st), "mdb_env_stat")
+        let checker = StructureCheck(fd: fd, pageSize: Int(st.ms_psize), deep: true, streaming: Set(names))
+        try checker.run(fileSize: try sizeOfFile(fd), txnid: UInt64(mdb_txn_id(t)))
+        return try names.map { name in
+            guard let db = checker.streamedDBs[name] else {
+                throw LMDBError(code: MDB_NOTFOUND, message: "no database named \(name)", operation: "database scan")
+            }
+            return DatabaseScan(check: checker, db: db, name: name)
+        }
+    }
+}
