@@ -10,9 +10,12 @@ import Darwin
 /// released, and readable from several threads while nobody appends.
 public final class RowBatch: @unchecked Sendable {
     public typealias Row = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
-    public private(set) var rows: [Row] = []
-    private var blocks: [UnsafeMutableRawBufferPointer] = []
-    private var block = 0, used = 0
+    // Mutated only by the one thread that fills the batch (so no dynamic exclusivity checks, which cost more
+    // than the bookkeeping itself on the scan's path).
+    @exclusivity(unchecked) public private(set) var rows: [Row] = []
+    @exclusivity(unchecked) private var blocks: [UnsafeMutableRawBufferPointer] = []
+    @exclusivity(unchecked) private var block = 0
+    @exclusivity(unchecked) private var used = 0
     private static let blockSize = 256 << 10
 
     public init() {}
@@ -64,15 +67,17 @@ public final class DatabaseScan {
     private let check: StructureCheck
     private let db: StructureCheck.DB
     private let name: String
+    // The state below is used by one thread at a time, never by overlapping accesses: no dynamic exclusivity
+    // checks (they cost more than the bookkeeping itself).
     /// One page buffer per level, root first; `position[l]` is the next node of the page at level `l`.
-    private var pages: [UnsafeMutableRawBufferPointer] = []
-    private var pageNumbers: [UInt64] = []
-    private var counts: [Int] = []
-    private var position: [Int] = []
-    private var overflowBuffer: UnsafeMutableRawBufferPointer
-    private var previousKey: [UInt8] = []
-    private var hasPreviousKey = false
-    private var started = false
+    @exclusivity(unchecked) private var pages: [UnsafeMutableRawBufferPointer] = []
+    @exclusivity(unchecked) private var pageNumbers: [UInt64] = []
+    @exclusivity(unchecked) private var counts: [Int] = []
+    @exclusivity(unchecked) private var position: [Int] = []
+    @exclusivity(unchecked) private var overflowBuffer: UnsafeMutableRawBufferPointer
+    @exclusivity(unchecked) private var previousKey: [UInt8] = []
+    @exclusivity(unchecked) private var hasPreviousKey = false
+    @exclusivity(unchecked) private var started = false
 
     init(check: StructureCheck, db: StructureCheck.DB, name: String) {
         self.check = check
