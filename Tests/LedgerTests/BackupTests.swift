@@ -114,40 +114,20 @@ final class BackupTests: XCTestCase {
         let t = try TestLedger()
         _ = try t.ledger.append(records(4000, prefix: "base"))
         let ledger = t.ledger
-        let state = WriterState()
-        let writer = Thread {
-            var n = 0
-            while !state.stopped {
-                do {
-                    let batch = try (0..<25).map { i in
-                        try validRecord(["sourceSystem": "pms", "sourceId": .string("hot-\(n)-\(i)")])
-                    }
-                    _ = try ledger.append(batch)
-                    state.batchDone()
-                } catch {
-                    state.fail(error)
-                    return
-                }
-                n += 1
-            }
-        }
-        writer.start()
+        let writer = BackgroundAppender(ledger, prefix: "hot")
         // Let the writer get going, then back up while it runs.
-        let deadline = Date().addingTimeInterval(10)
-        while state.batches < 3 && Date() < deadline { usleep(1000) }
-        let before = state.batches
+        writer.waitFor(batches: 3)
+        let before = writer.batches
         let summaries = try (0..<3).map { try ledger.backup(to: t.temp.file("hot-\($0)")) }
-        let appendedDuringBackups = state.batches
-        state.stop()
-        while !writer.isFinished { usleep(1000) }
-        XCTAssertNil(state.error, "the writer failed")
+        let appendedDuringBackups = writer.batches
+        XCTAssertNil(writer.stop(), "the writer failed")
         XCTAssertGreaterThan(appendedDuringBackups, before, "the writer made no progress during the backups")
 
         let finalSize = try ledger.size()
         for summary in summaries {
             XCTAssertGreaterThan(summary.entries, 4000)
             XCTAssertLessThanOrEqual(summary.entries, finalSize)
-            XCTAssertEqual((summary.entries - 4000) % 25, 0, "a backup holds part of a batch")
+            XCTAssertEqual((summary.entries - 4000) % UInt64(BackgroundAppender.batchSize), 0, "a backup holds part of a batch")
             XCTAssertEqual(summary.root, try ledger.rootHash(size: summary.entries), "the copy is not a prefix of the source")
             let copy = try Ledger.open(at: summary.directory)
             let report = try copy.verify(VerifyOptions(pinnedVerifierKey: ledger.storedVerifierKey))
@@ -157,19 +137,4 @@ final class BackupTests: XCTestCase {
         }
         XCTAssertTrue(try ledger.verify().isIntact)
     }
-}
-
-/// Shared between the test and its writer thread.
-private final class WriterState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _stopped = false
-    private var _batches = 0
-    private var _error: Error?
-
-    var stopped: Bool { lock.withLock { _stopped } }
-    var batches: Int { lock.withLock { _batches } }
-    var error: Error? { lock.withLock { _error } }
-    func stop() { lock.withLock { _stopped = true } }
-    func batchDone() { lock.withLock { _batches += 1 } }
-    func fail(_ error: Error) { lock.withLock { _error = error } }
 }
