@@ -375,7 +375,6 @@ public final class Environment: @unchecked Sendable {
         let range = monitor.withLock { () -> Range<UInt>? in
             if let cached = mappedRange, cached.contains(address) { return cached }
             mappedRange = Self.mapping(containing: address)
-            if let r = mappedRange { _ = madvise(UnsafeMutableRawPointer(bitPattern: r.lowerBound), Int(r.count), 15 /* MADV_NOHUGEPAGE */) }
             return mappedRange
         }
         guard let range else { return }
