@@ -61,7 +61,8 @@ public final class RowBatch: @unchecked Sendable {
 /// mapped 4 KiB page then counts its whole folio (up to 2 MiB) towards RSS.
 ///
 /// Obtained from `ReadTransaction.scanCheckingStructure(of:)`; valid while that transaction is open (the
-/// transaction pins the snapshot's pages against reuse by writers). Plain databases only (no duplicates).
+/// transaction pins the snapshot's pages against reuse by writers). Plain databases only (no duplicates, keys
+/// in the default order).
 public final class DatabaseScan {
     /// Shared by the scans of one snapshot: a page may be referenced only once in the whole file.
     private let check: StructureCheck
@@ -122,8 +123,10 @@ public final class DatabaseScan {
     private func start() throws {
         started = true
         guard let root = try check.root(db, name: name) else { return }
-        guard db.flags & UInt16(MDB_DUPSORT) == 0 else {
-            throw LMDBError(code: MDB_INCOMPATIBLE, message: "\(name) holds duplicates: scan it with a cursor", operation: "database scan")
+        // Duplicates are a cursor's job; integer and reverse keys would need LMDB's other key orders.
+        guard db.flags & UInt16(MDB_DUPSORT | MDB_INTEGERKEY | MDB_REVERSEKEY) == 0 else {
+            throw LMDBError(code: MDB_INCOMPATIBLE, message: "\(name) is not a plain database: scan it with a cursor",
+                            operation: "database scan")
         }
         try pushLevel(root)
     }
@@ -133,7 +136,8 @@ public final class DatabaseScan {
         let level = position.count
         if pages.count == level { pages.append(.allocate(byteCount: check.pageSize, alignment: 16)) }
         let (page, count) = try check.readPage(pgno, level: level + 1, db: db, name: name, into: pages[level])
-        if StructureCheck.isFixedSize(page) || (count == 0 && level > 0) {
+        // LMDB removes a tree's last page when it empties: only a lone root leaf may be empty.
+        if StructureCheck.isFixedSize(page) || (count == 0 && (level > 0 || db.depth > 1)) {
             throw check.corrupted("\(name): page \(pgno) is \(count == 0 ? "empty" : "a page of duplicates") in a plain database")
         }
         pageNumbers.append(pgno)

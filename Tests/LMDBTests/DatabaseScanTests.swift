@@ -41,6 +41,7 @@ final class DatabaseScanTests: XCTestCase {
         let mixed = try env.openDatabase("mixed", flags: .create)
         let empty = try env.openDatabase("empty", flags: .create)
         let dups = try env.openDatabase("dups", flags: [.create, .dupSort])
+        let ints = try env.openDatabase("ints", flags: [.create, .integerKey])
         var rng = SystemRandomNumberGenerator()
         try env.write { txn in
             for i in 0..<20_000 { try txn.put(small, key: beKey(UInt64(i)), value: beKey(UInt64(i * 7))) }
@@ -51,6 +52,7 @@ final class DatabaseScanTests: XCTestCase {
                 try txn.put(mixed, key: key, value: (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) })
             }
             try txn.put(dups, key: [1], value: [2])
+            try txn.put(ints, key: withUnsafeBytes(of: UInt64(5)) { Array($0) }, value: [3])
         }
         try env.read { txn in
             let scans = try txn.scanCheckingStructure(of: ["small", "mixed", "empty"])
@@ -59,8 +61,9 @@ final class DatabaseScanTests: XCTestCase {
             XCTAssertEqual(try allRows(scans[2]).count, 0)
             XCTAssertEqual(try allRows(scans[0]).count, 0, "a finished scan stays finished")
             XCTAssertGreaterThan(scans[0].pagesChecked, 20_000 * 16 / 4096)
-            // duplicates are a cursor's job, and a name must be a database
+            // duplicates and other key orders are a cursor's job, and a name must be a database
             XCTAssertThrowsError(try allRows(try txn.scanCheckingStructure(of: ["dups"])[0]))
+            XCTAssertThrowsError(try allRows(try txn.scanCheckingStructure(of: ["ints"])[0]))
             XCTAssertEqual(assertLMDBError(try txn.scanCheckingStructure(of: ["nope"]))?.code, LMDBError.Code.notFound)
         }
     }
