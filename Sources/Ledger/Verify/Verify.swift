@@ -77,9 +77,10 @@ extension Ledger {
                 if let key { pending += try storedCheckpoints(txn, key: key, into: &report) }
                 pending.sort { $0.size < $1.size }
                 timer.lap("checkpoints")
-                try scan(txn, entries: scans[0], sources: scans[1], tree: scans[2], options: options, ring: ring, pending: pending, into: &report)
+                let firstRecordedAt = try scan(txn, entries: scans[0], sources: scans[1], tree: scans[2], options: options, ring: ring,
+                                               pending: pending, into: &report)
                 timer.lap("scan")
-                try checkKeyCounter(txn, into: &report)
+                try checkMetadata(txn, firstRecordedAt: firstRecordedAt, into: &report)
                 if let ring { try checkMatterKeys(txn, ring: ring, into: &report) }
             }
         }
@@ -169,12 +170,14 @@ extension Ledger {
     /// reads through the map; each 4 KiB page touched may map a large folio of up to 2 MiB).
     private static let releaseInterval = 256
 
+    /// Returns when entry 0 was recorded (nil without a decodable entry 0).
     private func scan(_ txn: ReadTransaction, entries: DatabaseScan, sources: DatabaseScan, tree treeScan: DatabaseScan,
-                      options: VerifyOptions, ring: KeyRing?, pending: [PendingCheckpoint], into report: inout VerifyReport) throws {
+                      options: VerifyOptions, ring: KeyRing?, pending: [PendingCheckpoint], into report: inout VerifyReport) throws -> Int64? {
         var tree = TreeBuilder()
         var nextSeq: UInt64 = 0
         var previousHash = Hash.zero
         var lastRecordedAt = Int64.min
+        var firstRecordedAt: Int64?
         var sourced = 0
         var checkpoints = pending[...]
         var scannedSinceRelease = 0
@@ -242,6 +245,7 @@ extension Ledger {
                     if next.size == UInt64(tree.size) { compare(next, with: tree.rootHash(), into: &report) }
                 }
                 previousHash = fact.recordHash
+                if fact.seq == 0, fact.decoded { firstRecordedAt = fact.recordedAt }
                 lastRecordedAt = max(lastRecordedAt, fact.recordedAt)
                 expectedMatterRows.add(fact.matterRow)
                 if let tag = fact.matterTag { mattersSeen.insert(tag) }
@@ -286,6 +290,7 @@ extension Ledger {
             try locateIndexDamage(txn, matters: storedMatterRows != expectedMatterRows, sources: storedSourceRows != expectedSourceRows,
                                   into: &report)
         }
+        return firstRecordedAt
     }
 
     /// The matter-key index (matter tag → key id), small enough to hold: one row per matter.
@@ -478,27 +483,6 @@ extension Ledger {
     }
 
     /// Deep: every sealed matter key unwraps with the master key.
-    /// The next matter key id (metadata) must follow the highest stored key id: keys are only ever added, with
-    /// consecutive ids, in the transaction that advances the counter. A counter moved back would make the next new
-    /// matter reuse an id; one moved forward hides nothing but is not what the engine writes.
-    private func checkKeyCounter(_ txn: ReadTransaction, into report: inout VerifyReport) throws {
-        let cursor = try txn.cursor(store.keys)
-        defer { cursor.close() }
-        guard let raw = try txn.get(store.meta, key: MetaKey.nextKeyID.key), let next = UInt32(bigEndianBytes: raw) else {
-            report.add(Violation(seq: nil, kind: .metadata, detail: "the next matter key id is missing or not 4 bytes"))
-            return
-        }
-        var highest: UInt32 = 0  // no keys yet: the counter starts at 1
-        if let last = try cursor.last() {
-            guard let id = UInt32(bigEndianBytes: last.key) else { return }  // a malformed keys row is reported elsewhere
-            highest = id
-        }
-        if next != highest &+ 1 {
-            report.add(Violation(seq: nil, kind: .metadata, detail: "the next matter key id does not follow the highest stored key id",
-                                 expected: String(highest &+ 1), found: String(next)))
-        }
-    }
-
     private func checkMatterKeys(_ txn: ReadTransaction, ring: KeyRing, into report: inout VerifyReport) throws {
         let cursor = try txn.cursor(store.keys)
         defer { cursor.close() }
