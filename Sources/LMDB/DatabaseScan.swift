@@ -55,8 +55,8 @@ public final class RowBatch: @unchecked Sendable {
 
 /// Reads every row of one named database, in key order, from the snapshot of a read transaction with `pread`,
 /// never through the memory map: each page is checked as `StructureCheck` checks it (offsets inside the page
-/// and the file, each page referenced once, the right kind at each level) before anything in it is used, and
-/// keys must ascend strictly. So a damaged page is an error, never a crash, and reading a large database
+/// and the file, each page referenced once, the right kind at each level, keys and branch separators in
+/// order) before anything in it is used. So a damaged page is an error, never a crash, and reading a large database
 /// costs no resident memory for its mapped pages: the kernel may keep the file in large folios, and a
 /// mapped 4 KiB page then counts its whole folio (up to 2 MiB) towards RSS.
 ///
@@ -76,8 +76,7 @@ public final class DatabaseScan {
     @exclusivity(unchecked) private var counts: [Int] = []
     @exclusivity(unchecked) private var position: [Int] = []
     @exclusivity(unchecked) private var overflowBuffer: UnsafeMutableRawBufferPointer
-    @exclusivity(unchecked) private var previousKey: [UInt8] = []
-    @exclusivity(unchecked) private var hasPreviousKey = false
+    @exclusivity(unchecked) private var order = KeyOrder()
     @exclusivity(unchecked) private var started = false
 
     init(check: StructureCheck, db: StructureCheck.DB, name: String) {
@@ -109,11 +108,15 @@ public final class DatabaseScan {
             let page = UnsafeRawBufferPointer(pages[level])
             let node = try check.node(index, of: page, pgno: pageNumbers[level], isLeaf: level + 1 == Int(db.depth), name: name)
             if level + 1 < Int(db.depth) {
+                // the first node's key is empty: it leads to everything below the second's
+                if index > 0, !order.separator(UnsafeRawBufferPointer(rebasing: page[node.key])) {
+                    throw check.corrupted("\(name): branch page \(pageNumbers[level]) has a separator out of order")
+                }
                 try pushLevel(node.child)
                 continue
             }
             let key = UnsafeRawBufferPointer(rebasing: page[node.key])
-            try checkAscending(key)
+            guard order.leafKey(key) else { throw check.corrupted("\(name): keys out of order at page \(pageNumbers[level])") }
             batch.append(key: key, value: try value(of: node, in: page, at: index))
             appended += 1
         }
@@ -165,20 +168,6 @@ public final class DatabaseScan {
         return try check.read(first * UInt64(check.pageSize) + UInt64(StructureCheck.headerSize), size, into: overflowBuffer)
     }
 
-    /// Keys ascend strictly in LMDB's default order (bytes compared as unsigned, a prefix first).
-    private func checkAscending(_ key: UnsafeRawBufferPointer) throws {
-        if hasPreviousKey {
-            let ascending = previousKey.withUnsafeBytes { previous -> Bool in
-                let common = min(previous.count, key.count)
-                let order = common == 0 ? 0 : memcmp(previous.baseAddress!, key.baseAddress!, common)
-                return order < 0 || (order == 0 && previous.count < key.count)
-            }
-            guard ascending else { throw check.corrupted("\(name): keys out of order at page \(pageNumbers.last!)") }
-        }
-        hasPreviousKey = true
-        previousKey.removeAll(keepingCapacity: true)
-        previousKey.append(contentsOf: key)
-    }
 }
 
 extension ReadTransaction {

@@ -126,7 +126,13 @@ final class StructureCheck {
     /// Checks one B-tree described by `db`.
     private func tree(_ db: DB, descend: Bool, isMain: Bool, name: String) throws {
         guard let root = try root(db, name: name) else { return }
-        try page(root, level: 1, db: db, descend: descend, isMain: isMain, name: name)
+        var order = Self.keyOrder(of: db)
+        try page(root, level: 1, db: db, descend: descend, isMain: isMain, name: name, order: &order)
+    }
+
+    /// A key order check for `db`, or nil when its keys are integers or reversed (another comparison).
+    static func keyOrder(of db: DB) -> KeyOrder? {
+        db.flags & UInt16(MDB_INTEGERKEY | MDB_REVERSEKEY) == 0 ? KeyOrder() : nil
     }
 
     private func markVisited(_ pgno: UInt64, _ name: String) throws {
@@ -192,6 +198,9 @@ final class StructureCheck {
             node.child = lo | hi << 16 | UInt64(nflags) << 32
             return node
         }
+        guard nflags & ~(Self.fBigData | Self.fSubData | Self.fDupData) == 0 else {
+            throw corrupted("\(name): leaf page \(pgno) node \(i) has unknown flags \(nflags)")
+        }
         let dsize = Int(lo | hi << 16)
         if nflags & Self.fBigData != 0 {
             guard data + 8 <= pageSize else { throw corrupted("\(name): leaf page \(pgno) node \(i) overflows") }
@@ -203,18 +212,31 @@ final class StructureCheck {
         return node
     }
 
-    /// Checks page `pgno` at `level` (1 = root) of a tree of `db.depth` levels.
-    private func page(_ pgno: UInt64, level: Int, db: DB, descend: Bool, isMain: Bool, name: String) throws {
+    /// Checks page `pgno` at `level` (1 = root) of a tree of `db.depth` levels, and below it when `descend`
+    /// (then also the order of its keys, unless `order` is nil).
+    private func page(_ pgno: UInt64, level: Int, db: DB, descend: Bool, isMain: Bool, name: String,
+                      order: inout KeyOrder?) throws {
         var (p, count) = try readPage(pgno, level: level, db: db, name: name, into: buffer)
-        if Self.isFixedSize(p) { return }
+        if Self.isFixedSize(p) {
+            // duplicates of a dupFixed database: `db.pad` bytes each, in order
+            for i in 0..<count where descend {
+                let key = UnsafeRawBufferPointer(rebasing: p[(Self.headerSize + i * Int(db.pad))..<(Self.headerSize + (i + 1) * Int(db.pad))])
+                guard order?.leafKey(key) ?? true else { throw corrupted("\(name): keys out of order at page \(pgno)") }
+            }
+            return
+        }
         let isLeafLevel = level == Int(db.depth)
-        var children: [UInt64] = []
+        var children: [(page: UInt64, separator: [UInt8]?)] = []
         var subtrees: [(DB, String)] = []
         for i in 0..<count {
             let node = try node(i, of: p, pgno: pgno, isLeaf: isLeafLevel, name: name)
             if !isLeafLevel {
-                children.append(node.child)
+                // the first node's key is empty: it leads to everything below the second's
+                children.append((node.child, i == 0 ? nil : Array(UnsafeRawBufferPointer(rebasing: p[node.key]))))
                 continue
+            }
+            guard order?.leafKey(UnsafeRawBufferPointer(rebasing: p[node.key])) ?? true || !descend else {
+                throw corrupted("\(name): keys out of order at page \(pgno)")
             }
             if let (first, size) = node.bigData {
                 try overflow(first, size: size, name: name)
@@ -238,12 +260,16 @@ final class StructureCheck {
             }
         }
         for child in children where descend {
-            try page(child, level: level + 1, db: db, descend: descend, isMain: isMain, name: name)
+            if let separator = child.separator {
+                let fits = separator.withUnsafeBytes { order?.separator($0) ?? true }
+                guard fits else { throw corrupted("\(name): branch page \(pgno) has a separator out of order") }
+            }
+            try page(child.page, level: level + 1, db: db, descend: descend, isMain: isMain, name: name, order: &order)
         }
         if !descend && !children.isEmpty {
             // light check: the children must at least be existing pages
-            for child in children where child < 2 || child >= pageCount {
-                throw corrupted("\(name): child page \(child) outside 2..<\(pageCount)")
+            for child in children where child.page < 2 || child.page >= pageCount {
+                throw corrupted("\(name): child page \(child.page) outside 2..<\(pageCount)")
             }
         }
         for (sub, subName) in subtrees {

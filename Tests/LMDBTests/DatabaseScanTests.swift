@@ -157,4 +157,60 @@ final class DatabaseScanTests: XCTestCase {
         try patch(data, at: page * 4096, beKey(7).reversed())  // the header names page 7
         XCTAssertEqual(try scanError(dir)?.code, LMDBError.Code.corrupted)
     }
+
+    /// The first branch page of the data file (the only tree with branch pages here is "kv") and the offset of
+    /// the key of its node `index`.
+    private func branchPage(in data: String, node index: Int) throws -> (page: Int, keyOffset: Int) {
+        let raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: data)))
+        for page in 2..<(raw.count / 4096) {
+            let base = page * 4096
+            let pgno = raw[base..<(base + 8)].reversed().reduce(0) { $0 << 8 | Int($1) }
+            guard pgno == page, raw[base + 10] & 0x01 != 0 else { continue }
+            let pointer = Int(raw[base + 16 + 2 * index]) | Int(raw[base + 17 + 2 * index]) << 8
+            return (page, base + pointer + 8)
+        }
+        XCTFail("no branch page")
+        return (0, 0)
+    }
+
+    /// Both readers of a tree: the structure walk (every database walked) and the scan.
+    private func assertBothReadersRefuse(_ dir: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let scanned = try scanError(dir)
+        XCTAssertEqual(scanned?.code, LMDBError.Code.corrupted, file: file, line: line)
+        XCTAssertTrue(scanned?.message.contains(what) == true, "\(String(describing: scanned))", file: file, line: line)
+        let env = try Environment(path: dir, maxDatabases: 4, mapSize: 8 << 20)
+        defer { env.close() }
+        let walked = assertLMDBError(try env.checkStructure(), file: file, line: line)
+        XCTAssertEqual(walked?.code, LMDBError.Code.corrupted, file: file, line: line)
+        XCTAssertTrue(walked?.message.contains(what) == true, "\(String(describing: walked))", file: file, line: line)
+    }
+
+    func testBranchSeparatorBelowTheKeysBeforeItIsAnError() throws {
+        let dir = try makeTempDirectory(self)
+        let data = try populated(dir, count: 3_000)
+        let (_, keyOffset) = try branchPage(in: data, node: 1)
+        // the separator of the second child set to key 0: not above the keys of the first child (a lookup of
+        // any key would go right, past the first child's keys)
+        try patch(data, at: keyOffset, beKey(0))
+        try assertBothReadersRefuse(dir, "separator out of order")
+    }
+
+    func testBranchSeparatorAboveTheKeysAfterItIsAnError() throws {
+        let dir = try makeTempDirectory(self)
+        let data = try populated(dir, count: 3_000)
+        let (_, keyOffset) = try branchPage(in: data, node: 1)
+        // above every key of the child it leads to: lookups of those keys would go left and find nothing
+        try patch(data, at: keyOffset, [UInt8](repeating: 0xFF, count: 8))
+        try assertBothReadersRefuse(dir, "out of order")
+    }
+
+    func testUnknownLeafNodeFlagsAreAnError() throws {
+        let dir = try makeTempDirectory(self)
+        let data = try populated(dir, count: 3_000)
+        let page = try leafPage(holding: 1_500, in: data)
+        let raw = try Data(contentsOf: URL(fileURLWithPath: data))
+        let pointer = Int(raw[page * 4096 + 16]) | Int(raw[page * 4096 + 17]) << 8
+        try patch(data, at: page * 4096 + pointer + 5, [0x02])  // node flags 0x0200: no such flag
+        try assertBothReadersRefuse(dir, "unknown flags")
+    }
 }
