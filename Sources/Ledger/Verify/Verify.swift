@@ -193,12 +193,14 @@ extension Ledger {
             compare(zero, with: Hash.emptyTree, into: &report)
         }
         // The entries, source index rows and tree hashes are copied out of the file (never mapped: see
-        // DatabaseScan), the first two into two batches, one being checked while the next is read. The index rows are read alongside the entries, so that their keyed digests are computed by the same
-        // workers, while the entries are checked, instead of in a pass of their own afterwards.
+        // DatabaseScan), the first two into two batches, one being checked while the next is read. The index rows
+        // are read alongside the entries, so that their keyed digests are computed by the same workers, while the
+        // entries are checked, instead of in a pass of their own afterwards.
         let matterRows = try IndexRows(txn, store.matters)  // sorted duplicates: read with a cursor
         let storedTree = StoredTreeHashes(treeScan)
         var storedMatterRows = IndexSetDigest(), storedSourceRows = IndexSetDigest()
-        /// The next chunk of stored entries and index rows (views into the map, valid for this read transaction).
+        /// The next chunk of stored entries and source rows (copies in a batch, valid until the chunk after next
+        /// is read) and matter rows (views into the map, valid for this read transaction).
         var batches = (RowBatch(), RowBatch())
         func nextChunk() throws -> ScanChunk {
             batches = (batches.1, batches.0)  // the other batch's chunk has been checked
@@ -309,20 +311,18 @@ extension Ledger {
     /// Runs only when an index digest disagrees: looks every entry's rows up to name the damaged ones.
     private func locateIndexDamage(_ txn: ReadTransaction, matters: Bool, sources: Bool, into report: inout VerifyReport) throws {
         var located = 0
-        let entries = try txn.scanCheckingStructure(of: [Store.entriesName])[0]  // read with pread, as by the scan
-        let batch = RowBatch()
-        while try entries.next(256, into: batch) > 0 {
-            defer { batch.removeAll() }
-            for row in batch.rows {
-                guard let (leafBytes, _) = try? StoredEntry.split(row.value), let leaf = try? Leaf.decode(leafBytes) else { continue }
-                var found = [Violation]()
-                try checkIndexes(leaf, txn: txn) { kind, detail, expected, found_ in
-                    found.append(Violation(seq: leaf.seq, kind: kind, detail: detail, expected: expected, found: found_))
-                }
-                for violation in found where (violation.kind == .matterIndex && matters) || (violation.kind == .sourceIndex && sources) {
-                    report.add(violation)
-                    located += 1
-                }
+        // read with pread, as by the scan (this second pass walks the structure again: it runs only on damage)
+        let entries = ScanRows(try txn.scanCheckingStructure(of: [Store.entriesName])[0], batchSize: 256)
+        while let row = try entries.current() {
+            entries.advance()
+            guard let (leafBytes, _) = try? StoredEntry.split(row.value), let leaf = try? Leaf.decode(leafBytes) else { continue }
+            var found = [Violation]()
+            try checkIndexes(leaf, txn: txn) { kind, detail, expected, found_ in
+                found.append(Violation(seq: leaf.seq, kind: kind, detail: detail, expected: expected, found: found_))
+            }
+            for violation in found where (violation.kind == .matterIndex && matters) || (violation.kind == .sourceIndex && sources) {
+                report.add(violation)
+                located += 1
             }
         }
         if located == 0 {
@@ -613,34 +613,48 @@ private final class IndexRows {
     }
 }
 
-/// The stored tree hashes, read in index order (copies, a batch at a time): the fold asks for them in increasing
-/// order (the order TreeBuilder emits them), so each is the next row or missing, without a lookup from the root.
-private final class StoredTreeHashes {
+/// The rows of a `DatabaseScan` one at a time (copies, read a batch at a time): a row is valid until the
+/// next call of `current()` after `advance()`.
+private final class ScanRows {
     private let scan: DatabaseScan
+    private let batchSize: Int
     private let batch = RowBatch()
     private var next = 0
 
-    init(_ scan: DatabaseScan) {
+    init(_ scan: DatabaseScan, batchSize: Int) {
         self.scan = scan
+        self.batchSize = batchSize
     }
 
-    /// The next row, refilling the batch when it is used up; nil after the last.
-    private func current() throws -> RowBatch.Row? {
+    /// The current row, refilling the batch when it is used up; nil after the last.
+    func current() throws -> RowBatch.Row? {
         if next == batch.rows.count {
             batch.removeAll()
             next = 0
-            guard try scan.next(1024, into: batch) > 0 else { return nil }
+            guard try scan.next(batchSize, into: batch) > 0 else { return nil }
         }
         return batch.rows[next]
+    }
+
+    func advance() { next += 1 }
+}
+
+/// The stored tree hashes, read in index order: the fold asks for them in increasing order (the order
+/// TreeBuilder emits them), so each is the next row or missing, without a lookup from the root.
+private final class StoredTreeHashes {
+    private let rows: ScanRows
+
+    init(_ scan: DatabaseScan) {
+        rows = ScanRows(scan, batchSize: 1024)
     }
 
     /// The value stored under `index` (as `txn.get` would return it; valid until the next call), or nil. Rows
     /// whose keys are not 8 bytes are passed over: no index names them (the row count check reports extra rows).
     func value(at index: Int64) throws -> UnsafeRawBufferPointer? {
         let wanted = UInt64(index)
-        while let row = try current() {
+        while let row = try rows.current() {
             guard let key = UInt64(bigEndianBytes: row.key), key >= wanted else {
-                next += 1
+                rows.advance()
                 continue
             }
             return key == wanted ? row.value : nil
