@@ -68,30 +68,6 @@ final class DatabaseScanTests: XCTestCase {
         }
     }
 
-    /// A data file with `count` rows of 200 bytes in "kv" under 8-byte big-endian keys; returns its path.
-    private func populated(_ dir: String, count: Int) throws -> String {
-        let env = try Environment(path: dir, maxDatabases: 4, mapSize: 8 << 20)
-        let db = try env.openDatabase("kv", flags: .create)
-        try env.write { txn in
-            for i in 0..<count { try txn.put(db, key: beKey(UInt64(i)), value: [UInt8](repeating: UInt8(i & 0xFF), count: 200)) }
-        }
-        env.close()
-        return dir + "/data.mdb"
-    }
-
-    /// The page number of the leaf page holding key `seq` of "kv".
-    private func leafPage(holding seq: UInt64, in data: String) throws -> Int {
-        let raw = try Data(contentsOf: URL(fileURLWithPath: data))
-        var from = raw.startIndex
-        while let hit = raw.range(of: Data(beKey(seq)), in: from..<raw.endIndex) {
-            let page = hit.lowerBound / 4096
-            if raw[page * 4096 + 10] & 0x02 != 0 { return page }  // P_LEAF
-            from = hit.upperBound
-        }
-        XCTFail("no leaf page holds key \(seq)")
-        return 0
-    }
-
     private func patch(_ data: String, at offset: Int, _ bytes: [UInt8]) throws {
         let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: data))
         try handle.seek(toOffset: UInt64(offset))
@@ -115,13 +91,13 @@ final class DatabaseScanTests: XCTestCase {
 
     func testScanOfAnIntactFileSucceeds() throws {
         let dir = try makeTempDirectory(self)
-        _ = try populated(dir, count: 3_000)
+        _ = try populatedEnvironment(dir, count: 3_000)
         XCTAssertNil(try scanError(dir))
     }
 
     func testGarbageInAStreamedLeafPageIsAnErrorNotACrash() throws {
         let dir = try makeTempDirectory(self)
-        let data = try populated(dir, count: 3_000)
+        let data = try populatedEnvironment(dir, count: 3_000)
         let page = try leafPage(holding: 1_500, in: data)
         try patch(data, at: page * 4096 + 12, [UInt8](repeating: 0xFF, count: 4096 - 12))
         let error = try scanError(dir)
@@ -131,7 +107,7 @@ final class DatabaseScanTests: XCTestCase {
 
     func testNodeOffsetOutsideThePageIsAnError() throws {
         let dir = try makeTempDirectory(self)
-        let data = try populated(dir, count: 3_000)
+        let data = try populatedEnvironment(dir, count: 3_000)
         let page = try leafPage(holding: 1_500, in: data)
         try patch(data, at: page * 4096 + 16, [0xFC, 0x0F])  // first node pointer: offset 4092, 8-byte header does not fit
         XCTAssertEqual(try scanError(dir)?.code, LMDBError.Code.corrupted)
@@ -139,7 +115,7 @@ final class DatabaseScanTests: XCTestCase {
 
     func testKeysOutOfOrderAreAnError() throws {
         let dir = try makeTempDirectory(self)
-        let data = try populated(dir, count: 3_000)
+        let data = try populatedEnvironment(dir, count: 3_000)
         let page = try leafPage(holding: 1_500, in: data)
         // swap the first two node pointers of the page: LMDB would return those two keys in the wrong order
         let raw = try Data(contentsOf: URL(fileURLWithPath: data))
@@ -152,7 +128,7 @@ final class DatabaseScanTests: XCTestCase {
 
     func testPageNumberMismatchIsAnError() throws {
         let dir = try makeTempDirectory(self)
-        let data = try populated(dir, count: 3_000)
+        let data = try populatedEnvironment(dir, count: 3_000)
         let page = try leafPage(holding: 1_500, in: data)
         try patch(data, at: page * 4096, beKey(7).reversed())  // the header names page 7
         XCTAssertEqual(try scanError(dir)?.code, LMDBError.Code.corrupted)
@@ -187,7 +163,7 @@ final class DatabaseScanTests: XCTestCase {
 
     func testBranchSeparatorBelowTheKeysBeforeItIsAnError() throws {
         let dir = try makeTempDirectory(self)
-        let data = try populated(dir, count: 3_000)
+        let data = try populatedEnvironment(dir, count: 3_000)
         let (_, keyOffset) = try branchPage(in: data, node: 1)
         // the separator of the second child set to key 0: not above the keys of the first child (a lookup of
         // any key would go right, past the first child's keys)
@@ -197,7 +173,7 @@ final class DatabaseScanTests: XCTestCase {
 
     func testBranchSeparatorAboveTheKeysAfterItIsAnError() throws {
         let dir = try makeTempDirectory(self)
-        let data = try populated(dir, count: 3_000)
+        let data = try populatedEnvironment(dir, count: 3_000)
         let (_, keyOffset) = try branchPage(in: data, node: 1)
         // above every key of the child it leads to: lookups of those keys would go left and find nothing
         try patch(data, at: keyOffset, [UInt8](repeating: 0xFF, count: 8))
@@ -206,7 +182,7 @@ final class DatabaseScanTests: XCTestCase {
 
     func testUnknownLeafNodeFlagsAreAnError() throws {
         let dir = try makeTempDirectory(self)
-        let data = try populated(dir, count: 3_000)
+        let data = try populatedEnvironment(dir, count: 3_000)
         let page = try leafPage(holding: 1_500, in: data)
         let raw = try Data(contentsOf: URL(fileURLWithPath: data))
         let pointer = Int(raw[page * 4096 + 16]) | Int(raw[page * 4096 + 17]) << 8

@@ -4,17 +4,6 @@ import XCTest
 
 /// Opening damaged or foreign files must throw an LMDBError, never crash.
 final class HostileFileTests: XCTestCase {
-    /// Creates an environment with `count` entries in "kv" and closes it. Returns the data file path.
-    private func populatedEnvironment(_ dir: String, count: Int = 2_000) throws -> String {
-        let env = try Environment(path: dir, maxDatabases: 4, mapSize: 4 << 20)
-        let db = try env.openDatabase("kv", flags: .create)
-        try env.write { txn in
-            for i in 0..<count { try txn.put(db, key: beKey(UInt64(i)), value: [UInt8](repeating: UInt8(i & 0xFF), count: 200)) }
-        }
-        env.close()
-        return dir + "/data.mdb"
-    }
-
     private func fileSize(_ path: String) throws -> Int {
         (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? -1
     }
@@ -90,15 +79,7 @@ final class HostileFileTests: XCTestCase {
         env.close()
         // find a leaf page of "kv" (not a root): the page holding key 2500
         let full = try fileSize(data)
-        let raw = try Data(contentsOf: URL(fileURLWithPath: data))
-        let needle = Data(beKey(2_500))
-        var page = 0
-        var from = raw.startIndex
-        while let hit = raw.range(of: needle, in: from..<raw.endIndex) {
-            let candidate = hit.lowerBound / 4096
-            if raw[candidate * 4096 + 10] & 0x02 != 0 { page = candidate; break }  // P_LEAF
-            from = hit.upperBound
-        }
+        let page = try leafPage(holding: 2_500, in: data)
         XCTAssertGreaterThan(page, 2)
         XCTAssertLessThan(page * 4096, full)
         // scribble over that page's node table

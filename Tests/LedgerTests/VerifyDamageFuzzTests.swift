@@ -5,18 +5,6 @@ import XCTest
 /// The LMDB file is hostile input: random damage anywhere in it must end in a report or a `LedgerError`, never a
 /// crash, and damage to a page that holds data must never pass as intact. Seeded, so a failure repeats.
 final class VerifyDamageFuzzTests: XCTestCase {
-    /// SplitMix64: a small seeded generator, so that the damage is the same on every run.
-    private struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func testRandomDamageIsReportedOrRefusedNeverACrash() throws {
         let t = try TestLedger()
         let records = try (0..<400).map { i in
@@ -30,7 +18,7 @@ final class VerifyDamageFuzzTests: XCTestCase {
         t.ledger.close()
         let clean = try Data(contentsOf: URL(fileURLWithPath: compacted + "/data.mdb"))
         let pageSize = 4096, pages = clean.count / pageSize
-        var rng = SeededGenerator(state: 20261123)
+        var rng = SplitMix64(seed: 20261123)  // the same damage on every run
         var outcomes = (intact: 0, violations: 0, refused: 0)
         for round in 0..<120 {
             let copy = t.temp.file("round-\(round)")

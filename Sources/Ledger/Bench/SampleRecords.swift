@@ -79,8 +79,8 @@ public struct SampleRecords {
     private func four(_ v: Int) -> String { String(repeating: "0", count: max(0, 4 - String(v).count)) + String(v) }
 }
 
-/// SplitMix64: a tiny deterministic generator for synthetic data (never for keys or salts).
-struct SplitMix64 {
+/// SplitMix64: a tiny deterministic generator for synthetic data and seeded tests (never for keys or salts).
+struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
