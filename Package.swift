@@ -1,6 +1,8 @@
 // swift-tools-version:6.0
 // The tamper-evident, encrypted ledger of a law firm's client communications.
-// Layers (dependencies point down): LedgerCLI -> Ledger -> {MerkleLog, LMDB, Sodium, SignedNote, RecordFormats}
+// Layers (dependencies point down; docs/ARCHITECTURE.md draws the graph):
+//   LedgerCLI -> LedgerBench -> Ledger (engine) -> {LedgerReport, LedgerBundle} -> LedgerFormat -> LedgerSupport
+//   and below them: MerkleLog, SignedNote, RecordFormats, Sodium, LMDB (only the engine imports LMDB).
 import PackageDescription
 
 let package = Package(
@@ -9,6 +11,8 @@ let package = Package(
     products: [
         .executable(name: "ledger", targets: ["LedgerCLI"]),
         .library(name: "Ledger", targets: ["Ledger"]),
+        // The offline verifier alone, for an auditor's own tools: it cannot reach LMDB or keys.
+        .library(name: "LedgerBundle", targets: ["LedgerBundle"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -36,15 +40,33 @@ let package = Package(
         .target(name: "SignedNote", dependencies: ["Sodium"]),
         // Strict JSON (integers only, no duplicate keys, canonical output) and RFC 4180 CSV.
         .target(name: "RecordFormats"),
-        // The engine: append, read, keys, checkpoints, verify, export, reports.
+        // Small shared helpers with no format knowledge: parallel work, atomic files, the clock, process memory.
+        .target(name: "LedgerSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        // The formats: leaf, disclosure, encrypted payload, record schema, bundle names and zip container, profiles.
+        .target(name: "LedgerFormat", dependencies: [
+            "LedgerSupport", "MerkleLog", "Sodium", "RecordFormats",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
+        // The offline bundle verifier: a bundle and a verifier key in, a report out. No LMDB, no keys, no engine.
+        .target(name: "LedgerBundle", dependencies: [
+            "LedgerFormat", "LedgerSupport", "MerkleLog", "SignedNote", "RecordFormats", "Sodium",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
+        // The compliance computation (cadence, response times, promised follow-ups) and its renderings. No LMDB.
+        .target(name: "LedgerReport", dependencies: ["LedgerFormat", "LedgerSupport", "RecordFormats"]),
+        // The engine: append, read, keys, checkpoints, verify, export, import.
         .target(name: "Ledger", dependencies: [
+            "LedgerSupport", "LedgerFormat", "LedgerBundle", "LedgerReport",
             "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
+        // `ledger bench`: synthetic records and the timed runs. Used only by the CLI.
+        .target(name: "LedgerBench", dependencies: ["Ledger", "LedgerFormat", "LedgerSupport", "RecordFormats", "Sodium"]),
         // The `ledger` command: argument parsing, terminal output, exit codes. No logic.
         .executableTarget(name: "LedgerCLI", dependencies: [
-            "Ledger",
+            "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerReport", "LedgerSupport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -54,7 +76,12 @@ let package = Package(
         .testTarget(name: "MerkleLogTests", dependencies: ["MerkleLog"]),
         .testTarget(name: "SignedNoteTests", dependencies: ["SignedNote", "Sodium"]),
         .testTarget(name: "RecordFormatsTests", dependencies: ["RecordFormats"]),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats"]),
-        .testTarget(name: "LedgerCLITests", dependencies: ["Ledger", "LedgerCLI", "LMDB"]),
+        .testTarget(name: "LedgerTests", dependencies: [
+            "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerReport", "LedgerSupport",
+            "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats",
+        ]),
+        .testTarget(name: "LedgerCLITests", dependencies: [
+            "Ledger", "LedgerCLI", "LedgerBundle", "LedgerFormat", "LedgerSupport", "LMDB", "RecordFormats",
+        ]),
     ]
 )

@@ -1,8 +1,9 @@
 import Foundation
+@testable import Ledger
+import LedgerFormat
 import MerkleLog
 import RecordFormats
 import XCTest
-@testable import Ledger
 
 final class BackupTests: XCTestCase {
     private func records(_ count: Int, prefix: String) throws -> [ValidatedRecord] {

@@ -1,7 +1,8 @@
 import Foundation
+@testable import Ledger
+import LedgerFormat
 import RecordFormats
 import XCTest
-@testable import Ledger
 
 /// Bulk appends seal batch k+1 while batch k commits, on a prediction of the ledger's state. These tests
 /// make another writer break that prediction between batches and check that nothing is lost, duplicated or

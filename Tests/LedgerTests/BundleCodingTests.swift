@@ -1,9 +1,11 @@
 import Foundation
+@testable import Ledger
+import LedgerBundle
+import LedgerFormat
 import MerkleLog
 import RecordFormats
 import Sodium
 import XCTest
-@testable import Ledger
 
 /// The fast readers behind `verify-bundle` accept exactly what the strict ones accept.
 final class BundleCodingTests: XCTestCase {

@@ -1,10 +1,12 @@
 import Foundation
+@testable import Ledger
+import LedgerFormat
+import LedgerSupport
 import MerkleLog
 import RecordFormats
 import SignedNote
 import Sodium
 import XCTest
-@testable import Ledger
 
 final class AppendTests: XCTestCase {
     func testAppendReturnsConsecutiveSeqs() throws {

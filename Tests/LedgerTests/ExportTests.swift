@@ -1,8 +1,10 @@
 import Foundation
+@testable import Ledger
+import LedgerBundle
+import LedgerFormat
 import MerkleLog
 import RecordFormats
 import XCTest
-@testable import Ledger
 
 final class ExportTests: XCTestCase {
     func testProfilePrecedence() throws {

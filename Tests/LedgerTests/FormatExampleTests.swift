@@ -1,9 +1,10 @@
 import Foundation
+@testable import Ledger
+import LedgerFormat
 import MerkleLog
 import RecordFormats
 import Sodium
 import XCTest
-@testable import Ledger
 
 /// Rebuilds the worked example of docs/FORMAT.md from fixed inputs and checks that every value the
 /// document shows is exactly what the code produces (the doc is the reference for third-party verifiers).

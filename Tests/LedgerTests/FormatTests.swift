@@ -1,8 +1,10 @@
 import Foundation
+@testable import Ledger
+import LedgerFormat
+import LedgerSupport
 import MerkleLog
 import Sodium
 import XCTest
-@testable import Ledger
 
 final class LeafFormatTests: XCTestCase {
     func h(_ byte: UInt8) -> Hash { Hash(bytes: [UInt8](repeating: byte, count: 32))! }

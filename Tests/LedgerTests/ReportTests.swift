@@ -1,7 +1,10 @@
 import Foundation
+@testable import Ledger
+import LedgerBench
+import LedgerFormat
+import LedgerReport
 import RecordFormats
 import XCTest
-@testable import Ledger
 
 /// Hand-built fixtures whose figures are worked out in the comments; every assertion is exact.
 final class ReportTests: XCTestCase {

@@ -1,6 +1,8 @@
+@testable import Ledger
+import LedgerBench
+import LedgerFormat
 import RecordFormats
 import XCTest
-@testable import Ledger
 
 final class SampleRecordsTests: XCTestCase {
     func testSamplesValidate() throws {

@@ -1,6 +1,7 @@
+@testable import Ledger
+import LedgerFormat
 import RecordFormats
 import XCTest
-@testable import Ledger
 
 final class SchemaTests: XCTestCase {
     static let secret = "SECRET-Zq8v-privileged-text"

@@ -1,9 +1,10 @@
 import Foundation
+@testable import Ledger
+import LedgerFormat
 import MerkleLog
 import RecordFormats
 import Sodium
 import XCTest
-@testable import Ledger
 
 /// A scratch directory removed when the test ends.
 final class TempDir {

@@ -1,5 +1,6 @@
-import XCTest
 @testable import Ledger
+import LedgerFormat
+import XCTest
 
 final class TimestampTests: XCTestCase {
     let second: Int64 = 1_000_000

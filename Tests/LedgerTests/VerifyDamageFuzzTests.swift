@@ -1,6 +1,7 @@
 import Foundation
-import XCTest
 @testable import Ledger
+import LedgerSupport
+import XCTest
 
 /// The LMDB file is hostile input: random damage anywhere in it must end in a report or a `LedgerError`, never a
 /// crash, and damage to a page that holds data must never pass as intact. Seeded, so a failure repeats.

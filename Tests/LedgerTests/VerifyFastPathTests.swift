@@ -1,9 +1,10 @@
 import LMDB
+@testable import Ledger
+import LedgerFormat
 import MerkleLog
 import RecordFormats
 import Sodium
 import XCTest
-@testable import Ledger
 
 /// The verifier's allocation-free readers must accept exactly what the straightforward decoders accept,
 /// and read the same values: otherwise a fast path could hide damage, or invent it.

@@ -1,9 +1,10 @@
 import Foundation
 import LMDB
+@testable import Ledger
+import LedgerFormat
 import SignedNote
 import Sodium
 import XCTest
-@testable import Ledger
 
 /// Metadata rows that verify checks beyond the entries (keyless): no unknown rows, the creation time, the key mode
 /// and passphrase parameters, the sealed signing key's form, the matter key counter; and (deep) the sealed signing

@@ -1,11 +1,12 @@
 import Foundation
 import LMDB
+@testable import Ledger
+import LedgerFormat
 import MerkleLog
 import RecordFormats
 import SignedNote
 import Sodium
 import XCTest
-@testable import Ledger
 
 // Adversarial tests for `Ledger.verify`: build a clean ledger, prove it verifies intact, change exactly one thing in
 // the raw LMDB storage (as someone with file access would), and check that verify names the class and the seq.

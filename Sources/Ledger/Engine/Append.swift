@@ -1,4 +1,6 @@
 import LMDB
+import LedgerFormat
+import LedgerSupport
 import MerkleLog
 import Sodium
 

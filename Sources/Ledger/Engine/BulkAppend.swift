@@ -1,5 +1,7 @@
 import Dispatch
 import LMDB
+import LedgerFormat
+import LedgerSupport
 import MerkleLog
 import Sodium
 

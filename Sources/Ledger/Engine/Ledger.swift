@@ -1,5 +1,7 @@
 import Foundation
 import LMDB
+import LedgerFormat
+import LedgerSupport
 import Logging
 import MerkleLog
 import SignedNote
@@ -238,11 +240,3 @@ public final class Ledger: @unchecked Sendable {
     }
 }
 
-/// The ledger's clock: microseconds since the Unix epoch.
-enum Clock {
-    static func nowMicros() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
-    }
-}

@@ -1,4 +1,5 @@
 import LMDB
+import LedgerFormat
 
 /// Every failure the engine reports, with enough context to act on. No case carries a secret or a field value.
 public enum LedgerError: Error, CustomStringConvertible, Sendable {

@@ -1,5 +1,8 @@
 import Foundation
 import LMDB
+import LedgerFormat
+import LedgerReport
+import LedgerSupport
 import MerkleLog
 import RecordFormats
 import SignedNote
@@ -65,51 +68,6 @@ struct BundleEntry {
         case .bool(let b)?: return b ? "true" : "false"
         case let value?: return JSONWriter.string(value)
         case nil: return ""
-        }
-    }
-}
-
-/// Bundle v1 names and limits (docs/FORMAT.md, "Bundle v1").
-public enum BundleFormat {
-    public static let formatVersion = 1
-    public static let formatName = "client-ledger-export-bundle"
-    public static let manifest = "manifest.json"
-    public static let checkpoint = "checkpoint.txt"
-    public static let verifierKey = "verifier.key"
-    public static let entries = "entries.jsonl"
-    public static let privilegeLog = "privilege-log.csv"
-    public static let report = "report.html"
-    public static let readme = "README.txt"
-    public static let consistency = "consistency.json"
-    public static let required = [manifest, checkpoint, verifierKey, entries, privilegeLog, report, readme]
-    public static let allowed = Set(required + [consistency])
-    public static let maxFileBytes: UInt64 = 64 << 20
-    public static let maxTotalBytes: UInt64 = 512 << 20
-    public static let redactedMarker = "[redacted]"
-    public static let privilegeLogHeader = ["seq", "occurredAt", "matter", "author", "channel", "direction", "field", "reason", "description"]
-    static let privilegeLogMetadata = ["occurredAt", "matter", "author", "channel", "direction"]
-
-    /// Spreadsheet-safe cell text (OWASP CSV injection): a value that a spreadsheet would run as a formula
-    /// (starting with = + - @, tab or CR) is written with a leading single quote. Verifiers apply the same rule.
-    public static func spreadsheetSafe(_ value: String) -> String {
-        guard let first = value.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return value }
-        return "'" + value
-    }
-
-    /// What the privilege log says about a withheld field: its kind only, never its value.
-    static func describe(_ field: String) -> String {
-        switch field {
-        case "client": return "client name or identifier withheld"
-        case "subject": return "subject line of the communication withheld"
-        case "summary": return "summary of what was communicated withheld"
-        case "decisions": return "advice given and client decisions withheld"
-        case "recipients": return "list of recipients withheld"
-        case "attachments": return "names and digests of attached documents withheld"
-        case "tags": return "internal classification tags withheld"
-        case "sourceSystem", "sourceId": return "practice-management system reference withheld"
-        case "privileged": return "privilege flag withheld"
-        case "author": return "name of the staff member withheld"
-        default: return field.hasPrefix("x-") ? "firm-specific field withheld" : "\(field) withheld"
         }
     }
 }
@@ -320,11 +278,6 @@ enum BundleWriter {
         return out
     }
 
-    static func csvField(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == 0x2c || $0 == 0x22 || $0 == 0x0a || $0 == 0x0d }) else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-
     /// RFC 4180 rows, CRLF: the entry's metadata cells are escaped once per entry, not once per withheld field.
     static func privilegeLog(_ entries: [BundleEntry]) -> [UInt8] {
         var out = [UInt8]()
@@ -335,14 +288,14 @@ enum BundleWriter {
             var head = Array(String(entry.seq).utf8)
             for column in BundleFormat.privilegeLogMetadata {
                 head.append(0x2c)
-                head.append(contentsOf: csvField(BundleFormat.spreadsheetSafe(entry.column(column))).utf8)
+                head.append(contentsOf: CSVWriter.cell(entry.column(column)).utf8)
             }
             for item in entry.redacted {
                 out.append(contentsOf: head)
                 let key = item.name + "\u{0}" + item.reason.rawValue
                 if tails[key] == nil {
-                    tails[key] = Array(("," + csvField(item.name) + "," + csvField(item.reason.rawValue) + ","
-                                        + csvField(BundleFormat.describe(item.name)) + "\r\n").utf8)
+                    tails[key] = Array(("," + CSVWriter.cell(item.name) + "," + CSVWriter.cell(item.reason.rawValue) + ","
+                                        + CSVWriter.cell(BundleFormat.describe(item.name)) + "\r\n").utf8)
                 }
                 out.append(contentsOf: tails[key]!)
             }

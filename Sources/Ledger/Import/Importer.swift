@@ -1,4 +1,6 @@
 import Foundation
+import LedgerFormat
+import LedgerSupport
 import RecordFormats
 
 /// How `importRecords` behaves.

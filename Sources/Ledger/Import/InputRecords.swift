@@ -1,4 +1,5 @@
 import Foundation
+import LedgerFormat
 import RecordFormats
 
 /// Input file formats that `ledger import` reads.

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import LedgerSupport
 import Sodium
 
 /// The master key file: one line `ledger-master-key:v1:<standard base64 of 32 bytes>` (docs/FORMAT.md).
@@ -71,6 +72,3 @@ public enum MasterKeyFile {
     }
 }
 
-func systemError() -> String {
-    String(cString: strerror(errno))
-}

@@ -1,4 +1,7 @@
 import LMDB
+import LedgerFormat
+import LedgerReport
+import LedgerSupport
 import MerkleLog
 import RecordFormats
 import Sodium

@@ -1,3 +1,6 @@
+import LedgerBundle
+import LedgerFormat
+import LedgerReport
 import RecordFormats
 import Sodium
 

@@ -1,4 +1,5 @@
 import LMDB
+import LedgerFormat
 import MerkleLog
 
 /// The ledger's LMDB environment and its named databases (docs/FORMAT.md, "Storage").

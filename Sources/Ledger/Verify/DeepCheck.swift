@@ -1,5 +1,6 @@
 import Foundation
 import LMDB
+import LedgerFormat
 import MerkleLog
 import RecordFormats
 import Sodium

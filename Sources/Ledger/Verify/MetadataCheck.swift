@@ -1,4 +1,5 @@
 import LMDB
+import LedgerFormat
 import MerkleLog
 import RecordFormats
 import Sodium

@@ -1,6 +1,8 @@
 import Dispatch
 import Foundation
 import LMDB
+import LedgerFormat
+import LedgerSupport
 import MerkleLog
 import RecordFormats
 import SignedNote

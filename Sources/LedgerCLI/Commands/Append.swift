@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import LedgerFormat
 
 struct Append: ParsableCommand {
     static let configuration = CommandConfiguration(

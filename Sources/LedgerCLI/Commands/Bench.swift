@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import LedgerBench
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import LedgerBundle
+import LedgerFormat
+import LedgerReport
 
 extension ReportFormat: ExpressibleByArgument {}
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import LedgerSupport
 import RecordFormats
 
 struct Verify: ParsableCommand {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Ledger
+import LedgerBundle
+import LedgerFormat
 import RecordFormats
 
 struct VerifyBundle: ParsableCommand {

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerFormat
 import RecordFormats
 
 /// Why a report could not be made. Messages name policy keys and files, never record values.
@@ -29,7 +30,7 @@ public struct MatterLimits: Sendable, Equatable {
 
     public init() {}
 
-    static let keys = ["updateEveryDays", "respondWithinHours", "acknowledgeWithinHours", "urgentUpdateWithinHours"]
+    package static let keys = ["updateEveryDays", "respondWithinHours", "acknowledgeWithinHours", "urgentUpdateWithinHours"]
 }
 
 /// Office hours in one IANA time zone; hour limits then count only time inside them.

@@ -3,12 +3,12 @@ import Foundation
 
 /// Runs `transform` over `items` on every core, in contiguous chunks, and returns results in input order.
 /// The hot loops of import and verify use it; it allocates one result buffer per call, not per item.
-func parallelMap<T, U>(_ items: [T], minimumChunk: Int = 64, _ transform: (T) throws -> U) throws -> [U] {
+package func parallelMap<T, U>(_ items: [T], minimumChunk: Int = 64, _ transform: (T) throws -> U) throws -> [U] {
     try parallelMap(items, minimumChunk: minimumChunk, context: { () }) { _, item in try transform(item) }
 }
 
 /// As `parallelMap`, with scratch state that each worker makes once (`context`) and reuses for all its items.
-func parallelMap<T, U, C>(_ items: [T], minimumChunk: Int = 64, context: () -> C,
+package func parallelMap<T, U, C>(_ items: [T], minimumChunk: Int = 64, context: () -> C,
                           _ transform: (inout C, T) throws -> U) throws -> [U] {
     let workers = min(availableCores, max(1, items.count / minimumChunk))
     if workers <= 1 {
@@ -50,28 +50,49 @@ func parallelMap<T, U, C>(_ items: [T], minimumChunk: Int = 64, context: () -> C
 }
 
 /// Cores this process may use, read once: Foundation reads cgroup files on every `activeProcessorCount` call.
-let availableCores = ProcessInfo.processInfo.activeProcessorCount
+package let availableCores = ProcessInfo.processInfo.activeProcessorCount
 
 /// The contiguous share of `count` items that worker `worker` of `workers` handles: every item exactly once,
 /// shares differing by at most one, and a valid (possibly empty) range for any core count.
-func workerRange(_ worker: Int, of workers: Int, count: Int) -> Range<Int> {
+package func workerRange(_ worker: Int, of workers: Int, count: Int) -> Range<Int> {
     (count * worker / workers)..<(count * (worker + 1) / workers)
 }
 
 /// Carries values across the concurrentPerform boundary; each worker touches only its own indexes.
-struct UnsafeSendableBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+package struct UnsafeSendableBox<T>: @unchecked Sendable {
+    package let value: T
+    package init(_ value: T) { self.value = value }
 }
 
-final class FirstError: @unchecked Sendable {
+package final class FirstError: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: Error?
 
-    var isSet: Bool { lock.withLock { stored != nil } }
-    var error: Error? { lock.withLock { stored } }
+    package init() {}
 
-    func set(_ error: Error) {
+    package var isSet: Bool { lock.withLock { stored != nil } }
+    package var error: Error? { lock.withLock { stored } }
+
+    package func set(_ error: Error) {
         lock.withLock { if stored == nil { stored = error } }
     }
+}
+
+/// Runs independent jobs on every core, each job once, the longest first when listed first; results in job order.
+/// Unlike `parallelMap` (equal contiguous shares), a few jobs of very different sizes keep both cores busy.
+package func runConcurrently<T>(_ jobs: [() throws -> T]) throws -> [T] {
+    if jobs.count <= 1 || availableCores <= 1 { return try jobs.map { try $0() } }
+    let slots = UnsafeMutableBufferPointer<Result<T, Error>?>.allocate(capacity: jobs.count)
+    slots.initialize(repeating: nil)
+    defer {
+        _ = slots.deinitialize()
+        slots.deallocate()
+    }
+    let box = UnsafeSendableBox((jobs, slots))
+    DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
+        let (jobs, slots) = box.value
+        let job = jobs[i]
+        slots[i] = Result { try job() }
+    }
+    return try slots.map { try $0!.get() }
 }

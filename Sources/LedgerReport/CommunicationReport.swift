@@ -1,3 +1,4 @@
+import LedgerFormat
 import RecordFormats
 
 /// One record the report reads: its seq (ledger seq, or bundle leaf index) and its fields (all, or a bundle's revealed ones).
@@ -28,6 +29,12 @@ public struct CommunicationReport: Sendable {
         public var duration: Int64 { end - start }
         /// True when the gap runs to the report time (no update since `start`).
         public var ongoing: Bool
+
+        public init(start: Int64, end: Int64, ongoing: Bool) {
+            self.start = start
+            self.end = end
+            self.ongoing = ongoing
+        }
     }
 
     public struct MatterSummary: Sendable {
@@ -92,6 +99,13 @@ public struct CommunicationReport: Sendable {
         public var median: Int64
         public var p90: Int64
         public var max: Int64
+
+        public init(count: Int, median: Int64, p90: Int64, max: Int64) {
+            self.count = count
+            self.median = median
+            self.p90 = p90
+            self.max = max
+        }
     }
 
     public struct Correction: Sendable {
@@ -111,6 +125,12 @@ public struct CommunicationReport: Sendable {
         public var month: String
         public var matters: Int
         public var compliant: Int
+
+        public init(month: String, matters: Int, compliant: Int) {
+            self.month = month
+            self.matters = matters
+            self.compliant = compliant
+        }
     }
 
     public var asOf: Int64
@@ -135,7 +155,7 @@ public struct CommunicationReport: Sendable {
     /// What `--fail-on-breach` fails on: any breach, open inquiries past their limits included.
     public var hasBreaches: Bool { !breaches.isEmpty }
 
-    static let urgentKinds: Set<String> = ["court-ruling", "deadline", "settlement"]
+    package static let urgentKinds: Set<String> = ["court-ruling", "deadline", "settlement"]
 
     // MARK: - Computation
 
@@ -395,7 +415,7 @@ public struct CommunicationReport: Sendable {
     }
 
     /// Nearest-rank statistics: the p-th percentile is the ⌈p·n/100⌉-th smallest value (median = p50).
-    static func stats(_ values: [Int64]) -> Stats? {
+    package static func stats(_ values: [Int64]) -> Stats? {
         guard !values.isEmpty else { return nil }
         let sorted = values.sorted()
         func rank(_ p: Int) -> Int64 { sorted[max(0, (p * sorted.count + 99) / 100 - 1)] }

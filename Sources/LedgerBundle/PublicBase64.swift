@@ -5,7 +5,7 @@ import MerkleLog
 /// canonical: unused trailing bits zero), at several times the speed, except that bytes above 0x7f are always refused
 /// (libsodium 1.0.18 reads them as sign-extended chars and lets some through; Python's verifier refuses them too). Its table lookups depend on the input, so it
 /// is for public data only: secrets go through libsodium's constant-time decoder.
-enum PublicBase64 {
+package enum PublicBase64 {
     private static let invalid: UInt8 = 0xff
 
     private static func table(_ alphabet: String) -> [UInt8] {
@@ -18,18 +18,18 @@ enum PublicBase64 {
     private static let urlTable = table("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
     /// Standard alphabet with exact `=` padding (RFC 4648 §4).
-    static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         var text = text
         return text.withUTF8 { decode(UnsafeRawBufferPointer($0), urlSafe: false) }
     }
 
     /// URL-safe alphabet, no padding (RFC 4648 §5).
-    static func decodeURL(_ text: String) -> [UInt8]? {
+    package static func decodeURL(_ text: String) -> [UInt8]? {
         var text = text
         return text.withUTF8 { decode(UnsafeRawBufferPointer($0), urlSafe: true) }
     }
 
-    static func decode(_ input: UnsafeRawBufferPointer, urlSafe: Bool) -> [UInt8]? {
+    package static func decode(_ input: UnsafeRawBufferPointer, urlSafe: Bool) -> [UInt8]? {
         var length = input.count
         if length == 0 { return [] }
         if !urlSafe {
@@ -78,7 +78,7 @@ enum PublicBase64 {
     }
 
     /// A 32-byte hash in standard padded base64 (44 characters), as `Hash(base64:)` accepts it, without allocating.
-    static func decodeHash(_ input: UnsafeRawBufferPointer) -> Hash? {
+    package static func decodeHash(_ input: UnsafeRawBufferPointer) -> Hash? {
         guard input.count == 44, input[43] == UInt8(ascii: "="), input[42] != UInt8(ascii: "=") else { return nil }
         return standardTable.withUnsafeBufferPointer { t -> Hash? in
             var h = Hash.zero

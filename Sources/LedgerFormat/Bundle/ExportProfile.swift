@@ -60,11 +60,11 @@ public struct ExportProfile: Sendable, Equatable {
     }
 
     /// Fields that are neither communication metadata nor content: withheld as "not requested" by the built-in profiles.
-    static let bookkeepingFields: [String: RedactionReason] = [
+    package static let bookkeepingFields: [String: RedactionReason] = [
         "sourceSystem": .notRequested, "sourceId": .notRequested, "privileged": .notRequested,
     ]
 
-    static let insurerReveal: Set<String> = ["matter", "author", "channel", "direction", "kind", "urgency", "occurredAt",
+    package static let insurerReveal: Set<String> = ["matter", "author", "channel", "direction", "kind", "urgency", "occurredAt",
                                              "outcome", "durationMinutes", "followUpDue", "inReplyTo", "corrects"]
 
     /// Communication metadata only; content and bookkeeping fields withheld.
@@ -83,7 +83,7 @@ public struct ExportProfile: Sendable, Equatable {
     public static let builtIn: [String: ExportProfile] = ["insurer": insurer, "metadata": metadata, "full": full]
 
     /// `full` reveals every field, including x-… fields.
-    var revealsEverything: Bool { name == "full" && reasons.isEmpty && reveal == Set(RecordSchema.knownFields) }
+    package var revealsEverything: Bool { name == "full" && reasons.isEmpty && reveal == Set(RecordSchema.knownFields) }
 
     /// True when the profile itself (not an explicit `--reveal`) reveals privileged content: needs the acknowledgement flag.
     public var revealsContent: Bool {
@@ -182,7 +182,7 @@ public struct ExportProfile: Sendable, Equatable {
     }
 
     /// The profile as recorded in the manifest.
-    var manifestJSON: JSONValue {
+    package var manifestJSON: JSONValue {
         var redact = JSONObject()
         for (field, reason) in reasons.sorted(by: { $0.key < $1.key }) { _ = redact.updateValue(.string(reason.rawValue), forKey: field) }
         var explicitRedactJSON = JSONObject()

@@ -6,8 +6,8 @@
 /// their bytes, so its parts are byte ranges of the line: no value tree, no string copies. Anything else (other
 /// key order, whitespace, escapes, non-ASCII, a leading zero, a huge index) returns nil and the verifier uses the
 /// strict JSON parser instead, so this accepts nothing that parser would refuse or read differently.
-enum CanonicalEntryScanner {
-    static func scan(_ line: UnsafeRawBufferPointer) -> BundleVerifier.EntryParts? {
+package enum CanonicalEntryScanner {
+    package static func scan(_ line: UnsafeRawBufferPointer) -> BundleVerifier.EntryParts? {
         var s = Cursor(bytes: line)
         guard s.literal(#"{"index":"#), let index = s.index() else { return nil }
         guard s.literal(#","leaf":"#), let leaf = s.string() else { return nil }
@@ -30,7 +30,7 @@ enum CanonicalEntryScanner {
 
     /// The name and value ranges of a decoded disclosure written as the exporter writes it, `["salt","name","value"]`
     /// with plain ASCII strings (no escapes): valid JSON whose strings are their bytes. nil for anything else.
-    static func scanDisclosure(_ json: UnsafeRawBufferPointer) -> (name: Range<Int>, value: Range<Int>)? {
+    package static func scanDisclosure(_ json: UnsafeRawBufferPointer) -> (name: Range<Int>, value: Range<Int>)? {
         var s = Cursor(bytes: json)
         guard s.literal("["), s.string() != nil, s.literal(","), let name = s.string(), s.literal(","),
               let value = s.string(), s.literal("]"), s.atEnd else { return nil }
@@ -38,12 +38,12 @@ enum CanonicalEntryScanner {
     }
 
     private struct Cursor {
-        let bytes: UnsafeRawBufferPointer
-        var at = 0
+        package let bytes: UnsafeRawBufferPointer
+        package var at = 0
 
-        var atEnd: Bool { at == bytes.count }
+        package var atEnd: Bool { at == bytes.count }
 
-        mutating func literal(_ text: StaticString) -> Bool {
+        package mutating func literal(_ text: StaticString) -> Bool {
             let count = text.utf8CodeUnitCount
             guard bytes.count - at >= count else { return false }
             let p = text.utf8Start
@@ -53,7 +53,7 @@ enum CanonicalEntryScanner {
         }
 
         /// A JSON integer without sign or leading zero, at most 18 digits (always an Int64).
-        mutating func index() -> Int64? {
+        package mutating func index() -> Int64? {
             var value: Int64 = 0
             let start = at
             while at < bytes.count, (0x30...0x39).contains(bytes[at]), at - start < 18 {
@@ -67,7 +67,7 @@ enum CanonicalEntryScanner {
         }
 
         /// A quoted string of printable ASCII other than `"` and `\`: its content range.
-        mutating func string() -> Range<Int>? {
+        package mutating func string() -> Range<Int>? {
             guard at < bytes.count, bytes[at] == 0x22 else { return nil }
             let start = at + 1
             var i = start
@@ -85,14 +85,14 @@ enum CanonicalEntryScanner {
         }
 
         /// Whether any byte of `w` is below 0x20, 0x7f or above, `"` or `\` (bit tricks over the eight bytes at once).
-        static func hasSpecialByte(_ w: UInt64) -> Bool {
+        package static func hasSpecialByte(_ w: UInt64) -> Bool {
             let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
             func hasZeroByte(_ x: UInt64) -> Bool { (x &- ones) & ~x & highs != 0 }
             return w & highs != 0 || (w &- ones &* 0x20) & ~w & highs != 0
                 || hasZeroByte(w ^ (ones &* 0x7f)) || hasZeroByte(w ^ (ones &* 0x22)) || hasZeroByte(w ^ (ones &* 0x5c))
         }
 
-        mutating func stringArray() -> [Range<Int>]? {
+        package mutating func stringArray() -> [Range<Int>]? {
             guard literal("[") else { return nil }
             var out = [Range<Int>]()
             if literal("]") { return out }

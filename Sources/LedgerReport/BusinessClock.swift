@@ -1,22 +1,23 @@
 import Foundation
+import LedgerFormat
 
 /// Measures elapsed time between two instants (µs since the epoch): wall-clock time, or only the time inside
 /// business hours when the policy sets them. Local days, offsets and DST come from Foundation's TimeZone/Calendar.
 /// Not thread-safe: one per report computation (it caches each local day's window).
-final class BusinessClock {
-    let hours: BusinessHours?
+package final class BusinessClock {
+    package let hours: BusinessHours?
     private var calendar: Calendar
     /// Local day number (days since 1970-01-01 in the zone) → window [start, end) in µs, or nil when closed.
     private var windows: [Int64: (Int64, Int64)?] = [:]
 
-    init(_ hours: BusinessHours?) {
+    package init(_ hours: BusinessHours?) {
         self.hours = hours
         calendar = Calendar(identifier: .gregorian)
         if let hours { calendar.timeZone = hours.timeZone }
     }
 
     /// Elapsed µs from `a` to `b` (0 when b ≤ a): wall clock, or business time.
-    func elapsed(_ a: Int64, _ b: Int64) -> Int64 {
+    package func elapsed(_ a: Int64, _ b: Int64) -> Int64 {
         guard b > a else { return 0 }
         guard let hours else { return b - a }
         var total: Int64 = 0
@@ -34,14 +35,14 @@ final class BusinessClock {
     }
 
     /// The local calendar day (days since 1970-01-01) that contains instant `t` in `zone`.
-    func localDay(_ t: Int64, _ zone: TimeZone) -> Int64 {
+    package func localDay(_ t: Int64, _ zone: TimeZone) -> Int64 {
         let seconds = floorDiv(t, 1_000_000)
         let offset = Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds))))
         return floorDiv(seconds + offset, 86_400)
     }
 
     /// The end (exclusive, µs) of local day `day` in the business-hours zone, or of the UTC day without one.
-    func endOfLocalDay(_ day: Int64) -> Int64 {
+    package func endOfLocalDay(_ day: Int64) -> Int64 {
         guard hours != nil else { return (day + 1) * 86_400_000_000 }
         return localTime(day + 1, minute: 0)
     }

@@ -9,18 +9,23 @@ import Sodium
 /// No names and no count: both come from the leaf, which binds every part through its fields digest.
 /// Each field's salt is derived from the seed (`Disclosure.salt(seed:index:)`), so a record stores
 /// 16 bytes of salt material instead of 16 per field.
-struct EntryPayload {
-    static let seedByteCount = 16
+package struct EntryPayload {
+    package static let seedByteCount = 16
 
-    enum Failure: Error, Equatable {
+    package enum Failure: Error, Equatable {
         case malformed(field: Int)
         case trailingBytes(Int)
     }
 
-    let seed: [UInt8]
-    let values: [[UInt8]]
+    package let seed: [UInt8]
+    package let values: [[UInt8]]
 
-    func encoded() -> [UInt8] {
+    package init(seed: [UInt8], values: [[UInt8]]) {
+        self.seed = seed
+        self.values = values
+    }
+
+    package func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: values.reduce(Self.seedByteCount) { $0 + $1.count + 3 })
         w.raw(seed)
         for value in values {
@@ -31,7 +36,7 @@ struct EntryPayload {
     }
 
     /// Splits a decrypted payload back into its seed and values, given the number of leaf fields.
-    static func decode(_ plaintext: UnsafeRawBufferPointer, fieldCount: Int) throws -> EntryPayload {
+    package static func decode(_ plaintext: UnsafeRawBufferPointer, fieldCount: Int) throws -> EntryPayload {
         var r = ByteReader(plaintext)
         guard let seed = try? r.bytes(seedByteCount) else { throw Failure.malformed(field: 0) }
         var values = [[UInt8]]()
@@ -50,7 +55,7 @@ struct EntryPayload {
     }
 
     /// The disclosures of this payload, given the leaf's field names.
-    func disclosures(names: [String]) -> [Disclosure] {
+    package func disclosures(names: [String]) -> [Disclosure] {
         let salts = SaltDeriver(seed: seed, count: names.count)
         return zip(names, values).enumerated().map { index, field in
             Disclosure(salt: salts.withSalt(index: index) { Array($0) }, name: field.0, value: field.1)
@@ -58,7 +63,7 @@ struct EntryPayload {
     }
 
     /// The field digests of this payload without materialising disclosures (verify hot path).
-    func digests(names: [String]) -> [Hash] {
+    package func digests(names: [String]) -> [Hash] {
         let salts = SaltDeriver(seed: seed, count: names.count)
         let digester = DisclosureDigester()
         return zip(names, values).enumerated().map { index, field in
@@ -67,7 +72,7 @@ struct EntryPayload {
     }
 
     /// Encodes the payload of a validated record with `seed`, and returns its field digests (import hot path).
-    static func seal(_ record: ValidatedRecord, seed: [UInt8],
+    package static func seal(_ record: ValidatedRecord, seed: [UInt8],
                      digester: DisclosureDigester = DisclosureDigester()) -> (plaintext: [UInt8], digests: [Hash]) {
         var w = ByteWriter(capacity: record.valueBytes.count + seedByteCount + 3 * record.names.count)
         w.raw(seed)
@@ -88,10 +93,10 @@ struct EntryPayload {
 
 /// Associated data of an entry's AEAD (docs/FORMAT.md): binds the ciphertext to its ledger, position and key,
 /// so a ciphertext moved to another seq or ledger, or relabelled with another key, fails to open.
-enum EntryAssociatedData {
-    static let label = Array("client-ledger/entry/v1".utf8)
+package enum EntryAssociatedData {
+    package static let label = Array("client-ledger/entry/v1".utf8)
 
-    static func bytes(ledgerID: [UInt8], seq: UInt64, keyID: UInt32) -> [UInt8] {
+    package static func bytes(ledgerID: [UInt8], seq: UInt64, keyID: UInt32) -> [UInt8] {
         var w = ByteWriter(capacity: label.count + 28)
         w.raw(label)
         w.raw(ledgerID)
@@ -104,12 +109,12 @@ enum EntryAssociatedData {
 /// The value stored under a seq in the `entries` database (docs/FORMAT.md, "Stored entry v1"):
 /// `u16 BE leaf length || leaf || ciphertext` (ciphertext = XChaCha20-Poly1305 output, tag last).
 /// Leaf and ciphertext share one value so LMDB packs them together; the leaf commits to the ciphertext's SHA-256.
-enum StoredEntry {
-    enum Failure: Error, Equatable {
+package enum StoredEntry {
+    package enum Failure: Error, Equatable {
         case truncated
     }
 
-    static func encode(leaf: [UInt8], ciphertext: [UInt8]) -> [UInt8] {
+    package static func encode(leaf: [UInt8], ciphertext: [UInt8]) -> [UInt8] {
         var w = ByteWriter(capacity: 2 + leaf.count + ciphertext.count)
         w.u16(UInt16(leaf.count))
         w.raw(leaf)
@@ -119,9 +124,9 @@ enum StoredEntry {
 
     /// Splits a stored value into views of its leaf and ciphertext (valid as long as `value` is).
     /// Where the leaf starts in a stored value (after its u16 length).
-    static let leafOffset = 2
+    package static let leafOffset = 2
 
-    static func split(_ value: UnsafeRawBufferPointer) throws -> (leaf: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer) {
+    package static func split(_ value: UnsafeRawBufferPointer) throws -> (leaf: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer) {
         guard value.count >= 2 else { throw Failure.truncated }
         let length = Int(value[0]) << 8 | Int(value[1])
         guard value.count >= 2 + length else { throw Failure.truncated }

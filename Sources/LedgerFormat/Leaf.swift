@@ -93,12 +93,12 @@ public struct Leaf: Sendable, Equatable {
     }
 
     /// Byte offsets of recordedAt (u64 BE) and previousHash in an encoded leaf: after version, ledger id and seq.
-    static let recordedAtOffset = 1 + ledgerIDByteCount + 8
-    static let previousHashOffset = recordedAtOffset + 8
+    package static let recordedAtOffset = 1 + ledgerIDByteCount + 8
+    package static let previousHashOffset = recordedAtOffset + 8
 
     /// Writes recordedAt and the previous record hash into an encoded leaf (the two fields only the
     /// sequential append step knows); the rest was encoded in parallel.
-    static func setChainFields(_ leaf: UnsafeMutableRawBufferPointer, recordedAt: Int64, previousHash: Hash) {
+    package static func setChainFields(_ leaf: UnsafeMutableRawBufferPointer, recordedAt: Int64, previousHash: Hash) {
         leaf.storeBytes(of: UInt64(bitPattern: recordedAt).bigEndian, toByteOffset: recordedAtOffset, as: UInt64.self)
         previousHash.withUnsafeBytes {
             UnsafeMutableRawBufferPointer(rebasing: leaf[previousHashOffset..<(previousHashOffset + Hash.byteCount)]).copyMemory(from: $0)
@@ -174,18 +174,18 @@ public struct Leaf: Sendable, Equatable {
 }
 
 /// Field names are public schema words: ASCII letters, digits and '-', 1 to 64 bytes, starting with a letter.
-enum FieldName {
-    static func isValid(_ name: UnsafeRawBufferPointer) -> Bool {
+package enum FieldName {
+    package static func isValid(_ name: UnsafeRawBufferPointer) -> Bool {
         guard (1...Leaf.maxFieldNameLength).contains(name.count), isLetter(name[0]) else { return false }
         return name.allSatisfy { isLetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") }
     }
 
-    static func isValid(_ name: String) -> Bool {
+    package static func isValid(_ name: String) -> Bool {
         var utf8 = Array(name.utf8)
         return utf8.withUnsafeMutableBytes { isValid(UnsafeRawBufferPointer($0)) }
     }
 
-    static func strictlyAscending(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    package static func strictlyAscending(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
         a.lexicographicallyPrecedes(b)
     }
 

@@ -1,24 +1,24 @@
 /// Big-endian, length-checked byte encoding used by every stored format (see docs/FORMAT.md).
 
 /// Appends big-endian integers and raw bytes to a growing buffer.
-struct ByteWriter {
-    var bytes: [UInt8]
+package struct ByteWriter {
+    package var bytes: [UInt8]
 
-    init(capacity: Int = 256) {
+    package init(capacity: Int = 256) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
-    mutating func u8(_ v: UInt8) { bytes.append(v) }
-    mutating func u16(_ v: UInt16) { bigEndian(v) }
-    mutating func u32(_ v: UInt32) { bigEndian(v) }
-    mutating func u64(_ v: UInt64) { bigEndian(v) }
+    package mutating func u8(_ v: UInt8) { bytes.append(v) }
+    package mutating func u16(_ v: UInt16) { bigEndian(v) }
+    package mutating func u32(_ v: UInt32) { bigEndian(v) }
+    package mutating func u64(_ v: UInt64) { bigEndian(v) }
 
-    mutating func raw(_ v: [UInt8]) { bytes.append(contentsOf: v) }
-    mutating func raw(_ v: UnsafeRawBufferPointer) { bytes.append(contentsOf: v) }
+    package mutating func raw(_ v: [UInt8]) { bytes.append(contentsOf: v) }
+    package mutating func raw(_ v: UnsafeRawBufferPointer) { bytes.append(contentsOf: v) }
 
     /// Unsigned LEB128, as used for value lengths inside the encrypted payload.
-    mutating func varint(_ v: UInt64) {
+    package mutating func varint(_ v: UInt64) {
         var x = v
         while x >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: x) | 0x80)
@@ -33,8 +33,8 @@ struct ByteWriter {
 }
 
 /// Reads what ByteWriter wrote, refusing to read past the end.
-struct ByteReader {
-    enum Failure: Error, Equatable {
+package struct ByteReader {
+    package enum Failure: Error, Equatable {
         case truncated(at: Int, needed: Int)
         case badVarint(at: Int)
     }
@@ -42,27 +42,27 @@ struct ByteReader {
     private let base: UnsafeRawBufferPointer
     private(set) var offset: Int = 0
 
-    init(_ base: UnsafeRawBufferPointer) { self.base = base }
+    package init(_ base: UnsafeRawBufferPointer) { self.base = base }
 
-    var remaining: Int { base.count - offset }
-    var isAtEnd: Bool { offset == base.count }
+    package var remaining: Int { base.count - offset }
+    package var isAtEnd: Bool { offset == base.count }
 
-    mutating func u8() throws -> UInt8 { try take(1).load(as: UInt8.self) }
-    mutating func u16() throws -> UInt16 { try bigEndian(UInt16.self) }
-    mutating func u32() throws -> UInt32 { try bigEndian(UInt32.self) }
-    mutating func u64() throws -> UInt64 { try bigEndian(UInt64.self) }
+    package mutating func u8() throws -> UInt8 { try take(1).load(as: UInt8.self) }
+    package mutating func u16() throws -> UInt16 { try bigEndian(UInt16.self) }
+    package mutating func u32() throws -> UInt32 { try bigEndian(UInt32.self) }
+    package mutating func u64() throws -> UInt64 { try bigEndian(UInt64.self) }
 
     /// Returns a view of the next `count` bytes (valid as long as the underlying buffer is).
-    mutating func take(_ count: Int) throws -> UnsafeRawBufferPointer {
+    package mutating func take(_ count: Int) throws -> UnsafeRawBufferPointer {
         guard count >= 0, count <= remaining else { throw Failure.truncated(at: offset, needed: count) }
         let slice = UnsafeRawBufferPointer(rebasing: base[offset..<offset + count])
         offset += count
         return slice
     }
 
-    mutating func bytes(_ count: Int) throws -> [UInt8] { Array(try take(count)) }
+    package mutating func bytes(_ count: Int) throws -> [UInt8] { Array(try take(count)) }
 
-    mutating func varint() throws -> UInt64 {
+    package mutating func varint() throws -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         let start = offset
@@ -86,9 +86,9 @@ struct ByteReader {
 
 extension UInt64 {
     /// The 8-byte big-endian key used for sequence numbers and stored-hash indexes, so LMDB's byte order is numeric order.
-    var bigEndianBytes: [UInt8] { withUnsafeBytes(of: self.bigEndian) { Array($0) } }
+    package var bigEndianBytes: [UInt8] { withUnsafeBytes(of: self.bigEndian) { Array($0) } }
 
-    init?(bigEndianBytes raw: UnsafeRawBufferPointer) {
+    package init?(bigEndianBytes raw: UnsafeRawBufferPointer) {
         guard raw.count == 8 else { return nil }
         var v: UInt64 = 0
         for b in raw { v = (v << 8) | UInt64(b) }
@@ -97,9 +97,9 @@ extension UInt64 {
 }
 
 extension UInt32 {
-    var bigEndianBytes: [UInt8] { withUnsafeBytes(of: self.bigEndian) { Array($0) } }
+    package var bigEndianBytes: [UInt8] { withUnsafeBytes(of: self.bigEndian) { Array($0) } }
 
-    init?(bigEndianBytes raw: UnsafeRawBufferPointer) {
+    package init?(bigEndianBytes raw: UnsafeRawBufferPointer) {
         guard raw.count == 4 else { return nil }
         var v: UInt32 = 0
         for b in raw { v = (v << 8) | UInt32(b) }
@@ -107,8 +107,8 @@ extension UInt32 {
     }
 }
 
-enum Hex {
-    static func encode(_ bytes: some Sequence<UInt8>) -> String {
+package enum Hex {
+    package static func encode(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         for b in bytes {
@@ -118,7 +118,7 @@ enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static func decode(_ text: String) -> [UInt8]? {
+    package static func decode(_ text: String) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         guard utf8.count % 2 == 0 else { return nil }
         var out = [UInt8]()

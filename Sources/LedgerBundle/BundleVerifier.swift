@@ -1,4 +1,6 @@
 import Foundation
+import LedgerFormat
+import LedgerSupport
 import Logging
 import MerkleLog
 import RecordFormats
@@ -20,7 +22,7 @@ public struct BundleViolation: Sendable, CustomStringConvertible {
         return "\(where_)[\(check)] \(detail)"
     }
 
-    var json: JSONValue {
+    package var json: JSONValue {
         var members: [(String, JSONValue)] = [("check", .string(check)), ("detail", .string(detail))]
         if let entry { members.append(("entry", .integer(Int64(entry)))) }
         if let line { members.append(("line", .integer(Int64(line)))) }
@@ -56,7 +58,7 @@ public struct BundleReport: Sendable {
 
     public var isValid: Bool { violations.isEmpty }
 
-    mutating func fail(_ check: String, _ detail: String, entry: UInt64? = nil, line: Int? = nil) {
+    package mutating func fail(_ check: String, _ detail: String, entry: UInt64? = nil, line: Int? = nil) {
         violations.append(BundleViolation(check: check, entry: entry, line: line, detail: detail))
     }
 
@@ -95,13 +97,13 @@ public struct BundleReport: Sendable {
 }
 
 /// Reads a bundle zip defensively: only the known file names, no duplicates, size caps, CRC checked.
-enum BundleReader {
-    static func read(_ path: String) throws -> [String: [UInt8]] {
+package enum BundleReader {
+    package static func read(_ path: String) throws -> [String: [UInt8]] {
         try readDigested(path).mapValues(\.bytes)
     }
 
     /// The files of the bundle with the SHA-256 of each (computed while the CRC-32 is checked).
-    static func readDigested(_ path: String) throws -> [String: (bytes: [UInt8], sha256: Hash)] {
+    package static func readDigested(_ path: String) throws -> [String: (bytes: [UInt8], sha256: Hash)] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
             throw ExportError.inputNotFound(path)
@@ -180,25 +182,25 @@ enum BundleReader {
         return files
     }
 
-    static func printable(_ s: String) -> String {
+    package static func printable(_ s: String) -> String {
         String(s.unicodeScalars.prefix(80).map { $0.value < 0x20 || $0.value == 0x7f ? "?" : Character($0) })
     }
 }
 
 /// Facts one entry line yields for the cross-checks (privilege log, counts).
 private struct EntryFacts {
-    var line = 0
-    var seq: UInt64?
-    var disclosures = 0
+    package var line = 0
+    package var seq: UInt64?
+    package var disclosures = 0
     /// Privilege-log metadata columns (`BundleFormat.privilegeLogMetadata` order), spreadsheet-safe: revealed text,
     /// "[redacted]", or "" when absent. Empty when the entry was too malformed to tell (every column then mismatches).
-    var columns: [String] = []
-    var redacted: [(field: String, reason: String)] = []
-    var violations: [BundleViolation] = []
+    package var columns: [String] = []
+    package var redacted: [(field: String, reason: String)] = []
+    package var violations: [BundleViolation] = []
 }
 
 public enum BundleVerifier {
-    static let logger = Logger(label: "ledger.export")
+    package static let logger = Logger(label: "ledger.export")
 
     /// Verifies a bundle offline (docs/EXPORT.md, "The checks"). Throws `ExportError` only when the bundle cannot be
     /// read as a bundle at all; every failed check is a violation in the report.
@@ -361,16 +363,16 @@ public enum BundleVerifier {
         return facts?.flatMap { $0 } ?? []
     }
 
-    static let entryKeys: Set<String> = ["index", "leaf", "inclusionProof", "disclosures", "redacted"]
+    package static let entryKeys: Set<String> = ["index", "leaf", "inclusionProof", "disclosures", "redacted"]
 
     /// One entries.jsonl line taken apart: each text is a range of `text` (the line itself, or an arena of the
     /// generic parser's strings). nil where the JSON had the wrong type.
-    struct EntryParts {
-        var index: Int64
-        var leaf: Range<Int>?
-        var proof: [Range<Int>]?
-        var disclosures: [Range<Int>?]?
-        var redacted: [(field: Range<Int>, reason: Range<Int>, digest: Range<Int>)?]?
+    package struct EntryParts {
+        package var index: Int64
+        package var leaf: Range<Int>?
+        package var proof: [Range<Int>]?
+        package var disclosures: [Range<Int>?]?
+        package var redacted: [(field: Range<Int>, reason: Range<Int>, digest: Range<Int>)?]?
     }
 
     private static func checkEntry(_ text: UnsafeRawBufferPointer, line: Int, treeSize: UInt64?, root: Hash?,
@@ -557,7 +559,7 @@ public enum BundleVerifier {
         }
         facts.columns = BundleFormat.privilegeLogMetadata.enumerated().map { column, name in
             if let slot = names.firstIndex(of: name), redactedSlot[slot] { return BundleFormat.redactedMarker }
-            return BundleFormat.spreadsheetSafe(metadataText[column] ?? "")
+            return CSVWriter.formulaSafe(metadataText[column] ?? "")
         }
     }
 
@@ -658,13 +660,13 @@ public enum BundleVerifier {
                 head.append(contentsOf: String(seq).utf8)
                 for column in fact.columns {
                     head.append(0x2c)
-                    head.append(contentsOf: BundleWriter.csvField(column).utf8)
+                    head.append(contentsOf: CSVWriter.cell(column).utf8)
                 }
                 for item in fact.redacted {
                     var tail = tails.firstIndex { $0.field == item.field && $0.reason == item.reason }
                     if tail == nil {
                         tails.append((item.field, item.reason,
-                                      Array(("," + BundleWriter.csvField(item.field) + "," + BundleWriter.csvField(item.reason) + ",").utf8)))
+                                      Array(("," + CSVWriter.cell(item.field) + "," + CSVWriter.cell(item.reason) + ",").utf8)))
                         tail = tails.count - 1
                     }
                     guard take(head), take(tails[tail!].bytes), plainCellAndLineEnd() else { return false }
@@ -745,5 +747,5 @@ public enum BundleVerifier {
 }
 
 extension String {
-    func trimmingSuffix(_ suffix: String) -> String { hasSuffix(suffix) ? String(dropLast(suffix.count)) : self }
+    package func trimmingSuffix(_ suffix: String) -> String { hasSuffix(suffix) ? String(dropLast(suffix.count)) : self }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerFormat
 
 /// `--format html`: one self-contained page (inline CSS and SVG, no scripts, no external assets), every value escaped.
 extension CommunicationReport {
@@ -21,7 +22,7 @@ extension CommunicationReport {
         return String(decoding: out, as: UTF8.self)
     }
 
-    static let css = """
+    package static let css = """
     body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2430;margin:24px auto;max-width:1120px;padding:0 16px}
     h1{font-size:22px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid #d8dde6;padding-bottom:4px}
     .meta{color:#5a6475;margin:0 0 16px}.cards{display:flex;gap:12px;flex-wrap:wrap}

@@ -6,7 +6,7 @@ import ZIPFoundation
 /// CRC-32 as zip uses it (ISO-HDLC: reflected polynomial 0xEDB88320, initial and final XOR 0xFFFFFFFF),
 /// slicing-by-8: eight table lookups per eight input bytes. ZIPFoundation's Linux fallback reads one byte per
 /// lookup, which made the CRC a tenth of `verify-bundle`.
-enum CRC32 {
+package enum CRC32 {
     /// tables[k][b]: the CRC contribution of byte b followed by k zero bytes.
     private static let tables: [UInt32] = {
         var t = [UInt32](repeating: 0, count: 8 * 256)
@@ -24,7 +24,7 @@ enum CRC32 {
         return t
     }()
 
-    static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
+    package static func checksum(_ bytes: UnsafeRawBufferPointer, continuing crc: UInt32 = 0) -> UInt32 {
         var c = ~crc
         guard let base = bytes.baseAddress else { return crc }
         let count = bytes.count
@@ -47,40 +47,21 @@ enum CRC32 {
         return ~c
     }
 
-    static func checksum(_ bytes: [UInt8]) -> UInt32 { bytes.withUnsafeBytes { checksum($0) } }
-}
-
-/// Runs independent jobs on every core, each job once, the longest first when listed first; results in job order.
-/// Unlike `parallelMap` (equal contiguous shares), a few jobs of very different sizes keep both cores busy.
-func runConcurrently<T>(_ jobs: [() throws -> T]) throws -> [T] {
-    if jobs.count <= 1 || availableCores <= 1 { return try jobs.map { try $0() } }
-    let slots = UnsafeMutableBufferPointer<Result<T, Error>?>.allocate(capacity: jobs.count)
-    slots.initialize(repeating: nil)
-    defer {
-        _ = slots.deinitialize()
-        slots.deallocate()
-    }
-    let box = UnsafeSendableBox((jobs, slots))
-    DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
-        let (jobs, slots) = box.value
-        let job = jobs[i]
-        slots[i] = Result { try job() }
-    }
-    return try slots.map { try $0!.get() }
+    package static func checksum(_ bytes: [UInt8]) -> UInt32 { bytes.withUnsafeBytes { checksum($0) } }
 }
 
 /// One member of a bundle zip, ready to write: compressed (or stored) bytes, CRC-32 and SHA-256 of the content.
-struct ZipMember {
-    let name: String
-    let method: CompressionMethod
-    let crc: UInt32
-    let size: Int
-    let stored: [UInt8]
+package struct ZipMember {
+    package let name: String
+    package let method: CompressionMethod
+    package let crc: UInt32
+    package let size: Int
+    package let stored: [UInt8]
     /// SHA-256 of the uncompressed bytes (the manifest's digest).
-    let sha256: Hash
+    package let sha256: Hash
 
     /// Stored members are copied as they are; deflated ones use zlib's default level (ZIPFoundation).
-    static func make(_ name: String, _ bytes: [UInt8], method: CompressionMethod) throws -> ZipMember {
+    package static func make(_ name: String, _ bytes: [UInt8], method: CompressionMethod) throws -> ZipMember {
         let sha = Hash.sha256(bytes)
         guard method == .deflate, !bytes.isEmpty else {
             return ZipMember(name: name, method: .none, crc: CRC32.checksum(bytes), size: bytes.count, stored: bytes, sha256: sha)
@@ -99,9 +80,9 @@ struct ZipMember {
 
 /// Writes a zip archive (APPNOTE 6.3: local headers and data, central directory, end record). No ZIP64: a bundle
 /// is at most 512 MiB by its format. Names are ASCII; Unix mode 0644 regular files.
-enum ZipWriter {
+package enum ZipWriter {
     /// Hands the archive to `sink` in pieces: each header, each member's bytes as they are, the directory.
-    static func write(_ members: [ZipMember], date: Date, to sink: ([UInt8]) throws -> Void) throws {
+    package static func write(_ members: [ZipMember], date: Date, to sink: ([UInt8]) throws -> Void) throws {
         let (dosTime, dosDate) = dosDateTime(date)
         var offset = 0
         var offsets = [Int]()
@@ -134,7 +115,7 @@ enum ZipWriter {
     }
 
     /// MS-DOS time and date fields (2-second resolution, local time as zip tools expect).
-    static func dosDateTime(_ date: Date) -> (time: UInt16, date: UInt16) {
+    package static func dosDateTime(_ date: Date) -> (time: UInt16, date: UInt16) {
         let c = Calendar.current.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
         let year = min(max((c.year ?? 1980) - 1980, 0), 127)
         let time = (c.hour ?? 0) << 11 | (c.minute ?? 0) << 5 | (c.second ?? 0) / 2
@@ -143,6 +124,6 @@ enum ZipWriter {
 }
 
 private extension Array where Element == UInt8 {
-    mutating func u16(_ v: UInt16) { append(UInt8(v & 0xff)); append(UInt8(v >> 8)) }
-    mutating func u32(_ v: UInt32) { u16(UInt16(v & 0xffff)); u16(UInt16(v >> 16)) }
+    package mutating func u16(_ v: UInt16) { append(UInt8(v & 0xff)); append(UInt8(v >> 8)) }
+    package mutating func u32(_ v: UInt32) { u16(UInt16(v & 0xffff)); u16(UInt16(v >> 16)) }
 }

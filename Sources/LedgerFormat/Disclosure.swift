@@ -46,7 +46,7 @@ public struct Disclosure: Sendable, Equatable {
     }
 
     /// The salt of field `index`, derived from the entry's seed (see `SaltDeriver`).
-    static func salt(seed: [UInt8], index: Int) -> [UInt8] {
+    package static func salt(seed: [UInt8], index: Int) -> [UInt8] {
         SaltDeriver.single(seed: seed, index: index)
     }
 }
@@ -56,14 +56,14 @@ public struct Disclosure: Sendable, Equatable {
 /// A keyed PRF, so revealing one field's salt reveals nothing about the seed or the other salts.
 /// All of an entry's salts are derived at once: the seed's key block is compressed once (`ShortKeyedHash`),
 /// then four salts per BLAKE2b compression time. They are zeroed when the deriver goes away.
-final class SaltDeriver {
-    static let label = Array("client-ledger/salt/v1".utf8)
-    static let messageLength = label.count + 2
+package final class SaltDeriver {
+    package static let label = Array("client-ledger/salt/v1".utf8)
+    package static let messageLength = label.count + 2
 
     private let salts: UnsafeMutableRawBufferPointer
-    let count: Int
+    package let count: Int
 
-    init(seed: [UInt8], count: Int) {
+    package init(seed: [UInt8], count: Int) {
         self.count = count
         salts = .allocate(byteCount: max(1, count) * Disclosure.saltByteCount, alignment: 16)
         let hasher = seed.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: Disclosure.saltByteCount) }
@@ -79,7 +79,7 @@ final class SaltDeriver {
     }
 
     /// Calls `body` with the salt of field `index`.
-    func withSalt<R>(index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    package func withSalt<R>(index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         precondition(index < count, "salt index out of range")
         let start = index * Disclosure.saltByteCount
         return try body(UnsafeRawBufferPointer(rebasing: salts[start..<(start + Disclosure.saltByteCount)]))
@@ -87,7 +87,7 @@ final class SaltDeriver {
 
     /// The salt of one field, derived on its own (one hash, no batching): the reference the batched path
     /// is tested against.
-    static func single(seed: [UInt8], index: Int) -> [UInt8] {
+    package static func single(seed: [UInt8], index: Int) -> [UInt8] {
         var message = [UInt8](repeating: 0, count: messageLength)
         message.withUnsafeMutableBytes { writeMessage(index: index, to: $0.baseAddress!) }
         return message.withUnsafeBytes { KeyedHash.hash($0, key: SecretBytes(copying: seed), length: Disclosure.saltByteCount) }
@@ -103,13 +103,13 @@ final class SaltDeriver {
 
 /// Computes disclosure digests in reusable scratch buffers (the import and deep-verify hot path hashes one
 /// per field): no per-field allocation or reference counting.
-final class DisclosureDigester {
+package final class DisclosureDigester {
     private var json: UnsafeMutablePointer<UInt8>
     private var jsonCapacity: Int
     private var ascii: UnsafeMutablePointer<UInt8>
     private var asciiCapacity: Int
 
-    init(capacity: Int = 2048) {
+    package init(capacity: Int = 2048) {
         jsonCapacity = capacity
         json = .allocate(capacity: capacity)
         asciiCapacity = Base64.encodedURLCount(capacity)
@@ -127,13 +127,13 @@ final class DisclosureDigester {
     }
 
     /// SHA-256(ASCII(base64url(["<b64url salt>","<name>",<value>]))).
-    func digest(salt: UnsafeRawBufferPointer, name: String, value: UnsafeRawBufferPointer) -> Hash {
+    package func digest(salt: UnsafeRawBufferPointer, name: String, value: UnsafeRawBufferPointer) -> Hash {
         var name = name
         return name.withUTF8 { digest(salt: salt, name: UnsafeRawBufferPointer($0), value: value) }
     }
 
     /// The same, with the name as its ASCII bytes (deep verify reads names in place from the leaf).
-    func digest(salt: UnsafeRawBufferPointer, name nameBytes: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Hash {
+    package func digest(salt: UnsafeRawBufferPointer, name nameBytes: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Hash {
         ensureCapacity(Base64.encodedURLCount(salt.count) + nameBytes.count + value.count + 8)
         var n = 0
         func put(_ byte: UInt8) { json[n] = byte; n += 1 }

@@ -3,18 +3,18 @@ import MerkleLog
 /// A leaf read in place (docs/FORMAT.md, "Leaf v1"), without allocating: the verify hot path.
 /// It accepts exactly the bytes `Leaf.decode` accepts; when it returns nil, the caller decodes with
 /// `Leaf.decode` to report the precise error.
-struct LeafView {
+package struct LeafView {
     /// The whole leaf; the views below point into it (valid as long as it is).
-    let bytes: UnsafeRawBufferPointer
-    let seq: UInt64
-    let recordedAt: Int64
-    let previousHash: Hash
-    let matterTag: Hash
-    let sourceTag: Hash?
-    let keyID: UInt32
-    let ciphertextHash: Hash
-    let fieldsDigest: Hash
-    let fieldCount: Int
+    package let bytes: UnsafeRawBufferPointer
+    package let seq: UInt64
+    package let recordedAt: Int64
+    package let previousHash: Hash
+    package let matterTag: Hash
+    package let sourceTag: Hash?
+    package let keyID: UInt32
+    package let ciphertextHash: Hash
+    package let fieldsDigest: Hash
+    package let fieldCount: Int
     private let nonceOffset: Int
     /// Offset of the field list (`u8 name length || name`, repeated), just after the u16 field count.
     private let namesOffset: Int
@@ -26,7 +26,7 @@ struct LeafView {
     /// Key id, nonce, ciphertext hash, fields digest, field count.
     private static let fixedTail = 4 + Leaf.nonceByteCount + 32 + 32 + 2
 
-    init?(_ bytes: UnsafeRawBufferPointer) {
+    package init?(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count >= Self.fixedHead, bytes[0] == Leaf.currentVersion else { return nil }
         let flags = bytes[Self.flagsOffset]
         guard flags & ~1 == 0 else { return nil }
@@ -55,21 +55,21 @@ struct LeafView {
         guard Self.namesAreValid(bytes, from: namesOffset, count: fieldCount) else { return nil }
     }
 
-    var ledgerID: UnsafeRawBufferPointer {
+    package var ledgerID: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: bytes[Self.ledgerIDOffset..<(Self.ledgerIDOffset + Leaf.ledgerIDByteCount)])
     }
 
-    var nonce: UnsafeRawBufferPointer {
+    package var nonce: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: bytes[nonceOffset..<(nonceOffset + Leaf.nonceByteCount)])
     }
 
     /// The field list exactly as the fields digest frames it: `u8 name length || name`, in leaf order.
-    var nameList: UnsafeRawBufferPointer {
+    package var nameList: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: bytes[namesOffset...])
     }
 
     /// Calls `body` with each field's index and name bytes, in leaf order.
-    func forEachName(_ body: (Int, UnsafeRawBufferPointer) throws -> Void) rethrows {
+    package func forEachName(_ body: (Int, UnsafeRawBufferPointer) throws -> Void) rethrows {
         var o = namesOffset
         for index in 0..<fieldCount {
             let length = Int(bytes[o])

@@ -1,4 +1,6 @@
 import Foundation
+import Ledger
+import LedgerFormat
 import Sodium
 
 /// `ledger bench`: measures the engine on synthetic ~1 KiB records across 100 matters, in a scratch directory.

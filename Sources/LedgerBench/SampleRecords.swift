@@ -1,3 +1,4 @@
+import LedgerSupport
 import RecordFormats
 
 /// Deterministic, realistic client-communication records (~1 KiB of JSON each) for the demo and `ledger bench`.
@@ -11,9 +12,9 @@ public struct SampleRecords {
         self.matterCount = matterCount
     }
 
-    static let authors = ["a.okafor", "b.lindqvist", "c.moreau", "d.tanaka", "e.silva", "f.nguyen", "g.kowalski", "h.osei"]
-    static let channels = ["email", "phone", "portal", "secure-message", "video", "in-person", "letter"]
-    static let phrases = [
+    package static let authors = ["a.okafor", "b.lindqvist", "c.moreau", "d.tanaka", "e.silva", "f.nguyen", "g.kowalski", "h.osei"]
+    package static let channels = ["email", "phone", "portal", "secure-message", "video", "in-person", "letter"]
+    package static let phrases = [
         "Reviewed the draft settlement terms with the client and explained the release clause in detail.",
         "Client asked whether the limitation period affects the counterclaim; we confirmed the dates on file.",
         "Summarised the expert report and the likely questions at the deposition next month.",
@@ -79,15 +80,3 @@ public struct SampleRecords {
     private func four(_ v: Int) -> String { String(repeating: "0", count: max(0, 4 - String(v).count)) + String(v) }
 }
 
-/// SplitMix64: a tiny deterministic generator for synthetic data and seeded tests (never for keys or salts).
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerFormat
 import RecordFormats
 
 /// Output formats of `ledger report` (docs/REPORT.md documents the JSON and CSV schemas).
@@ -19,23 +20,23 @@ extension CommunicationReport {
     // MARK: - Number formatting (integer arithmetic: deterministic output)
 
     /// µs as hours with one decimal, rounded half up ("26.5").
-    static func hours(_ micros: Int64) -> String { tenths(micros, unit: 3_600_000_000) }
+    package static func hours(_ micros: Int64) -> String { tenths(micros, unit: 3_600_000_000) }
     /// µs as days with one decimal ("15.2").
-    static func days(_ micros: Int64) -> String { tenths(micros, unit: 86_400_000_000) }
+    package static func days(_ micros: Int64) -> String { tenths(micros, unit: 86_400_000_000) }
 
-    static func tenths(_ micros: Int64, unit: Int64) -> String {
+    package static func tenths(_ micros: Int64, unit: Int64) -> String {
         let sign = micros < 0 ? "-" : ""
         let t = (abs(micros) * 10 + unit / 2) / unit
         return "\(sign)\(t / 10).\(t % 10)"
     }
 
-    static func percent(_ part: Int, _ whole: Int) -> String {
+    package static func percent(_ part: Int, _ whole: Int) -> String {
         guard whole > 0 else { return "100.0" }
         let t = (part * 1000 * 2 + whole) / (whole * 2)
         return "\(t / 10).\(t % 10)"
     }
 
-    static func time(_ micros: Int64) -> String {
+    package static func time(_ micros: Int64) -> String {
         // 2026-01-05T09:00:00Z (seconds precision for people; JSON keeps microseconds).
         let full = Timestamp.formatRFC3339(micros: micros)
         return String(full.prefix(19)) + "Z"
@@ -45,7 +46,7 @@ extension CommunicationReport {
 
     // MARK: - Text
 
-    func textReport(policy: ReportPolicy) -> String {
+    package func textReport(policy: ReportPolicy) -> String {
         var out = "Communication report as of \(Self.time(asOf))\n"
         if let bh = policy.businessHours {
             let days = BusinessHours.dayNames.indices.filter { bh.days.contains($0) }.map { BusinessHours.dayNames[$0] }.joined(separator: ",")
@@ -69,15 +70,15 @@ extension CommunicationReport {
     }
 
     /// One table of the report (text and HTML render the same sections).
-    struct Section {
-        var title: String
-        var header: [String]
-        var rows: [[String]]
-        var right: Set<Int>
-        var empty = "none"
+    package struct Section {
+        package var title: String
+        package var header: [String]
+        package var rows: [[String]]
+        package var right: Set<Int>
+        package var empty = "none"
     }
 
-    func sections() -> [Section] {
+    package func sections() -> [Section] {
         var result = [Section]()
         result.append(Section(title: "MATTERS", header: ["MATTER", "ENTRIES", "UPDATES", "LONGEST GAP (d)", "SINCE LAST (d)", "LIMIT (d)", "BREACHES", "STATUS"],
                               rows: matters.map { m in
@@ -126,7 +127,7 @@ extension CommunicationReport {
     }
 
     /// Aligned columns, two spaces apart; `right` columns right-aligned; the last column unpadded.
-    static func table(_ header: [String], _ rows: [[String]], right: Set<Int> = []) -> String {
+    package static func table(_ header: [String], _ rows: [[String]], right: Set<Int> = []) -> String {
         // Widths in characters; ASCII cells (nearly all) are measured in O(1) from their UTF-8.
         func width(_ cell: String) -> Int { cell.utf8.allSatisfy { $0 < 0x80 } ? cell.utf8.count : cell.count }
         var widths = header.map(width)
@@ -233,24 +234,14 @@ extension CommunicationReport {
 
     public static let csvHeader = ["kind", "matter", "seq", "start", "end", "measured_seconds", "limit_seconds", "met_by", "inferred", "open"]
 
-    func csv() -> String {
+    package func csv() -> String {
         var out = Self.csvHeader.joined(separator: ",") + "\r\n"
         for b in breaches {
             let cells = [b.kind.rawValue, b.matter, b.seq.map { String($0) } ?? "", Timestamp.formatRFC3339(micros: b.start),
                          Timestamp.formatRFC3339(micros: b.end), String(b.measured / 1_000_000), String(b.limit / 1_000_000),
                          b.metBy.map { String($0) } ?? "", b.inferred ? "true" : "false", b.open ? "true" : "false"]
-            out += cells.map(Self.csvField).joined(separator: ",") + "\r\n"
+            out += CSVWriter.row(cells)
         }
         return out
-    }
-
-    /// RFC 4180 quoting; a leading =, +, -, @ is prefixed with ' so spreadsheets do not run it as a formula.
-    static func csvField(_ s: String) -> String {
-        var v = s
-        if let first = v.first, "=+-@".contains(first), Int64(v) == nil { v = "'" + v }
-        if v.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-            return "\"" + v.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
-        return v
     }
 }

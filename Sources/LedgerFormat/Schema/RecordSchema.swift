@@ -14,8 +14,8 @@ public struct ValidatedRecord: Sendable {
     public let names: [String]
     /// Canonical JSON of every value, concatenated in `names` order; value i ends at `valueEnds[i]`.
     /// One buffer per record keeps the import hot path to a few allocations per record.
-    let valueBytes: [UInt8]
-    let valueEnds: [Int]
+    package let valueBytes: [UInt8]
+    package let valueEnds: [Int]
     public let matter: String
     public let occurredAt: Int64
     public let sourceSystem: String?
@@ -29,7 +29,7 @@ public struct ValidatedRecord: Sendable {
         names.indices.map { Field(name: names[$0], value: Array(valueBytes[valueRange($0)])) }
     }
 
-    func valueRange(_ index: Int) -> Range<Int> {
+    package func valueRange(_ index: Int) -> Range<Int> {
         (index == 0 ? 0 : valueEnds[index - 1])..<valueEnds[index]
     }
 
@@ -37,7 +37,7 @@ public struct ValidatedRecord: Sendable {
     public var sourceKey: String? { Self.sourceKey(system: sourceSystem, id: sourceId) }
 
     /// sourceSystem NUL sourceId; nil without a sourceId.
-    static func sourceKey(system: String?, id: String?) -> String? {
+    package static func sourceKey(system: String?, id: String?) -> String? {
         guard let id else { return nil }
         return (system ?? "") + "\u{0}" + id
     }
@@ -58,7 +58,7 @@ public enum RecordSchema {
     public static let urgencies = ["routine", "urgent"]
     public static let outcomes = ["spoke", "left-message", "no-answer", "sent", "delivered"]
 
-    enum FieldType: Sendable {
+    package enum FieldType: Sendable {
         case line(maxLength: Int)          // one line of text, no control characters
         case text(maxLength: Int)          // free text, newlines and tabs allowed
         case choice([String])
@@ -72,7 +72,7 @@ public enum RecordSchema {
         case extensionValue                // x-…: any JSON without floats
     }
 
-    static let types: [String: FieldType] = [
+    package static let types: [String: FieldType] = [
         "matter": .line(maxLength: 256),
         "client": .line(maxLength: 1024),
         "author": .line(maxLength: 256),
@@ -101,18 +101,18 @@ public enum RecordSchema {
     public static var knownFields: [String] { types.keys.sorted() }
 
     /// A schema field as the hot paths see it: its type, and whether it is required.
-    struct KnownField {
-        let type: FieldType
-        let required: Bool
+    package struct KnownField {
+        package let type: FieldType
+        package let required: Bool
     }
 
     /// A schema field name packed into two words (names are at most 15 bytes), so that finding a field compares
     /// integers: no hashing, no String comparison and no reference counting, for every field of every imported
     /// or deep-verified record.
     fileprivate struct PackedName: Equatable {
-        let low: UInt64, high: UInt64, length: Int
+        package let low: UInt64, high: UInt64, length: Int
 
-        init?(_ name: UnsafeRawBufferPointer) {
+        package init?(_ name: UnsafeRawBufferPointer) {
             guard name.count <= 15 else { return nil }
             var words: (UInt64, UInt64) = (0, 0)
             withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: name) }
@@ -122,14 +122,14 @@ public enum RecordSchema {
 
     /// The schema's fields by packed name. Fetch it once per record (`fieldTable`): every access to a global
     /// goes through its lazy-initialisation check.
-    struct FieldTable {
+    package struct FieldTable {
         fileprivate let names: [PackedName]
         fileprivate let fields: [KnownField]
         /// How many fields are required.
-        let requiredCount: Int
+        package let requiredCount: Int
 
         /// The schema field with this name (UTF-8 bytes), or nil (extension fields are not listed).
-        func field(utf8 name: UnsafeRawBufferPointer) -> KnownField? {
+        package func field(utf8 name: UnsafeRawBufferPointer) -> KnownField? {
             guard let packed = PackedName(name) else { return nil }
             let index = names.withUnsafeBufferPointer { names -> Int? in
                 for i in names.indices where names[i].low == packed.low && names[i].high == packed.high && names[i].length == packed.length {
@@ -141,7 +141,7 @@ public enum RecordSchema {
         }
     }
 
-    static let fieldTable: FieldTable = {
+    package static let fieldTable: FieldTable = {
         let sorted = types.sorted { $0.key < $1.key }
         return FieldTable(names: sorted.map { entry in Array(entry.key.utf8).withUnsafeBytes { PackedName($0)! } },
                           fields: sorted.map { KnownField(type: $0.value, required: required.contains($0.key)) },
@@ -149,26 +149,26 @@ public enum RecordSchema {
     }()
 
     /// The schema field with this name (UTF-8 bytes), or nil (extension fields are not listed).
-    static func knownField(utf8 name: UnsafeRawBufferPointer) -> KnownField? {
+    package static func knownField(utf8 name: UnsafeRawBufferPointer) -> KnownField? {
         fieldTable.field(utf8: name)
     }
 
     /// The type of a field, by name: a schema field, an `x-` extension, or nil.
-    static func type(utf8 name: UnsafeRawBufferPointer) -> FieldType? {
+    package static func type(utf8 name: UnsafeRawBufferPointer) -> FieldType? {
         if let known = knownField(utf8: name) { return known.type }
         return isExtensionName(utf8: name) ? .extensionValue : nil
     }
 
-    static func type(of name: String) -> FieldType? {
+    package static func type(of name: String) -> FieldType? {
         var name = name
         return name.withUTF8 { type(utf8: UnsafeRawBufferPointer($0)) }
     }
 
-    static func isExtensionName(utf8 name: UnsafeRawBufferPointer) -> Bool {
+    package static func isExtensionName(utf8 name: UnsafeRawBufferPointer) -> Bool {
         name.count > 2 && name[0] == UInt8(ascii: "x") && name[1] == UInt8(ascii: "-") && FieldName.isValid(name)
     }
 
-    static func isExtensionName(_ name: String) -> Bool {
+    package static func isExtensionName(_ name: String) -> Bool {
         var name = name
         return name.withUTF8 { isExtensionName(utf8: UnsafeRawBufferPointer($0)) }
     }
@@ -227,7 +227,7 @@ public enum RecordSchema {
         return nil
     }
 
-    static func check(_ value: JSONValue, as type: FieldType, field: String) throws(RecordError) {
+    package static func check(_ value: JSONValue, as type: FieldType, field: String) throws(RecordError) {
         switch type {
         case .line(let maxLength):
             try checkText(value, field: field, maxLength: maxLength, allowNewlines: false)
@@ -307,8 +307,8 @@ public enum RecordSchema {
 
 /// Finds C0 control characters and DEL in a string's UTF-8. Every byte of a multi-byte UTF-8 sequence is >= 0x80,
 /// so a byte scan finds exactly these characters; whole 8-byte words without any byte < 0x20 or == 0x7f are skipped.
-enum ControlCharacters {
-    static func present(in text: String, allowingLineBreaks: Bool) -> Bool {
+package enum ControlCharacters {
+    package static func present(in text: String, allowingLineBreaks: Bool) -> Bool {
         var copy = text
         return copy.withUTF8 { bytes in
             var i = 0

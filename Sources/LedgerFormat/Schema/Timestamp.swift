@@ -85,7 +85,7 @@ public enum Timestamp {
 
     // MARK: - Calendar arithmetic (proleptic Gregorian, Howard Hinnant's days_from_civil)
 
-    static func days(fromCivil year: Int, _ month: Int, _ day: Int) -> Int {
+    package static func days(fromCivil year: Int, _ month: Int, _ day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -95,7 +95,7 @@ public enum Timestamp {
         return era * 146_097 + doe - 719_468
     }
 
-    static func civil(fromDays z0: Int) -> (Int, Int, Int) {
+    package static func civil(fromDays z0: Int) -> (Int, Int, Int) {
         let z = z0 + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -107,7 +107,7 @@ public enum Timestamp {
         return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
     }
 
-    static func daysInMonth(_ year: Int, _ month: Int) -> Int {
+    package static func daysInMonth(_ year: Int, _ month: Int) -> Int {
         switch month {
         case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
         case 4, 6, 9, 11: return 30

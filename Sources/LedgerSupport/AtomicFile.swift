@@ -1,0 +1,50 @@
+import Foundation
+
+/// A file the tool could not read or write, with the system's reason. Never carries file contents.
+public struct FileError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let detail: String
+
+    public init(path: String, detail: String) {
+        self.path = path
+        self.detail = detail
+    }
+
+    public var description: String { "\(path): \(detail)" }
+}
+
+/// Writes files so that a reader sees either the old or the new content, never a mix: a temp file with an
+/// unpredictable name created exclusively (no following symlinks), the requested mode set explicitly, fsync,
+/// rename over the target, fsync of the directory.
+public enum AtomicFile {
+    public static func write(_ text: String, to path: String, mode: Int = 0o644) throws {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        let temp = (directory as NSString).appendingPathComponent(".\(url.lastPathComponent).tmp-\(String(UInt64.random(in: .min ... .max), radix: 16))")
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw FileError(path: path, detail: "cannot create a temporary file beside it: \(systemError())") }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        let ok = written == bytes.count && fchmod(fd, mode_t(mode)) == 0 && fsync(fd) == 0
+        close(fd)
+        guard ok, rename(temp, path) == 0 else {
+            let detail = systemError()
+            unlink(temp)
+            throw FileError(path: path, detail: "cannot write: \(detail)")
+        }
+        let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dir >= 0 {
+            fsync(dir)  // make the rename itself durable
+            close(dir)
+        }
+    }
+
+    /// The value of `ledger_verify_last_success_timestamp_seconds` in an existing metrics file, if any.
+    public static func previousLastSuccess(metricsPath: String) -> Double? {
+        guard let text = try? String(contentsOfFile: metricsPath, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("ledger_verify_last_success_timestamp_seconds") {
+            return line.split(separator: " ").last.flatMap { Double($0) }
+        }
+        return nil
+    }
+}
