@@ -106,43 +106,43 @@ package enum BundleReader {
     package static func readDigested(_ path: String) throws -> [String: (bytes: [UInt8], sha256: Hash)] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw ExportError.inputNotFound(path)
+            throw BundleError.notFound(path: path)
         }
-        guard FileManager.default.isReadableFile(atPath: path) else { throw ExportError.io(path: path, detail: "cannot read") }
+        guard FileManager.default.isReadableFile(atPath: path) else { throw BundleError.unreadable(path: path, detail: "cannot read") }
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
         if let size = attributes?[.size] as? UInt64, size > BundleFormat.maxTotalBytes {
-            throw ExportError.malformedBundle("the file is over \(BundleFormat.maxTotalBytes >> 20) MiB")
+            throw BundleError.malformed("the file is over \(BundleFormat.maxTotalBytes >> 20) MiB")
         }
         let archive: Archive
         do {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
         } catch {
-            throw ExportError.malformedBundle("not a zip archive (\(error))")
+            throw BundleError.malformed("not a zip archive (\(error))")
         }
         var entries = [Entry]()
         var names = Set<String>()
         var declaredTotal: UInt64 = 0
         for entry in archive {
             let name = entry.path
-            guard entries.count < 32 else { throw ExportError.malformedBundle("too many files in the archive") }
+            guard entries.count < 32 else { throw BundleError.malformed("too many files in the archive") }
             if name.hasPrefix("/") || name.hasPrefix("\\") || name.contains("..") || name.contains("/") || name.contains("\\")
                 || name.contains(":") {
-                throw ExportError.malformedBundle("unsafe file name '\(printable(name))' (absolute path, directory or traversal)")
+                throw BundleError.malformed("unsafe file name '\(printable(name))' (absolute path, directory or traversal)")
             }
-            guard BundleFormat.allowed.contains(name) else { throw ExportError.malformedBundle("unexpected file '\(printable(name))'") }
-            guard names.insert(name).inserted else { throw ExportError.malformedBundle("duplicate file '\(name)'") }
-            guard entry.type == .file else { throw ExportError.malformedBundle("'\(name)' is not a regular file") }
+            guard BundleFormat.allowed.contains(name) else { throw BundleError.malformed("unexpected file '\(printable(name))'") }
+            guard names.insert(name).inserted else { throw BundleError.malformed("duplicate file '\(name)'") }
+            guard entry.type == .file else { throw BundleError.malformed("'\(name)' is not a regular file") }
             guard entry.uncompressedSize <= BundleFormat.maxFileBytes else {
-                throw ExportError.malformedBundle("'\(name)' declares \(entry.uncompressedSize) bytes, over the \(BundleFormat.maxFileBytes >> 20) MiB limit per file")
+                throw BundleError.malformed("'\(name)' declares \(entry.uncompressedSize) bytes, over the \(BundleFormat.maxFileBytes >> 20) MiB limit per file")
             }
             declaredTotal += entry.uncompressedSize
             guard declaredTotal <= BundleFormat.maxTotalBytes else {
-                throw ExportError.malformedBundle("the files declare over \(BundleFormat.maxTotalBytes >> 20) MiB in total")
+                throw BundleError.malformed("the files declare over \(BundleFormat.maxTotalBytes >> 20) MiB in total")
             }
             entries.append(entry)
         }
         for name in BundleFormat.required where !names.contains(name) {
-            throw ExportError.malformedBundle("missing file '\(name)'")
+            throw BundleError.malformed("missing file '\(name)'")
         }
         var extracted = [(entry: Entry, bytes: [UInt8])]()
         for entry in entries {
@@ -153,15 +153,15 @@ package enum BundleReader {
                 // CRC-32 is checked below with a faster implementation than ZIPFoundation's Linux fallback.
                 _ = try archive.extract(entry, bufferSize: 1 << 20, skipCRC32: true) { chunk in
                     guard UInt64(bytes.count + chunk.count) <= declared else {
-                        throw ExportError.malformedBundle("'\(entry.path)' holds more bytes than it declares")
+                        throw BundleError.malformed("'\(entry.path)' holds more bytes than it declares")
                     }
                     bytes.append(contentsOf: chunk)
                 }
-                guard UInt64(bytes.count) == declared else { throw ExportError.malformedBundle("'\(entry.path)' is shorter than it declares") }
-            } catch let error as ExportError {
+                guard UInt64(bytes.count) == declared else { throw BundleError.malformed("'\(entry.path)' is shorter than it declares") }
+            } catch let error as BundleError {
                 throw error
             } catch {
-                throw ExportError.malformedBundle("'\(entry.path)' cannot be read (\(error))")
+                throw BundleError.malformed("'\(entry.path)' cannot be read (\(error))")
             }
             extracted.append((entry, bytes))
         }
@@ -176,7 +176,7 @@ package enum BundleReader {
         let sums = try runConcurrently(jobs)
         var files = [String: (bytes: [UInt8], sha256: Hash)]()
         for (i, item) in extracted.enumerated() {
-            guard sums[2 * i].crc == item.entry.checksum else { throw ExportError.malformedBundle("'\(item.entry.path)' fails its CRC-32 check") }
+            guard sums[2 * i].crc == item.entry.checksum else { throw BundleError.malformed("'\(item.entry.path)' fails its CRC-32 check") }
             files[item.entry.path] = (item.bytes, sums[2 * i + 1].sha256!)
         }
         return files
@@ -202,7 +202,7 @@ private struct EntryFacts {
 public enum BundleVerifier {
     package static let logger = Logger(label: "ledger.export")
 
-    /// Verifies a bundle offline (docs/EXPORT.md, "The checks"). Throws `ExportError` only when the bundle cannot be
+    /// Verifies a bundle offline (docs/EXPORT.md, "The checks"). Throws `BundleError` only when the bundle cannot be
     /// read as a bundle at all; every failed check is a violation in the report.
     public static func verify(path: String, options: BundleVerifyOptions = BundleVerifyOptions()) throws -> BundleReport {
         let start = Clock.nowMicros()
@@ -215,11 +215,11 @@ public enum BundleVerifier {
 
         // Manifest: the one file that cannot hash itself.
         guard let manifestBytes = files[BundleFormat.manifest], case .object(let manifest)? = try? JSONParser.parse(manifestBytes) else {
-            throw ExportError.malformedBundle("manifest.json is not a JSON object")
+            throw BundleError.malformed("manifest.json is not a JSON object")
         }
         guard manifest["formatVersion"]?.integerValue == Int64(BundleFormat.formatVersion),
               manifest["format"]?.stringValue == BundleFormat.formatName else {
-            throw ExportError.malformedBundle("manifest.json does not declare \(BundleFormat.formatName) version \(BundleFormat.formatVersion)")
+            throw BundleError.malformed("manifest.json does not declare \(BundleFormat.formatName) version \(BundleFormat.formatVersion)")
         }
         if case .object(let listed)? = manifest["files"] {
             for (name, _) in files.sorted(by: { $0.key < $1.key }) where name != BundleFormat.manifest {
@@ -243,7 +243,7 @@ public enum BundleVerifier {
             do {
                 key = try NoteVerifierKey(text: pinned.trimmingSuffix("\n"))
             } catch {
-                throw ExportError.invalidArgument("--verifier-key: not a verifier key (\(error))")
+                throw BundleError.invalidVerifierKey("\(error)")
             }
             report.verifierKeyPinned = true
             if let own = try? NoteVerifierKey(text: String(decoding: files[BundleFormat.verifierKey]!, as: UTF8.self).trimmingSuffix("\n")),
@@ -436,16 +436,11 @@ public enum BundleVerifier {
         return (name, parts[2])
     }
 
-    /// `Leaf.fieldsDigest` over the slots (all filled), in one buffer.
+    /// The leaf's fields digest (`Leaf.FieldsHasher`) over the slots, all filled.
     private static func fieldsDigest(names: [String], digests: [Hash?]) -> Hash {
-        var buffer = [UInt8]()
-        buffer.reserveCapacity(names.count * 48)
-        for (name, digest) in zip(names, digests) {
-            buffer.append(UInt8(name.utf8.count))  // u8 name length || name || u8[32] disclosure digest
-            buffer.append(contentsOf: name.utf8)
-            digest!.withUnsafeBytes { buffer.append(contentsOf: $0) }
-        }
-        return Hash.sha256(buffer)
+        var hasher = Leaf.FieldsHasher()
+        for (name, digest) in zip(names, digests) { hasher.add(name: name, digest: digest!) }
+        return hasher.finalize()
     }
 
     private static let reasonBytes = RedactionReason.allCases.map { ($0, Array($0.rawValue.utf8)) }
@@ -682,8 +677,8 @@ public enum BundleVerifier {
         let note = try SignedNoteText(parsing: text)
         if let key { try note.verify(with: key) }
         let body = try Checkpoint(body: note.text)
-        guard let root = Hash(bytes: body.rootHash) else { throw ExportError.malformedBundle("root is not 32 bytes") }
-        if let key, body.origin != key.name { throw ExportError.malformedBundle("origin \(body.origin) is not the key's name \(key.name)") }
+        guard let root = Hash(bytes: body.rootHash) else { throw BundleError.malformed("root is not 32 bytes") }
+        if let key, body.origin != key.name { throw BundleError.malformed("origin \(body.origin) is not the key's name \(key.name)") }
         return (body.size, root, body.origin)
     }
 

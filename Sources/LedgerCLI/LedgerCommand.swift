@@ -15,7 +15,7 @@ struct LedgerCommand: ParsableCommand {
         (passphrase for --passphrase ledgers), LEDGER_LOG_LEVEL (default: warning).
         Exit codes: 0 success; 1 integrity violation (report --fail-on-breach: breaches found); 64 usage; 65 rejected input records; \
         66 ledger, file, entry or matter not found; 73 refused to create or overwrite; \
-        74 storage or I/O error; 77 key missing, wrong or unsafe.
+        70 internal error; 74 storage or I/O error; 77 key missing, wrong or unsafe.
         """,
         version: LedgerVersion.string,
         subcommands: [Init.self, Append.self, Import.self, List.self, Show.self, CheckpointCommand.self, Verify.self,
@@ -29,11 +29,14 @@ struct LedgerCommand: ParsableCommand {
             handler.logLevel = Logger.Level(rawValue: Environment.value("LEDGER_LOG_LEVEL") ?? "") ?? .warning
             return handler
         }
+        var command: ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
         do {
-            var command = try parseAsRoot()
             try command.run()
         } catch {
-            exit(withError: error)
+            guard let (message, status) = Failure.outcome(for: error) else { exit(withError: error) }
+            Terminal.error(message)
+            Foundation.exit(status)
         }
     }
 }

@@ -77,18 +77,11 @@ public struct Leaf: Sendable, Equatable {
         self.fieldNames = fieldNames
     }
 
-    /// SHA-256 over `u8 name length || name || u8[32] disclosure digest` for each field in leaf order.
+    /// The fields digest of `names` and their disclosure digests (`FieldsHasher`, all at once).
     public static func fieldsDigest(names: [String], digests: [Hash]) -> Hash {
         precondition(names.count == digests.count)
-        var hasher = SHA256Hasher()
-        for (name, digest) in zip(names, digests) {
-            var name = name
-            name.withUTF8 { utf8 in
-                hasher.update(byte: UInt8(utf8.count))
-                hasher.update(UnsafeRawBufferPointer(utf8))
-            }
-            digest.withUnsafeBytes { hasher.update($0) }
-        }
+        var hasher = FieldsHasher()
+        for (name, digest) in zip(names, digests) { hasher.add(name: name, digest: digest) }
         return hasher.finalize()
     }
 
@@ -191,5 +184,30 @@ package enum FieldName {
 
     private static func isLetter(_ c: UInt8) -> Bool {
         (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+    }
+}
+
+extension Leaf {
+    /// The leaf's fields digest, streamed field by field in leaf order (docs/FORMAT.md, "Leaf v1"):
+    /// SHA-256 over `u8 name length || name || u8[32] disclosure digest` for each field. The one place that rule
+    /// is written: append, read, export, deep verify and the bundle verifier all feed this hasher.
+    public struct FieldsHasher {
+        private var hasher = SHA256Hasher()
+
+        public init() {}
+
+        /// Adds one field; `name` is at most 64 bytes (a valid field name).
+        public mutating func add(name: UnsafeRawBufferPointer, digest: Hash) {
+            hasher.update(byte: UInt8(name.count))
+            hasher.update(name)
+            digest.withUnsafeBytes { hasher.update($0) }
+        }
+
+        public mutating func add(name: String, digest: Hash) {
+            var name = name
+            name.withUTF8 { add(name: UnsafeRawBufferPointer($0), digest: digest) }
+        }
+
+        public mutating func finalize() -> Hash { hasher.finalize() }
     }
 }

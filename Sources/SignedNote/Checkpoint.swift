@@ -68,6 +68,19 @@ public struct Checkpoint: Sendable, Equatable {
         self.extensionLines = extensions.map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// Opens a signed checkpoint, as Go's `note.Open` opens a note: parses the signed note, checks its signature by
+    /// `verifier`, parses the body, and requires the body's origin to be the key's name. What it returns was signed.
+    /// Throws `NoteError` naming the first step that failed.
+    public static func open(note: String, verifier: NoteVerifierKey) throws -> Checkpoint {
+        let signed = try SignedNoteText(parsing: note)
+        try signed.verify(with: verifier)
+        let checkpoint = try Checkpoint(body: signed.text)
+        guard checkpoint.origin.utf8.elementsEqual(verifier.name.utf8) else {
+            throw NoteError.originMismatch(origin: checkpoint.origin, keyName: verifier.name)
+        }
+        return checkpoint
+    }
+
     /// `origin\nsize\nbase64(rootHash)\n` + each extension line + `\n`.
     public var body: String {
         var result = origin + "\n" + String(size) + "\n" + Base64.encode(rootHash) + "\n"

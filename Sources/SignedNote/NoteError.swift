@@ -13,6 +13,9 @@ public enum NoteError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidSignature
     /// A checkpoint body breaks the tlog-checkpoint format.
     case malformedCheckpoint(String)
+    /// A verified checkpoint names another origin than the verifier key's name (C2SP tlog-checkpoint: the key
+    /// name is the log's origin).
+    case originMismatch(origin: String, keyName: String)
 
     public var description: String {
         switch self {
@@ -22,6 +25,7 @@ public enum NoteError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownKey: return "note has no signature by the given key"
         case .invalidSignature: return "invalid signature by the given key"
         case .malformedCheckpoint(let why): return "malformed checkpoint: \(why)"
+        case .originMismatch(let origin, let keyName): return "the checkpoint's origin \(origin) is not the key's name \(keyName)"
         }
     }
 }

@@ -301,9 +301,9 @@ final class AppendTests: XCTestCase {
         let t = try TestLedger()
         t.ledger.close()
         let locked = try Ledger.open(at: t.directory)
-        assertLedgerError(try locked.signCheckpoint()) { if case .keyRequired = $0 { return true } else { return false } }
-        assertLedgerError(try locked.append(validRecord())) { if case .keyRequired = $0 { return true } else { return false } }
-        assertLedgerError(try locked.entry(0)) { if case .keyRequired = $0 { return true } else { return false } }
+        assertLedgerError(try locked.signCheckpoint()) { if case .masterKeyRequired = $0 { return true } else { return false } }
+        assertLedgerError(try locked.append(validRecord())) { if case .masterKeyRequired = $0 { return true } else { return false } }
+        assertLedgerError(try locked.entry(0)) { if case .masterKeyRequired = $0 { return true } else { return false } }
         // Keyless reads work.
         XCTAssertEqual(try locked.size(), 0)
         XCTAssertEqual(try locked.rootHash(), Hash.emptyTree)

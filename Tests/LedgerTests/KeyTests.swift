@@ -35,7 +35,7 @@ final class KeyAndCreateTests: XCTestCase {
         assertLedgerError(try ledger.unlock(with: .keyFile(path: other.keyPath))) {
             if case .wrongKey = $0 { return true } else { return false }
         }
-        assertLedgerError(try ledger.append(validRecord())) { if case .keyRequired = $0 { return true } else { return false } }
+        assertLedgerError(try ledger.append(validRecord())) { if case .masterKeyRequired = $0 { return true } else { return false } }
         XCTAssertNoThrow(try ledger.unlock(with: .keyFile(path: t.keyPath)))
     }
 
@@ -179,7 +179,7 @@ final class KeyAndCreateTests: XCTestCase {
         let keyFile = try temp.write("k", "ledger-master-key:v1:" + Base64.encode(Array(repeating: 1, count: 32)) + "\n")
         chmod(keyFile, 0o600)
         assertLedgerError(try reopened.unlock(with: .keyFile(path: keyFile))) {
-            if case .keyRequired = $0 { return true } else { return false }
+            if case .otherKeyKind(usesPassphrase: true) = $0 { return true } else { return false }
         }
         try reopened.unlock(with: .passphrase(right))
         XCTAssertEqual(try reopened.entry(0).string("summary"), "hello")
@@ -191,7 +191,7 @@ final class KeyAndCreateTests: XCTestCase {
     func testFileModeLedgerRefusesAPassphrase() throws {
         let t = try TestLedger()
         assertLedgerError(try t.ledger.unlock(with: .passphrase(SecretBytes(copying: Array("pw".utf8))))) {
-            if case .keyRequired = $0 { return true } else { return false }
+            if case .otherKeyKind(usesPassphrase: false) = $0 { return true } else { return false }
         }
     }
 

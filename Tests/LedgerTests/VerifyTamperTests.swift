@@ -732,7 +732,7 @@ final class VerifyTamperTests: XCTestCase {
         XCTAssertEqual(report.newestValidCheckpoint, f.notes[40])
         // deep needs the master key
         assertLedgerError(try f.verify(VerifyOptions(deep: true), unlocked: false)) {
-            if case .keyRequired = $0 { return true } else { return false }
+            if case .masterKeyRequired = $0 { return true } else { return false }
         }
     }
 

@@ -309,4 +309,29 @@ final class CheckpointTests: XCTestCase {
         try parsed.verify(with: try NoteVerifierKey(text: signer.verifierKey.text))
         XCTAssertEqual(try Checkpoint(body: parsed.text), checkpoint)
     }
+
+    func testOpenReturnsOnlyAVerifiedCheckpointOfTheKeysOrigin() throws {
+        let signer = try NoteSigner(name: "ledger.example/firm-a", seed: SecretBytes(randomCount: 32))
+        let key = try NoteVerifierKey(text: signer.verifierKey.text)
+        let checkpoint = Checkpoint(origin: signer.name, size: 7, rootHash: SHA256Sodium.hash(Array("r".utf8)))
+        let note = try signer.sign(checkpoint.body)
+        XCTAssertEqual(try Checkpoint.open(note: note, verifier: key), checkpoint)
+
+        // A signature by another key, a flipped byte of the body, a body that is not a checkpoint, another origin.
+        let other = try NoteSigner(name: "ledger.example/firm-b", seed: SecretBytes(randomCount: 32))
+        XCTAssertThrowsError(try Checkpoint.open(note: try other.sign(checkpoint.body), verifier: key)) {
+            XCTAssertEqual($0 as? NoteError, .unknownKey)
+        }
+        let tampered = note.replacingOccurrences(of: "\n7\n", with: "\n8\n")
+        XCTAssertThrowsError(try Checkpoint.open(note: tampered, verifier: key)) {
+            XCTAssertEqual($0 as? NoteError, .invalidSignature)
+        }
+        XCTAssertThrowsError(try Checkpoint.open(note: try signer.sign("not a checkpoint\n"), verifier: key)) {
+            guard case .malformedCheckpoint? = $0 as? NoteError else { return XCTFail("\($0)") }
+        }
+        let foreign = Checkpoint(origin: "ledger.example/firm-b", size: 7, rootHash: checkpoint.rootHash)
+        XCTAssertThrowsError(try Checkpoint.open(note: try signer.sign(foreign.body), verifier: key)) {
+            XCTAssertEqual($0 as? NoteError, .originMismatch(origin: "ledger.example/firm-b", keyName: signer.name))
+        }
+    }
 }

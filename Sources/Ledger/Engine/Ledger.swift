@@ -196,9 +196,9 @@ public final class Ledger: @unchecked Sendable {
             guard let raw else { throw LedgerError.corrupt("passphrase parameters (meta `kdf`) are missing") }
             master = try raw.withUnsafeBytes { try PassphraseParameters.decode($0) }.deriveMasterKey(passphrase)
         case (.keyFile, _):
-            throw LedgerError.keyRequired("this ledger is protected by a passphrase, not a key file; use --passphrase or LEDGER_PASSPHRASE_FILE")
+            throw LedgerError.otherKeyKind(usesPassphrase: true)
         case (.passphrase, _):
-            throw LedgerError.keyRequired("this ledger is protected by a key file; use --key-file or LEDGER_KEY_FILE")
+            throw LedgerError.otherKeyKind(usesPassphrase: false)
         }
         let ring = KeyRing(master: master)
         let sealed = try LedgerError.wrap("read the sealed signing key") {
@@ -223,7 +223,7 @@ public final class Ledger: @unchecked Sendable {
 
     func requireKeys() throws -> KeyRing {
         guard let ring = lock.withLock({ keyRing }) else {
-            throw LedgerError.keyRequired("this operation needs the master key: pass --key-file (or LEDGER_KEY_FILE) or --passphrase")
+            throw LedgerError.masterKeyRequired
         }
         return ring
     }

@@ -13,11 +13,18 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
     case keyFilePermissions(path: String, mode: UInt32)
     case keyFileMalformed(path: String, reason: String)
     case keyRequired(String)
+    /// The operation needs the master key and none was given.
+    case masterKeyRequired
+    /// A key of the other kind was given: the ledger is protected by a passphrase (true) or a key file (false).
+    case otherKeyKind(usesPassphrase: Bool)
     case wrongKey(String)
     case invalidRecords([RecordError])
     case unknownSequence(UInt64, size: UInt64)
     case unknownMatter
-    case storage(operation: String, detail: String)
+    /// LMDB failed during `operation` for a reason other than damage (map full, readers full, I/O, permissions).
+    case storage(operation: String, cause: LMDBError)
+    /// LMDB found the file damaged during `operation` (a bad page, a broken B-tree): an integrity failure.
+    case damagedStorage(operation: String, cause: LMDBError)
     case io(path: String, detail: String)
     case corrupt(String)
     case invalidArgument(String)
@@ -27,9 +34,9 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .ledgerNotFound(let path):
-            return "no ledger at \(path) (create one with `ledger init`)"
+            return "no ledger at \(path)"
         case .ledgerDirectoryNotEmpty(let path):
-            return "\(path) exists and is not empty; `ledger init` needs a new or empty directory"
+            return "\(path) exists and is not empty; a new ledger needs a new or empty directory"
         case .notALedger(let path, let reason):
             return "\(path) is not a readable ledger: \(reason)"
         case .unsupportedFormat(let version):
@@ -37,7 +44,7 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
         case .keyFileExists(let path):
             return "key file \(path) already exists; refusing to overwrite a key"
         case .keyFileInsideLedger(let path):
-            return "key file \(path) is inside the ledger directory; keep keys apart from the data they protect, or pass --allow-key-inside"
+            return "key file \(path) is inside the ledger directory; keep keys apart from the data they protect"
         case .keyFileMissing(let path):
             return "key file \(path) does not exist"
         case .keyFilePermissions(let path, let mode):
@@ -54,12 +61,19 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
             return size == 0 ? "no entry \(seq): the ledger is empty" : "no entry \(seq): the ledger has entries 0 to \(size - 1)"
         case .unknownMatter:
             return "no entries for that matter"
-        case .storage(let operation, let detail):
-            return "storage error during \(operation): \(detail)"
+        case .storage(let operation, let cause):
+            return "storage error during \(operation): \(cause)"
+        case .damagedStorage(let operation, let cause):
+            return "ledger data is damaged: storage error during \(operation): \(cause)"
+        case .masterKeyRequired:
+            return "this operation needs the master key"
+        case .otherKeyKind(let usesPassphrase):
+            return usesPassphrase ? "this ledger is protected by a passphrase, not a key file"
+                                  : "this ledger is protected by a key file, not a passphrase"
         case .io(let path, let detail):
             return "\(path): \(detail)"
         case .corrupt(let what):
-            return "ledger data is damaged: \(what) (run `ledger verify` for a full report)"
+            return "ledger data is damaged: \(what)"
         case .invalidArgument(let what):
             return what
         case .inputNotFound(let path):
@@ -71,12 +85,14 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
 }
 
 extension LedgerError {
-    /// Wraps an LMDB failure with the engine operation it interrupted.
+    /// Runs `body`, keeping an LMDB failure typed and naming the engine operation it interrupted. LMDB's own
+    /// corruption codes (a bad page, a broken B-tree, not an LMDB file) become `damagedStorage`: exit status 1.
     static func wrap<R>(_ operation: String, _ body: () throws -> R) throws -> R {
         do {
             return try body()
         } catch let error as LMDBError {
-            throw LedgerError.storage(operation: operation, detail: error.description)
+            throw error.isCorruption ? LedgerError.damagedStorage(operation: operation, cause: error)
+                                     : LedgerError.storage(operation: operation, cause: error)
         }
     }
 }

@@ -77,7 +77,7 @@ extension Ledger {
     /// field redacted with its reason and disclosure digest, inclusion proofs against a freshly signed checkpoint,
     /// a privilege log, a report and a README. Refuses to overwrite `path`.
     public func export(_ options: ExportOptions, to path: String) throws -> ExportSummary {
-        guard !options.matters.isEmpty else { throw ExportError.invalidProfile("name at least one matter (--matter)") }
+        guard !options.matters.isEmpty else { throw ExportError.noMatter }
         guard !FileManager.default.fileExists(atPath: path) else { throw ExportError.outputExists(path) }
         var timer = PhaseTimer(logger: Self.logger)
         defer { Self.logger.debug("export", metadata: ["phases": "\(timer)"]) }
@@ -212,14 +212,14 @@ extension Ledger {
         } catch let error as LedgerError {
             throw error
         } catch {
-            throw ExportError.invalidProfile("--since-checkpoint: the checkpoint does not verify with this ledger's key: \(error)")
+            throw ExportError.olderCheckpointInvalid("\(error)")
         }
         guard old.size <= size else {
-            throw LedgerError.corrupt("--since-checkpoint names \(old.size) entries but the ledger has \(size): it was truncated or rolled back")
+            throw LedgerError.corrupt("the older checkpoint names \(old.size) entries but the ledger has \(size): it was truncated or rolled back")
         }
         let ours = try treeHash(size: Int64(old.size), reader: reader)
         guard ours == old.root else {
-            throw LedgerError.corrupt("the ledger's tree at size \(old.size) differs from the --since-checkpoint root: history was rewritten")
+            throw LedgerError.corrupt("the ledger's tree at size \(old.size) differs from the older checkpoint's root: history was rewritten")
         }
         let proof = old.size >= 1 && old.size < size ? try proveTree(newSize: Int64(size), oldSize: Int64(old.size), reader: reader) : []
         _ = root

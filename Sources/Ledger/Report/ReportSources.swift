@@ -18,7 +18,7 @@ public enum ReportSource {
         let verification = try BundleVerifier.verify(path: path, options: options)
         guard verification.isValid else { throw ReportError.bundleRejected(violations: verification.violations.count) }
         let files = try BundleReader.read(path)
-        guard let bytes = files[BundleFormat.entries] else { throw ExportError.malformedBundle("missing entries.jsonl") }
+        guard let bytes = files[BundleFormat.entries] else { throw BundleError.malformed("missing entries.jsonl") }
         var out = [ReportRecord]()
         for line in bytes.split(separator: 0x0a) where !line.isEmpty {
             // Verified above: every line is an object with an index and well-formed disclosures.

@@ -134,20 +134,17 @@ extension Ledger {
         return r.isAtEnd ? seed : nil
     }
 
-    /// SHA-256 over `u8 name length || name || disclosure digest` per field (`Leaf.fieldsDigest`), with each
-    /// field's salt derived from the seed and its disclosure digest computed in the worker's scratch.
+    /// The leaf's fields digest (`Leaf.FieldsHasher`), with each field's salt derived from the seed and its
+    /// disclosure digest computed in the worker's scratch.
     private static func fieldsDigest(_ leaf: LeafView, seed: UnsafeRawBufferPointer, values: [UnsafeRawBufferPointer],
                                      scratch: DeepScratch) -> Hash {
         var seedCopy = Array(seed)
         defer { zeroize(&seedCopy) }
         let salts = SaltDeriver(seed: seedCopy, count: leaf.fieldCount)
         let digester = scratch.digester
-        var hasher = SHA256Hasher()   // the digest input streamed, not assembled
+        var hasher = Leaf.FieldsHasher()
         leaf.forEachName { index, name in
-            let digest = salts.withSalt(index: index) { digester.digest(salt: $0, name: name, value: values[index]) }
-            hasher.update(byte: UInt8(name.count))
-            hasher.update(name)
-            digest.withUnsafeBytes { hasher.update($0) }
+            hasher.add(name: name, digest: salts.withSalt(index: index) { digester.digest(salt: $0, name: name, value: values[index]) })
         }
         return hasher.finalize()
     }

@@ -14,17 +14,15 @@ struct Append: ParsableCommand {
     var file: String = "-"
 
     func run() throws {
-        try Failure.run {
-            let bytes = try readInput()
-            let record = try RecordInput.validate(bytes)
-            let ledger = try openUnlocked(location, keys)
-            switch try ledger.append(record) {
-            case .appended(let seq):
-                print(seq)
-            case .duplicate(let seq):
-                print(seq)
-                Terminal.note("already recorded: the same sourceSystem/sourceId is entry \(seq); nothing appended")
-            }
+        let bytes = try readInput()
+        let record = try RecordInput.validate(bytes)
+        let ledger = try openUnlocked(location, keys)
+        switch try ledger.append(record) {
+        case .appended(let seq):
+            print(seq)
+        case .duplicate(let seq):
+            print(seq)
+            Terminal.note("already recorded: the same sourceSystem/sourceId is entry \(seq); nothing appended")
         }
     }
 

@@ -25,35 +25,33 @@ struct Backup: ParsableCommand {
     var json = false
 
     func run() throws {
-        try Failure.run {
-            let ledger = try Ledger.open(at: location.directory())
-            var pinned: String?
-            if let verifierKey {
-                guard let data = FileManager.default.contents(atPath: verifierKey), data.count <= 1 << 20 else {
-                    throw LedgerError.io(path: verifierKey, detail: "cannot read (missing, unreadable or over 1 MiB)")
-                }
-                pinned = String(decoding: data, as: UTF8.self)
+        let ledger = try Ledger.open(at: location.directory())
+        var pinned: String?
+        if let verifierKey {
+            guard let data = FileManager.default.contents(atPath: verifierKey), data.count <= 1 << 20 else {
+                throw LedgerError.io(path: verifierKey, detail: "cannot read (missing, unreadable or over 1 MiB)")
             }
-            let summary = try ledger.backup(to: to, pinnedVerifierKey: pinned)
-            if json {
-                print(JSONWriter.string(.object(JSONObject([
-                    ("ok", .bool(true)),
-                    ("directory", .string(summary.directory)),
-                    ("entries", .integer(Int64(summary.entries))),
-                    ("root", .string(summary.root.base64)),
-                    ("bytes", .integer(Int64(summary.bytes))),
-                    ("checkpointsChecked", .integer(Int64(summary.checkpointsChecked))),
-                    ("durationMicroseconds", .integer(Int64(summary.seconds * 1e6))),
-                ]))))
-            } else {
-                print("backup:       \(summary.directory)")
-                print("entries:      \(summary.entries)")
-                print("root:         \(summary.root.base64)")
-                print("size:         \(summary.bytes) bytes")
-                print("checkpoints:  \(summary.checkpointsChecked) verified")
-                print(String(format: "time:         %.3f s", summary.seconds))
-                print("result:       VERIFIED")
-            }
+            pinned = String(decoding: data, as: UTF8.self)
+        }
+        let summary = try ledger.backup(to: to, pinnedVerifierKey: pinned)
+        if json {
+            print(JSONWriter.string(.object(JSONObject([
+                ("ok", .bool(true)),
+                ("directory", .string(summary.directory)),
+                ("entries", .integer(Int64(summary.entries))),
+                ("root", .string(summary.root.base64)),
+                ("bytes", .integer(Int64(summary.bytes))),
+                ("checkpointsChecked", .integer(Int64(summary.checkpointsChecked))),
+                ("durationMicroseconds", .integer(Int64(summary.seconds * 1e6))),
+            ]))))
+        } else {
+            print("backup:       \(summary.directory)")
+            print("entries:      \(summary.entries)")
+            print("root:         \(summary.root.base64)")
+            print("size:         \(summary.bytes) bytes")
+            print("checkpoints:  \(summary.checkpointsChecked) verified")
+            print(String(format: "time:         %.3f s", summary.seconds))
+            print("result:       VERIFIED")
         }
     }
 }

@@ -23,28 +23,26 @@ struct Bench: ParsableCommand {
     var json = false
 
     func run() throws {
-        try Failure.run {
-            guard entries > 0, appends > 0 else { throw ValidationError("--entries and --appends must be positive") }
-            let dir = scratch ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("ledger-bench-\(getpid())")
-            var bench = Benchmark(entries: entries, durableAppends: appends, scratch: dir)
-            bench.keepInput = keepScratch
-            defer { if !keepScratch { bench.cleanUp() } }
-            var result = try bench.run { if !json { Terminal.note($0) } }
-            if keepScratch { Terminal.note("scratch kept in \(dir)") }
-            result.verifyPeakRSSBytes = try peakRSSOfVerify(bench.importedLedgerDirectory)
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-                print(String(decoding: try encoder.encode(result), as: UTF8.self))
-            } else {
-                print(String(format: "import:          %.0f records/s (%d records, %.2f s)", result.importRecordsPerSecond, result.entries, result.importSeconds))
-                print(String(format: "durable append:  %.0f appends/s (%d appends, one fsync each)", result.durableAppendsPerSecond, result.durableAppends))
-                print(String(format: "storage:         %.0f bytes/entry, %.2fx the JSONL input", result.ledgerBytesPerEntry, result.ledgerToInputRatio))
-                print(String(format: "keyless verify:  %.0f entries/s", result.verifyEntriesPerSecond))
-                print(String(format: "deep verify:     %.0f entries/s", result.deepVerifyEntriesPerSecond))
-                if let rss = result.verifyPeakRSSBytes {
-                    print(String(format: "verify peak RSS: %.1f MiB (separate `ledger verify` process)", Double(rss) / 1_048_576))
-                }
+        guard entries > 0, appends > 0 else { throw ValidationError("--entries and --appends must be positive") }
+        let dir = scratch ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("ledger-bench-\(getpid())")
+        var bench = Benchmark(entries: entries, durableAppends: appends, scratch: dir)
+        bench.keepInput = keepScratch
+        defer { if !keepScratch { bench.cleanUp() } }
+        var result = try bench.run { if !json { Terminal.note($0) } }
+        if keepScratch { Terminal.note("scratch kept in \(dir)") }
+        result.verifyPeakRSSBytes = try peakRSSOfVerify(bench.importedLedgerDirectory)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        } else {
+            print(String(format: "import:          %.0f records/s (%d records, %.2f s)", result.importRecordsPerSecond, result.entries, result.importSeconds))
+            print(String(format: "durable append:  %.0f appends/s (%d appends, one fsync each)", result.durableAppendsPerSecond, result.durableAppends))
+            print(String(format: "storage:         %.0f bytes/entry, %.2fx the JSONL input", result.ledgerBytesPerEntry, result.ledgerToInputRatio))
+            print(String(format: "keyless verify:  %.0f entries/s", result.verifyEntriesPerSecond))
+            print(String(format: "deep verify:     %.0f entries/s", result.deepVerifyEntriesPerSecond))
+            if let rss = result.verifyPeakRSSBytes {
+                print(String(format: "verify peak RSS: %.1f MiB (separate `ledger verify` process)", Double(rss) / 1_048_576))
             }
         }
     }

@@ -10,8 +10,6 @@ struct CheckpointCommand: ParsableCommand {
     @OptionGroup var keys: KeyOptions
 
     func run() throws {
-        try Failure.run {
-            print(try openUnlocked(location, keys).signCheckpoint(), terminator: "")
-        }
+        print(try openUnlocked(location, keys).signCheckpoint(), terminator: "")
     }
 }

@@ -53,37 +53,30 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
-        try Failure.run {
-            do {
-                var chosen: ExportProfile
-                if let profileFile {
-                    chosen = try ExportProfile.load(file: profileFile)
-                } else {
-                    let name = profile ?? "insurer"
-                    guard let builtIn = ExportProfile.builtIn[name] else {
-                        throw ExportError.invalidProfile("unknown profile '\(name)'; use insurer, metadata or full (or --profile-file)")
-                    }
-                    chosen = builtIn
-                }
-                if chosen.revealsContent && !acknowledgePrivileged {
-                    throw ExportError.acknowledgementRequired(
-                        "profile '\(chosen.name)' reveals privileged content (client, subject, summary, …); "
-                        + "pass --i-understand-this-reveals-privileged-content if that is intended")
-                }
-                try chosen.applyOverrides(reveal: reveal, redact: redact)
-                var options = ExportOptions(matters: matter, profile: chosen, tool: "ledger \(LedgerVersion.string)")
-                (options.from, options.to) = try period.bounds()
-                options.compactEntries = compact
-                if let sinceCheckpoint { options.sinceCheckpoint = try BundleFiles.readText(sinceCheckpoint) }
-                let ledger = try openUnlocked(location, keys)
-                let summary = try ledger.export(options, to: output)
-                Terminal.note("wrote \(summary.path): \(summary.entries) entries, \(summary.revealedFields) fields revealed, "
-                              + "\(summary.redactedFields) redacted; checkpoint size \(summary.treeSize), root \(summary.root)")
-            } catch let error as ExportError {
-                Terminal.error(error.description)
-                throw ExitCode(error.exitCode)
+        var chosen: ExportProfile
+        if let profileFile {
+            chosen = try ExportProfile.load(file: profileFile)
+        } else {
+            let name = profile ?? "insurer"
+            guard let builtIn = ExportProfile.builtIn[name] else {
+                throw ExportError.invalidProfile("unknown profile '\(name)'; use insurer, metadata or full (or --profile-file)")
             }
+            chosen = builtIn
         }
+        if chosen.revealsContent && !acknowledgePrivileged {
+            throw ExportError.acknowledgementRequired(
+                "profile '\(chosen.name)' reveals privileged content (client, subject, summary, …); "
+                + "pass --i-understand-this-reveals-privileged-content if that is intended")
+        }
+        try chosen.applyOverrides(reveal: reveal, redact: redact)
+        var options = ExportOptions(matters: matter, profile: chosen, tool: "ledger \(LedgerVersion.string)")
+        (options.from, options.to) = try period.bounds()
+        options.compactEntries = compact
+        if let sinceCheckpoint { options.sinceCheckpoint = try BundleFiles.readText(sinceCheckpoint) }
+        let ledger = try openUnlocked(location, keys)
+        let summary = try ledger.export(options, to: output)
+        Terminal.note("wrote \(summary.path): \(summary.entries) entries, \(summary.revealedFields) fields revealed, "
+                      + "\(summary.redactedFields) redacted; checkpoint size \(summary.treeSize), root \(summary.root)")
     }
 }
 

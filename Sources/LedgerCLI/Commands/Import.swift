@@ -23,25 +23,23 @@ struct Import: ParsableCommand {
     var batchSize = 8192
 
     func run() throws {
-        try Failure.run {
-            guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
-            let ledger = try openUnlocked(location, keys)
-            let options = ImportOptions(skipInvalid: skipInvalid, batchSize: batchSize) { done, total in
-                Terminal.progress(done, total)
-            }
-            let summary: ImportSummary
-            do {
-                summary = try ledger.importRecords(from: file, format: format, options: options)
-            } catch LedgerError.invalidRecords(let errors) {
-                for error in errors { Terminal.note("rejected: \(error)") }
-                Terminal.note("imported 0, skipped 0 duplicates, rejected \(errors.count)")
-                throw LedgerError.invalidRecords([RecordError(reason: "nothing was imported; fix the lines above or pass --skip-invalid")])
-            }
-            for error in summary.rejected { Terminal.note("rejected: \(error)") }
-            print(summary.line)
-            if summary.imported == 0 && summary.duplicates > 0 {
-                Terminal.note("nothing new: every record was already in the ledger")
-            }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        let ledger = try openUnlocked(location, keys)
+        let options = ImportOptions(skipInvalid: skipInvalid, batchSize: batchSize) { done, total in
+            Terminal.progress(done, total)
+        }
+        let summary: ImportSummary
+        do {
+            summary = try ledger.importRecords(from: file, format: format, options: options)
+        } catch LedgerError.invalidRecords(let errors) {
+            for error in errors { Terminal.note("rejected: \(error)") }
+            Terminal.note("imported 0, skipped 0 duplicates, rejected \(errors.count)")
+            throw LedgerError.invalidRecords([RecordError(reason: "nothing was imported; fix the lines above or pass --skip-invalid")])
+        }
+        for error in summary.rejected { Terminal.note("rejected: \(error)") }
+        print(summary.line)
+        if summary.imported == 0 && summary.duplicates > 0 {
+            Terminal.note("nothing new: every record was already in the ledger")
         }
     }
 }

@@ -22,21 +22,19 @@ struct Init: ParsableCommand {
     var allowKeyInside = false
 
     func run() throws {
-        try Failure.run {
-            let directory = try location.directory()
-            let masterKey: NewMasterKey
-            if passphrase {
-                guard keyFile == nil else { throw ValidationError("use either --key-file or --passphrase, not both") }
-                masterKey = .passphrase(try Passphrase.read(prompt: "New ledger passphrase: ", confirm: true), .moderate())
-            } else {
-                guard let path = keyFile ?? Environment.value("LEDGER_KEY_FILE") else {
-                    throw ValidationError("pass --key-file PATH (a new file for the master key) or --passphrase")
-                }
-                masterKey = .keyFile(path: path, allowInsideLedger: allowKeyInside)
+        let directory = try location.directory()
+        let masterKey: NewMasterKey
+        if passphrase {
+            guard keyFile == nil else { throw ValidationError("use either --key-file or --passphrase, not both") }
+            masterKey = .passphrase(try Passphrase.read(prompt: "New ledger passphrase: ", confirm: true), .moderate())
+        } else {
+            guard let path = keyFile ?? Environment.value("LEDGER_KEY_FILE") else {
+                throw ValidationError("pass --key-file PATH (a new file for the master key) or --passphrase")
             }
-            let ledger = try Ledger.create(at: directory, origin: origin, masterKey: masterKey)
-            print(ledger.storedVerifierKey)
-            Terminal.note("created ledger \(directory); verifier key written to \(directory)/\(Ledger.verifierKeyFileName). Keep a copy of it, and of the master key, off this machine.")
+            masterKey = .keyFile(path: path, allowInsideLedger: allowKeyInside)
         }
+        let ledger = try Ledger.create(at: directory, origin: origin, masterKey: masterKey)
+        print(ledger.storedVerifierKey)
+        Terminal.note("created ledger \(directory); verifier key written to \(directory)/\(Ledger.verifierKeyFileName). Keep a copy of it, and of the master key, off this machine.")
     }
 }

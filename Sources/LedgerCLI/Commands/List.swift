@@ -19,20 +19,18 @@ struct List: ParsableCommand {
     var json = false
 
     func run() throws {
-        try Failure.run {
-            let filter = try period.filter(matter: matter)
-            let ledger = try openUnlocked(location, keys)
-            var rows = [[String]]()
-            try ledger.entries(matching: filter) { entry in
-                if json {
-                    print(EntryJSON.line(entry))
-                } else {
-                    rows.append(EntryJSON.tableRow(entry, truncate: Terminal.stdoutIsTTY))
-                }
+        let filter = try period.filter(matter: matter)
+        let ledger = try openUnlocked(location, keys)
+        var rows = [[String]]()
+        try ledger.entries(matching: filter) { entry in
+            if json {
+                print(EntryJSON.line(entry))
+            } else {
+                rows.append(EntryJSON.tableRow(entry, truncate: Terminal.stdoutIsTTY))
             }
-            if !json {
-                Terminal.table(header: ["SEQ", "OCCURRED", "MATTER", "AUTHOR", "CHANNEL", "DIRECTION", "KIND", "SUBJECT"], rows: rows)
-            }
+        }
+        if !json {
+            Terminal.table(header: ["SEQ", "OCCURRED", "MATTER", "AUTHOR", "CHANNEL", "DIRECTION", "KIND", "SUBJECT"], rows: rows)
         }
     }
 }

@@ -53,41 +53,30 @@ struct Report: ParsableCommand {
     func run() throws {
         let report: CommunicationReport
         let reportPolicy: ReportPolicy
-        do {
-            reportPolicy = try policy.map { try ReportPolicy.parse(Array(try BundleFiles.readText($0).utf8)) } ?? ReportPolicy()
-            let filter = try period.filter(matter: matter)
-            let time = try TimeArgument.parse(asOf, endOfDay: true, option: "--as-of") ?? filter.to ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
-            let records: [ReportRecord]
-            if let bundle {
-                var options = BundleVerifyOptions()
-                if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
-                let result = try ReportSource.records(fromBundle: bundle, options: options, filter: filter)
-                for warning in result.verification.warnings { Terminal.warning(warning) }
-                records = result.records
-            } else {
-                var read = [ReportRecord]()
-                try Failure.run { read = try ReportSource.records(from: try openUnlocked(location, keys), filter: filter) }
-                records = read
+        reportPolicy = try policy.map { try ReportPolicy.parse(Array(try BundleFiles.readText($0).utf8)) } ?? ReportPolicy()
+        let filter = try period.filter(matter: matter)
+        let time = try TimeArgument.parse(asOf, endOfDay: true, option: "--as-of") ?? filter.to ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let records: [ReportRecord]
+        if let bundle {
+            var options = BundleVerifyOptions()
+            if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
+            let result = try ReportSource.records(fromBundle: bundle, options: options, filter: filter)
+            for warning in result.verification.warnings { Terminal.warning(warning) }
+            records = result.records
+        } else {
+            records = try ReportSource.records(from: try openUnlocked(location, keys), filter: filter)
+        }
+        report = CommunicationReport(records: records, policy: reportPolicy, asOf: time)
+        let text = report.render(format, policy: reportPolicy)
+        if let output {
+            guard !FileManager.default.fileExists(atPath: output) else {
+                throw ExportError.outputExists(output)
             }
-            report = CommunicationReport(records: records, policy: reportPolicy, asOf: time)
-            let text = report.render(format, policy: reportPolicy)
-            if let output {
-                guard !FileManager.default.fileExists(atPath: output) else {
-                    throw ExportError.outputExists(output)
-                }
-                do { try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .withoutOverwriting) } catch {
-                    throw ExportError.io(path: output, detail: "cannot write the report")
-                }
-            } else {
-                FileHandle.standardOutput.write(Data(text.utf8))
+            do { try Data(text.utf8).write(to: URL(fileURLWithPath: output), options: .withoutOverwriting) } catch {
+                throw ExportError.io(path: output, detail: "cannot write the report")
             }
-        } catch let error as ReportError {
-            Terminal.error(error.description)
-            if case .bundleRejected = error { throw ExitCode(1) }
-            throw ExitCode(64)
-        } catch let error as ExportError {
-            Terminal.error(error.description)
-            throw ExitCode(error.exitCode)
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
         }
         if failOnBreach && report.hasBreaches {
             Terminal.note("report: \(report.breaches.count) breaches (--fail-on-breach)")

@@ -17,18 +17,16 @@ struct Show: ParsableCommand {
     var json = false
 
     func run() throws {
-        try Failure.run {
-            let entry = try openUnlocked(location, keys).entry(seq)
-            if json {
-                print(EntryJSON.line(entry))
-                return
-            }
-            var rows = [("seq", String(entry.seq)), ("recordedAt", Timestamp.formatRFC3339(micros: entry.recordedAt)),
-                        ("leafHash", entry.leafHash.hex)]
-            rows += entry.record.map { ($0.key, EntryJSON.display($0.value)) }
-            let width = rows.map(\.0.count).max()! + 2
-            for (name, value) in rows { print("\(name):".padding(toLength: width, withPad: " ", startingAt: 0) + value) }
+        let entry = try openUnlocked(location, keys).entry(seq)
+        if json {
+            print(EntryJSON.line(entry))
+            return
         }
+        var rows = [("seq", String(entry.seq)), ("recordedAt", Timestamp.formatRFC3339(micros: entry.recordedAt)),
+                    ("leafHash", entry.leafHash.hex)]
+        rows += entry.record.map { ($0.key, EntryJSON.display($0.value)) }
+        let width = rows.map(\.0.count).max()! + 2
+        for (name, value) in rows { print("\(name):".padding(toLength: width, withPad: " ", startingAt: 0) + value) }
     }
 }
 

@@ -50,38 +50,36 @@ struct Verify: ParsableCommand {
     }
 
     private func run(intact: inout Bool) throws {
-        try Failure.run {
-            let ledger = try Ledger.open(at: location.directory(), readOnly: true)  // verification never writes
-            if deep { try keys.unlock(ledger) }
-            var options = VerifyOptions(deep: deep)
-            if let verifierKey {
-                options.pinnedVerifierKey = try readText(verifierKey)
-            } else {
-                Terminal.warning("no --verifier-key given: checking checkpoints with the key stored inside the ledger. Someone able to rewrite the ledger can replace that key too; pin a copy kept elsewhere.")
-            }
-            if let trusted { options.trustedCheckpoint = try readText(trusted) }
-            let report = try ledger.verify(options)
-            if let metrics {
-                try AtomicFile.write(report.metrics(now: Date(), previousLastSuccess: AtomicFile.previousLastSuccess(metricsPath: metrics)), to: metrics)
-            }
-            if json {
-                print(JSONWriter.string(report.json))
-            } else {
-                report.summaryLines.forEach { print($0) }
-                for violation in report.violations { print("violation: \(violation)") }
-                if report.violationCount > report.violations.count {
-                    print("… and \(report.violationCount - report.violations.count) more violations")
-                }
-            }
-            if updateTrusted, let trusted, report.isIntact {
-                if let newest = report.newestValidCheckpoint {
-                    try AtomicFile.write(newest, to: trusted)
-                } else {
-                    Terminal.warning("no stored checkpoint to copy into \(trusted); run `ledger checkpoint` first")
-                }
-            }
-            intact = report.isIntact
+        let ledger = try Ledger.open(at: location.directory(), readOnly: true)  // verification never writes
+        if deep { try keys.unlock(ledger) }
+        var options = VerifyOptions(deep: deep)
+        if let verifierKey {
+            options.pinnedVerifierKey = try readText(verifierKey)
+        } else {
+            Terminal.warning("no --verifier-key given: checking checkpoints with the key stored inside the ledger. Someone able to rewrite the ledger can replace that key too; pin a copy kept elsewhere.")
         }
+        if let trusted { options.trustedCheckpoint = try readText(trusted) }
+        let report = try ledger.verify(options)
+        if let metrics {
+            try AtomicFile.write(report.metrics(now: Date(), previousLastSuccess: AtomicFile.previousLastSuccess(metricsPath: metrics)), to: metrics)
+        }
+        if json {
+            print(JSONWriter.string(report.json))
+        } else {
+            report.summaryLines.forEach { print($0) }
+            for violation in report.violations { print("violation: \(violation)") }
+            if report.violationCount > report.violations.count {
+                print("… and \(report.violationCount - report.violations.count) more violations")
+            }
+        }
+        if updateTrusted, let trusted, report.isIntact {
+            if let newest = report.newestValidCheckpoint {
+                try AtomicFile.write(newest, to: trusted)
+            } else {
+                Terminal.warning("no stored checkpoint to copy into \(trusted); run `ledger checkpoint` first")
+            }
+        }
+        intact = report.isIntact
     }
 
     private func readText(_ path: String) throws -> String {

@@ -29,15 +29,10 @@ struct VerifyBundle: ParsableCommand {
 
     func run() throws {
         let report: BundleReport
-        do {
-            var options = BundleVerifyOptions()
-            if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
-            if let trusted { options.trustedCheckpoint = try BundleFiles.readText(trusted) }
-            report = try BundleVerifier.verify(path: bundle, options: options)
-        } catch let error as ExportError {
-            Terminal.error(error.description)
-            throw ExitCode(error.exitCode)
-        }
+        var options = BundleVerifyOptions()
+        if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
+        if let trusted { options.trustedCheckpoint = try BundleFiles.readText(trusted) }
+        report = try BundleVerifier.verify(path: bundle, options: options)
         if json {
             print(JSONWriter.string(report.json))
         } else {

@@ -124,7 +124,7 @@ public struct ExportProfile: Sendable, Equatable {
             try Self.validateFieldName(field)
             let reason = parts.count == 2 ? try RedactionReason.parse(parts[1]) : defaultReason
             guard !explicitReveal.contains(field) else {
-                throw ExportError.invalidProfile("field '\(field)' is given to both --reveal and --redact")
+                throw ExportError.invalidProfile("field '\(field)' is both revealed and redacted")
             }
             explicitRedact[field] = reason
         }
