@@ -1,6 +1,17 @@
 import Dispatch
 import Foundation
 
+// The one parallel-work helper of the package. Import, verify, export and verify-bundle use these four shapes of
+// work on every core; none of them starts threads of its own:
+// - `parallelMap`: the same transform over many items, in equal contiguous shares (results in input order);
+// - `runConcurrently`: a few unlike jobs, each once (results in job order);
+// - `SharedBatches`: items handed out in small batches to whoever asks, the caller joining last (no core idles
+//   while items of very different cost remain);
+// - `BackgroundTask`: one job on another thread while the caller does something else (a pipeline stage).
+
+/// Cores this process may use, read once: Foundation reads cgroup files on every `activeProcessorCount` call.
+package let availableCores = ProcessInfo.processInfo.activeProcessorCount
+
 /// Runs `transform` over `items` on every core, in contiguous chunks, and returns results in input order.
 /// The hot loops of import and verify use it; it allocates one result buffer per call, not per item.
 package func parallelMap<T, U>(_ items: [T], minimumChunk: Int = 64, _ transform: (T) throws -> U) throws -> [U] {
@@ -9,48 +20,43 @@ package func parallelMap<T, U>(_ items: [T], minimumChunk: Int = 64, _ transform
 
 /// As `parallelMap`, with scratch state that each worker makes once (`context`) and reuses for all its items.
 package func parallelMap<T, U, C>(_ items: [T], minimumChunk: Int = 64, context: () -> C,
-                          _ transform: (inout C, T) throws -> U) throws -> [U] {
+                                  _ transform: (inout C, T) throws -> U) throws -> [U] {
     let workers = min(availableCores, max(1, items.count / minimumChunk))
     if workers <= 1 {
         var scratch = context()
         return try items.map { try transform(&scratch, $0) }
     }
-    let results = UnsafeMutableBufferPointer<U>.allocate(capacity: items.count)
-    defer { results.deallocate() }
+    let results = ResultSlots<U>(count: items.count)
     let failure = FirstError()
-    let filled = UnsafeMutableBufferPointer<Bool>.allocate(capacity: items.count)
-    filled.initialize(repeating: false)
-    defer { filled.deallocate() }
     try withoutActuallyEscaping(transform) { transform in
         try withoutActuallyEscaping(context) { context in
-            let box = UnsafeSendableBox((items, results, filled, transform, context))
+            let box = UnsafeSendableBox((items, transform, context))
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let (items, results, filled, transform, context) = box.value
+                let (items, transform, context) = box.value
                 var scratch = context()
-                for i in workerRange(worker, of: workers, count: items.count) {
-                    if failure.isSet { return }
-                    do {
-                        (results.baseAddress! + i).initialize(to: try transform(&scratch, items[i]))
-                        filled[i] = true
-                    } catch {
-                        failure.set(error)
-                        return
-                    }
+                for i in workerRange(worker, of: workers, count: items.count) where !failure.isSet {
+                    do { results.fill(i, with: try transform(&scratch, items[i])) } catch { failure.set(error) }
                 }
             }
         }
-        if let error = failure.error {
-            for i in 0..<items.count where filled[i] { (results.baseAddress! + i).deinitialize(count: 1) }
-            throw error
-        }
     }
-    let out = Array(results)
-    results.baseAddress!.deinitialize(count: items.count)
-    return out
+    if let error = failure.error { throw error }
+    return results.take()
 }
 
-/// Cores this process may use, read once: Foundation reads cgroup files on every `activeProcessorCount` call.
-package let availableCores = ProcessInfo.processInfo.activeProcessorCount
+/// Runs independent jobs on every core, each job once, the longest first when listed first; results in job order.
+/// Unlike `parallelMap` (equal contiguous shares), a few jobs of very different sizes keep both cores busy.
+package func runConcurrently<T>(_ jobs: [() throws -> T]) throws -> [T] {
+    if jobs.count <= 1 || availableCores <= 1 { return try jobs.map { try $0() } }
+    let results = ResultSlots<T>(count: jobs.count)
+    let failure = FirstError()
+    let box = UnsafeSendableBox(jobs)
+    DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
+        do { results.fill(i, with: try box.value[i]()) } catch { failure.set(error) }
+    }
+    if let error = failure.error { throw error }
+    return results.take()
+}
 
 /// The contiguous share of `count` items that worker `worker` of `workers` handles: every item exactly once,
 /// shares differing by at most one, and a valid (possibly empty) range for any core count.
@@ -58,13 +64,85 @@ package func workerRange(_ worker: Int, of workers: Int, count: Int) -> Range<In
     (count * worker / workers)..<(count * (worker + 1) / workers)
 }
 
+/// Items `0..<count` handed out in batches to participants `0..<availableCores` (started at once on the worker
+/// threads) and, in `finish`, to the caller as participant `availableCores`. `nextBatch(i)` is the batch that
+/// starts at the first untaken item `i`. After the first error no batch is handed out; `finish` rethrows it.
+package final class SharedBatches: @unchecked Sendable {
+    // @unchecked: `taken` is read and written only under `lock`; every other stored property is immutable.
+    private let count: Int
+    private let nextBatch: @Sendable (Int) -> Range<Int>
+    private let work: @Sendable (_ participant: Int, _ items: Range<Int>) throws -> Void
+    private let lock = NSLock()
+    private var taken = 0
+    private let failure = FirstError()
+    private let group = DispatchGroup()
+
+    /// Participants: the worker threads and the caller of `finish`.
+    package static var participants: Int { availableCores + 1 }
+
+    package init(count: Int, nextBatch: @escaping @Sendable (Int) -> Range<Int>,
+                 work: @escaping @Sendable (_ participant: Int, _ items: Range<Int>) throws -> Void) {
+        self.count = count
+        self.nextBatch = nextBatch
+        self.work = work
+        for worker in 0..<availableCores {
+            DispatchQueue.global().async(group: group) { self.participate(worker) }
+        }
+    }
+
+    /// Helps as the last participant until every batch is taken, waits for the workers, rethrows the first error.
+    package func finish() throws {
+        participate(availableCores)
+        group.wait()
+        if let error = failure.error { throw error }
+    }
+
+    private func take() -> Range<Int>? {
+        lock.withLock {
+            guard taken < count, !failure.isSet else { return nil }
+            let batch = nextBatch(taken).clamped(to: taken..<count)
+            taken = max(batch.upperBound, taken + 1)
+            return batch
+        }
+    }
+
+    private func participate(_ participant: Int) {
+        while let batch = take() {
+            do { try work(participant, batch) } catch {
+                failure.set(error)
+                return
+            }
+        }
+    }
+}
+
+/// One job running on a worker thread while the caller does something else (a pipeline stage): `wait()` returns
+/// its result or rethrows its error. Wait before anything the job borrows goes away.
+package final class BackgroundTask<T>: @unchecked Sendable {
+    // @unchecked: `result` is written once by the job before the group is left and read only after `group.wait()`.
+    private var result: Result<T, Error>?
+    private let group = DispatchGroup()
+
+    package init(_ job: @escaping @Sendable () throws -> T) {
+        DispatchQueue.global().async(group: group) { self.result = Result { try job() } }
+    }
+
+    package func wait() throws -> T {
+        group.wait()
+        return try result!.get()
+    }
+}
+
 /// Carries values across the concurrentPerform boundary; each worker touches only its own indexes.
 package struct UnsafeSendableBox<T>: @unchecked Sendable {
+    // @unchecked: used only where every worker reads the value and writes nothing but its own result slots.
     package let value: T
     package init(_ value: T) { self.value = value }
 }
 
+/// The first error any worker met; later ones are dropped.
 package final class FirstError: @unchecked Sendable {
+    // @unchecked: `stored` is read and written only under `lock`.
     private let lock = NSLock()
     private var stored: Error?
 
@@ -78,21 +156,23 @@ package final class FirstError: @unchecked Sendable {
     }
 }
 
-/// Runs independent jobs on every core, each job once, the longest first when listed first; results in job order.
-/// Unlike `parallelMap` (equal contiguous shares), a few jobs of very different sizes keep both cores busy.
-package func runConcurrently<T>(_ jobs: [() throws -> T]) throws -> [T] {
-    if jobs.count <= 1 || availableCores <= 1 { return try jobs.map { try $0() } }
-    let slots = UnsafeMutableBufferPointer<Result<T, Error>?>.allocate(capacity: jobs.count)
-    slots.initialize(repeating: nil)
-    defer {
-        _ = slots.deinitialize()
+/// One result slot per item, each filled at most once by the one worker that owns the item.
+private final class ResultSlots<T>: @unchecked Sendable {
+    // @unchecked: slot i is written only by the worker that owns item i, and read after all workers are done.
+    private let slots: UnsafeMutableBufferPointer<T?>
+
+    init(count: Int) {
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: nil)
+    }
+
+    deinit {
+        slots.deinitialize()
         slots.deallocate()
     }
-    let box = UnsafeSendableBox((jobs, slots))
-    DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
-        let (jobs, slots) = box.value
-        let job = jobs[i]
-        slots[i] = Result { try job() }
-    }
-    return try slots.map { try $0!.get() }
+
+    func fill(_ index: Int, with value: T) { slots[index] = value }
+
+    /// Every slot's value; call only when every item succeeded.
+    func take() -> [T] { slots.map { $0! } }
 }

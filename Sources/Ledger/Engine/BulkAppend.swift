@@ -44,29 +44,28 @@ extension Ledger {
         var prepared = try prepareBatch(try batch(0), forecast: &forecast, ring: ring)
         var retired: SealedBatch?
         for index in 0..<batchCount {
-            let upcoming = Upcoming()
+            var ahead: BackgroundTask<(SealedBatch, AppendForecast)>?
             let matched = try withoutActuallyEscaping(batch) { batch -> Bool in
-                let group = DispatchGroup()
                 if index + 1 < batchCount {
                     // Seal the next batch on the worker threads while this thread writes the current one.
                     let source = UnsafeSendableBox(batch)
                     let predicted = forecast
-                    DispatchQueue.global().async(group: group) {
-                        var ahead = predicted
-                        upcoming.set(Result { try self.prepareBatch(try source.value(index + 1), forecast: &ahead, ring: ring) }, ahead)
+                    ahead = BackgroundTask {
+                        var forecast = predicted
+                        return (try self.prepareBatch(try source.value(index + 1), forecast: &forecast, ring: ring), forecast)
                     }
                 }
-                defer { group.wait() }
+                defer { _ = try? ahead?.wait() }  // the sealing job borrows `batch`: it must end inside this closure
                 _ = retired.take()  // free the batch committed last time while the workers seal, not while they wait
                 let (outcomes, matched) = try commit(prepared, ring: ring)
                 try committed(outcomes)
                 return matched
             }
-            guard let (result, ahead) = upcoming.take() else { continue }
+            guard let (sealed, predicted) = try ahead?.wait() else { continue }
             retired = prepared
-            prepared = try result.get()
+            prepared = sealed
             if matched {
-                forecast = ahead
+                forecast = predicted
             } else {
                 // Another writer made the prediction stale: predict again from what is committed now.
                 forecast = try currentForecast()
@@ -149,12 +148,4 @@ extension Ledger {
         lock.withLock { appendState = state }  // only once committed
         return (outcomes, matched)
     }
-}
-
-/// Hands the next sealed batch from the worker back to the writer.
-private final class Upcoming: @unchecked Sendable {
-    private var value: (Result<SealedBatch, Error>, AppendForecast)?
-
-    func set(_ result: Result<SealedBatch, Error>, _ forecast: AppendForecast) { value = (result, forecast) }
-    func take() -> (Result<SealedBatch, Error>, AppendForecast)? { defer { value = nil }; return value }
 }

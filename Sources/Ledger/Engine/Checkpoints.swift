@@ -9,7 +9,7 @@ extension Ledger {
         let signer = try requireSigner()
         return try LedgerError.wrap("sign checkpoint") {
             try store.environment.write { txn in
-                let (note, size) = try signedHead(txn, signer: signer)
+                let (note, size, _) = try signedHead(txn, signer: signer)
                 try txn.put(store.checkpoints, key: size.bigEndianBytes, value: Array(note.utf8))
                 return note
             }
@@ -17,17 +17,26 @@ extension Ledger {
     }
 
     /// Signs the current tree head without storing it (the caller stores it with `storeCheckpoint` once the
-    /// work that relies on it has succeeded, e.g. an export bundle was written). Returns the note text.
-    func signTreeHead() throws -> String {
+    /// work that relies on it has succeeded, e.g. an export bundle was written).
+    func signTreeHead() throws -> (note: String, size: UInt64, root: Hash) {
         let signer = try requireSigner()
-        return try LedgerError.wrap("sign checkpoint") { try store.environment.read { try signedHead($0, signer: signer).note } }
+        return try LedgerError.wrap("sign checkpoint") { try store.environment.read { try signedHead($0, signer: signer) } }
     }
 
     /// The C2SP checkpoint of the tree as this transaction sees it, signed.
-    private func signedHead(_ txn: ReadTransaction, signer: NoteSigner) throws -> (note: String, size: UInt64) {
+    private func signedHead(_ txn: ReadTransaction, signer: NoteSigner) throws -> (note: String, size: UInt64, root: Hash) {
         let size = try txn.entryCount(store)
         let root = try treeHash(size: Int64(size), reader: TreeHashReader(transaction: txn, store: store))
-        return (try signer.sign(Checkpoint(origin: origin, size: size, rootHash: root.bytes).body), size)
+        return (try signer.sign(Checkpoint(origin: origin, size: size, rootHash: root.bytes).body), size, root)
+    }
+
+    /// Opens a checkpoint note signed by `key` (`Checkpoint.open`, as Go's `note.Open`) whose origin is this
+    /// ledger's. Throws `NoteError` when it does not verify, `LedgerError.corrupt` when it names another log.
+    func openCheckpoint(_ note: String, key: NoteVerifierKey) throws -> (size: UInt64, root: Hash) {
+        let checkpoint = try Checkpoint.open(note: note, verifier: key)
+        guard checkpoint.origin == origin else { throw LedgerError.corrupt("its origin is \(checkpoint.origin), not \(origin)") }
+        guard let root = Hash(bytes: checkpoint.rootHash) else { throw LedgerError.corrupt("its root is not 32 bytes") }
+        return (checkpoint.size, root)
     }
 
     private func requireSigner() throws -> NoteSigner {

@@ -20,6 +20,7 @@ public enum NewMasterKey: Sendable {
 /// Keyless operations (verify, checkpoint listing) need only `open`; reading or appending
 /// records and signing checkpoints need `unlock`.
 public final class Ledger: @unchecked Sendable {
+    // @unchecked: the identity is immutable; the keys, signer, key cache and append state change only under `lock`.
     public static let verifierKeyFileName = "verifier.key"
     static let logger = Logger(label: "ledger.engine")
 

@@ -82,11 +82,8 @@ extension Ledger {
         var timer = PhaseTimer(logger: Self.logger)
         defer { Self.logger.debug("export", metadata: ["phases": "\(timer)"]) }
         let ring = try requireKeys()
-        let note = try signTreeHead()  // stored only once the bundle is written, so a failed export leaves no trace
+        let (note, size, root) = try signTreeHead()  // stored once the bundle is written: a failed export leaves no trace
         timer.lap("sign")
-        let checkpoint = try Checkpoint(body: try SignedNoteText(parsing: note).text)
-        guard let root = Hash(bytes: checkpoint.rootHash) else { throw LedgerError.corrupt("checkpoint root is not 32 bytes") }
-        let size = checkpoint.size
         let (entries, consistency) = try selectEntries(options, ring: ring, size: size, root: root)
         guard !entries.isEmpty else { throw ExportError.emptySelection }
         timer.lap("select")

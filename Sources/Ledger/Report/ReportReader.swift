@@ -20,7 +20,7 @@ extension Ledger {
     /// Same selection and errors as `entries(matching:)`.
     func reportRecords(matching filter: EntryFilter) throws -> [ReportRecord] {
         let ring = try requireKeys()
-        struct Raw: @unchecked Sendable {
+        struct Raw: Sendable {
             var seq: UInt64
             var leaf: Leaf
             var ciphertext: [UInt8]

@@ -15,6 +15,7 @@ import MerkleLog
 /// | matters     | matter tag (32)           | seq (u64 BE), sorted duplicates        |
 /// | sources     | source tag (32)           | seq (u64 BE)                           |
 final class Store: @unchecked Sendable {
+    // @unchecked: the handles are immutable after init; LMDB serialises writers and isolates readers itself.
     static let storageFormatVersion: UInt32 = 1
     static let initialMapSize = 1 << 30
     static let entriesName = "entries", sourcesName = "sources", treeName = "tree"

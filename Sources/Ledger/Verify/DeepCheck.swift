@@ -9,6 +9,7 @@ import Sodium
 /// little beyond the strings the schema checks read. The buffers hold plaintext: zeroed after every entry
 /// (the decrypted payload) or when released (the disclosure scratch, see `DisclosureDigester`).
 final class DeepScratch: @unchecked Sendable {
+    // @unchecked: one scratch per participant index; only the participant with that index ever touches it.
     let digester = DisclosureDigester()
     /// The decrypted payload of the entry being checked.
     private var plaintext = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)

@@ -129,16 +129,6 @@ extension Ledger {
         }
     }
 
-    /// Verifies a note's signature with `key` and parses its checkpoint body; the origin must be this ledger's.
-    func openCheckpoint(_ note: String, key: NoteVerifierKey) throws -> (size: UInt64, root: Hash) {
-        let signed = try SignedNoteText(parsing: note)
-        try signed.verify(with: key)
-        let body = try Checkpoint(body: signed.text)
-        guard body.origin == origin else { throw LedgerError.corrupt("its origin is \(body.origin), not \(origin)") }
-        guard let root = Hash(bytes: body.rootHash) else { throw LedgerError.corrupt("its root is not 32 bytes") }
-        return (body.size, root)
-    }
-
     private func storedCheckpoints(_ txn: ReadTransaction, key: NoteVerifierKey, into report: inout VerifyReport) throws -> [PendingCheckpoint] {
         var result = [PendingCheckpoint]()
         let cursor = try txn.cursor(store.checkpoints)
@@ -504,6 +494,7 @@ extension Ledger {
 
 /// Per-run state shared by the scan's workers (read-only, except what each worker index owns).
 private final class ScanContext: @unchecked Sendable {
+    // @unchecked: immutable after init; the per-participant arrays are indexed only by their own participant.
     let matterKeys: [Hash: UInt32]
     let ledgerID: [UInt8]
     /// Deep only: one scratch per participant of a `ChunkCheck` (the workers, then the scanning thread).
@@ -665,9 +656,11 @@ private final class StoredTreeHashes {
     }
 }
 
-/// One chunk being checked: by the worker threads while the scanning thread folds the previous chunk, then by
-/// the scanning thread too. Each participant takes small batches in turn, so no core idles while work remains.
+/// One chunk being checked (`SharedBatches`): by the worker threads while the scanning thread folds the previous
+/// chunk, then by the scanning thread too. Entries go out 8 at a time, index rows 64 at a time.
 private final class ChunkCheck: @unchecked Sendable {
+    // @unchecked: result slot i is written only by the participant that took item i, digest slot p only by
+    // participant p, and both are read only after `SharedBatches.finish` has waited for every participant.
     private let chunk: ScanChunk
     private let ledger: Ledger
     private let ring: KeyRing?
@@ -675,12 +668,7 @@ private final class ChunkCheck: @unchecked Sendable {
     private let results: UnsafeMutableBufferPointer<EntryFacts>
     /// Each participant's keyed digests of the index rows it hashed.
     private let digests: UnsafeMutableBufferPointer<(IndexSetDigest, IndexSetDigest)>
-    private let group = DispatchGroup()
-    private let lock = NSLock()
-    private var taken = 0
-    private let failure = FirstError()
-    /// Entries, then matter rows, then source rows: one space of items to hand out.
-    private let total: Int
+    private var batches: SharedBatches?
     private static let entryBatch = 8, rowBatch = 64
 
     private init(_ chunk: ScanChunk, ledger: Ledger, ring: KeyRing?, context: ScanContext) {
@@ -688,10 +676,9 @@ private final class ChunkCheck: @unchecked Sendable {
         self.ledger = ledger
         self.ring = ring
         self.context = context
-        total = chunk.entries.count + chunk.matterRows.count + chunk.sourceRows.count
         results = .allocate(capacity: chunk.entries.count)
         results.initialize(repeating: EntryFacts(seq: 0))
-        digests = .allocate(capacity: availableCores + 1)
+        digests = .allocate(capacity: SharedBatches.participants)
         digests.initialize(repeating: (IndexSetDigest(), IndexSetDigest()))
     }
 
@@ -702,22 +689,24 @@ private final class ChunkCheck: @unchecked Sendable {
         digests.deallocate()
     }
 
-    /// Starts the workers on `chunk` (nil when it is empty).
+    /// Starts the workers on `chunk` (nil when it is empty). Items: entries, then matter rows, then source rows.
     static func start(_ chunk: ScanChunk, ledger: Ledger, ring: KeyRing?, context: ScanContext) -> ChunkCheck? {
         guard !chunk.isEmpty else { return nil }
         let check = ChunkCheck(chunk, ledger: ledger, ring: ring, context: context)
-        for worker in 0..<availableCores {
-            DispatchQueue.global().async(group: check.group) { check.participate(worker) }
-        }
+        let entries = chunk.entries.count
+        let total = entries + chunk.matterRows.count + chunk.sourceRows.count
+        check.batches = SharedBatches(count: total, nextBatch: { next in
+            next < entries ? next..<min(entries, next + entryBatch) : next..<(next + rowBatch)
+        }, work: { [weak check] participant, items in  // weak: the batches must not keep their owner alive
+            try check?.check(items, participant: participant)
+        })
         return check
     }
 
     /// Helps until every item is taken, waits for the workers, and returns the chunk's findings (facts in seq
     /// order) and a pointer into the map.
     func finish() throws -> (CheckedChunk, UnsafeRawPointer?) {
-        participate(availableCores)
-        group.wait()
-        if let error = failure.error { throw error }
+        try batches!.finish()
         var checked = CheckedChunk(facts: Array(results))
         for (matters, sources) in digests {
             checked.matterRows.add(matters)
@@ -726,37 +715,21 @@ private final class ChunkCheck: @unchecked Sendable {
         return (checked, chunk.lastMappedValue)
     }
 
-    /// The next batch of items, or nil when all are taken.
-    private func nextBatch() -> Range<Int>? {
-        lock.withLock {
-            guard taken < total, !failure.isSet else { return nil }
-            let size = taken < chunk.entries.count ? Self.entryBatch : Self.rowBatch
-            let batch = taken..<min(total, taken + size, taken < chunk.entries.count ? chunk.entries.count : total)
-            taken = batch.upperBound
-            return batch
-        }
-    }
-
-    /// Checks batches as participant `p` (its own scratch and keyed hash) until none is left.
-    private func participate(_ p: Int) {
+    /// Checks `items` as participant `p` (its own scratch and keyed hash).
+    private func check(_ items: Range<Int>, participant p: Int) throws {
         let entries = chunk.entries.count, matters = chunk.matterRows.count
-        while let batch = nextBatch() {
-            for i in batch {
-                if i < entries {
-                    do {
-                        results[i] = try ledger.checkEntry(chunk.entries[i].seq, chunk.entries[i].value, ring: ring, context: context,
-                                                           worker: p)
-                    } catch {
-                        failure.set(error)
-                        return
-                    }
-                } else if i < entries + matters {
-                    let row = chunk.matterRows[i - entries]
-                    digests[p].0.add(context.rowDigest(domain: IndexSetDigest.matterDomain, key: row.key, value: row.value, worker: p))
-                } else {
-                    let row = chunk.sourceRows[chunk.sourceRows.startIndex + i - entries - matters]
-                    digests[p].1.add(context.rowDigest(domain: IndexSetDigest.sourceDomain, key: row.key, value: row.value, worker: p))
-                }
+        for i in items {
+            if i < entries {
+                let entry = chunk.entries[i]
+                results[i] = try ledger.checkEntry(entry.seq, entry.value, ring: ring, context: context, worker: p)
+            } else if i < entries + matters {
+                let row = chunk.matterRows[i - entries]
+                digests[p].0.add(context.rowDigest(domain: IndexSetDigest.matterDomain, key: row.key, value: row.value,
+                                                   worker: p))
+            } else {
+                let row = chunk.sourceRows[chunk.sourceRows.startIndex + i - entries - matters]
+                digests[p].1.add(context.rowDigest(domain: IndexSetDigest.sourceDomain, key: row.key, value: row.value,
+                                                   worker: p))
             }
         }
     }
