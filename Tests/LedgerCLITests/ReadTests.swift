@@ -135,4 +135,45 @@ final class ReadTests: CLITestCase {
         let r = try ledgerWithKey(["show", "-1"])
         XCTAssertEqual(r.status, 64, r.summary)
     }
+
+    /// LMDB meets a damaged page while `show` reads an entry: an integrity failure (exit 1), not a storage error (74).
+    func testShowOnADamagedPageIsAnIntegrityFailure() throws {
+        let records = (0..<200).map { Sample.record(sourceId: "damage-\($0)", subject: "Update \($0)") }
+        let r = try ledgerWithKey(["import", try write("many.jsonl", records.joined(separator: "\n") + "\n")])
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertEqual(try ledgerWithKey(["show", "150"]).status, 0)
+
+        // The entries leaf page holding seq 150 gets flags 0 (neither branch nor leaf): LMDB's lookup of that key
+        // descends to it and answers MDB_CORRUPTED. The checks at open look only at the roots.
+        let data = ledgerDir.appendingPathComponent("data.mdb")
+        var bytes = [UInt8](try Data(contentsOf: data))
+        let page = try XCTUnwrap(Self.entriesLeafPage(holding: 150, in: bytes))
+        bytes[page * 4096 + 10] = 0
+        bytes[page * 4096 + 11] = 0
+        try Data(bytes).write(to: data)
+
+        let damaged = try ledgerWithKey(["show", "150"])
+        XCTAssertEqual(damaged.status, 1, damaged.summary)
+        XCTAssertTrue(damaged.stderr.contains("ledger data is damaged"), damaged.summary)
+        XCTAssertTrue(damaged.stderr.contains("ledger verify"), damaged.summary)  // the CLI's hint
+        XCTAssertTrue(damaged.stdout.isEmpty)
+    }
+
+    /// The 4 KiB leaf page of the entries database whose node has key `seq` (u64 BE) and an entry-sized value.
+    private static func entriesLeafPage(holding seq: UInt64, in bytes: [UInt8]) -> Int? {
+        let key = withUnsafeBytes(of: seq.bigEndian) { Array($0) }
+        for page in 2..<(bytes.count / 4096) {
+            let p = page * 4096
+            func u16(_ o: Int) -> Int { Int(bytes[p + o]) | Int(bytes[p + o + 1]) << 8 }
+            guard u16(10) == 0x02 else { continue }  // P_LEAF only
+            for slot in stride(from: p + 16, to: p + 16 + (u16(12) - 16), by: 2) {  // node offsets after the header
+                let node = p + (Int(bytes[slot]) | Int(bytes[slot + 1]) << 8)
+                guard node + 16 <= p + 4096 else { continue }
+                let dataSize = Int(bytes[node]) | Int(bytes[node + 1]) << 8 | Int(bytes[node + 2]) << 16
+                let keySize = Int(bytes[node + 6]) | Int(bytes[node + 7]) << 8
+                if keySize == 8, dataSize > 200, Array(bytes[(node + 8)..<(node + 16)]) == key { return page }
+            }
+        }
+        return nil
+    }
 }

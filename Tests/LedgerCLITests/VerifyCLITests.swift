@@ -193,6 +193,14 @@ final class VerifyCLITests: CLITestCase {
         return values
     }
 
+    /// A metrics file that cannot be written is an I/O failure (74), never an integrity verdict (0 or 1).
+    func testUnwritableMetricsFileIsAnIOError() throws {
+        try makeLedger()
+        let r = try verify(["--metrics", temp.appendingPathComponent("no-such-dir/ledger.prom").path])
+        XCTAssertEqual(r.status, 74, r.summary)
+        XCTAssertTrue(r.stderr.contains("no-such-dir/ledger.prom"), r.summary)
+    }
+
     func testMetricsTextfile() throws {
         try makeLedger()
         let metricsDir = temp.appendingPathComponent("textfiles")
