@@ -1,0 +1,34 @@
+import Dispatch
+import Foundation
+import LMDB
+import LedgerFormat
+import LedgerSupport
+import MerkleLog
+import RecordFormats
+import SignedNote
+import Sodium
+
+/// What the sequential pass needs from one entry, computed in parallel.
+struct EntryFacts {
+    var seq: UInt64
+    var recordHash = Hash.zero
+    var previousHash = Hash.zero
+    var recordedAt: Int64 = .min
+    var hasSource = false
+    /// The leaf bytes could be cut out of the stored entry (and `recordHash` is their hash).
+    var hashed = false
+    var decoded = false
+    /// Keyed digests of the index rows this entry should have (see IndexSetDigest).
+    var matterRow = Hash.zero
+    var sourceRow = Hash.zero
+    var matterTag: Hash?
+    var violations: [Violation] = []
+}
+
+/// A stored checkpoint that verified, waiting for the scan to reach its size.
+struct PendingCheckpoint {
+    let size: UInt64
+    let root: Hash
+    let note: String
+    let trusted: Bool
+}

@@ -1,0 +1,106 @@
+import Dispatch
+import Foundation
+import LMDB
+import LedgerFormat
+import LedgerSupport
+import Logging
+import MerkleLog
+import Sodium
+
+extension Ledger {
+    /// Entries scanned between releases of the mapped pages (those of the matters index, the only rows the scan
+    /// reads through the map; each 4 KiB page touched may map a large folio of up to 2 MiB).
+    static let releaseInterval = 256
+
+    /// The one pass over the entries: every entry checked on every core, folded in seq order into the chain, the
+    /// tree and the checkpoints, then the indexes compared with what the entries imply. Returns when entry 0 was
+    /// recorded (nil without a decodable entry 0).
+    func scan(_ txn: ReadTransaction, entries: DatabaseScan, sources: DatabaseScan, tree treeScan: DatabaseScan,
+              options: VerifyOptions, ring: KeyRing?, pending: [PendingCheckpoint],
+              into report: inout VerifyReport) throws -> Int64? {
+        let context = try ScanContext(runKey: SecureRandom.bytes(PrefixedSHA256.prefixByteCount),
+                                      matterKeys: loadMatterKeyIndex(txn), ledgerID: ledgerID, deep: ring != nil)
+        var chain = ChainFold(checkpoints: pending, storedTree: StoredTreeHashes(treeScan))
+        chain.compareEmptyTreeCheckpoints(into: &report)
+        let reader = ChunkReader(entries: entries, sources: sources, matterRows: try IndexRows(txn, store.matters),
+                                 chunkSize: options.chunkSize)
+        let storedRows = try checkAndFold(reader, chain: &chain, ring: ring, context: context, into: &report)
+        report.bytesHashed += reader.bytesRead
+        chain.finish(into: &report)
+        Self.logger.debug("verify entries scanned", metadata: ["hwm": "\((ProcessMemory.peakResidentBytes() ?? 0) >> 20)M"])
+        try checkIndexCounts(txn, entries: Int(chain.tree.size), sourced: chain.sourced, into: &report)
+        try checkKeyRows(txn, mattersSeen: chain.mattersSeen, context: context, into: &report)
+        let matters = storedRows.matters != chain.expectedMatterRows
+        let sources = storedRows.sources != chain.expectedSourceRows
+        if matters || sources { try locateIndexDamage(txn, matters: matters, sources: sources, into: &report) }
+        return chain.firstRecordedAt
+    }
+
+    /// The pipeline: the workers check chunk k+1 while this thread folds chunk k (the fold is sequential); then this
+    /// thread helps check chunk k+1 until it is done. Returns the keyed digests of the index rows stored.
+    private func checkAndFold(_ reader: ChunkReader, chain: inout ChainFold, ring: KeyRing?, context: ScanContext,
+                              into report: inout VerifyReport) throws -> (matters: IndexSetDigest, sources: IndexSetDigest) {
+        var stored = (matters: IndexSetDigest(), sources: IndexSetDigest())
+        var waitNanos: UInt64 = 0, foldNanos: UInt64 = 0  // "wait" = time the fold waited for the workers
+        defer { Self.logger.debug("verify scan", metadata: ["wait": "\(waitNanos / 1_000_000)ms",
+                                                             "fold": "\(foldNanos / 1_000_000)ms"]) }
+        var scannedSinceRelease = 0
+        var running = ChunkCheck.start(try reader.next(), ledger: self, ring: ring, context: context)
+        while let check = running {
+            let upcoming = try reader.next()
+            let waitStart = DispatchTime.now().uptimeNanoseconds
+            let (checked, lastValue) = try check.finish()
+            stored.matters.add(checked.matterRows)
+            stored.sources.add(checked.sourceRows)
+            let foldStart = DispatchTime.now().uptimeNanoseconds
+            waitNanos += foldStart - waitStart
+            running = ChunkCheck.start(upcoming, ledger: self, ring: ring, context: context)
+            scannedSinceRelease += checked.facts.count
+            if scannedSinceRelease >= Self.releaseInterval, let pointer = lastValue {
+                store.environment.releaseMappedPages(containing: pointer)  // constant memory: no pile-up in RSS
+                scannedSinceRelease = 0
+            }
+            try chain.fold(checked.facts, into: &report)
+            foldNanos += DispatchTime.now().uptimeNanoseconds - foldStart
+        }
+        return stored
+    }
+}
+
+/// Reads the scan's chunks: stored entries and source rows copied out of the file (never mapped: see
+/// DatabaseScan) into two alternating batches, one being checked while the next is read, and the matter rows
+/// (sorted duplicates, read with a cursor: views into the map, valid for the read transaction). The index rows
+/// are read alongside the entries so that the same workers digest them while the entries are checked.
+final class ChunkReader {
+    private let entries: DatabaseScan
+    private let sources: DatabaseScan
+    private let matterRows: IndexRows
+    private let chunkSize: Int
+    private var batches = (RowBatch(), RowBatch())
+    /// Bytes of stored entries read so far (all of them are hashed).
+    private(set) var bytesRead = 0
+
+    init(entries: DatabaseScan, sources: DatabaseScan, matterRows: IndexRows, chunkSize: Int) {
+        self.entries = entries
+        self.sources = sources
+        self.matterRows = matterRows
+        self.chunkSize = chunkSize
+    }
+
+    /// The next chunk; its copies stay valid until the chunk after next is read.
+    func next() throws -> ScanChunk {
+        batches = (batches.1, batches.0)  // the other batch's chunk has been checked
+        batches.0.removeAll()
+        var chunk = ScanChunk(batch: batches.0)
+        let count = try entries.next(chunkSize, into: batches.0)
+        chunk.entries.reserveCapacity(count)
+        for row in batches.0.rows {
+            chunk.entries.append((UInt64(bigEndianBytes: row.key), row.value))
+            bytesRead += row.value.count
+        }
+        _ = try sources.next(chunkSize, into: batches.0)
+        chunk.sourceRows = batches.0.rows[count...]
+        chunk.matterRows = try matterRows.next(chunkSize)
+        return chunk
+    }
+}
