@@ -24,6 +24,15 @@ public struct LedgerEntry: Sendable {
     public var occurredAt: Int64? { string("occurredAt").flatMap(Timestamp.parseRFC3339) }
 }
 
+/// One stored entry copied out of its read transaction, with its matter key: opened later, on any core.
+struct SealedEntry: Sendable {
+    let seq: UInt64
+    let leaf: Leaf
+    let rawLeaf: [UInt8]
+    let ciphertext: [UInt8]
+    let key: SecretBytes
+}
+
 /// Which entries `entries(matching:)` visits.
 public struct EntryFilter: Sendable {
     public var matter: String?
@@ -37,9 +46,17 @@ public struct EntryFilter: Sendable {
         self.to = to
     }
 
-    func admits(_ entry: LedgerEntry) -> Bool {
+    func admits(_ entry: LedgerEntry) -> Bool { admits(occurredAt: entry.occurredAt) }
+
+    /// Whether a record with this `occurredAt` value (RFC 3339 text, or absent) falls in the time range.
+    package func admits(occurredAt value: JSONValue?) -> Bool {
         guard from != nil || to != nil else { return true }
-        guard let t = entry.occurredAt else { return false }
+        return admits(occurredAt: value?.stringValue.flatMap(Timestamp.parseRFC3339))
+    }
+
+    private func admits(occurredAt t: Int64?) -> Bool {
+        guard from != nil || to != nil else { return true }
+        guard let t else { return false }
         return (from.map { t >= $0 } ?? true) && (to.map { t <= $0 } ?? true)
     }
 }
@@ -108,6 +125,18 @@ extension Ledger {
         } catch {
             throw LedgerError.corrupt("entry \(seq): the decrypted payload does not decode")
         }
+    }
+
+    /// The stored entry `seq`, which an index named, copied out of the transaction with its matter key. A missing or
+    /// undecodable entry is corruption.
+    func sealedEntry(_ seq: UInt64, ring: KeyRing, txn: ReadTransaction) throws -> SealedEntry {
+        guard let (rawLeaf, ciphertext) = try txn.storedEntry(store, seq) else {
+            throw LedgerError.corrupt("the matter index names entry \(seq), which does not exist")
+        }
+        let leaf: Leaf
+        do { leaf = try Leaf.decode(rawLeaf) } catch { throw LedgerError.corrupt("entry \(seq): \(error)") }
+        return SealedEntry(seq: seq, leaf: leaf, rawLeaf: Array(rawLeaf), ciphertext: Array(ciphertext),
+                           key: try matterKey(id: leaf.keyID, ring: ring, txn: txn))
     }
 
     /// Decrypts an entry and checks every disclosure against its leaf digest (so `show` never displays altered text).

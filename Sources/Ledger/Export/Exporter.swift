@@ -52,9 +52,9 @@ struct BundleEntry {
     let leaf: [UInt8]
     var proof: [Hash]
     /// Revealed disclosures (leaf order): name, exact disclosure string, parsed value.
-    let revealed: [(name: String, disclosure: String, value: JSONValue)]
+    var revealed: [(name: String, disclosure: String, value: JSONValue)]
     /// Withheld fields (leaf order): name, reason, disclosure digest.
-    let redacted: [(name: String, reason: RedactionReason, digest: Hash)]
+    var redacted: [(name: String, reason: RedactionReason, digest: Hash)]
 
     func revealedValue(_ name: String) -> JSONValue? { revealed.first { $0.name == name }?.value }
     func isRedacted(_ name: String) -> Bool { redacted.contains { $0.name == name } }
@@ -102,15 +102,6 @@ extension Ledger {
                              treeSize: size, root: root.base64, bytes: bytes, files: members.map(\.name))
     }
 
-    /// One stored entry copied out of the read transaction, with its matter key: opened later on any core.
-    struct SealedEntry {
-        let seq: UInt64
-        let leaf: Leaf
-        let rawLeaf: [UInt8]
-        let ciphertext: [UInt8]
-        let key: SecretBytes
-    }
-
     /// The selected entries (seq order, with inclusion proofs against `size`) and, with --since-checkpoint, the
     /// consistency proof. Entries are copied out of the transaction, then decrypted and split on every core.
     private func selectEntries(_ options: ExportOptions, ring: KeyRing, size: UInt64, root: Hash) throws
@@ -127,17 +118,7 @@ extension Ledger {
                         throw ExportError.unknownMatter(matter)
                     }
                 }
-                var sealed = [SealedEntry]()
-                sealed.reserveCapacity(seqs.count)
-                for seq in seqs.sorted() {
-                    guard let (rawLeaf, ciphertext) = try txn.storedEntry(store, seq) else {
-                        throw LedgerError.corrupt("the matter index names entry \(seq), which does not exist")
-                    }
-                    let leaf: Leaf
-                    do { leaf = try Leaf.decode(rawLeaf) } catch { throw LedgerError.corrupt("entry \(seq): \(error)") }
-                    sealed.append(SealedEntry(seq: seq, leaf: leaf, rawLeaf: Array(rawLeaf), ciphertext: Array(ciphertext),
-                                              key: try matterKey(id: leaf.keyID, ring: ring, txn: txn)))
-                }
+                let sealed = try seqs.sorted().map { try sealedEntry($0, ring: ring, txn: txn) }
                 let opened = try parallelMap(sealed, minimumChunk: 64) {
                     try self.openForExport($0, profile: options.profile, wanted: wanted, filter: filter)
                 }
@@ -157,9 +138,45 @@ extension Ledger {
     /// Decrypts one entry, checks it against its leaf (as `decryptEntry` does) and splits its fields by the profile:
     /// revealed fields keep their disclosure and value, withheld ones only their digest. nil when the time range
     /// excludes it. The proof is filled in by the caller.
-    func openForExport(_ sealed: SealedEntry, profile: ExportProfile, wanted: Set<String>, filter: EntryFilter) throws -> BundleEntry? {
+    func openForExport(_ sealed: SealedEntry, profile: ExportProfile, wanted: Set<String>,
+                       filter: EntryFilter) throws -> BundleEntry? {
         let seq = sealed.seq, names = sealed.leaf.fieldNames
-        let payload = try sealed.ciphertext.withUnsafeBytes { try openPayload(seq: seq, leaf: sealed.leaf, ciphertext: $0, key: sealed.key) }
+        let payload = try sealed.ciphertext.withUnsafeBytes {
+            try openPayload(seq: seq, leaf: sealed.leaf, ciphertext: $0, key: sealed.key)
+        }
+        let values = try parsedValues(payload, names: names, seq: seq)
+        func value(_ field: String) -> JSONValue? { names.firstIndex(of: field).map { values[$0] } }
+        var entry = BundleEntry(seq: seq, leaf: sealed.rawLeaf, proof: [], revealed: [], redacted: [])
+        var fields = Leaf.FieldsHasher()
+        let salts = SaltDeriver(seed: payload.seed, count: names.count)
+        let digester = DisclosureDigester()
+        let privileged = value("privileged")?.boolValue == true
+        for (index, name) in names.enumerated() {
+            let raw = payload.values[index]
+            switch profile.decide(name, privileged: privileged) {
+            case .reveal:
+                var disclosure = Disclosure(salt: salts.withSalt(index: index) { Array($0) }, name: name, value: raw).encoded
+                fields.add(name: name, digest: disclosure.withUTF8 { Hash.sha256(UnsafeRawBufferPointer($0)) })  // RFC 9901 §4.2.3
+                entry.revealed.append((name, disclosure, values[index]))
+            case .redact(let reason):
+                let digest = salts.withSalt(index: index) { salt in
+                    raw.withUnsafeBytes { digester.digest(salt: salt, name: name, value: $0) }
+                }
+                fields.add(name: name, digest: digest)
+                entry.redacted.append((name, reason, digest))
+            }
+        }
+        guard fields.finalize() == sealed.leaf.fieldsDigest else {
+            throw LedgerError.corrupt("entry \(seq): the decrypted fields do not match the leaf's fields digest")
+        }
+        guard case .string(let matter)? = value("matter"), wanted.contains(matter) else {
+            throw LedgerError.corrupt("the matter index lists entry \(seq) under a matter it does not belong to")
+        }
+        return filter.admits(occurredAt: value("occurredAt")) ? entry : nil
+    }
+
+    /// Every value of a decrypted payload, parsed (leaf order). A value that is not JSON is corruption.
+    private func parsedValues(_ payload: EntryPayload, names: [String], seq: UInt64) throws -> [JSONValue] {
         var values = [JSONValue]()
         values.reserveCapacity(names.count)
         for (name, value) in zip(names, payload.values) {
@@ -167,38 +184,7 @@ extension Ledger {
                 throw LedgerError.corrupt("entry \(seq): field '\(name)' is not valid JSON")
             }
         }
-        func value(_ field: String) -> JSONValue? { names.firstIndex(of: field).map { values[$0] } }
-        let privileged = value("privileged")?.boolValue == true
-        let salts = SaltDeriver(seed: payload.seed, count: names.count)
-        let digester = DisclosureDigester()
-        var digests = [Hash]()
-        digests.reserveCapacity(names.count)
-        var revealed = [(name: String, disclosure: String, value: JSONValue)]()
-        var redacted = [(name: String, reason: RedactionReason, digest: Hash)]()
-        for (index, name) in names.enumerated() {
-            let raw = payload.values[index]
-            switch profile.decide(name, privileged: privileged) {
-            case .reveal:
-                var disclosure = Disclosure(salt: salts.withSalt(index: index) { Array($0) }, name: name, value: raw).encoded
-                digests.append(disclosure.withUTF8 { Hash.sha256(UnsafeRawBufferPointer($0)) })  // RFC 9901 §4.2.3
-                revealed.append((name, disclosure, values[index]))
-            case .redact(let reason):
-                let digest = salts.withSalt(index: index) { salt in raw.withUnsafeBytes { digester.digest(salt: salt, name: name, value: $0) } }
-                digests.append(digest)
-                redacted.append((name, reason, digest))
-            }
-        }
-        guard Leaf.fieldsDigest(names: names, digests: digests) == sealed.leaf.fieldsDigest else {
-            throw LedgerError.corrupt("entry \(seq): the decrypted fields do not match the leaf's fields digest")
-        }
-        guard case .string(let matter)? = value("matter"), wanted.contains(matter) else {
-            throw LedgerError.corrupt("the matter index lists entry \(seq) under a matter it does not belong to")
-        }
-        if filter.from != nil || filter.to != nil {
-            guard case .string(let text)? = value("occurredAt"), let t = Timestamp.parseRFC3339(text),
-                  filter.from.map({ t >= $0 }) ?? true, filter.to.map({ t <= $0 }) ?? true else { return nil }
-        }
-        return BundleEntry(seq: seq, leaf: sealed.rawLeaf, proof: [], revealed: revealed, redacted: redacted)
+        return values
     }
 
     /// Checks an older checkpoint against this ledger and proves the current tree extends it.

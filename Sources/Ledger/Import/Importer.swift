@@ -28,6 +28,20 @@ public struct ImportSummary: Sendable, Equatable {
     public var firstSeq: UInt64?
     public var lastSeq: UInt64?
 
+    /// Counts one committed batch's outcomes.
+    mutating func count(_ outcomes: [AppendOutcome]) {
+        for outcome in outcomes {
+            switch outcome {
+            case .appended(let seq):
+                imported += 1
+                if firstSeq == nil { firstSeq = seq }
+                lastSeq = seq
+            case .duplicate:
+                duplicates += 1
+            }
+        }
+    }
+
     public var line: String {
         "imported \(imported), skipped \(duplicates) duplicates, rejected \(rejected.count)"
     }
@@ -67,18 +81,49 @@ extension Ledger {
 
     /// Imports records that come in `count` slots; `validate(range)` parses and validates one range of them.
     private func importValidated(count: Int, retain: Bool, options: ImportOptions,
-                                 validate: (Range<Int>) throws -> [Result<ValidatedRecord, RecordError>]) throws -> ImportSummary {
-        // At most `batchSize` records per transaction, in batches of equal size: a short last batch would be sealed
-        // long before the batch ahead of it commits, leaving a core idle at the end of the pipeline.
-        let limit = max(1, options.batchSize)
-        let batchCount = max(1, (count + limit - 1) / limit)
-        let batch = max(1, (count + batchCount - 1) / batchCount)
+                                 validate: Validator) throws -> ImportSummary {
+        let batch = Self.batchLength(count: count, limit: options.batchSize)
         var timer = PhaseTimer(logger: Self.logger)
         defer { Self.logger.debug("import", metadata: ["records": "\(count)", "phases": "\(timer)"]) }
-        // Pass 1: validate everything before writing anything.
+        let (rejected, validBatches) = try validateAll(count: count, batch: batch, retain: retain, validate: validate)
+        var retained = validBatches
+        timer.lap("validate")
+        if !rejected.isEmpty && !options.skipInvalid { throw LedgerError.invalidRecords(rejected) }
+        defer { timer.lap("append") }
+        // Pass 2: append in batches, each one durable transaction, sealing the next while writing this one.
+        var summary = ImportSummary(rejected: rejected)
+        let starts = Array(stride(from: 0, to: count, by: batch))
+        let rejectedLines = Set(rejected.compactMap(\.line))
+        var committedBatches = 0
+        try appendBatches(count: starts.count, batch: { index in
+            if retain { defer { retained[index] = [] }; return retained[index] }
+            let range = starts[index]..<min(count, starts[index] + batch)
+            return try validate(range).compactMap { try? $0.get() }.filter { !rejectedLines.contains($0.line ?? -1) }
+        }, committed: { outcomes in
+            summary.count(outcomes)
+            committedBatches += 1
+            options.progress?(min(count, committedBatches * batch), count)
+        })
+        return summary
+    }
+
+    typealias Validator = (Range<Int>) throws -> [Result<ValidatedRecord, RecordError>]
+
+    /// At most `limit` records per transaction, in batches of equal size: a short last batch would be sealed long
+    /// before the batch ahead of it commits, leaving a core idle at the end of the pipeline.
+    private static func batchLength(count: Int, limit: Int) -> Int {
+        let limit = max(1, limit)
+        let batchCount = max(1, (count + limit - 1) / limit)
+        return max(1, (count + batchCount - 1) / batchCount)
+    }
+
+    /// Pass 1: validates every record before anything is written. Returns the rejected records and, when `retain`,
+    /// the valid ones per batch. `corrects` must name an entry that exists before the record: the ledger's entries
+    /// plus the valid records before it.
+    private func validateAll(count: Int, batch: Int, retain: Bool, validate: Validator) throws
+        -> (rejected: [RecordError], retained: [[ValidatedRecord]]) {
         var rejected = [RecordError]()
         var retained = [[ValidatedRecord]]()
-        // `corrects` must name an entry that exists before the record: the ledger's entries plus the valid records before it.
         var nextSeq = try size()
         for start in stride(from: 0, to: count, by: batch) {
             var valid = [ValidatedRecord]()
@@ -97,33 +142,7 @@ extension Ledger {
             }
             if retain { retained.append(valid) }
         }
-        timer.lap("validate")
-        if !rejected.isEmpty && !options.skipInvalid { throw LedgerError.invalidRecords(rejected) }
-        defer { timer.lap("append") }
-        // Pass 2: append in batches, each one durable transaction, sealing the next while writing this one.
-        var summary = ImportSummary(rejected: rejected)
-        let starts = Array(stride(from: 0, to: count, by: batch))
-        let rejectedLines = Set(rejected.compactMap(\.line))
-        var committedBatches = 0
-        try appendBatches(count: starts.count, batch: { index in
-            if retain { defer { retained[index] = [] }; return retained[index] }
-            let range = starts[index]..<min(count, starts[index] + batch)
-            return try validate(range).compactMap { try? $0.get() }.filter { !rejectedLines.contains($0.line ?? -1) }
-        }, committed: { outcomes in
-            for outcome in outcomes {
-                switch outcome {
-                case .appended(let seq):
-                    summary.imported += 1
-                    if summary.firstSeq == nil { summary.firstSeq = seq }
-                    summary.lastSeq = seq
-                case .duplicate:
-                    summary.duplicates += 1
-                }
-            }
-            committedBatches += 1
-            options.progress?(min(count, committedBatches * batch), count)
-        })
-        return summary
+        return (rejected, retained)
     }
 
     /// The input, memory-mapped when it is a regular file; `-` (or a pipe) is read from start to end.

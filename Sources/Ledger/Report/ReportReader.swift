@@ -20,53 +20,41 @@ extension Ledger {
     /// Same selection and errors as `entries(matching:)`.
     func reportRecords(matching filter: EntryFilter) throws -> [ReportRecord] {
         let ring = try requireKeys()
-        struct Raw: Sendable {
-            var seq: UInt64
-            var leaf: Leaf
-            var ciphertext: [UInt8]
-            var key: SecretBytes
-        }
-        func open(_ raw: Raw) throws -> ReportRecord? {
-            guard Hash.sha256(raw.ciphertext) == raw.leaf.ciphertextHash else {
-                throw LedgerError.corrupt("entry \(raw.seq): the ciphertext does not match its leaf")
-            }
-            let payload = try raw.ciphertext.withUnsafeBytes { try openPayload(seq: raw.seq, leaf: raw.leaf, ciphertext: $0, key: raw.key) }
-            var members = [(String, JSONValue)]()
-            for (name, value) in zip(raw.leaf.fieldNames, payload.values) where Self.reportFields.contains(name) {
-                do { members.append((name, try JSONParser.parse(value))) } catch {
-                    throw LedgerError.corrupt("entry \(raw.seq): field '\(name)' is not valid JSON")
-                }
-            }
-            let record = ReportRecord(seq: raw.seq, fields: JSONObject(members))
-            if filter.from != nil || filter.to != nil {
-                guard let t = record.fields["occurredAt"]?.stringValue.flatMap(Timestamp.parseRFC3339),
-                      filter.from.map({ t >= $0 }) ?? true, filter.to.map({ t <= $0 }) ?? true else { return nil }
-            }
-            return record
-        }
         // Copy a batch of stored entries, open it on every core, repeat: memory stays bounded by the batch size.
         return try LedgerError.wrap("read entries") {
             try store.environment.read { txn in
                 var out = [ReportRecord]()
-                var batch = [Raw]()
+                var batch = [SealedEntry]()
                 batch.reserveCapacity(Self.reportBatchSize)
                 func flush() throws {
-                    out.append(contentsOf: try parallelMap(batch, minimumChunk: 256, open).compactMap { $0 })
+                    out += try parallelMap(batch, minimumChunk: 256) { try reportRecord($0, filter: filter) }.compactMap { $0 }
                     batch.removeAll(keepingCapacity: true)
                 }
                 for seq in try seqs(matter: filter.matter, ring: ring, txn: txn) {
-                    guard let (rawLeaf, ciphertext) = try txn.storedEntry(store, seq) else {
-                        throw LedgerError.corrupt("the matter index names entry \(seq), which does not exist")
-                    }
-                    let leaf: Leaf
-                    do { leaf = try Leaf.decode(rawLeaf) } catch { throw LedgerError.corrupt("entry \(seq): \(error)") }
-                    batch.append(Raw(seq: seq, leaf: leaf, ciphertext: Array(ciphertext),
-                                     key: try matterKey(id: leaf.keyID, ring: ring, txn: txn)))
+                    batch.append(try sealedEntry(seq, ring: ring, txn: txn))
                     if batch.count == Self.reportBatchSize { try flush() }
                 }
                 try flush()
                 return out
             }
         }
+    }
+
+    /// The report's fields of one entry, or nil when the time range excludes it.
+    private func reportRecord(_ sealed: SealedEntry, filter: EntryFilter) throws -> ReportRecord? {
+        guard Hash.sha256(sealed.ciphertext) == sealed.leaf.ciphertextHash else {
+            throw LedgerError.corrupt("entry \(sealed.seq): the ciphertext does not match its leaf")
+        }
+        let payload = try sealed.ciphertext.withUnsafeBytes {
+            try openPayload(seq: sealed.seq, leaf: sealed.leaf, ciphertext: $0, key: sealed.key)
+        }
+        var members = [(String, JSONValue)]()
+        for (name, value) in zip(sealed.leaf.fieldNames, payload.values) where Self.reportFields.contains(name) {
+            do { members.append((name, try JSONParser.parse(value))) } catch {
+                throw LedgerError.corrupt("entry \(sealed.seq): field '\(name)' is not valid JSON")
+            }
+        }
+        let record = ReportRecord(seq: sealed.seq, fields: JSONObject(members))
+        return filter.admits(occurredAt: record.fields["occurredAt"]) ? record : nil
     }
 }
