@@ -131,58 +131,6 @@ extension Ledger {
         return result
     }
 
-    /// Everything that can be checked about one entry on its own: leaf, ciphertext digest, indexes, and (deep) contents.
-    func checkEntry(_ seq: UInt64?, _ value: UnsafeRawBufferPointer, ring: KeyRing?, context: ScanContext,
-                                worker: Int) throws -> EntryFacts {
-        guard let seq else { return EntryFacts(seq: .max) }
-        var facts = EntryFacts(seq: seq)
-        func violation(_ kind: Violation.Kind, _ detail: String, expected: String? = nil, found: String? = nil) {
-            facts.violations.append(Violation(seq: seq, kind: kind, detail: detail, expected: expected, found: found))
-        }
-        guard let (leafBytes, ciphertext) = try? StoredEntry.split(value) else {
-            violation(.leafMalformed, "the stored entry is truncated")
-            return facts
-        }
-        facts.hashed = true
-        facts.recordHash = recordHash(leafBytes)
-        guard let leaf = LeafView(leafBytes) else {
-            // LeafView accepts exactly what Leaf.decode accepts: decode again only to name the error.
-            do { _ = try Leaf.decode(leafBytes) } catch {
-                violation(.leafMalformed, "the leaf does not decode: \(error)")
-                return facts
-            }
-            violation(.leafMalformed, "the leaf does not decode")
-            return facts
-        }
-        facts.decoded = true
-        facts.previousHash = leaf.previousHash
-        facts.recordedAt = leaf.recordedAt
-        facts.hasSource = leaf.sourceTag != nil
-        if leaf.seq != seq { violation(.leafSequence, "the leaf names another position", expected: String(seq), found: String(leaf.seq)) }
-        if !FastJSON.bytesEqual(leaf.ledgerID, context.ledgerID) {
-            violation(.ledgerID, "the leaf belongs to another ledger", expected: Hex.encode(context.ledgerID), found: Hex.encode(leaf.ledgerID))
-        }
-        let digest = Hash.sha256(ciphertext)
-        if digest != leaf.ciphertextHash {
-            violation(.ciphertextDigest, "the ciphertext does not match the leaf's digest", expected: leaf.ciphertextHash.hex, found: digest.hex)
-        }
-        facts.matterTag = leaf.matterTag
-        facts.matterRow = context.rowDigest(domain: IndexSetDigest.matterDomain, key: leaf.matterTag, seq: seq, worker: worker)
-        if let tag = leaf.sourceTag {
-            facts.sourceRow = context.rowDigest(domain: IndexSetDigest.sourceDomain, key: tag, seq: seq, worker: worker)
-        }
-        if let keyID = context.matterKeys[leaf.matterTag], keyID == leaf.keyID {} else {
-            violation(.matterKeyIndex, "the matter-key index disagrees with the leaf's key id", expected: String(leaf.keyID),
-                      found: context.matterKeys[leaf.matterTag].map(String.init) ?? "no row")
-        }
-        if let ring {
-            try checkContents(leaf, ciphertext: ciphertext, ring: ring, scratch: context.scratches[worker]) { kind, detail, expected, found in
-                violation(kind, detail, expected: expected, found: found)
-            }
-        }
-        return facts
-    }
-
     /// Deep: every sealed matter key unwraps with the master key.
     private func checkMatterKeys(_ txn: ReadTransaction, ring: KeyRing, into report: inout VerifyReport) throws {
         let cursor = try txn.cursor(store.keys)

@@ -23,6 +23,12 @@ struct EntryFacts {
     var sourceRow = Hash.zero
     var matterTag: Hash?
     var violations: [Violation] = []
+
+    init(seq: UInt64) { self.seq = seq }
+
+    mutating func fail(_ kind: Violation.Kind, _ detail: String, expected: String? = nil, found: String? = nil) {
+        violations.append(Violation(seq: seq, kind: kind, detail: detail, expected: expected, found: found))
+    }
 }
 
 /// A stored checkpoint that verified, waiting for the scan to reach its size.

@@ -1,0 +1,89 @@
+import Dispatch
+import Foundation
+import LMDB
+import LedgerFormat
+import LedgerSupport
+import MerkleLog
+import RecordFormats
+import SignedNote
+import Sodium
+
+extension Ledger {
+    /// Everything that can be checked about one entry on its own, on any core: leaf, ciphertext digest, the index
+    /// rows it implies, and (deep) its contents.
+    func checkEntry(_ seq: UInt64?, _ value: UnsafeRawBufferPointer, ring: KeyRing?, context: ScanContext,
+                    worker: Int) throws -> EntryFacts {
+        guard let seq else { return EntryFacts(seq: .max) }
+        var facts = EntryFacts(seq: seq)
+        guard let (leafBytes, ciphertext) = try? StoredEntry.split(value) else {
+            facts.fail(.leafMalformed, "the stored entry is truncated")
+            return facts
+        }
+        facts.hashed = true
+        facts.recordHash = recordHash(leafBytes)
+        guard let leaf = Self.decodedLeaf(leafBytes, into: &facts) else { return facts }
+        Self.checkLeaf(leaf, ciphertext: ciphertext, context: context, into: &facts)
+        Self.impliedIndexRows(leaf, context: context, worker: worker, into: &facts)
+        if let ring {
+            try checkContents(leaf, ciphertext: ciphertext, ring: ring, scratch: context.scratches[worker]) {
+                facts.fail($0, $1, expected: $2, found: $3)
+            }
+        }
+        return facts
+    }
+
+    /// The leaf's view, or nil (and a violation naming the decoding error) when it does not decode.
+    @inline(__always)
+    private static func decodedLeaf(_ bytes: UnsafeRawBufferPointer, into facts: inout EntryFacts) -> LeafView? {
+        guard let leaf = LeafView(bytes) else {
+            // LeafView accepts exactly what Leaf.decode accepts: decode again only to name the error.
+            do { _ = try Leaf.decode(bytes) } catch {
+                facts.fail(.leafMalformed, "the leaf does not decode: \(error)")
+                return nil
+            }
+            facts.fail(.leafMalformed, "the leaf does not decode")
+            return nil
+        }
+        facts.decoded = true
+        facts.previousHash = leaf.previousHash
+        facts.recordedAt = leaf.recordedAt
+        facts.hasSource = leaf.sourceTag != nil
+        return leaf
+    }
+
+    /// The leaf's position, ledger, ciphertext digest and matter key agree with where and how it is stored.
+    @inline(__always)
+    private static func checkLeaf(_ leaf: LeafView, ciphertext: UnsafeRawBufferPointer, context: ScanContext,
+                                  into facts: inout EntryFacts) {
+        let seq = facts.seq
+        if leaf.seq != seq {
+            facts.fail(.leafSequence, "the leaf names another position", expected: String(seq), found: String(leaf.seq))
+        }
+        if !FastJSON.bytesEqual(leaf.ledgerID, context.ledgerID) {
+            facts.fail(.ledgerID, "the leaf belongs to another ledger", expected: Hex.encode(context.ledgerID),
+                       found: Hex.encode(leaf.ledgerID))
+        }
+        let digest = Hash.sha256(ciphertext)
+        if digest != leaf.ciphertextHash {
+            facts.fail(.ciphertextDigest, "the ciphertext does not match the leaf's digest",
+                       expected: leaf.ciphertextHash.hex, found: digest.hex)
+        }
+        if context.matterKeys[leaf.matterTag] != leaf.keyID {
+            facts.fail(.matterKeyIndex, "the matter-key index disagrees with the leaf's key id", expected: String(leaf.keyID),
+                       found: context.matterKeys[leaf.matterTag].map(String.init) ?? "no row")
+        }
+    }
+
+    /// The keyed digests of the matters and sources index rows this leaf implies (compared with the stored rows).
+    @inline(__always)
+    private static func impliedIndexRows(_ leaf: LeafView, context: ScanContext, worker: Int,
+                                         into facts: inout EntryFacts) {
+        facts.matterTag = leaf.matterTag
+        facts.matterRow = context.rowDigest(domain: IndexSetDigest.matterDomain, key: leaf.matterTag, seq: facts.seq,
+                                            worker: worker)
+        if let tag = leaf.sourceTag {
+            facts.sourceRow = context.rowDigest(domain: IndexSetDigest.sourceDomain, key: tag, seq: facts.seq,
+                                                worker: worker)
+        }
+    }
+}
