@@ -67,6 +67,7 @@ let package = Package(
         // The `ledger` command: argument parsing, terminal output, exit codes. No logic.
         .executableTarget(name: "LedgerCLI", dependencies: [
             "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerReport", "LedgerSupport",
+            "LMDB",  // only LMDBError, to give a storage failure that escaped the engine its exit status
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

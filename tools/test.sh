@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash tools/install-deps.sh
-swift build
+# Every target imports only what it declares, and the declared graph keeps its layers (docs/ARCHITECTURE.md).
+swift build --explicit-target-dependency-import-check error
+python3 tools/check-layers.py
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 set +e
