@@ -133,52 +133,68 @@ public struct ExportProfile: Sendable, Equatable {
     /// Reads a profile file: `{"name": "...", "reveal": [...], "redact": {"field": "reason"}, "defaultReason": "..."}`.
     /// Every key but `name` is optional; unknown keys, unknown fields and unknown reasons are errors.
     public static func load(file path: String) throws -> ExportProfile {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ExportError.inputNotFound(path) }
-        guard data.count <= 1 << 20 else { throw ExportError.invalidProfile("\(path): over 1 MiB") }
-        let object: JSONObject
-        do {
-            guard case .object(let o) = try JSONParser.parse([UInt8](data)) else {
-                throw ExportError.invalidProfile("\(path): not a JSON object")
-            }
-            object = o
-        } catch let error as JSONParseError {
-            throw ExportError.invalidProfile("\(path): \(error)")
-        }
+        func invalid(_ what: String) -> ExportError { .invalidProfile("\(path): \(what)") }
+        let object = try profileObject(path)
         for key in object.keys where !["name", "reveal", "redact", "defaultReason"].contains(key) {
-            throw ExportError.invalidProfile("\(path): unknown key '\(key)' (allowed: name, reveal, redact, defaultReason)")
+            throw invalid("unknown key '\(key)' (allowed: name, reveal, redact, defaultReason)")
         }
         guard case .string(let name)? = object["name"], !name.isEmpty, name.utf8.count <= 64,
               name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f }) else {
-            throw ExportError.invalidProfile("\(path): 'name' must be a non-empty string of at most 64 bytes")
-        }
-        var reveal = Set<String>()
-        if let value = object["reveal"] {
-            guard case .array(let items) = value else { throw ExportError.invalidProfile("\(path): 'reveal' must be an array of field names") }
-            for item in items {
-                guard case .string(let field) = item else { throw ExportError.invalidProfile("\(path): 'reveal' must be an array of field names") }
-                try validateFieldName(field)
-                reveal.insert(field)
-            }
-        }
-        var defaultReason = RedactionReason.default
-        if let value = object["defaultReason"] {
-            guard case .string(let text) = value else { throw ExportError.invalidProfile("\(path): 'defaultReason' must be a string") }
-            defaultReason = try RedactionReason.parse(text)
-        }
-        var reasons = [String: RedactionReason]()
-        if let value = object["redact"] {
-            guard case .object(let map) = value else { throw ExportError.invalidProfile("\(path): 'redact' must be an object {field: reason}") }
-            for (field, reasonValue) in map {
-                try validateFieldName(field)
-                guard case .string(let text) = reasonValue else { throw ExportError.invalidProfile("\(path): reason for '\(field)' must be a string") }
-                guard !reveal.contains(field) else { throw ExportError.invalidProfile("\(path): '\(field)' is both revealed and redacted") }
-                reasons[field] = try RedactionReason.parse(text)
-            }
+            throw invalid("'name' must be a non-empty string of at most 64 bytes")
         }
         guard !["insurer", "metadata", "full"].contains(name) else {
-            throw ExportError.invalidProfile("\(path): the name '\(name)' belongs to a built-in profile; choose another")
+            throw invalid("the name '\(name)' belongs to a built-in profile; choose another")
         }
+        let reveal = try revealedFields(object["reveal"], invalid: invalid)
+        var defaultReason = RedactionReason.default
+        if let value = object["defaultReason"] {
+            guard case .string(let text) = value else { throw invalid("'defaultReason' must be a string") }
+            defaultReason = try RedactionReason.parse(text)
+        }
+        let reasons = try redactionReasons(object["redact"], revealed: reveal, invalid: invalid)
         return ExportProfile(name: name, reveal: reveal, reasons: reasons, defaultReason: defaultReason)
+    }
+
+    /// The profile file's JSON object (at most 1 MiB).
+    private static func profileObject(_ path: String) throws -> JSONObject {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ExportError.inputNotFound(path) }
+        guard data.count <= 1 << 20 else { throw ExportError.invalidProfile("\(path): over 1 MiB") }
+        do {
+            guard case .object(let object) = try JSONParser.parse([UInt8](data)) else {
+                throw ExportError.invalidProfile("\(path): not a JSON object")
+            }
+            return object
+        } catch let error as JSONParseError {
+            throw ExportError.invalidProfile("\(path): \(error)")
+        }
+    }
+
+    /// `reveal`: an array of schema field names.
+    private static func revealedFields(_ value: JSONValue?, invalid: (String) -> ExportError) throws -> Set<String> {
+        guard let value else { return [] }
+        guard case .array(let items) = value else { throw invalid("'reveal' must be an array of field names") }
+        var reveal = Set<String>()
+        for item in items {
+            guard case .string(let field) = item else { throw invalid("'reveal' must be an array of field names") }
+            try validateFieldName(field)
+            reveal.insert(field)
+        }
+        return reveal
+    }
+
+    /// `redact`: an object {field: reason}, no field also revealed.
+    private static func redactionReasons(_ value: JSONValue?, revealed: Set<String>,
+                                         invalid: (String) -> ExportError) throws -> [String: RedactionReason] {
+        guard let value else { return [:] }
+        guard case .object(let map) = value else { throw invalid("'redact' must be an object {field: reason}") }
+        var reasons = [String: RedactionReason]()
+        for (field, reasonValue) in map {
+            try validateFieldName(field)
+            guard case .string(let text) = reasonValue else { throw invalid("reason for '\(field)' must be a string") }
+            guard !revealed.contains(field) else { throw invalid("'\(field)' is both revealed and redacted") }
+            reasons[field] = try RedactionReason.parse(text)
+        }
+        return reasons
     }
 
     /// The profile as recorded in the manifest.
