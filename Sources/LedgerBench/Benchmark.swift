@@ -41,49 +41,63 @@ public struct Benchmark {
     }
 
     public func run(log: (String) -> Void) throws -> Result {
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: scratch, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let input = (scratch as NSString).appendingPathComponent("records.jsonl")
-        var samples = SampleRecords()
-        let lines = samples.jsonLines(count: entries)
-        try Data(lines).write(to: URL(fileURLWithPath: input))
-        // Flush the generated input first, so that writing it back does not compete with the import's own fsyncs.
-        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: input))
-        try handle.synchronize()
-        try handle.close()
-        log("generated \(entries) records, \(lines.count / max(1, entries)) bytes each on average")
-
+        let (input, inputBytes) = try writeInput()
+        log("generated \(entries) records, \(inputBytes / max(1, entries)) bytes each on average")
         let importLedger = try scratchLedger("import")
-        let started = DispatchTime.now()
-        let summary = try importLedger.importRecords(from: input)
-        let importSeconds = seconds(since: started)
-        guard summary.imported == entries else { throw LedgerError.corrupt("bench imported \(summary.imported) of \(entries)") }
+        let importSeconds = try timedImport(input, into: importLedger)
         let ledgerBytes = importLedger.dataFileSize()
         log(String(format: "import: %.0f records/s", Double(entries) / importSeconds))
         try importLedger.signCheckpoint()
         if !keepInput { try FileManager.default.removeItem(atPath: input) }
-
         let keyless = try timedVerify(importLedger, deep: false)
         log(String(format: "keyless verify: %.0f entries/s", Double(entries) / keyless))
         let deep = try timedVerify(importLedger, deep: true)
         log(String(format: "deep verify: %.0f entries/s", Double(entries) / deep))
         importLedger.close()
-
-        let appendLedger = try scratchLedger("append")
-        var generator = SampleRecords(seed: 7)
-        let records = try (0..<durableAppends).map { try RecordSchema.validate(generator.next(index: $0)) }
-        let appendStart = DispatchTime.now()
-        for record in records { _ = try appendLedger.append(record) }
-        let appendSeconds = seconds(since: appendStart)
+        let appendSeconds = try timedAppends()
         log(String(format: "durable appends: %.0f/s", Double(durableAppends) / appendSeconds))
-
-        return Result(entries: entries, inputBytes: lines.count, importSeconds: importSeconds,
+        return Result(entries: entries, inputBytes: inputBytes, importSeconds: importSeconds,
                       importRecordsPerSecond: Double(entries) / importSeconds,
                       durableAppends: durableAppends, durableAppendsPerSecond: Double(durableAppends) / appendSeconds,
                       ledgerBytes: ledgerBytes, ledgerBytesPerEntry: Double(ledgerBytes) / Double(entries),
-                      ledgerToInputRatio: Double(ledgerBytes) / Double(lines.count),
+                      ledgerToInputRatio: Double(ledgerBytes) / Double(inputBytes),
                       verifyEntriesPerSecond: Double(entries) / keyless, deepVerifyEntriesPerSecond: Double(entries) / deep,
                       verifyPeakRSSBytes: nil)
+    }
+
+    /// Writes `entries` sample records as JSON lines and flushes them to disk, so that writing them back does not
+    /// compete with the import's own fsyncs. Returns the path and its size.
+    private func writeInput() throws -> (path: String, bytes: Int) {
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let input = (scratch as NSString).appendingPathComponent("records.jsonl")
+        var samples = SampleRecords()
+        let lines = samples.jsonLines(count: entries)
+        try Data(lines).write(to: URL(fileURLWithPath: input))
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: input))
+        try handle.synchronize()
+        try handle.close()
+        return (input, lines.count)
+    }
+
+    /// Seconds for `ledger import` of the input (the same call the command makes).
+    private func timedImport(_ input: String, into ledger: Ledger) throws -> Double {
+        let started = DispatchTime.now()
+        let summary = try ledger.importRecords(from: input)
+        let elapsed = seconds(since: started)
+        guard summary.imported == entries else { throw BenchError.importedFewer(summary.imported, of: entries) }
+        return elapsed
+    }
+
+    /// Seconds for `durableAppends` single appends to a new ledger, one durable transaction each.
+    private func timedAppends() throws -> Double {
+        let ledger = try scratchLedger("append")
+        defer { ledger.close() }
+        var generator = SampleRecords(seed: 7)
+        let records = try (0..<durableAppends).map { try RecordSchema.validate(generator.next(index: $0)) }
+        let started = DispatchTime.now()
+        for record in records { _ = try ledger.append(record) }
+        return seconds(since: started)
     }
 
     /// Seconds for one full verification; the ledger must come out intact.
@@ -92,7 +106,7 @@ public struct Benchmark {
         let report = try ledger.verify(VerifyOptions(pinnedVerifierKey: ledger.storedVerifierKey, deep: deep))
         let elapsed = seconds(since: start)
         guard report.isIntact, report.entries == UInt64(entries) else {
-            throw LedgerError.corrupt("bench ledger did not verify: \(report.violations.first.map(String.init(describing:)) ?? "wrong size")")
+            throw BenchError.didNotVerify(report.violations.first.map(String.init(describing:)) ?? "wrong size")
         }
         return elapsed
     }
@@ -112,5 +126,21 @@ public struct Benchmark {
 
     private func seconds(since start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}
+
+/// A benchmark run that went wrong. A bench ledger that does not verify is an integrity failure of the engine.
+public enum BenchError: Error, CustomStringConvertible, Sendable {
+    case importedFewer(Int, of: Int)
+    case didNotVerify(String)
+    /// The separate `ledger verify` process exited with this status.
+    case verifyProcessFailed(status: Int32)
+
+    public var description: String {
+        switch self {
+        case .importedFewer(let imported, let entries): return "bench imported \(imported) of \(entries) records"
+        case .didNotVerify(let why): return "the bench ledger did not verify: \(why)"
+        case .verifyProcessFailed(let status): return "bench: the `ledger verify` process exited \(status)"
+        }
     }
 }

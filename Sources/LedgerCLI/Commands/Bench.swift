@@ -59,7 +59,7 @@ private func peakRSSOfVerify(_ directory: String) throws -> Int? {
     try process.run()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw LedgerError.corrupt("bench: `ledger verify` exited \(process.terminationStatus)") }
+    guard process.terminationStatus == 0 else { throw BenchError.verifyProcessFailed(status: process.terminationStatus) }
     let report = try JSONSerialization.jsonObject(with: data) as? [String: Any]
     return (report?["peakResidentBytes"] as? NSNumber)?.intValue
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LMDB
 import Ledger
+import LedgerBench
 import LedgerBundle
 import LedgerFormat
 import LedgerReport
@@ -20,6 +21,7 @@ enum Failure {
         case let error as BundleError: return (message(error), status(error))
         case let error as ReportError: return (message(error), status(error))
         case let error as FileError: return (error.description, 74)
+        case let error as BenchError: return (error.description, status(error))
         case let error as LMDBError: return (error.description, error.isCorruption ? 1 : 74)
         case is ExitCode, is CleanExit, is ValidationError: return nil
         default:
@@ -57,6 +59,14 @@ enum Failure {
         case .unreadable: return 74
         case .malformed: return 65
         case .invalidVerifierKey: return 64
+        }
+    }
+
+    static func status(_ error: BenchError) -> Int32 {
+        switch error {
+        case .didNotVerify: return 1
+        case .verifyProcessFailed(let status): return status == 1 ? 1 : 70
+        case .importedFewer: return 70
         }
     }
 
