@@ -77,6 +77,7 @@ let package = Package(
         .testTarget(name: "MerkleLogTests", dependencies: ["MerkleLog"]),
         .testTarget(name: "SignedNoteTests", dependencies: ["SignedNote", "Sodium"]),
         .testTarget(name: "RecordFormatsTests", dependencies: ["RecordFormats"]),
+        .testTarget(name: "LedgerSupportTests", dependencies: ["LedgerSupport"]),
         .testTarget(name: "LedgerTests", dependencies: [
             "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerReport", "LedgerSupport",
             "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats",
