@@ -29,46 +29,56 @@ extension Ledger {
     /// otherwise the copy is removed and `LedgerError.corrupt` thrown. Needs no master key.
     public func backup(to directory: String, pinnedVerifierKey: String? = nil) throws -> BackupSummary {
         let started = DispatchTime.now()
-        let fm = FileManager.default
         if Self.isPath((directory as NSString).appendingPathComponent("x"), inside: self.directory) {
             throw LedgerError.invalidArgument("the backup directory must not be the ledger directory itself")
         }
         let created = try Self.prepareBackupDirectory(directory)
         do {
-            try LedgerError.wrap("copy the ledger") { try store.environment.copy(to: directory, compact: true) }
-            let dataPath = (directory as NSString).appendingPathComponent("data.mdb")
-            // mdb_env_copy2 creates the file 0666 & ~umask; the ledger's own files are 0600.
-            chmod(dataPath, 0o600)
-            try copyVerifierKey(to: directory)
-
-            let copy = try Ledger.open(at: directory)
-            let report: VerifyReport
-            do {
-                report = try copy.verify(VerifyOptions(pinnedVerifierKey: pinnedVerifierKey ?? storedVerifierKey))
-                copy.close()
-            } catch {
-                copy.close()
-                throw error
-            }
-            // lock.mdb only holds reader slots of the verification just done.
-            try? fm.removeItem(atPath: (directory as NSString).appendingPathComponent("lock.mdb"))
-            guard report.isIntact else {
-                let first = report.violations.prefix(3).map(\.description).joined(separator: "; ")
-                throw LedgerError.corrupt("the backup copy does not verify (\(report.violationCount) violation\(report.violationCount == 1 ? "" : "s"): \(first)); it was removed")
-            }
-            let bytes = ((try? fm.attributesOfItem(atPath: dataPath))?[.size] as? NSNumber)?.intValue ?? 0
+            let dataPath = try copy(to: directory)
+            let report = try Self.verifyCopy(directory, pinnedVerifierKey: pinnedVerifierKey ?? storedVerifierKey)
+            let bytes = ((try? FileManager.default.attributesOfItem(atPath: dataPath))?[.size] as? NSNumber)?.intValue ?? 0
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             Self.logger.debug("backup verified", metadata: ["directory": "\(directory)", "entries": "\(report.entries)"])
             return BackupSummary(directory: directory, entries: report.entries, root: report.root, bytes: bytes,
                                  checkpointsChecked: report.checkpointsChecked, seconds: seconds)
         } catch {
-            // Leave no unverified copy behind.
-            for name in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] {
-                try? fm.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
-            }
-            if created { try? fm.removeItem(atPath: directory) }
+            Self.removeBackup(directory, created: created)  // leave no unverified copy behind
             throw error
         }
+    }
+
+    /// LMDB's compacting copy of one read snapshot, made private like the ledger's own files, and the verifier key
+    /// beside it. Returns the copy's data file.
+    private func copy(to directory: String) throws -> String {
+        try LedgerError.wrap("copy the ledger") { try store.environment.copy(to: directory, compact: true) }
+        let dataPath = (directory as NSString).appendingPathComponent("data.mdb")
+        chmod(dataPath, 0o600)  // mdb_env_copy2 creates the file 0666 & ~umask; the ledger's own files are 0600
+        try copyVerifierKey(to: directory)
+        return dataPath
+    }
+
+    /// Verifies the copy keyless; anything but an intact copy is `LedgerError.corrupt`.
+    private static func verifyCopy(_ directory: String, pinnedVerifierKey: String) throws -> VerifyReport {
+        let copy = try Ledger.open(at: directory)
+        defer { copy.close() }
+        let report = try copy.verify(VerifyOptions(pinnedVerifierKey: pinnedVerifierKey))
+        copy.close()
+        // lock.mdb only holds reader slots of the verification just done.
+        try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent("lock.mdb"))
+        guard report.isIntact else {
+            let first = report.violations.prefix(3).map(\.description).joined(separator: "; ")
+            let count = "\(report.violationCount) violation\(report.violationCount == 1 ? "" : "s")"
+            throw LedgerError.corrupt("the backup copy does not verify (\(count): \(first)); it was removed")
+        }
+        return report
+    }
+
+    private static func removeBackup(_ directory: String, created: Bool) {
+        let fm = FileManager.default
+        for name in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] {
+            try? fm.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
+        }
+        if created { try? fm.removeItem(atPath: directory) }
     }
 
     /// Creates `directory` (mode 0700) or accepts an existing empty one; returns true when it created it.
