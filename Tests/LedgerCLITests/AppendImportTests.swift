@@ -47,11 +47,15 @@ final class AppendImportTests: CLITestCase {
         let cases: [(name: String, input: Data, expect: String)] = [
             ("unknown field", Data(Sample.record(extra: #""colour":"red""#).utf8), "field 'colour'"),
             ("missing field", Data(withoutAuthor.utf8), "field 'author'"),
-            ("bad enum", Data(good.replacingOccurrences(of: #""channel":"email""#, with: #""channel":"fax""#).utf8), "field 'channel'"),
-            ("timestamp without offset", Data(Sample.record(occurredAt: "2026-03-01T14:30:00").utf8), "field 'occurredAt'"),
+            ("bad enum", Data(good.replacingOccurrences(of: #""channel":"email""#, with: #""channel":"fax""#).utf8),
+             "field 'channel'"),
+            ("timestamp without offset", Data(Sample.record(occurredAt: "2026-03-01T14:30:00").utf8),
+             "field 'occurredAt'"),
             ("float", Data(Sample.record(extra: #""durationMinutes":12.5"#).utf8), "durationMinutes"),
             ("invalid UTF-8", invalidUTF8, "subject"),
-            ("larger than 1 MiB", Data(Sample.record(extra: "\"decisions\":\"\(String(repeating: "a", count: (1 << 20) + 10))\"").utf8), "1 MiB"),
+            ("larger than 1 MiB",
+             Data(Sample.record(extra: "\"decisions\":\"\(String(repeating: "a", count: (1 << 20) + 10))\"").utf8),
+             "1 MiB"),
             ("not JSON", Data("matter=M-1".utf8), "not valid JSON"),
             ("empty", Data(), "JSON"),
         ]
@@ -76,7 +80,8 @@ final class AppendImportTests: CLITestCase {
     /// Standard input larger than a pipe buffer is read whole (up to the 1 MiB limit).
     func testAppendLargeRecordFromStdin() throws {
         let summary = String(repeating: "long call notes ", count: 30_000)  // 480 KB
-        let r = try ledgerWithKey(["append", "-"], stdin: Data(Sample.record(extra: "\"decisions\":\"ok\",\"x-notes\":\"\(summary)\"").utf8))
+        let r = try ledgerWithKey(["append", "-"],
+            stdin: Data(Sample.record(extra: "\"decisions\":\"ok\",\"x-notes\":\"\(summary)\"").utf8))
         XCTAssertEqual(r.status, 0, r.summary)
         XCTAssertEqual(r.stdout, "0\n")
         let shown = try jsonObject(try ledgerWithKey(["show", "0", "--json"]).stdout)
@@ -135,7 +140,8 @@ final class AppendImportTests: CLITestCase {
             good,                                                                    // line 1
             Sample.record(sourceId: "g2", extra: #""colour":"red""#),                // line 2: unknown field
             "",                                                                      // line 3: blank, skipped
-            Sample.record(sourceId: "g3").replacingOccurrences(of: "\"direction\":\"outbound\"", with: "\"direction\":\"sideways\""), // line 4
+            Sample.record(sourceId: "g3").replacingOccurrences(of: "\"direction\":\"outbound\"",
+                                                               with: "\"direction\":\"sideways\""), // line 4
             Sample.record(sourceId: "g4"),                                           // line 5
             Sample.record(sourceId: "g5", occurredAt: "2026-03-01 10:00"),           // line 6
             Sample.record(sourceId: "g6", extra: #""durationMinutes":1.5"#),         // line 7
@@ -188,7 +194,8 @@ final class AppendImportTests: CLITestCase {
     }
 
     func testImportCSVWithUnknownColumnIsRefused() throws {
-        let path = try write("bad.csv", "matter,author,channel,direction,occurredAt,colour\nM-1,A,email,inbound,2026-03-01T10:00:00Z,red\n")
+        let path = try write("bad.csv", "matter,author,channel,direction,occurredAt,colour\n"
+                                        + "M-1,A,email,inbound,2026-03-01T10:00:00Z,red\n")
         let before = try ledgerSnapshot()
         let r = try ledgerWithKey(["import", path])
         XCTAssertEqual(r.status, 65, r.summary)

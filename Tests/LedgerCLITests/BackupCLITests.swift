@@ -14,7 +14,8 @@ final class BackupCLITests: CLITestCase {
         let trusted = try write("trusted.checkpoint", checkpoint.stdout)
 
         // No key needed; JSON summary.
-        let r = try ledger(["backup", "--ledger", ledgerDir.path, "--to", backupDir.path, "--verifier-key", pinned, "--json"])
+        let r = try ledger(["backup", "--ledger", ledgerDir.path, "--to", backupDir.path,
+                            "--verifier-key", pinned, "--json"])
         XCTAssertEqual(r.status, 0, r.summary)
         let summary = try jsonObject(r.stdout.trimmingCharacters(in: .newlines))
         XCTAssertEqual(summary["ok"] as? Bool, true)
@@ -28,7 +29,8 @@ final class BackupCLITests: CLITestCase {
         XCTAssertEqual(try jsonObject(source.stdout)["root"] as? String, summary["root"] as? String)
 
         // The copy verifies on its own against the trusted checkpoint, and opens with the same master key.
-        let copy = try ledger(["verify", "--ledger", backupDir.path, "--verifier-key", pinned, "--trusted", trusted, "--json"])
+        let copy = try ledger(["verify", "--ledger", backupDir.path, "--verifier-key", pinned,
+                               "--trusted", trusted, "--json"])
         XCTAssertEqual(copy.status, 0, copy.summary)
         XCTAssertEqual(try jsonObject(copy.stdout)["root"] as? String, summary["root"] as? String)
         let shown = try ledger(["show", "12", "--json", "--ledger", backupDir.path, "--key-file", keyFile.path])
@@ -62,7 +64,8 @@ final class BackupCLITests: CLITestCase {
     func testBackupUsageErrors() throws {
         try initLedger()
         XCTAssertEqual(try ledger(["backup", "--ledger", ledgerDir.path]).status, 64, "--to is required")
-        let missing = try ledger(["backup", "--ledger", temp.appendingPathComponent("nope").path, "--to", backupDir.path])
+        let missing = try ledger(["backup", "--ledger", temp.appendingPathComponent("nope").path,
+                                  "--to", backupDir.path])
         XCTAssertEqual(missing.status, 66, missing.summary)
         XCTAssertFalse(FileManager.default.fileExists(atPath: backupDir.path))
     }

@@ -38,7 +38,8 @@ enum LedgerBinary {
             }
         }
         // #filePath: <root>/Tests/LedgerCLITests/CLITestSupport.swift
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         candidates.append(root.appendingPathComponent(".build/debug/ledger"))
         candidates.append(root.appendingPathComponent(".build/release/ledger"))
         return candidates.first { url in
@@ -49,7 +50,8 @@ enum LedgerBinary {
     }
 
     static var packageRoot: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 
     private final class Marker {}
@@ -108,11 +110,13 @@ class CLITestCase: XCTestCase {
     override func setUpWithError() throws {
         try super.setUpWithError()
         guard LedgerBinary.url != nil else {
-            XCTFail("the `ledger` binary was not found next to the test bundle nor in .build/{debug,release}; run `swift build` (or set LEDGER_BINARY)")
+            XCTFail("the `ledger` binary was not found next to the test bundle nor in .build/{debug,release}; "
+                    + "run `swift build` (or set LEDGER_BINARY)")
             throw CLIError(description: "ledger binary missing")
         }
         temp = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-cli-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: temp.appendingPathComponent("keys"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: temp.appendingPathComponent("keys"),
+                                                withIntermediateDirectories: true)
     }
 
     override func tearDownWithError() throws {
@@ -185,9 +189,11 @@ class CLITestCase: XCTestCase {
     }
 
     /// Asserts that the ledger's files are byte-identical to `before`.
-    func assertUnchanged(_ before: [String: Data], _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertUnchanged(_ before: [String: Data], _ message: String,
+                         file: StaticString = #filePath, line: UInt = #line) throws {
         let after = try ledgerSnapshot()
-        XCTAssertEqual(Set(before.keys), Set(after.keys), "files appeared or vanished: \(message)", file: file, line: line)
+        XCTAssertEqual(Set(before.keys), Set(after.keys), "files appeared or vanished: \(message)",
+                       file: file, line: line)
         for (name, data) in before {
             XCTAssertTrue(after[name] == data, "\(name) changed: \(message)", file: file, line: line)
         }
@@ -200,7 +206,8 @@ class CLITestCase: XCTestCase {
         return r.stdoutLines.count
     }
 
-    func jsonObject(_ line: String, file: StaticString = #filePath, line sourceLine: UInt = #line) throws -> [String: Any] {
+    func jsonObject(_ line: String, file: StaticString = #filePath,
+                    line sourceLine: UInt = #line) throws -> [String: Any] {
         let value = try JSONSerialization.jsonObject(with: Data(line.utf8))
         guard let object = value as? [String: Any] else {
             XCTFail("not a JSON object: \(line)", file: file, line: sourceLine)
@@ -212,7 +219,8 @@ class CLITestCase: XCTestCase {
 
 /// Sample records (JSON text). Values are fictitious.
 enum Sample {
-    static func record(matter: String = "M-2026-001", sourceId: String? = nil, occurredAt: String = "2026-03-01T14:30:00+01:00",
+    static func record(matter: String = "M-2026-001", sourceId: String? = nil,
+                       occurredAt: String = "2026-03-01T14:30:00+01:00",
                        subject: String = "Status of the lease dispute", extra: String = "") -> String {
         var fields = [
             #""matter":"\#(matter)""#,

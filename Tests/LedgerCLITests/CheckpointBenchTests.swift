@@ -23,7 +23,8 @@ struct PrintedNote {
         XCTAssertEqual(root.count, 32, file: file, line: line)
         XCTAssertEqual(lines[3], "", file: file, line: line)
         let sig = lines[4]
-        XCTAssertTrue(sig.hasPrefix("\u{2014} "), "signature line starts with an em dash: \(sig)", file: file, line: line)
+        XCTAssertTrue(sig.hasPrefix("\u{2014} "), "signature line starts with an em dash: \(sig)",
+                      file: file, line: line)
         let parts = sig.dropFirst(2).split(separator: " ").map(String.init)
         XCTAssertEqual(parts.count, 2, sig, file: file, line: line)
         signatureName = parts.first ?? ""
@@ -78,13 +79,14 @@ final class CheckpointTests: CLITestCase {
         XCTAssertTrue(noKey.stdout.isEmpty)
 
         let otherKey = temp.appendingPathComponent("keys/other.key")
-        XCTAssertEqual(try ledger(["init", "--ledger", temp.appendingPathComponent("other").path, "--origin", Self.origin,
-                                   "--key-file", otherKey.path]).status, 0)
+        XCTAssertEqual(try ledger(["init", "--ledger", temp.appendingPathComponent("other").path,
+                                   "--origin", Self.origin, "--key-file", otherKey.path]).status, 0)
         let wrong = try ledger(["checkpoint", "--ledger", ledgerDir.path, "--key-file", otherKey.path])
         XCTAssertEqual(wrong.status, 77, wrong.summary)
         XCTAssertTrue(wrong.stdout.isEmpty)
 
-        let missing = try ledger(["checkpoint", "--ledger", temp.appendingPathComponent("none").path, "--key-file", keyFile.path])
+        let missing = try ledger(["checkpoint", "--ledger", temp.appendingPathComponent("none").path,
+                                  "--key-file", keyFile.path])
         XCTAssertEqual(missing.status, 66, missing.summary)
     }
 }
@@ -96,15 +98,18 @@ final class BenchCommandTests: CLITestCase {
         XCTAssertEqual(r.status, 0, r.summary)
         let object = try jsonObject(r.stdout)
         for key in ["importRecordsPerSecond", "durableAppendsPerSecond", "ledgerBytesPerEntry", "ledgerToInputRatio"] {
-            let value = try XCTUnwrap(object[key] as? Double ?? (object[key] as? Int).map(Double.init), "\(key) missing: \(r.stdout)")
+            let value = try XCTUnwrap(object[key] as? Double ?? (object[key] as? Int).map(Double.init),
+                                      "\(key) missing: \(r.stdout)")
             XCTAssertGreaterThan(value, 0, "\(key): \(r.stdout)")
             XCTAssertTrue(value.isFinite, key)
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path), "the scratch directory is removed afterwards")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path),
+                       "the scratch directory is removed afterwards")
     }
 
     func testBenchRejectsNonPositiveCounts() throws {
-        let r = try ledger(["bench", "--entries", "0", "--json", "--scratch", temp.appendingPathComponent("bench").path])
+        let r = try ledger(["bench", "--entries", "0", "--json",
+                            "--scratch", temp.appendingPathComponent("bench").path])
         XCTAssertEqual(r.status, 64, r.summary)
     }
 }

@@ -50,7 +50,8 @@ final class CrashTests: CLITestCase {
     }
 
     /// `ledger verify` (keyless, pinned key) must exit 0; returns the entry count it saw.
-    private func assertVerifies(_ pinned: String, _ context: String, file: StaticString = #filePath, line: UInt = #line) throws -> Int {
+    private func assertVerifies(_ pinned: String, _ context: String,
+                                file: StaticString = #filePath, line: UInt = #line) throws -> Int {
         let r = try ledger(["verify", "--ledger", ledgerDir.path, "--verifier-key", pinned, "--json"])
         XCTAssertEqual(r.status, 0, "verify after \(context): \(r.summary)", file: file, line: line)
         return (try jsonObject(r.stdout, file: file, line: line)["entries"] as? Int) ?? -1
@@ -69,7 +70,8 @@ final class CrashTests: CLITestCase {
         for i in 0..<Self.recordCount {
             let month = 1 + (i / 28) % 12, day = 1 + i % 28, year = 2025 + (i / 336) % 2
             text += Sample.record(matter: "M-\(1000 + i % 37)", sourceId: "c-\(i)",
-                                  occurredAt: String(format: "%04d-%02d-%02dT%02d:%02d:00Z", year, month, day, i % 24, i % 60),
+                                  occurredAt: String(format: "%04d-%02d-%02dT%02d:%02d:00Z",
+                                                     year, month, day, i % 24, i % 60),
                                   subject: "Crash test record \(i)") + "\n"
         }
         return try write("big.jsonl", text)
@@ -91,7 +93,8 @@ final class CrashTests: CLITestCase {
         var committed = 0
         var kills = [String]()
 
-        for point in [KillPoint.after(0.2), .after(0.5), .after(1.0), .whenCommitted(more: 1), .whenCommitted(more: 4000)] {
+        for point in [KillPoint.after(0.2), .after(0.5), .after(1.0),
+                      .whenCommitted(more: 1), .whenCommitted(more: 4000)] {
             let before = committed
             let child = try spawn(importArguments)
             let context: String
@@ -121,7 +124,8 @@ final class CrashTests: CLITestCase {
             XCTAssertTrue(committed % Self.batchSize == 0 || committed == Self.recordCount,
                           "\(context): \(committed) entries is not a whole number of batches")
             guard case .whenCommitted(let more) = point else { continue }
-            XCTAssertGreaterThanOrEqual(committed, before + more, "\(context): the poll saw entries that verify does not")
+            XCTAssertGreaterThanOrEqual(committed, before + more,
+                                        "\(context): the poll saw entries that verify does not")
             XCTAssertLessThan(committed, Self.recordCount, "\(context): the kill came too late to interrupt the import")
             if before == 0 {
                 // The committed prefix is exactly the first records of the file, in order.
@@ -143,7 +147,8 @@ final class CrashTests: CLITestCase {
         XCTAssertEqual(rerun.status, 0, rerun.summary)
         let counts = try importCounts(rerun)
         XCTAssertEqual(counts.imported + counts.skipped, Self.recordCount, rerun.stdout)
-        XCTAssertEqual(counts.skipped, committed, "duplicates skipped should be exactly the entries committed before: \(rerun.stdout)")
+        XCTAssertEqual(counts.skipped, committed,
+                       "duplicates skipped should be exactly the entries committed before: \(rerun.stdout)")
         XCTAssertEqual(try assertVerifies(pinned, "the completed import"), Self.recordCount)
 
         // No duplicates: once more, every one of the 30000 sourceIds is already present (so 30000 entries hold
@@ -157,16 +162,21 @@ final class CrashTests: CLITestCase {
         let matter = try ledgerWithKey(["list", "--json", "--matter", "M-1005"])
         XCTAssertEqual(matter.status, 0, matter.summary)
         XCTAssertEqual(try sourceIds(matter), stride(from: 5, to: Self.recordCount, by: 37).map { "c-\($0)" })
-        let first = try ledgerWithKey(["show", "0", "--json"]), last = try ledgerWithKey(["show", String(Self.recordCount - 1), "--json"])
+        let first = try ledgerWithKey(["show", "0", "--json"]),
+            last = try ledgerWithKey(["show", String(Self.recordCount - 1), "--json"])
         XCTAssertEqual(try sourceIds(first) + sourceIds(last), ["c-0", "c-\(Self.recordCount - 1)"])
-        print("CrashTests import: \(kills.joined(separator: "; ")); completed with \(rerun.stdout.trimmingCharacters(in: .newlines)); total \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print("CrashTests import: \(kills.joined(separator: "; ")); "
+              + "completed with \(rerun.stdout.trimmingCharacters(in: .newlines)); "
+              + "total \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
 
-    private func importCounts(_ r: CLIResult, file: StaticString = #filePath, line: UInt = #line) throws -> (imported: Int, skipped: Int) {
+    private func importCounts(_ r: CLIResult, file: StaticString = #filePath,
+                              line: UInt = #line) throws -> (imported: Int, skipped: Int) {
         let text = r.stdout.trimmingCharacters(in: .newlines)
         let pattern = try NSRegularExpression(pattern: #"^imported (\d+), skipped (\d+) duplicates, rejected 0$"#)
         guard let match = pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
-              let x = Int(text[Range(match.range(at: 1), in: text)!]), let y = Int(text[Range(match.range(at: 2), in: text)!]) else {
+              let x = Int(text[Range(match.range(at: 1), in: text)!]),
+              let y = Int(text[Range(match.range(at: 2), in: text)!]) else {
             XCTFail("unexpected import output: \(r.summary)", file: file, line: line)
             return (-1, -1)
         }
@@ -191,7 +201,8 @@ final class CrashTests: CLITestCase {
                     _ = FileManager.default.createFile(atPath: out.path, contents: nil)
                     let process = Process()
                     process.executableURL = LedgerBinary.url!
-                    process.arguments = ["append", recordURL.path, "--ledger", ledgerDir.path, "--key-file", keyFile.path]
+                    process.arguments = ["append", recordURL.path, "--ledger", ledgerDir.path,
+                                         "--key-file", keyFile.path]
                     process.environment = environment
                     process.standardInput = FileHandle.nullDevice
                     process.standardOutput = try FileHandle(forWritingTo: out)
@@ -200,9 +211,12 @@ final class CrashTests: CLITestCase {
                     process.waitUntilExit()
                     loop.finished(process)
                     // Whatever it printed before it ended (even if killed) counts as reported.
-                    let printed = try String(contentsOf: out, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                    let printed = try String(contentsOf: out, encoding: .utf8)
+                        .trimmingCharacters(in: .whitespacesAndNewlines)
                     if let seq = Int(printed) { loop.reported(seq: seq, sourceId: id) }
-                    if process.terminationReason == .exit && process.terminationStatus != 0 { loop.failed(id, process.terminationStatus) }
+                    if process.terminationReason == .exit && process.terminationStatus != 0 {
+                        loop.failed(id, process.terminationStatus)
+                    }
                 } catch {
                     loop.failed(id, -1)
                     break
@@ -245,7 +259,9 @@ final class CrashTests: CLITestCase {
             XCTAssertEqual(shown.status, 0, shown.summary)
             XCTAssertEqual(try sourceIds(shown), [reported[seq]!])
         }
-        print("CrashTests append: \(loop.startedCount) started, \(reported.count) reported, \(landed) kills landed, \(entries) entries; \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        print("CrashTests append: \(loop.startedCount) started, \(reported.count) reported, "
+              + "\(landed) kills landed, \(entries) entries; "
+              + "\(String(format: "%.1f", Date().timeIntervalSince(started))) s")
     }
 }
 

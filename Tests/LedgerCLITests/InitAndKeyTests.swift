@@ -10,7 +10,8 @@ final class InitAndKeyTests: CLITestCase {
         XCTAssertEqual(parts.count, 3, "verifier key: \(printed)")
         XCTAssertEqual(parts[0], Self.origin)
         XCTAssertEqual(parts[1].count, 8)
-        XCTAssertTrue(parts[1].allSatisfy { $0.isHexDigit && !$0.isUppercase }, "key id is not 8 lowercase hex digits: \(parts[1])")
+        XCTAssertTrue(parts[1].allSatisfy { $0.isHexDigit && !$0.isUppercase },
+                      "key id is not 8 lowercase hex digits: \(parts[1])")
         let key = try XCTUnwrap(Data(base64Encoded: parts[2]), "key is not base64: \(parts[2])")
         XCTAssertEqual(key.count, 33)
         XCTAssertEqual(key.first, 0x01, "algorithm byte must be 1 (Ed25519)")
@@ -61,7 +62,8 @@ final class InitAndKeyTests: CLITestCase {
                                   "--allow-key-inside"])
         XCTAssertEqual(allowed.status, 0, allowed.summary)
         XCTAssertTrue(FileManager.default.fileExists(atPath: inside))
-        let append = try ledger(["append", try write("r.json", Sample.record()), "--ledger", ledgerDir.path, "--key-file", inside])
+        let append = try ledger(["append", try write("r.json", Sample.record()),
+                                 "--ledger", ledgerDir.path, "--key-file", inside])
         XCTAssertEqual(append.status, 0, append.summary)
         XCTAssertEqual(append.stdout, "0\n")
     }
@@ -103,7 +105,8 @@ final class InitAndKeyTests: CLITestCase {
         for command in [["list"], ["show", "0"], ["checkpoint"], ["append", try write("r.json", Sample.record())]] {
             let r = try ledger(command + ["--ledger", ledgerDir.path])
             XCTAssertEqual(r.status, 77, "\(command): \(r.summary)")
-            XCTAssertTrue(r.stderr.contains("--key-file") && r.stderr.contains("LEDGER_KEY_FILE"), "\(command): \(r.summary)")
+            XCTAssertTrue(r.stderr.contains("--key-file") && r.stderr.contains("LEDGER_KEY_FILE"),
+                          "\(command): \(r.summary)")
         }
     }
 
@@ -123,7 +126,8 @@ final class InitAndKeyTests: CLITestCase {
     func testMalformedKeyFileIsRefused() throws {
         try initLedger()
         let bad = temp.appendingPathComponent("keys/bad.key")
-        _ = FileManager.default.createFile(atPath: bad.path, contents: Data("not a key\n".utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: bad.path, contents: Data("not a key\n".utf8),
+                                           attributes: [.posixPermissions: 0o600])
         let r = try ledger(["list", "--ledger", ledgerDir.path, "--key-file", bad.path])
         XCTAssertEqual(r.status, 77, r.summary)
     }

@@ -12,7 +12,8 @@ final class InteropTests: CLITestCase {
             case failed(String)
         }
 
-        static let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-notecheck-\(UUID().uuidString)")
+        static let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("ledger-notecheck-\(UUID().uuidString)")
         static let outcome: Outcome = build()
 
         private static func build() -> Outcome {
@@ -45,7 +46,8 @@ final class InteropTests: CLITestCase {
         case .built(let url):
             return url
         case .goMissing(let message):
-            let text = "Go or golang.org/x/mod is missing; run `bash tools/install-deps.sh` (\(message.trimmingCharacters(in: .whitespacesAndNewlines)))"
+            let text = "Go or golang.org/x/mod is missing; run `bash tools/install-deps.sh` "
+                + "(\(message.trimmingCharacters(in: .whitespacesAndNewlines)))"
             if ProcessInfo.processInfo.environment["CI"] != nil {
                 XCTFail(text)
                 throw CLIError(description: text)

@@ -30,7 +30,8 @@ final class ReadTests: CLITestCase {
             XCTAssertTrue(lines[0].contains(column), "header lacks \(column): \(lines[0])")
         }
         XCTAssertTrue(lines[1].hasPrefix("0 "), lines[1])
-        XCTAssertTrue(lines[1].contains("M-2026-001") && lines[1].contains("Update 0") && lines[1].contains("email"), lines[1])
+        XCTAssertTrue(lines[1].contains("M-2026-001") && lines[1].contains("Update 0") && lines[1].contains("email"),
+                      lines[1])
     }
 
     func testListEmptyLedgerPrintsHeaderOnly() throws {
@@ -53,7 +54,8 @@ final class ReadTests: CLITestCase {
             XCTAssertEqual(Set(object.keys), ["seq", "recordedAt", "leafHash", "record"], line)
             XCTAssertEqual(object["seq"] as? Int, i)
             let recordedAt = try XCTUnwrap(object["recordedAt"] as? String)
-            XCTAssertTrue(recordedAt.hasPrefix("20") && recordedAt.contains("T") && (recordedAt.hasSuffix("Z") || recordedAt.contains("+")),
+            XCTAssertTrue(recordedAt.hasPrefix("20") && recordedAt.contains("T")
+                              && (recordedAt.hasSuffix("Z") || recordedAt.contains("+")),
                           "recordedAt is RFC 3339: \(recordedAt)")
             let leafHash = try XCTUnwrap(object["leafHash"] as? String)
             XCTAssertEqual(leafHash.count, 64)

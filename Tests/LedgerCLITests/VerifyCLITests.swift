@@ -24,7 +24,8 @@ final class VerifyCLITests: CLITestCase {
     func importRecords(_ range: Range<Int>, file: StaticString = #filePath, line: UInt = #line) throws {
         let lines = range.map { i in
             Sample.record(matter: i % 2 == 0 ? "M-2026-001" : "M-2026-002", sourceId: "src-\(i)",
-                          occurredAt: String(format: "2026-03-%02dT10:%02d:00Z", 1 + i / 60 % 28, i % 60), subject: "Update \(i)")
+                          occurredAt: String(format: "2026-03-%02dT10:%02d:00Z", 1 + i / 60 % 28, i % 60),
+                          subject: "Update \(i)")
         }
         let path = try write("import-\(range.lowerBound).jsonl", lines.joined(separator: "\n") + "\n")
         let r = try ledgerWithKey(["import", path])
@@ -33,7 +34,8 @@ final class VerifyCLITests: CLITestCase {
 
     /// `ledger verify --ledger DIR --verifier-key PINNED ARGS` (no master key).
     func verify(_ arguments: [String] = [], pinned: Bool = true) throws -> CLIResult {
-        try ledger(["verify", "--ledger", ledgerDir.path] + (pinned ? ["--verifier-key", pinnedKey.path] : []) + arguments)
+        try ledger(["verify", "--ledger", ledgerDir.path] + (pinned ? ["--verifier-key", pinnedKey.path] : [])
+                   + arguments)
     }
 
     /// Runs `body` in one write transaction on the raw LMDB environment of the (closed) ledger.
@@ -60,12 +62,13 @@ final class VerifyCLITests: CLITestCase {
 
     static func be(_ n: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: n >> (56 - 8 * $0)) } }
 
-    func assertViolationExit(_ r: CLIResult, seq: UInt64?, kind: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertViolationExit(_ r: CLIResult, seq: UInt64?, kind: String,
+                             file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(r.status, 1, r.summary, file: file, line: line)
         XCTAssertTrue(r.stdout.contains("VIOLATION"), r.summary, file: file, line: line)
         let wanted = (seq.map { "seq \($0): " } ?? "") + "[\(kind)]"
-        XCTAssertTrue(r.stdoutLines.contains { $0.hasPrefix("violation: ") && $0.contains(wanted) }, "no line with \(wanted): \(r.summary)",
-                      file: file, line: line)
+        XCTAssertTrue(r.stdoutLines.contains { $0.hasPrefix("violation: ") && $0.contains(wanted) },
+                      "no line with \(wanted): \(r.summary)", file: file, line: line)
         XCTAssertFalse(r.stdout.contains("INTACT"), file: file, line: line)
     }
 
@@ -164,7 +167,8 @@ final class VerifyCLITests: CLITestCase {
         XCTAssertEqual(object["entries"] as? Int, 40)
         XCTAssertEqual(object["verifierKeyPinned"] as? Bool, true)
         let violations = try XCTUnwrap(object["violations"] as? [[String: Any]])
-        XCTAssertTrue(violations.contains { $0["class"] as? String == "ciphertext-digest" && $0["seq"] as? Int == 13 }, "\(violations)")
+        XCTAssertTrue(violations.contains { $0["class"] as? String == "ciphertext-digest" && $0["seq"] as? Int == 13 },
+                      "\(violations)")
         XCTAssertTrue(violations.allSatisfy { $0["class"] is String && $0["detail"] is String })
     }
 
@@ -185,7 +189,8 @@ final class VerifyCLITests: CLITestCase {
     /// `name{…} value` lines of a Prometheus textfile.
     func metricValues(_ path: String) throws -> [String: Double] {
         var values = [String: Double]()
-        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") where !line.hasPrefix("#") {
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            where !line.hasPrefix("#") {
             let parts = line.split(separator: " ")
             guard parts.count == 2, let name = parts[0].split(separator: "{").first else { continue }
             values[String(name)] = Double(parts[1])
@@ -219,7 +224,8 @@ final class VerifyCLITests: CLITestCase {
         let text = try String(contentsOfFile: metrics, encoding: .utf8)
         XCTAssertTrue(text.contains("# TYPE ledger_verify_ok gauge"), text)
         XCTAssertTrue(text.contains("origin=\"\(Self.origin)\""), text)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: metricsDir.path), ["ledger.prom"], "no temp file left behind")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: metricsDir.path), ["ledger.prom"],
+                       "no temp file left behind")
 
         try flip("entries", key: Self.be(3), byte: { $0 - 1 })
         let bad = try verify(["--metrics", metrics])
@@ -228,8 +234,10 @@ final class VerifyCLITests: CLITestCase {
         XCTAssertEqual(second["ledger_verify_ok"], 0)
         XCTAssertGreaterThan(try XCTUnwrap(second["ledger_verify_violations"]), 0)
         XCTAssertEqual(second["ledger_verify_entries"], 40)
-        XCTAssertEqual(second["ledger_verify_last_success_timestamp_seconds"], lastSuccess, "the last success is kept on failure")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: metricsDir.path), ["ledger.prom"], "no temp file left behind")
+        XCTAssertEqual(second["ledger_verify_last_success_timestamp_seconds"], lastSuccess,
+                       "the last success is kept on failure")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: metricsDir.path), ["ledger.prom"],
+                       "no temp file left behind")
     }
 
     func testMetricsOfAFirstRunThatFails() throws {
@@ -272,15 +280,17 @@ final class VerifyCLITests: CLITestCase {
         let clean = try verify(["--trusted", trusted, "--update-trusted"])
         XCTAssertEqual(clean.status, 0, clean.summary)
         XCTAssertTrue(clean.stdout.contains("trusted checkpoint at size 20 checked"), clean.summary)
-        XCTAssertEqual(try String(contentsOfFile: trusted, encoding: .utf8), newer.stdout, "replaced by the newest verified checkpoint")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: temp.path).filter { $0.contains("trusted") }, ["trusted.txt"],
-                       "no temp file left behind")
+        XCTAssertEqual(try String(contentsOfFile: trusted, encoding: .utf8), newer.stdout,
+                       "replaced by the newest verified checkpoint")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: temp.path).filter { $0.contains("trusted") },
+                       ["trusted.txt"], "no temp file left behind")
 
         try flip("entries", key: Self.be(30), byte: { $0 - 1 })
         let after = try String(contentsOfFile: trusted, encoding: .utf8)
         let bad = try verify(["--trusted", trusted, "--update-trusted"])
         XCTAssertEqual(bad.status, 1, bad.summary)
-        XCTAssertEqual(try String(contentsOfFile: trusted, encoding: .utf8), after, "a failing run leaves the trusted file alone")
+        XCTAssertEqual(try String(contentsOfFile: trusted, encoding: .utf8), after,
+                       "a failing run leaves the trusted file alone")
     }
 
     func testUpdateTrustedNeedsTrusted() throws {
@@ -334,7 +344,8 @@ final class VerifyCLITests: CLITestCase {
         let r = try verify(["--deep"])
         XCTAssertEqual(r.status, 77, r.summary)
         XCTAssertTrue(r.stderr.contains("--key-file"), r.summary)
-        let deep = try ledger(["verify", "--ledger", ledgerDir.path, "--verifier-key", pinnedKey.path, "--deep", "--key-file", keyFile.path])
+        let deep = try ledger(["verify", "--ledger", ledgerDir.path, "--verifier-key", pinnedKey.path,
+                               "--deep", "--key-file", keyFile.path])
         XCTAssertEqual(deep.status, 0, deep.summary)
         XCTAssertTrue(deep.stdout.contains("deep (decrypted every entry)"), deep.summary)
     }
@@ -343,7 +354,8 @@ final class VerifyCLITests: CLITestCase {
         try makeLedger(count: 6)
         try flip("keys", key: [0, 0, 0, 1], byte: { $0 - 3 })
         XCTAssertEqual(try verify().status, 0, "keyless verify does not open matter keys")
-        let deep = try ledger(["verify", "--ledger", ledgerDir.path, "--verifier-key", pinnedKey.path, "--deep", "--key-file", keyFile.path])
+        let deep = try ledger(["verify", "--ledger", ledgerDir.path, "--verifier-key", pinnedKey.path,
+                               "--deep", "--key-file", keyFile.path])
         assertViolationExit(deep, seq: nil, kind: "matter-key")
     }
 
@@ -352,14 +364,16 @@ final class VerifyCLITests: CLITestCase {
     func assertStorageFailure(_ r: CLIResult, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertNotEqual(r.status, 0, r.summary, file: file, line: line)
         XCTAssertNotEqual(r.status, 1, "exit 1 means an integrity violation only: \(r.summary)", file: file, line: line)
-        XCTAssertTrue(r.stderr.hasPrefix("ledger: error: "), "a clear message, not a crash: \(r.summary)", file: file, line: line)
+        XCTAssertTrue(r.stderr.hasPrefix("ledger: error: "), "a clear message, not a crash: \(r.summary)",
+                      file: file, line: line)
         XCTAssertTrue(r.stdout.isEmpty, r.summary, file: file, line: line)
     }
 
     func testTruncatedDataFile() throws {
         try makeLedger()
         let data = ledgerDir.appendingPathComponent("data.mdb")
-        let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: data.path)[.size] as? NSNumber).uint64Value
+        let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: data.path)[.size] as? NSNumber)
+            .uint64Value
         let handle = try FileHandle(forUpdating: data)
         try handle.truncate(atOffset: size / 2)
         try handle.close()
@@ -372,7 +386,8 @@ final class VerifyCLITests: CLITestCase {
     func testGarbageDataFile() throws {
         try makeLedger()
         let data = ledgerDir.appendingPathComponent("data.mdb")
-        let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: data.path)[.size] as? NSNumber).intValue
+        let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: data.path)[.size] as? NSNumber)
+            .intValue
         var generator = SystemRandomNumberGenerator()
         try Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: data)
         let r = try verify()
@@ -390,7 +405,8 @@ final class VerifyCLITests: CLITestCase {
             func u16(_ o: Int) -> Int { Int(bytes[p + o]) | Int(bytes[p + o + 1]) << 8 }
             guard u16(10) == 0x02, u16(12) > 16 else { continue }  // a plain leaf page with nodes
             let node = u16(16)
-            guard node >= 18, node + 8 <= 4096, u16(node + 6) == 8, u16(node) | u16(node + 2) << 16 > 200 else { continue }
+            guard node >= 18, node + 8 <= 4096, u16(node + 6) == 8,
+                  u16(node) | u16(node + 2) << 16 > 200 else { continue }
             for o in (p + 16)..<(p + 4096) { bytes[o] = 0xA5 }  // an entries leaf page: scribble over its nodes
             damaged += 1
         }
@@ -408,7 +424,8 @@ final class VerifyCLITests: CLITestCase {
         // A directory without data.mdb holds no ledger: 66, like a missing directory (never 0 or 1).
         XCTAssertEqual(r.status, 66, r.summary)
         XCTAssertTrue(r.stderr.contains("no ledger at"), r.summary)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: empty.path), [], "verify must not create anything")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: empty.path), [],
+                       "verify must not create anything")
     }
 
     func testMissingDirectoryIsNoLedger() throws {

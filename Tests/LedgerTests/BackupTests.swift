@@ -8,7 +8,8 @@ import XCTest
 final class BackupTests: XCTestCase {
     private func records(_ count: Int, prefix: String) throws -> [ValidatedRecord] {
         try (0..<count).map { i in
-            try validRecord(["sourceSystem": "pms", "sourceId": .string("\(prefix)-\(i)"), "subject": .string("update \(i)")],
+            try validRecord(["sourceSystem": "pms", "sourceId": .string("\(prefix)-\(i)"),
+                             "subject": .string("update \(i)")],
                             matter: i % 3 == 0 ? "M-1" : "M-2")
         }
     }
@@ -27,7 +28,8 @@ final class BackupTests: XCTestCase {
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: target)), ["data.mdb", "verifier.key"])
         XCTAssertEqual(try String(contentsOfFile: target + "/verifier.key", encoding: .utf8),
                        try String(contentsOfFile: t.directory + "/verifier.key", encoding: .utf8))
-        let mode = (try FileManager.default.attributesOfItem(atPath: target + "/data.mdb")[.posixPermissions] as? NSNumber)?.intValue
+        let mode = (try FileManager.default.attributesOfItem(atPath: target + "/data.mdb")[.posixPermissions]
+                    as? NSNumber)?.intValue
         XCTAssertEqual(mode, 0o600)
 
         // Independently: the copy opens and verifies, pinned to the source's key.
@@ -128,8 +130,10 @@ final class BackupTests: XCTestCase {
         for summary in summaries {
             XCTAssertGreaterThan(summary.entries, 4000)
             XCTAssertLessThanOrEqual(summary.entries, finalSize)
-            XCTAssertEqual((summary.entries - 4000) % UInt64(BackgroundAppender.batchSize), 0, "a backup holds part of a batch")
-            XCTAssertEqual(summary.root, try ledger.rootHash(size: summary.entries), "the copy is not a prefix of the source")
+            XCTAssertEqual((summary.entries - 4000) % UInt64(BackgroundAppender.batchSize), 0,
+                           "a backup holds part of a batch")
+            XCTAssertEqual(summary.root, try ledger.rootHash(size: summary.entries),
+                           "the copy is not a prefix of the source")
             let copy = try Ledger.open(at: summary.directory)
             let report = try copy.verify(VerifyOptions(pinnedVerifierKey: ledger.storedVerifierKey))
             copy.close()

@@ -80,7 +80,9 @@ final class BulkAppendTests: XCTestCase {
         _ = try runBatches(t.ledger, [all[0]])
         let before = try fileDigest(t.directory + "/data.mdb")
         let outcomes = try runBatches(t.ledger, [all[0], all[0]])
-        XCTAssertEqual(outcomes.flatMap { $0 }, Array(repeating: (0..<5).map { AppendOutcome.duplicate(of: UInt64($0)) }, count: 2).flatMap { $0 })
+        XCTAssertEqual(outcomes.flatMap { $0 },
+                       Array(repeating: (0..<5).map { AppendOutcome.duplicate(of: UInt64($0)) },
+                             count: 2).flatMap { $0 })
         XCTAssertEqual(try fileDigest(t.directory + "/data.mdb"), before)
     }
 

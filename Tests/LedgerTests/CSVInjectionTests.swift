@@ -24,13 +24,15 @@ final class CSVInjectionTests: XCTestCase {
         for row in rows {
             // seq, occurredAt, matter, author, …: no cell after the seq starts with a formula trigger.
             XCTAssertTrue(row.contains(",'=M-7,"), String(row))
-            XCTAssertFalse(row.contains(",=") || row.contains(",@") || row.contains(",-") || row.contains(",+"), String(row))
+            XCTAssertFalse(row.contains(",=") || row.contains(",@") || row.contains(",-") || row.contains(",+"),
+                           String(row))
         }
         XCTAssertTrue(log.contains(#","'=HYPERLINK(""http://evil.example"",""open"")","#), log)
         XCTAssertTrue(log.contains(",'@SUM(A1:A9),"), log)
         XCTAssertTrue(log.contains(",'-2+3,"), log)
         // The verifier applies the same rule, so the escaped log still matches the disclosures.
-        let report = try BundleVerifier.verify(path: out, options: BundleVerifyOptions(pinnedVerifierKey: t.ledger.storedVerifierKey))
+        let report = try BundleVerifier.verify(path: out,
+            options: BundleVerifyOptions(pinnedVerifierKey: t.ledger.storedVerifierKey))
         XCTAssertTrue(report.isValid, "\(report.violations)")
     }
 }

@@ -8,7 +8,9 @@ final class EncryptionAtRestTests: XCTestCase {
     /// alignments (a base64 substring depends on where the text starts modulo 3).
     func leakForms(_ text: String) -> [(String, [UInt8])] {
         let raw = Array(text.utf8)
-        var forms: [(String, [UInt8])] = [("raw", raw), ("utf16le", Array(text.utf16.flatMap { [UInt8($0 & 0xff), UInt8($0 >> 8)] }))]
+        var forms: [(String, [UInt8])] = [
+            ("raw", raw), ("utf16le", Array(text.utf16.flatMap { [UInt8($0 & 0xff), UInt8($0 >> 8)] }))
+        ]
         for shift in 0..<3 {
             let padded = Array(repeating: UInt8(0x20), count: shift) + raw
             let b64 = Data(padded).base64EncodedString()
@@ -47,7 +49,8 @@ final class EncryptionAtRestTests: XCTestCase {
         let sourceId = "SOURCE-Pomegranate-998877"
         var lines = [String]()
         for i in 0..<20 {
-            var overrides: [String: JSONValue?] = ["sourceSystem": "pms-Lanthanum", "sourceId": .string(i == 0 ? sourceId : "\(sourceId)-\(i)")]
+            var overrides: [String: JSONValue?] = ["sourceSystem": "pms-Lanthanum",
+                                                   "sourceId": .string(i == 0 ? sourceId : "\(sourceId)-\(i)")]
             for (field, secret) in secrets {
                 overrides[field] = field == "x-internal-note" ? .object(["note": .string(secret)]) : .string(secret)
             }

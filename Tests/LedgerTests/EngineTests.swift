@@ -13,7 +13,8 @@ final class AppendTests: XCTestCase {
         let t = try TestLedger()
         XCTAssertEqual(try t.ledger.size(), 0)
         for expected in 0..<5 as Range<UInt64> {
-            XCTAssertEqual(try t.ledger.append(validRecord(["subject": .string("n\(expected)")])), .appended(seq: expected))
+            XCTAssertEqual(try t.ledger.append(validRecord(["subject": .string("n\(expected)")])),
+                           .appended(seq: expected))
         }
         XCTAssertEqual(try t.ledger.size(), 5)
         let batch = try t.ledger.append([validRecord(), validRecord(matter: "M-2"), validRecord()])
@@ -27,7 +28,8 @@ final class AppendTests: XCTestCase {
         XCTAssertEqual(try t.ledger.append(validRecord(["sourceSystem": "pms", "sourceId": "c-1"])), .appended(seq: 0))
         XCTAssertEqual(try t.ledger.append(validRecord(["sourceSystem": "pms", "sourceId": "c-2"])), .appended(seq: 1))
         let root = try t.ledger.rootHash()
-        XCTAssertEqual(try t.ledger.append(validRecord(["sourceSystem": "pms", "sourceId": "c-1", "subject": "changed"])),
+        XCTAssertEqual(try t.ledger.append(validRecord(["sourceSystem": "pms", "sourceId": "c-1",
+                                                        "subject": "changed"])),
                        .duplicate(of: 0))
         XCTAssertEqual(try t.ledger.size(), 2)
         XCTAssertEqual(try t.ledger.rootHash(), root)
@@ -64,7 +66,8 @@ final class AppendTests: XCTestCase {
         let dataBefore = try fileDigest(t.directory + "/data.mdb")
         // Seq 2 would be the record itself; 5 is in the future.
         for target: Int64 in [2, 5] {
-            let errors = invalidRecords(try t.ledger.append(validRecord(["kind": "correction", "corrects": .integer(target)])))
+            let errors = invalidRecords(try t.ledger.append(validRecord(["kind": "correction",
+                                                                         "corrects": .integer(target)])))
             XCTAssertEqual(errors?.count, 1)
             XCTAssertEqual(errors?.first?.field, "corrects")
         }
@@ -76,15 +79,17 @@ final class AppendTests: XCTestCase {
         XCTAssertEqual(try fileDigest(t.directory + "/data.mdb"), dataBefore)
         // Backwards is fine, including to an earlier record of the same batch.
         XCTAssertEqual(try t.ledger.append(validRecord(["corrects": 1])), .appended(seq: 2))
-        XCTAssertEqual(try t.ledger.append([validRecord(), validRecord(["corrects": 3])]), [.appended(seq: 3), .appended(seq: 4)])
+        XCTAssertEqual(try t.ledger.append([validRecord(), validRecord(["corrects": 3])]),
+                       [.appended(seq: 3), .appended(seq: 4)])
         XCTAssertEqual(try t.ledger.entry(4).record["corrects"], 3)
     }
 
     func testEntryDecryptsToTheSameValues() throws {
         let t = try TestLedger()
         let json = recordJSON([
-            "client": "Client Ltd", "summary": "line one\nline two — ünïcödé ✓", "recipients": ["a@example.com", "b@example.com"],
-            "durationMinutes": 42, "privileged": true, "attachments": [["name": "a.pdf", "sha256": .string(String(repeating: "0f", count: 32))]],
+            "client": "Client Ltd", "summary": "line one\nline two — ünïcödé ✓",
+            "recipients": ["a@example.com", "b@example.com"], "durationMinutes": 42, "privileged": true,
+            "attachments": [["name": "a.pdf", "sha256": .string(String(repeating: "0f", count: 32))]],
             "x-firm": ["code": [1, 2, .null]], "sourceSystem": "pms", "sourceId": "id-9",
         ])
         let validated = try RecordSchema.validate(json)
@@ -97,7 +102,8 @@ final class AppendTests: XCTestCase {
         XCTAssertEqual(entry.leaf.fieldNames, validated.fields.map(\.name))
         XCTAssertEqual(entry.disclosures.map(\.value), validated.fields.map(\.value))
         XCTAssertEqual(entry.disclosures.map(\.name), validated.fields.map(\.name))
-        XCTAssertEqual(Leaf.fieldsDigest(names: entry.leaf.fieldNames, digests: entry.disclosures.map(\.digest)), entry.leaf.fieldsDigest)
+        XCTAssertEqual(Leaf.fieldsDigest(names: entry.leaf.fieldNames, digests: entry.disclosures.map(\.digest)),
+                       entry.leaf.fieldsDigest)
         XCTAssertEqual(entry.occurredAt, validated.occurredAt)
         XCTAssertEqual(entry.string("summary"), "line one\nline two — ünïcödé ✓")
         XCTAssertNotNil(entry.leaf.sourceTag)
@@ -160,7 +166,8 @@ final class AppendTests: XCTestCase {
         XCTAssertEqual(try allEntries(t.ledger, EntryFilter(matter: "B")).map(\.seq), [1, 3, 5, 7])
         XCTAssertTrue(try allEntries(t.ledger, EntryFilter(matter: "B")).allSatisfy { $0.string("matter") == "B" })
         let from = Timestamp.parseRFC3339(times[1])!, to = Timestamp.parseRFC3339(times[2])!
-        XCTAssertEqual(try allEntries(t.ledger, EntryFilter(matter: "A", from: from, to: to)).map(\.seq), [2, 4], "bounds inclusive")
+        XCTAssertEqual(try allEntries(t.ledger, EntryFilter(matter: "A", from: from, to: to)).map(\.seq), [2, 4],
+                       "bounds inclusive")
         XCTAssertEqual(try allEntries(t.ledger, EntryFilter(from: from)).map(\.seq), [2, 3, 4, 5, 6, 7])
         XCTAssertEqual(try allEntries(t.ledger, EntryFilter(to: from)).map(\.seq), [0, 1, 2, 3])
         XCTAssertEqual(try allEntries(t.ledger, EntryFilter(from: to + 1, to: to + 2)).map(\.seq), [])
@@ -301,8 +308,12 @@ final class AppendTests: XCTestCase {
         let t = try TestLedger()
         t.ledger.close()
         let locked = try Ledger.open(at: t.directory)
-        assertLedgerError(try locked.signCheckpoint()) { if case .masterKeyRequired = $0 { return true } else { return false } }
-        assertLedgerError(try locked.append(validRecord())) { if case .masterKeyRequired = $0 { return true } else { return false } }
+        assertLedgerError(try locked.signCheckpoint()) {
+            if case .masterKeyRequired = $0 { return true } else { return false }
+        }
+        assertLedgerError(try locked.append(validRecord())) {
+            if case .masterKeyRequired = $0 { return true } else { return false }
+        }
         assertLedgerError(try locked.entry(0)) { if case .masterKeyRequired = $0 { return true } else { return false } }
         // Keyless reads work.
         XCTAssertEqual(try locked.size(), 0)
@@ -332,7 +343,8 @@ final class AppendTests: XCTestCase {
         XCTAssertEqual(reopened.ledgerID, ledgerID)
         XCTAssertEqual(try reopened.size(), 4)
         XCTAssertEqual(try reopened.rootHash(), rootBefore)
-        XCTAssertEqual(try reopened.append(validRecord(["sourceId": "keep"])), .duplicate(of: 3), "source index survives")
+        XCTAssertEqual(try reopened.append(validRecord(["sourceId": "keep"])), .duplicate(of: 3),
+                       "source index survives")
         XCTAssertEqual(try reopened.append(validRecord()), .appended(seq: 4))
         let leaves = try storedLeaves(reopened)
         let newLeaf = try Leaf.decode(leaves[4])
@@ -412,7 +424,8 @@ final class LargeRecordTests: XCTestCase {
         let t = try TestLedger()
         let summary = String(repeating: "Long summary text. ", count: 27_000)  // ~513 KB is over; use just under
         let fitting = String(summary.prefix(512 * 1024))
-        _ = try t.ledger.append(validRecord(["summary": .string(fitting), "decisions": .string(String(repeating: "d", count: 256 * 1024))]))
+        _ = try t.ledger.append(validRecord(["summary": .string(fitting),
+                                             "decisions": .string(String(repeating: "d", count: 256 * 1024))]))
         XCTAssertEqual(try t.ledger.entry(0).string("summary"), fitting)
     }
 }
@@ -447,8 +460,14 @@ final class TamperOnReadTests: XCTestCase {
         let t = try TestLedger()
         _ = try t.ledger.append([validRecord(["summary": "first"]), validRecord(["summary": "second"])])
         let a = try storedValue(t.ledger, 0), b = try storedValue(t.ledger, 1)
-        let (leafA, _) = try a.withUnsafeBytes { let p = try StoredEntry.split($0); return (Array(p.leaf), Array(p.ciphertext)) }
-        let (leafB, ctB) = try b.withUnsafeBytes { let p = try StoredEntry.split($0); return (Array(p.leaf), Array(p.ciphertext)) }
+        let (leafA, _) = try a.withUnsafeBytes {
+            let p = try StoredEntry.split($0)
+            return (Array(p.leaf), Array(p.ciphertext))
+        }
+        let (leafB, ctB) = try b.withUnsafeBytes {
+            let p = try StoredEntry.split($0)
+            return (Array(p.leaf), Array(p.ciphertext))
+        }
         var leaf = try Leaf.decode(leafA)
         let other = try Leaf.decode(leafB)
         leaf.nonce = other.nonce
@@ -462,7 +481,10 @@ final class TamperOnReadTests: XCTestCase {
         let t = try TestLedger()
         _ = try t.ledger.append(validRecord())
         let value = try storedValue(t.ledger, 0)
-        let (rawLeaf, ciphertext) = try value.withUnsafeBytes { let p = try StoredEntry.split($0); return (Array(p.leaf), Array(p.ciphertext)) }
+        let (rawLeaf, ciphertext) = try value.withUnsafeBytes {
+            let p = try StoredEntry.split($0)
+            return (Array(p.leaf), Array(p.ciphertext))
+        }
         var leaf = try Leaf.decode(rawLeaf)
         leaf.fieldsDigest = Hash.zero
         try overwrite(t.ledger, 0, StoredEntry.encode(leaf: leaf.encoded(), ciphertext: ciphertext))

@@ -27,7 +27,9 @@ final class FormatExampleTests: XCTestCase {
         let nonce = [UInt8](repeating: 0x44, count: 24)
         let recordedAt = Timestamp.parseRFC3339("2026-03-02T09:00:00Z")!
 
-        let json = #"{"matter":"M-1","author":"j.doe","channel":"phone","direction":"outbound","occurredAt":"2026-03-02T10:00:00+01:00","summary":"Explained the hearing date.","sourceId":"pms-1"}"#
+        let json = #"{"matter":"M-1","author":"j.doe","channel":"phone","direction":"outbound","#
+            + #""occurredAt":"2026-03-02T10:00:00+01:00","summary":"Explained the hearing date.","#
+            + #""sourceId":"pms-1"}"#
         ex.add("record", json)
         let record = try RecordInput.validate(Array(json.utf8))
         let names = record.fields.map(\.name)
@@ -49,7 +51,8 @@ final class FormatExampleTests: XCTestCase {
         let ciphertext = XChaCha20Poly1305.seal(plaintext, associatedData: ad, nonce: nonce, key: matterKey)
         ex.add("ciphertext", Hex.encode(ciphertext))
         let leaf = Leaf(ledgerID: ledgerID, seq: seq, recordedAt: recordedAt, previousHash: .zero,
-                        matterTag: ring.matterTag(record.matter), sourceTag: record.sourceKey.map { ring.sourceTag($0) },
+                        matterTag: ring.matterTag(record.matter),
+                        sourceTag: record.sourceKey.map { ring.sourceTag($0) },
                         keyID: keyID, nonce: nonce, ciphertextHash: Hash.sha256(ciphertext),
                         fieldsDigest: fieldsDigest, fieldNames: names)
         let leafBytes = leaf.encoded()
@@ -75,7 +78,8 @@ final class FormatExampleTests: XCTestCase {
         let leafHex = example.lines.first { $0.0 == "leaf" }!.1
         let leaf = try Leaf.decode(Hex.decode(leafHex)!)
         XCTAssertEqual(leaf.seq, 0)
-        XCTAssertEqual(leaf.fieldNames, ["author", "channel", "direction", "matter", "occurredAt", "sourceId", "summary"])
+        XCTAssertEqual(leaf.fieldNames,
+                       ["author", "channel", "direction", "matter", "occurredAt", "sourceId", "summary"])
         XCTAssertEqual(leaf.encoded(), Hex.decode(leafHex)!)
     }
 }

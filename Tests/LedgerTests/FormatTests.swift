@@ -88,9 +88,13 @@ final class LeafFormatTests: XCTestCase {
 
     func testUnsortedOrDuplicateNamesAreRefused() {
         let unsorted = sampleLeaf(names: ["matter", "author"]).encoded()
-        XCTAssertThrowsError(try Leaf.decode(unsorted)) { XCTAssertEqual($0 as? LeafDecodingError, .fieldsNotSorted(index: 1)) }
+        XCTAssertThrowsError(try Leaf.decode(unsorted)) {
+            XCTAssertEqual($0 as? LeafDecodingError, .fieldsNotSorted(index: 1))
+        }
         let duplicate = sampleLeaf(names: ["author", "author"]).encoded()
-        XCTAssertThrowsError(try Leaf.decode(duplicate)) { XCTAssertEqual($0 as? LeafDecodingError, .fieldsNotSorted(index: 1)) }
+        XCTAssertThrowsError(try Leaf.decode(duplicate)) {
+            XCTAssertEqual($0 as? LeafDecodingError, .fieldsNotSorted(index: 1))
+        }
         // Byte order, not case-insensitive order: "Z" (0x5a) sorts before "a".
         let byteOrder = sampleLeaf(names: ["Zeta", "alpha"])
         XCTAssertEqual(try Leaf.decode(byteOrder.encoded()), byteOrder)
@@ -110,7 +114,9 @@ final class LeafFormatTests: XCTestCase {
         // Raw non-ASCII / control byte inside an otherwise fine name, in the second position.
         var bytes = sampleLeaf(names: ["abc", "abd"]).encoded()
         bytes[bytes.count - 1] = 0xff
-        XCTAssertThrowsError(try Leaf.decode(bytes)) { XCTAssertEqual($0 as? LeafDecodingError, .badFieldName(index: 1)) }
+        XCTAssertThrowsError(try Leaf.decode(bytes)) {
+            XCTAssertEqual($0 as? LeafDecodingError, .badFieldName(index: 1))
+        }
         let longest = String(repeating: "a", count: 64)
         XCTAssertNoThrow(try Leaf.decode(sampleLeaf(names: [longest]).encoded()))
     }
@@ -155,9 +161,11 @@ final class EntryPayloadTests: XCTestCase {
     }
 
     func testTruncationIsRefused() {
-        let bytes = EntryPayload(seed: Array(0..<16), values: [Array("\"ab\"".utf8), Array(repeating: 0x30, count: 200)]).encoded()
+        let bytes = EntryPayload(seed: Array(0..<16),
+                                 values: [Array("\"ab\"".utf8), Array(repeating: 0x30, count: 200)]).encoded()
         for length in 0..<bytes.count {
-            XCTAssertThrowsError(try Array(bytes[0..<length]).withUnsafeBytes { try EntryPayload.decode($0, fieldCount: 2) },
+            XCTAssertThrowsError(try Array(bytes[0..<length])
+                                     .withUnsafeBytes { try EntryPayload.decode($0, fieldCount: 2) },
                                  "length \(length)") { error in
                 guard case EntryPayload.Failure.malformed = error else { return XCTFail("length \(length): \(error)") }
             }
@@ -261,7 +269,8 @@ final class DisclosureTests: XCTestCase {
     }
 
     func testDigestIsSHA256OfTheASCIIOfEncoded() {
-        let d = Disclosure(salt: Array(repeating: 0xfe, count: 16), name: "matter", value: Array("\"M-2026-0001\"".utf8))
+        let d = Disclosure(salt: Array(repeating: 0xfe, count: 16), name: "matter",
+                           value: Array("\"M-2026-0001\"".utf8))
         let independent = sodiumSHA256(Array(base64url(d.jsonBytes).utf8))
         XCTAssertEqual(d.digest.bytes, independent)
         XCTAssertEqual(d.digest, Hash.sha256(Array(d.encoded.utf8)))
@@ -273,7 +282,8 @@ final class DisclosureTests: XCTestCase {
         let salt = Base64.decodeURL("_26bc4LT-ac6q2KI6cBW5es")!
         XCTAssertEqual(base64url(salt), "_26bc4LT-ac6q2KI6cBW5es")
         let d = Disclosure(salt: salt, name: "family_name", value: Array("\"Möbius\"".utf8))
-        XCTAssertEqual(String(decoding: d.jsonBytes, as: UTF8.self), "[\"_26bc4LT-ac6q2KI6cBW5es\",\"family_name\",\"Möbius\"]")
+        XCTAssertEqual(String(decoding: d.jsonBytes, as: UTF8.self),
+                       "[\"_26bc4LT-ac6q2KI6cBW5es\",\"family_name\",\"Möbius\"]")
     }
 
     func testSaltDerivation() {
@@ -322,12 +332,14 @@ final class WorkerRangeTests: XCTestCase {
 final class LeafChainFieldTests: XCTestCase {
     func testFillingTheChainFieldsGivesTheFullEncoding() {
         let previous = Hash.sha256(Array("previous".utf8))
-        let full = Leaf(ledgerID: Array(repeating: 7, count: 16), seq: 42, recordedAt: 1_767_225_600_123_456, previousHash: previous,
-                        matterTag: Hash.sha256([1]), sourceTag: Hash.sha256([2]), keyID: 3, nonce: Array(repeating: 9, count: 24),
-                        ciphertextHash: Hash.sha256([4]), fieldsDigest: Hash.sha256([5]), fieldNames: ["author", "matter"])
-        var partial = Leaf(ledgerID: full.ledgerID, seq: 42, recordedAt: 0, previousHash: .zero, matterTag: full.matterTag,
-                           sourceTag: full.sourceTag, keyID: 3, nonce: full.nonce, ciphertextHash: full.ciphertextHash,
-                           fieldsDigest: full.fieldsDigest, fieldNames: full.fieldNames).encoded()
+        let full = Leaf(ledgerID: Array(repeating: 7, count: 16), seq: 42, recordedAt: 1_767_225_600_123_456,
+                        previousHash: previous, matterTag: Hash.sha256([1]), sourceTag: Hash.sha256([2]), keyID: 3,
+                        nonce: Array(repeating: 9, count: 24), ciphertextHash: Hash.sha256([4]),
+                        fieldsDigest: Hash.sha256([5]), fieldNames: ["author", "matter"])
+        var partial = Leaf(ledgerID: full.ledgerID, seq: 42, recordedAt: 0, previousHash: .zero,
+                           matterTag: full.matterTag, sourceTag: full.sourceTag, keyID: 3, nonce: full.nonce,
+                           ciphertextHash: full.ciphertextHash, fieldsDigest: full.fieldsDigest,
+                           fieldNames: full.fieldNames).encoded()
         partial.withUnsafeMutableBytes { Leaf.setChainFields($0, recordedAt: full.recordedAt, previousHash: previous) }
         XCTAssertEqual(partial, full.encoded())
     }
@@ -340,7 +352,8 @@ final class SaltBatchTests: XCTestCase {
         for count in [1, 2, 3, 4, 5, 13, 14, 300] {
             let deriver = SaltDeriver(seed: seed, count: count)
             for index in 0..<count {
-                XCTAssertEqual(deriver.withSalt(index: index) { Array($0) }, SaltDeriver.single(seed: seed, index: index), "count \(count), index \(index)")
+                XCTAssertEqual(deriver.withSalt(index: index) { Array($0) },
+                               SaltDeriver.single(seed: seed, index: index), "count \(count), index \(index)")
             }
         }
     }

@@ -55,17 +55,20 @@ final class ImportTests: XCTestCase {
 
     func testBadLinesRefuseTheWholeFileAndLeaveTheLedgerUntouched() throws {
         let t = try TestLedger()
-        _ = try t.ledger.importRecords(from: try t.temp.write("seed.jsonl", lines(3, offset: 100).joined(separator: "\n")))
+        _ = try t.ledger.importRecords(from: try t.temp.write("seed.jsonl",
+                                                              lines(3, offset: 100).joined(separator: "\n")))
         let before = try snapshot(t)
         var input = lines(6)
         input[1] = jsonLine(recordJSON(["channel": "fax"]))                       // line 2
-        input[3] = #"{"matter":"M-1","author":"a","channel":"email","direction":"inbound","occurredAt":"2026-03-01T14:30:00Z","durationMinutes":2.5}"#  // line 4
+        input[3] = #"{"matter":"M-1","author":"a","channel":"email","direction":"inbound","#
+            + #""occurredAt":"2026-03-01T14:30:00Z","durationMinutes":2.5}"#      // line 4
         input.insert("", at: 4)                                                    // line 5 blank
         input[5] = jsonLine(recordJSON(["occurredAt": nil]))                      // line 6
         input.append("{not json")                                                  // line 8
         let path = try t.temp.write("bad.jsonl", input.joined(separator: "\n"))
         for batchSize in [4096, 2] {
-            guard let errors = invalidRecords(try t.ledger.importRecords(from: path, options: ImportOptions(batchSize: batchSize))) else { continue }
+            guard let errors = invalidRecords(try t.ledger.importRecords(from: path,
+                options: ImportOptions(batchSize: batchSize))) else { continue }
             XCTAssertEqual(errors.map(\.line), [2, 4, 6, 8])
             XCTAssertEqual(errors.map(\.field), ["channel", "durationMinutes", "occurredAt", nil])
             XCTAssertTrue(errors[0].description.hasPrefix("line 2: field 'channel'"), errors[0].description)
@@ -106,14 +109,16 @@ final class ImportTests: XCTestCase {
     }
 
     func testSmallBatchesGiveTheSameResult() throws {
-        let input = lines(10).joined(separator: "\n") + "\n" + lines(4).joined(separator: "\n")  // 4 duplicates at the end
+        let input = lines(10).joined(separator: "\n") + "\n"
+            + lines(4).joined(separator: "\n")  // 4 duplicates at the end
         var results = [[JSONObject]]()
         var progress = [[Int]]()
         for batchSize in [4096, 3, 1] {
             let t = try TestLedger()
             let path = try t.temp.write("in.jsonl", input)
             let seen = ProgressLog()
-            let summary = try t.ledger.importRecords(from: path, options: ImportOptions(batchSize: batchSize, progress: { done, total in seen.add(done, total) }))
+            let summary = try t.ledger.importRecords(from: path,
+                options: ImportOptions(batchSize: batchSize, progress: { done, total in seen.add(done, total) }))
             XCTAssertEqual(summary.line, "imported 10, skipped 4 duplicates, rejected 0", "batch \(batchSize)")
             XCTAssertEqual(summary.firstSeq, 0)
             XCTAssertEqual(summary.lastSeq, 9)
@@ -138,13 +143,15 @@ final class ImportTests: XCTestCase {
     func testCorrectsIsCheckedAcrossTheFile() throws {
         let t = try TestLedger()
         var input = lines(3)
-        input.append(jsonLine(recordJSON(["corrects": 1, "kind": "correction"])))  // line 4 corrects line 2's entry: fine
+        // line 4 corrects line 2's entry: fine
+        input.append(jsonLine(recordJSON(["corrects": 1, "kind": "correction"])))
         let ok = try t.temp.write("ok.jsonl", input.joined(separator: "\n"))
         XCTAssertEqual(try t.ledger.importRecords(from: ok).imported, 4)
         XCTAssertEqual(try t.ledger.entry(3).record["corrects"], 1)
         // A correction of an entry that does not exist yet is refused, naming line and field, and nothing is written.
         let before = try snapshot(t)
-        let bad = try t.temp.write("bad.jsonl", [lines(1, offset: 50)[0], jsonLine(recordJSON(["corrects": 99]))].joined(separator: "\n"))
+        let bad = try t.temp.write("bad.jsonl", [lines(1, offset: 50)[0],
+                                                 jsonLine(recordJSON(["corrects": 99]))].joined(separator: "\n"))
         let errors = invalidRecords(try t.ledger.importRecords(from: bad))
         XCTAssertEqual(errors?.map(\.line), [2])
         XCTAssertEqual(errors?.map(\.field), ["corrects"])
@@ -198,7 +205,8 @@ final class CSVImportTests: XCTestCase {
         XCTAssertEqual(first.record["privileged"], true)
         XCTAssertNil(first.record["client"], "empty cell = absent")
         let second = try t.ledger.entry(1)
-        XCTAssertEqual(second.record.keys, ["author", "channel", "client", "direction", "matter", "occurredAt", "sourceId"])
+        XCTAssertEqual(second.record.keys,
+                       ["author", "channel", "client", "direction", "matter", "occurredAt", "sourceId"])
         XCTAssertEqual(second.string("client"), "Client, Ltd")
         // Idempotent like JSONL.
         XCTAssertEqual(try t.ledger.importRecords(from: path).line, "imported 0, skipped 2 duplicates, rejected 0")
@@ -209,7 +217,8 @@ final class CSVImportTests: XCTestCase {
 
     func testCSVUnknownHeaderColumnIsRefused() throws {
         let t = try TestLedger()
-        let path = try t.temp.write("bad-header.csv", "matter,author,channel,direction,occurredAt,colour\nM-1,a,email,inbound,2026-03-01T14:30:00Z,red\n")
+        let path = try t.temp.write("bad-header.csv", "matter,author,channel,direction,occurredAt,colour\n"
+                                                      + "M-1,a,email,inbound,2026-03-01T14:30:00Z,red\n")
         let errors = invalidRecords(try t.ledger.importRecords(from: path))
         XCTAssertEqual(errors?.count, 1)
         XCTAssertEqual(errors?.first?.line, 1)
@@ -236,7 +245,8 @@ final class CSVImportTests: XCTestCase {
         let path = try t.temp.write("rows.csv", csv)
         let errors = invalidRecords(try t.ledger.importRecords(from: path))
         XCTAssertEqual(errors?.map(\.line), [3, 4, 5, 6, 7, 8, 9])
-        XCTAssertEqual(errors?.map(\.field), [nil, nil, "durationMinutes", "privileged", "attachments", "attachments[0].sha256", "matter"])
+        XCTAssertEqual(errors?.map(\.field),
+                       [nil, nil, "durationMinutes", "privileged", "attachments", "attachments[0].sha256", "matter"])
         XCTAssertTrue(errors?[0].reason.contains("columns") ?? false)
         XCTAssertEqual(try t.ledger.size(), 0)
         let skipped = try t.ledger.importRecords(from: path, options: ImportOptions(skipInvalid: true))
@@ -246,10 +256,13 @@ final class CSVImportTests: XCTestCase {
 
     func testCSVSyntaxErrorNamesTheLine() throws {
         let t = try TestLedger()
-        let path = try t.temp.write("syntax.csv", "matter,author,channel,direction,occurredAt\nM-1,a,email,inbound,\"2026-03-01T14:30:00Z\nM-2,a,email,inbound,2026\n")
+        let path = try t.temp.write("syntax.csv", "matter,author,channel,direction,occurredAt\n"
+                                                  + "M-1,a,email,inbound,\"2026-03-01T14:30:00Z\n"
+                                                  + "M-2,a,email,inbound,2026\n")
         let errors = invalidRecords(try t.ledger.importRecords(from: path))
         XCTAssertEqual(errors?.first?.line, 2)
-        let stray = try t.temp.write("stray.csv", "matter,author,channel,direction,occurredAt\nM-1,a,em\"ail,inbound,2026-03-01T14:30:00Z\n")
+        let stray = try t.temp.write("stray.csv", "matter,author,channel,direction,occurredAt\n"
+                                                  + "M-1,a,em\"ail,inbound,2026-03-01T14:30:00Z\n")
         XCTAssertEqual(invalidRecords(try t.ledger.importRecords(from: stray))?.first?.line, 2)
         XCTAssertEqual(try t.ledger.size(), 0)
     }
@@ -271,7 +284,8 @@ final class CSVImportTests: XCTestCase {
 
     func testHeaderOnlyAndEmptyCSV() throws {
         let t = try TestLedger()
-        XCTAssertEqual(try t.ledger.importRecords(from: t.temp.write("h.csv", "matter,author,channel,direction,occurredAt\n")).imported, 0)
+        XCTAssertEqual(try t.ledger.importRecords(from: t.temp.write("h.csv",
+            "matter,author,channel,direction,occurredAt\n")).imported, 0)
         XCTAssertEqual(try t.ledger.importRecords(from: t.temp.write("e.csv", "")).imported, 0)
     }
 }

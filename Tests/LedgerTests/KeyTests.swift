@@ -35,7 +35,9 @@ final class KeyAndCreateTests: XCTestCase {
         assertLedgerError(try ledger.unlock(with: .keyFile(path: other.keyPath))) {
             if case .wrongKey = $0 { return true } else { return false }
         }
-        assertLedgerError(try ledger.append(validRecord())) { if case .masterKeyRequired = $0 { return true } else { return false } }
+        assertLedgerError(try ledger.append(validRecord())) {
+            if case .masterKeyRequired = $0 { return true } else { return false }
+        }
         XCTAssertNoThrow(try ledger.unlock(with: .keyFile(path: t.keyPath)))
     }
 
@@ -65,9 +67,10 @@ final class KeyAndCreateTests: XCTestCase {
         assertLedgerError(try ledger.unlock(with: .keyFile(path: t.temp.file("absent.key")))) {
             if case .keyFileMissing = $0 { return true } else { return false }
         }
-        let contents = ["", "ledger-master-key:v1:\n", "ledger-master-key:v2:" + Base64.encode(Array(repeating: 1, count: 32)),
-                        "ledger-master-key:v1:" + Base64.encode(Array(repeating: 1, count: 31)), "ledger-master-key:v1:!!!!",
-                        String(repeating: "x", count: 400)]
+        let contents = ["", "ledger-master-key:v1:\n",
+                        "ledger-master-key:v2:" + Base64.encode(Array(repeating: 1, count: 32)),
+                        "ledger-master-key:v1:" + Base64.encode(Array(repeating: 1, count: 31)),
+                        "ledger-master-key:v1:!!!!", String(repeating: "x", count: 400)]
         for (i, text) in contents.enumerated() {
             let path = try t.temp.write("bad\(i).key", text)
             chmod(path, 0o600)
@@ -77,12 +80,16 @@ final class KeyAndCreateTests: XCTestCase {
         }
         // A directory is not a key file.
         let dir = t.temp.file("keydir")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o700])
         assertLedgerError(try ledger.unlock(with: .keyFile(path: dir))) { _ in true }
         // A well-formed key of the right shape that is not this ledger's.
-        let foreign = try t.temp.write("foreign.key", "ledger-master-key:v1:" + Base64.encode(Array(repeating: 1, count: 32)) + "\n")
+        let foreign = try t.temp.write("foreign.key",
+                                       "ledger-master-key:v1:" + Base64.encode(Array(repeating: 1, count: 32)) + "\n")
         chmod(foreign, 0o600)
-        assertLedgerError(try ledger.unlock(with: .keyFile(path: foreign))) { if case .wrongKey = $0 { return true } else { return false } }
+        assertLedgerError(try ledger.unlock(with: .keyFile(path: foreign))) {
+            if case .wrongKey = $0 { return true } else { return false }
+        }
     }
 
     func testCreateRefusesNonEmptyDirectory() throws {
@@ -90,26 +97,30 @@ final class KeyAndCreateTests: XCTestCase {
         let dir = temp.file("ledger")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
         _ = try temp.write("ledger/notes.txt", "keep me")
-        assertLedgerError(try Ledger.create(at: dir, origin: "o", masterKey: .keyFile(path: temp.file("k"), allowInsideLedger: false))) {
+        assertLedgerError(try Ledger.create(at: dir, origin: "o",
+                                            masterKey: .keyFile(path: temp.file("k"), allowInsideLedger: false))) {
             if case .ledgerDirectoryNotEmpty = $0 { return true } else { return false }
         }
         XCTAssertEqual(try String(contentsOfFile: temp.file("ledger/notes.txt"), encoding: .utf8), "keep me")
         XCTAssertFalse(FileManager.default.fileExists(atPath: temp.file("k")))
         // A regular file in place of the directory is refused too.
         let file = try temp.write("plain", "x")
-        assertLedgerError(try Ledger.create(at: file, origin: "o", masterKey: .keyFile(path: temp.file("k2"), allowInsideLedger: false))) {
+        assertLedgerError(try Ledger.create(at: file, origin: "o",
+                                            masterKey: .keyFile(path: temp.file("k2"), allowInsideLedger: false))) {
             if case .ledgerDirectoryNotEmpty = $0 { return true } else { return false }
         }
         // An existing, empty directory is fine.
         let empty = temp.file("empty")
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: false)
-        XCTAssertNoThrow(try Ledger.create(at: empty, origin: "o", masterKey: .keyFile(path: temp.file("k3"), allowInsideLedger: false)).close())
+        XCTAssertNoThrow(try Ledger.create(at: empty, origin: "o",
+            masterKey: .keyFile(path: temp.file("k3"), allowInsideLedger: false)).close())
     }
 
     func testCreateRefusesExistingKeyFile() throws {
         let temp = try TempDir()
         let key = try temp.write("master.key", "precious")
-        assertLedgerError(try Ledger.create(at: temp.file("ledger"), origin: "o", masterKey: .keyFile(path: key, allowInsideLedger: false))) {
+        assertLedgerError(try Ledger.create(at: temp.file("ledger"), origin: "o",
+                                            masterKey: .keyFile(path: key, allowInsideLedger: false))) {
             if case .keyFileExists = $0 { return true } else { return false }
         }
         XCTAssertEqual(try String(contentsOfFile: key, encoding: .utf8), "precious", "the existing key is untouched")
@@ -120,7 +131,8 @@ final class KeyAndCreateTests: XCTestCase {
         let temp = try TempDir()
         let dir = temp.file("ledger")
         for inside in [dir + "/master.key", dir + "/sub/../master.key", dir + "/./keys/master.key"] {
-            assertLedgerError(try Ledger.create(at: dir, origin: "o", masterKey: .keyFile(path: inside, allowInsideLedger: false))) {
+            assertLedgerError(try Ledger.create(at: dir, origin: "o",
+                                                masterKey: .keyFile(path: inside, allowInsideLedger: false))) {
                 if case .keyFileInsideLedger = $0 { return true } else { return false }
             }
             XCTAssertFalse(FileManager.default.fileExists(atPath: inside))
@@ -128,12 +140,14 @@ final class KeyAndCreateTests: XCTestCase {
         }
         // A sibling whose name merely starts with the ledger's is not inside.
         let sibling = temp.file("ledger2.key")
-        let ledger = try Ledger.create(at: dir, origin: "o", masterKey: .keyFile(path: sibling, allowInsideLedger: false))
+        let ledger = try Ledger.create(at: dir, origin: "o",
+                                       masterKey: .keyFile(path: sibling, allowInsideLedger: false))
         ledger.close()
 
         let dir2 = temp.file("ledger-b")
         let insideKey = dir2 + "/master.key"
-        let allowed = try Ledger.create(at: dir2, origin: "o", masterKey: .keyFile(path: insideKey, allowInsideLedger: true))
+        let allowed = try Ledger.create(at: dir2, origin: "o",
+                                        masterKey: .keyFile(path: insideKey, allowInsideLedger: true))
         XCTAssertNoThrow(try allowed.unlock(with: .keyFile(path: insideKey)))
         XCTAssertEqual(try allowed.append(validRecord()), .appended(seq: 0))
         allowed.close()
@@ -144,7 +158,9 @@ final class KeyAndCreateTests: XCTestCase {
         let dir = temp.file("ledger")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
         try FileManager.default.createSymbolicLink(atPath: temp.file("alias"), withDestinationPath: dir)
-        assertLedgerError(try Ledger.create(at: dir, origin: "o", masterKey: .keyFile(path: temp.file("alias/master.key"), allowInsideLedger: false))) {
+        assertLedgerError(try Ledger.create(at: dir, origin: "o",
+                                            masterKey: .keyFile(path: temp.file("alias/master.key"),
+                                                                allowInsideLedger: false))) {
             if case .keyFileInsideLedger = $0 { return true } else { return false }
         }
     }
@@ -152,7 +168,8 @@ final class KeyAndCreateTests: XCTestCase {
     func testInvalidOriginIsRefused() throws {
         let temp = try TempDir()
         for origin in ["", "has space", "a+b", "tab\there", "ünï", String(repeating: "o", count: 256)] {
-            assertLedgerError(try Ledger.create(at: temp.file("l"), origin: origin, masterKey: .keyFile(path: temp.file("k"), allowInsideLedger: false))) {
+            assertLedgerError(try Ledger.create(at: temp.file("l"), origin: origin,
+                                                masterKey: .keyFile(path: temp.file("k"), allowInsideLedger: false))) {
                 if case .invalidArgument = $0 { return true } else { return false }
             }
         }
@@ -169,14 +186,17 @@ final class KeyAndCreateTests: XCTestCase {
         try ledger.unlock(with: .passphrase(right))
         XCTAssertEqual(try ledger.append(validRecord(["summary": "hello"])), .appended(seq: 0))
         ledger.close()
-        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir)), ["data.mdb", "lock.mdb", "verifier.key"])
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir)),
+                       ["data.mdb", "lock.mdb", "verifier.key"])
 
         let reopened = try Ledger.open(at: dir)
         defer { reopened.close() }
-        assertLedgerError(try reopened.unlock(with: .passphrase(SecretBytes(copying: Array("Correct horse battery staple".utf8))))) {
+        assertLedgerError(try reopened.unlock(
+            with: .passphrase(SecretBytes(copying: Array("Correct horse battery staple".utf8))))) {
             if case .wrongKey = $0 { return true } else { return false }
         }
-        let keyFile = try temp.write("k", "ledger-master-key:v1:" + Base64.encode(Array(repeating: 1, count: 32)) + "\n")
+        let keyFile = try temp.write("k",
+                                     "ledger-master-key:v1:" + Base64.encode(Array(repeating: 1, count: 32)) + "\n")
         chmod(keyFile, 0o600)
         assertLedgerError(try reopened.unlock(with: .keyFile(path: keyFile))) {
             if case .otherKeyKind(usesPassphrase: true) = $0 { return true } else { return false }
@@ -210,7 +230,8 @@ final class KeyAndCreateTests: XCTestCase {
         let temp = try TempDir()
         let dir = temp.file("ledger")
         let key = temp.file("no/such/dir/master.key")
-        assertLedgerError(try Ledger.create(at: dir, origin: "o", masterKey: .keyFile(path: key, allowInsideLedger: false))) {
+        assertLedgerError(try Ledger.create(at: dir, origin: "o",
+                                            masterKey: .keyFile(path: key, allowInsideLedger: false))) {
             if case .io = $0 { return true } else { return false }
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: key))
@@ -229,10 +250,12 @@ final class KeyAndCreateTests: XCTestCase {
         guard getuid() != 0 else { throw XCTSkip("root ignores directory permissions") }
         let temp = try TempDir()
         let dir = temp.file("ledger")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o500])
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false,
+                                                attributes: [.posixPermissions: 0o500])
         defer { chmod(dir, 0o700) }
         let key = temp.file("master.key")
-        XCTAssertThrowsError(try Ledger.create(at: dir, origin: "o", masterKey: .keyFile(path: key, allowInsideLedger: false)))
+        XCTAssertThrowsError(try Ledger.create(at: dir, origin: "o",
+                                               masterKey: .keyFile(path: key, allowInsideLedger: false)))
         XCTAssertFalse(FileManager.default.fileExists(atPath: key), "no key without a ledger")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
     }

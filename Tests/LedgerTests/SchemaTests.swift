@@ -13,7 +13,8 @@ final class SchemaTests: XCTestCase {
             XCTFail("validated, expected a RecordError", file: file, line: line)
             return nil
         } catch {
-            XCTAssertFalse(error.description.contains(Self.secret), "description leaks a value: \(error)", file: file, line: line)
+            XCTAssertFalse(error.description.contains(Self.secret), "description leaks a value: \(error)",
+                           file: file, line: line)
             return error
         }
     }
@@ -23,7 +24,8 @@ final class SchemaTests: XCTestCase {
         guard let errors = invalidRecords(try RecordInput.validate(bytes), file: file, line: line) else { return nil }
         XCTAssertEqual(errors.count, 1, file: file, line: line)
         for e in errors {
-            XCTAssertFalse(e.description.contains(Self.secret), "description leaks a value: \(e)", file: file, line: line)
+            XCTAssertFalse(e.description.contains(Self.secret), "description leaks a value: \(e)",
+                           file: file, line: line)
         }
         XCTAssertFalse(LedgerError.invalidRecords(errors).description.contains(Self.secret), file: file, line: line)
         return errors.first
@@ -39,7 +41,8 @@ final class SchemaTests: XCTestCase {
     func testMinimalRecordValidatesWithSortedFields() throws {
         let record = try RecordSchema.validate(withSecret(["x-b": 1, "tags": ["b", "a"], "Zz": nil]))
         let names = record.fields.map(\.name)
-        XCTAssertEqual(names, ["author", "channel", "client", "direction", "matter", "occurredAt", "summary", "tags", "x-b"])
+        XCTAssertEqual(names,
+                       ["author", "channel", "client", "direction", "matter", "occurredAt", "summary", "tags", "x-b"])
         XCTAssertEqual(names, names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
         XCTAssertEqual(record.matter, "M-1")
         XCTAssertEqual(record.occurredAt, Timestamp.parseRFC3339("2026-03-01T13:30:00Z"))
@@ -49,13 +52,17 @@ final class SchemaTests: XCTestCase {
     }
 
     func testFieldsAreSortedByByteOrder() throws {
-        let record = try RecordInput.validate(Array(#"{"x-b":1,"occurredAt":"2026-03-01T14:30:00Z","matter":"m","direction":"inbound","channel":"sms","author":"a","x-B":2,"corrects":0}"#.utf8))
-        XCTAssertEqual(record.fields.map(\.name), ["author", "channel", "corrects", "direction", "matter", "occurredAt", "x-B", "x-b"])
+        let record = try RecordInput.validate(Array((#"{"x-b":1,"occurredAt":"2026-03-01T14:30:00Z","matter":"m","#
+            + #""direction":"inbound","channel":"sms","author":"a","x-B":2,"corrects":0}"#).utf8))
+        XCTAssertEqual(record.fields.map(\.name),
+                       ["author", "channel", "corrects", "direction", "matter", "occurredAt", "x-B", "x-b"])
         XCTAssertEqual(record.corrects, 0)
     }
 
     func testValuesAreCanonicalJSON() throws {
-        let record = try RecordInput.validate(Array(#"{ "matter" : "M\u002d1", "author":"a", "channel":"email", "direction":"inbound", "occurredAt":"2026-03-01T14:30:00Z", "x-obj": {"b": 1, "a": [true, null]} }"#.utf8))
+        let record = try RecordInput.validate(Array((#"{ "matter" : "M\u002d1", "author":"a", "channel":"email", "#
+            + #""direction":"inbound", "occurredAt":"2026-03-01T14:30:00Z", "#
+            + #""x-obj": {"b": 1, "a": [true, null]} }"#).utf8))
         XCTAssertEqual(record.fields.first { $0.name == "matter" }?.value, Array(#""M-1""#.utf8))
         XCTAssertEqual(record.fields.first { $0.name == "x-obj" }?.value, Array(#"{"a":[true,null],"b":1}"#.utf8))
         XCTAssertEqual(record.matter, "M-1")
@@ -99,7 +106,8 @@ final class SchemaTests: XCTestCase {
             XCTAssertEqual(schemaError(withSecret([name: 3]))?.field, name)
             XCTAssertEqual(schemaError(withSecret([name: "Email"]))?.field, name, "enums are case-sensitive")
         }
-        XCTAssertNoThrow(try RecordSchema.validate(recordJSON(["kind": "court-ruling", "urgency": "urgent", "outcome": "left-message", "channel": "secure-message"])))
+        XCTAssertNoThrow(try RecordSchema.validate(recordJSON(["kind": "court-ruling", "urgency": "urgent",
+            "outcome": "left-message", "channel": "secure-message"])))
     }
 
     func testTimestampWithoutOffsetIsRefused() {
@@ -113,20 +121,23 @@ final class SchemaTests: XCTestCase {
     }
 
     func testFloatIsRefusedNamingTheField() {
-        let text = #"{"matter":"M-1","author":"a","channel":"phone","direction":"outbound","occurredAt":"2026-03-01T14:30:00Z","summary":"\#(Self.secret)","durationMinutes": 1.5}"#
+        let text = #"{"matter":"M-1","author":"a","channel":"phone","direction":"outbound","#
+            + #""occurredAt":"2026-03-01T14:30:00Z","summary":"\#(Self.secret)","durationMinutes": 1.5}"#
         let error = inputError(Array(text.utf8))
         XCTAssertEqual(error?.field, "durationMinutes")
         XCTAssertTrue(error?.reason.contains("float") ?? false, error?.reason ?? "")
         XCTAssertNil(error?.line, "a single record has no line")
         // Exponent forms are floats too, also inside extensions.
-        let exponent = #"{"matter":"M-1","author":"a","channel":"phone","direction":"outbound","occurredAt":"2026-03-01T14:30:00Z","x-n":{"v":[1e3]}}"#
+        let exponent = #"{"matter":"M-1","author":"a","channel":"phone","direction":"outbound","#
+            + #""occurredAt":"2026-03-01T14:30:00Z","x-n":{"v":[1e3]}}"#
         let e2 = inputError(Array(exponent.utf8))
         XCTAssertTrue(e2?.reason.contains("float") ?? false)
         XCTAssertEqual(e2?.field, "x-n.v[0]")
     }
 
     func testInvalidUTF8IsRefused() {
-        var bytes = Array(#"{"matter":"M-1","author":"a","channel":"email","direction":"inbound","occurredAt":"2026-03-01T14:30:00Z","summary":"\#(Self.secret) "#.utf8)
+        var bytes = Array((#"{"matter":"M-1","author":"a","channel":"email","direction":"inbound","#
+            + #""occurredAt":"2026-03-01T14:30:00Z","summary":"\#(Self.secret) "#).utf8)
         bytes += [0xc3, 0x28]  // a broken two-byte sequence
         bytes += Array(#""}"#.utf8)
         let error = inputError(bytes)
@@ -136,14 +147,16 @@ final class SchemaTests: XCTestCase {
 
     func testRecordOverOneMiBIsRefused() {
         let big = String(repeating: "a", count: RecordSchema.maxRecordBytes)
-        let text = #"{"matter":"M-1","author":"a","channel":"email","direction":"inbound","occurredAt":"2026-03-01T14:30:00Z","x-big":"\#(big)"}"#
+        let text = #"{"matter":"M-1","author":"a","channel":"email","direction":"inbound","#
+            + #""occurredAt":"2026-03-01T14:30:00Z","x-big":"\#(big)"}"#
         let error = inputError(Array(text.utf8))
         XCTAssertTrue(error?.reason.contains("1 MiB") ?? false)
         XCTAssertFalse(error?.description.contains("aaaaaaaa") ?? true)
         // A single field over its own limit names the field.
         let summary = String(repeating: "b", count: 512 * 1024 + 1)
         XCTAssertEqual(schemaError(recordJSON(["summary": .string(summary)]))?.field, "summary")
-        XCTAssertEqual(schemaError(recordJSON(["matter": .string(String(repeating: "m", count: 257))]))?.field, "matter")
+        XCTAssertEqual(schemaError(recordJSON(["matter": .string(String(repeating: "m", count: 257))]))?.field,
+                       "matter")
     }
 
     func testWrongTypesAreNamed() {
@@ -173,10 +186,12 @@ final class SchemaTests: XCTestCase {
 
     func testBadAttachments() {
         let digest = String(repeating: "ab", count: 32)
-        XCTAssertNoThrow(try RecordSchema.validate(recordJSON(["attachments": [["name": "a.pdf", "sha256": .string(digest)]]])))
+        XCTAssertNoThrow(try RecordSchema.validate(
+            recordJSON(["attachments": [["name": "a.pdf", "sha256": .string(digest)]]])))
         let cases: [(JSONValue, String)] = [
             ([["name": "a.pdf"]], "attachments[0].sha256"),
-            ([["name": "a.pdf", "sha256": .string(digest)], ["name": .string(Self.secret), "sha256": .string(String(repeating: "zz", count: 32))]],
+            ([["name": "a.pdf", "sha256": .string(digest)],
+              ["name": .string(Self.secret), "sha256": .string(String(repeating: "zz", count: 32))]],
              "attachments[1].sha256"),
             ([["name": "a.pdf", "sha256": .string(digest.uppercased())]], "attachments[0].sha256"),
             ([["name": "a.pdf", "sha256": .string(String(digest.dropLast()))]], "attachments[0].sha256"),
@@ -201,7 +216,8 @@ final class SchemaTests: XCTestCase {
     }
 
     func testExtensionFieldsAcceptAnyJSON() throws {
-        let values: [JSONValue] = [.null, true, 0, -5, "text", [], [1, "two", ["three": .null]], ["nested": ["deeper": [1, 2]]]]
+        let values: [JSONValue] = [.null, true, 0, -5, "text", [], [1, "two", ["three": .null]],
+                                   ["nested": ["deeper": [1, 2]]]]
         for value in values {
             let record = try RecordSchema.validate(recordJSON(["x-firm-code": value]))
             XCTAssertEqual(record.fields.first { $0.name == "x-firm-code" }?.value, JSONWriter.serialize(value))
@@ -219,7 +235,8 @@ final class SchemaTests: XCTestCase {
 
     func testNonObjectAndSyntaxErrorsDoNotEchoContent() {
         XCTAssertNil(inputError(Array(#"["\#(Self.secret)"]"#.utf8))?.field)
-        XCTAssertEqual(inputError(Array(#"{"summary":"\#(Self.secret)","summary":"x"}"#.utf8))?.reason.contains("duplicate"), true)
+        XCTAssertEqual(inputError(Array(#"{"summary":"\#(Self.secret)","summary":"x"}"#.utf8))?.reason
+                           .contains("duplicate"), true)
         XCTAssertNotNil(inputError(Array(#"{"summary":"\#(Self.secret)\q"}"#.utf8)))
         XCTAssertNotNil(inputError(Array(#"{"summary":"\#(Self.secret)"#.utf8)))
         XCTAssertNotNil(inputError([]))

@@ -60,7 +60,8 @@ final class TestLedger {
 }
 
 /// A minimal valid record as a JSON object, with overrides (nil removes a field).
-func recordJSON(_ overrides: [String: JSONValue?] = [:], matter: String = "M-1", occurredAt: String = "2026-03-01T14:30:00+01:00") -> JSONValue {
+func recordJSON(_ overrides: [String: JSONValue?] = [:], matter: String = "M-1",
+                occurredAt: String = "2026-03-01T14:30:00+01:00") -> JSONValue {
     var object = JSONObject([
         ("matter", .string(matter)),
         ("author", "a.okafor"),
@@ -110,7 +111,8 @@ func assertLedgerError<T>(_ body: @autoclosure () throws -> T, file: StaticStrin
 }
 
 /// The RecordErrors inside a thrown `LedgerError.invalidRecords`, or nil (with a failure) otherwise.
-func invalidRecords<T>(_ body: @autoclosure () throws -> T, file: StaticString = #filePath, line: UInt = #line) -> [RecordError]? {
+func invalidRecords<T>(_ body: @autoclosure () throws -> T,
+                       file: StaticString = #filePath, line: UInt = #line) -> [RecordError]? {
     do {
         _ = try body()
         XCTFail("expected LedgerError.invalidRecords, nothing was thrown", file: file, line: line)
@@ -134,7 +136,9 @@ func storedLeaves(_ ledger: Ledger) throws -> [[UInt8]] {
     let size = try ledger.size()
     return try ledger.store.environment.read { txn in
         try (0..<size).map { seq in
-            guard let entry = try txn.storedEntry(ledger.store, seq) else { throw LedgerError.corrupt("missing \(seq)") }
+            guard let entry = try txn.storedEntry(ledger.store, seq) else {
+                throw LedgerError.corrupt("missing \(seq)")
+            }
             return Array(entry.leaf)
         }
     }

@@ -14,12 +14,14 @@ final class TimestampTests: XCTestCase {
         XCTAssertEqual(Timestamp.parseRFC3339("2026-03-01T14:30:00-00:00"), 1_772_375_400 * second)
         XCTAssertEqual(Timestamp.parseRFC3339("1970-01-01T00:00:00.5Z"), 500_000)
         XCTAssertEqual(Timestamp.parseRFC3339("1970-01-01T00:00:00.000001Z"), 1)
-        XCTAssertEqual(Timestamp.parseRFC3339("1970-01-01T00:00:00.123456789Z"), 123_456, "beyond microseconds is truncated")
+        XCTAssertEqual(Timestamp.parseRFC3339("1970-01-01T00:00:00.123456789Z"), 123_456,
+                       "beyond microseconds is truncated")
         XCTAssertEqual(Timestamp.parseRFC3339("1969-12-31T23:59:59.5Z"), -500_000)
         XCTAssertEqual(Timestamp.parseRFC3339("2024-02-29T00:00:00Z"), Int64(19_782) * 86_400 * second)
         XCTAssertEqual(Timestamp.parseRFC3339("2000-02-29T12:00:00+12:00"), Int64(11_016) * 86_400 * second)
         XCTAssertNotNil(Timestamp.parseRFC3339("2026-12-31T23:59:60Z"), "leap second")
-        XCTAssertLessThan(Timestamp.parseRFC3339("2026-12-31T23:59:60Z")!, Timestamp.parseRFC3339("2027-01-01T00:00:00Z")!)
+        XCTAssertLessThan(Timestamp.parseRFC3339("2026-12-31T23:59:60Z")!,
+                          Timestamp.parseRFC3339("2027-01-01T00:00:00Z")!)
     }
 
     func testRejections() {
@@ -58,8 +60,8 @@ final class TimestampTests: XCTestCase {
         XCTAssertEqual(Timestamp.parseDate("1969-12-31"), -1)
         XCTAssertEqual(Timestamp.parseDate("2024-02-29"), 19_782)
         XCTAssertEqual(Timestamp.parseDate("2000-02-29"), 11_016)
-        for bad in ["2026-02-29", "2026-13-01", "2026-00-10", "2026-06-31", "2026-1-01", "20260101", "2026-01-01T00:00:00Z",
-                    "2026-01-01 ", "", "yyyy-mm-dd"] {
+        for bad in ["2026-02-29", "2026-13-01", "2026-00-10", "2026-06-31", "2026-1-01", "20260101",
+                    "2026-01-01T00:00:00Z", "2026-01-01 ", "", "yyyy-mm-dd"] {
             XCTAssertNil(Timestamp.parseDate(bad), bad)
         }
         for days: Int64 in [-1, 0, 19_782, 2_932_896] {

@@ -29,7 +29,8 @@ final class VerifyConcurrencyTests: XCTestCase {
         for report in reports {
             XCTAssertTrue(report.isIntact, "\(report.violations)")
             XCTAssertGreaterThanOrEqual(report.entries, 3_000)
-            XCTAssertEqual((report.entries - 3_000) % UInt64(BackgroundAppender.batchSize), 0, "a run saw part of a batch")
+            XCTAssertEqual((report.entries - 3_000) % UInt64(BackgroundAppender.batchSize), 0,
+                           "a run saw part of a batch")
             XCTAssertEqual(report.root, try t.ledger.rootHash(size: report.entries))
         }
         XCTAssertTrue(try t.ledger.verify(options).isIntact)

@@ -9,7 +9,8 @@ final class VerifyDamageFuzzTests: XCTestCase {
     func testRandomDamageIsReportedOrRefusedNeverACrash() throws {
         let t = try TestLedger()
         let records = try (0..<400).map { i in
-            try validRecord(["sourceSystem": "pms", "sourceId": .string("fuzz-\(i)"), "summary": .string("Call \(i) about the lease")],
+            try validRecord(["sourceSystem": "pms", "sourceId": .string("fuzz-\(i)"),
+                             "summary": .string("Call \(i) about the lease")],
                             matter: "M-\(i % 5)")
         }
         _ = try t.ledger.append(records)
@@ -29,7 +30,8 @@ final class VerifyDamageFuzzTests: XCTestCase {
             let page = Int.random(in: 2..<pages, using: &rng)
             let (offset, count) = Bool.random(using: &rng) ? (Int.random(in: 0..<pageSize), 1) : (0, pageSize)
             for i in offset..<(offset + count) {
-                damaged[page * pageSize + i] ^= count == 1 ? UInt8(1) << UInt8.random(in: 0..<8, using: &rng) : UInt8.random(in: 1...255, using: &rng)
+                damaged[page * pageSize + i] ^= count == 1 ? UInt8(1) << UInt8.random(in: 0..<8, using: &rng)
+                                                           : UInt8.random(in: 1...255, using: &rng)
             }
             try damaged.write(to: URL(fileURLWithPath: copy + "/data.mdb"))
             do {

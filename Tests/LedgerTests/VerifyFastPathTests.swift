@@ -53,7 +53,8 @@ final class VerifyFastPathTests: XCTestCase {
                     var bytes = good
                     for _ in 0..<Int.random(in: 1...3, using: &rng) {
                         let i = Int.random(in: 0..<bytes.count, using: &rng)
-                        bytes[i] = [0, 1, 2, 0x2d, 0x61, 0x7a, 0xff, UInt8.random(in: 0...255, using: &rng)].randomElement(using: &rng)!
+                        bytes[i] = [0, 1, 2, 0x2d, 0x61, 0x7a, 0xff, UInt8.random(in: 0...255, using: &rng)]
+                            .randomElement(using: &rng)!
                     }
                     assertAgree(bytes)
                 }
@@ -79,20 +80,26 @@ final class VerifyFastPathTests: XCTestCase {
                 XCTAssertEqual(fast, try JSONParser.parse(raw), sample)
             }
         }
-        XCTAssertNotNil(Array(#""abcdefghijklmnopqrstuvwxyz0123456789""#.utf8).withUnsafeBytes { FastJSON.plainStringBody($0) })
-        XCTAssertNil(Array(#""abcdefghijklmno\"pqrstuvwxyz0123456789""#.utf8).withUnsafeBytes { FastJSON.plainStringBody($0) })
+        XCTAssertNotNil(Array(#""abcdefghijklmnopqrstuvwxyz0123456789""#.utf8)
+                            .withUnsafeBytes { FastJSON.plainStringBody($0) })
+        XCTAssertNil(Array(#""abcdefghijklmno\"pqrstuvwxyz0123456789""#.utf8)
+                         .withUnsafeBytes { FastJSON.plainStringBody($0) })
         XCTAssertNil(Array("\"abcdefghijklmnop\u{1}qrstuvwxyz\"".utf8).withUnsafeBytes { FastJSON.plainStringBody($0) })
-        XCTAssertNil(Array("\"abcdefghijklmnop\u{e9}qrstuvwxyz\"".utf8).withUnsafeBytes { FastJSON.plainStringBody($0) })
-        let lines = Array(#"["a","","bc"]"#.utf8).withUnsafeBytes { FastJSON.plainStringArrayCount($0, maxItemLength: 1024) }
+        XCTAssertNil(Array("\"abcdefghijklmnop\u{e9}qrstuvwxyz\"".utf8)
+                         .withUnsafeBytes { FastJSON.plainStringBody($0) })
+        let lines = Array(#"["a","","bc"]"#.utf8)
+            .withUnsafeBytes { FastJSON.plainStringArrayCount($0, maxItemLength: 1024) }
         XCTAssertEqual(lines?.count, 3)
         XCTAssertEqual(lines?.itemsFit, false)
     }
 
     func testSplitPayloadAgreesWithDecode() {
-        let payload = EntryPayload(seed: Array(0..<16), values: [Array(#""a""#.utf8), Array(repeating: 0x41, count: 300), []])
+        let payload = EntryPayload(seed: Array(0..<16),
+                                   values: [Array(#""a""#.utf8), Array(repeating: 0x41, count: 300), []])
         let good = payload.encoded()
         for fieldCount in 0...4 {
-            for bytes in [good, Array(good.dropLast()), good + [0], Array(good.prefix(17)), [UInt8](good.prefix(16)) + [0x80, 0x00]] {
+            for bytes in [good, Array(good.dropLast()), good + [0], Array(good.prefix(17)),
+                          [UInt8](good.prefix(16)) + [0x80, 0x00]] {
                 bytes.withUnsafeBytes { raw in
                     var values = [UnsafeRawBufferPointer]()
                     let seed = Ledger.splitPayload(raw, fieldCount: fieldCount, into: &values)
@@ -118,7 +125,8 @@ extension VerifyTamperTests {
             ("direction", #""Inbound""#, "the record does not validate: field 'direction': not one of"),
             ("direction", #""inbound""#, ""),
             ("author", #""""#, "the record does not validate: field 'author': must not be empty"),
-            ("summary", #""line\u0001""#, "the record does not validate: field 'summary': contains a control character"),
+            ("summary", #""line\u0001""#,
+             "the record does not validate: field 'summary': contains a control character"),
             ("summary", #""tab\tand caf\u00e9""#, ""),
             ("summary", "12", "the record does not validate: field 'summary': must be a string"),
             ("summary", "not json", "field 'summary' is not valid JSON"),
@@ -130,7 +138,9 @@ extension VerifyTamperTests {
             let ring = try ledger.requireKeys()
             let ledgerID = ledger.ledgerID
             ledger.close()
-            try f.edit { raw, txn in try reseal(raw, txn, seq: 3, ring: ring, ledgerID: ledgerID, field: field, value: Array(value.utf8)) }
+            try f.edit { raw, txn in
+                try reseal(raw, txn, seq: 3, ring: ring, ledgerID: ledgerID, field: field, value: Array(value.utf8))
+            }
             let deep = try f.verify(VerifyOptions(deep: true), unlocked: true)
             let found = deep.violations.filter { $0.seq == 3 && ($0.kind == .recordSchema || $0.kind == .tagMismatch) }
             if detail.isEmpty {
@@ -152,14 +162,16 @@ extension VerifyTamperTests {
         let sealed = try txn.value(raw.keys, leaf.keyID.bigEndianBytes)
         let key = try sealed.withUnsafeBytes { try ring.unwrapMatterKey($0, ledgerID: ledgerID, keyID: leaf.keyID) }
         let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: leaf.keyID)
-        let plaintext = try XChaCha20Poly1305.open(Array(stored[(2 + length)...]), associatedData: ad, nonce: leaf.nonce, key: key)
+        let plaintext = try XChaCha20Poly1305.open(Array(stored[(2 + length)...]), associatedData: ad,
+                                                   nonce: leaf.nonce, key: key)
         var payload = try plaintext.withUnsafeBytes { try EntryPayload.decode($0, fieldCount: leaf.fieldNames.count) }
         var values = payload.values
         values[try XCTUnwrap(leaf.fieldNames.firstIndex(of: field))] = value
         payload = EntryPayload(seed: payload.seed, values: values)
         let ciphertext = XChaCha20Poly1305.seal(payload.encoded(), associatedData: ad, nonce: leaf.nonce, key: key)
         leaf.ciphertextHash = Hash.sha256(ciphertext)
-        try txn.put(raw.entries, key: seq.bigEndianBytes, value: StoredEntry.encode(leaf: leaf.encoded(), ciphertext: ciphertext))
+        try txn.put(raw.entries, key: seq.bigEndianBytes,
+                    value: StoredEntry.encode(leaf: leaf.encoded(), ciphertext: ciphertext))
     }
 }
 
@@ -177,7 +189,8 @@ extension VerifyTamperTests {
         let report = try f.verify()
         let tree = report.violations.filter { $0.kind == .treeHash }
         XCTAssertEqual(tree.filter { $0.seq != nil }.map(\.seq), [7], "\(tree)")
-        XCTAssertTrue(tree.contains { $0.seq == 7 && $0.detail.contains("stored tree hash \(missing) is missing") }, "\(tree)")
+        XCTAssertTrue(tree.contains { $0.seq == 7 && $0.detail.contains("stored tree hash \(missing) is missing") },
+                      "\(tree)")
         XCTAssertTrue(tree.contains { $0.seq == nil }, "the row count differs: \(tree)")
     }
 }

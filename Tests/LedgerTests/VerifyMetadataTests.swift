@@ -21,13 +21,19 @@ extension VerifyTamperTests {
         }
         let report = try f.verify(VerifyOptions(pinnedVerifierKey: f.verifierKey))
         try f.edit { raw, txn in
-            if let original { try txn.put(raw.meta, key: key, value: original) } else { try txn.delete(raw.meta, key: key) }
+            if let original {
+                try txn.put(raw.meta, key: key, value: original)
+            } else {
+                try txn.delete(raw.meta, key: key)
+            }
         }
-        assertIntact(try f.verify(VerifyOptions(pinnedVerifierKey: f.verifierKey)), "restored \(name)", file: file, line: line)
+        assertIntact(try f.verify(VerifyOptions(pinnedVerifierKey: f.verifierKey)), "restored \(name)",
+                     file: file, line: line)
         return report
     }
 
-    private func assertOnlyMetadataViolation(_ report: VerifyReport, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    private func assertOnlyMetadataViolation(_ report: VerifyReport, _ what: String,
+                                             file: StaticString = #filePath, line: UInt = #line) {
         assertViolation(report, .metadata, seq: nil, file: file, line: line)
         XCTAssertEqual(kinds(report), [.metadata], what, file: file, line: line)
     }
@@ -49,8 +55,10 @@ extension VerifyTamperTests {
             let leaf = try stored.withUnsafeBytes { try StoredEntry.split($0).leaf }
             firstRecordedAt = try Leaf.decode(leaf).recordedAt
         }
-        assertIntact(try verifyWithMeta(f, "createdAt", UInt64(firstRecordedAt).bigEndianBytes), "created as the first entry was recorded")
-        assertOnlyMetadataViolation(try verifyWithMeta(f, "createdAt", UInt64(firstRecordedAt + 1).bigEndianBytes), "created after entry 0")
+        assertIntact(try verifyWithMeta(f, "createdAt", UInt64(firstRecordedAt).bigEndianBytes),
+                     "created as the first entry was recorded")
+        assertOnlyMetadataViolation(try verifyWithMeta(f, "createdAt", UInt64(firstRecordedAt + 1).bigEndianBytes),
+                                    "created after entry 0")
         assertOnlyMetadataViolation(try verifyWithMeta(f, "createdAt", [1, 2, 3]), "not 8 bytes")
         assertOnlyMetadataViolation(try verifyWithMeta(f, "createdAt", nil), "missing")
     }
@@ -58,7 +66,8 @@ extension VerifyTamperTests {
     func testKeyModeAndPassphraseParametersOfAKeyFileLedger() throws {
         let f = try makeLedger(checkpointsAt: [40])
         assertOnlyMetadataViolation(try verifyWithMeta(f, "keyMode", Array("none".utf8)), "unknown key mode")
-        assertOnlyMetadataViolation(try verifyWithMeta(f, "kdf", [1, 2, 3]), "passphrase parameters in a key-file ledger")
+        assertOnlyMetadataViolation(try verifyWithMeta(f, "kdf", [1, 2, 3]),
+                                    "passphrase parameters in a key-file ledger")
     }
 
     func testPassphraseParametersOfAPassphraseLedger() throws {
@@ -66,7 +75,8 @@ extension VerifyTamperTests {
         let dir = temp.file("ledger")
         let passphrase = SecretBytes(copying: Array("correct horse battery staple".utf8))
         let parameters = PassphraseParameters(salt: Array(repeating: 7, count: Argon2id.saltByteCount),
-                                              opsLimit: Argon2id.minimumOpsLimit, memLimit: UInt64(Argon2id.minimumMemLimit))
+                                              opsLimit: Argon2id.minimumOpsLimit,
+                                              memLimit: UInt64(Argon2id.minimumMemLimit))
         let ledger = try Ledger.create(at: dir, origin: Self.origin, masterKey: .passphrase(passphrase, parameters))
         try ledger.unlock(with: .passphrase(passphrase))
         _ = try ledger.append(try (0..<5).map { try Fixture.record($0) })
@@ -81,9 +91,14 @@ extension VerifyTamperTests {
         try RawLedger.edit(dir) { raw, txn in stored = try txn.value(raw.meta, Array("kdf".utf8)) }
         var outOfRange = stored
         outOfRange[2..<10] = ArraySlice(UInt64(1_000).bigEndianBytes)  // opsLimit beyond what unlock accepts
-        for (value, what) in [(nil, "missing"), (outOfRange, "out of range"), (Array(stored.prefix(5)), "truncated")] as [([UInt8]?, String)] {
+        for (value, what) in [(nil, "missing"), (outOfRange, "out of range"),
+                              (Array(stored.prefix(5)), "truncated")] as [([UInt8]?, String)] {
             try RawLedger.edit(dir) { raw, txn in
-                if let value { try txn.put(raw.meta, key: Array("kdf".utf8), value: value) } else { try txn.delete(raw.meta, key: Array("kdf".utf8)) }
+                if let value {
+                    try txn.put(raw.meta, key: Array("kdf".utf8), value: value)
+                } else {
+                    try txn.delete(raw.meta, key: Array("kdf".utf8))
+                }
             }
             let report = try verify()
             assertViolation(report, .metadata, seq: nil)
@@ -107,7 +122,9 @@ extension VerifyTamperTests {
         let f = try makeLedger(checkpointsAt: [])
         assertIntact(try f.verify(), "clean")
         var stored: UInt32 = 0
-        try f.edit { raw, txn in stored = try txn.value(raw.meta, Array("nextKeyID".utf8)).withUnsafeBytes { UInt32(bigEndianBytes: $0)! } }
+        try f.edit { raw, txn in
+            stored = try txn.value(raw.meta, Array("nextKeyID".utf8)).withUnsafeBytes { UInt32(bigEndianBytes: $0)! }
+        }
         for moved in [stored - 1, stored + 5] {
             try f.edit { raw, txn in try txn.put(raw.meta, key: Array("nextKeyID".utf8), value: moved.bigEndianBytes) }
             let report = try f.verify()
@@ -128,10 +145,12 @@ extension VerifyTamperTests {
             try txn.put(raw.meta, key: Array("verifierKey".utf8), value: Array(attacker.verifierKey.text.utf8))
             for size in f.notes.keys {
                 let note = String(decoding: try txn.value(raw.checkpoints, size.bigEndianBytes), as: UTF8.self)
-                try txn.put(raw.checkpoints, key: size.bigEndianBytes, value: Array(try attacker.sign(try SignedNoteText(parsing: note).text).utf8))
+                try txn.put(raw.checkpoints, key: size.bigEndianBytes,
+                            value: Array(try attacker.sign(try SignedNoteText(parsing: note).text).utf8))
             }
         }
-        try (attacker.verifierKey.text + "\n").write(toFile: f.temp.file("ledger/verifier.key"), atomically: true, encoding: .utf8)
+        try (attacker.verifierKey.text + "\n").write(toFile: f.temp.file("ledger/verifier.key"), atomically: true,
+                                                     encoding: .utf8)
         assertIntact(try f.verify(), "keyless and unpinned, the swap is invisible")
         XCTAssertThrowsError(try f.verify(VerifyOptions(deep: true), unlocked: true)) { error in
             guard case LedgerError.corrupt(let detail)? = error as? LedgerError else { return XCTFail("\(error)") }

@@ -58,7 +58,8 @@ extension WriteTransaction {
     }
 
     /// Flips one bit of the value under `key` in place.
-    func flip(_ db: Database, key: [UInt8], byte: Int, bit: Int = 0, file: StaticString = #filePath, line: UInt = #line) throws {
+    func flip(_ db: Database, key: [UInt8], byte: Int, bit: Int = 0,
+              file: StaticString = #filePath, line: UInt = #line) throws {
         var bytes = try value(db, key, file: file, line: line)
         XCTAssertLessThan(byte, bytes.count, "flip offset beyond the value", file: file, line: line)
         bytes[byte] ^= UInt8(1 << bit)
@@ -112,14 +113,17 @@ final class VerifyTamperTests: XCTestCase {
                                    occurredAt: String(format: "2026-03-%02dT10:%02d:00Z", 1 + i / 60 % 28, i % 60))
         }
 
-        /// Appends records `range` in batches of up to 7 and signs a checkpoint whenever the size reaches one of `checkpointsAt`.
+        /// Appends records `range` in batches of up to 7 and signs a checkpoint whenever the size reaches one of
+        /// `checkpointsAt`.
         func append(_ range: Range<Int>, prefix: String = "src", checkpointsAt: Set<UInt64> = []) throws {
             let ledger = try open()
             defer { ledger.close() }
             var i = range.lowerBound
             while i < range.upperBound {
                 var end = min(range.upperBound, i + 7)
-                if let next = checkpointsAt.filter({ $0 > count }).min(), Int(next - count) < end - i { end = i + Int(next - count) }
+                if let next = checkpointsAt.filter({ $0 > count }).min(), Int(next - count) < end - i {
+                    end = i + Int(next - count)
+                }
                 let outcomes = try ledger.append(try (i..<end).map { try Self.record($0, prefix: prefix) })
                 XCTAssertTrue(outcomes.allSatisfy { if case .appended = $0 { return true } else { return false } })
                 count += UInt64(end - i)
@@ -137,11 +141,14 @@ final class VerifyTamperTests: XCTestCase {
         func edit(_ body: (RawLedger, WriteTransaction) throws -> Void) throws { try RawLedger.edit(dir, body) }
     }
 
-    /// 40 entries over three matters, checkpoints signed at the given sizes; the clean ledger verifies intact (keyless and deep).
-    func makeLedger(checkpointsAt: Set<UInt64> = [20, 40], file: StaticString = #filePath, line: UInt = #line) throws -> Fixture {
+    /// 40 entries over three matters, checkpoints signed at the given sizes; the clean ledger verifies intact
+    /// (keyless and deep).
+    func makeLedger(checkpointsAt: Set<UInt64> = [20, 40],
+                    file: StaticString = #filePath, line: UInt = #line) throws -> Fixture {
         let f = try Fixture()
         try f.append(0..<40, checkpointsAt: checkpointsAt)
-        assertIntact(try f.verify(VerifyOptions(pinnedVerifierKey: f.verifierKey)), "clean ledger, keyless", file: file, line: line)
+        assertIntact(try f.verify(VerifyOptions(pinnedVerifierKey: f.verifierKey)), "clean ledger, keyless",
+                     file: file, line: line)
         let deep = try f.verify(VerifyOptions(deep: true), unlocked: true)
         assertIntact(deep, "clean ledger, deep", file: file, line: line)
         XCTAssertEqual(deep.entries, 40, file: file, line: line)
@@ -150,13 +157,16 @@ final class VerifyTamperTests: XCTestCase {
     }
 
     func assertIntact(_ report: VerifyReport, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertTrue(report.isIntact, "\(what): expected intact, got \(report.violationCount): \(report.violations)", file: file, line: line)
+        XCTAssertTrue(report.isIntact, "\(what): expected intact, got \(report.violationCount): \(report.violations)",
+                      file: file, line: line)
         XCTAssertEqual(report.violationCount, 0, file: file, line: line)
         XCTAssertTrue(report.violations.isEmpty, file: file, line: line)
     }
 
-    /// The report is not intact and holds a violation of `kind` naming `seq` (any seq when `seq` is `.some(nil)` is not wanted: pass nil for "no seq").
-    func assertViolation(_ report: VerifyReport, _ kind: Violation.Kind, seq: UInt64?, file: StaticString = #filePath, line: UInt = #line) {
+    /// The report is not intact and holds a violation of `kind` naming `seq` (any seq when `seq` is `.some(nil)` is
+    /// not wanted: pass nil for "no seq").
+    func assertViolation(_ report: VerifyReport, _ kind: Violation.Kind, seq: UInt64?,
+                         file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertFalse(report.isIntact, "expected a violation", file: file, line: line)
         XCTAssertGreaterThan(report.violationCount, 0, file: file, line: line)
         XCTAssertTrue(report.violations.contains { $0.kind == kind && $0.seq == seq },
@@ -164,8 +174,10 @@ final class VerifyTamperTests: XCTestCase {
                       report.violations.map(\.description).joined(separator: "\n"), file: file, line: line)
     }
 
-    func assertNoViolation(_ report: VerifyReport, _ kind: Violation.Kind, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertFalse(report.violations.contains { $0.kind == kind }, "unexpected [\(kind.rawValue)]: \(report.violations)", file: file, line: line)
+    func assertNoViolation(_ report: VerifyReport, _ kind: Violation.Kind,
+                           file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertFalse(report.violations.contains { $0.kind == kind },
+                       "unexpected [\(kind.rawValue)]: \(report.violations)", file: file, line: line)
     }
 
     /// The kinds found, for compact assertions about what else was (or was not) reported.
@@ -255,7 +267,8 @@ final class VerifyTamperTests: XCTestCase {
         let f = try makeLedger()
         try f.edit { raw, txn in
             let leaf = try txn.leaf(raw, 22)
-            try txn.flip(raw.entries, key: UInt64(22).bigEndianBytes, byte: 2 + LeafOffsets(leaf: leaf).fieldsDigest + 5, bit: 1)
+            try txn.flip(raw.entries, key: UInt64(22).bigEndianBytes,
+                         byte: 2 + LeafOffsets(leaf: leaf).fieldsDigest + 5, bit: 1)
         }
         let report = try f.verify()
         assertViolation(report, .treeHash, seq: 22)
@@ -283,20 +296,23 @@ final class VerifyTamperTests: XCTestCase {
         let f = try makeLedger()
         try f.edit { raw, txn in
             let leaf = try txn.leaf(raw, 5)
-            try txn.flip(raw.entries, key: UInt64(5).bigEndianBytes, byte: 2 + LeafOffsets(leaf: leaf).keyID + 3, bit: 2)
+            try txn.flip(raw.entries, key: UInt64(5).bigEndianBytes,
+                         byte: 2 + LeafOffsets(leaf: leaf).keyID + 3, bit: 2)
         }
         let report = try f.verify()
         assertViolation(report, .treeHash, seq: 5)
         assertViolation(report, .hashChain, seq: 6)
         assertViolation(report, .matterKeyIndex, seq: 5)
         let deep = try f.verify(VerifyOptions(deep: true), unlocked: true)
-        XCTAssertTrue(deep.violations.contains { ($0.kind == .matterKey || $0.kind == .decryption) && $0.seq == 5 }, "\(deep.violations)")
+        XCTAssertTrue(deep.violations.contains { ($0.kind == .matterKey || $0.kind == .decryption) && $0.seq == 5 },
+                      "\(deep.violations)")
     }
 
     func testFlippedLeafSeqAndLedgerIDBits() throws {
         let f = try makeLedger()
         try f.edit { raw, txn in
-            try txn.flip(raw.entries, key: UInt64(30).bigEndianBytes, byte: 2 + LeafOffsets.seq + 7, bit: 1)  // 30 → 28
+            try txn.flip(raw.entries, key: UInt64(30).bigEndianBytes,
+                         byte: 2 + LeafOffsets.seq + 7, bit: 1)  // 30 → 28
             try txn.flip(raw.entries, key: UInt64(33).bigEndianBytes, byte: 2 + LeafOffsets.ledgerID + 4, bit: 0)
         }
         let report = try f.verify()
@@ -353,14 +369,18 @@ final class VerifyTamperTests: XCTestCase {
         // someone holding the signing key signs a wrong root for size 30 and stores it
         let ledger = try f.open()
         let signer = try XCTUnwrap(ledger.signer)
-        let forged = try signer.sign(Checkpoint(origin: Self.origin, size: 30, rootHash: Array(repeating: 7, count: 32)).body)
+        let forged = try signer.sign(Checkpoint(origin: Self.origin, size: 30,
+                                                rootHash: Array(repeating: 7, count: 32)).body)
         ledger.close()
-        try f.edit { raw, txn in try txn.put(raw.checkpoints, key: UInt64(30).bigEndianBytes, value: Array(forged.utf8)) }
+        try f.edit { raw, txn in
+            try txn.put(raw.checkpoints, key: UInt64(30).bigEndianBytes, value: Array(forged.utf8))
+        }
         assertViolation(try f.verify(), .checkpointRoot, seq: 29)
         // and one stored under another size
         let f2 = try makeLedger()
         try f2.edit { raw, txn in
-            try txn.put(raw.checkpoints, key: UInt64(25).bigEndianBytes, value: try txn.value(raw.checkpoints, UInt64(20).bigEndianBytes))
+            try txn.put(raw.checkpoints, key: UInt64(25).bigEndianBytes,
+                        value: try txn.value(raw.checkpoints, UInt64(20).bigEndianBytes))
         }
         assertViolation(try f2.verify(), .checkpointSignature, seq: nil)
     }
@@ -377,8 +397,11 @@ final class VerifyTamperTests: XCTestCase {
         assertIntact(clean, "empty-tree checkpoint, then 10 entries")
         XCTAssertEqual(clean.checkpointsChecked, 2, "the size-0 checkpoint is compared too")
         // a size-0 checkpoint signed over a wrong root (only the key holder can make one) must not pass unnoticed
-        let forged = try signer.sign(Checkpoint(origin: Self.origin, size: 0, rootHash: Array(repeating: 9, count: 32)).body)
-        try f.edit { raw, txn in try txn.put(raw.checkpoints, key: UInt64(0).bigEndianBytes, value: Array(forged.utf8)) }
+        let forged = try signer.sign(Checkpoint(origin: Self.origin, size: 0,
+                                                rootHash: Array(repeating: 9, count: 32)).body)
+        try f.edit { raw, txn in
+            try txn.put(raw.checkpoints, key: UInt64(0).bigEndianBytes, value: Array(forged.utf8))
+        }
         assertViolation(try f.verify(), .checkpointRoot, seq: nil)
     }
 
@@ -421,7 +444,9 @@ final class VerifyTamperTests: XCTestCase {
         // every entry of that matter (2, 5, 8, … 38) names the right key id; the index no longer agrees
         for seq in stride(from: UInt64(2), to: 40, by: 3) { assertViolation(report, .matterKeyIndex, seq: seq) }
         // and the index now names a key id that has no sealed key
-        XCTAssertTrue(report.violations.contains { $0.kind == .matterKey && $0.detail.contains("no sealed key for key id") }, "\(report.violations)")
+        XCTAssertTrue(report.violations.contains {
+            $0.kind == .matterKey && $0.detail.contains("no sealed key for key id")
+        }, "\(report.violations)")
         XCTAssertEqual(Set(kinds(report)), [.matterKeyIndex, .matterKey])
         // deep reading follows the leaf's key id, not the index: contents still check out
         let deep = try f.verify(VerifyOptions(deep: true), unlocked: true)
@@ -452,8 +477,10 @@ final class VerifyTamperTests: XCTestCase {
             try txn.put(raw.matterKeys, key: [UInt8](repeating: 0xab, count: 32), value: UInt32(999).bigEndianBytes)
         }
         let report = try f.verify()
-        XCTAssertTrue(report.violations.contains { $0.kind == .matterKeyIndex && $0.detail.contains("no entries") }, "\(report.violations)")
-        XCTAssertTrue(kinds(report).contains(.matterKey), "index and sealed keys no longer correspond: \(report.violations)")
+        XCTAssertTrue(report.violations.contains { $0.kind == .matterKeyIndex && $0.detail.contains("no entries") },
+                      "\(report.violations)")
+        XCTAssertTrue(kinds(report).contains(.matterKey),
+                      "index and sealed keys no longer correspond: \(report.violations)")
     }
 
     func testSealedKeyReplacedUnderAnotherIDIsAViolation() throws {
@@ -464,7 +491,8 @@ final class VerifyTamperTests: XCTestCase {
             try txn.put(raw.keys, key: UInt32(999).bigEndianBytes, value: sealed)
         }
         let report = try f.verify()
-        XCTAssertTrue(report.violations.contains { $0.kind == .matterKey && $0.detail.contains("key id 1") }, "\(report.violations)")
+        XCTAssertTrue(report.violations.contains { $0.kind == .matterKey && $0.detail.contains("key id 1") },
+                      "\(report.violations)")
     }
 
     func testExtraSealedKeyIsAViolation() throws {
@@ -473,7 +501,8 @@ final class VerifyTamperTests: XCTestCase {
             try txn.put(raw.keys, key: UInt32(999).bigEndianBytes, value: [UInt8](repeating: 1, count: 73))
         }
         let report = try f.verify()
-        XCTAssertEqual(kinds(report), [.matterKey, .metadata], "an extra key row, and the key counter no longer follows the highest id")
+        XCTAssertEqual(kinds(report), [.matterKey, .metadata],
+                       "an extra key row, and the key counter no longer follows the highest id")
     }
 
     // MARK: - Missing, extra and reordered entries
@@ -487,16 +516,20 @@ final class VerifyTamperTests: XCTestCase {
         XCTAssertEqual(report.violations.filter { $0.kind == .missingEntry }.count, 1)
     }
 
-    /// Deletes entries `range` (and optionally their tree hashes, index rows and covering checkpoints) straight from LMDB.
-    func removeTail(_ f: Fixture, from first: UInt64, treeHashes: Bool, indexRows: Bool = false, checkpoints: Bool = false) throws {
+    /// Deletes entries `range` (and optionally their tree hashes, index rows and covering checkpoints)
+    /// straight from LMDB.
+    func removeTail(_ f: Fixture, from first: UInt64, treeHashes: Bool, indexRows: Bool = false,
+                    checkpoints: Bool = false) throws {
         try f.edit { raw, txn in
             for seq in first..<f.count {
                 let leaf = try txn.leaf(raw, seq)
                 if indexRows {
-                    XCTAssertTrue(try txn.delete(raw.matters, key: Array(leaf[LeafOffsets.matterTag..<(LeafOffsets.matterTag + 32)]),
+                    XCTAssertTrue(try txn.delete(raw.matters,
+                                                 key: Array(leaf[LeafOffsets.matterTag..<(LeafOffsets.matterTag + 32)]),
                                                  value: seq.bigEndianBytes))
                     if leaf[LeafOffsets.flags] & 1 == 1 {
-                        XCTAssertTrue(try txn.delete(raw.sources, key: Array(leaf[LeafOffsets.sourceTag..<(LeafOffsets.sourceTag + 32)])))
+                        XCTAssertTrue(try txn.delete(raw.sources,
+                            key: Array(leaf[LeafOffsets.sourceTag..<(LeafOffsets.sourceTag + 32)])))
                     }
                 }
                 XCTAssertTrue(try txn.delete(raw.entries, key: seq.bigEndianBytes))
@@ -585,7 +618,8 @@ final class VerifyTamperTests: XCTestCase {
     func testEntryInsertedAfterTheEnd() throws {
         let f = try makeLedger()
         try f.edit { raw, txn in
-            try txn.put(raw.entries, key: UInt64(40).bigEndianBytes, value: try txn.value(raw.entries, UInt64(3).bigEndianBytes))
+            try txn.put(raw.entries, key: UInt64(40).bigEndianBytes,
+                        value: try txn.value(raw.entries, UInt64(3).bigEndianBytes))
         }
         let report = try f.verify()
         assertViolation(report, .leafSequence, seq: 40)
@@ -596,7 +630,8 @@ final class VerifyTamperTests: XCTestCase {
     func testEntryInsertedFarBeyondTheEnd() throws {
         let f = try makeLedger()
         try f.edit { raw, txn in
-            try txn.put(raw.entries, key: UInt64(1000).bigEndianBytes, value: try txn.value(raw.entries, UInt64(3).bigEndianBytes))
+            try txn.put(raw.entries, key: UInt64(1000).bigEndianBytes,
+                        value: try txn.value(raw.entries, UInt64(3).bigEndianBytes))
         }
         let report = try f.verify()
         assertViolation(report, .missingEntry, seq: 40)
@@ -620,7 +655,8 @@ final class VerifyTamperTests: XCTestCase {
             let a = try txn.value(raw.entries, UInt64(6).bigEndianBytes)
             let b = try txn.value(raw.entries, UInt64(9).bigEndianBytes)  // same matter as 6: same key
             let aLeaf = Int(a[0]) << 8 | Int(a[1]), bLeaf = Int(b[0]) << 8 | Int(b[1])
-            try txn.put(raw.entries, key: UInt64(9).bigEndianBytes, value: Array(b[0..<(2 + bLeaf)]) + Array(a[(2 + aLeaf)...]))
+            try txn.put(raw.entries, key: UInt64(9).bigEndianBytes,
+                        value: Array(b[0..<(2 + bLeaf)]) + Array(a[(2 + aLeaf)...]))
         }
         let report = try f.verify()
         assertViolation(report, .ciphertextDigest, seq: 9)
@@ -639,7 +675,8 @@ final class VerifyTamperTests: XCTestCase {
         try FileManager.default.copyItem(atPath: f.dir, toPath: old)
         try f.append(20..<40, checkpointsAt: [40])
         let trusted = try XCTUnwrap(f.notes[40])
-        assertIntact(try f.verify(VerifyOptions(trustedCheckpoint: trusted)), "the current ledger against its own checkpoint")
+        assertIntact(try f.verify(VerifyOptions(trustedCheckpoint: trusted)),
+                     "the current ledger against its own checkpoint")
         try FileManager.default.removeItem(atPath: f.dir)
         try FileManager.default.moveItem(atPath: old, toPath: f.dir)
         let alone = try f.verify()
@@ -683,7 +720,8 @@ final class VerifyTamperTests: XCTestCase {
                 try txn.put(raw.checkpoints, key: size.bigEndianBytes, value: Array(resigned.utf8))
             }
         }
-        try (attacker.verifierKey.text + "\n").write(toFile: f.temp.file("ledger/verifier.key"), atomically: true, encoding: .utf8)
+        try (attacker.verifierKey.text + "\n").write(toFile: f.temp.file("ledger/verifier.key"), atomically: true,
+                                                     encoding: .utf8)
         // Without a pinned key the verifier can only trust the key the ledger carries: the swap is invisible.
         // This is exactly why `--verifier-key` (a copy kept outside the ledger) matters.
         let unpinned = try f.verify()
@@ -698,7 +736,8 @@ final class VerifyTamperTests: XCTestCase {
     func testVerifierKeyFileDifferingFromMetadataIsAViolation() throws {
         let f = try makeLedger()
         let attacker = try NoteSigner(name: Self.origin, seed: SecretBytes(randomCount: 32))
-        try (attacker.verifierKey.text + "\n").write(toFile: f.temp.file("ledger/verifier.key"), atomically: true, encoding: .utf8)
+        try (attacker.verifierKey.text + "\n").write(toFile: f.temp.file("ledger/verifier.key"), atomically: true,
+                                                     encoding: .utf8)
         assertViolation(try f.verify(), .verifierKey, seq: nil)
     }
 
@@ -717,13 +756,15 @@ final class VerifyTamperTests: XCTestCase {
         assertIntact(try f.verify(), "keyless verify does not open matter keys")
         let deep = try f.verify(VerifyOptions(deep: true), unlocked: true)
         assertViolation(deep, .matterKey, seq: nil)
-        XCTAssertTrue(deep.violations.contains { $0.kind == .matterKey && $0.seq != nil }, "the entries encrypted with it are named")
+        XCTAssertTrue(deep.violations.contains { $0.kind == .matterKey && $0.seq != nil },
+                      "the entries encrypted with it are named")
         XCTAssertTrue(deep.deep)
     }
 
     func testDeepVerifyOfACleanLedger() throws {
         let f = try makeLedger()
-        let report = try f.verify(VerifyOptions(pinnedVerifierKey: f.verifierKey, trustedCheckpoint: f.notes[20], deep: true), unlocked: true)
+        let report = try f.verify(VerifyOptions(pinnedVerifierKey: f.verifierKey, trustedCheckpoint: f.notes[20],
+                                                deep: true), unlocked: true)
         assertIntact(report, "deep")
         XCTAssertTrue(report.deep)
         XCTAssertTrue(report.verifierKeyPinned)
@@ -760,7 +801,8 @@ final class VerifyTamperTests: XCTestCase {
         let data = f.temp.file("ledger/data.mdb")
         let size = try XCTUnwrap(try FileManager.default.attributesOfItem(atPath: data)[.size] as? NSNumber).intValue
         var generator = SystemRandomNumberGenerator()
-        try Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: URL(fileURLWithPath: data))
+        try Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            .write(to: URL(fileURLWithPath: data))
         assertThrowsLedgerErrorWithoutCrash(f)
     }
 
@@ -790,16 +832,19 @@ final class VerifyTamperTests: XCTestCase {
         assertThrowsLedgerErrorWithoutCrash(f)
     }
 
-    func assertThrowsLedgerErrorWithoutCrash(_ f: Fixture, orReportsDamage: Bool = false, file: StaticString = #filePath, line: UInt = #line) {
+    func assertThrowsLedgerErrorWithoutCrash(_ f: Fixture, orReportsDamage: Bool = false,
+                                             file: StaticString = #filePath, line: UInt = #line) {
         do {
             let ledger = try Ledger.open(at: f.dir)
             defer { ledger.close() }
             let report = try ledger.verify()
             if orReportsDamage && !report.isIntact { return }
-            XCTFail("expected a LedgerError, verify returned \(report.violationCount) violations", file: file, line: line)
+            XCTFail("expected a LedgerError, verify returned \(report.violationCount) violations",
+                    file: file, line: line)
         } catch let error as LedgerError {
             switch error {
-            case .corrupt: XCTFail("damaged storage must not map to exit 1 (.corrupt): \(error)", file: file, line: line)
+            case .corrupt: XCTFail("damaged storage must not map to exit 1 (.corrupt): \(error)",
+                                   file: file, line: line)
             default: break
             }
         } catch {
