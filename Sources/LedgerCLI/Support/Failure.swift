@@ -24,10 +24,16 @@ enum Failure {
         case let error as BenchError: return (error.description, status(error))
         case let error as LMDBError: return (error.description, error.isCorruption ? 1 : 74)
         case is ExitCode, is CleanExit, is ValidationError: return nil
+        case _ where isArgumentParsers(error): return nil  // e.g. `--help`, which ArgumentParser throws to print
         default:
             // Not ours and not ArgumentParser's: never 1, which means an integrity violation and only that.
             return ("internal error: \(error)", 70)
         }
+    }
+
+    /// ArgumentParser's own errors (help requested, a parse error) are its to report: its types are internal.
+    private static func isArgumentParsers(_ error: Error) -> Bool {
+        String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
     }
 
     static func status(_ error: LedgerError) -> Int32 {
