@@ -3,8 +3,9 @@ import MerkleLog
 /// Table-driven strict base64 decoding for what a bundle already shows its reader (leaves, revealed disclosures).
 /// Accepts what `Sodium.Base64.decode` / `decodeURL` accept (RFC 4648 §4 padded, §5 unpadded; no whitespace,
 /// canonical: unused trailing bits zero), at several times the speed, except that bytes above 0x7f are always refused
-/// (libsodium 1.0.18 reads them as sign-extended chars and lets some through; Python's verifier refuses them too). Its table lookups depend on the input, so it
-/// is for public data only: secrets go through libsodium's constant-time decoder.
+/// (libsodium 1.0.18 reads them as sign-extended chars and lets some through; Python's verifier refuses them too).
+/// Its table lookups depend on the input, so it is for public data only: secrets go through libsodium's
+/// constant-time decoder.
 package enum PublicBase64 {
     private static let invalid: UInt8 = 0xff
 
@@ -87,7 +88,8 @@ package enum PublicBase64 {
                 var o = 0
                 var i = 0
                 while i < 40 {
-                    let a = t[Int(input[i])], b = t[Int(input[i + 1])], c = t[Int(input[i + 2])], d = t[Int(input[i + 3])]
+                    let a = t[Int(input[i])], b = t[Int(input[i + 1])]
+                    let c = t[Int(input[i + 2])], d = t[Int(input[i + 3])]
                     bad |= (a | b | c | d) & 0x80
                     let v = UInt32(a & 63) << 18 | UInt32(b & 63) << 12 | UInt32(c & 63) << 6 | UInt32(d & 63)
                     out[o] = UInt8(truncatingIfNeeded: v >> 16)

@@ -1,0 +1,70 @@
+import LedgerFormat
+import MerkleLog
+import SignedNote
+import Sodium
+
+/// The verifier key to check with, and checkpoint.txt checked with it.
+enum CheckpointCheck {
+    /// The pinned key (a malformed one is a usage error), else the bundle's own verifier.key with a warning.
+    /// nil when the bundle's own key is all there is and it is not a key (a `verifier-key` violation).
+    static func verifierKey(pinned: String?, bundled: [UInt8], into report: inout BundleReport) throws
+        -> NoteVerifierKey? {
+        let own = Result { try NoteVerifierKey(text: String(decoding: bundled, as: UTF8.self).trimmingSuffix("\n")) }
+        guard let pinned else {
+            report.warnings.append("no --verifier-key given: checking the checkpoint with the key inside the bundle. "
+                                   + "Anyone who can rewrite the bundle can replace that key too; pin the firm's key "
+                                   + "obtained separately.")
+            do { return try own.get() } catch {
+                report.fail("verifier-key", "verifier.key is not a verifier key: \(error)")
+                return nil
+            }
+        }
+        let key: NoteVerifierKey
+        do { key = try NoteVerifierKey(text: pinned.trimmingSuffix("\n")) } catch {
+            throw BundleError.invalidVerifierKey("\(error)")
+        }
+        report.verifierKeyPinned = true
+        if let bundledKey = try? own.get(), bundledKey != key {
+            report.warnings.append(
+                "the bundle's verifier.key differs from the pinned key; checking with the pinned key")
+        }
+        return key
+    }
+
+    /// checkpoint.txt: a signed checkpoint whose signature verifies with `key` and whose origin is the key's name.
+    /// Its origin, size and root go into the report.
+    static func check(_ text: String, key: NoteVerifierKey?, into report: inout BundleReport) -> Checkpoint? {
+        var checkpoint: Checkpoint?
+        do {
+            let note = try SignedNoteText(parsing: text)
+            checkpoint = try Checkpoint(body: note.text)
+            if let key {
+                do { try note.verify(with: key) } catch {
+                    report.fail("checkpoint-signature", "checkpoint.txt does not verify: \(error)")
+                }
+            }
+        } catch {
+            report.fail("checkpoint-signature", "checkpoint.txt is not a signed checkpoint: \(error)")
+        }
+        guard let checkpoint else { return nil }
+        report.origin = checkpoint.origin
+        report.treeSize = checkpoint.size
+        report.root = Base64.encode(checkpoint.rootHash)
+        if let key, key.name != checkpoint.origin {
+            report.fail("checkpoint-origin",
+                        "the checkpoint's origin \(checkpoint.origin) is not the verifier key's name \(key.name)")
+        }
+        return checkpoint
+    }
+}
+
+extension Checkpoint {
+    /// The root hash as a `Hash` (a checkpoint's root is always 32 bytes).
+    var root: Hash { Hash(bytes: rootHash)! }
+}
+
+extension String {
+    package func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
+    }
+}
