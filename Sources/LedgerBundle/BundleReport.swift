@@ -1,12 +1,56 @@
 import RecordFormats
 
-/// One failed check of a bundle. `check` names the check (docs/EXPORT.md lists them); `entry` the seq when known.
-public struct BundleViolation: Sendable, CustomStringConvertible {
-    public let check: String
+/// One failed check of a bundle: which check (`kind`), where (the entry's seq, the line), and — when the check
+/// compares two values — what was expected against what was found.
+public struct BundleViolation: Sendable, Equatable, CustomStringConvertible {
+    /// The checks (docs/EXPORT.md, "The checks"); the raw value is the name printed and written to the JSON as
+    /// `check`, the same names tools/verify_bundle.py uses.
+    public enum Kind: String, Sendable, CaseIterable {
+        case manifest
+        case verifierKey = "verifier-key"
+        case checkpointSignature = "checkpoint-signature"
+        case checkpointOrigin = "checkpoint-origin"
+        case entryMalformed = "entry-malformed"
+        case leafMalformed = "leaf-malformed"
+        case entryIndex = "entry-index"
+        case entryOrder = "entry-order"
+        /// entries.jsonl holds no entry.
+        case noEntries = "entries"
+        case inclusionProof = "inclusion-proof"
+        case disclosureMalformed = "disclosure-malformed"
+        case disclosureName = "disclosure-name"
+        case redaction
+        case redactionReason = "redaction-reason"
+        case fieldCoverage = "field-coverage"
+        case fieldsDigest = "fields-digest"
+        case privilegeLog = "privilege-log"
+        case consistency
+        case trustedCheckpoint = "trusted-checkpoint"
+    }
+
+    public let kind: Kind
+    /// The entry's seq (leaf index), when the check is about one entry.
     public let entry: UInt64?
     /// 1-based line of entries.jsonl or privilege-log.csv, when the check is about one line.
     public let line: Int?
     public let detail: String
+    /// What the check expected (e.g. the manifest's SHA-256, the leaf's fields digest), when it compares values.
+    public let expected: String?
+    /// What the bundle holds instead.
+    public let found: String?
+
+    /// The check's name: `kind.rawValue`.
+    public var check: String { kind.rawValue }
+
+    public init(kind: Kind, entry: UInt64? = nil, line: Int? = nil, detail: String, expected: String? = nil,
+                found: String? = nil) {
+        self.kind = kind
+        self.entry = entry
+        self.line = line
+        self.detail = detail
+        self.expected = expected
+        self.found = found
+    }
 
     public var description: String {
         var where_ = ""
@@ -18,6 +62,8 @@ public struct BundleViolation: Sendable, CustomStringConvertible {
         var members: [(String, JSONValue)] = [("check", .string(check)), ("detail", .string(detail))]
         if let entry { members.append(("entry", .integer(Int64(entry)))) }
         if let line { members.append(("line", .integer(Int64(line)))) }
+        if let expected { members.append(("expected", .string(expected))) }
+        if let found { members.append(("found", .string(found))) }
         return .object(JSONObject(members))
     }
 }
@@ -39,8 +85,10 @@ public struct BundleReport: Sendable {
 
     public var isValid: Bool { violations.isEmpty }
 
-    package mutating func fail(_ check: String, _ detail: String, entry: UInt64? = nil, line: Int? = nil) {
-        violations.append(BundleViolation(check: check, entry: entry, line: line, detail: detail))
+    package mutating func fail(_ kind: BundleViolation.Kind, _ detail: String, entry: UInt64? = nil, line: Int? = nil,
+                               expected: String? = nil, found: String? = nil) {
+        violations.append(BundleViolation(kind: kind, entry: entry, line: line, detail: detail, expected: expected,
+                                          found: found))
     }
 
     public var json: JSONValue {

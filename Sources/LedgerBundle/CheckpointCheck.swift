@@ -15,7 +15,7 @@ enum CheckpointCheck {
                                    + "Anyone who can rewrite the bundle can replace that key too; pin the firm's key "
                                    + "obtained separately.")
             do { return try own.get() } catch {
-                report.fail("verifier-key", "verifier.key is not a verifier key: \(error)")
+                report.fail(.verifierKey, "verifier.key is not a verifier key: \(error)")
                 return nil
             }
         }
@@ -40,19 +40,20 @@ enum CheckpointCheck {
             checkpoint = try Checkpoint(body: note.text)
             if let key {
                 do { try note.verify(with: key) } catch {
-                    report.fail("checkpoint-signature", "checkpoint.txt does not verify: \(error)")
+                    report.fail(.checkpointSignature, "checkpoint.txt does not verify: \(error)")
                 }
             }
         } catch {
-            report.fail("checkpoint-signature", "checkpoint.txt is not a signed checkpoint: \(error)")
+            report.fail(.checkpointSignature, "checkpoint.txt is not a signed checkpoint: \(error)")
         }
         guard let checkpoint else { return nil }
         report.origin = checkpoint.origin
         report.treeSize = checkpoint.size
         report.root = Base64.encode(checkpoint.rootHash)
         if let key, key.name != checkpoint.origin {
-            report.fail("checkpoint-origin",
-                        "the checkpoint's origin \(checkpoint.origin) is not the verifier key's name \(key.name)")
+            report.fail(.checkpointOrigin,
+                        "the checkpoint's origin \(checkpoint.origin) is not the verifier key's name \(key.name)",
+                        expected: key.name, found: checkpoint.origin)
         }
         return checkpoint
     }

@@ -25,16 +25,16 @@ enum ConsistencyCheck {
         guard let (noteText, proof) = parse(bytes, tree: tree, into: &report) else { return nil }
         let old: (size: UInt64, root: Hash, origin: String)
         do { old = try openNote(noteText, key: key) } catch {
-            report.fail("consistency", "the old checkpoint does not verify: \(error)")
+            report.fail(.consistency, "the old checkpoint does not verify: \(error)")
             return nil
         }
         guard old.size <= tree.size else {
-            report.fail("consistency",
+            report.fail(.consistency,
                         "the old checkpoint (size \(old.size)) is larger than the bundle's (\(tree.size))")
             return nil
         }
         do { try checkProof(proof, from: (old.size, old.root), to: tree) } catch {
-            report.fail("consistency", "the consistency proof from size \(old.size) does not check (\(error))")
+            report.fail(.consistency, "the consistency proof from size \(old.size) does not check (\(error))")
             return nil
         }
         return (old.size, old.root)
@@ -46,16 +46,17 @@ enum ConsistencyCheck {
         -> (note: String, proof: [Hash])? {
         guard case .object(let object)? = try? JSONParser.parse(bytes), let note = object["oldCheckpoint"]?.stringValue,
               let newSize = object["newSize"]?.integerValue, case .array(let items)? = object["proof"] else {
-            report.fail("consistency", "consistency.json is not {oldCheckpoint, newSize, proof}")
+            report.fail(.consistency, "consistency.json is not {oldCheckpoint, newSize, proof}")
             return nil
         }
         let proof = items.compactMap { $0.stringValue.flatMap { Hash(base64: $0) } }
         guard proof.count == items.count else {
-            report.fail("consistency", "the consistency proof is not an array of base64 32-byte hashes")
+            report.fail(.consistency, "the consistency proof is not an array of base64 32-byte hashes")
             return nil
         }
         guard newSize == Int64(tree.size) else {
-            report.fail("consistency", "consistency.json proves size \(newSize), the checkpoint has \(tree.size)")
+            report.fail(.consistency, "consistency.json proves size \(newSize), the checkpoint has \(tree.size)",
+                        expected: String(tree.size), found: String(newSize))
             return nil
         }
         return (note, proof)
@@ -78,26 +79,28 @@ enum ConsistencyCheck {
                              into report: inout BundleReport) {
         let trusted: (size: UInt64, root: Hash, origin: String)
         do { trusted = try openNote(text, key: key) } catch {
-            report.fail("trusted-checkpoint", "the trusted checkpoint does not verify: \(error)")
+            report.fail(.trustedCheckpoint, "the trusted checkpoint does not verify: \(error)")
             return
         }
         guard let tree else { return }
         if trusted.size > tree.size {
-            report.fail("trusted-checkpoint", "the bundle's checkpoint (size \(tree.size)) is older than the "
+            report.fail(.trustedCheckpoint, "the bundle's checkpoint (size \(tree.size)) is older than the "
                         + "trusted one (size \(trusted.size))")
         } else if trusted.size == tree.size {
             if trusted.root != tree.root {
-                report.fail("trusted-checkpoint", "same size \(trusted.size), different root: the log forked")
+                report.fail(.trustedCheckpoint, "same size \(trusted.size), different root: the log forked",
+                            expected: trusted.root.base64, found: tree.root.base64)
             }
         } else if trusted.size == 0 {
             return
         } else if let proven, proven.size == trusted.size {
             if proven.root != trusted.root {
-                report.fail("trusted-checkpoint", "the bundle's consistency proof starts from another root at size "
-                            + "\(trusted.size): the log forked")
+                report.fail(.trustedCheckpoint, "the bundle's consistency proof starts from another root at size "
+                            + "\(trusted.size): the log forked",
+                            expected: trusted.root.base64, found: proven.root.base64)
             }
         } else {
-            report.fail("trusted-checkpoint", "the bundle has no consistency proof from size \(trusted.size); "
+            report.fail(.trustedCheckpoint, "the bundle has no consistency proof from size \(trusted.size); "
                         + "ask for an export with --since-checkpoint")
         }
     }

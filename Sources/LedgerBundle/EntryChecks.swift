@@ -14,8 +14,10 @@ struct EntryFacts {
     var redacted: [(field: String, reason: String)] = []
     var violations: [BundleViolation] = []
 
-    mutating func fail(_ check: String, _ detail: String) {
-        violations.append(BundleViolation(check: check, entry: seq, line: line, detail: detail))
+    mutating func fail(_ kind: BundleViolation.Kind, _ detail: String, expected: String? = nil,
+                       found: String? = nil) {
+        violations.append(BundleViolation(kind: kind, entry: seq, line: line, detail: detail, expected: expected,
+                                          found: found))
     }
 }
 
@@ -86,16 +88,17 @@ enum EntryChecks {
     private static func decodeLeaf(_ parts: BundleVerifier.EntryParts, text: UnsafeRawBufferPointer,
                                    into facts: inout EntryFacts) -> (leaf: Leaf, bytes: [UInt8])? {
         guard let range = parts.leaf, let bytes = PublicBase64.decode(text.slice(range), urlSafe: false) else {
-            facts.fail("entry-malformed", "'leaf' is not base64")
+            facts.fail(.entryMalformed, "'leaf' is not base64")
             return nil
         }
         let leaf: Leaf
         do { leaf = try Leaf.decode(bytes) } catch {
-            facts.fail("leaf-malformed", "\(error)")
+            facts.fail(.leafMalformed, "\(error)")
             return nil
         }
         if leaf.seq != UInt64(parts.index) {
-            facts.fail("entry-index", "the leaf names seq \(leaf.seq), the entry index \(parts.index)")
+            facts.fail(.entryIndex, "the leaf names seq \(leaf.seq), the entry index \(parts.index)",
+                       expected: String(parts.index), found: String(leaf.seq))
         }
         return (leaf, bytes)
     }
@@ -105,13 +108,13 @@ enum EntryChecks {
                                        leafBytes: [UInt8], context: EntryCheckContext, memo: inout NodeHashMemo,
                                        into facts: inout EntryFacts) {
         guard let proof = decodeProof(parts.proof, text: text) else {
-            facts.fail("entry-malformed", "'inclusionProof' is not an array of base64 32-byte hashes")
+            facts.fail(.entryMalformed, "'inclusionProof' is not an array of base64 32-byte hashes")
             return
         }
         guard let treeSize = context.treeSize, let root = context.root else { return }
         let index = parts.index
         guard UInt64(index) < treeSize else {
-            facts.fail("inclusion-proof", "index \(index) is beyond the checkpoint's tree size \(treeSize)")
+            facts.fail(.inclusionProof, "index \(index) is beyond the checkpoint's tree size \(treeSize)")
             return
         }
         do {
@@ -119,7 +122,7 @@ enum EntryChecks {
             try checkRecord(proof: proof, treeSize: Int64(treeSize), root: root, index: index,
                             recordHash: recordHash(leafBytes), memo: &memo)
         } catch {
-            facts.fail("inclusion-proof", "the inclusion proof does not lead to the checkpoint's root (\(error))")
+            facts.fail(.inclusionProof, "the inclusion proof does not lead to the checkpoint's root (\(error))")
         }
     }
 
@@ -138,7 +141,7 @@ enum EntryChecks {
     private static func checkDisclosures(_ items: [Range<Int>?]?, text: UnsafeRawBufferPointer,
                                          slots: inout FieldSlots, into facts: inout EntryFacts) {
         guard let items else {
-            facts.fail("entry-malformed", "'disclosures' is not an array")
+            facts.fail(.entryMalformed, "'disclosures' is not an array")
             return
         }
         for item in items { checkDisclosure(item, text: text, slots: &slots, into: &facts) }
@@ -148,21 +151,21 @@ enum EntryChecks {
     private static func checkDisclosure(_ item: Range<Int>?, text: UnsafeRawBufferPointer, slots: inout FieldSlots,
                                         into facts: inout EntryFacts) {
         guard let range = item else {
-            facts.fail("disclosure-malformed", "a disclosure is not a string")
+            facts.fail(.disclosureMalformed, "a disclosure is not a string")
             return
         }
         let encoded = text.slice(range)
         guard let decoded = PublicBase64.decode(encoded, urlSafe: true),
               let (name, value) = EntryDecoding.disclosureParts(decoded) else {
-            facts.fail("disclosure-malformed", "a disclosure is not base64url of a JSON array [salt, name, value]")
+            facts.fail(.disclosureMalformed, "a disclosure is not base64url of a JSON array [salt, name, value]")
             return
         }
         guard let slot = slots.names.firstIndex(of: name) else {
-            facts.fail("disclosure-name", "a disclosure names field '\(name)', which the leaf does not have")
+            facts.fail(.disclosureName, "a disclosure names field '\(name)', which the leaf does not have")
             return
         }
         guard slots.digests[slot] == nil else {
-            facts.fail("disclosure-name", "field '\(name)' is disclosed twice")
+            facts.fail(.disclosureName, "field '\(name)' is disclosed twice")
             return
         }
         slots.disclose(slot, digest: Hash.sha256(encoded), value: value)  // RFC 9901 §4.2.3: SHA-256 of the ASCII
@@ -173,7 +176,7 @@ enum EntryChecks {
                                         text: UnsafeRawBufferPointer, slots: inout FieldSlots,
                                         into facts: inout EntryFacts) {
         guard let items else {
-            facts.fail("entry-malformed", "'redacted' is not an array")
+            facts.fail(.entryMalformed, "'redacted' is not an array")
             return
         }
         for item in items { checkRedaction(item, text: text, slots: &slots, into: &facts) }
@@ -183,25 +186,25 @@ enum EntryChecks {
     private static func checkRedaction(_ item: BundleVerifier.EntryParts.Redaction?, text: UnsafeRawBufferPointer,
                                        slots: inout FieldSlots, into facts: inout EntryFacts) {
         guard let item else {
-            facts.fail("redaction", "a redaction is not {field, reason, digest}")
+            facts.fail(.redaction, "a redaction is not {field, reason, digest}")
             return
         }
         let field = text.string(item.field)
         let reason = EntryDecoding.reasonNamed(text.slice(item.reason))
         guard let digest = EntryDecoding.hexHash(text.slice(item.digest)) else {
-            facts.fail("redaction", "the digest of '\(field)' is not 64 lowercase hex digits")
+            facts.fail(.redaction, "the digest of '\(field)' is not 64 lowercase hex digits")
             return
         }
         guard let slot = slots.names.firstIndex(of: field) else {
-            facts.fail("redaction", "redacted field '\(field)' is not in the leaf")
+            facts.fail(.redaction, "redacted field '\(field)' is not in the leaf")
             return
         }
         guard slots.digests[slot] == nil else {
-            facts.fail("redaction", "field '\(field)' is both disclosed and redacted, or redacted twice")
+            facts.fail(.redaction, "field '\(field)' is both disclosed and redacted, or redacted twice")
             return
         }
         if reason == nil {
-            facts.fail("redaction-reason", "field '\(field)' has an unknown reason '\(text.string(item.reason))'")
+            facts.fail(.redactionReason, "field '\(field)' has an unknown reason '\(text.string(item.reason))'")
         }
         slots.redact(slot, digest: digest)
         facts.redacted.append((field, reason?.rawValue ?? text.string(item.reason)))
@@ -210,10 +213,14 @@ enum EntryChecks {
     /// Every field is disclosed or redacted, and the digests reproduce the leaf's fields digest.
     private static func checkCoverage(_ slots: FieldSlots, leaf: Leaf, into facts: inout EntryFacts) {
         let missing = slots.unfilled
-        if !missing.isEmpty {
-            facts.fail("field-coverage", "fields neither disclosed nor redacted: \(missing.joined(separator: ", "))")
-        } else if slots.fieldsDigest != leaf.fieldsDigest {
-            facts.fail("fields-digest", "the disclosed and redacted digests do not reproduce the leaf's fields digest")
+        guard missing.isEmpty else {
+            facts.fail(.fieldCoverage, "fields neither disclosed nor redacted: \(missing.joined(separator: ", "))")
+            return
+        }
+        let digest = slots.fieldsDigest
+        if digest != leaf.fieldsDigest {
+            facts.fail(.fieldsDigest, "the disclosed and redacted digests do not reproduce the leaf's fields digest",
+                       expected: leaf.fieldsDigest.hex, found: digest.hex)
         }
     }
 
@@ -227,12 +234,12 @@ enum EntryChecks {
             report.redactions += fact.redacted.count
             guard let seq = fact.seq else { continue }
             if let previous, seq <= previous {
-                report.fail("entry-order", "entries must be in strictly ascending index order (after \(previous))",
+                report.fail(.entryOrder, "entries must be in strictly ascending index order (after \(previous))",
                             entry: seq, line: fact.line)
             }
             previous = seq
         }
-        if report.entries == 0 { report.fail("entries", "entries.jsonl holds no entries") }
+        if report.entries == 0 { report.fail(.noEntries, "entries.jsonl holds no entries") }
     }
 }
 

@@ -10,7 +10,8 @@ enum PrivilegeLogCheck {
         guard let body = rows(bytes, into: &report) else { return }
         let expectedCount = facts.reduce(0) { $0 + ($1.seq == nil ? 0 : $1.redacted.count) }
         if body.count != expectedCount {
-            report.fail("privilege-log", "\(body.count) rows for \(expectedCount) redacted fields")
+            report.fail(.privilegeLog, "\(body.count) rows for \(expectedCount) redacted fields",
+                        expected: String(expectedCount), found: String(body.count))
         }
         // Rows pair with the redactions in entries.jsonl order, then leaf order (as zip() pairs them: up to the
         // shorter).
@@ -28,11 +29,11 @@ enum PrivilegeLogCheck {
     private static func rows(_ bytes: [UInt8], into report: inout BundleReport) -> ArraySlice<CSVRow>? {
         let rows: [CSVRow]
         do { rows = try CSVReader.readAll(bytes) } catch {
-            report.fail("privilege-log", "privilege-log.csv is not valid CSV: \(error)")
+            report.fail(.privilegeLog, "privilege-log.csv is not valid CSV: \(error)")
             return nil
         }
         guard let header = rows.first, header.fields == BundleFormat.privilegeLogHeader else {
-            report.fail("privilege-log", "the header must be \(BundleFormat.privilegeLogHeader.joined(separator: ","))")
+            report.fail(.privilegeLog, "the header must be \(BundleFormat.privilegeLogHeader.joined(separator: ","))")
             return nil
         }
         return rows.dropFirst()
@@ -43,19 +44,21 @@ enum PrivilegeLogCheck {
                                  columns: [String], into report: inout BundleReport) {
         let f = row.fields
         guard f.count == BundleFormat.privilegeLogHeader.count else {
-            report.fail("privilege-log", "row has \(f.count) columns", line: row.line)
+            report.fail(.privilegeLog, "row has \(f.count) columns", line: row.line,
+                        expected: String(BundleFormat.privilegeLogHeader.count), found: String(f.count))
             return
         }
         guard f[0] == String(seq), f[6] == item.field, f[7] == item.reason else {
-            report.fail("privilege-log", "row names seq \(f[0]) field \(f[6]) (\(f[7])); "
+            report.fail(.privilegeLog, "row names seq \(f[0]) field \(f[6]) (\(f[7])); "
                         + "the redactions say seq \(seq) field \(item.field) (\(item.reason))",
-                        entry: seq, line: row.line)
+                        entry: seq, line: row.line, expected: "seq \(seq) field \(item.field) (\(item.reason))",
+                        found: "seq \(f[0]) field \(f[6]) (\(f[7]))")
             return
         }
         for (i, column) in BundleFormat.privilegeLogMetadata.enumerated()
         where i >= columns.count || f[i + 1] != columns[i] {
-            report.fail("privilege-log", "column \(column) does not match the entry's disclosure (or [redacted])",
-                        entry: seq, line: row.line)
+            report.fail(.privilegeLog, "column \(column) does not match the entry's disclosure (or [redacted])",
+                        entry: seq, line: row.line, expected: i < columns.count ? columns[i] : nil, found: f[i + 1])
         }
     }
 

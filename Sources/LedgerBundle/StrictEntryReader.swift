@@ -8,14 +8,14 @@ enum StrictEntryReader {
     static func read(_ text: UnsafeRawBufferPointer,
                      into facts: inout EntryFacts) -> (parts: BundleVerifier.EntryParts, arena: [UInt8])? {
         guard case .object(let object)? = try? JSONParser.parse(text) else {
-            facts.fail("entry-malformed", "not a JSON object")
+            facts.fail(.entryMalformed, "not a JSON object")
             return nil
         }
         for (key, _) in object where !BundleVerifier.entryKeys.contains(key) {
-            facts.fail("entry-malformed", "unknown key '\(key)'")
+            facts.fail(.entryMalformed, "unknown key '\(key)'")
         }
         guard let index = object["index"]?.integerValue, index >= 0 else {
-            facts.fail("entry-malformed", "'index' is not a non-negative integer")
+            facts.fail(.entryMalformed, "'index' is not a non-negative integer")
             return nil
         }
         var arena = Arena()
