@@ -24,10 +24,12 @@ public enum BundleVerifier {
                                                   bundled: files[BundleFormat.verifierKey]!.bytes, into: &report)
         let checkpoint = CheckpointCheck.check(String(decoding: files[BundleFormat.checkpoint]!.bytes, as: UTF8.self),
                                                key: key, into: &report)
-        if let checkpoint { ManifestCheck.checkCheckpoint(manifest, checkpoint: checkpoint, into: &report) }
+        if let shown = checkpoint.shown { ManifestCheck.checkCheckpoint(manifest, checkpoint: shown, into: &report) }
         timer.lap("manifest+checkpoint")
 
-        let context = EntryCheckContext(treeSize: checkpoint?.size, root: checkpoint?.root)
+        // Proofs are checked only against the checkpoint opened with the key.
+        let tree = checkpoint.verified.map { (size: $0.size, root: $0.root) }
+        let context = EntryCheckContext(treeSize: tree?.size, root: tree?.root)
         let facts = EntryChecks.check(files[BundleFormat.entries]!.bytes, context: context)
         EntryChecks.tally(facts, into: &report)
         ManifestCheck.checkCounts(manifest, into: &report)
@@ -37,7 +39,7 @@ public enum BundleVerifier {
 
         let consistency = files[BundleFormat.consistency]?.bytes
         checkHistory(consistency: consistency, trusted: options.trustedCheckpoint, key: key,
-                     tree: checkpoint.map { ($0.size, $0.root) }, manifest: manifest, into: &report)
+                     tree: tree, manifest: manifest, into: &report)
         report.durationMicroseconds = Clock.nowMicros() - start
         return report
     }
@@ -47,7 +49,7 @@ public enum BundleVerifier {
                                      tree: ConsistencyCheck.Tree?, manifest: JSONObject,
                                      into report: inout BundleReport) {
         var proven: ConsistencyCheck.Tree?
-        if let consistency, let tree {
+        if let consistency, let tree, let key {
             proven = ConsistencyCheck.check(consistency, key: key, tree: tree, into: &report)
             report.consistencyChecked = true
         }

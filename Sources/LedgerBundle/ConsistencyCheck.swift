@@ -8,23 +8,12 @@ enum ConsistencyCheck {
     /// A checkpoint's size and root.
     typealias Tree = (size: UInt64, root: Hash)
 
-    private static func openNote(_ text: String, key: NoteVerifierKey?) throws -> (size: UInt64, root: Hash,
-                                                                                  origin: String) {
-        let note = try SignedNoteText(parsing: text)
-        if let key { try note.verify(with: key) }
-        let body = try Checkpoint(body: note.text)
-        guard let root = Hash(bytes: body.rootHash) else { throw BundleError.malformed("root is not 32 bytes") }
-        if let key, body.origin != key.name {
-            throw BundleError.malformed("origin \(body.origin) is not the key's name \(key.name)")
-        }
-        return (body.size, root, body.origin)
-    }
-
-    /// The older tree consistency.json proves the bundle's tree extends; nil (with the violation) when it does not.
-    static func check(_ bytes: [UInt8], key: NoteVerifierKey?, tree: Tree, into report: inout BundleReport) -> Tree? {
+    /// The older tree consistency.json proves the bundle's (verified) tree extends; nil (with the violation) when it
+    /// does not. The old checkpoint must open with the same key.
+    static func check(_ bytes: [UInt8], key: NoteVerifierKey, tree: Tree, into report: inout BundleReport) -> Tree? {
         guard let (noteText, proof) = parse(bytes, tree: tree, into: &report) else { return nil }
-        let old: (size: UInt64, root: Hash, origin: String)
-        do { old = try openNote(noteText, key: key) } catch {
+        let old: Checkpoint
+        do { old = try Checkpoint.open(note: noteText, verifier: key) } catch {
             report.fail(.consistency, "the old checkpoint does not verify: \(error)")
             return nil
         }
@@ -77,8 +66,8 @@ enum ConsistencyCheck {
     /// bundle's consistency proof (`proven`).
     static func checkTrusted(_ text: String, key: NoteVerifierKey, tree: Tree?, proven: Tree?,
                              into report: inout BundleReport) {
-        let trusted: (size: UInt64, root: Hash, origin: String)
-        do { trusted = try openNote(text, key: key) } catch {
+        let trusted: Checkpoint
+        do { trusted = try Checkpoint.open(note: text, verifier: key) } catch {
             report.fail(.trustedCheckpoint, "the trusted checkpoint does not verify: \(error)")
             return
         }
