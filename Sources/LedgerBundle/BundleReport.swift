@@ -85,6 +85,11 @@ public struct BundleReport: Sendable {
 
     public var isValid: Bool { violations.isEmpty }
 
+    /// The warning when no verifier key was pinned (the caller may add how to pin one).
+    public static let unpinnedKeyWarning = "the verifier key was not pinned: the checkpoint was checked with the key "
+        + "inside the bundle, which anyone who can rewrite the bundle can replace too; pin the firm's key, obtained "
+        + "separately"
+
     package mutating func fail(_ kind: BundleViolation.Kind, _ detail: String, entry: UInt64? = nil, line: Int? = nil,
                                expected: String? = nil, found: String? = nil) {
         violations.append(BundleViolation(kind: kind, entry: entry, line: line, detail: detail, expected: expected,

@@ -11,9 +11,7 @@ enum CheckpointCheck {
         -> NoteVerifierKey? {
         let own = Result { try NoteVerifierKey(text: String(decoding: bundled, as: UTF8.self).trimmingSuffix("\n")) }
         guard let pinned else {
-            report.warnings.append("no --verifier-key given: checking the checkpoint with the key inside the bundle. "
-                                   + "Anyone who can rewrite the bundle can replace that key too; pin the firm's key "
-                                   + "obtained separately.")
+            report.warnings.append(BundleReport.unpinnedKeyWarning)
             do { return try own.get() } catch {
                 report.fail(.verifierKey, "verifier.key is not a verifier key: \(error)")
                 return nil

@@ -90,7 +90,7 @@ enum ConsistencyCheck {
             }
         } else {
             report.fail(.trustedCheckpoint, "the bundle has no consistency proof from size \(trusted.size); "
-                        + "ask for an export with --since-checkpoint")
+                        + "ask the firm for an export with a consistency proof from that checkpoint")
         }
     }
 }

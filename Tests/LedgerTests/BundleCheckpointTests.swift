@@ -64,6 +64,26 @@ final class BundleCheckpointTests: XCTestCase {
         XCTAssertTrue(report.violations[0].detail.contains("the old checkpoint does not verify"))
     }
 
+    func testLibraryMessagesNameNoFlags() throws {
+        let fixture = try BundleFixture()
+        let unpinned = try BundleVerifier.verify(path: fixture.path)
+        XCTAssertTrue(unpinned.isValid, "\(unpinned.violations)")
+        XCTAssertEqual(unpinned.warnings, [BundleReport.unpinnedKeyWarning])
+        XCTAssertFalse(BundleReport.unpinnedKeyWarning.contains("--"))
+
+        // A trusted checkpoint the bundle has no consistency proof from.
+        let older = try fixture.ledger.ledger.signCheckpoint()
+        _ = try fixture.ledger.ledger.append([try validRecord()])
+        let newer = fixture.ledger.temp.file("newer.zip")
+        _ = try fixture.ledger.ledger.export(ExportOptions(matters: ["M-1"]), to: newer)
+        var options = fixture.pinned
+        options.trustedCheckpoint = older
+        let report = try BundleVerifier.verify(path: newer, options: options)
+        XCTAssertEqual(report.violations.map(\.kind), [.trustedCheckpoint])
+        XCTAssertFalse(report.violations[0].detail.contains("--"), report.violations[0].detail)
+        XCTAssertTrue(report.violations[0].detail.contains("ask the firm for an export with a consistency proof"))
+    }
+
     func testTrustedCheckpointMustOpenWithTheKey() throws {
         let fixture = try BundleFixture()
         let attacker = try NoteSigner(name: origin, seed: SecretBytes(randomCount: 32))

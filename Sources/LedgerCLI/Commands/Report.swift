@@ -61,7 +61,7 @@ struct Report: ParsableCommand {
             var options = BundleVerifyOptions()
             if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
             let result = try ReportSource.records(fromBundle: bundle, options: options, filter: filter)
-            for warning in result.verification.warnings { Terminal.warning(warning) }
+            VerifyBundle.printWarnings(of: result.verification)
             records = result.records
         } else {
             records = try ReportSource.records(from: try openUnlocked(location, keys), filter: filter)
