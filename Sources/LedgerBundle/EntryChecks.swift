@@ -3,7 +3,7 @@ import LedgerSupport
 import MerkleLog
 import RecordFormats
 
-/// Facts one entry line yields for the cross-checks (privilege log, counts).
+/// Facts one entry line yields for the cross-checks (privilege log, counts) and, when asked, for a report.
 struct EntryFacts {
     var line = 0
     var seq: UInt64?
@@ -12,6 +12,8 @@ struct EntryFacts {
     /// "[redacted]", or "" when absent. Empty when the entry was too malformed to tell (every column then mismatches).
     var columns: [String] = []
     var redacted: [(field: String, reason: String)] = []
+    /// The revealed fields in disclosure order, kept only when the context asks (`BundleVerifier.open`).
+    var revealed: [(name: String, value: JSONValue)] = []
     var violations: [BundleViolation] = []
 
     mutating func fail(_ kind: BundleViolation.Kind, _ detail: String, expected: String? = nil,
@@ -21,10 +23,12 @@ struct EntryFacts {
     }
 }
 
-/// What every entry is checked against: the checkpoint's tree (nil when there is none to check proofs against).
+/// What every entry is checked against: the checkpoint's tree (nil when there is none to check proofs against);
+/// and whether to keep each entry's revealed values.
 struct EntryCheckContext {
     var treeSize: UInt64?
     var root: Hash?
+    var keepRevealed = false
 }
 
 /// The checks of each entries.jsonl line (docs/EXPORT.md, "The checks").
@@ -78,7 +82,7 @@ enum EntryChecks {
         guard let (leaf, leafBytes) = decodeLeaf(parts, text: text, into: &facts) else { return }
         checkInclusion(parts, text: text, leafBytes: leafBytes, context: context, memo: &memo, into: &facts)
         var slots = FieldSlots(names: leaf.fieldNames)
-        checkDisclosures(parts.disclosures, text: text, slots: &slots, into: &facts)
+        checkDisclosures(parts.disclosures, text: text, keep: context.keepRevealed, slots: &slots, into: &facts)
         checkRedactions(parts.redacted, text: text, slots: &slots, into: &facts)
         checkCoverage(slots, leaf: leaf, into: &facts)
         facts.columns = slots.privilegeLogColumns
@@ -138,18 +142,19 @@ enum EntryChecks {
         return proof
     }
 
-    private static func checkDisclosures(_ items: [Range<Int>?]?, text: UnsafeRawBufferPointer,
+    /// `keep`: keep each revealed (name, value) in `facts.revealed`.
+    private static func checkDisclosures(_ items: [Range<Int>?]?, text: UnsafeRawBufferPointer, keep: Bool,
                                          slots: inout FieldSlots, into facts: inout EntryFacts) {
         guard let items else {
             facts.fail(.entryMalformed, "'disclosures' is not an array")
             return
         }
-        for item in items { checkDisclosure(item, text: text, slots: &slots, into: &facts) }
+        for item in items { checkDisclosure(item, text: text, keep: keep, slots: &slots, into: &facts) }
     }
 
     /// A disclosure is base64url of [salt, name, value] for a field of the leaf not yet filled; it fills that slot.
-    private static func checkDisclosure(_ item: Range<Int>?, text: UnsafeRawBufferPointer, slots: inout FieldSlots,
-                                        into facts: inout EntryFacts) {
+    private static func checkDisclosure(_ item: Range<Int>?, text: UnsafeRawBufferPointer, keep: Bool,
+                                        slots: inout FieldSlots, into facts: inout EntryFacts) {
         guard let range = item else {
             facts.fail(.disclosureMalformed, "a disclosure is not a string")
             return
@@ -170,6 +175,7 @@ enum EntryChecks {
         }
         slots.disclose(slot, digest: Hash.sha256(encoded), value: value)  // RFC 9901 §4.2.3: SHA-256 of the ASCII
         facts.disclosures += 1
+        if keep { facts.revealed.append((name, value)) }
     }
 
     private static func checkRedactions(_ items: [BundleVerifier.EntryParts.Redaction?]?,
