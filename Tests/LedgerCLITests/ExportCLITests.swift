@@ -505,4 +505,23 @@ final class ExportCLITests: CLITestCase {
             throw error
         }
     }
+
+    // MARK: - JSON
+
+    func testJSONViolationsCarryExpectedAndFound() throws {
+        try populatedLedger()
+        let (bundle, _) = try export(["--matter", "M-1"], to: "orig-json.zip")
+        let files = try unzip(bundle)
+        let edited = files["report.html"]! + Data("<!-- edited -->".utf8)
+        let tampered = try rezip(members(files).map { $0.0 == "report.html" ? ($0.0, edited) : $0 }, to: "json.zip",
+                                 fixManifest: false)
+        let r = try ledger(["verify-bundle", tampered, "--json", "--verifier-key", verifierKeyPath])
+        XCTAssertEqual(r.status, 1, r.summary)
+        let violations = try XCTUnwrap(try jsonObject(r.stdoutLines[0])["violations"] as? [[String: Any]])
+        let v = try XCTUnwrap(violations.first { $0["check"] as? String == "manifest" }, r.stdout)
+        let listed = try jsonObject(String(decoding: files["manifest.json"]!, as: UTF8.self))["files"] as? [String: Any]
+        XCTAssertEqual(v["expected"] as? String, try XCTUnwrap(listed?["report.html"] as? String))
+        XCTAssertEqual((v["found"] as? String)?.count, 64)
+        XCTAssertNotEqual(v["found"] as? String, v["expected"] as? String)
+    }
 }
