@@ -1,6 +1,7 @@
 /// Takes apart an entries.jsonl line written exactly as the exporter writes it (docs/FORMAT.md, "Bundle v1"):
 ///
-///     {"index":N,"leaf":"…","inclusionProof":["…",…],"disclosures":["…",…],"redacted":[{"field":"…","reason":"…","digest":"…"},…]}
+///     {"index":N,"leaf":"…","inclusionProof":["…",…],"disclosures":["…",…],
+///      "redacted":[{"field":"…","reason":"…","digest":"…"},…]}
 ///
 /// with no whitespace and strings of printable ASCII without escapes. Such a line is valid JSON whose strings are
 /// their bytes, so its parts are byte ranges of the line: no value tree, no string copies. Anything else (other
@@ -14,10 +15,11 @@ package enum CanonicalEntryScanner {
         guard s.literal(#","inclusionProof":"#), let proof = s.stringArray() else { return nil }
         guard s.literal(#","disclosures":"#), let disclosures = s.stringArray() else { return nil }
         guard s.literal(#","redacted":["#) else { return nil }
-        var redacted = [(field: Range<Int>, reason: Range<Int>, digest: Range<Int>)?]()
+        var redacted = [BundleVerifier.EntryParts.Redaction?]()
         if !s.literal("]") {
             repeat {
-                guard s.literal(#"{"field":"#), let field = s.string(), s.literal(#","reason":"#), let reason = s.string(),
+                guard s.literal(#"{"field":"#), let field = s.string(),
+                      s.literal(#","reason":"#), let reason = s.string(),
                       s.literal(#","digest":"#), let digest = s.string(), s.literal("}") else { return nil }
                 redacted.append((field, reason, digest))
             } while s.literal(",")
@@ -72,7 +74,8 @@ package enum CanonicalEntryScanner {
             let start = at + 1
             var i = start
             // Eight bytes at a time while none is special (a quote, a backslash, a control or non-ASCII byte).
-            while i + 8 <= bytes.count, !Self.hasSpecialByte(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
+            while i + 8 <= bytes.count,
+                  !Self.hasSpecialByte(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
             while i < bytes.count {
                 let c = bytes[i]
                 if c == 0x22 { break }

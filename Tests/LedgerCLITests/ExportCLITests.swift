@@ -172,7 +172,8 @@ final class ExportCLITests: CLITestCase {
         // Without a pinned key: still valid, with a warning.
         let unpinned = try ledger(["verify-bundle", bundle])
         XCTAssertEqual(unpinned.status, 0, unpinned.summary)
-        XCTAssertTrue(unpinned.stderr.contains("no --verifier-key"), unpinned.summary)
+        XCTAssertTrue(unpinned.stderr.contains("the verifier key was not pinned"), unpinned.summary)
+        XCTAssertTrue(unpinned.stderr.contains("with --verifier-key FILE"), unpinned.summary)
         XCTAssertTrue(unpinned.stdout.contains("VALID"), unpinned.summary)
 
         let files = try unzip(bundle)
@@ -503,5 +504,24 @@ final class ExportCLITests: CLITestCase {
             XCTFail("building notecheck failed: \(error)")
             throw error
         }
+    }
+
+    // MARK: - JSON
+
+    func testJSONViolationsCarryExpectedAndFound() throws {
+        try populatedLedger()
+        let (bundle, _) = try export(["--matter", "M-1"], to: "orig-json.zip")
+        let files = try unzip(bundle)
+        let edited = files["report.html"]! + Data("<!-- edited -->".utf8)
+        let tampered = try rezip(members(files).map { $0.0 == "report.html" ? ($0.0, edited) : $0 }, to: "json.zip",
+                                 fixManifest: false)
+        let r = try ledger(["verify-bundle", tampered, "--json", "--verifier-key", verifierKeyPath])
+        XCTAssertEqual(r.status, 1, r.summary)
+        let violations = try XCTUnwrap(try jsonObject(r.stdoutLines[0])["violations"] as? [[String: Any]])
+        let v = try XCTUnwrap(violations.first { $0["check"] as? String == "manifest" }, r.stdout)
+        let listed = try jsonObject(String(decoding: files["manifest.json"]!, as: UTF8.self))["files"] as? [String: Any]
+        XCTAssertEqual(v["expected"] as? String, try XCTUnwrap(listed?["report.html"] as? String))
+        XCTAssertEqual((v["found"] as? String)?.count, 64)
+        XCTAssertNotEqual(v["found"] as? String, v["expected"] as? String)
     }
 }

@@ -145,4 +145,37 @@ final class ReportCLITests: CLITestCase {
         XCTAssertEqual(fromBundle["responseSeq"] as? Int, 1)
         XCTAssertEqual(fromBundle["responseSeconds"] as? Int, 7200)
     }
+
+    /// `report --bundle` verifies and reports from one read of the bundle; a bundle changed after export is refused.
+    func testReportOnABundleRefusesATamperedOne() throws {
+        try populate()
+        let bundle = temp.appendingPathComponent("t.zip").path
+        XCTAssertEqual(try ledgerWithKey(["export", "--matter", "A", "-o", bundle]).status, 0)
+        let key = ledgerDir.appendingPathComponent("verifier.key").path
+        let good = try ledger(["report", "--bundle", bundle, "--verifier-key", key, "--format", "csv"] + asOf)
+        XCTAssertEqual(good.status, 0, good.summary)
+        XCTAssertEqual(good.stdout.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count, 4)
+        let unpinned = try ledger(["report", "--bundle", bundle] + asOf)
+        XCTAssertEqual(unpinned.status, 0, unpinned.summary)
+        XCTAssertTrue(unpinned.stderr.contains("not pinned") && unpinned.stderr.contains("--verifier-key"),
+                      unpinned.stderr)
+
+        // The same zip with one byte more in README.txt (its manifest digest no longer matches).
+        let tampered = temp.appendingPathComponent("tampered.zip").path
+        let script = """
+        import sys, zipfile
+        src, dst = sys.argv[1], sys.argv[2]
+        with zipfile.ZipFile(src) as z, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+            for name in z.namelist():
+                data = z.read(name)
+                out.writestr(name, data + b"x" if name == "README.txt" else data)
+        """
+        let python = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", script, bundle, tampered],
+                                    environment: baseEnvironment(), scratch: temp)
+        XCTAssertEqual(python.status, 0, python.summary)
+        let refused = try ledger(["report", "--bundle", tampered, "--verifier-key", key] + asOf)
+        XCTAssertEqual(refused.status, 1, refused.summary)
+        XCTAssertTrue(refused.stderr.contains("fails verification"), refused.stderr)
+        XCTAssertEqual(refused.stdout, "")
+    }
 }

@@ -18,7 +18,8 @@ final class BundleCodingTests: XCTestCase {
         let standard = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         let url = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         let noise = standard + url + Array("= \n.\\\"".utf8) + [0x00, 0x7f]
-        var cases = ["", "=", "==", "A", "AA", "AA=", "AA==", "AAA", "AAA=", "AAAA", "QQ==", "QR==", "QUI=", "QUJ=", "QUJD", "QUJD====",
+        var cases = ["", "=", "==", "A", "AA", "AA=", "AA==", "AAA", "AAA=", "AAAA", "QQ==", "QR==", "QUI=", "QUJ=",
+                     "QUJD", "QUJD====",
                      "A===", "====", "QQ", "QUI", " QUJD", "QUJD ", "QU JD", "QUJD\n"]
         for _ in 0..<4000 {
             let n = Int.random(in: 0...12, using: &g)
@@ -45,7 +46,8 @@ final class BundleCodingTests: XCTestCase {
             var text = Hash.sha256((0..<8).map { _ in UInt8.random(in: 0...255, using: &g) }).base64
             if Bool.random(using: &g) {  // damage one character
                 var bytes = Array(text.utf8)
-                bytes[Int.random(in: 0..<bytes.count, using: &g)] = [UInt8(ascii: "="), UInt8(ascii: "-"), UInt8(ascii: "B"), 0x80].randomElement(using: &g)!
+                let damage: [UInt8] = [UInt8(ascii: "="), UInt8(ascii: "-"), UInt8(ascii: "B"), 0x80]
+                bytes[Int.random(in: 0..<bytes.count, using: &g)] = damage.randomElement(using: &g)!
                 text = String(decoding: bytes, as: UTF8.self)
             }
             var copy = text
@@ -66,8 +68,10 @@ final class BundleCodingTests: XCTestCase {
             for _ in 0..<8 { c = c & 1 == 1 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
         }
         XCTAssertEqual(CRC32.checksum(bytes), ~c)
-        let split = bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[300...]),
-                                                            continuing: CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[..<300]))) }
+        let split = bytes.withUnsafeBytes { raw in
+            CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[300...]),
+                           continuing: CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[..<300])))
+        }
         XCTAssertEqual(split, ~c)
     }
 
@@ -76,7 +80,8 @@ final class BundleCodingTests: XCTestCase {
             var line = line
             return line.withUTF8 { CanonicalEntryScanner.scan(UnsafeRawBufferPointer($0)) }
         }
-        let good = #"{"index":12,"leaf":"AAAA","inclusionProof":["x","y"],"disclosures":[],"redacted":[{"field":"a","reason":"b","digest":"c"}]}"#
+        let good = #"{"index":12,"leaf":"AAAA","inclusionProof":["x","y"],"disclosures":[],"#
+            + #""redacted":[{"field":"a","reason":"b","digest":"c"}]}"#
         let parts = scan(good)
         XCTAssertEqual(parts?.index, 12)
         XCTAssertEqual(parts?.proof?.count, 2)
@@ -101,7 +106,8 @@ final class BundleCodingTests: XCTestCase {
         var stored = [Hash]()
         for (n, leaf) in leaves.enumerated() {
             let snapshot = stored
-            let new = try storedHashes(forRecord: Int64(n), recordHash: leaf, reader: HashReaderFunc { $0.map { snapshot[Int($0)] } })
+            let new = try storedHashes(forRecord: Int64(n), recordHash: leaf,
+                                       reader: HashReaderFunc { $0.map { snapshot[Int($0)] } })
             stored += new
         }
         let all = stored
@@ -110,11 +116,13 @@ final class BundleCodingTests: XCTestCase {
         var memo = NodeHashMemo()
         for index in 0..<size {
             let proof = try proveRecord(treeSize: size, index: index, reader: reader)
-            XCTAssertNoThrow(try checkRecord(proof: proof, treeSize: size, root: root, index: index, recordHash: leaves[Int(index)], memo: &memo))
+            XCTAssertNoThrow(try checkRecord(proof: proof, treeSize: size, root: root, index: index,
+                                             recordHash: leaves[Int(index)], memo: &memo))
             var bad = proof
             if !bad.isEmpty {
                 bad[bad.count - 1] = Hash.sha256([1])
-                XCTAssertThrowsError(try checkRecord(proof: bad, treeSize: size, root: root, index: index, recordHash: leaves[Int(index)], memo: &memo))
+                XCTAssertThrowsError(try checkRecord(proof: bad, treeSize: size, root: root, index: index,
+                                                     recordHash: leaves[Int(index)], memo: &memo))
             }
             XCTAssertThrowsError(try checkRecord(proof: proof, treeSize: size, root: root, index: index,
                                                  recordHash: leaves[Int((index + 1) % size)], memo: &memo))

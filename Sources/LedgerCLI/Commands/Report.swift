@@ -60,9 +60,9 @@ struct Report: ParsableCommand {
         if let bundle {
             var options = BundleVerifyOptions()
             if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
-            let result = try ReportSource.records(fromBundle: bundle, options: options, filter: filter)
-            for warning in result.verification.warnings { Terminal.warning(warning) }
-            records = result.records
+            let verified = try BundleVerifier.open(path: bundle, options: options)  // the file is read once, here
+            records = try ReportSource.records(from: verified, filter: filter)
+            VerifyBundle.printWarnings(of: verified.report)
         } else {
             records = try ReportSource.records(from: try openUnlocked(location, keys), filter: filter)
         }

@@ -8,7 +8,8 @@ import RecordFormats
 struct VerifyBundle: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify-bundle",
-        abstract: "Check an export bundle offline: manifest, checkpoint signature, inclusion proofs, disclosures, redactions.",
+        abstract: "Check an export bundle offline: manifest, checkpoint signature, inclusion proofs, disclosures, "
+            + "redactions.",
         discussion: """
         Needs no ledger and no keys. Exit 0: every check holds. Exit 1: a violation (named). \
         65: not a readable bundle (not a zip, unsafe or duplicate names, oversize, missing files, bad manifest); \
@@ -36,11 +37,19 @@ struct VerifyBundle: ParsableCommand {
         if json {
             print(JSONWriter.string(report.json))
         } else {
-            for warning in report.warnings { Terminal.warning(warning) }
+            Self.printWarnings(of: report)
             report.summaryLines.forEach { print($0) }
             for violation in report.violations.prefix(1000) { print("violation: \(violation)") }
             if report.violations.count > 1000 { print("… and \(report.violations.count - 1000) more violations") }
         }
         if !report.isValid { throw ExitCode(1) }
+    }
+
+    /// The report's warnings on stderr; the one about an unpinned key says which option pins it.
+    static func printWarnings(of report: BundleReport) {
+        for warning in report.warnings {
+            let hint = warning == BundleReport.unpinnedKeyWarning ? ", with --verifier-key FILE" : ""
+            Terminal.warning(warning + hint)
+        }
     }
 }

@@ -1,0 +1,133 @@
+import RecordFormats
+
+/// One failed check of a bundle: which check (`kind`), where (the entry's seq, the line), and — when the check
+/// compares two values — what was expected against what was found.
+public struct BundleViolation: Sendable, Equatable, CustomStringConvertible {
+    /// The checks (docs/EXPORT.md, "The checks"); the raw value is the name printed and written to the JSON as
+    /// `check`, the same names tools/verify_bundle.py uses.
+    public enum Kind: String, Sendable, CaseIterable {
+        case manifest
+        case verifierKey = "verifier-key"
+        case checkpointSignature = "checkpoint-signature"
+        case checkpointOrigin = "checkpoint-origin"
+        case entryMalformed = "entry-malformed"
+        case leafMalformed = "leaf-malformed"
+        case entryIndex = "entry-index"
+        case entryOrder = "entry-order"
+        /// entries.jsonl holds no entry.
+        case noEntries = "entries"
+        case inclusionProof = "inclusion-proof"
+        case disclosureMalformed = "disclosure-malformed"
+        case disclosureName = "disclosure-name"
+        case redaction
+        case redactionReason = "redaction-reason"
+        case fieldCoverage = "field-coverage"
+        case fieldsDigest = "fields-digest"
+        case privilegeLog = "privilege-log"
+        case consistency
+        case trustedCheckpoint = "trusted-checkpoint"
+    }
+
+    public let kind: Kind
+    /// The entry's seq (leaf index), when the check is about one entry.
+    public let entry: UInt64?
+    /// 1-based line of entries.jsonl or privilege-log.csv, when the check is about one line.
+    public let line: Int?
+    public let detail: String
+    /// What the check expected (e.g. the manifest's SHA-256, the leaf's fields digest), when it compares values.
+    public let expected: String?
+    /// What the bundle holds instead.
+    public let found: String?
+
+    /// The check's name: `kind.rawValue`.
+    public var check: String { kind.rawValue }
+
+    public init(kind: Kind, entry: UInt64? = nil, line: Int? = nil, detail: String, expected: String? = nil,
+                found: String? = nil) {
+        self.kind = kind
+        self.entry = entry
+        self.line = line
+        self.detail = detail
+        self.expected = expected
+        self.found = found
+    }
+
+    public var description: String {
+        var where_ = ""
+        if let entry { where_ = "entry \(entry): " } else if let line { where_ = "line \(line): " }
+        return "\(where_)[\(check)] \(detail)"
+    }
+
+    package var json: JSONValue {
+        var members: [(String, JSONValue)] = [("check", .string(check)), ("detail", .string(detail))]
+        if let entry { members.append(("entry", .integer(Int64(entry)))) }
+        if let line { members.append(("line", .integer(Int64(line)))) }
+        if let expected { members.append(("expected", .string(expected))) }
+        if let found { members.append(("found", .string(found))) }
+        return .object(JSONObject(members))
+    }
+}
+
+/// What `BundleVerifier` found: the checkpoint's figures, the counts, the warnings and every failed check.
+public struct BundleReport: Sendable {
+    public var origin = ""
+    public var treeSize: UInt64 = 0
+    public var root = ""
+    public var entries = 0
+    public var disclosures = 0
+    public var redactions = 0
+    public var verifierKeyPinned = false
+    public var consistencyChecked = false
+    public var trustedChecked = false
+    public var warnings: [String] = []
+    public var violations: [BundleViolation] = []
+    public var durationMicroseconds: Int64 = 0
+
+    public var isValid: Bool { violations.isEmpty }
+
+    /// The warning when no verifier key was pinned (the caller may add how to pin one).
+    public static let unpinnedKeyWarning = "the verifier key was not pinned: the checkpoint was checked with the key "
+        + "inside the bundle, which anyone who can rewrite the bundle can replace too; pin the firm's key, obtained "
+        + "separately"
+
+    package mutating func fail(_ kind: BundleViolation.Kind, _ detail: String, entry: UInt64? = nil, line: Int? = nil,
+                               expected: String? = nil, found: String? = nil) {
+        violations.append(BundleViolation(kind: kind, entry: entry, line: line, detail: detail, expected: expected,
+                                          found: found))
+    }
+
+    public var json: JSONValue {
+        .object(JSONObject([
+            ("ok", .bool(isValid)),
+            ("origin", .string(origin)),
+            ("treeSize", .integer(Int64(treeSize))),
+            ("root", .string(root)),
+            ("entries", .integer(Int64(entries))),
+            ("disclosures", .integer(Int64(disclosures))),
+            ("redactions", .integer(Int64(redactions))),
+            ("verifierKeyPinned", .bool(verifierKeyPinned)),
+            ("consistencyChecked", .bool(consistencyChecked)),
+            ("trustedChecked", .bool(trustedChecked)),
+            ("durationMicroseconds", .integer(durationMicroseconds)),
+            ("warnings", .array(warnings.map { .string($0) })),
+            ("violationCount", .integer(Int64(violations.count))),
+            ("violations", .array(violations.prefix(1000).map(\.json))),
+        ]))
+    }
+
+    public var summaryLines: [String] {
+        let seconds = Double(durationMicroseconds) / 1e6
+        let rate = seconds > 0 ? Int(Double(entries) / seconds) : entries
+        let consistency = (consistencyChecked ? "proof checked" : "no proof in bundle")
+            + (trustedChecked ? ", trusted checkpoint checked" : "")
+        return [
+            "origin:       \(origin)",
+            "checkpoint:   size \(treeSize), root \(root)",
+            "entries:      \(entries) (\(disclosures) fields disclosed, \(redactions) redacted)",
+            "verifier key: \(verifierKeyPinned ? "pinned" : "the bundle's own (not pinned)")",
+            "consistency:  \(consistency)",
+            String(format: "time:         %.3f s (%d entries/s)", seconds, rate),
+            "result:       \(isValid ? "VALID" : "INVALID (\(violations.count) violations)")",
+        ]
+    }
+}
