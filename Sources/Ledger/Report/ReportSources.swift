@@ -22,12 +22,9 @@ public enum ReportSource {
         ReportRecord(seq: entry.index, fields: JSONObject(entry.fields.map { ($0.name, $0.value) }))
     }
 
-    /// The filter's matter and occurredAt bounds (inclusive); a record without a readable occurredAt is outside any
-    /// bound.
+    /// The filter's matter and occurredAt bounds (`EntryFilter.admits`, inclusive).
     private static func matches(_ record: ReportRecord, _ filter: EntryFilter) -> Bool {
         if let matter = filter.matter, record.fields["matter"]?.stringValue != matter { return false }
-        guard filter.from != nil || filter.to != nil else { return true }
-        guard let t = record.fields["occurredAt"]?.stringValue.flatMap(Timestamp.parseRFC3339) else { return false }
-        return (filter.from.map { t >= $0 } ?? true) && (filter.to.map { t <= $0 } ?? true)
+        return filter.admits(occurredAt: record.fields["occurredAt"])
     }
 }
