@@ -78,6 +78,8 @@ public struct BundleReport: Sendable {
     public var redactions = 0
     public var verifierKeyPinned = false
     public var consistencyChecked = false
+    /// The bundle carries consistency.json (checked only when its checkpoint opened).
+    public var consistencyPresent = false
     public var trustedChecked = false
     public var warnings: [String] = []
     public var violations: [BundleViolation] = []
@@ -118,8 +120,9 @@ public struct BundleReport: Sendable {
     public var summaryLines: [String] {
         let seconds = Double(durationMicroseconds) / 1e6
         let rate = seconds > 0 ? Int(Double(entries) / seconds) : entries
-        let consistency = (consistencyChecked ? "proof checked" : "no proof in bundle")
-            + (trustedChecked ? ", trusted checkpoint checked" : "")
+        let proof = consistencyChecked ? "proof checked"
+            : consistencyPresent ? "proof not checked (the checkpoint did not open)" : "no proof in bundle"
+        let consistency = proof + (trustedChecked ? ", trusted checkpoint checked" : "")
         return [
             "origin:       \(origin)",
             "checkpoint:   size \(treeSize), root \(root)",

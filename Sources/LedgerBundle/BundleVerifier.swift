@@ -70,6 +70,7 @@ public enum BundleVerifier {
                                      tree: ConsistencyCheck.Tree?, manifest: JSONObject,
                                      into report: inout BundleReport) {
         var proven: ConsistencyCheck.Tree?
+        report.consistencyPresent = consistency != nil
         if let consistency, let tree, let key {
             proven = ConsistencyCheck.check(consistency, key: key, tree: tree, into: &report)
             report.consistencyChecked = true
