@@ -12,8 +12,7 @@ public enum ReportError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .invalidPolicy(let what): return "policy: \(what)"
-        case .bundleRejected(let n):
-            return "the bundle fails verification (\(n) violations; run `ledger verify-bundle`); refusing to report on it"
+        case .bundleRejected(let n): return "the bundle fails verification (\(n) violations); refusing to report on it"
         }
     }
 }
