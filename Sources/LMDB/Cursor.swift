@@ -132,7 +132,8 @@ public final class Cursor {
     public func put(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, flags: PutFlags = []) throws {
         let c = try handle("mdb_cursor_put")
         guard transaction.isWritable else {
-            throw LMDBError(code: EACCES, message: "cursor belongs to a read-only transaction", operation: "mdb_cursor_put")
+            throw LMDBError(code: EACCES, message: "cursor belongs to a read-only transaction",
+                            operation: "mdb_cursor_put")
         }
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
@@ -151,7 +152,8 @@ public final class Cursor {
     public func delete(allDuplicates: Bool = false) throws {
         let c = try handle("mdb_cursor_del")
         guard transaction.isWritable else {
-            throw LMDBError(code: EACCES, message: "cursor belongs to a read-only transaction", operation: "mdb_cursor_del")
+            throw LMDBError(code: EACCES, message: "cursor belongs to a read-only transaction",
+                            operation: "mdb_cursor_del")
         }
         try transaction.check(mdb_cursor_del(c, allDuplicates ? UInt32(MDB_NODUPDATA) : 0), "mdb_cursor_del")
     }

@@ -8,6 +8,7 @@ import Darwin
 
 /// Copies of rows read by `DatabaseScan`, in memory the batch owns: valid until `removeAll()` or the batch is
 /// released, and readable from several threads while nobody appends.
+// `@unchecked Sendable`: one thread fills it and hands it on; the others only read it, after the filling is done.
 public final class RowBatch: @unchecked Sendable {
     public typealias Row = (key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
     // Mutated only by the one thread that fills the batch (so no dynamic exclusivity checks, which cost more
@@ -106,7 +107,8 @@ public final class DatabaseScan {
             let index = position[level]
             position[level] += 1
             let page = UnsafeRawBufferPointer(pages[level])
-            let node = try check.node(index, of: page, pgno: pageNumbers[level], isLeaf: level + 1 == Int(db.depth), name: name)
+            let node = try check.node(index, of: page, pgno: pageNumbers[level], isLeaf: level + 1 == Int(db.depth),
+                                      name: name)
             if level + 1 < Int(db.depth) {
                 // the first node's key is empty: it leads to everything below the second's
                 if index > 0, !order.separator(UnsafeRawBufferPointer(rebasing: page[node.key])) {
@@ -116,7 +118,9 @@ public final class DatabaseScan {
                 continue
             }
             let key = UnsafeRawBufferPointer(rebasing: page[node.key])
-            guard order.leafKey(key) else { throw check.corrupted("\(name): keys out of order at page \(pageNumbers[level])") }
+            guard order.leafKey(key) else {
+                throw check.corrupted("\(name): keys out of order at page \(pageNumbers[level])")
+            }
             batch.append(key: key, value: try value(of: node, in: page, at: index))
             appended += 1
         }
@@ -141,7 +145,8 @@ public final class DatabaseScan {
         let (page, count) = try check.readPage(pgno, level: level + 1, db: db, name: name, into: pages[level])
         // LMDB removes a tree's last page when it empties: only a lone root leaf may be empty.
         if StructureCheck.isFixedSize(page) || (count == 0 && (level > 0 || db.depth > 1)) {
-            throw check.corrupted("\(name): page \(pgno) is \(count == 0 ? "empty" : "a page of duplicates") in a plain database")
+            let what = count == 0 ? "empty" : "a page of duplicates"
+            throw check.corrupted("\(name): page \(pgno) is \(what) in a plain database")
         }
         pageNumbers.append(pgno)
         counts.append(count)
@@ -155,9 +160,11 @@ public final class DatabaseScan {
     }
 
     /// The value of a leaf node: in the page, or read from its overflow run.
-    private func value(of node: StructureCheck.Node, in page: UnsafeRawBufferPointer, at index: Int) throws -> UnsafeRawBufferPointer {
+    private func value(of node: StructureCheck.Node, in page: UnsafeRawBufferPointer,
+                       at index: Int) throws -> UnsafeRawBufferPointer {
         guard node.flags & (StructureCheck.fSubData | StructureCheck.fDupData) == 0 else {
-            throw check.corrupted("\(name): page \(pageNumbers.last!) node \(index) holds duplicates in a plain database")
+            throw check.corrupted(
+                "\(name): page \(pageNumbers.last!) node \(index) holds duplicates in a plain database")
         }
         guard let (first, size) = node.bigData else { return UnsafeRawBufferPointer(rebasing: page[node.data]) }
         try check.overflow(first, size: size, name: name)
@@ -165,7 +172,8 @@ public final class DatabaseScan {
             overflowBuffer.deallocate()
             overflowBuffer = .allocate(byteCount: size, alignment: 16)
         }
-        return try check.read(first * UInt64(check.pageSize) + UInt64(StructureCheck.headerSize), size, into: overflowBuffer)
+        return try check.read(first * UInt64(check.pageSize) + UInt64(StructureCheck.headerSize), size,
+                              into: overflowBuffer)
     }
 
 }

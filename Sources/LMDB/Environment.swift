@@ -27,6 +27,7 @@ import Darwin
 ///   transaction is aborted, the map size doubled and the closure run again.
 ///   When another process grew it (`MDB_MAP_RESIZED`) the new size is adopted
 ///   and the transaction retried.
+// `@unchecked Sendable`: every mutable property is read and written only while holding `monitor`.
 public final class Environment: @unchecked Sendable {
     /// The path passed to `init` (directory, or data file with `.noSubdirectory`).
     public let path: String
@@ -59,9 +60,11 @@ public final class Environment: @unchecked Sendable {
     /// - Throws: `LMDBError`; a file that is not LMDB, damaged or truncated
     ///   gives `MDB_INVALID`, `MDB_VERSION_MISMATCH`, `MDB_CORRUPTED` or
     ///   `MDB_PAGE_NOTFOUND` (`isCorruption`).
-    public init(path: String, maxDatabases: Int, mapSize: Int, flags: EnvironmentFlags = [], mode: UInt32 = 0o600) throws {
+    public init(path: String, maxDatabases: Int, mapSize: Int, flags: EnvironmentFlags = [],
+                mode: UInt32 = 0o600) throws {
         guard maxDatabases >= 0, maxDatabases <= Int(UInt32.max), mapSize >= 0 else {
-            throw LMDBError(code: EINVAL, message: "maxDatabases and mapSize must be non-negative", operation: "mdb_env_open")
+            throw LMDBError(code: EINVAL, message: "maxDatabases and mapSize must be non-negative",
+                            operation: "mdb_env_open")
         }
         let key = try OpenRegistry.key(path: path, noSubdirectory: flags.contains(.noSubdirectory))
         try OpenRegistry.shared.claim(key, path: path)
@@ -77,7 +80,8 @@ public final class Environment: @unchecked Sendable {
         self.registryKey = key
     }
 
-    private static func open(path: String, maxDatabases: Int, mapSize: Int, flags: EnvironmentFlags, mode: UInt32) throws -> OpaquePointer {
+    private static func open(path: String, maxDatabases: Int, mapSize: Int, flags: EnvironmentFlags,
+                             mode: UInt32) throws -> OpaquePointer {
         var created: OpaquePointer?
         try LMDBError.check(mdb_env_create(&created), "mdb_env_create")
         let env = created!
@@ -86,7 +90,8 @@ public final class Environment: @unchecked Sendable {
             if mapSize > 0 {
                 try LMDBError.check(mdb_env_set_mapsize(env, mapSize), "mdb_env_set_mapsize")
             }
-            try LMDBError.check(mdb_env_open(env, path, flags.rawValue | UInt32(MDB_NOTLS), mdb_mode_t(mode)), "mdb_env_open")
+            try LMDBError.check(mdb_env_open(env, path, flags.rawValue | UInt32(MDB_NOTLS), mdb_mode_t(mode)),
+                                "mdb_env_open")
             try validate(env)
         } catch {
             mdb_env_close(env)
@@ -114,7 +119,8 @@ public final class Environment: @unchecked Sendable {
         let (needed, overflow) = (info.me_last_pgno + 1).multipliedReportingOverflow(by: pageSize)
         guard pageSize > 0, !overflow, fileSize >= needed, needed <= info.me_mapsize else {
             throw LMDBError(code: MDB_CORRUPTED,
-                            message: "data file is truncated or damaged: \(fileSize) bytes, meta page claims \(info.me_last_pgno + 1) pages of \(pageSize) bytes",
+                            message: "data file is truncated or damaged: \(fileSize) bytes, "
+                                + "meta page claims \(info.me_last_pgno + 1) pages of \(pageSize) bytes",
                             operation: "mdb_env_open")
         }
         try checkStructure(env, fd: fd, pageSize: pageSize, fileSize: fileSize, deep: false)
@@ -123,7 +129,8 @@ public final class Environment: @unchecked Sendable {
     /// Runs `StructureCheck` against the snapshot of a read transaction (which
     /// pins its pages against reuse by concurrent writers). Returns pages checked.
     @discardableResult
-    private static func checkStructure(_ env: OpaquePointer, fd: Int32, pageSize: Int, fileSize: Int, deep: Bool) throws -> Int {
+    private static func checkStructure(_ env: OpaquePointer, fd: Int32, pageSize: Int, fileSize: Int,
+                                       deep: Bool) throws -> Int {
         var raw: OpaquePointer?
         try LMDBError.check(mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &raw), "mdb_txn_begin")
         defer { mdb_txn_abort(raw) }
@@ -154,7 +161,8 @@ public final class Environment: @unchecked Sendable {
         guard let env, !closing else { throw LMDBError.environmentClosed(operation) }
         if write && mine > 0 {
             throw LMDBError(code: EDEADLK,
-                            message: "a write transaction cannot start while this thread is inside another transaction of the same environment",
+                            message: "a write transaction cannot start while this thread is inside another "
+                                + "transaction of the same environment",
                             operation: operation)
         }
         active += 1
@@ -286,7 +294,8 @@ public final class Environment: @unchecked Sendable {
                 // The closure swallowed a MAP_FULL error; the txn is unusable.
                 _ = txn.finish(commit: false)
                 endUse()
-                try resizeMap(adopt: false, observed: observed, failure: LMDBError(code: MDB_MAP_FULL, operation: "mdb_put"))
+                try resizeMap(adopt: false, observed: observed,
+                              failure: LMDBError(code: MDB_MAP_FULL, operation: "mdb_put"))
                 continue
             }
             let crc = txn.finish(commit: true)
@@ -420,7 +429,8 @@ public final class Environment: @unchecked Sendable {
         try LMDBError.check(mdb_env_get_fd(env, &fd), "mdb_env_get_fd")
         var st = MDB_stat()
         try LMDBError.check(mdb_env_stat(env, &st), "mdb_env_stat")
-        return try Environment.checkStructure(env, fd: fd, pageSize: Int(st.ms_psize), fileSize: try sizeOfFile(fd), deep: true)
+        return try Environment.checkStructure(env, fd: fd, pageSize: Int(st.ms_psize), fileSize: try sizeOfFile(fd),
+                                              deep: true)
     }
 
     /// Frees reader slots left by dead processes (`mdb_reader_check`);

@@ -72,7 +72,8 @@ extension LMDBError {
 
     static func transactionEnded(_ operation: String) -> LMDBError {
         LMDBError(code: MDB_BAD_TXN,
-                  message: "the transaction has ended (transactions and their values are valid only inside the closure)",
+                  message: "the transaction has ended "
+                      + "(transactions and their values are valid only inside the closure)",
                   operation: operation)
     }
 

@@ -5,6 +5,7 @@ import Darwin
 #endif
 
 /// A pthread mutex with one condition variable (no Foundation dependency).
+// `@unchecked Sendable`: its only state is the mutex and condition, made for use from many threads.
 final class Monitor: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -49,6 +50,7 @@ func currentThreadID() -> UInt {
 /// twice in a process: closing the second handle would drop the first one's
 /// POSIX (fcntl) locks. Keyed by (device, inode) of the directory holding the
 /// data file plus the file's name, so symlinks and relative paths can't dodge it.
+// `@unchecked Sendable`: `open` is read and written only while holding `monitor`.
 final class OpenRegistry: @unchecked Sendable {
     struct Key: Hashable {
         let device: UInt64
@@ -64,7 +66,8 @@ final class OpenRegistry: @unchecked Sendable {
         try monitor.withLock {
             guard open.insert(key).inserted else {
                 throw LMDBError(code: EBUSY,
-                                message: "environment at \(path) is already open in this process (LMDB allows one Environment per environment per process; share it)",
+                                message: "environment at \(path) is already open in this process "
+                                    + "(LMDB allows one Environment per environment per process; share it)",
                                 operation: "mdb_env_open")
             }
         }

@@ -20,7 +20,8 @@ import Darwin
 /// version u32, address, mapsize, dbs[FREE, MAIN], last_pg, txnid.
 final class StructureCheck {
     // page flags
-    static let pBranch: UInt16 = 0x01, pLeaf: UInt16 = 0x02, pOverflow: UInt16 = 0x04, pLeaf2: UInt16 = 0x20, pSubp: UInt16 = 0x40
+    static let pBranch: UInt16 = 0x01, pLeaf: UInt16 = 0x02, pOverflow: UInt16 = 0x04
+    static let pLeaf2: UInt16 = 0x20, pSubp: UInt16 = 0x40
     // node flags
     static let fBigData: UInt16 = 0x01, fSubData: UInt16 = 0x02, fDupData: UInt16 = 0x04
     static let headerSize = 16, nodeSize = 8, dbSize = 48
@@ -67,7 +68,8 @@ final class StructureCheck {
     deinit { buffer.deallocate() }
 
     func corrupted(_ message: String) -> LMDBError {
-        LMDBError(code: MDB_CORRUPTED, message: "data file is damaged: \(message)", operation: "mdb_env_open (structure check)")
+        LMDBError(code: MDB_CORRUPTED, message: "data file is damaged: \(message)",
+                  operation: "mdb_env_open (structure check)")
     }
 
     /// Reads `count` bytes at `offset` into the checker's buffer.
@@ -76,7 +78,8 @@ final class StructureCheck {
     }
 
     /// Reads `count` bytes at `offset` into `target` (at least `count` bytes).
-    func read(_ offset: UInt64, _ count: Int, into target: UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer {
+    func read(_ offset: UInt64, _ count: Int,
+              into target: UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer {
         var done = 0
         while done < count {
             let n = pread(fd, target.baseAddress! + done, count - done, off_t(offset) + off_t(done))
@@ -146,11 +149,12 @@ final class StructureCheck {
     /// Reads page `pgno` at `level` (1 = root) of a tree of `db.depth` levels into `target` (one page), once only,
     /// and checks its header and bounds. Returns the page and its node count.
     func readPage(_ pgno: UInt64, level: Int, db: DB, name: String,
-                           into target: UnsafeMutableRawBufferPointer) throws -> (page: UnsafeRawBufferPointer, count: Int) {
+                  into target: UnsafeMutableRawBufferPointer) throws -> (page: UnsafeRawBufferPointer, count: Int) {
         try markVisited(pgno, name)
         let p = try read(pgno * UInt64(pageSize), pageSize, into: target)
         guard p.loadUnaligned(fromByteOffset: 0, as: UInt64.self) == pgno else {
-            throw corrupted("\(name): page \(pgno) says it is page \(p.loadUnaligned(fromByteOffset: 0, as: UInt64.self))")
+            let claimed = p.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+            throw corrupted("\(name): page \(pgno) says it is page \(claimed)")
         }
         let flags = p.loadUnaligned(fromByteOffset: 10, as: UInt16.self)
         let isLeafLevel = level == Int(db.depth)
@@ -216,66 +220,92 @@ final class StructureCheck {
     /// (then also the order of its keys, unless `order` is nil).
     private func page(_ pgno: UInt64, level: Int, db: DB, descend: Bool, isMain: Bool, name: String,
                       order: inout KeyOrder?) throws {
-        var (p, count) = try readPage(pgno, level: level, db: db, name: name, into: buffer)
+        let (p, count) = try readPage(pgno, level: level, db: db, name: name, into: buffer)
         if Self.isFixedSize(p) {
-            // duplicates of a dupFixed database: `db.pad` bytes each, in order
-            for i in 0..<count where descend {
-                let key = UnsafeRawBufferPointer(rebasing: p[(Self.headerSize + i * Int(db.pad))..<(Self.headerSize + (i + 1) * Int(db.pad))])
-                guard order?.leafKey(key) ?? true else { throw corrupted("\(name): keys out of order at page \(pgno)") }
-            }
-            return
+            guard descend else { return }
+            return try fixedSizeKeys(p, count: count, size: Int(db.pad), pgno: pgno, name: name, order: &order)
         }
-        let isLeafLevel = level == Int(db.depth)
-        var children: [(page: UInt64, separator: [UInt8]?)] = []
+        guard level == Int(db.depth) else {
+            return try branchPage(p, count: count, pgno: pgno, level: level, db: db, descend: descend,
+                                  isMain: isMain, name: name, order: &order)
+        }
         var subtrees: [(DB, String)] = []
         for i in 0..<count {
-            let node = try node(i, of: p, pgno: pgno, isLeaf: isLeafLevel, name: name)
-            if !isLeafLevel {
-                // the first node's key is empty: it leads to everything below the second's
-                children.append((node.child, i == 0 ? nil : Array(UnsafeRawBufferPointer(rebasing: p[node.key]))))
-                continue
-            }
-            guard order?.leafKey(UnsafeRawBufferPointer(rebasing: p[node.key])) ?? true || !descend else {
-                throw corrupted("\(name): keys out of order at page \(pgno)")
-            }
-            if let (first, size) = node.bigData {
-                try overflow(first, size: size, name: name)
-                // `overflow` reused the buffer: re-read this page for the remaining nodes
-                p = try read(pgno * UInt64(pageSize), pageSize)
-                continue
-            }
-            if node.flags & Self.fSubData != 0 {
-                guard node.data.count == Self.dbSize else { throw corrupted("\(name): leaf page \(pgno) node \(i) bad sub-database record") }
-                let sub = DB(p, at: node.data.lowerBound)
-                let subName = isMain && node.flags & Self.fDupData == 0
-                    ? String(decoding: UnsafeRawBufferPointer(rebasing: p[node.key]), as: UTF8.self)
-                    : "\(name) duplicates"
-                if isMain, streamed.contains(subName) {
-                    streamedDBs[subName] = sub  // checked page by page as a `DatabaseScan` reads it
-                } else {
-                    subtrees.append((sub, subName))
-                }
-            } else if node.flags & Self.fDupData != 0 {
-                try subPage(p, at: node.data.lowerBound, size: node.data.count, name: "\(name): leaf page \(pgno) node \(i)")
-            }
-        }
-        for child in children where descend {
-            if let separator = child.separator {
-                let fits = separator.withUnsafeBytes { order?.separator($0) ?? true }
-                guard fits else { throw corrupted("\(name): branch page \(pgno) has a separator out of order") }
-            }
-            try page(child.page, level: level + 1, db: db, descend: descend, isMain: isMain, name: name, order: &order)
-        }
-        if !descend && !children.isEmpty {
-            // light check: the children must at least be existing pages
-            for child in children where child.page < 2 || child.page >= pageCount {
-                throw corrupted("\(name): child page \(child.page) outside 2..<\(pageCount)")
+            if let subtree = try leafNode(i, of: p, pgno: pgno, descend: descend, isMain: isMain, name: name,
+                                          order: &order) {
+                subtrees.append(subtree)
             }
         }
         for (sub, subName) in subtrees {
             // named databases: full walk when deep, root page only otherwise
             try tree(sub, descend: deep, isMain: false, name: subName)
         }
+    }
+
+    /// The keys of a page of duplicates of a dupFixed database: `size` bytes each, in order.
+    private func fixedSizeKeys(_ p: UnsafeRawBufferPointer, count: Int, size: Int, pgno: UInt64, name: String,
+                               order: inout KeyOrder?) throws {
+        for i in 0..<count {
+            let start = Self.headerSize + i * size
+            let key = UnsafeRawBufferPointer(rebasing: p[start..<(start + size)])
+            guard order?.leafKey(key) ?? true else { throw corrupted("\(name): keys out of order at page \(pgno)") }
+        }
+    }
+
+    /// A branch page: its children, each after the separator before it (when `descend`; else only their numbers).
+    private func branchPage(_ p: UnsafeRawBufferPointer, count: Int, pgno: UInt64, level: Int, db: DB, descend: Bool,
+                            isMain: Bool, name: String, order: inout KeyOrder?) throws {
+        var children: [(page: UInt64, separator: [UInt8]?)] = []
+        for i in 0..<count {
+            let node = try node(i, of: p, pgno: pgno, isLeaf: false, name: name)
+            // the first node's key is empty: it leads to everything below the second's (copied: the buffer is reused)
+            children.append((node.child, i == 0 ? nil : Array(UnsafeRawBufferPointer(rebasing: p[node.key]))))
+        }
+        guard descend else {
+            // light check: the children must at least be existing pages
+            for child in children where child.page < 2 || child.page >= pageCount {
+                throw corrupted("\(name): child page \(child.page) outside 2..<\(pageCount)")
+            }
+            return
+        }
+        for child in children {
+            if let separator = child.separator {
+                let fits = separator.withUnsafeBytes { order?.separator($0) ?? true }
+                guard fits else { throw corrupted("\(name): branch page \(pgno) has a separator out of order") }
+            }
+            try page(child.page, level: level + 1, db: db, descend: descend, isMain: isMain, name: name, order: &order)
+        }
+    }
+
+    /// Node `i` of a leaf page: its key's order, its overflow run, its inline duplicates; a sub-database it holds
+    /// is returned to be walked after the page (or left to a `DatabaseScan`, for a streamed one).
+    private func leafNode(_ i: Int, of p: UnsafeRawBufferPointer, pgno: UInt64, descend: Bool, isMain: Bool,
+                          name: String, order: inout KeyOrder?) throws -> (DB, String)? {
+        let node = try node(i, of: p, pgno: pgno, isLeaf: true, name: name)
+        guard order?.leafKey(UnsafeRawBufferPointer(rebasing: p[node.key])) ?? true || !descend else {
+            throw corrupted("\(name): keys out of order at page \(pgno)")
+        }
+        if let (first, size) = node.bigData {
+            try overflow(first, size: size, name: name)
+            // `overflow` reused the buffer `p` views: re-read this page for the remaining nodes
+            _ = try read(pgno * UInt64(pageSize), pageSize)
+            return nil
+        }
+        if node.flags & Self.fSubData != 0 {
+            guard node.data.count == Self.dbSize else {
+                throw corrupted("\(name): leaf page \(pgno) node \(i) bad sub-database record")
+            }
+            let sub = DB(p, at: node.data.lowerBound)
+            let subName = isMain && node.flags & Self.fDupData == 0
+                ? String(decoding: UnsafeRawBufferPointer(rebasing: p[node.key]), as: UTF8.self)
+                : "\(name) duplicates"
+            guard isMain, streamed.contains(subName) else { return (sub, subName) }
+            streamedDBs[subName] = sub  // checked page by page as a `DatabaseScan` reads it
+        } else if node.flags & Self.fDupData != 0 {
+            try subPage(p, at: node.data.lowerBound, size: node.data.count,
+                        name: "\(name): leaf page \(pgno) node \(i)")
+        }
+        return nil
     }
 
     /// Checks lower/upper of a page (or sub-page) of `limit` bytes; returns the key count.
@@ -295,7 +325,9 @@ final class StructureCheck {
         let count = try bounds(p, limit: size, what: name, base: base)
         if flags & Self.pLeaf2 != 0 {
             let ksize = Int(p.loadUnaligned(fromByteOffset: base + 8, as: UInt16.self))
-            guard Self.headerSize + count * ksize <= size else { throw corrupted("\(name): fixed-size sub-page overflows") }
+            guard Self.headerSize + count * ksize <= size else {
+                throw corrupted("\(name): fixed-size sub-page overflows")
+            }
             return
         }
         for i in 0..<count {

@@ -88,7 +88,9 @@ public class ReadTransaction {
     /// Removes a closing cursor from the open list (swap-remove, O(1)).
     func forget(_ cursor: Cursor) {
         let i = cursor.slot
-        guard i >= 0, i < cursors.count, cursors[i].toOpaque() == Unmanaged.passUnretained(cursor).toOpaque() else { return }
+        guard i >= 0, i < cursors.count, cursors[i].toOpaque() == Unmanaged.passUnretained(cursor).toOpaque() else {
+            return
+        }
         let last = cursors.removeLast()
         if i < cursors.count {
             cursors[i] = last
@@ -118,7 +120,8 @@ public final class WriteTransaction: ReadTransaction {
     override var isWritable: Bool { true }
 
     @inline(__always)
-    public func put(_ db: Database, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, flags: PutFlags = []) throws {
+    public func put(_ db: Database, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer,
+                    flags: PutFlags = []) throws {
         let t = try handle("mdb_put")
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
@@ -136,7 +139,8 @@ public final class WriteTransaction: ReadTransaction {
     /// and returns that space, to fill before the transaction ends (or before
     /// the next write to `db`). Zero-copy. Not allowed in `dupSort` databases.
     @inline(__always)
-    public func reserve(_ db: Database, key: UnsafeRawBufferPointer, count: Int, flags: PutFlags = []) throws -> UnsafeMutableRawBufferPointer {
+    public func reserve(_ db: Database, key: UnsafeRawBufferPointer, count: Int,
+                        flags: PutFlags = []) throws -> UnsafeMutableRawBufferPointer {
         let t = try handle("mdb_put")
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         var v = MDB_val(mv_size: count, mv_data: nil)
@@ -145,14 +149,16 @@ public final class WriteTransaction: ReadTransaction {
     }
 
     /// `reserve` with an array key.
-    public func reserve(_ db: Database, key: [UInt8], count: Int, flags: PutFlags = []) throws -> UnsafeMutableRawBufferPointer {
+    public func reserve(_ db: Database, key: [UInt8], count: Int,
+                        flags: PutFlags = []) throws -> UnsafeMutableRawBufferPointer {
         try key.withUnsafeBytes { try reserve(db, key: $0, count: count, flags: flags) }
     }
 
     /// Deletes `key` (all its values), or only the pair `key`/`value` in a
     /// `dupSort` database. Returns false when there was nothing to delete.
     @discardableResult
-    public func delete(_ db: Database, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer? = nil) throws -> Bool {
+    public func delete(_ db: Database, key: UnsafeRawBufferPointer,
+                       value: UnsafeRawBufferPointer? = nil) throws -> Bool {
         let t = try handle("mdb_del")
         var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress))
         let rc: Int32

@@ -70,7 +70,9 @@ package final class BusinessClock {
         components.day = d
         components.hour = minute / 60
         components.minute = minute % 60
-        guard let date = calendar.date(from: components) else { return day * 86_400_000_000 + Int64(minute) * 60_000_000 }
+        guard let date = calendar.date(from: components) else {
+            return day * 86_400_000_000 + Int64(minute) * 60_000_000
+        }
         return Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
     }
 

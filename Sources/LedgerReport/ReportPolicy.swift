@@ -12,7 +12,7 @@ public enum ReportError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .invalidPolicy(let what): return "policy: \(what)"
-        case .bundleRejected(let n): return "the bundle fails verification (\(n) violations; run `ledger verify-bundle`); refusing to report on it"
+        case .bundleRejected(let n): return "the bundle fails verification (\(n) violations); refusing to report on it"
         }
     }
 }
@@ -30,7 +30,8 @@ public struct MatterLimits: Sendable, Equatable {
 
     public init() {}
 
-    package static let keys = ["updateEveryDays", "respondWithinHours", "acknowledgeWithinHours", "urgentUpdateWithinHours"]
+    package static let keys = ["updateEveryDays", "respondWithinHours", "acknowledgeWithinHours",
+                               "urgentUpdateWithinHours"]
 }
 
 /// Office hours in one IANA time zone; hour limits then count only time inside them.
@@ -67,47 +68,79 @@ public struct ReportPolicy: Sendable {
 
     /// Parses a policy file strictly: unknown keys, wrong types and out-of-range values are rejected by name.
     public static func parse(_ bytes: [UInt8]) throws -> ReportPolicy {
-        let root: JSONObject
+        let root = try parseRoot(bytes)
+        try rejectUnknown(root, known: MatterLimits.keys + ["businessHours", "matters", "closed"], at: "")
+        var policy = ReportPolicy()
+        policy.defaults = try parseLimits(root, base: MatterLimits(), at: "")
+        if let value = root["businessHours"] {
+            guard case .object(let bh) = value else {
+                throw ReportError.invalidPolicy("'businessHours' must be an object")
+            }
+            policy.businessHours = try parseBusinessHours(bh)
+        }
+        if let value = root["matters"] { policy.overrides = try parseOverrides(value, defaults: policy.defaults) }
+        if let value = root["closed"] { policy.closed = try parseClosed(value) }
+        return policy
+    }
+
+    private static func parseRoot(_ bytes: [UInt8]) throws -> JSONObject {
         do {
-            guard case .object(let o) = try JSONParser.parse(bytes) else { throw ReportError.invalidPolicy("the policy must be a JSON object") }
-            root = o
+            guard case .object(let o) = try JSONParser.parse(bytes) else {
+                throw ReportError.invalidPolicy("the policy must be a JSON object")
+            }
+            return o
         } catch let error as ReportError {
             throw error
         } catch {
             throw ReportError.invalidPolicy("not valid JSON (\(error))")
         }
-        let known = MatterLimits.keys + ["businessHours", "matters", "closed"]
-        try rejectUnknown(root, known: known, at: "")
-        var policy = ReportPolicy()
-        policy.defaults = try parseLimits(root, base: MatterLimits(), at: "")
-        if let value = root["businessHours"] {
-            guard case .object(let bh) = value else { throw ReportError.invalidPolicy("'businessHours' must be an object") }
-            policy.businessHours = try parseBusinessHours(bh)
+    }
+
+    /// `matters`: matter → its limits, each key not given taken from the file's defaults.
+    private static func parseOverrides(_ value: JSONValue, defaults: MatterLimits) throws -> [String: MatterLimits] {
+        guard case .object(let matters) = value else {
+            throw ReportError.invalidPolicy("'matters' must be an object of matter → limits")
         }
-        if let value = root["matters"] {
-            guard case .object(let matters) = value else { throw ReportError.invalidPolicy("'matters' must be an object of matter → limits") }
-            for (matter, limits) in matters {
-                guard case .object(let o) = limits else { throw ReportError.invalidPolicy("'matters.\(matter)' must be an object") }
-                try rejectUnknown(o, known: MatterLimits.keys, at: "matters.\(matter).")
-                policy.overrides[matter] = try parseLimits(o, base: policy.defaults, at: "matters.\(matter).")
+        var overrides = [String: MatterLimits]()
+        for (matter, limits) in matters {
+            guard case .object(let o) = limits else {
+                throw ReportError.invalidPolicy("'matters.\(matter)' must be an object")
             }
+            try rejectUnknown(o, known: MatterLimits.keys, at: "matters.\(matter).")
+            overrides[matter] = try parseLimits(o, base: defaults, at: "matters.\(matter).")
         }
-        if let value = root["closed"] {
-            guard case .array(let items) = value else { throw ReportError.invalidPolicy("'closed' must be an array of {matter, closedAt}") }
-            for (i, item) in items.enumerated() {
-                guard case .object(let o) = item else { throw ReportError.invalidPolicy("'closed[\(i)]' must be an object {matter, closedAt}") }
-                try rejectUnknown(o, known: ["matter", "closedAt"], at: "closed[\(i)].")
-                guard let matter = o["matter"]?.stringValue, !matter.isEmpty else {
-                    throw ReportError.invalidPolicy("'closed[\(i)].matter' must be a non-empty string")
-                }
-                guard let text = o["closedAt"]?.stringValue, let at = parseTime(text, endOfDay: true) else {
-                    throw ReportError.invalidPolicy("'closed[\(i)].closedAt' must be an RFC 3339 time with offset or a date YYYY-MM-DD")
-                }
-                guard policy.closed[matter] == nil else { throw ReportError.invalidPolicy("'closed' names matter '\(matter)' twice") }
-                policy.closed[matter] = at
+        return overrides
+    }
+
+    /// `closed`: an array of {matter, closedAt}, each matter at most once.
+    private static func parseClosed(_ value: JSONValue) throws -> [String: Int64] {
+        guard case .array(let items) = value else {
+            throw ReportError.invalidPolicy("'closed' must be an array of {matter, closedAt}")
+        }
+        var closed = [String: Int64]()
+        for (i, item) in items.enumerated() {
+            let (matter, at) = try parseClosedMatter(item, at: "closed[\(i)]")
+            guard closed[matter] == nil else {
+                throw ReportError.invalidPolicy("'closed' names matter '\(matter)' twice")
             }
+            closed[matter] = at
         }
-        return policy
+        return closed
+    }
+
+    private static func parseClosedMatter(_ item: JSONValue, at path: String) throws -> (String, Int64) {
+        guard case .object(let o) = item else {
+            throw ReportError.invalidPolicy("'\(path)' must be an object {matter, closedAt}")
+        }
+        try rejectUnknown(o, known: ["matter", "closedAt"], at: "\(path).")
+        guard let matter = o["matter"]?.stringValue, !matter.isEmpty else {
+            throw ReportError.invalidPolicy("'\(path).matter' must be a non-empty string")
+        }
+        guard let text = o["closedAt"]?.stringValue, let at = parseTime(text, endOfDay: true) else {
+            throw ReportError.invalidPolicy(
+                "'\(path).closedAt' must be an RFC 3339 time with offset or a date YYYY-MM-DD")
+        }
+        return (matter, at)
     }
 
     /// RFC 3339 with offset, or a date (start or end of that UTC day).
@@ -120,7 +153,8 @@ public struct ReportPolicy: Sendable {
     private static func rejectUnknown(_ o: JSONObject, known: [String], at prefix: String) throws {
         let unknown = o.keys.filter { !known.contains($0) }
         if !unknown.isEmpty {
-            throw ReportError.invalidPolicy("unknown key\(unknown.count > 1 ? "s" : "") \(unknown.map { "'\(prefix)\($0)'" }.joined(separator: ", ")); "
+            let names = unknown.map { "'\(prefix)\($0)'" }.joined(separator: ", ")
+            throw ReportError.invalidPolicy("unknown key\(unknown.count > 1 ? "s" : "") \(names); "
                 + "allowed here: \(known.joined(separator: ", "))")
         }
     }
@@ -130,7 +164,8 @@ public struct ReportPolicy: Sendable {
         func value(_ key: String, _ range: ClosedRange<Int64>) throws -> Int64? {
             guard let v = o[key] else { return nil }
             guard let i = v.integerValue, range.contains(i) else {
-                throw ReportError.invalidPolicy("'\(prefix)\(key)' must be an integer from \(range.lowerBound) to \(range.upperBound)")
+                throw ReportError.invalidPolicy(
+                    "'\(prefix)\(key)' must be an integer from \(range.lowerBound) to \(range.upperBound)")
             }
             return i
         }
@@ -149,32 +184,42 @@ public struct ReportPolicy: Sendable {
         guard zoneName.contains("/") || zoneName == "UTC", let zone = TimeZone(identifier: zoneName) else {
             throw ReportError.invalidPolicy("'businessHours.timeZone' '\(zoneName)' is not an IANA time zone name")
         }
-        func clock(_ key: String, _ fallback: String) throws -> Int {
-            let text = o[key].map { $0.stringValue } ?? fallback
-            guard let text else { throw ReportError.invalidPolicy("'businessHours.\(key)' must be a string HH:MM") }
-            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let h = Int(parts[0]), let m = Int(parts[1]),
-                  (0...24).contains(h), (0..<60).contains(m), h * 60 + m <= 1440 else {
-                throw ReportError.invalidPolicy("'businessHours.\(key)' must be HH:MM (24-hour clock)")
-            }
-            return h * 60 + m
+        let start = try parseClock(o, "start", fallback: "09:00")
+        let end = try parseClock(o, "end", fallback: "17:30")
+        guard start < end else {
+            throw ReportError.invalidPolicy("'businessHours.start' must be before 'businessHours.end'")
         }
-        let start = try clock("start", "09:00")
-        let end = try clock("end", "17:30")
-        guard start < end else { throw ReportError.invalidPolicy("'businessHours.start' must be before 'businessHours.end'") }
-        var days = Set([1, 2, 3, 4, 5])
-        if let value = o["days"] {
-            guard case .array(let items) = value, !items.isEmpty else {
-                throw ReportError.invalidPolicy("'businessHours.days' must be a non-empty array of sun, mon, tue, wed, thu, fri, sat")
-            }
-            days = []
-            for item in items {
-                guard let name = item.stringValue, let d = BusinessHours.dayNames.firstIndex(of: name.lowercased()) else {
-                    throw ReportError.invalidPolicy("'businessHours.days' must hold only sun, mon, tue, wed, thu, fri, sat")
-                }
-                guard days.insert(d).inserted else { throw ReportError.invalidPolicy("'businessHours.days' names '\(name)' twice") }
-            }
-        }
+        let days = try o["days"].map(parseDays) ?? [1, 2, 3, 4, 5]
         return BusinessHours(timeZone: zone, startMinute: start, endMinute: end, days: days)
+    }
+
+    /// `businessHours.start` or `.end` ("HH:MM", 24:00 at most) as minutes after midnight.
+    private static func parseClock(_ o: JSONObject, _ key: String, fallback: String) throws -> Int {
+        let text = o[key].map { $0.stringValue } ?? fallback
+        guard let text else { throw ReportError.invalidPolicy("'businessHours.\(key)' must be a string HH:MM") }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, parts[0].count == 2, parts[1].count == 2, let h = Int(parts[0]), let m = Int(parts[1]),
+              (0...24).contains(h), (0..<60).contains(m), h * 60 + m <= 1440 else {
+            throw ReportError.invalidPolicy("'businessHours.\(key)' must be HH:MM (24-hour clock)")
+        }
+        return h * 60 + m
+    }
+
+    /// `businessHours.days`: weekday names, each at most once.
+    private static func parseDays(_ value: JSONValue) throws -> Set<Int> {
+        let names = "sun, mon, tue, wed, thu, fri, sat"
+        guard case .array(let items) = value, !items.isEmpty else {
+            throw ReportError.invalidPolicy("'businessHours.days' must be a non-empty array of \(names)")
+        }
+        var days = Set<Int>()
+        for item in items {
+            guard let name = item.stringValue, let d = BusinessHours.dayNames.firstIndex(of: name.lowercased()) else {
+                throw ReportError.invalidPolicy("'businessHours.days' must hold only \(names)")
+            }
+            guard days.insert(d).inserted else {
+                throw ReportError.invalidPolicy("'businessHours.days' names '\(name)' twice")
+            }
+        }
+        return days
     }
 }

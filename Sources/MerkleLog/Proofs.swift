@@ -81,7 +81,8 @@ internal func leafProofIndex(_ lo: Int64, _ hi: Int64, _ n: Int64, _ need: inout
 
 /// Appends the proof that leaf n is in the subtree [lo, hi), deepest sibling first.
 /// PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n]) if m < k, else PATH(m - k, D[k:n]) : MTH(D[0:k]).
-internal func leafProof(_ lo: Int64, _ hi: Int64, _ n: Int64, _ hashes: [Hash], _ next: inout Int, _ proof: inout [Hash]) {
+internal func leafProof(_ lo: Int64, _ hi: Int64, _ n: Int64, _ hashes: [Hash], _ next: inout Int,
+                        _ proof: inout [Hash]) {
     if lo + 1 == hi { return } // the verifier knows the leaf hash
     let k = maxpow2(hi - lo)
     if n < lo + k {
@@ -147,7 +148,8 @@ public struct NodeHashMemo {
 }
 
 /// `checkRecord(proof:treeSize:root:index:recordHash:)` with interior hashes memoised across calls (same result).
-public func checkRecord(proof: [Hash], treeSize: Int64, root: Hash, index: Int64, recordHash: Hash, memo: inout NodeHashMemo) throws {
+public func checkRecord(proof: [Hash], treeSize: Int64, root: Hash, index: Int64, recordHash: Hash,
+                        memo: inout NodeHashMemo) throws {
     // Memo slot: the node's depth from the root, the same for every record's path.
     try climbProof(proof, treeSize: treeSize, root: root, index: index, recordHash: recordHash) { depth, left, right in
         memo.hash(depth: depth, left, right)
@@ -157,7 +159,8 @@ public func checkRecord(proof: [Hash], treeSize: Int64, root: Hash, index: Int64
 // MARK: - Tree (consistency) proofs
 
 /// The proof that the tree of `newSize` records contains the tree of `oldSize` records as a prefix:
-/// RFC 6962 PROOF(oldSize, D[0:newSize]). Requires 1 <= oldSize <= newSize (like tlog; a proof from the empty tree is meaningless).
+/// RFC 6962 PROOF(oldSize, D[0:newSize]). Requires 1 <= oldSize <= newSize (like tlog; a proof from the empty tree
+/// is meaningless).
 public func proveTree(newSize: Int64, oldSize: Int64, reader: any HashReader) throws -> [Hash] {
     guard oldSize >= 1, oldSize <= newSize else {
         throw MerkleError.invalidIndex("proveTree: need 1 <= oldSize (\(oldSize)) <= newSize (\(newSize))")
@@ -192,7 +195,8 @@ internal func treeProofIndex(_ lo: Int64, _ hi: Int64, _ n: Int64, _ need: inout
 /// Appends the sub-proof for the subtree [lo, hi) against the old tree of n records.
 /// SUBPROOF(m, D[n], b) = {} if m = n and b; {MTH(D[n])} if m = n and not b;
 /// SUBPROOF(m, D[0:k], b) : MTH(D[k:n]) if m <= k; SUBPROOF(m - k, D[k:n], false) : MTH(D[0:k]) if m > k.
-internal func treeProof(_ lo: Int64, _ hi: Int64, _ n: Int64, _ hashes: [Hash], _ next: inout Int, _ proof: inout [Hash]) {
+internal func treeProof(_ lo: Int64, _ hi: Int64, _ n: Int64, _ hashes: [Hash], _ next: inout Int,
+                        _ proof: inout [Hash]) {
     if n == hi {
         // Common ground. The verifier knows the old root itself (lo == 0); otherwise send this subtree's hash.
         if lo != 0 { proof.append(subTreeHash(lo, hi, hashes, &next)) }

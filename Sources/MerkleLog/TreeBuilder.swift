@@ -21,13 +21,15 @@ public struct TreeBuilder: Sendable {
     /// Resumes a tree from its right edge (roots of the perfect subtrees, largest first).
     public init(size: Int64, rightEdge: [Hash]) {
         precondition(size >= 0 && rightEdge.count == size.nonzeroBitCount,
-                     "TreeBuilder: a tree of \(size) records has \(size.nonzeroBitCount) right-edge hashes, not \(rightEdge.count)")
+                     "TreeBuilder: a tree of \(size) records has \(size.nonzeroBitCount) right-edge hashes, "
+                        + "not \(rightEdge.count)")
         _size = size
         edge = rightEdge
         edge.reserveCapacity(64)
     }
 
-    /// Resumes a tree of `size` records, reading its right edge (at most log₂ size hashes, one call) from stored hashes.
+    /// Resumes a tree of `size` records, reading its right edge (at most log₂ size hashes, one call) from stored
+    /// hashes.
     public init(size: Int64, reader: any HashReader) throws {
         guard size >= 0 else { throw MerkleError.invalidIndex("TreeBuilder: negative size \(size)") }
         var indexes: [Int64] = []

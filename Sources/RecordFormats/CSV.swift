@@ -107,100 +107,132 @@ public struct CSVReader: Sequence, IteratorProtocol {
         }
     }
 
+    // The record reader runs once per imported row: its steps are inlined into it, work on the raw bytes, and
+    // allocate only each field's String (and, for a quoted field with "" escapes, reuse `scratch`).
+
     private mutating func readRecord(_ p: UnsafeRawPointer, _ n: Int) throws(CSVParseError) -> CSVRow {
-        @inline(__always) func at(_ i: Int) -> UInt8 { p.load(fromByteOffset: i, as: UInt8.self) }
         let recordLine = line
         var fields: [String] = []
         var column = 1
         while true {
-            if pos < n, at(pos) == UInt8(ascii: "\"") {
-                // Quoted field.
-                let quoteOffset = pos
-                pos += 1
-                var runStart = pos
-                var usedScratch = false
-                while true {
-                    guard pos < n else {
-                        throw CSVParseError(line: recordLine, column: column, reason: CSVParseError.unterminatedQuote,
-                                            offset: quoteOffset)
-                    }
-                    let c = at(pos)
-                    if c == UInt8(ascii: "\"") {
-                        if pos + 1 < n, at(pos + 1) == UInt8(ascii: "\"") {
-                            if !usedScratch { scratch.removeAll(keepingCapacity: true); usedScratch = true }
-                            scratch.append(contentsOf: UnsafeRawBufferPointer(start: p + runStart, count: pos + 1 - runStart))
-                            pos += 2
-                            runStart = pos
-                            continue
-                        }
-                        break
-                    }
-                    if c < 0x80 {
-                        if c == 0x0A { line += 1 }
-                        pos += 1
-                    } else {
-                        let len = utf8MultibyteLength(p, pos, n)
-                        if len == 0 {
-                            throw CSVParseError(line: line, column: column, reason: CSVParseError.invalidUTF8, offset: pos)
-                        }
-                        pos += len
-                    }
-                }
-                // pos at the closing quote
-                if usedScratch {
-                    scratch.append(contentsOf: UnsafeRawBufferPointer(start: p + runStart, count: pos - runStart))
-                    fields.append(String(decoding: scratch, as: UTF8.self))
-                } else {
-                    fields.append(String(decoding: UnsafeRawBufferPointer(start: p + runStart, count: pos - runStart), as: UTF8.self))
-                }
-                pos += 1
-                if pos < n {
-                    let c = at(pos)
-                    if c != UInt8(ascii: ","), c != 0x0A, c != 0x0D {
-                        throw CSVParseError(line: line, column: column, reason: CSVParseError.textAfterClosingQuote, offset: pos)
-                    }
-                }
+            if pos < n, Self.byte(p, pos) == UInt8(ascii: "\"") {
+                fields.append(try readQuotedField(p, n, recordLine: recordLine, column: column))
             } else {
-                // Unquoted field: up to a comma, line break or end.
-                let start = pos
-                while pos < n {
-                    let c = at(pos)
-                    if c == UInt8(ascii: ",") || c == 0x0A || c == 0x0D { break }
-                    if c == UInt8(ascii: "\"") {
-                        throw CSVParseError(line: line, column: column, reason: CSVParseError.quoteInUnquotedField, offset: pos)
-                    }
-                    if c < 0x80 {
-                        pos += 1
-                    } else {
-                        let len = utf8MultibyteLength(p, pos, n)
-                        if len == 0 {
-                            throw CSVParseError(line: line, column: column, reason: CSVParseError.invalidUTF8, offset: pos)
-                        }
-                        pos += len
-                    }
-                }
-                fields.append(String(decoding: UnsafeRawBufferPointer(start: p + start, count: pos - start), as: UTF8.self))
+                fields.append(try readUnquotedField(p, n, column: column))
             }
-            // After a field: comma, line end, or end of input.
-            if pos >= n { return CSVRow(line: recordLine, fields: fields) }
-            let c = at(pos)
-            if c == UInt8(ascii: ",") {
-                pos += 1
-                column += 1
+            if try endOfRecord(p, n, column: column) { return CSVRow(line: recordLine, fields: fields) }
+            column += 1
+        }
+    }
+
+    @inline(__always) private static func byte(_ p: UnsafeRawPointer, _ i: Int) -> UInt8 {
+        p.load(fromByteOffset: i, as: UInt8.self)
+    }
+
+    /// A quoted field from its opening quote at `pos`; `pos` ends after the closing quote.
+    @inline(__always)
+    private mutating func readQuotedField(_ p: UnsafeRawPointer, _ n: Int, recordLine: Int,
+                                          column: Int) throws(CSVParseError) -> String {
+        let (runStart, usedScratch) = try scanQuotedField(p, n, recordLine: recordLine, column: column)
+        // pos at the closing quote
+        let run = UnsafeRawBufferPointer(start: p + runStart, count: pos - runStart)
+        let field: String
+        if usedScratch {
+            scratch.append(contentsOf: run)
+            field = String(decoding: scratch, as: UTF8.self)
+        } else {
+            field = String(decoding: run, as: UTF8.self)
+        }
+        pos += 1
+        if pos < n {
+            let c = Self.byte(p, pos)
+            if c != UInt8(ascii: ","), c != 0x0A, c != 0x0D {
+                throw CSVParseError(line: line, column: column, reason: CSVParseError.textAfterClosingQuote,
+                                    offset: pos)
+            }
+        }
+        return field
+    }
+
+    /// Moves `pos` from the opening quote to the closing one. The field's text is `scratch` (when `usedScratch`:
+    /// it had "" escapes) followed by the bytes from `runStart` to `pos`.
+    @inline(__always)
+    private mutating func scanQuotedField(_ p: UnsafeRawPointer, _ n: Int, recordLine: Int,
+                                          column: Int) throws(CSVParseError) -> (runStart: Int, usedScratch: Bool) {
+        let quoteOffset = pos
+        pos += 1
+        var runStart = pos
+        var usedScratch = false
+        while true {
+            guard pos < n else {
+                throw CSVParseError(line: recordLine, column: column, reason: CSVParseError.unterminatedQuote,
+                                    offset: quoteOffset)
+            }
+            let c = Self.byte(p, pos)
+            if c == UInt8(ascii: "\"") {
+                guard pos + 1 < n, Self.byte(p, pos + 1) == UInt8(ascii: "\"") else { return (runStart, usedScratch) }
+                // "" stands for one quote: keep the run up to and including the first.
+                if !usedScratch { scratch.removeAll(keepingCapacity: true); usedScratch = true }
+                scratch.append(contentsOf: UnsafeRawBufferPointer(start: p + runStart, count: pos + 1 - runStart))
+                pos += 2
+                runStart = pos
                 continue
             }
-            if c == 0x0A {
-                pos += 1
-                line += 1
-                return CSVRow(line: recordLine, fields: fields)
-            }
-            // c == CR
-            if pos + 1 < n, at(pos + 1) == 0x0A {
-                pos += 2
-                line += 1
-                return CSVRow(line: recordLine, fields: fields)
-            }
-            throw CSVParseError(line: line, column: column, reason: CSVParseError.bareCarriageReturn, offset: pos)
+            if c == 0x0A { line += 1 }
+            try skipCharacter(p, n, c, column: column)
         }
+    }
+
+    /// An unquoted field: up to a comma, line break or end.
+    @inline(__always)
+    private mutating func readUnquotedField(_ p: UnsafeRawPointer, _ n: Int,
+                                            column: Int) throws(CSVParseError) -> String {
+        let start = pos
+        while pos < n {
+            let c = Self.byte(p, pos)
+            if c == UInt8(ascii: ",") || c == 0x0A || c == 0x0D { break }
+            if c == UInt8(ascii: "\"") {
+                throw CSVParseError(line: line, column: column, reason: CSVParseError.quoteInUnquotedField, offset: pos)
+            }
+            try skipCharacter(p, n, c, column: column)
+        }
+        return String(decoding: UnsafeRawBufferPointer(start: p + start, count: pos - start), as: UTF8.self)
+    }
+
+    /// Steps over the character starting with byte `c` at `pos`, checking that it is valid UTF-8.
+    @inline(__always)
+    private mutating func skipCharacter(_ p: UnsafeRawPointer, _ n: Int, _ c: UInt8,
+                                        column: Int) throws(CSVParseError) {
+        if c < 0x80 {
+            pos += 1
+            return
+        }
+        let len = utf8MultibyteLength(p, pos, n)
+        if len == 0 { throw CSVParseError(line: line, column: column, reason: CSVParseError.invalidUTF8, offset: pos) }
+        pos += len
+    }
+
+    /// After a field: a comma (false: another field follows), a line end or the end of input (true: the record
+    /// ends; `pos` after the line end).
+    @inline(__always)
+    private mutating func endOfRecord(_ p: UnsafeRawPointer, _ n: Int, column: Int) throws(CSVParseError) -> Bool {
+        if pos >= n { return true }
+        let c = Self.byte(p, pos)
+        if c == UInt8(ascii: ",") {
+            pos += 1
+            return false
+        }
+        if c == 0x0A {
+            pos += 1
+            line += 1
+            return true
+        }
+        // c == CR
+        if pos + 1 < n, Self.byte(p, pos + 1) == 0x0A {
+            pos += 2
+            line += 1
+            return true
+        }
+        throw CSVParseError(line: line, column: column, reason: CSVParseError.bareCarriageReturn, offset: pos)
     }
 }

@@ -25,14 +25,17 @@ public enum JSONParser {
     public static func parse(_ text: String, maxDepth: Int = 32) throws(JSONParseError) -> JSONValue {
         var text = text
         let r: Result<JSONValue, JSONParseError> = text.withUTF8 { buf in
-            Result { () throws(JSONParseError) -> JSONValue in try parse(UnsafeRawBufferPointer(buf), maxDepth: maxDepth) }
+            Result { () throws(JSONParseError) -> JSONValue in
+                try parse(UnsafeRawBufferPointer(buf), maxDepth: maxDepth)
+            }
         }
         return try r.get()
     }
 
     /// Parses a JSON value that must be an object (e.g. one record).
     /// A non-object top-level value is reported as `unexpectedCharacter` at its first byte.
-    public static func parseObject(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 32) throws(JSONParseError) -> JSONObject {
+    public static func parseObject(_ bytes: UnsafeRawBufferPointer,
+                                   maxDepth: Int = 32) throws(JSONParseError) -> JSONObject {
         let v = try parse(bytes, maxDepth: maxDepth)
         if case .object(let o) = v { return o }
         var i = 0
@@ -138,17 +141,22 @@ fileprivate struct _JSONParser {
             } catch {
                 throw error.inside(index: elementStack.count - base)
             }
-            skipWhitespace()
-            guard pos < end else { throw fail(.unexpectedEnd, at: pos) }
-            let c = byte(pos)
-            pos += 1
-            if c == UInt8(ascii: ",") {
-                skipWhitespace()
-                continue
-            }
-            if c == UInt8(ascii: "]") { return elementStack.popArray(from: base) }
-            throw unexpected(at: pos - 1)
+            if try closes(UInt8(ascii: "]")) { return elementStack.popArray(from: base) }
         }
+    }
+
+    /// After a member or element: `,` (false: another follows, whitespace after it skipped) or `close` (true).
+    @inline(__always) mutating func closes(_ close: UInt8) throws(JSONParseError) -> Bool {
+        skipWhitespace()
+        guard pos < end else { throw fail(.unexpectedEnd, at: pos) }
+        let c = byte(pos)
+        pos += 1
+        if c == UInt8(ascii: ",") {
+            skipWhitespace()
+            return false
+        }
+        if c == close { return true }
+        throw unexpected(at: pos - 1)
     }
 
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONObject {
@@ -162,86 +170,78 @@ fileprivate struct _JSONParser {
         let base = memberStack.count
         var index: [String: Int]? = nil  // only for very large objects
         while true {
-            guard pos < end else { throw fail(.unexpectedEnd, at: pos) }
-            guard byte(pos) == asciiQuote else { throw unexpected(at: pos) }
             let keyOffset = pos
-            let key = try parseString()
-            let fp: UInt64
-            if pos - keyOffset - 2 == key.utf8.count {  // no escapes: hash the input bytes
-                fp = keyFingerprint(UnsafeRawBufferPointer(start: self.base + keyOffset + 1, count: pos - keyOffset - 2))
-            } else {
-                fp = keyFingerprint(key)
-            }
-            if index == nil {
-                let top = memberStack.count
-                let m = memberStack.base
-                for i in base..<top {
-                    let f = m[i].fingerprint
-                    if f == fp || f == 0 || fp == 0, m[i].key == key { throw fail(.duplicateKey(key), at: keyOffset) }
-                }
-                if top - base >= JSONObject.indexThreshold {
-                    var d = [String: Int](minimumCapacity: (top - base) * 2)
-                    for i in base..<top { d[memberStack.base[i].key] = i - base }
-                    d[key] = top - base
-                    index = d
-                }
-            } else if index!.updateValue(memberStack.count - base, forKey: key) != nil {
-                throw fail(.duplicateKey(key), at: keyOffset)
-            }
-            skipWhitespace()
-            guard pos < end else { throw fail(.unexpectedEnd, at: pos) }
-            guard byte(pos) == UInt8(ascii: ":") else { throw unexpected(at: pos) }
-            pos += 1
-            skipWhitespace()
+            let (key, fp) = try parseKey()
+            try rejectDuplicate(key, fingerprint: fp, at: keyOffset, membersFrom: base, index: &index)
+            try colon()
             do throws(JSONParseError) {
                 let v = try parseValue(depth: depth)
                 memberStack.append(JSONObject.Member(key: key, fingerprint: fp, value: v))
             } catch {
                 throw error.inside(key: key)
             }
-            skipWhitespace()
-            guard pos < end else { throw fail(.unexpectedEnd, at: pos) }
-            let c = byte(pos)
-            pos += 1
-            if c == UInt8(ascii: ",") {
-                skipWhitespace()
-                continue
-            }
-            if c == UInt8(ascii: "}") {
+            if try closes(UInt8(ascii: "}")) {
                 return JSONObject(uniqueMembers: memberStack.popArray(from: base), index: index)
             }
-            throw unexpected(at: pos - 1)
         }
+    }
+
+    /// A member's key at `pos` and its fingerprint (hashed from the input bytes when it has no escapes).
+    @inline(__always) mutating func parseKey() throws(JSONParseError) -> (key: String, fingerprint: UInt64) {
+        guard pos < end else { throw fail(.unexpectedEnd, at: pos) }
+        guard byte(pos) == asciiQuote else { throw unexpected(at: pos) }
+        let keyOffset = pos
+        let key = try parseString()
+        if pos - keyOffset - 2 == key.utf8.count {  // no escapes: hash the input bytes
+            let raw = UnsafeRawBufferPointer(start: self.base + keyOffset + 1, count: pos - keyOffset - 2)
+            return (key, keyFingerprint(raw))
+        }
+        return (key, keyFingerprint(key))
+    }
+
+    /// Throws `duplicateKey` when the object being parsed (members `base...` of the stack) already has `key`:
+    /// a scan of fingerprints, or once the object has `JSONObject.indexThreshold` members, a dictionary `index`.
+    @inline(__always)
+    func rejectDuplicate(_ key: String, fingerprint fp: UInt64, at keyOffset: Int, membersFrom base: Int,
+                         index: inout [String: Int]?) throws(JSONParseError) {
+        if index != nil {
+            if index!.updateValue(memberStack.count - base, forKey: key) != nil {
+                throw fail(.duplicateKey(key), at: keyOffset)
+            }
+            return
+        }
+        let top = memberStack.count
+        let m = memberStack.base
+        for i in base..<top {
+            let f = m[i].fingerprint
+            if f == fp || f == 0 || fp == 0, m[i].key == key { throw fail(.duplicateKey(key), at: keyOffset) }
+        }
+        if top - base >= JSONObject.indexThreshold {
+            var d = [String: Int](minimumCapacity: (top - base) * 2)
+            for i in base..<top { d[m[i].key] = i - base }
+            d[key] = top - base
+            index = d
+        }
+    }
+
+    /// The `:` after a key, with whitespace either side.
+    @inline(__always) mutating func colon() throws(JSONParseError) {
+        skipWhitespace()
+        guard pos < end else { throw fail(.unexpectedEnd, at: pos) }
+        guard byte(pos) == UInt8(ascii: ":") else { throw unexpected(at: pos) }
+        pos += 1
+        skipWhitespace()
     }
 
     // MARK: numbers
 
     mutating func parseInteger() throws(JSONParseError) -> Int64 {
         let start = pos
-        var negative = false
-        if byte(pos) == UInt8(ascii: "-") {
-            negative = true
-            pos += 1
-        }
+        let negative = byte(pos) == UInt8(ascii: "-")
+        if negative { pos += 1 }
         guard pos < end else { throw fail(.unexpectedEnd, at: pos) }
-        let first = byte(pos)
-        guard first >= 0x30 && first <= 0x39 else { throw unexpected(at: pos) }
-        var magnitude: UInt64 = 0
-        var overflow = false
-        if first == 0x30 {
-            pos += 1
-            if pos < end, isDigit(byte(pos)) { throw fail(.unexpectedCharacter(byte(pos)), at: pos) }  // leading zero
-        } else {
-            while pos < end {
-                let c = byte(pos)
-                guard isDigit(c) else { break }
-                let (m, o1) = magnitude.multipliedReportingOverflow(by: 10)
-                let (a, o2) = m.addingReportingOverflow(UInt64(c &- 0x30))
-                magnitude = a
-                overflow = overflow || o1 || o2
-                pos += 1
-            }
-        }
+        guard isDigit(byte(pos)) else { throw unexpected(at: pos) }
+        let (magnitude, overflow) = try parseMagnitude()
         if pos < end {
             let c = byte(pos)
             if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") {
@@ -256,6 +256,27 @@ fileprivate struct _JSONParser {
         }
         guard magnitude <= UInt64(Int64.max) else { throw fail(.integerOutOfRange, at: start) }
         return Int64(magnitude)
+    }
+
+    /// The digits at `pos` (a first digit is there; a leading zero stands alone), and whether they overflowed.
+    @inline(__always) mutating func parseMagnitude() throws(JSONParseError) -> (UInt64, overflow: Bool) {
+        if byte(pos) == 0x30 {
+            pos += 1
+            if pos < end, isDigit(byte(pos)) { throw fail(.unexpectedCharacter(byte(pos)), at: pos) }  // leading zero
+            return (0, false)
+        }
+        var magnitude: UInt64 = 0
+        var overflow = false
+        while pos < end {
+            let c = byte(pos)
+            guard isDigit(c) else { break }
+            let (m, o1) = magnitude.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(c &- 0x30))
+            magnitude = a
+            overflow = overflow || o1 || o2
+            pos += 1
+        }
+        return (magnitude, overflow)
     }
 
     @inline(__always) func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
@@ -367,31 +388,29 @@ fileprivate struct _JSONParser {
         case UInt8(ascii: "n"): scratch.append(0x0A)
         case UInt8(ascii: "r"): scratch.append(0x0D)
         case UInt8(ascii: "t"): scratch.append(0x09)
-        case UInt8(ascii: "u"):
-            let unit = try hex4(escapeStart: escapeStart)
-            var scalar: UInt32
-            if unit >= 0xD800 && unit <= 0xDBFF {
-                // A high surrogate must be followed by an escaped low surrogate.
-                guard pos + 1 < end, byte(pos) == asciiBackslash, byte(pos + 1) == UInt8(ascii: "u") else {
-                    if pos >= end || (pos + 1 >= end && byte(pos) == asciiBackslash) {
-                        throw fail(.unexpectedEnd, at: end)
-                    }
-                    throw fail(.loneSurrogate, at: escapeStart)
-                }
-                let secondStart = pos
-                pos += 2
-                let low = try hex4(escapeStart: secondStart)
-                guard low >= 0xDC00 && low <= 0xDFFF else { throw fail(.loneSurrogate, at: escapeStart) }
-                scalar = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
-            } else if unit >= 0xDC00 && unit <= 0xDFFF {
-                throw fail(.loneSurrogate, at: escapeStart)
-            } else {
-                scalar = UInt32(unit)
-            }
-            appendUTF8(scalar)
+        case UInt8(ascii: "u"): appendUTF8(try unicodeEscape(escapeStart: escapeStart))
         default:
             throw fail(.invalidEscape, at: escapeStart)
         }
+    }
+
+    /// The scalar of a `\uXXXX` escape whose hex digits are at `pos` (a high surrogate must be followed by an
+    /// escaped low surrogate); `pos` after it.
+    mutating func unicodeEscape(escapeStart: Int) throws(JSONParseError) -> UInt32 {
+        let unit = try hex4(escapeStart: escapeStart)
+        if unit >= 0xDC00 && unit <= 0xDFFF { throw fail(.loneSurrogate, at: escapeStart) }
+        guard unit >= 0xD800 && unit <= 0xDBFF else { return UInt32(unit) }
+        guard pos + 1 < end, byte(pos) == asciiBackslash, byte(pos + 1) == UInt8(ascii: "u") else {
+            if pos >= end || (pos + 1 >= end && byte(pos) == asciiBackslash) {
+                throw fail(.unexpectedEnd, at: end)
+            }
+            throw fail(.loneSurrogate, at: escapeStart)
+        }
+        let secondStart = pos
+        pos += 2
+        let low = try hex4(escapeStart: secondStart)
+        guard low >= 0xDC00 && low <= 0xDFFF else { throw fail(.loneSurrogate, at: escapeStart) }
+        return 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
     }
 
     /// Reads 4 hex digits at `pos`.

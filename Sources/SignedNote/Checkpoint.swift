@@ -29,12 +29,32 @@ public struct Checkpoint: Sendable, Equatable {
         let bytes = Array(body.utf8)
         guard bytes.count <= SignedNoteText.maxNoteSize else { throw NoteError.malformedCheckpoint("body too large") }
         guard bytes.last == 0x0a else { throw NoteError.malformedCheckpoint("body does not end in a newline") }
-        guard !bytes.contains(where: { $0 < 0x20 && $0 != 0x0a }) else { throw NoteError.malformedCheckpoint("control character") }
+        guard !bytes.contains(where: { $0 < 0x20 && $0 != 0x0a }) else {
+            throw NoteError.malformedCheckpoint("control character")
+        }
         let lines = bytes.dropLast().split(separator: 0x0a, omittingEmptySubsequences: false)
         guard lines.count >= 3 else { throw NoteError.malformedCheckpoint("fewer than three lines") }
         guard !lines[0].isEmpty else { throw NoteError.malformedCheckpoint("empty origin") }
 
-        let sizeText = lines[1]
+        let size = try Self.parseSize(lines[1])
+        guard let root = Base64.decode(String(decoding: lines[2], as: UTF8.self)) else {
+            throw NoteError.malformedCheckpoint("root hash is not valid base64")
+        }
+        guard root.count == 32 else { throw NoteError.malformedCheckpoint("root hash is \(root.count) bytes, not 32") }
+
+        let extensions = lines.dropFirst(3)
+        guard extensions.allSatisfy({ !$0.isEmpty }) else {
+            throw NoteError.malformedCheckpoint("empty extension line")
+        }
+
+        self.origin = String(decoding: lines[0], as: UTF8.self)
+        self.size = size
+        self.rootHash = root
+        self.extensionLines = extensions.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The size line: decimal, no sign, no leading zeros (except "0"), at most 2^63 - 1.
+    private static func parseSize(_ sizeText: ArraySlice<UInt8>) throws -> UInt64 {
         guard !sizeText.isEmpty, sizeText.count <= 20,
               sizeText.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
             throw NoteError.malformedCheckpoint("size is not a decimal number")
@@ -53,19 +73,7 @@ public struct Checkpoint: Sendable, Equatable {
         guard size <= UInt64(Int64.max) else {
             throw NoteError.malformedCheckpoint("size is larger than 2^63 - 1")
         }
-
-        guard let root = Base64.decode(String(decoding: lines[2], as: UTF8.self)) else {
-            throw NoteError.malformedCheckpoint("root hash is not valid base64")
-        }
-        guard root.count == 32 else { throw NoteError.malformedCheckpoint("root hash is \(root.count) bytes, not 32") }
-
-        let extensions = lines.dropFirst(3)
-        guard extensions.allSatisfy({ !$0.isEmpty }) else { throw NoteError.malformedCheckpoint("empty extension line") }
-
-        self.origin = String(decoding: lines[0], as: UTF8.self)
-        self.size = size
-        self.rootHash = root
-        self.extensionLines = extensions.map { String(decoding: $0, as: UTF8.self) }
+        return size
     }
 
     /// Opens a signed checkpoint, as Go's `note.Open` opens a note: parses the signed note, checks its signature by

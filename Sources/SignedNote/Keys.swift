@@ -83,10 +83,18 @@ public struct NoteVerifierKey: Sendable, Equatable {
         let (name, rest) = chop(trimOneNewline(text), "+")
         let (hash16, key64) = chop(rest, "+")
         guard isValidKeyName(String(name)) else { throw NoteError.malformedVerifierKey("invalid key name") }
-        guard let hash = parseKeyHash(hash16) else { throw NoteError.malformedVerifierKey("key id must be 8 lowercase hex digits") }
-        guard let key = Base64.decode(String(key64)), !key.isEmpty else { throw NoteError.malformedVerifierKey("key is not valid base64") }
-        guard encodedKeyHash(name: String(name), encodedKey: key) == hash else { throw NoteError.malformedVerifierKey("key id does not match key") }
-        guard key[0] == algorithmEd25519 else { throw NoteError.malformedVerifierKey("unknown key algorithm \(key[0])") }
+        guard let hash = parseKeyHash(hash16) else {
+            throw NoteError.malformedVerifierKey("key id must be 8 lowercase hex digits")
+        }
+        guard let key = Base64.decode(String(key64)), !key.isEmpty else {
+            throw NoteError.malformedVerifierKey("key is not valid base64")
+        }
+        guard encodedKeyHash(name: String(name), encodedKey: key) == hash else {
+            throw NoteError.malformedVerifierKey("key id does not match key")
+        }
+        guard key[0] == algorithmEd25519 else {
+            throw NoteError.malformedVerifierKey("unknown key algorithm \(key[0])")
+        }
         guard key.count == 33 else { throw NoteError.malformedVerifierKey("Ed25519 key must be 32 bytes") }
         self.name = String(name)
         self.keyHash = hash
@@ -131,9 +139,13 @@ public struct NoteSigner: Sendable {
         let (priv2, rest2) = chop(rest1, "+")
         let (name, rest3) = chop(rest2, "+")
         let (hash16, key64) = chop(rest3, "+")
-        guard priv1 == "PRIVATE", priv2 == "KEY" else { throw NoteError.malformedSignerKey("missing PRIVATE+KEY prefix") }
+        guard priv1 == "PRIVATE", priv2 == "KEY" else {
+            throw NoteError.malformedSignerKey("missing PRIVATE+KEY prefix")
+        }
         guard isValidKeyName(String(name)) else { throw NoteError.malformedSignerKey("invalid key name") }
-        guard let hash = parseKeyHash(hash16) else { throw NoteError.malformedSignerKey("key id must be 8 lowercase hex digits") }
+        guard let hash = parseKeyHash(hash16) else {
+            throw NoteError.malformedSignerKey("key id must be 8 lowercase hex digits")
+        }
         guard var decoded = Base64.decode(String(key64)), !decoded.isEmpty else {
             throw NoteError.malformedSignerKey("key is not valid base64")
         }

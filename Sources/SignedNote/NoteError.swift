@@ -25,7 +25,8 @@ public enum NoteError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownKey: return "note has no signature by the given key"
         case .invalidSignature: return "invalid signature by the given key"
         case .malformedCheckpoint(let why): return "malformed checkpoint: \(why)"
-        case .originMismatch(let origin, let keyName): return "the checkpoint's origin \(origin) is not the key's name \(keyName)"
+        case .originMismatch(let origin, let keyName):
+            return "the checkpoint's origin \(origin) is not the key's name \(keyName)"
         }
     }
 }

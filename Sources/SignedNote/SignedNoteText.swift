@@ -41,7 +41,9 @@ public struct SignedNoteText: Sendable {
     /// one or more lines `— <name> <base64(keyHash || signature)>` each ending in newline, valid
     /// names, strict standard base64 of at least 5 bytes, at most `maxSignatures` lines.
     public init(parsing bytes: [UInt8]) throws {
-        guard bytes.count <= Self.maxNoteSize else { throw NoteError.malformedNote("note exceeds \(Self.maxNoteSize) bytes") }
+        guard bytes.count <= Self.maxNoteSize else {
+            throw NoteError.malformedNote("note exceeds \(Self.maxNoteSize) bytes")
+        }
         guard let index = bytes.firstIndex(where: { $0 < 0x20 && $0 != 0x0a }) else {
             try self.init(validatedBytes: bytes)
             return
@@ -54,40 +56,42 @@ public struct SignedNoteText: Sendable {
         guard decoded.utf8.elementsEqual(bytes) else { throw NoteError.malformedNote("invalid UTF-8") }
 
         // The text ends at the last blank line: find the last "\n\n".
-        var split: Int? = nil
-        if bytes.count >= 2 {
-            for i in stride(from: bytes.count - 2, through: 0, by: -1) where bytes[i] == 0x0a && bytes[i + 1] == 0x0a {
-                split = i
-                break
-            }
-        }
-        guard let split else { throw NoteError.malformedNote("no blank line before signatures") }
+        let lastBlank = bytes.indices.dropLast().last(where: { bytes[$0] == 0x0a && bytes[$0 + 1] == 0x0a })
+        guard let split = lastBlank else { throw NoteError.malformedNote("no blank line before signatures") }
         let textBytes = bytes[..<(split + 1)]
         let signatureBlock = bytes[(split + 2)...]
         guard !signatureBlock.isEmpty else { throw NoteError.malformedNote("no signatures") }
-        guard signatureBlock.last == 0x0a else { throw NoteError.malformedNote("signature block does not end in a newline") }
+        guard signatureBlock.last == 0x0a else {
+            throw NoteError.malformedNote("signature block does not end in a newline")
+        }
 
         let lines = signatureBlock.dropLast().split(separator: 0x0a, omittingEmptySubsequences: false)
-        guard lines.count <= Self.maxSignatures else { throw NoteError.malformedNote("more than \(Self.maxSignatures) signatures") }
-        let prefix: [UInt8] = [0xe2, 0x80, 0x94, 0x20] // "— " (U+2014, space)
-        var signatures: [NoteSignature] = []
-        signatures.reserveCapacity(lines.count)
-        for (number, line) in lines.enumerated() {
-            guard line.starts(with: prefix) else { throw NoteError.malformedNote("signature line \(number + 1) does not start with \"— \"") }
-            let body = line.dropFirst(prefix.count)
-            let space = body.firstIndex(of: 0x20) ?? body.endIndex
-            let name = String(decoding: body[..<space], as: UTF8.self)
-            let base64 = space < body.endIndex ? String(decoding: body[(space + 1)...], as: UTF8.self) : ""
-            guard isValidKeyName(name) else { throw NoteError.malformedNote("signature line \(number + 1) has an invalid key name") }
-            guard !base64.isEmpty, let raw = Base64.decode(base64) else {
-                throw NoteError.malformedNote("signature line \(number + 1) has invalid base64")
-            }
-            guard raw.count >= 5 else { throw NoteError.malformedNote("signature line \(number + 1) is too short") }
-            let hash = raw.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-            signatures.append(NoteSignature(name: name, keyHash: hash, signature: Array(raw.dropFirst(4))))
+        guard lines.count <= Self.maxSignatures else {
+            throw NoteError.malformedNote("more than \(Self.maxSignatures) signatures")
         }
         self.text = String(decoding: textBytes, as: UTF8.self)
-        self.signatures = signatures
+        self.signatures = try lines.enumerated().map { try Self.signature($1, number: $0 + 1) }
+    }
+
+    /// Signature line `number` (1-based): `— <name> <base64(keyHash || signature)>`.
+    private static func signature(_ line: ArraySlice<UInt8>, number: Int) throws -> NoteSignature {
+        let prefix: [UInt8] = [0xe2, 0x80, 0x94, 0x20] // "— " (U+2014, space)
+        guard line.starts(with: prefix) else {
+            throw NoteError.malformedNote("signature line \(number) does not start with \"— \"")
+        }
+        let body = line.dropFirst(prefix.count)
+        let space = body.firstIndex(of: 0x20) ?? body.endIndex
+        let name = String(decoding: body[..<space], as: UTF8.self)
+        let base64 = space < body.endIndex ? String(decoding: body[(space + 1)...], as: UTF8.self) : ""
+        guard isValidKeyName(name) else {
+            throw NoteError.malformedNote("signature line \(number) has an invalid key name")
+        }
+        guard !base64.isEmpty, let raw = Base64.decode(base64) else {
+            throw NoteError.malformedNote("signature line \(number) has invalid base64")
+        }
+        guard raw.count >= 5 else { throw NoteError.malformedNote("signature line \(number) is too short") }
+        let hash = raw.prefix(4).reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        return NoteSignature(name: name, keyHash: hash, signature: Array(raw.dropFirst(4)))
     }
 
     /// Succeeds if the note carries at least one signature whose name and key hash are the key's,

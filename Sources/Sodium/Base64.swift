@@ -131,12 +131,14 @@ public enum Base64 {
             ~(((c - Int(lo)) | (Int(hi) - c)) >> 63)
         }
         @inline(__always) func equal(_ c: Int, _ x: UInt8) -> Int { within(c, x, x) }
-        let (sixtyTwo, sixtyThree): (UInt8, UInt8) = urlSafe ? (UInt8(ascii: "-"), UInt8(ascii: "_")) : (UInt8(ascii: "+"), UInt8(ascii: "/"))
+        let (sixtyTwo, sixtyThree): (UInt8, UInt8) = urlSafe
+            ? (UInt8(ascii: "-"), UInt8(ascii: "_")) : (UInt8(ascii: "+"), UInt8(ascii: "/"))
         let padding = urlSafe ? 0 : -1
         var invalid = 0
         for byte in bytes {
             let c = Int(byte)
-            let valid = within(c, UInt8(ascii: "A"), UInt8(ascii: "Z")) | within(c, UInt8(ascii: "a"), UInt8(ascii: "z"))
+            let valid = within(c, UInt8(ascii: "A"), UInt8(ascii: "Z"))
+                | within(c, UInt8(ascii: "a"), UInt8(ascii: "z"))
                 | within(c, UInt8(ascii: "0"), UInt8(ascii: "9")) | equal(c, sixtyTwo) | equal(c, sixtyThree)
                 | (equal(c, UInt8(ascii: "=")) & padding)
             invalid |= ~valid

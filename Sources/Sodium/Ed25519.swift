@@ -35,7 +35,8 @@ public struct Ed25519SigningKey: Sendable {
         var length: UInt64 = 0
         let rc = secretKey.withUnsafeBytes { sk in
             signature.withUnsafeMutableBytes { sig in
-                crypto_sign_detached(nonNullBase(sig), &length, nonNullBase(message), UInt64(message.count), nonNullBase(sk))
+                crypto_sign_detached(nonNullBase(sig), &length, nonNullBase(message), UInt64(message.count),
+                                     nonNullBase(sk))
             }
         }
         precondition(rc == 0 && length == UInt64(Self.signatureByteCount), "crypto_sign_detached failed (\(rc))")
@@ -64,7 +65,8 @@ public enum Ed25519 {
               publicKey.count == Ed25519SigningKey.publicKeyByteCount else { return false }
         return signature.withUnsafeBytes { sig in
             publicKey.withUnsafeBytes { pk in
-                crypto_sign_verify_detached(nonNullBase(sig), nonNullBase(message), UInt64(message.count), nonNullBase(pk)) == 0
+                crypto_sign_verify_detached(nonNullBase(sig), nonNullBase(message), UInt64(message.count),
+                                            nonNullBase(pk)) == 0
             }
         }
     }

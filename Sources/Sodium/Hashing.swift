@@ -3,14 +3,18 @@ import CSodium
 /// Keyed BLAKE2b (`crypto_generichash` with a key).
 public enum KeyedHash {
     /// Preconditions: key 16...64 bytes, length 16...64.
-    public static func hash(_ message: UnsafeRawBufferPointer, key: SecretBytes, into output: UnsafeMutableRawBufferPointer) {
+    public static func hash(_ message: UnsafeRawBufferPointer, key: SecretBytes,
+                            into output: UnsafeMutableRawBufferPointer) {
         Sodium.ensureInitialized()
-        precondition(key.count >= Int(crypto_generichash_keybytes_min()) && key.count <= Int(crypto_generichash_keybytes_max()),
+        precondition(key.count >= Int(crypto_generichash_keybytes_min())
+                        && key.count <= Int(crypto_generichash_keybytes_max()),
                      "KeyedHash key must be 16...64 bytes")
-        precondition(output.count >= Int(crypto_generichash_bytes_min()) && output.count <= Int(crypto_generichash_bytes_max()),
+        precondition(output.count >= Int(crypto_generichash_bytes_min())
+                        && output.count <= Int(crypto_generichash_bytes_max()),
                      "KeyedHash length must be 16...64")
         let rc = key.withUnsafeBytes { k in
-            crypto_generichash(nonNullBase(output), output.count, nonNullBase(message), UInt64(message.count), nonNullBase(k), k.count)
+            crypto_generichash(nonNullBase(output), output.count, nonNullBase(message), UInt64(message.count),
+                               nonNullBase(k), k.count)
         }
         precondition(rc == 0, "crypto_generichash failed (\(rc))")
     }

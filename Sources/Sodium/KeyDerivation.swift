@@ -16,10 +16,13 @@ public enum Argon2id {
     /// Throws `SodiumError(operation: "pwhash.salt" / "pwhash.length", code: -1)` for bad sizes and
     /// `SodiumError(operation: "pwhash", code: rc)` when libsodium refuses (limits out of range,
     /// out of memory).
-    public static func deriveKey(passphrase: SecretBytes, salt: [UInt8], opsLimit: UInt64, memLimit: Int, length: Int = 32) throws -> SecretBytes {
+    public static func deriveKey(passphrase: SecretBytes, salt: [UInt8], opsLimit: UInt64, memLimit: Int,
+                                 length: Int = 32) throws -> SecretBytes {
         Sodium.ensureInitialized()
         guard salt.count == saltByteCount else { throw SodiumError(operation: "pwhash.salt", code: -1) }
-        guard length >= Int(crypto_pwhash_argon2id_bytes_min()) else { throw SodiumError(operation: "pwhash.length", code: -1) }
+        guard length >= Int(crypto_pwhash_argon2id_bytes_min()) else {
+            throw SodiumError(operation: "pwhash.length", code: -1)
+        }
         guard memLimit >= 0 else { throw SodiumError(operation: "pwhash", code: -1) }
         let output = SecretBytes(count: length)
         let rc = passphrase.withUnsafeBytes { pw in
@@ -48,7 +51,8 @@ public enum KeyDerivation {
 
     /// `context` must be exactly 8 ASCII bytes, `master` 32 bytes, `length` 16...64 (preconditions:
     /// these are compile-time constants of the caller, not input).
-    public static func deriveSubkey(from master: SecretBytes, id: UInt64, context: String, length: Int = 32) -> SecretBytes {
+    public static func deriveSubkey(from master: SecretBytes, id: UInt64, context: String,
+                                    length: Int = 32) -> SecretBytes {
         Sodium.ensureInitialized()
         let contextBytes = Array(context.utf8)
         precondition(contextBytes.count == contextByteCount && contextBytes.allSatisfy { $0 < 0x80 },

@@ -6,7 +6,8 @@ import CBLAKE2b
 ///
 /// Derives the per-field salts of every record (one key per record, a dozen fields). The midstate is as
 /// secret as the key: it is zeroed when this object goes away.
-public final class ShortKeyedHash: @unchecked Sendable {  // immutable after init
+// `@unchecked Sendable`: immutable after init (the midstate is only read, then zeroed in deinit).
+public final class ShortKeyedHash: @unchecked Sendable {
     public static let maxMessageLength = 128
 
     private var midstate: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
@@ -32,8 +33,10 @@ public final class ShortKeyedHash: @unchecked Sendable {  // immutable after ini
     /// little more than one.
     public func hash(packed messages: UnsafeRawBufferPointer, messageLength: Int, count: Int,
                      into outputs: UnsafeMutableRawBufferPointer) {
-        precondition((1...Self.maxMessageLength).contains(messageLength), "ShortKeyedHash message must be 1...128 bytes")
-        precondition(messages.count >= count * messageLength && outputs.count >= count * outputLength, "ShortKeyedHash buffers too small")
+        precondition((1...Self.maxMessageLength).contains(messageLength),
+                     "ShortKeyedHash message must be 1...128 bytes")
+        precondition(messages.count >= count * messageLength && outputs.count >= count * outputLength,
+                     "ShortKeyedHash buffers too small")
         guard count > 0 else { return }
         let input = messages.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let output = outputs.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -45,11 +48,12 @@ public final class ShortKeyedHash: @unchecked Sendable {  // immutable after ini
                         // A short last group repeats its last message and writes the unused lanes to `spare`.
                         for lane in 0..<4 {
                             ins[lane] = UnsafePointer(input + min(start + lane, count - 1) * messageLength)
-                            outs[lane] = start + lane < count ? output + (start + lane) * outputLength : spare.baseAddress!
+                            outs[lane] = start + lane < count
+                                ? output + (start + lane) * outputLength : spare.baseAddress!
                         }
                         withUnsafeBytes(of: &midstate) { state in
-                            cblake2b_finish_short_x4(state.baseAddress!.assumingMemoryBound(to: UInt64.self), ins.baseAddress!,
-                                                     messageLength, outs.baseAddress!, outputLength)
+                            cblake2b_finish_short_x4(state.baseAddress!.assumingMemoryBound(to: UInt64.self),
+                                                     ins.baseAddress!, messageLength, outs.baseAddress!, outputLength)
                         }
                         start += 4
                     }
@@ -69,7 +73,8 @@ public final class ShortKeyedHash: @unchecked Sendable {  // immutable after ini
 
     /// Writes BLAKE2b(key, message) to `output` (`outputLength` bytes). Precondition: message 1...128 bytes.
     public func hash(_ message: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) {
-        precondition((1...Self.maxMessageLength).contains(message.count), "ShortKeyedHash message must be 1...128 bytes")
+        precondition((1...Self.maxMessageLength).contains(message.count),
+                     "ShortKeyedHash message must be 1...128 bytes")
         precondition(output.count >= outputLength, "ShortKeyedHash output buffer too small")
         withUnsafeBytes(of: &midstate) { state in
             cblake2b_finish_short(state.baseAddress!.assumingMemoryBound(to: UInt64.self),

@@ -33,11 +33,13 @@ public enum XChaCha20Poly1305 {
                 nonNullBase(k))
         }
         // Encryption cannot fail for valid sizes; anything else is a broken library.
-        precondition(rc == 0 && written == UInt64(output.count), "crypto_aead_xchacha20poly1305_ietf_encrypt failed (\(rc))")
+        precondition(rc == 0 && written == UInt64(output.count),
+                     "crypto_aead_xchacha20poly1305_ietf_encrypt failed (\(rc))")
     }
 
     /// Encrypts and returns `ciphertext || tag`.
-    public static func seal(_ plaintext: [UInt8], associatedData: [UInt8], nonce: [UInt8], key: SecretBytes) -> [UInt8] {
+    public static func seal(_ plaintext: [UInt8], associatedData: [UInt8], nonce: [UInt8],
+                            key: SecretBytes) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: plaintext.count + tagByteCount)
         plaintext.withUnsafeBytes { p in
             associatedData.withUnsafeBytes { ad in
@@ -86,7 +88,8 @@ public enum XChaCha20Poly1305 {
         guard key.count == keyByteCount else { throw SodiumError(operation: "aead.open.key", code: -1) }
         guard nonce.count == nonceByteCount else { throw SodiumError(operation: "aead.open.nonce", code: -1) }
         guard ciphertext.count >= tagByteCount else { throw SodiumError(operation: "aead.open", code: -1) }
-        precondition(output.count == ciphertext.count - tagByteCount, "XChaCha20Poly1305 output must be ciphertext.count - 16 bytes")
+        precondition(output.count == ciphertext.count - tagByteCount,
+                     "XChaCha20Poly1305 output must be ciphertext.count - 16 bytes")
         var written: UInt64 = 0
         let rc = key.withUnsafeBytes { k in
             crypto_aead_xchacha20poly1305_ietf_decrypt(
@@ -102,7 +105,8 @@ public enum XChaCha20Poly1305 {
     }
 
     /// Authenticates and decrypts `ciphertext || tag`; see the pointer variant.
-    public static func open(_ ciphertext: [UInt8], associatedData: [UInt8], nonce: [UInt8], key: SecretBytes) throws -> SecretBytes {
+    public static func open(_ ciphertext: [UInt8], associatedData: [UInt8], nonce: [UInt8],
+                            key: SecretBytes) throws -> SecretBytes {
         try ciphertext.withUnsafeBytes { c in
             try associatedData.withUnsafeBytes { ad in
                 try nonce.withUnsafeBytes { n in

@@ -14,7 +14,8 @@ final class CursorTests: XCTestCase {
         XCTAssertEqual(e1?.isKeyExists, true)
         XCTAssertEqual(e1?.operation, "mdb_put")
         // equal key is out of order too
-        XCTAssertEqual(assertLMDBError(try env.write { try $0.put(db, key: beKey(5), value: bytes("dup"), flags: .append) })?.isKeyExists, true)
+        let dup = assertLMDBError(try env.write { try $0.put(db, key: beKey(5), value: bytes("dup"), flags: .append) })
+        XCTAssertEqual(dup?.isKeyExists, true)
         // out of order through a cursor (the fast path)
         let e2 = assertLMDBError(try env.write { txn in
             let c = try txn.cursor(db)
@@ -33,7 +34,9 @@ final class CursorTests: XCTestCase {
         }
         XCTAssertEqual(keys, [beKey(1), beKey(2), beKey(5)])
         // a cursor in a read transaction cannot write
-        let ro = assertLMDBError(try env.read { try $0.cursor(db).put(key: beKey(9), value: bytes("x"), flags: .append) })
+        let ro = assertLMDBError(try env.read {
+            try $0.cursor(db).put(key: beKey(9), value: bytes("x"), flags: .append)
+        })
         XCTAssertEqual(ro?.code, EACCES)
     }
 
@@ -46,10 +49,12 @@ final class CursorTests: XCTestCase {
             try txn.put(tags, key: bytes("m2"), value: bytes("z"))
             // same pair again: allowed silently, refused with noDupData
             try txn.put(tags, key: bytes("m1"), value: bytes("a"))
-            XCTAssertEqual(assertLMDBError(try txn.put(tags, key: bytes("m1"), value: bytes("a"), flags: .noDupData))?.isKeyExists, true)
+            XCTAssertEqual(assertLMDBError(try txn.put(tags, key: bytes("m1"), value: bytes("a"),
+                                                       flags: .noDupData))?.isKeyExists, true)
             for s in [30, 10, 20] as [UInt64] { try txn.put(fixed, key: bytes("m1"), value: beKey(s)) }
             try txn.put(fixed, key: bytes("m1"), value: beKey(40), flags: .appendDup)
-            XCTAssertEqual(assertLMDBError(try txn.put(fixed, key: bytes("m1"), value: beKey(5), flags: .appendDup))?.isKeyExists, true)
+            XCTAssertEqual(assertLMDBError(try txn.put(fixed, key: bytes("m1"), value: beKey(5),
+                                                       flags: .appendDup))?.isKeyExists, true)
         }
         try env.read { txn in
             XCTAssertEqual(try txn.count(tags), 4)
@@ -129,7 +134,10 @@ final class CursorTests: XCTestCase {
             // reverse scan
             var reversed: [UInt64] = []
             p = try c.last()
-            while let pair = p { reversed.append(UInt64(bigEndian: pair.key.loadUnaligned(as: UInt64.self))); p = try c.previous() }
+            while let pair = p {
+                reversed.append(UInt64(bigEndian: pair.key.loadUnaligned(as: UInt64.self)))
+                p = try c.previous()
+            }
             XCTAssertEqual(reversed, Array(stride(from: 98, through: 0, by: -2)))
             c.close()
             XCTAssertNotNil(assertLMDBError(try c.first()))

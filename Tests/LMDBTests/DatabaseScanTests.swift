@@ -39,7 +39,7 @@ final class DatabaseScanTests: XCTestCase {
         let env = try Environment(path: dir, maxDatabases: 8, mapSize: 64 << 20)
         let small = try env.openDatabase("small", flags: .create)
         let mixed = try env.openDatabase("mixed", flags: .create)
-        let empty = try env.openDatabase("empty", flags: .create)
+        _ = try env.openDatabase("empty", flags: .create)  // never written: scanned below by name
         let dups = try env.openDatabase("dups", flags: [.create, .dupSort])
         let ints = try env.openDatabase("ints", flags: [.create, .integerKey])
         var rng = SystemRandomNumberGenerator()
@@ -109,7 +109,8 @@ final class DatabaseScanTests: XCTestCase {
         let dir = try makeTempDirectory(self)
         let data = try populatedEnvironment(dir, count: 3_000)
         let page = try leafPage(holding: 1_500, in: data)
-        try patch(data, at: page * 4096 + 16, [0xFC, 0x0F])  // first node pointer: offset 4092, 8-byte header does not fit
+        // first node pointer: offset 4092, 8-byte header does not fit
+        try patch(data, at: page * 4096 + 16, [0xFC, 0x0F])
         XCTAssertEqual(try scanError(dir)?.code, LMDBError.Code.corrupted)
     }
 
@@ -150,7 +151,8 @@ final class DatabaseScanTests: XCTestCase {
     }
 
     /// Both readers of a tree: the structure walk (every database walked) and the scan.
-    private func assertBothReadersRefuse(_ dir: String, _ what: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    private func assertBothReadersRefuse(_ dir: String, _ what: String, file: StaticString = #filePath,
+                                         line: UInt = #line) throws {
         let scanned = try scanError(dir)
         XCTAssertEqual(scanned?.code, LMDBError.Code.corrupted, file: file, line: line)
         XCTAssertTrue(scanned?.message.contains(what) == true, "\(String(describing: scanned))", file: file, line: line)

@@ -8,8 +8,10 @@ final class HostileFileTests: XCTestCase {
         (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? -1
     }
 
-    private func assertOpenThrowsCorruption(_ dir: String, flags: EnvironmentFlags = [], file: StaticString = #filePath, line: UInt = #line) {
-        let error = assertLMDBError(try Environment(path: dir, maxDatabases: 4, mapSize: 4 << 20, flags: flags), file: file, line: line)
+    private func assertOpenThrowsCorruption(_ dir: String, flags: EnvironmentFlags = [], file: StaticString = #filePath,
+                                            line: UInt = #line) {
+        let error = assertLMDBError(try Environment(path: dir, maxDatabases: 4, mapSize: 4 << 20, flags: flags),
+                                    file: file, line: line)
         XCTAssertEqual(error?.isCorruption, true, "got \(String(describing: error))", file: file, line: line)
         XCTAssertEqual(error?.operation.hasPrefix("mdb_"), true, file: file, line: line)
     }
@@ -24,7 +26,8 @@ final class HostileFileTests: XCTestCase {
         // a failed open does not leave the path registered as open
         assertOpenThrowsCorruption(dir)
         // text that is not LMDB at all
-        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/data.mdb", contents: Data(String(repeating: "{\"not\": \"lmdb\"}\n", count: 1_000).utf8)))
+        let json = Data(String(repeating: "{\"not\": \"lmdb\"}\n", count: 1_000).utf8)
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/data.mdb", contents: json))
         assertOpenThrowsCorruption(dir)
     }
 
@@ -98,7 +101,8 @@ final class HostileFileTests: XCTestCase {
     func testGarbageLockFileThrowsOrIsRebuilt() throws {
         let dir = try makeTempDirectory(self)
         _ = try populatedEnvironment(dir, count: 10)
-        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/lock.mdb", contents: Data(repeating: 0x42, count: 8192)))
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/lock.mdb",
+                                                     contents: Data(repeating: 0x42, count: 8192)))
         // With no other process holding it, LMDB re-initialises the lock file;
         // either way: no crash, and if it opens the data is intact.
         do {

@@ -14,77 +14,96 @@ final class SharingTests: XCTestCase {
         try env.write { txn in
             for i in 0..<5_000 as Range<UInt64> { try txn.put(fixed, key: beKey(i), value: beKey(i &* 7919)) }
         }
-        let stop = LockedCounter()
-        let written = LockedCounter()
-        let writerFailures = LockedCounter()
-        let writerDone = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            var i: UInt64 = 0
-            // keep writing (and growing the map) until both copies are done
-            while stop.value == 0 || i < 20 {
-                do {
-                    try env.write { txn in
-                        try txn.put(log, key: beKey(i), value: [UInt8](repeating: UInt8(i & 0xFF), count: 1_000), flags: .append)
-                    }
-                    i += 1
-                    written.add()
-                } catch {
-                    writerFailures.add()
-                    break
-                }
-            }
-            writerDone.signal()
-        }
-        while written.value < 5 { usleep(1_000) }
+        let writer = BackgroundWriter(env: env, log: log)
+        while writer.written.value < 5 { usleep(1_000) }
         let plain = try siblingDirectory(of: dir, "copy")
         let compact = try siblingDirectory(of: dir, "compact")
         try env.copy(to: plain, compact: false)
         try env.copy(to: compact, compact: true)
-        stop.add()
-        writerDone.wait()
-        XCTAssertEqual(writerFailures.value, 0)
+        writer.stopAndWait()
+        XCTAssertEqual(writer.failures.value, 0)
         // copying into a directory that already holds an environment fails
         XCTAssertNotNil(assertLMDBError(try env.copy(to: plain, compact: false)))
 
         let finalCount = try env.read { try $0.count(log) }
-        XCTAssertEqual(finalCount, written.value)
+        XCTAssertEqual(finalCount, writer.written.value)
         for path in [plain, compact] {
             let copy = try Environment(path: path, maxDatabases: 4, mapSize: 1 << 20, flags: .readOnly)
             defer { copy.close() }
             XCTAssertGreaterThan(try copy.checkStructure(), 0)
-            let cFixed = try copy.openDatabase("fixed")
-            let cLog = try copy.openDatabase("log")
-            // the prepopulated database reads back identically
-            try env.read { source in
-                try copy.read { target in
-                    let a = try source.cursor(fixed), b = try target.cursor(cFixed)
-                    var p = try a.first(), q = try b.first()
-                    var n = 0
-                    while let x = p, let y = q {
-                        XCTAssertEqual(x.key.array, y.key.array)
-                        XCTAssertEqual(x.value.array, y.value.array)
-                        n += 1
-                        p = try a.next(); q = try b.next()
+            try assertSameRows(env, fixed, copy, try copy.openDatabase("fixed"))
+            try assertLogPrefix(copy, try copy.openDatabase("log"), atMost: finalCount)
+        }
+    }
+
+    /// Appends 1,000-byte rows to `log` on another thread (growing the map) until stopped, and at least 20.
+    private final class BackgroundWriter: Sendable {
+        let written = LockedCounter()
+        let failures = LockedCounter()
+        private let stop = LockedCounter()
+        private let done = DispatchSemaphore(value: 0)
+
+        init(env: Environment, log: Database) {
+            DispatchQueue.global().async { [self] in
+                var i: UInt64 = 0
+                while stop.value == 0 || i < 20 {
+                    do {
+                        try env.write { txn in
+                            try txn.put(log, key: beKey(i), value: [UInt8](repeating: UInt8(i & 0xFF), count: 1_000),
+                                        flags: .append)
+                        }
+                        i += 1
+                        written.add()
+                    } catch {
+                        failures.add()
+                        break
                     }
-                    XCTAssertNil(p); XCTAssertNil(q)
-                    XCTAssertEqual(n, 5_000)
                 }
+                done.signal()
             }
-            // the concurrently written database is a consistent prefix
-            try copy.read { txn in
-                let c = try txn.cursor(cLog)
-                var expected: UInt64 = 0
-                var p = try c.first()
-                while let pair = p {
-                    XCTAssertEqual(pair.key.array, beKey(expected))
-                    XCTAssertEqual(pair.value.count, 1_000)
-                    XCTAssertTrue(pair.value.allSatisfy { $0 == UInt8(expected & 0xFF) })
-                    expected += 1
-                    p = try c.next()
+        }
+
+        func stopAndWait() {
+            stop.add()
+            done.wait()
+        }
+    }
+
+    /// The prepopulated database reads back identically from the copy.
+    private func assertSameRows(_ env: Environment, _ fixed: Database, _ copy: Environment,
+                                _ copied: Database) throws {
+        try env.read { source in
+            try copy.read { target in
+                let a = try source.cursor(fixed), b = try target.cursor(copied)
+                var p = try a.first(), q = try b.first()
+                var n = 0
+                while let x = p, let y = q {
+                    XCTAssertEqual(x.key.array, y.key.array)
+                    XCTAssertEqual(x.value.array, y.value.array)
+                    n += 1
+                    p = try a.next(); q = try b.next()
                 }
-                XCTAssertGreaterThanOrEqual(expected, 5)
-                XCTAssertLessThanOrEqual(Int(expected), finalCount)
+                XCTAssertNil(p); XCTAssertNil(q)
+                XCTAssertEqual(n, 5_000)
             }
+        }
+    }
+
+    /// The concurrently written database is, in the copy, a consistent prefix of at least 5 rows.
+    private func assertLogPrefix(_ copy: Environment, _ log: Database, atMost finalCount: Int) throws {
+        try copy.read { txn in
+            let c = try txn.cursor(log)
+            var expected: UInt64 = 0
+            var p = try c.first()
+            while let pair = p {
+                XCTAssertEqual(pair.key.array, beKey(expected))
+                XCTAssertEqual(pair.value.count, 1_000)
+                XCTAssertTrue(pair.value.allSatisfy { $0 == UInt8(expected & 0xFF) })
+                expected += 1
+                p = try c.next()
+            }
+            XCTAssertGreaterThanOrEqual(expected, 5)
+            XCTAssertLessThanOrEqual(Int(expected), finalCount)
         }
     }
 

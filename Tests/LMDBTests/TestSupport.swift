@@ -33,7 +33,9 @@ func populatedEnvironment(_ dir: String, count: Int = 2_000) throws -> String {
     let env = try Environment(path: dir, maxDatabases: 4, mapSize: 4 << 20)
     let db = try env.openDatabase("kv", flags: .create)
     try env.write { txn in
-        for i in 0..<count { try txn.put(db, key: beKey(UInt64(i)), value: [UInt8](repeating: UInt8(i & 0xFF), count: 200)) }
+        for i in 0..<count {
+            try txn.put(db, key: beKey(UInt64(i)), value: [UInt8](repeating: UInt8(i & 0xFF), count: 200))
+        }
     }
     env.close()
     return dir + "/data.mdb"
@@ -59,7 +61,8 @@ extension UnsafeRawBufferPointer {
 
 /// Asserts that `body` throws an LMDBError and returns it.
 @discardableResult
-func assertLMDBError<T>(_ body: @autoclosure () throws -> T, file: StaticString = #filePath, line: UInt = #line) -> LMDBError? {
+func assertLMDBError<T>(_ body: @autoclosure () throws -> T, file: StaticString = #filePath,
+                        line: UInt = #line) -> LMDBError? {
     do {
         _ = try body()
         XCTFail("expected an LMDBError, nothing was thrown", file: file, line: line)

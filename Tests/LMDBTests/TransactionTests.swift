@@ -222,7 +222,8 @@ final class TransactionTests: XCTestCase {
                     for i in 0..<perWriter {
                         try env.write { txn in
                             // enough data that the 256 KiB map must grow under concurrency
-                            try txn.put(db, key: beKey(UInt64(worker * 100_000 + i)), value: [UInt8](repeating: UInt8(worker), count: 2_000))
+                            try txn.put(db, key: beKey(UInt64(worker * 100_000 + i)),
+                                        value: [UInt8](repeating: UInt8(worker), count: 2_000))
                         }
                     }
                 } else {
@@ -289,6 +290,7 @@ final class TransactionTests: XCTestCase {
     }
 }
 
+// `@unchecked Sendable`: `count` is read and written only while holding `lock`.
 final class LockedCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0

@@ -14,9 +14,12 @@ final class ReportTests: XCTestCase {
     static func t(_ s: String) -> Int64 { Timestamp.parseRFC3339(s)! }
 
     static func record(_ seq: UInt64, _ matter: String, _ at: String, _ direction: String, _ kind: String,
-                       author: String = "x", channel: String = "email", extra: [(String, JSONValue)] = []) -> ReportRecord {
-        var members: [(String, JSONValue)] = [("matter", .string(matter)), ("author", .string(author)), ("channel", .string(channel)),
-                                              ("direction", .string(direction)), ("kind", .string(kind)), ("occurredAt", .string(at))]
+                       author: String = "x", channel: String = "email",
+                       extra: [(String, JSONValue)] = []) -> ReportRecord {
+        var members: [(String, JSONValue)] = [
+            ("matter", .string(matter)), ("author", .string(author)), ("channel", .string(channel)),
+            ("direction", .string(direction)), ("kind", .string(kind)), ("occurredAt", .string(at)),
+        ]
         members += extra
         return ReportRecord(seq: seq, fields: JSONObject(members))
     }
@@ -36,7 +39,8 @@ final class ReportTests: XCTestCase {
             record(7, "A", "2026-02-20T09:00:00Z", "inbound", "inquiry", author: "client"),
             record(8, "B", "2026-01-02T09:00:00Z", "outbound", "update", author: "z"),
             record(9, "B", "2026-01-10T09:00:00Z", "inbound", "court-ruling", author: "z"),
-            record(10, "B", "2026-01-12T09:00:00Z", "outbound", "update", author: "z", extra: [("followUpDue", "2026-01-20")]),
+            record(10, "B", "2026-01-12T09:00:00Z", "outbound", "update", author: "z",
+                   extra: [("followUpDue", "2026-01-20")]),
             record(11, "B", "2026-01-15T10:00:00Z", "outbound", "correction", author: "z", extra: [("corrects", 10)]),
             record(12, "C", "2026-02-20T09:00:00Z", "outbound", "update"),
             record(13, "C", "2026-02-25T09:00:00+01:00", "outbound", "update", extra: [("urgency", "urgent")]),
@@ -161,8 +165,8 @@ final class ReportTests: XCTestCase {
     }
 
     func testAsOfBeforeTheDataChangesFigures() {
-        // As of Jan 6 00:00: only seqs 0-2 of A exist; inquiry 1 was acknowledged, its response (seq 3) is in the future,
-        // so seq 2 (the next outbound) is taken as an inferred response after 2 h; no cadence gap yet.
+        // As of Jan 6 00:00: only seqs 0-2 of A exist; inquiry 1 was acknowledged, its response (seq 3) is in the
+        // future, so seq 2 (the next outbound) is taken as an inferred response after 2 h; no cadence gap yet.
         let r = CommunicationReport(records: Self.fixture, asOf: Self.t("2026-01-06T00:00:00Z"))
         XCTAssertEqual(r.matters.map(\.matter), ["A", "B"])
         XCTAssertEqual(r.inquiries.map(\.responseSeq), [2])
@@ -173,7 +177,8 @@ final class ReportTests: XCTestCase {
     // MARK: - Business hours
 
     static let londonPolicyJSON = """
-    {"businessHours": {"timeZone": "Europe/London", "start": "09:00", "end": "17:30", "days": ["mon","tue","wed","thu","fri"]}}
+    {"businessHours": {"timeZone": "Europe/London", "start": "09:00", "end": "17:30",
+                       "days": ["mon","tue","wed","thu","fri"]}}
     """
 
     func testBusinessHoursAcrossAWeekendAndTheSpringDSTChange() throws {
@@ -187,7 +192,8 @@ final class ReportTests: XCTestCase {
             // (wall clock 65 h: a breach of both limits without business hours).
             Self.record(2, "L", "2026-03-27T16:00:00Z", "inbound", "inquiry"),
             Self.record(3, "L", "2026-03-30T10:00:00+01:00", "outbound", "response", extra: [("inReplyTo", "#2")]),
-            // Mon 08:30 BST → 09:30 BST: the office opens at 09:00 BST = 08:00 UTC, so 0.5 h (0 h if DST were ignored).
+            // Mon 08:30 BST → 09:30 BST: the office opens at 09:00 BST = 08:00 UTC, so 0.5 h (0 h if DST were
+            // ignored).
             Self.record(4, "L", "2026-03-30T07:30:00Z", "inbound", "inquiry"),
             // (Also inquiry 2's first outbound contact: 1.5 h + 0.5 h = 2 h.)
             Self.record(5, "L", "2026-03-30T08:30:00Z", "outbound", "response", extra: [("inReplyTo", "#4")]),
@@ -206,10 +212,12 @@ final class ReportTests: XCTestCase {
     func testBusinessClockAutumnDSTAndWeekendDays() throws {
         let policy = try ReportPolicy.parse(Array(Self.londonPolicyJSON.utf8))
         let clock = BusinessClock(policy.businessHours)
-        // Autumn: clocks go back Sunday 2026-10-25. Fri 23 Oct 17:00 BST (16:00 UTC) → Mon 26 Oct 09:30 GMT: 0.5 h + 0.5 h.
+        // Autumn: clocks go back Sunday 2026-10-25. Fri 23 Oct 17:00 BST (16:00 UTC) → Mon 26 Oct 09:30 GMT:
+        // 0.5 h + 0.5 h.
         XCTAssertEqual(clock.elapsed(Self.t("2026-10-23T16:00:00Z"), Self.t("2026-10-26T09:30:00Z")), Self.hour)
         // A whole working week: 5 × 8.5 h.
-        XCTAssertEqual(clock.elapsed(Self.t("2026-03-23T00:00:00Z"), Self.t("2026-03-30T00:00:00Z")), 5 * (8 * Self.hour + Self.hour / 2))
+        XCTAssertEqual(clock.elapsed(Self.t("2026-03-23T00:00:00Z"), Self.t("2026-03-30T00:00:00Z")),
+                       5 * (8 * Self.hour + Self.hour / 2))
         // Saturday to Sunday: nothing.
         XCTAssertEqual(clock.elapsed(Self.t("2026-03-28T00:00:00Z"), Self.t("2026-03-29T23:00:00Z")), 0)
         XCTAssertEqual(clock.elapsed(Self.t("2026-03-28T00:00:00Z"), Self.t("2026-03-27T00:00:00Z")), 0)
@@ -221,8 +229,9 @@ final class ReportTests: XCTestCase {
     func testPolicyDefaultsOverridesAndClosedMatters() throws {
         let defaults = try ReportPolicy.parse(Array("{}".utf8))
         XCTAssertEqual(defaults.defaults, MatterLimits())
-        XCTAssertEqual([defaults.defaults.updateEveryDays, defaults.defaults.respondWithinHours,
-                        defaults.defaults.acknowledgeWithinHours, defaults.defaults.urgentUpdateWithinHours], [14, 24, 4, 24])
+        let d = defaults.defaults
+        XCTAssertEqual([d.updateEveryDays, d.respondWithinHours, d.acknowledgeWithinHours, d.urgentUpdateWithinHours],
+                       [14, 24, 4, 24])
         let p = try ReportPolicy.parse(Array("""
         {"updateEveryDays": 7, "respondWithinHours": 48,
          "matters": {"A": {"updateEveryDays": 30}},
@@ -250,14 +259,17 @@ final class ReportTests: XCTestCase {
         }
         XCTAssertTrue(message(#"{"updateEvryDays": 3}"#).contains("'updateEvryDays'"))
         XCTAssertTrue(message(#"{"matters": {"A": {"colour": 1}}}"#).contains("'matters.A.colour'"))
-        XCTAssertTrue(message(#"{"businessHours": {"timeZone": "Europe/London", "lunch": "12:00"}}"#).contains("'businessHours.lunch'"))
+        XCTAssertTrue(message(#"{"businessHours": {"timeZone": "Europe/London", "lunch": "12:00"}}"#)
+            .contains("'businessHours.lunch'"))
         XCTAssertTrue(message(#"{"businessHours": {"timeZone": "Mars/Olympus"}}"#).contains("not an IANA time zone"))
-        XCTAssertTrue(message(#"{"businessHours": {"timeZone": "UTC", "start": "18:00", "end": "09:00"}}"#).contains("before"))
+        XCTAssertTrue(message(#"{"businessHours": {"timeZone": "UTC", "start": "18:00", "end": "09:00"}}"#)
+            .contains("before"))
         XCTAssertTrue(message(#"{"businessHours": {"timeZone": "UTC", "days": ["mon", "funday"]}}"#).contains("days"))
         XCTAssertTrue(message(#"{"respondWithinHours": 0}"#).contains("'respondWithinHours' must be an integer"))
         XCTAssertTrue(message(#"{"respondWithinHours": "24"}"#).contains("'respondWithinHours'"))
         XCTAssertTrue(message(#"{"closed": [{"matter": "B"}]}"#).contains("'closed[0].closedAt'"))
-        XCTAssertTrue(message(#"{"closed": [{"matter": "B", "closedAt": "2026-01-01", "why": 1}]}"#).contains("'closed[0].why'"))
+        XCTAssertTrue(message(#"{"closed": [{"matter": "B", "closedAt": "2026-01-01", "why": 1}]}"#)
+            .contains("'closed[0].why'"))
         XCTAssertTrue(message("[1]").contains("JSON object"))
         XCTAssertTrue(message("{").contains("not valid JSON"))
     }
@@ -268,36 +280,43 @@ final class ReportTests: XCTestCase {
         let r = CommunicationReport(records: Self.fixture, policy: Self.closedPolicy, asOf: Self.asOf)
         let shuffled = CommunicationReport(records: Self.fixture.reversed(), policy: Self.closedPolicy, asOf: Self.asOf)
         for format in ReportFormat.allCases {
-            XCTAssertEqual(r.render(format, policy: Self.closedPolicy), shuffled.render(format, policy: Self.closedPolicy), "\(format)")
+            XCTAssertEqual(r.render(format, policy: Self.closedPolicy),
+                           shuffled.render(format, policy: Self.closedPolicy), "\(format)")
         }
         let csv = r.render(.csv, policy: Self.closedPolicy).components(separatedBy: "\r\n").filter { !$0.isEmpty }
         XCTAssertEqual(csv.first, "kind,matter,seq,start,end,measured_seconds,limit_seconds,met_by,inferred,open")
         XCTAssertEqual(csv.count, 1 + 6)
-        XCTAssertTrue(csv.contains("respond,A,1,2026-01-05T10:00:00.000000Z,2026-01-06T16:00:00.000000Z,108000,86400,3,false,false"), csv.joined(separator: "\n"))
+        let respond = "respond,A,1,2026-01-05T10:00:00.000000Z,2026-01-06T16:00:00.000000Z,108000,86400,3,false,false"
+        XCTAssertTrue(csv.contains(respond), csv.joined(separator: "\n"))
 
-        guard case .object(let json) = try JSONParser.parse(r.render(.json, policy: Self.closedPolicy)) else { return XCTFail("not an object") }
+        guard case .object(let json) = try JSONParser.parse(r.render(.json, policy: Self.closedPolicy)) else {
+            return XCTFail("not an object")
+        }
         XCTAssertEqual(json["summary"]?.objectValue?["compliancePercent"]?.stringValue, "33.3")
         XCTAssertEqual(json["summary"]?.objectValue?["breaches"]?.objectValue?["open-inquiry"]?.integerValue, 1)
         let inquiries = json["inquiries"]?.arrayValue ?? []
-        XCTAssertEqual(inquiries.map { $0.objectValue?["responseSeconds"] ?? .null }, [.integer(108_000), .integer(10_800), .null])
+        XCTAssertEqual(inquiries.map { $0.objectValue?["responseSeconds"] ?? .null },
+                       [.integer(108_000), .integer(10_800), .null])
         XCTAssertEqual(inquiries.map { $0.objectValue?["inferred"]?.boolValue }, [false, true, false])
 
         let text = r.render(.text, policy: Self.closedPolicy)
         XCTAssertTrue(text.contains("1 of 3 matters in compliance (33.3%)"), text)
-        XCTAssertTrue(text.contains("breaches: cadence 2, respond 1, acknowledge 0, urgent 1, promise 1, open-inquiry 1"), text)
+        let counts = "breaches: cadence 2, respond 1, acknowledge 0, urgent 1, promise 1, open-inquiry 1"
+        XCTAssertTrue(text.contains(counts), text)
 
         let html = r.render(.html, policy: Self.closedPolicy)
         XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 3, "timeline, histogram, trend")
         XCTAssertFalse(html.contains("<script"))
-        XCTAssertFalse(html.contains("http://") && html.replacingOccurrences(of: "xmlns=\"http://www.w3.org/2000/svg\"", with: "").contains("http://"),
-                       "no external assets")
+        let withoutNamespace = html.replacingOccurrences(of: "xmlns=\"http://www.w3.org/2000/svg\"", with: "")
+        XCTAssertFalse(withoutNamespace.contains("http://"), "no external assets")
     }
 
     /// Jan: A and B open, both with breaches dated in January. Feb: B closed (Jan 25); A's second gap passed its limit
     /// on Feb 15; C fine. Mar: A's open inquiry is dated at the report time; C fine.
     func testMonthlyTrend() {
         let r = CommunicationReport(records: Self.fixture, policy: Self.closedPolicy, asOf: Self.asOf)
-        XCTAssertEqual(r.trend, [.init(month: "2026-01", matters: 2, compliant: 0), .init(month: "2026-02", matters: 2, compliant: 1),
+        XCTAssertEqual(r.trend, [.init(month: "2026-01", matters: 2, compliant: 0),
+                                 .init(month: "2026-02", matters: 2, compliant: 1),
                                  .init(month: "2026-03", matters: 2, compliant: 1)])
     }
 
@@ -310,6 +329,29 @@ final class ReportTests: XCTestCase {
         let html = r.render(.html, policy: ReportPolicy())
         XCTAssertFalse(html.contains("<script>"))
         XCTAssertTrue(html.contains("&lt;script&gt;"))
+    }
+
+    /// The report CSV goes through `CSVWriter`: a matter a spreadsheet would run as a formula is written with a
+    /// leading single quote (then quoted as RFC 4180 requires), in the breach rows that name it.
+    func testCSVGuardsFormulaMattersInBreachRows() throws {
+        let cells = ["=HYPERLINK(\"http://x\")": #""'=HYPERLINK(""http://x"")""#,
+                     "-2+3": "'-2+3", "+SUM(A1)": "'+SUM(A1)", "@cmd": "'@cmd"]
+        // One update each on Jan 1: an ongoing cadence gap to Mar 1 (58 d 15 h = 5,065,200 s), past 14 days.
+        let records = cells.keys.sorted().enumerated().map { i, matter in
+            Self.record(UInt64(i), matter, "2026-01-01T09:00:00Z", "outbound", "update")
+        }
+        let csv = CommunicationReport(records: records, asOf: Self.asOf).render(.csv, policy: ReportPolicy())
+        let rows = csv.components(separatedBy: "\r\n").dropFirst().filter { !$0.isEmpty }
+        XCTAssertEqual(rows.count, cells.count, csv)
+        for cell in cells.values {
+            let row = "cadence,\(cell),,2026-01-01T09:00:00.000000Z,2026-03-01T00:00:00.000000Z,"
+                + "5065200,1209600,,false,true"
+            XCTAssertTrue(rows.contains(row), "\(row) in\n\(csv)")
+        }
+        XCTAssertTrue(csv.contains(#","'=HYPERLINK(""http://x"")","#), csv)
+        // Read back, the matter column holds each name behind its quote.
+        let parsed = try CSVReader.readAll(Array(csv.utf8)).dropFirst()
+        XCTAssertEqual(Set(parsed.map { $0.fields[1] }), Set(cells.keys.map { "'" + $0 }))
     }
 
     // MARK: - Sample records (the measurement in docs/REPORT.md)
@@ -343,8 +385,8 @@ final class ReportTests: XCTestCase {
 
     // MARK: - From the ledger
 
-    /// The fixture appended to a real ledger: the parallel report reader gives the same report as the in-memory records,
-    /// and a flipped ciphertext bit is refused as corruption (never reported on).
+    /// The fixture appended to a real ledger: the parallel report reader gives the same report as the in-memory
+    /// records, and a flipped ciphertext bit is refused as corruption (never reported on).
     func testLedgerSourceMatchesRecordsAndRefusesTamperedCiphertext() throws {
         let t = try TestLedger()
         // Ledger seqs follow append order; the fixture's seqs are already 0...14 in that order.
@@ -360,7 +402,8 @@ final class ReportTests: XCTestCase {
         let b = CommunicationReport(records: Self.fixture, policy: Self.closedPolicy, asOf: Self.asOf)
         XCTAssertEqual(a.render(.json, policy: Self.closedPolicy), b.render(.json, policy: Self.closedPolicy))
         // The matter filter and the occurredAt range, as `ledger list` applies them.
-        let onlyA = try ReportSource.records(from: t.ledger, filter: EntryFilter(matter: "A", from: Self.t("2026-01-05T00:00:00Z")))
+        let onlyA = try ReportSource.records(from: t.ledger,
+                                             filter: EntryFilter(matter: "A", from: Self.t("2026-01-05T00:00:00Z")))
         XCTAssertEqual(onlyA.map(\.seq), [1, 2, 3, 4, 5, 6, 7])
 
         let dir = t.directory

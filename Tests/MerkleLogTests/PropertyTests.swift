@@ -111,54 +111,63 @@ final class PropertyTests: XCTestCase {
             XCTAssertEqual(root, naive.mth(0, size))
             let reader = f.reader(size: size)
             for index in 0..<size {
-                let n = Int64(index)
-                let leaf = f.leaves[index]
-                let proof = try proveRecord(treeSize: t, index: n, reader: reader)
+                let proof = try proveRecord(treeSize: t, index: Int64(index), reader: reader)
                 XCTAssertEqual(proof, naive.path(index, 0, size), "PATH(\(index), \(size))")
-                XCTAssertNoThrow(try checkRecord(proof: proof, treeSize: t, root: root, index: n, recordHash: leaf))
-
-                // Tampered proofs, leaves, roots.
-                for (i, p) in proof.enumerated() {
-                    var bad = proof
-                    bad[i] = p.flipping(bit: (index + i * 37) % 256)
-                    XCTAssertThrowsError(try checkRecord(proof: bad, treeSize: t, root: root, index: n, recordHash: leaf)) {
-                        XCTAssertEqual($0 as? MerkleError, .proofMismatch)
-                    }
-                }
-                XCTAssertThrowsError(try checkRecord(proof: proof, treeSize: t, root: root, index: n, recordHash: leaf.flipping(bit: 3)))
-                XCTAssertThrowsError(try checkRecord(proof: proof, treeSize: t, root: root.flipping(bit: 200), index: n, recordHash: leaf))
-                XCTAssertThrowsError(try checkRecord(proof: proof + [root], treeSize: t, root: root, index: n, recordHash: leaf)) {
-                    XCTAssertEqual($0 as? MerkleError, .badProofLength)
-                }
-                if !proof.isEmpty {
-                    XCTAssertThrowsError(try checkRecord(proof: Array(proof.dropLast()), treeSize: t, root: root, index: n, recordHash: leaf)) {
-                        XCTAssertEqual($0 as? MerkleError, .badProofLength)
-                    }
-                }
-
-                // Wrong index: always rejected.
-                for wrong in [n - 1, n + 1, n ^ 1, n ^ 2, t, -1] where wrong != n {
-                    XCTAssertRejects("index \(wrong) for \(index) in \(size)") {
-                        try checkRecord(proof: proof, treeSize: t, root: root, index: wrong, recordHash: leaf)
-                    }
-                }
-                // Wrong size: rejected unless the path to the leaf makes exactly the same turns, in which case
-                // the audit path computes the same root (RFC 6962 inclusion proofs do not bind the tree size;
-                // the signed checkpoint does).
-                for wrong in [t - 1, t + 1, t * 2, t / 2] where wrong != t {
-                    var accepted = false
-                    do {
-                        try checkRecord(proof: proof, treeSize: wrong, root: root, index: n, recordHash: leaf)
-                        accepted = true
-                    } catch {}
-                    let sameShape = wrong > n && pathShape(n, wrong) == pathShape(n, t)
-                    XCTAssertEqual(accepted, sameShape, "size \(wrong) for \(index) in \(size)")
-                }
+                let c = RecordProofCase(proof: proof, treeSize: t, root: root, index: Int64(index),
+                                        leaf: f.leaves[index])
+                XCTAssertNoThrow(try c.check())
+                assertTamperedProofsFail(c)
+                assertWrongIndexOrSizeFails(c)
             }
             XCTAssertThrowsError(try proveRecord(treeSize: t, index: t, reader: reader)) {
                 guard case .invalidIndex = $0 as? MerkleError else { return XCTFail("\($0)") }
             }
             XCTAssertThrowsError(try proveRecord(treeSize: t, index: -1, reader: reader))
+        }
+    }
+
+    /// A record proof and what it proves; `check` verifies it with any of them replaced.
+    struct RecordProofCase {
+        var proof: [Hash], treeSize: Int64, root: Hash, index: Int64, leaf: Hash
+
+        func check(proof: [Hash]? = nil, treeSize: Int64? = nil, root: Hash? = nil, index: Int64? = nil,
+                   leaf: Hash? = nil) throws {
+            try checkRecord(proof: proof ?? self.proof, treeSize: treeSize ?? self.treeSize, root: root ?? self.root,
+                            index: index ?? self.index, recordHash: leaf ?? self.leaf)
+        }
+    }
+
+    /// Tampered proofs, leaves and roots; proofs one hash too long or too short.
+    func assertTamperedProofsFail(_ c: RecordProofCase) {
+        for (i, p) in c.proof.enumerated() {
+            var bad = c.proof
+            bad[i] = p.flipping(bit: (Int(c.index) + i * 37) % 256)
+            XCTAssertThrowsError(try c.check(proof: bad)) { XCTAssertEqual($0 as? MerkleError, .proofMismatch) }
+        }
+        XCTAssertThrowsError(try c.check(leaf: c.leaf.flipping(bit: 3)))
+        XCTAssertThrowsError(try c.check(root: c.root.flipping(bit: 200)))
+        XCTAssertThrowsError(try c.check(proof: c.proof + [c.root])) {
+            XCTAssertEqual($0 as? MerkleError, .badProofLength)
+        }
+        if !c.proof.isEmpty {
+            XCTAssertThrowsError(try c.check(proof: Array(c.proof.dropLast()))) {
+                XCTAssertEqual($0 as? MerkleError, .badProofLength)
+            }
+        }
+    }
+
+    /// A wrong index is always rejected. A wrong size is rejected unless the path to the leaf makes exactly the same
+    /// turns, in which case the audit path computes the same root (RFC 6962 inclusion proofs do not bind the tree
+    /// size; the signed checkpoint does).
+    func assertWrongIndexOrSizeFails(_ c: RecordProofCase) {
+        let n = c.index, t = c.treeSize
+        for wrong in [n - 1, n + 1, n ^ 1, n ^ 2, t, -1] where wrong != n {
+            XCTAssertRejects("index \(wrong) for \(n) in \(t)") { try c.check(index: wrong) }
+        }
+        for wrong in [t - 1, t + 1, t * 2, t / 2] where wrong != t {
+            let accepted = (try? c.check(treeSize: wrong)) != nil
+            let sameShape = wrong > n && pathShape(n, wrong) == pathShape(n, t)
+            XCTAssertEqual(accepted, sameShape, "size \(wrong) for \(n) in \(t)")
         }
     }
 
@@ -170,50 +179,65 @@ final class PropertyTests: XCTestCase {
             let newRoot = f.roots[newSize]
             let reader = f.reader(size: newSize)
             for oldSize in 1...newSize {
-                let n = Int64(oldSize)
-                let oldRoot = f.roots[oldSize]
-                let proof = try proveTree(newSize: t, oldSize: n, reader: reader)
+                let proof = try proveTree(newSize: t, oldSize: Int64(oldSize), reader: reader)
                 XCTAssertEqual(proof, naive.subproof(oldSize, 0, newSize, true), "PROOF(\(oldSize), \(newSize))")
-                XCTAssertNoThrow(try checkTree(proof: proof, newSize: t, newRoot: newRoot, oldSize: n, oldRoot: oldRoot))
-
-                for (i, p) in proof.enumerated() {
-                    var bad = proof
-                    bad[i] = p.flipping(bit: (oldSize * 7 + i * 53) % 256)
-                    XCTAssertThrowsError(try checkTree(proof: bad, newSize: t, newRoot: newRoot, oldSize: n, oldRoot: oldRoot)) {
-                        XCTAssertEqual($0 as? MerkleError, .proofMismatch)
-                    }
-                }
-                XCTAssertThrowsError(try checkTree(proof: proof, newSize: t, newRoot: newRoot.flipping(bit: 9), oldSize: n, oldRoot: oldRoot))
-                XCTAssertThrowsError(try checkTree(proof: proof, newSize: t, newRoot: newRoot, oldSize: n, oldRoot: oldRoot.flipping(bit: 9)))
-                if oldSize != newSize {
-                    XCTAssertThrowsError(try checkTree(proof: proof, newSize: t, newRoot: oldRoot, oldSize: n, oldRoot: newRoot))
-                }
-                XCTAssertThrowsError(try checkTree(proof: proof + [newRoot], newSize: t, newRoot: newRoot, oldSize: n, oldRoot: oldRoot)) {
-                    XCTAssertEqual($0 as? MerkleError, .badProofLength)
-                }
-                XCTAssertThrowsError(try checkTree(proof: [oldRoot] + proof, newSize: t, newRoot: newRoot, oldSize: n, oldRoot: oldRoot))
-                if !proof.isEmpty {
-                    XCTAssertThrowsError(try checkTree(proof: Array(proof.dropLast()), newSize: t, newRoot: newRoot, oldSize: n, oldRoot: oldRoot)) {
-                        XCTAssertEqual($0 as? MerkleError, .badProofLength)
-                    }
-                }
-
-                // Wrong sizes: rejected unless the proof has exactly the same shape for them (then it computes the same roots).
-                for (wn, wt) in [(n - 1, t), (n + 1, t), (n, t + 1), (n, t - 1), (n, t * 2)] where (wn, wt) != (n, t) {
-                    var accepted = false
-                    do {
-                        try checkTree(proof: proof, newSize: wt, newRoot: newRoot, oldSize: wn, oldRoot: oldRoot)
-                        accepted = true
-                    } catch {}
-                    let sameShape = wn >= 1 && wn <= wt && subproofShape(wn, wt, true) == subproofShape(n, t, true)
-                    XCTAssertEqual(accepted, sameShape, "sizes \(wn)->\(wt) for \(oldSize)->\(newSize)")
-                }
+                let c = TreeProofCase(proof: proof, newSize: t, newRoot: newRoot, oldSize: Int64(oldSize),
+                                      oldRoot: f.roots[oldSize])
+                XCTAssertNoThrow(try c.check())
+                assertTamperedProofsFail(c)
+                assertWrongSizesFail(c)
             }
             XCTAssertThrowsError(try proveTree(newSize: t, oldSize: 0, reader: reader))
             XCTAssertThrowsError(try proveTree(newSize: t, oldSize: t + 1, reader: reader))
-            XCTAssertThrowsError(try checkTree(proof: [], newSize: t, newRoot: newRoot, oldSize: 0, oldRoot: Hash.emptyTree)) {
+            XCTAssertThrowsError(try checkTree(proof: [], newSize: t, newRoot: newRoot, oldSize: 0,
+                                               oldRoot: Hash.emptyTree)) {
                 guard case .invalidIndex = $0 as? MerkleError else { return XCTFail("\($0)") }
             }
+        }
+    }
+
+    /// A consistency proof and what it proves; `check` verifies it with any of them replaced.
+    struct TreeProofCase {
+        var proof: [Hash], newSize: Int64, newRoot: Hash, oldSize: Int64, oldRoot: Hash
+
+        func check(proof: [Hash]? = nil, newSize: Int64? = nil, newRoot: Hash? = nil, oldSize: Int64? = nil,
+                   oldRoot: Hash? = nil) throws {
+            try checkTree(proof: proof ?? self.proof, newSize: newSize ?? self.newSize,
+                          newRoot: newRoot ?? self.newRoot, oldSize: oldSize ?? self.oldSize,
+                          oldRoot: oldRoot ?? self.oldRoot)
+        }
+    }
+
+    /// Tampered proofs and roots, the roots swapped; proofs one hash too long or too short.
+    func assertTamperedProofsFail(_ c: TreeProofCase) {
+        for (i, p) in c.proof.enumerated() {
+            var bad = c.proof
+            bad[i] = p.flipping(bit: (Int(c.oldSize) * 7 + i * 53) % 256)
+            XCTAssertThrowsError(try c.check(proof: bad)) { XCTAssertEqual($0 as? MerkleError, .proofMismatch) }
+        }
+        XCTAssertThrowsError(try c.check(newRoot: c.newRoot.flipping(bit: 9)))
+        XCTAssertThrowsError(try c.check(oldRoot: c.oldRoot.flipping(bit: 9)))
+        if c.oldSize != c.newSize {
+            XCTAssertThrowsError(try c.check(newRoot: c.oldRoot, oldRoot: c.newRoot))
+        }
+        XCTAssertThrowsError(try c.check(proof: c.proof + [c.newRoot])) {
+            XCTAssertEqual($0 as? MerkleError, .badProofLength)
+        }
+        XCTAssertThrowsError(try c.check(proof: [c.oldRoot] + c.proof))
+        if !c.proof.isEmpty {
+            XCTAssertThrowsError(try c.check(proof: Array(c.proof.dropLast()))) {
+                XCTAssertEqual($0 as? MerkleError, .badProofLength)
+            }
+        }
+    }
+
+    /// Wrong sizes: rejected unless the proof has exactly the same shape for them (then it computes the same roots).
+    func assertWrongSizesFail(_ c: TreeProofCase) {
+        let n = c.oldSize, t = c.newSize
+        for (wn, wt) in [(n - 1, t), (n + 1, t), (n, t + 1), (n, t - 1), (n, t * 2)] where (wn, wt) != (n, t) {
+            let accepted = (try? c.check(newSize: wt, oldSize: wn)) != nil
+            let sameShape = wn >= 1 && wn <= wt && subproofShape(wn, wt, true) == subproofShape(n, t, true)
+            XCTAssertEqual(accepted, sameShape, "sizes \(wn)->\(wt) for \(n)->\(t)")
         }
     }
 

@@ -14,7 +14,8 @@ final class StoredHashIndexTests: XCTestCase {
     func testMatchesTlogLoops() {
         for level in 0..<20 {
             for n in Int64(0)..<2000 {
-                XCTAssertEqual(storedHashIndex(level: level, n: n), loopStoredHashIndex(level, n), "level \(level) n \(n)")
+                XCTAssertEqual(storedHashIndex(level: level, n: n), loopStoredHashIndex(level, n),
+                               "level \(level) n \(n)")
             }
         }
         for n in [Int64(1) << 40, Int64(1) << 40 + 12345, Int64(1) << 50 - 1] {

@@ -89,7 +89,8 @@ final class VectorTests: XCTestCase {
             var ok = false
             if let root = Hash(base64: c.root), let leaf = Hash(base64: c.leafHash), !proof.contains(nil) {
                 do {
-                    try checkRecord(proof: proof.map { $0! }, treeSize: c.treeSize, root: root, index: c.leafIdx, recordHash: leaf)
+                    try checkRecord(proof: proof.map { $0! }, treeSize: c.treeSize, root: root, index: c.leafIdx,
+                                    recordHash: leaf)
                     ok = true
                 } catch {}
             }
@@ -112,7 +113,8 @@ final class VectorTests: XCTestCase {
             if let root1 = Hash(base64: c.root1), let root2 = Hash(base64: c.root2), !proof.contains(nil) {
                 strict = true
                 do {
-                    try checkTree(proof: proof.map { $0! }, newSize: c.size2, newRoot: root2, oldSize: c.size1, oldRoot: root1)
+                    try checkTree(proof: proof.map { $0! }, newSize: c.size2, newRoot: root2, oldSize: c.size1,
+                                  oldRoot: root1)
                     ok = true
                 } catch {}
             } else if let root1 = standIn(c.root1), let root2 = standIn(c.root2), !proof.contains(nil) {
@@ -120,7 +122,8 @@ final class VectorTests: XCTestCase {
                 // checked (e.g. "sizes are equal (one) and proof is empty" must pass when the roots are equal).
                 standIns += 1
                 do {
-                    try checkTree(proof: proof.map { $0! }, newSize: c.size2, newRoot: root2, oldSize: c.size1, oldRoot: root1)
+                    try checkTree(proof: proof.map { $0! }, newSize: c.size2, newRoot: root2, oldSize: c.size1,
+                                  oldRoot: root1)
                     ok = true
                 } catch {}
             }

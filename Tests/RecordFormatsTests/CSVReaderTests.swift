@@ -23,7 +23,8 @@ final class CSVReaderTests: XCTestCase {
     }
 
     func testSimpleRecordsLFAndCRLF() {
-        let expected = [CSVRow(line: 1, fields: ["seq", "matter", "author"]), CSVRow(line: 2, fields: ["1", "M-1", "ann"])]
+        let expected = [CSVRow(line: 1, fields: ["seq", "matter", "author"]),
+                        CSVRow(line: 2, fields: ["1", "M-1", "ann"])]
         XCTAssertEqual(rows("seq,matter,author\n1,M-1,ann\n"), expected)
         XCTAssertEqual(rows("seq,matter,author\r\n1,M-1,ann\r\n"), expected)
         XCTAssertEqual(rows("seq,matter,author\r\n1,M-1,ann"), expected)  // no final line break
@@ -35,7 +36,8 @@ final class CSVReaderTests: XCTestCase {
         XCTAssertEqual(rows("a,"), [CSVRow(line: 1, fields: ["a", ""])])
         XCTAssertEqual(rows(""), [])
         XCTAssertEqual(rows("\n"), [CSVRow(line: 1, fields: [""])])  // one empty record, then the empty trailing line
-        XCTAssertEqual(rows("a\n\nb\n"), [CSVRow(line: 1, fields: ["a"]), CSVRow(line: 2, fields: [""]), CSVRow(line: 3, fields: ["b"])])
+        XCTAssertEqual(rows("a\n\nb\n"),
+                       [CSVRow(line: 1, fields: ["a"]), CSVRow(line: 2, fields: [""]), CSVRow(line: 3, fields: ["b"])])
         XCTAssertEqual(rows(#""""#), [CSVRow(line: 1, fields: [""])])
         XCTAssertEqual(rows(" a , b "), [CSVRow(line: 1, fields: [" a ", " b "])])  // spaces are data
     }
@@ -69,7 +71,8 @@ final class CSVReaderTests: XCTestCase {
     }
 
     func testUnicodeFields() {
-        XCTAssertEqual(rows("Zustellung,\"réponse, 中文\",😀\n"), [CSVRow(line: 1, fields: ["Zustellung", "réponse, 中文", "😀"])])
+        XCTAssertEqual(rows("Zustellung,\"réponse, 中文\",😀\n"),
+                       [CSVRow(line: 1, fields: ["Zustellung", "réponse, 中文", "😀"])])
     }
 
     func testInvalidUTF8NamesLineAndColumn() {
@@ -84,7 +87,8 @@ final class CSVReaderTests: XCTestCase {
     func testQuoteInsideUnquotedField() {
         XCTAssertEqual(error("a,b\nc,d\"e\n"),
                        CSVParseError(line: 2, column: 2, reason: CSVParseError.quoteInUnquotedField, offset: 7))
-        XCTAssertEqual(error(#"a, "b""#), CSVParseError(line: 1, column: 2, reason: CSVParseError.quoteInUnquotedField, offset: 3))
+        XCTAssertEqual(error(#"a, "b""#),
+                       CSVParseError(line: 1, column: 2, reason: CSVParseError.quoteInUnquotedField, offset: 3))
     }
 
     func testTextAfterClosingQuote() {
@@ -101,13 +105,14 @@ final class CSVReaderTests: XCTestCase {
     }
 
     func testBareCarriageReturn() {
-        XCTAssertEqual(error("a\rb\n"), CSVParseError(line: 1, column: 1, reason: CSVParseError.bareCarriageReturn, offset: 1))
+        XCTAssertEqual(error("a\rb\n"),
+                       CSVParseError(line: 1, column: 1, reason: CSVParseError.bareCarriageReturn, offset: 1))
         XCTAssertEqual(rows("\"a\rb\"\n"), [CSVRow(line: 1, fields: ["a\rb"])])  // allowed inside quotes
     }
 
     func testErrorDescription() {
-        XCTAssertEqual(CSVParseError(line: 3, column: 2, reason: "quote inside an unquoted field", offset: 9).description,
-                       "CSV line 3, column 2: quote inside an unquoted field")
+        let quoteError = CSVParseError(line: 3, column: 2, reason: "quote inside an unquoted field", offset: 9)
+        XCTAssertEqual(quoteError.description, "CSV line 3, column 2: quote inside an unquoted field")
         XCTAssertEqual(CSVParseError(line: 3, column: nil, reason: "x", offset: 0).description, "CSV line 3: x")
     }
 

@@ -6,7 +6,8 @@ import RecordFormats
 final class JSONErrorPrivacyTests: XCTestCase {
     let secret = "SECRET-Privileged-Advice"
 
-    func assertNoSecret(_ text: String, _ reason: JSONParseError.Reason, file: StaticString = #filePath, line: UInt = #line) {
+    func assertNoSecret(_ text: String, _ reason: JSONParseError.Reason, file: StaticString = #filePath,
+                        line: UInt = #line) {
         do {
             _ = try JSONParser.parse(text)
             XCTFail("expected an error", file: file, line: line)
@@ -24,13 +25,16 @@ final class JSONErrorPrivacyTests: XCTestCase {
             _ = try JSONParser.parse(text)
             XCTFail("expected an error")
         } catch {
-            XCTAssertEqual(error.description, "field 'durationMinutes': floats are not allowed (integers only) at byte 56")
+            XCTAssertEqual(error.description,
+                           "field 'durationMinutes': floats are not allowed (integers only) at byte 56")
         }
         XCTAssertEqual(JSONParseError(reason: .emptyInput, offset: 0).description, "empty input at byte 0")
         XCTAssertEqual(JSONParseError(reason: .duplicateKey("matter"), offset: 9).description,
                        "duplicate key \"matter\" at byte 9")
-        XCTAssertEqual(JSONParseError(reason: .unexpectedCharacter(0x27), offset: 1).description, "unexpected byte 0x27 at byte 1")
-        XCTAssertEqual(JSONParseError(reason: .unexpectedCharacter(0x7D), offset: 1).description, "unexpected character '}' at byte 1")
+        XCTAssertEqual(JSONParseError(reason: .unexpectedCharacter(0x27), offset: 1).description,
+                       "unexpected byte 0x27 at byte 1")
+        XCTAssertEqual(JSONParseError(reason: .unexpectedCharacter(0x7D), offset: 1).description,
+                       "unexpected character '}' at byte 1")
     }
 
     func testNoStringValuesInAnyError() {

@@ -27,8 +27,8 @@ final class JSONPropertyTests: XCTestCase {
         var seeds: [[UInt8]] = (0..<40).map { _ in JSONWriter.serialize(gen.value()) }
         var r2 = SplitMix64(seed: 3)
         seeds += (0..<10).map { Array(sampleRecordLine($0, rng: &r2).utf8) }
-        let interesting: [UInt8] = Array("{}[]\",:\\-0123456789.eEtrufalsn u".utf8) + [0x00, 0x1F, 0x7F, 0x80, 0xBF, 0xC0, 0xC3,
-                                                                                       0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
+        let interesting: [UInt8] = Array("{}[]\",:\\-0123456789.eEtrufalsn u".utf8)
+            + [0x00, 0x1F, 0x7F, 0x80, 0xBF, 0xC0, 0xC3, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
         var accepted = 0, rejected = 0
         for iteration in 0..<20_000 {
             var bytes = seeds[Int(rng.next() % UInt64(seeds.count))]
@@ -49,7 +49,8 @@ final class JSONPropertyTests: XCTestCase {
                 XCTAssertEqual(try JSONParser.parse(JSONWriter.serialize(v), maxDepth: 8), v, "iteration \(iteration)")
             } catch {
                 rejected += 1
-                XCTAssertTrue(error.offset >= 0 && error.offset <= bytes.count, "iteration \(iteration): offset \(error.offset)")
+                XCTAssertTrue(error.offset >= 0 && error.offset <= bytes.count,
+                              "iteration \(iteration): offset \(error.offset)")
                 XCTAssertFalse(error.description.isEmpty)
             }
         }
@@ -61,8 +62,8 @@ final class JSONPropertyTests: XCTestCase {
     /// standard library's validating decoder on random byte strings.
     func testStringUTF8ValidationAgreesWithStandardLibrary() {
         var rng = SplitMix64(seed: 0xC0DE)
-        let pool: [UInt8] = [0x41, 0x7E, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC, 0xED,
-                             0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF]
+        let pool: [UInt8] = [0x41, 0x7E, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC,
+                             0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF]
         for _ in 0..<20_000 {
             let n = Int(rng.next() % 7)
             let body = (0..<n).map { _ in pool[Int(rng.next() % UInt64(pool.count))] }

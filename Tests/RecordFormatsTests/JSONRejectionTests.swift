@@ -13,7 +13,8 @@ final class JSONRejectionTests: XCTestCase {
         assertParseError("0.0", .floatNotAllowed, offset: 0)
         assertParseError("99999999999999999999999.5", .floatNotAllowed, offset: 0)
         assertParseError(#"{"durationMinutes":1.5}"#, .floatNotAllowed, path: "durationMinutes", offset: 19)
-        assertParseError(#"{"attachments":[{"name":"a"},{"sha256":1e9}]}"#, .floatNotAllowed, path: "attachments[1].sha256")
+        assertParseError(#"{"attachments":[{"name":"a"},{"sha256":1e9}]}"#, .floatNotAllowed,
+                         path: "attachments[1].sha256")
         // Malformed floats are syntax errors where they break.
         assertParseError("1.", .unexpectedEnd, offset: 2)
         assertParseError("1.x", .unexpectedCharacter(UInt8(ascii: "x")), offset: 2)
@@ -28,7 +29,8 @@ final class JSONRejectionTests: XCTestCase {
         assertParseError("-9223372036854775809", .integerOutOfRange, offset: 0)
         assertParseError("123456789012345678901234567890", .integerOutOfRange, offset: 0)
         assertParseError("18446744073709551616", .integerOutOfRange, offset: 0)  // 2^64 wraps UInt64
-        assertParseError(#"{"corrects":[0,-99999999999999999999]}"#, .integerOutOfRange, path: "corrects[1]", offset: 15)
+        assertParseError(#"{"corrects":[0,-99999999999999999999]}"#, .integerOutOfRange, path: "corrects[1]",
+                         offset: 15)
         XCTAssertEqual(try JSONParser.parse("9223372036854775807"), .integer(.max))
         XCTAssertEqual(try JSONParser.parse("-9223372036854775808"), .integer(.min))
     }
@@ -77,7 +79,8 @@ final class JSONRejectionTests: XCTestCase {
         assertParseError("nul", .unexpectedEnd, offset: 3)
         assertParseError("nulL", .unexpectedCharacter(UInt8(ascii: "L")), offset: 3)
         assertParseError("True", .unexpectedCharacter(UInt8(ascii: "T")), offset: 0)
-        assertParseError(#"{"privileged":fals}"#, .unexpectedCharacter(UInt8(ascii: "}")), path: "privileged", offset: 18)
+        assertParseError(#"{"privileged":fals}"#, .unexpectedCharacter(UInt8(ascii: "}")), path: "privileged",
+                         offset: 18)
     }
 
     func testTrailingContentAndEmptyInput() {
@@ -215,7 +218,8 @@ final class JSONRejectionTests: XCTestCase {
         let deep = String(repeating: "[", count: 33) + String(repeating: "]", count: 33)
         assertParseError(deep, .tooDeep, path: String(repeating: "[0]", count: 32), offset: 32)
         let deepObject = String(repeating: #"{"a":"#, count: 33) + "1" + String(repeating: "}", count: 33)
-        assertParseError(deepObject, .tooDeep, path: Array(repeating: "a", count: 32).joined(separator: "."), offset: 160)
+        assertParseError(deepObject, .tooDeep, path: Array(repeating: "a", count: 32).joined(separator: "."),
+                         offset: 160)
         assertParseError("[]", .tooDeep, offset: 0, maxDepth: 0)
         XCTAssertEqual(try JSONParser.parse("7", maxDepth: 0), .integer(7))
         assertParseError(#"{"a":[{"b":[]}]}"#, .tooDeep, path: "a[0].b", offset: 11, maxDepth: 3)
@@ -244,7 +248,8 @@ final class JSONRejectionTests: XCTestCase {
         let bytes = Array("  [1]".utf8)
         try bytes.withUnsafeBytes { raw in
             XCTAssertThrowsError(try JSONParser.parseObject(raw)) { e in
-                XCTAssertEqual(e as? JSONParseError, JSONParseError(reason: .unexpectedCharacter(UInt8(ascii: "[")), offset: 2))
+                XCTAssertEqual(e as? JSONParseError,
+                               JSONParseError(reason: .unexpectedCharacter(UInt8(ascii: "[")), offset: 2))
             }
             XCTAssertEqual(try? JSONParser.parseObject(UnsafeRawBufferPointer(rebasing: raw[0..<0])), nil)
         }

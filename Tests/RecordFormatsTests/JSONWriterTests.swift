@@ -38,7 +38,8 @@ final class JSONWriterTests: XCTestCase {
         var out: [UInt8] = []
         JSONWriter.writeString(s, into: &out)
         XCTAssertEqual(String(decoding: out, as: UTF8.self),
-                       "\"\\u0000\\u0001\\b\\t\\n\\u000b\\f\\r\\u001b\\u001f \\\"\\\\/\u{7F}\u{80}\u{2028}\u{2029}é😀\"")
+                       "\"\\u0000\\u0001\\b\\t\\n\\u000b\\f\\r\\u001b\\u001f "
+                           + "\\\"\\\\/\u{7F}\u{80}\u{2028}\u{2029}é😀\"")
         // Input escapes of characters that need none come out raw.
         XCTAssertEqual(canonical(#""\u0041\/\u00e9\u2028""#), "\"A/é\u{2028}\"")
     }
@@ -65,7 +66,8 @@ final class JSONWriterTests: XCTestCase {
             "unicode é ß 中文 😀 \u{10FFFF} \u{2028}\u{2029} \u{FEFF} e\u{301}",
             [], [[]], [[[1, [2, [3]]]]], [:], ["": ""],
             ["nested": ["deeper": ["deepest": [1, 2, ["k": "v"]]]]],
-            ["matter": "M-1", "durationMinutes": 45, "privileged": true, "attachments": [["name": "a.pdf", "sha256": "ab"]],
+            ["matter": "M-1", "durationMinutes": 45, "privileged": true,
+             "attachments": [["name": "a.pdf", "sha256": "ab"]],
              "x-firm": .null, "tags": ["a", "b"]],
             .object(JSONObject((0..<50).map { ("k\($0)", JSONValue.integer(Int64($0) * 1_000_000_007)) })),
         ]

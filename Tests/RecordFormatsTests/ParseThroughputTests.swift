@@ -49,13 +49,18 @@ final class ParseThroughputTests: XCTestCase {
             best = min(best, Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18)
         }
         let mb = Double(data.count) / 1e6
-        print(String(format: "[informational] JSON parse: %d records, %.1f MB, avg %.0f B/record; best of %d: wall %.3f s = %.0f MB/s, %.0f records/s; thread CPU %.3f s = %.0f MB/s, %.0f records/s (checksum %d)",
-                     lines.count, mb, Double(data.count) / Double(lines.count), repetitions, best, mb / best, Double(lines.count) / best,
+        print(String(format: "[informational] JSON parse: %d records, %.1f MB, avg %.0f B/record; best of %d: "
+                         + "wall %.3f s = %.0f MB/s, %.0f records/s; "
+                         + "thread CPU %.3f s = %.0f MB/s, %.0f records/s (checksum %d)",
+                     lines.count, mb, Double(data.count) / Double(lines.count), repetitions,
+                     best, mb / best, Double(lines.count) / best,
                      bestCPU, mb / bestCPU, Double(lines.count) / bestCPU, checksum))
 
         var out: [UInt8] = []
         out.reserveCapacity(data.count + 1024)
-        let values = try data.withUnsafeBytes { raw in try lines.prefix(5000).map { try JSONParser.parse(UnsafeRawBufferPointer(rebasing: raw[$0])) } }
+        let values = try data.withUnsafeBytes { raw in
+            try lines.prefix(5000).map { try JSONParser.parse(UnsafeRawBufferPointer(rebasing: raw[$0])) }
+        }
         let clock = ContinuousClock()
         let t0 = clock.now
         for _ in 0..<4 { out.removeAll(keepingCapacity: true); for v in values { JSONWriter.write(v, into: &out) } }
@@ -69,7 +74,8 @@ final class ParseThroughputTests: XCTestCase {
         var text = "matter,author,channel,direction,occurredAt,summary\n"
         var i = 0
         while text.utf8.count < 20_000_000 {
-            text += "M-\(i),attorney\(i % 17),email,outbound,2024-05-01T10:00:00Z,\"Client advised, \"\"quoted\"\" text\nsecond line "
+            text += "M-\(i),attorney\(i % 17),email,outbound,2024-05-01T10:00:00Z,"
+            text += "\"Client advised, \"\"quoted\"\" text\nsecond line "
             text += String(repeating: "lorem ipsum dolor sit amet ", count: 33) + "\"\n"
             i += 1
         }
@@ -81,6 +87,7 @@ final class ParseThroughputTests: XCTestCase {
         while let row = try reader.readRow() { n += row.fields.count }
         let d = clock.now - t0
         let secs = Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-        print(String(format: "[informational] CSV parse: %d records, %.0f MB/s (fields %d)", i, Double(bytes.count) / 1e6 / secs, n))
+        print(String(format: "[informational] CSV parse: %d records, %.0f MB/s (fields %d)", i,
+                     Double(bytes.count) / 1e6 / secs, n))
     }
 }

@@ -21,12 +21,14 @@ func assertParseError(
 ) {
     do {
         let v = try JSONParser.parse(bytes, maxDepth: maxDepth)
-        XCTFail("expected \(reason) but parsed \(v.typeName) from \(String(decoding: bytes, as: UTF8.self))", file: file, line: line)
+        XCTFail("expected \(reason) but parsed \(v.typeName) from \(String(decoding: bytes, as: UTF8.self))",
+                file: file, line: line)
     } catch {
         XCTAssertEqual(error.reason, reason, "input: \(String(decoding: bytes, as: UTF8.self))", file: file, line: line)
         XCTAssertEqual(error.path, path, "input: \(String(decoding: bytes, as: UTF8.self))", file: file, line: line)
         if let offset {
-            XCTAssertEqual(error.offset, offset, "input: \(String(decoding: bytes, as: UTF8.self))", file: file, line: line)
+            XCTAssertEqual(error.offset, offset, "input: \(String(decoding: bytes, as: UTF8.self))", file: file,
+                           line: line)
         }
     }
 }
@@ -47,7 +49,9 @@ struct RandomJSON {
     mutating func scalar() -> Unicode.Scalar {
         switch int(0...9) {
         case 0: return Unicode.Scalar(UInt8(int(0...0x1F)))  // control characters
-        case 1: return ["\"", "\\", "/", "\u{7F}", "\u{2028}", "\u{2029}", "\u{FEFF}", "\u{FFFF}"].randomElement(using: &rng)!
+        case 1:
+            let special: [Unicode.Scalar] = ["\"", "\\", "/", "\u{7F}", "\u{2028}", "\u{2029}", "\u{FEFF}", "\u{FFFF}"]
+            return special.randomElement(using: &rng)!
         case 2: return Unicode.Scalar(UInt32(int(0x80...0x7FF)))!
         case 3:
             let v = UInt32(int(0x800...0xFFFD))
@@ -107,7 +111,8 @@ func sampleRecordLine(_ i: Int, rng: inout SplitMix64) -> String {
     "occurredAt":"2024-05-\(10 + i % 18)T09:\(10 + i % 50):00+02:00","subject":"Status update on matter \(i)",\
     "summary":"\(summary)\\nNext steps agreed.","decisions":"Client approved the filing.",\
     "recipients":["client\(i)@example.com","paralegal@firm.example"],"outcome":"sent","durationMinutes":\(i % 120),\
-    "attachments":[{"name":"letter-\(i).pdf","sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}],\
+    "attachments":[{"name":"letter-\(i).pdf",\
+    "sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}],\
     "privileged":\(i % 3 == 0),"tags":["billing","q2"],"sourceSystem":"clio","sourceId":"src-\(i)"}
     """
 }

@@ -12,8 +12,10 @@ struct GoNoteVector: Decodable {
     let badVerifierKeys: [String]
 
     static func load() throws -> GoNoteVector {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let url = root.deletingLastPathComponent().appendingPathComponent("shared/testvectors/signed-note/go-note-example.json")
+        let root = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let url = root.deletingLastPathComponent()
+            .appendingPathComponent("shared/testvectors/signed-note/go-note-example.json")
         guard let data = FileManager.default.contents(atPath: url.path) else {
             XCTFail("test vector missing: \(url.path)")
             throw CocoaError(.fileNoSuchFile)
@@ -70,7 +72,8 @@ final class GoVectorTests: XCTestCase {
             good.replacingOccurrences(of: "PeterNeumann", with: "Peter Neumann"),
             good.replacingOccurrences(of: "PeterNeumann", with: "Peter\u{2003}Neumann"),
             good.replacingOccurrences(of: "PeterNeumann+", with: "+"),
-            "PeterNeumann+c74f20a3+", "PeterNeumann+c74f20a3", "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10T",
+            "PeterNeumann+c74f20a3+", "PeterNeumann+c74f20a3",
+            "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10T",
             "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW=",
         ]
         for bad in more {
@@ -126,13 +129,15 @@ final class GoVectorTests: XCTestCase {
         let vector = try GoNoteVector.load()
         let key = try NoteVerifierKey(text: vector.verifierKey)
         let note = try SignedNoteText(parsing: vector.signedNote)
-        let ourLine = "\u{2014} PeterNeumann " + Base64.encode([0xc7, 0x4f, 0x20, 0xa3] + note.signatures[0].signature) + "\n"
+        let ourLine = "\u{2014} PeterNeumann " + Base64.encode([0xc7, 0x4f, 0x20, 0xa3] + note.signatures[0].signature)
+            + "\n"
 
         let enoch = try NoteSigner(name: "EnochRoot", seed: SecretBytes(randomCount: 32))
         let enochLine = String(try enoch.sign(vector.text).utf8.dropFirst(vector.text.utf8.count + 1))!
         // Same name, wrong hash; same hash, wrong name; a non-Ed25519-length signature.
         let sameName = "\u{2014} PeterNeumann " + Base64.encode([0, 0, 0, 1] + [UInt8](repeating: 7, count: 64)) + "\n"
-        let sameHash = "\u{2014} PaulNeumann " + Base64.encode([0xc7, 0x4f, 0x20, 0xa3] + [UInt8](repeating: 7, count: 64)) + "\n"
+        let otherSignature = [0xc7, 0x4f, 0x20, 0xa3] + [UInt8](repeating: 7, count: 64)
+        let sameHash = "\u{2014} PaulNeumann " + Base64.encode(otherSignature) + "\n"
         let odd = "\u{2014} witness.example/w1 " + Base64.encode([1, 2, 3, 4, 0xff, 0xfe, 0xfd]) + "\n"
 
         let combined = vector.text + "\n" + enochLine + sameName + ourLine + sameHash + odd
@@ -207,7 +212,8 @@ final class NoteSignerTests: XCTestCase {
     func testSignRejectsBadText() throws {
         let signer = try NoteSigner(name: "ledger.example", seed: SecretBytes(randomCount: 32))
         for (text, label) in [("", "empty"), ("no newline", "no final newline"), ("tab\t\n", "control character"),
-                              ("cr\r\n", "carriage return"), (String(repeating: "x", count: 1 << 20) + "\n", "too large")] {
+                              ("cr\r\n", "carriage return"),
+                              (String(repeating: "x", count: 1 << 20) + "\n", "too large")] {
             XCTAssertThrowsError(try signer.sign(text), label) { error in
                 guard case .malformedNote = error as? NoteError else { return XCTFail("\(label): \(error)") }
             }

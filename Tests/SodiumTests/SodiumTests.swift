@@ -93,7 +93,9 @@ final class AEADTests: XCTestCase {
     func testPointerSealMatchesArraySeal() throws {
         var output = [UInt8](repeating: 0, count: message.count + 16)
         message.withUnsafeBytes { m in ad.withUnsafeBytes { a in nonce.withUnsafeBytes { n in
-            output.withUnsafeMutableBytes { o in XChaCha20Poly1305.seal(m, associatedData: a, nonce: n, key: key, into: o) }
+            output.withUnsafeMutableBytes { o in
+                XChaCha20Poly1305.seal(m, associatedData: a, nonce: n, key: key, into: o)
+            }
         } } }
         XCTAssertEqual(output, XChaCha20Poly1305.seal(message, associatedData: ad, nonce: nonce, key: key))
     }
@@ -117,16 +119,20 @@ final class AEADTests: XCTestCase {
         XCTAssertThrowsError(try XChaCha20Poly1305.open(sealed, associatedData: ad, nonce: otherNonce, key: key)) {
             XCTAssertEqual($0 as? SodiumError, failure, "wrong nonce")
         }
-        XCTAssertThrowsError(try XChaCha20Poly1305.open(sealed, associatedData: ad, nonce: nonce, key: SecretBytes(randomCount: 32))) {
+        XCTAssertThrowsError(try XChaCha20Poly1305.open(sealed, associatedData: ad, nonce: nonce,
+                                                        key: SecretBytes(randomCount: 32))) {
             XCTAssertEqual($0 as? SodiumError, failure, "wrong key")
         }
-        XCTAssertThrowsError(try XChaCha20Poly1305.open(Array(sealed.prefix(15)), associatedData: ad, nonce: nonce, key: key)) {
+        XCTAssertThrowsError(try XChaCha20Poly1305.open(Array(sealed.prefix(15)), associatedData: ad, nonce: nonce,
+                                                        key: key)) {
             XCTAssertEqual($0 as? SodiumError, failure, "truncated")
         }
-        XCTAssertThrowsError(try XChaCha20Poly1305.open(sealed, associatedData: ad, nonce: Array(nonce.prefix(12)), key: key)) {
+        XCTAssertThrowsError(try XChaCha20Poly1305.open(sealed, associatedData: ad, nonce: Array(nonce.prefix(12)),
+                                                        key: key)) {
             XCTAssertEqual(($0 as? SodiumError)?.operation, "aead.open.nonce")
         }
-        XCTAssertThrowsError(try XChaCha20Poly1305.open(sealed, associatedData: ad, nonce: nonce, key: SecretBytes(count: 16))) {
+        XCTAssertThrowsError(try XChaCha20Poly1305.open(sealed, associatedData: ad, nonce: nonce,
+                                                        key: SecretBytes(count: 16))) {
             XCTAssertEqual(($0 as? SodiumError)?.operation, "aead.open.key")
         }
     }
@@ -148,8 +154,10 @@ final class SignatureTests: XCTestCase {
         XCTAssertFalse(Ed25519.verify(signature: badSignature, message: message, publicKey: key.publicKey))
         let otherKey = try Ed25519SigningKey(seed: SecretBytes(randomCount: 32))
         XCTAssertFalse(Ed25519.verify(signature: signature, message: message, publicKey: otherKey.publicKey))
-        XCTAssertFalse(Ed25519.verify(signature: Array(signature.prefix(63)), message: message, publicKey: key.publicKey))
-        XCTAssertFalse(Ed25519.verify(signature: signature, message: message, publicKey: Array(key.publicKey.prefix(31))))
+        XCTAssertFalse(Ed25519.verify(signature: Array(signature.prefix(63)), message: message,
+                                      publicKey: key.publicKey))
+        XCTAssertFalse(Ed25519.verify(signature: signature, message: message,
+                                      publicKey: Array(key.publicKey.prefix(31))))
     }
 
     func testRFC8032Vector() throws {
@@ -158,7 +166,8 @@ final class SignatureTests: XCTestCase {
         let key = try Ed25519SigningKey(seed: seed)
         XCTAssertEqual(hex(key.publicKey), "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
         XCTAssertEqual(hex(key.sign([])),
-                       "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+                       "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555f"
+                           + "b8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
     }
 
     func testSeedMustBe32Bytes() {
@@ -172,17 +181,22 @@ final class KeyDerivationTests: XCTestCase {
     func testArgon2idDeterministic() throws {
         let passphrase = SecretBytes(copying: Array("correct horse battery staple".utf8))
         let salt: [UInt8] = Array(0..<16)
-        let k1 = try Argon2id.deriveKey(passphrase: passphrase, salt: salt, opsLimit: Argon2id.minimumOpsLimit, memLimit: Argon2id.minimumMemLimit)
-        let k2 = try Argon2id.deriveKey(passphrase: passphrase, salt: salt, opsLimit: Argon2id.minimumOpsLimit, memLimit: Argon2id.minimumMemLimit)
+        let k1 = try Argon2id.deriveKey(passphrase: passphrase, salt: salt, opsLimit: Argon2id.minimumOpsLimit,
+                                        memLimit: Argon2id.minimumMemLimit)
+        let k2 = try Argon2id.deriveKey(passphrase: passphrase, salt: salt, opsLimit: Argon2id.minimumOpsLimit,
+                                        memLimit: Argon2id.minimumMemLimit)
         XCTAssertEqual(k1.count, 32)
         XCTAssertTrue(k1.constantTimeEquals(k2))
 
-        let otherSalt = try Argon2id.deriveKey(passphrase: passphrase, salt: Array(1...16), opsLimit: Argon2id.minimumOpsLimit, memLimit: Argon2id.minimumMemLimit)
+        let otherSalt = try Argon2id.deriveKey(passphrase: passphrase, salt: Array(1...16),
+                                               opsLimit: Argon2id.minimumOpsLimit, memLimit: Argon2id.minimumMemLimit)
         XCTAssertFalse(k1.constantTimeEquals(otherSalt))
-        let otherPass = try Argon2id.deriveKey(passphrase: SecretBytes(copying: Array("correct horse battery stapler".utf8)), salt: salt,
+        let stapler = SecretBytes(copying: Array("correct horse battery stapler".utf8))
+        let otherPass = try Argon2id.deriveKey(passphrase: stapler, salt: salt,
                                                opsLimit: Argon2id.minimumOpsLimit, memLimit: Argon2id.minimumMemLimit)
         XCTAssertFalse(k1.constantTimeEquals(otherPass))
-        let longer = try Argon2id.deriveKey(passphrase: passphrase, salt: salt, opsLimit: Argon2id.minimumOpsLimit, memLimit: Argon2id.minimumMemLimit, length: 64)
+        let longer = try Argon2id.deriveKey(passphrase: passphrase, salt: salt, opsLimit: Argon2id.minimumOpsLimit,
+                                            memLimit: Argon2id.minimumMemLimit, length: 64)
         XCTAssertEqual(longer.count, 64)
     }
 
@@ -192,10 +206,12 @@ final class KeyDerivationTests: XCTestCase {
         XCTAssertEqual(Argon2id.minimumOpsLimit, 1)
         XCTAssertEqual(Argon2id.minimumMemLimit, 8192)
         let passphrase = SecretBytes(copying: Array("pw".utf8))
-        XCTAssertThrowsError(try Argon2id.deriveKey(passphrase: passphrase, salt: Array(0..<15), opsLimit: 1, memLimit: 8192)) {
+        XCTAssertThrowsError(try Argon2id.deriveKey(passphrase: passphrase, salt: Array(0..<15), opsLimit: 1,
+                                                    memLimit: 8192)) {
             XCTAssertEqual(($0 as? SodiumError)?.operation, "pwhash.salt")
         }
-        XCTAssertThrowsError(try Argon2id.deriveKey(passphrase: passphrase, salt: Array(0..<16), opsLimit: 0, memLimit: 8192)) {
+        XCTAssertThrowsError(try Argon2id.deriveKey(passphrase: passphrase, salt: Array(0..<16), opsLimit: 0,
+                                                    memLimit: 8192)) {
             XCTAssertEqual($0 as? SodiumError, SodiumError(operation: "pwhash", code: -1))
         }
     }
@@ -208,7 +224,8 @@ final class KeyDerivationTests: XCTestCase {
         XCTAssertTrue(a.constantTimeEquals(b))
         XCTAssertFalse(a.constantTimeEquals(KeyDerivation.deriveSubkey(from: master, id: 2, context: "wrapping")))
         XCTAssertFalse(a.constantTimeEquals(KeyDerivation.deriveSubkey(from: master, id: 1, context: "indexkey")))
-        XCTAssertFalse(a.constantTimeEquals(KeyDerivation.deriveSubkey(from: SecretBytes(randomCount: 32), id: 1, context: "wrapping")))
+        XCTAssertFalse(a.constantTimeEquals(KeyDerivation.deriveSubkey(from: SecretBytes(randomCount: 32), id: 1,
+                                                                       context: "wrapping")))
         XCTAssertEqual(KeyDerivation.deriveSubkey(from: master, id: 1, context: "wrapping", length: 64).count, 64)
     }
 }
@@ -216,7 +233,8 @@ final class KeyDerivationTests: XCTestCase {
 final class HashTests: XCTestCase {
     func testSHA256() {
         XCTAssertEqual(hex(SHA256Sodium.hash([])), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        XCTAssertEqual(hex(SHA256Sodium.hash(Array("abc".utf8))), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        XCTAssertEqual(hex(SHA256Sodium.hash(Array("abc".utf8))),
+                       "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
     func testKeyedHash() {
@@ -236,7 +254,8 @@ final class Base64Tests: XCTestCase {
         let standard = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         let urlSafe = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
         for byte in UInt8.min...UInt8.max {
-            XCTAssertEqual(Base64.onlyAlphabet([0x41, byte, 0x41], urlSafe: false), standard.contains(byte) || byte == UInt8(ascii: "="), "\(byte)")
+            XCTAssertEqual(Base64.onlyAlphabet([0x41, byte, 0x41], urlSafe: false),
+                           standard.contains(byte) || byte == UInt8(ascii: "="), "\(byte)")
             XCTAssertEqual(Base64.onlyAlphabet([0x41, byte, 0x41], urlSafe: true), urlSafe.contains(byte), "\(byte)")
         }
         // A non-ASCII byte in place of one character: refused, whatever libsodium would make of it.
@@ -248,7 +267,8 @@ final class Base64Tests: XCTestCase {
     }
 
     func testStandardRoundTripAndRFC4648Vectors() {
-        let vectors = ["": "", "f": "Zg==", "fo": "Zm8=", "foo": "Zm9v", "foob": "Zm9vYg==", "fooba": "Zm9vYmE=", "foobar": "Zm9vYmFy"]
+        let vectors = ["": "", "f": "Zg==", "fo": "Zm8=", "foo": "Zm9v", "foob": "Zm9vYg==", "fooba": "Zm9vYmE=",
+                       "foobar": "Zm9vYmFy"]
         for (plain, encoded) in vectors {
             XCTAssertEqual(Base64.encode(Array(plain.utf8)), encoded)
             XCTAssertEqual(Base64.decode(encoded), Array(plain.utf8))
@@ -301,7 +321,9 @@ func hex(_ bytes: [UInt8]) -> String {
 
 func fromHex(_ text: String) -> [UInt8] {
     let chars = Array(text.utf8)
-    return stride(from: 0, to: chars.count, by: 2).map { UInt8(String(decoding: chars[$0..<$0 + 2], as: UTF8.self), radix: 16)! }
+    return stride(from: 0, to: chars.count, by: 2).map {
+        UInt8(String(decoding: chars[$0..<$0 + 2], as: UTF8.self), radix: 16)!
+    }
 }
 
 final class FastBase64Tests: XCTestCase {
@@ -318,7 +340,8 @@ final class FastBase64Tests: XCTestCase {
             Base64.forcePortable(portable)
             XCTAssertEqual(Base64.usesAVX2, portable ? false : Base64.usesAVX2)
             for length in 0..<400 {
-                for input in [SecureRandom.bytes(length), [UInt8](repeating: 0xff, count: length), [UInt8](repeating: 0, count: length)] {
+                for input in [SecureRandom.bytes(length), [UInt8](repeating: 0xff, count: length),
+                              [UInt8](repeating: 0, count: length)] {
                     var fast = [UInt8](), reference = [UInt8]()
                     input.withUnsafeBytes { Base64.encodeURL($0, into: &fast) }
                     input.withUnsafeBytes { Base64.encodeURLWithSodium($0, into: &reference) }
@@ -354,11 +377,15 @@ final class ShortKeyedHashTests: XCTestCase {
         for keyLength in [16, 17, 32, 63, 64] {
             let key = SecretBytes(copying: Array(keyBytes[0..<keyLength]))
             for outputLength in [16, 32, 33, 64] {
-                let short = keyBytes[0..<keyLength].withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: outputLength) }
+                let short = keyBytes[0..<keyLength].withUnsafeBytes {
+                    ShortKeyedHash(key: $0, outputLength: outputLength)
+                }
                 for messageLength in 1...128 {
                     let expected = KeyedHash.hash(Array(message[0..<messageLength]), key: key, length: outputLength)
                     var got = [UInt8](repeating: 0, count: outputLength)
-                    message[0..<messageLength].withUnsafeBytes { m in got.withUnsafeMutableBytes { short.hash(m, into: $0) } }
+                    message[0..<messageLength].withUnsafeBytes { m in
+                        got.withUnsafeMutableBytes { short.hash(m, into: $0) }
+                    }
                     XCTAssertEqual(got, expected, "key \(keyLength), message \(messageLength), output \(outputLength)")
                 }
             }
@@ -374,7 +401,11 @@ final class ShortKeyedHashBatchTests: XCTestCase {
         let length = messages[0].count
         var out = [UInt8](repeating: 0, count: messages.count * hasher.outputLength)
         let packed = messages.flatMap { $0 }
-        packed.withUnsafeBytes { m in out.withUnsafeMutableBytes { hasher.hash(packed: m, messageLength: length, count: messages.count, into: $0) } }
+        packed.withUnsafeBytes { m in
+            out.withUnsafeMutableBytes {
+                hasher.hash(packed: m, messageLength: length, count: messages.count, into: $0)
+            }
+        }
         return (0..<messages.count).map { Array(out[($0 * hasher.outputLength)..<(($0 + 1) * hasher.outputLength)]) }
     }
 
@@ -385,9 +416,12 @@ final class ShortKeyedHashBatchTests: XCTestCase {
             let hasher = keyBytes.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: outputLength) }
             for length in [1, 23, 64, 127, 128] {
                 for count in 1...13 {
-                    let messages = (0..<count).map { i in (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i &* 7) } }
+                    let messages = (0..<count).map { i in
+                        (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i &* 7) }
+                    }
                     let expected = messages.map { KeyedHash.hash($0, key: key, length: outputLength) }
-                    XCTAssertEqual(batched(hasher, messages), expected, "output \(outputLength), length \(length), count \(count)")
+                    XCTAssertEqual(batched(hasher, messages), expected,
+                                   "output \(outputLength), length \(length), count \(count)")
                 }
             }
         }
