@@ -198,7 +198,7 @@ extension CommunicationReport {
         return s
     }
 
-    /// Outbound-update times per matter (recomputed from the matters' inquiries is not enough; kept by the engine).
+    /// Outbound-update times per matter, for the timeline (the report keeps them as it computes the cadence).
     var updateTimes: [(matter: String, at: Int64)] { updates }
 
     static let histogramEdges: [Int64] = [0, 1, 2, 4, 8, 24, 48, 96]  // hours
