@@ -7,7 +7,7 @@ import PackageDescription
 
 let package = Package(
     name: "ClientLedger",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],  // Synchronization.Mutex; the product targets Linux
     products: [
         .executable(name: "ledger", targets: ["LedgerCLI"]),
         .library(name: "Ledger", targets: ["Ledger"]),

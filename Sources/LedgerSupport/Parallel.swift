@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 // The one parallel-work helper of the package. Import, verify, export and verify-bundle use these four shapes of
 // work on every core; none of them starts threads of its own:
@@ -26,36 +27,42 @@ package func parallelMap<T, U, C>(_ items: [T], minimumChunk: Int = 64, context:
         var scratch = context()
         return try items.map { try transform(&scratch, $0) }
     }
-    let results = ResultSlots<U>(count: items.count)
+    let results = UnsafeMutableBufferPointer<U?>.allocate(capacity: items.count)
+    results.initialize(repeating: nil)
+    defer { results.deinitialize(); results.deallocate() }
     let failure = FirstError()
-    try withoutActuallyEscaping(transform) { transform in
-        try withoutActuallyEscaping(context) { context in
-            let box = UnsafeSendableBox((items, transform, context))
+    withoutActuallyEscaping(transform) { transform in
+        withoutActuallyEscaping(context) { context in
+            // Each worker reads the inputs and writes only the result slots of its own share.
+            let box = UnsafeSendableBox((items, transform, context, results))
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let (items, transform, context) = box.value
+                let (items, transform, context, results) = box.value
                 var scratch = context()
                 for i in workerRange(worker, of: workers, count: items.count) where !failure.isSet {
-                    do { results.fill(i, with: try transform(&scratch, items[i])) } catch { failure.set(error) }
+                    do { results[i] = try transform(&scratch, items[i]) } catch { failure.set(error) }
                 }
             }
         }
     }
     if let error = failure.error { throw error }
-    return results.take()
+    return results.map { $0! }
 }
 
 /// Runs independent jobs on every core, each job once, the longest first when listed first; results in job order.
 /// Unlike `parallelMap` (equal contiguous shares), a few jobs of very different sizes keep both cores busy.
 package func runConcurrently<T>(_ jobs: [() throws -> T]) throws -> [T] {
     if jobs.count <= 1 || availableCores <= 1 { return try jobs.map { try $0() } }
-    let results = ResultSlots<T>(count: jobs.count)
+    let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: jobs.count)
+    results.initialize(repeating: nil)
+    defer { results.deinitialize(); results.deallocate() }
     let failure = FirstError()
-    let box = UnsafeSendableBox(jobs)
+    let box = UnsafeSendableBox((jobs, results))  // job i writes only slot i
     DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
-        do { results.fill(i, with: try box.value[i]()) } catch { failure.set(error) }
+        let (jobs, results) = box.value
+        do { results[i] = try jobs[i]() } catch { failure.set(error) }
     }
     if let error = failure.error { throw error }
-    return results.take()
+    return results.map { $0! }
 }
 
 /// The contiguous share of `count` items that worker `worker` of `workers` handles: every item exactly once,
@@ -67,13 +74,12 @@ package func workerRange(_ worker: Int, of workers: Int, count: Int) -> Range<In
 /// Items `0..<count` handed out in batches to participants `0..<availableCores` (started at once on the worker
 /// threads) and, in `finish`, to the caller as participant `availableCores`. `nextBatch(i)` is the batch that
 /// starts at the first untaken item `i`. After the first error no batch is handed out; `finish` rethrows it.
-package final class SharedBatches: @unchecked Sendable {
-    // @unchecked: `taken` is read and written only under `lock`; every other stored property is immutable.
+package final class SharedBatches: Sendable {
     private let count: Int
     private let nextBatch: @Sendable (Int) -> Range<Int>
     private let work: @Sendable (_ participant: Int, _ items: Range<Int>) throws -> Void
-    private let lock = NSLock()
-    private var taken = 0
+    /// The first item not yet handed out.
+    private let taken = Mutex(0)
     private let failure = FirstError()
     private let group = DispatchGroup()
 
@@ -98,7 +104,7 @@ package final class SharedBatches: @unchecked Sendable {
     }
 
     private func take() -> Range<Int>? {
-        lock.withLock {
+        taken.withLock { taken in
             guard taken < count, !failure.isSet else { return nil }
             let batch = nextBatch(taken).clamped(to: taken..<count)
             taken = max(batch.upperBound, taken + 1)
@@ -135,44 +141,22 @@ package final class BackgroundTask<T>: @unchecked Sendable {
 
 /// Carries values across the concurrentPerform boundary; each worker touches only its own indexes.
 package struct UnsafeSendableBox<T>: @unchecked Sendable {
-    // @unchecked: used only where every worker reads the value and writes nothing but its own result slots.
+    // @unchecked: used only where every worker reads the value and writes nothing but its own result slots
+    // (concurrentPerform's closure must be Sendable; the non-escaping closures and buffers inside are not).
     package let value: T
     package init(_ value: T) { self.value = value }
 }
 
 /// The first error any worker met; later ones are dropped.
-package final class FirstError: @unchecked Sendable {
-    // @unchecked: `stored` is read and written only under `lock`.
-    private let lock = NSLock()
-    private var stored: Error?
+package final class FirstError: Sendable {
+    private let stored = Mutex<(any Error)?>(nil)
 
     package init() {}
 
-    package var isSet: Bool { lock.withLock { stored != nil } }
-    package var error: Error? { lock.withLock { stored } }
+    package var isSet: Bool { stored.withLock { $0 != nil } }
+    package var error: (any Error)? { stored.withLock { $0 } }
 
-    package func set(_ error: Error) {
-        lock.withLock { if stored == nil { stored = error } }
+    package func set(_ error: any Error) {
+        stored.withLock { if $0 == nil { $0 = error } }
     }
-}
-
-/// One result slot per item, each filled at most once by the one worker that owns the item.
-private final class ResultSlots<T>: @unchecked Sendable {
-    // @unchecked: slot i is written only by the worker that owns item i, and read after all workers are done.
-    private let slots: UnsafeMutableBufferPointer<T?>
-
-    init(count: Int) {
-        slots = .allocate(capacity: count)
-        slots.initialize(repeating: nil)
-    }
-
-    deinit {
-        slots.deinitialize()
-        slots.deallocate()
-    }
-
-    func fill(_ index: Int, with value: T) { slots[index] = value }
-
-    /// Every slot's value; call only when every item succeeded.
-    func take() -> [T] { slots.map { $0! } }
 }
