@@ -61,7 +61,8 @@ public struct Benchmark {
                       durableAppends: durableAppends, durableAppendsPerSecond: Double(durableAppends) / appendSeconds,
                       ledgerBytes: ledgerBytes, ledgerBytesPerEntry: Double(ledgerBytes) / Double(entries),
                       ledgerToInputRatio: Double(ledgerBytes) / Double(inputBytes),
-                      verifyEntriesPerSecond: Double(entries) / keyless, deepVerifyEntriesPerSecond: Double(entries) / deep,
+                      verifyEntriesPerSecond: Double(entries) / keyless,
+                      deepVerifyEntriesPerSecond: Double(entries) / deep,
                       verifyPeakRSSBytes: nil)
     }
 
@@ -119,7 +120,8 @@ public struct Benchmark {
     private func scratchLedger(_ name: String) throws -> Ledger {
         let dir = (scratch as NSString).appendingPathComponent(name)
         let key = (scratch as NSString).appendingPathComponent("\(name).key")
-        let ledger = try Ledger.create(at: dir, origin: "bench.invalid/\(name)", masterKey: .keyFile(path: key, allowInsideLedger: false))
+        let ledger = try Ledger.create(at: dir, origin: "bench.invalid/\(name)",
+                                       masterKey: .keyFile(path: key, allowInsideLedger: false))
         try ledger.unlock(with: .keyFile(path: key))
         return ledger
     }

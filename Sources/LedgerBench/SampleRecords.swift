@@ -12,7 +12,8 @@ public struct SampleRecords {
         self.matterCount = matterCount
     }
 
-    package static let authors = ["a.okafor", "b.lindqvist", "c.moreau", "d.tanaka", "e.silva", "f.nguyen", "g.kowalski", "h.osei"]
+    package static let authors = ["a.okafor", "b.lindqvist", "c.moreau", "d.tanaka", "e.silva",
+                                  "f.nguyen", "g.kowalski", "h.osei"]
     package static let channels = ["email", "phone", "portal", "secure-message", "video", "in-person", "letter"]
     package static let phrases = [
         "Reviewed the draft settlement terms with the client and explained the release clause in detail.",
@@ -46,7 +47,8 @@ public struct SampleRecords {
             ("direction", .string(inbound ? "inbound" : "outbound")),
             ("kind", .string(inbound ? "inquiry" : pick(["update", "advice", "response", "meeting"]))),
             ("occurredAt", .string(occurredAt)),
-            ("subject", .string("Matter \(matterNumber): \(pick(["case update", "settlement", "disclosure", "hearing", "costs"]))")),
+            ("subject", .string("Matter \(matterNumber): "
+                                + "\(pick(["case update", "settlement", "disclosure", "hearing", "costs"]))")),
             ("summary", .string(summary)),
             ("recipients", .array([.string("client\(matterNumber)@example.com")])),
             ("tags", .array([.string("litigation"), .string(pick(["priority", "routine", "billing"]))])),
@@ -58,7 +60,8 @@ public struct SampleRecords {
             members.append(("outcome", .string("spoke")))
         }
         if !inbound && rng.next() % 4 == 0 {
-            members.append(("decisions", .string("Client instructed us to proceed with the proposed course of action.")))
+            members.append(("decisions",
+                            .string("Client instructed us to proceed with the proposed course of action.")))
             members.append(("followUpDue", .string("\(year)-\(two(month))-\(two(min(28, 1 + day % 28 + 7)))")))
         }
         return .object(JSONObject(members))

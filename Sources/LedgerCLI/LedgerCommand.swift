@@ -13,7 +13,8 @@ struct LedgerCommand: ParsableCommand {
 
         Environment: LEDGER_DIR (--ledger), LEDGER_KEY_FILE (--key-file), LEDGER_PASSPHRASE_FILE \
         (passphrase for --passphrase ledgers), LEDGER_LOG_LEVEL (default: warning).
-        Exit codes: 0 success; 1 integrity violation (report --fail-on-breach: breaches found); 64 usage; 65 rejected input records; \
+        Exit codes: 0 success; 1 integrity violation (report --fail-on-breach: breaches found); 64 usage; \
+        65 rejected input records; \
         66 ledger, file, entry or matter not found; 73 refused to create or overwrite; \
         70 internal error; 74 storage or I/O error; 77 key missing, wrong or unsafe.
         """,

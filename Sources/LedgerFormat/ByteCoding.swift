@@ -85,7 +85,8 @@ package struct ByteReader {
 }
 
 extension UInt64 {
-    /// The 8-byte big-endian key used for sequence numbers and stored-hash indexes, so LMDB's byte order is numeric order.
+    /// The 8-byte big-endian key used for sequence numbers and stored-hash indexes,
+    /// so LMDB's byte order is numeric order.
     package var bigEndianBytes: [UInt8] { withUnsafeBytes(of: self.bigEndian) { Array($0) } }
 
     package init?(bigEndianBytes raw: UnsafeRawBufferPointer) {

@@ -42,7 +42,9 @@ public struct Disclosure: Sendable, Equatable {
     /// SHA-256 over the ASCII of the disclosure string (RFC 9901 §4.2.3).
     public var digest: Hash {
         let digester = DisclosureDigester(capacity: value.count + name.utf8.count + 64)
-        return salt.withUnsafeBytes { salt in value.withUnsafeBytes { digester.digest(salt: salt, name: name, value: $0) } }
+        return salt.withUnsafeBytes { salt in
+            value.withUnsafeBytes { digester.digest(salt: salt, name: name, value: $0) }
+        }
     }
 
     /// The salt of field `index`, derived from the entry's seed (see `SaltDeriver`).
@@ -68,8 +70,11 @@ package final class SaltDeriver {
         salts = .allocate(byteCount: max(1, count) * Disclosure.saltByteCount, alignment: 16)
         let hasher = seed.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: Disclosure.saltByteCount) }
         withUnsafeTemporaryAllocation(byteCount: max(1, count) * Self.messageLength, alignment: 1) { messages in
-            for index in 0..<count { Self.writeMessage(index: index, to: messages.baseAddress! + index * Self.messageLength) }
-            hasher.hash(packed: UnsafeRawBufferPointer(messages), messageLength: Self.messageLength, count: count, into: salts)
+            for index in 0..<count {
+                Self.writeMessage(index: index, to: messages.baseAddress! + index * Self.messageLength)
+            }
+            hasher.hash(packed: UnsafeRawBufferPointer(messages), messageLength: Self.messageLength,
+                        count: count, into: salts)
         }
     }
 
@@ -90,7 +95,9 @@ package final class SaltDeriver {
     package static func single(seed: [UInt8], index: Int) -> [UInt8] {
         var message = [UInt8](repeating: 0, count: messageLength)
         message.withUnsafeMutableBytes { writeMessage(index: index, to: $0.baseAddress!) }
-        return message.withUnsafeBytes { KeyedHash.hash($0, key: SecretBytes(copying: seed), length: Disclosure.saltByteCount) }
+        return message.withUnsafeBytes {
+            KeyedHash.hash($0, key: SecretBytes(copying: seed), length: Disclosure.saltByteCount)
+        }
     }
 
     /// "client-ledger/salt/v1" || u16 BE index.
@@ -133,12 +140,15 @@ package final class DisclosureDigester {
     }
 
     /// The same, with the name as its ASCII bytes (deep verify reads names in place from the leaf).
-    package func digest(salt: UnsafeRawBufferPointer, name nameBytes: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Hash {
+    package func digest(salt: UnsafeRawBufferPointer, name nameBytes: UnsafeRawBufferPointer,
+                        value: UnsafeRawBufferPointer) -> Hash {
         ensureCapacity(Base64.encodedURLCount(salt.count) + nameBytes.count + value.count + 8)
         var n = 0
         func put(_ byte: UInt8) { json[n] = byte; n += 1 }
         func put(_ bytes: UnsafeRawBufferPointer) {
-            if let base = bytes.baseAddress { (json + n).update(from: base.assumingMemoryBound(to: UInt8.self), count: bytes.count) }
+            if let base = bytes.baseAddress {
+                (json + n).update(from: base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+            }
             n += bytes.count
         }
         put(0x5b); put(0x22)                                   // ["

@@ -67,7 +67,9 @@ package struct EntryPayload {
         let salts = SaltDeriver(seed: seed, count: names.count)
         let digester = DisclosureDigester()
         return zip(names, values).enumerated().map { index, field in
-            salts.withSalt(index: index) { salt in field.1.withUnsafeBytes { digester.digest(salt: salt, name: field.0, value: $0) } }
+            salts.withSalt(index: index) { salt in
+                field.1.withUnsafeBytes { digester.digest(salt: salt, name: field.0, value: $0) }
+            }
         }
     }
 
@@ -126,7 +128,8 @@ package enum StoredEntry {
     /// Where the leaf starts in a stored value (after its u16 length).
     package static let leafOffset = 2
 
-    package static func split(_ value: UnsafeRawBufferPointer) throws -> (leaf: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer) {
+    package static func split(_ value: UnsafeRawBufferPointer) throws -> (leaf: UnsafeRawBufferPointer,
+                                                                          ciphertext: UnsafeRawBufferPointer) {
         guard value.count >= 2 else { throw Failure.truncated }
         let length = Int(value[0]) << 8 | Int(value[1])
         guard value.count >= 2 + length else { throw Failure.truncated }

@@ -94,7 +94,8 @@ public struct Leaf: Sendable, Equatable {
     package static func setChainFields(_ leaf: UnsafeMutableRawBufferPointer, recordedAt: Int64, previousHash: Hash) {
         leaf.storeBytes(of: UInt64(bitPattern: recordedAt).bigEndian, toByteOffset: recordedAtOffset, as: UInt64.self)
         previousHash.withUnsafeBytes {
-            UnsafeMutableRawBufferPointer(rebasing: leaf[previousHashOffset..<(previousHashOffset + Hash.byteCount)]).copyMemory(from: $0)
+            UnsafeMutableRawBufferPointer(rebasing: leaf[previousHashOffset..<(previousHashOffset + Hash.byteCount)])
+                .copyMemory(from: $0)
         }
     }
 

@@ -20,9 +20,12 @@ public enum AtomicFile {
     public static func write(_ text: String, to path: String, mode: Int = 0o644) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
-        let temp = (directory as NSString).appendingPathComponent(".\(url.lastPathComponent).tmp-\(String(UInt64.random(in: .min ... .max), radix: 16))")
+        let temp = (directory as NSString).appendingPathComponent(
+            ".\(url.lastPathComponent).tmp-\(String(UInt64.random(in: .min ... .max), radix: 16))")
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw FileError(path: path, detail: "cannot create a temporary file beside it: \(systemError())") }
+        guard fd >= 0 else {
+            throw FileError(path: path, detail: "cannot create a temporary file beside it: \(systemError())")
+        }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
         let ok = written == bytes.count && fchmod(fd, mode_t(mode)) == 0 && fsync(fd) == 0

@@ -65,7 +65,8 @@ extension Ledger {
                              txn: WriteTransaction) throws -> ([AppendOutcome], AppendState) {
         var timer = PhaseTimer(logger: Self.logger)
         var state = try loadAppendState(txn)
-        let (outcomes, plan) = try planAppend(records, tags: try sourceTags(records, ring: ring), firstSeq: state.size) {
+        let (outcomes, plan) = try planAppend(records, tags: try sourceTags(records, ring: ring),
+                                              firstSeq: state.size) {
             try storedSource($0, txn)
         }
         let keys = try matterKeys(for: plan.map { records[$0.index].matter }, ring: ring, txn: txn)
@@ -89,15 +90,18 @@ extension Ledger {
     }
 
     /// Seals every planned record on every core, each with its own fresh salt seed and nonce.
-    func sealAll(_ records: [ValidatedRecord], plan: [PlannedRecord], keys: [String: MatterKey]) throws -> [SealedRecord] {
+    func sealAll(_ records: [ValidatedRecord], plan: [PlannedRecord],
+                 keys: [String: MatterKey]) throws -> [SealedRecord] {
         // One draw of randomness for the batch (salt seeds and nonces), zeroed once sealed.
         var random = SecureRandom.bytes(plan.count * Self.randomBytesPerRecord)
         defer { zeroize(&random) }
         return try records.withUnsafeBufferPointer { records in
-            try parallelMap(Array(plan.enumerated()), minimumChunk: 32, context: { DisclosureDigester() }) { digester, planned in
+            try parallelMap(Array(plan.enumerated()), minimumChunk: 32,
+                            context: { DisclosureDigester() }) { digester, planned in
                 let (slot, item) = planned
                 let offset = slot * Self.randomBytesPerRecord
-                return try seal(records[item.index], seq: item.seq, key: keys[records[item.index].matter]!, sourceTag: item.sourceTag,
+                return try seal(records[item.index], seq: item.seq, key: keys[records[item.index].matter]!,
+                                sourceTag: item.sourceTag,
                                 random: random[offset..<(offset + Self.randomBytesPerRecord)], digester: digester)
             }
         }
@@ -160,7 +164,8 @@ extension Ledger {
 
     static let randomBytesPerRecord = EntryPayload.seedByteCount + XChaCha20Poly1305.nonceByteCount
 
-    /// Encrypts one record with its fresh salt seed and nonce (`random`): disclosures, field digests, AEAD under the matter key.
+    /// Encrypts one record with its fresh salt seed and nonce (`random`):
+    /// disclosures, field digests, AEAD under the matter key.
     func seal(_ record: ValidatedRecord, seq: UInt64, key: MatterKey, sourceTag: Hash?,
                       random: ArraySlice<UInt8>, digester: DisclosureDigester) throws -> SealedRecord {
         let names = record.names
@@ -188,7 +193,8 @@ extension Ledger {
             // Copy the sealed value straight into LMDB's page, fill in the chain fields there, hash the leaf.
             let value = try txn.reserve(store.entries, key: seqKey, count: record.storedValue.count, flags: [.append])
             record.storedValue.withUnsafeBytes { value.copyMemory(from: $0) }
-            let leaf = UnsafeMutableRawBufferPointer(rebasing: value[StoredEntry.leafOffset..<(StoredEntry.leafOffset + record.leafLength)])
+            let leaf = UnsafeMutableRawBufferPointer(
+                rebasing: value[StoredEntry.leafOffset..<(StoredEntry.leafOffset + record.leafLength)])
             Leaf.setChainFields(leaf, recordedAt: recordedAt, previousHash: state.previousHash)
             let hash = recordHash(UnsafeRawBufferPointer(leaf))
             try record.matterTag.withUnsafeBytes { tag in

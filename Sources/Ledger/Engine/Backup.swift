@@ -36,9 +36,11 @@ extension Ledger {
         do {
             let dataPath = try copy(to: directory)
             let report = try Self.verifyCopy(directory, pinnedVerifierKey: pinnedVerifierKey ?? storedVerifierKey)
-            let bytes = ((try? FileManager.default.attributesOfItem(atPath: dataPath))?[.size] as? NSNumber)?.intValue ?? 0
+            let bytes = ((try? FileManager.default.attributesOfItem(atPath: dataPath))?[.size]
+                         as? NSNumber)?.intValue ?? 0
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-            Self.logger.debug("backup verified", metadata: ["directory": "\(directory)", "entries": "\(report.entries)"])
+            Self.logger.debug("backup verified", metadata: ["directory": "\(directory)",
+                                                            "entries": "\(report.entries)"])
             return BackupSummary(directory: directory, entries: report.entries, root: report.root, bytes: bytes,
                                  checkpointsChecked: report.checkpointsChecked, seconds: seconds)
         } catch {
@@ -92,7 +94,8 @@ extension Ledger {
             return false
         }
         do {
-            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                   attributes: [.posixPermissions: 0o700])
         } catch {
             throw LedgerError.io(path: directory, detail: "cannot create the backup directory")
         }

@@ -52,7 +52,8 @@ extension Ledger {
                     let predicted = forecast
                     ahead = BackgroundTask {
                         var forecast = predicted
-                        return (try self.prepareBatch(try source.value(index + 1), forecast: &forecast, ring: ring), forecast)
+                        return (try self.prepareBatch(try source.value(index + 1),
+                                                      forecast: &forecast, ring: ring), forecast)
                     }
                 }
                 defer { _ = try? ahead?.wait() }  // the sealing job borrows `batch`: it must end inside this closure
@@ -84,7 +85,8 @@ extension Ledger {
     }
 
     /// Plans and seals `records` on the prediction `forecast`, and advances it past them.
-    private func prepareBatch(_ records: [ValidatedRecord], forecast: inout AppendForecast, ring: KeyRing) throws -> SealedBatch {
+    private func prepareBatch(_ records: [ValidatedRecord], forecast: inout AppendForecast,
+                              ring: KeyRing) throws -> SealedBatch {
         let (expectedSize, expectedKeyID) = (forecast.size, forecast.nextKeyID)
         let tags = try sourceTags(records, ring: ring)
         let inFlight = forecast.inFlightSources
@@ -93,7 +95,8 @@ extension Ledger {
                 let (outcomes, plan) = try planAppend(records, tags: tags, firstSeq: expectedSize) { tag in
                     try inFlight[tag] ?? storedSource(tag, txn)
                 }
-                let newKeys = try forecastKeys(for: plan.map { records[$0.index].matter }, forecast: &forecast, ring: ring, txn: txn)
+                let newKeys = try forecastKeys(for: plan.map { records[$0.index].matter }, forecast: &forecast,
+                                               ring: ring, txn: txn)
                 return (outcomes, plan, newKeys)
             }
         }
@@ -132,8 +135,10 @@ extension Ledger {
         let recordedAt = Clock.nowMicros()
         let (outcomes, state, matched) = try LedgerError.wrap("append") {
             try store.environment.write { txn -> ([AppendOutcome], AppendState, Bool) in
-                guard try txn.entryCount(store) == batch.expectedSize, try nextMatterKeyID(txn) == batch.expectedKeyID else {
-                    let (outcomes, state) = try appendInTransaction(batch.records, ring: ring, recordedAt: recordedAt, txn: txn)
+                guard try txn.entryCount(store) == batch.expectedSize,
+                      try nextMatterKeyID(txn) == batch.expectedKeyID else {
+                    let (outcomes, state) = try appendInTransaction(batch.records, ring: ring,
+                                                                    recordedAt: recordedAt, txn: txn)
                     return (outcomes, state, false)
                 }
                 var timer = PhaseTimer(logger: Self.logger)
@@ -141,7 +146,8 @@ extension Ledger {
                 var state = try loadAppendState(txn)
                 try link(batch.sealed, into: &state, recordedAt: recordedAt, txn: txn)
                 timer.lap("link")
-                Self.logger.debug("appended sealed batch", metadata: ["records": "\(batch.sealed.count)", "phases": "\(timer)"])
+                Self.logger.debug("appended sealed batch", metadata: ["records": "\(batch.sealed.count)",
+                                                                      "phases": "\(timer)"])
                 return (batch.outcomes, state, true)
             }
         }

@@ -20,11 +20,14 @@ extension Ledger {
     /// work that relies on it has succeeded, e.g. an export bundle was written).
     func signTreeHead() throws -> (note: String, size: UInt64, root: Hash) {
         let signer = try requireSigner()
-        return try LedgerError.wrap("sign checkpoint") { try store.environment.read { try signedHead($0, signer: signer) } }
+        return try LedgerError.wrap("sign checkpoint") {
+            try store.environment.read { try signedHead($0, signer: signer) }
+        }
     }
 
     /// The C2SP checkpoint of the tree as this transaction sees it, signed.
-    private func signedHead(_ txn: ReadTransaction, signer: NoteSigner) throws -> (note: String, size: UInt64, root: Hash) {
+    private func signedHead(_ txn: ReadTransaction,
+                            signer: NoteSigner) throws -> (note: String, size: UInt64, root: Hash) {
         let size = try txn.entryCount(store)
         let root = try treeHash(size: Int64(size), reader: TreeHashReader(transaction: txn, store: store))
         return (try signer.sign(Checkpoint(origin: origin, size: size, rootHash: root.bytes).body), size, root)
@@ -34,14 +37,18 @@ extension Ledger {
     /// ledger's. Throws `NoteError` when it does not verify, `LedgerError.corrupt` when it names another log.
     func openCheckpoint(_ note: String, key: NoteVerifierKey) throws -> (size: UInt64, root: Hash) {
         let checkpoint = try Checkpoint.open(note: note, verifier: key)
-        guard checkpoint.origin == origin else { throw LedgerError.corrupt("its origin is \(checkpoint.origin), not \(origin)") }
+        guard checkpoint.origin == origin else {
+            throw LedgerError.corrupt("its origin is \(checkpoint.origin), not \(origin)")
+        }
         guard let root = Hash(bytes: checkpoint.rootHash) else { throw LedgerError.corrupt("its root is not 32 bytes") }
         return (checkpoint.size, root)
     }
 
     private func requireSigner() throws -> NoteSigner {
         _ = try requireKeys()
-        guard let signer = lock.withLock({ self.signer }) else { throw LedgerError.keyRequired("unlock the ledger first") }
+        guard let signer = lock.withLock({ self.signer }) else {
+            throw LedgerError.keyRequired("unlock the ledger first")
+        }
         return signer
     }
 

@@ -42,12 +42,14 @@ public final class Ledger: @unchecked Sendable {
         self.directory = directory
         self.store = store
         let meta = try LedgerError.wrap("read ledger metadata") {
-            try store.environment.read { txn -> (format: [UInt8]?, id: [UInt8]?, origin: String?, vk: String?, mode: String?) in
+            try store.environment.read { txn -> (format: [UInt8]?, id: [UInt8]?,
+                                                 origin: String?, vk: String?, mode: String?) in
                 (try txn.meta(store, .format), try txn.meta(store, .ledgerID), try txn.metaString(store, .origin),
                  try txn.metaString(store, .verifierKey), try txn.metaString(store, .keyMode))
             }
         }
-        guard let formatBytes = meta.format, let format = formatBytes.withUnsafeBytes({ UInt32(bigEndianBytes: $0) }) else {
+        guard let formatBytes = meta.format,
+              let format = formatBytes.withUnsafeBytes({ UInt32(bigEndianBytes: $0) }) else {
             throw LedgerError.notALedger(path: directory, reason: "no storage format version in its metadata")
         }
         guard format == Store.storageFormatVersion else { throw LedgerError.unsupportedFormat(version: format) }
@@ -90,7 +92,8 @@ public final class Ledger: @unchecked Sendable {
             try writeInitialMetadata(directory: directory, origin: origin, master: master, masterKey: masterKey)
             let ledger = try open(at: directory)
             try AtomicFile.write(ledger.storedVerifierKey + "\n",
-                                 to: (directory as NSString).appendingPathComponent(verifierKeyFileName), mode: 0o644)  // public
+                                 to: (directory as NSString).appendingPathComponent(verifierKeyFileName),
+                                 mode: 0o644)  // public
             return ledger
         } catch {
             // Leave nothing half-made behind: no key without a ledger, no ledger without its key.
@@ -103,7 +106,8 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
-    private static func writeInitialMetadata(directory: String, origin: String, master: SecretBytes, masterKey: NewMasterKey) throws {
+    private static func writeInitialMetadata(directory: String, origin: String,
+                                             master: SecretBytes, masterKey: NewMasterKey) throws {
         let ring = KeyRing(master: master)
         let ledgerID = SecureRandom.bytes(Leaf.ledgerIDByteCount)
         let seed = SecretBytes(randomCount: 32)
@@ -139,7 +143,8 @@ public final class Ledger: @unchecked Sendable {
         let ok = !origin.isEmpty && origin.utf8.count <= 255 &&
             origin.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7f && $0 != "+" }
         guard ok else {
-            throw LedgerError.invalidArgument("the origin must be 1 to 255 printable ASCII characters without spaces or '+', e.g. example-firm.com/client-ledger")
+            throw LedgerError.invalidArgument("the origin must be 1 to 255 printable ASCII characters "
+                                              + "without spaces or '+', e.g. example-firm.com/client-ledger")
         }
     }
 
@@ -166,7 +171,8 @@ public final class Ledger: @unchecked Sendable {
 
     static func isPath(_ path: String, inside directory: String) -> Bool {
         let dir = URL(fileURLWithPath: directory).standardizedFileURL.resolvingSymlinksInPath().path
-        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().standardizedFileURL.resolvingSymlinksInPath().path
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent()
+            .standardizedFileURL.resolvingSymlinksInPath().path
         return parent == dir || parent.hasPrefix(dir.hasSuffix("/") ? dir : dir + "/")
     }
 

@@ -48,7 +48,8 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
         case .keyFileMissing(let path):
             return "key file \(path) does not exist"
         case .keyFilePermissions(let path, let mode):
-            return "key file \(path) is accessible by group or others (mode \(String(mode & 0o777, radix: 8))); fix it with: chmod 600 \(path)"
+            return "key file \(path) is accessible by group or others (mode \(String(mode & 0o777, radix: 8))); "
+                + "fix it with: chmod 600 \(path)"
         case .keyFileMalformed(let path, let reason):
             return "key file \(path) is not a ledger master key: \(reason)"
         case .keyRequired(let what):
@@ -58,7 +59,8 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
         case .invalidRecords(let errors):
             return errors.map(\.description).joined(separator: "\n")
         case .unknownSequence(let seq, let size):
-            return size == 0 ? "no entry \(seq): the ledger is empty" : "no entry \(seq): the ledger has entries 0 to \(size - 1)"
+            return size == 0 ? "no entry \(seq): the ledger is empty"
+                             : "no entry \(seq): the ledger has entries 0 to \(size - 1)"
         case .unknownMatter:
             return "no entries for that matter"
         case .storage(let operation, let cause):

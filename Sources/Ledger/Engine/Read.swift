@@ -75,8 +75,8 @@ extension Ledger {
         }
     }
 
-    /// Visits decrypted entries in seq order, optionally only one matter's (via the matter index) and an occurredAt range.
-    /// Throws `unknownMatter` when a matter is named that has no entries.
+    /// Visits decrypted entries in seq order, optionally only one matter's (via the matter index) and an occurredAt
+    /// range. Throws `unknownMatter` when a matter is named that has no entries.
     public func entries(matching filter: EntryFilter, _ visit: (LedgerEntry) throws -> Void) throws {
         let ring = try requireKeys()
         try LedgerError.wrap("list entries") {
@@ -100,7 +100,9 @@ extension Ledger {
         var seqs = [UInt64]()
         var pair = try cursor.seek(exactly: tag)
         while let current = pair {
-            guard let seq = UInt64(bigEndianBytes: current.value) else { throw LedgerError.corrupt("a matters index value is not 8 bytes") }
+            guard let seq = UInt64(bigEndianBytes: current.value) else {
+                throw LedgerError.corrupt("a matters index value is not 8 bytes")
+            }
             seqs.append(seq)
             pair = try cursor.nextDuplicate()
         }
@@ -110,12 +112,15 @@ extension Ledger {
 
     /// Opens an entry's ciphertext with its matter key and associated data (ledger id, seq, key id) and splits the
     /// payload into its values. Either failure is corruption, named with the seq.
-    func openPayload(seq: UInt64, leaf: Leaf, ciphertext: UnsafeRawBufferPointer, key: SecretBytes) throws -> EntryPayload {
+    func openPayload(seq: UInt64, leaf: Leaf,
+                     ciphertext: UnsafeRawBufferPointer, key: SecretBytes) throws -> EntryPayload {
         let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: leaf.keyID)
         let plaintext: SecretBytes
         do {
             plaintext = try ad.withUnsafeBytes { ad in
-                try leaf.nonce.withUnsafeBytes { try XChaCha20Poly1305.open(ciphertext, associatedData: ad, nonce: $0, key: key) }
+                try leaf.nonce.withUnsafeBytes {
+                    try XChaCha20Poly1305.open(ciphertext, associatedData: ad, nonce: $0, key: key)
+                }
             }
         } catch {
             throw LedgerError.corrupt("entry \(seq): the ciphertext does not open (altered, moved or wrong key)")
@@ -145,7 +150,8 @@ extension Ledger {
         let leaf: Leaf
         do { leaf = try Leaf.decode(rawLeaf) } catch { throw LedgerError.corrupt("entry \(seq): \(error)") }
         let matterKey = try self.matterKey(id: leaf.keyID, ring: ring, txn: txn)
-        let disclosures = try openPayload(seq: seq, leaf: leaf, ciphertext: ciphertext, key: matterKey).disclosures(names: leaf.fieldNames)
+        let disclosures = try openPayload(seq: seq, leaf: leaf, ciphertext: ciphertext, key: matterKey)
+            .disclosures(names: leaf.fieldNames)
         guard Leaf.fieldsDigest(names: leaf.fieldNames, digests: disclosures.map(\.digest)) == leaf.fieldsDigest else {
             throw LedgerError.corrupt("entry \(seq): the decrypted fields do not match the leaf's fields digest")
         }

@@ -76,7 +76,8 @@ enum BundleWriter {
                 out.append(contentsOf: head)
                 let key = item.name + "\u{0}" + item.reason.rawValue
                 if tails[key] == nil {
-                    tails[key] = Array(("," + CSVWriter.cell(item.name) + "," + CSVWriter.cell(item.reason.rawValue) + ","
+                    tails[key] = Array(("," + CSVWriter.cell(item.name) + ","
+                                        + CSVWriter.cell(item.reason.rawValue) + ","
                                         + CSVWriter.cell(BundleFormat.describe(item.name)) + "\r\n").utf8)
                 }
                 out.append(contentsOf: tails[key]!)
@@ -147,7 +148,8 @@ enum BundleWriter {
         }
         let communication = CommunicationReport(records: records, policy: ReportPolicy(), asOf: c.createdAt)
         h += "<h2>Communication standards (revealed fields, default policy)</h2>\n"
-            + "<p class=\"meta\">Computed as by <code>ledger report --bundle</code>; withheld fields are simply absent.</p>\n"
+            + "<p class=\"meta\">Computed as by <code>ledger report --bundle</code>; "
+            + "withheld fields are simply absent.</p>\n"
             + communication.htmlSections(policy: ReportPolicy())
         return Array(CommunicationReport.page(title: "Ledger export: \(c.origin)", body: h).utf8)
     }
@@ -279,9 +281,11 @@ enum BundleWriter {
     /// entries.jsonl is stored unless `compactEntries`: it is mostly base64 and hex that deflate shrinks only 3.6x at
     /// several times the cost of everything else in an export (and of inflating it in verify-bundle); the text files
     /// are deflated.
-    static func members(_ c: Context, note: String, verifierKey: String, consistency: (note: String, proof: [Hash])?) throws -> [ZipMember] {
+    static func members(_ c: Context, note: String, verifierKey: String,
+                        consistency: (note: String, proof: [Hash])?) throws -> [ZipMember] {
         var jobs: [() throws -> ZipMember] = [
-            { try ZipMember.make(BundleFormat.entries, entriesJSONL(c.entries), method: c.options.compactEntries ? .deflate : .none) },
+            { try ZipMember.make(BundleFormat.entries, entriesJSONL(c.entries),
+                                 method: c.options.compactEntries ? .deflate : .none) },
             { try ZipMember.make(BundleFormat.privilegeLog, privilegeLog(c.entries), method: .deflate) },
             { try ZipMember.make(BundleFormat.report, report(c), method: .deflate) },
             { try ZipMember.make(BundleFormat.checkpoint, Array(note.utf8), method: .deflate) },
@@ -289,20 +293,25 @@ enum BundleWriter {
             { try ZipMember.make(BundleFormat.readme, readme(c), method: .deflate) },
         ]
         if let consistency {
-            jobs.append { try ZipMember.make(BundleFormat.consistency, consistencyJSON(note: consistency.note, proof: consistency.proof,
-                                                                                     newSize: c.size), method: .deflate) }
+            jobs.append {
+                try ZipMember.make(BundleFormat.consistency,
+                                   consistencyJSON(note: consistency.note, proof: consistency.proof, newSize: c.size),
+                                   method: .deflate)
+            }
         }
         var files = try runConcurrently(jobs)
         // Same member order as before: checkpoint, verifier key, entries, privilege log, report, README, [consistency].
         files = [files[3], files[4], files[0], files[1], files[2], files[5]] + files.dropFirst(6)
-        files.append(try ZipMember.make(BundleFormat.manifest, manifest(c, files: files, consistency: consistency != nil), method: .deflate))
+        files.append(try ZipMember.make(BundleFormat.manifest,
+                                        manifest(c, files: files, consistency: consistency != nil), method: .deflate))
         return files
     }
 
     /// Writes the zip atomically (temp file in the same directory, then rename). Returns its size.
     static func writeZip(_ members: [ZipMember], to path: String) throws -> Int {
         let url = URL(fileURLWithPath: path)
-        let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        let temp = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         do {
             guard FileManager.default.createFile(atPath: temp.path, contents: nil) else {
                 throw ExportError.io(path: path, detail: "cannot create \(temp.path)")

@@ -11,7 +11,9 @@ final class CachingHashReader: HashReader {
         let missing = indexes.filter { cache[$0] == nil }
         if !missing.isEmpty {
             let hashes = try base.readHashes(missing)
-            guard hashes.count == missing.count else { throw MerkleError.readerCount(requested: missing.count, returned: hashes.count) }
+            guard hashes.count == missing.count else {
+                throw MerkleError.readerCount(requested: missing.count, returned: hashes.count)
+            }
             for (index, hash) in zip(missing, hashes) { cache[index] = hash }
         }
         return indexes.map { cache[$0]! }

@@ -82,15 +82,18 @@ extension Ledger {
         var timer = PhaseTimer(logger: Self.logger)
         defer { Self.logger.debug("export", metadata: ["phases": "\(timer)"]) }
         let ring = try requireKeys()
-        let (note, size, root) = try signTreeHead()  // stored once the bundle is written: a failed export leaves no trace
+        // stored once the bundle is written: a failed export leaves no trace
+        let (note, size, root) = try signTreeHead()
         timer.lap("sign")
         let (entries, consistency) = try selectEntries(options, ring: ring, size: size, root: root)
         guard !entries.isEmpty else { throw ExportError.emptySelection }
         timer.lap("select")
 
-        let context = BundleWriter.Context(origin: origin, size: size, root: root, options: options, createdAt: Clock.nowMicros(),
+        let context = BundleWriter.Context(origin: origin, size: size, root: root, options: options,
+                                           createdAt: Clock.nowMicros(),
                                            entries: entries)
-        let members = try BundleWriter.members(context, note: note, verifierKey: storedVerifierKey, consistency: consistency)
+        let members = try BundleWriter.members(context, note: note,
+                                               verifierKey: storedVerifierKey, consistency: consistency)
         timer.lap("render")
         let bytes = try BundleWriter.writeZip(members, to: path)
         timer.lap("write")
@@ -113,7 +116,9 @@ extension Ledger {
                 var seqs = Set<UInt64>()
                 for matter in options.matters {
                     do {
-                        for seq in try self.seqs(matter: matter, ring: ring, txn: txn) where seq < size { seqs.insert(seq) }
+                        for seq in try self.seqs(matter: matter, ring: ring, txn: txn) where seq < size {
+                            seqs.insert(seq)
+                        }
                     } catch LedgerError.unknownMatter {
                         throw ExportError.unknownMatter(matter)
                     }
@@ -129,7 +134,9 @@ extension Ledger {
                     entry.proof = try proveRecord(treeSize: Int64(size), index: Int64(entry.seq), reader: reader)
                     entries.append(entry)
                 }
-                let consistency = try options.sinceCheckpoint.map { try consistencyProof(from: $0, to: size, root: root, reader: reader) }
+                let consistency = try options.sinceCheckpoint.map {
+                    try consistencyProof(from: $0, to: size, root: root, reader: reader)
+                }
                 return (entries, consistency)
             }
         }
@@ -155,8 +162,10 @@ extension Ledger {
             let raw = payload.values[index]
             switch profile.decide(name, privileged: privileged) {
             case .reveal:
-                var disclosure = Disclosure(salt: salts.withSalt(index: index) { Array($0) }, name: name, value: raw).encoded
-                fields.add(name: name, digest: disclosure.withUTF8 { Hash.sha256(UnsafeRawBufferPointer($0)) })  // RFC 9901 §4.2.3
+                var disclosure = Disclosure(salt: salts.withSalt(index: index) { Array($0) },
+                                            name: name, value: raw).encoded
+                // RFC 9901 §4.2.3
+                fields.add(name: name, digest: disclosure.withUTF8 { Hash.sha256(UnsafeRawBufferPointer($0)) })
                 entry.revealed.append((name, disclosure, values[index]))
             case .redact(let reason):
                 let digest = salts.withSalt(index: index) { salt in
@@ -188,7 +197,8 @@ extension Ledger {
     }
 
     /// Checks an older checkpoint against this ledger and proves the current tree extends it.
-    private func consistencyProof(from note: String, to size: UInt64, root: Hash, reader: any HashReader) throws -> (note: String, proof: [Hash]) {
+    private func consistencyProof(from note: String, to size: UInt64, root: Hash,
+                                  reader: any HashReader) throws -> (note: String, proof: [Hash]) {
         let old: (size: UInt64, root: Hash)
         do {
             old = try openCheckpoint(note, key: try NoteVerifierKey(text: storedVerifierKey))
@@ -198,13 +208,16 @@ extension Ledger {
             throw ExportError.olderCheckpointInvalid("\(error)")
         }
         guard old.size <= size else {
-            throw LedgerError.corrupt("the older checkpoint names \(old.size) entries but the ledger has \(size): it was truncated or rolled back")
+            throw LedgerError.corrupt("the older checkpoint names \(old.size) entries but the ledger has \(size): "
+                                      + "it was truncated or rolled back")
         }
         let ours = try treeHash(size: Int64(old.size), reader: reader)
         guard ours == old.root else {
-            throw LedgerError.corrupt("the ledger's tree at size \(old.size) differs from the older checkpoint's root: history was rewritten")
+            throw LedgerError.corrupt("the ledger's tree at size \(old.size) differs from the older checkpoint's root: "
+                                      + "history was rewritten")
         }
-        let proof = old.size >= 1 && old.size < size ? try proveTree(newSize: Int64(size), oldSize: Int64(old.size), reader: reader) : []
+        let proof = old.size >= 1 && old.size < size
+            ? try proveTree(newSize: Int64(size), oldSize: Int64(old.size), reader: reader) : []
         _ = root
         return (note, proof)
     }

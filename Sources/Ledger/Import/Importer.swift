@@ -52,14 +52,16 @@ extension Ledger {
     /// means nothing is written and every bad record is reported. Then records are appended in batches,
     /// each batch one durable transaction; records already present (same sourceSystem/sourceId) are skipped,
     /// so re-running an interrupted or repeated import appends only what is missing.
-    public func importRecords(from path: String, format: ImportFormat? = nil, options: ImportOptions = ImportOptions()) throws -> ImportSummary {
+    public func importRecords(from path: String, format: ImportFormat? = nil,
+                              options: ImportOptions = ImportOptions()) throws -> ImportSummary {
         _ = try requireKeys()
         let data = try readInput(path)
         switch format ?? ImportFormat.guess(path: path) {
         case .jsonl:
             return try data.withUnsafeBytes { bytes in
                 let raws = JSONLines.split(bytes)
-                return try importValidated(count: raws.count, retain: bytes.count <= Self.retainLimit, options: options) { range in
+                return try importValidated(count: raws.count, retain: bytes.count <= Self.retainLimit,
+                                           options: options) { range in
                     try parallelMap(Array(raws[range]), minimumChunk: 64) { JSONLines.validate($0, in: bytes) }
                 }
             }
@@ -67,9 +69,12 @@ extension Ledger {
             let rows = try csvRows(data)
             guard let first = rows.first else { return ImportSummary() }
             let header: CSVRecords.Header
-            do { header = try CSVRecords.header(first) } catch let error as RecordError { throw LedgerError.invalidRecords([error]) }
+            do { header = try CSVRecords.header(first) } catch let error as RecordError {
+                throw LedgerError.invalidRecords([error])
+            }
             let body = Array(rows.dropFirst())
-            return try importValidated(count: body.count, retain: data.count <= Self.retainLimit, options: options) { range in
+            return try importValidated(count: body.count, retain: data.count <= Self.retainLimit,
+                                       options: options) { range in
                 try parallelMap(Array(body[range]), minimumChunk: 64) { CSVRecords.validate($0, header: header) }
             }
         }
@@ -132,7 +137,7 @@ extension Ledger {
                 case .success(let record):
                     if let target = record.corrects, target >= nextSeq {
                         rejected.append(RecordError(line: record.line, field: "corrects",
-                                                    reason: "refers to entry \(target), which does not exist before this record"))
+                            reason: "refers to entry \(target), which does not exist before this record"))
                         continue
                     }
                     nextSeq += 1

@@ -52,7 +52,8 @@ enum JSONLines {
         do {
             value = try JSONParser.parse(slice)
         } catch {
-            return .failure(RecordError(line: raw.line, field: error.path.isEmpty ? nil : error.path, reason: error.reasonText))
+            return .failure(RecordError(line: raw.line, field: error.path.isEmpty ? nil : error.path,
+                                        reason: error.reasonText))
         }
         do {
             var record = try RecordSchema.validate(value)
@@ -97,7 +98,8 @@ enum CSVRecords {
         var types = [RecordSchema.FieldType]()
         for (column, name) in row.fields.enumerated() {
             guard let type = RecordSchema.type(of: name) else {
-                throw RecordError(line: row.line, field: name, reason: "column \(column + 1) of the header is not a schema field")
+                throw RecordError(line: row.line, field: name,
+                                  reason: "column \(column + 1) of the header is not a schema field")
             }
             guard seen.insert(name).inserted else {
                 throw RecordError(line: row.line, field: name, reason: "column \(column + 1) repeats a header name")
@@ -109,7 +111,8 @@ enum CSVRecords {
 
     static func validate(_ row: CSVRow, header: Header) -> Result<ValidatedRecord, RecordError> {
         guard row.fields.count == header.names.count else {
-            return .failure(RecordError(line: row.line, reason: "has \(row.fields.count) columns, the header has \(header.names.count)"))
+            return .failure(RecordError(line: row.line,
+                reason: "has \(row.fields.count) columns, the header has \(header.names.count)"))
         }
         var members = [(String, JSONValue)]()
         for (i, cell) in row.fields.enumerated() where !cell.isEmpty {
@@ -132,7 +135,8 @@ enum CSVRecords {
         }
     }
 
-    private static func convert(_ cell: String, type: RecordSchema.FieldType, field: String) throws(RecordError) -> JSONValue {
+    private static func convert(_ cell: String, type: RecordSchema.FieldType,
+                                field: String) throws(RecordError) -> JSONValue {
         switch type {
         case .integer:
             guard let value = Int64(cell) else { throw RecordError(field: field, reason: "must be an integer") }

@@ -36,7 +36,8 @@ public struct PassphraseParameters: Sendable, Equatable {
             throw LedgerError.corrupt("passphrase parameters (meta `kdf`) do not decode")
         }
         // Bounds keep a tampered file from trapping (memlimit beyond Int) or stalling unlock for hours.
-        guard (Argon2id.minimumOpsLimit...64).contains(ops), (UInt64(Argon2id.minimumMemLimit)...(4 << 30)).contains(mem) else {
+        guard (Argon2id.minimumOpsLimit...64).contains(ops),
+              (UInt64(Argon2id.minimumMemLimit)...(4 << 30)).contains(mem) else {
             throw LedgerError.corrupt("passphrase parameters (meta `kdf`) are out of range")
         }
         return PassphraseParameters(salt: salt, opsLimit: ops, memLimit: mem)
@@ -44,7 +45,8 @@ public struct PassphraseParameters: Sendable, Equatable {
 
     func deriveMasterKey(_ passphrase: SecretBytes) throws -> SecretBytes {
         do {
-            return try Argon2id.deriveKey(passphrase: passphrase, salt: salt, opsLimit: opsLimit, memLimit: Int(memLimit))
+            return try Argon2id.deriveKey(passphrase: passphrase, salt: salt,
+                                          opsLimit: opsLimit, memLimit: Int(memLimit))
         } catch {
             throw LedgerError.wrongKey("could not derive the key from the passphrase: \(error)")
         }
@@ -69,9 +71,11 @@ final class KeyRing: Sendable {
     private let indexHasher: ShortKeyedHash
 
     init(master: SecretBytes) {
-        wrappingKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.wrapMatterKeys.rawValue, context: Self.context)
+        wrappingKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.wrapMatterKeys.rawValue,
+                                                 context: Self.context)
         indexKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.indexTags.rawValue, context: Self.context)
-        sealingKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.sealSigningKey.rawValue, context: Self.context)
+        sealingKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.sealSigningKey.rawValue,
+                                                context: Self.context)
         indexHasher = indexKey.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: Hash.byteCount) }
     }
 
@@ -101,7 +105,8 @@ final class KeyRing: Sendable {
                 var n = 0
                 for byte in domain.utf8 { message[n] = byte; n += 1 }
                 message[n] = 0
-                UnsafeMutableRawBufferPointer(rebasing: message[(n + 1)...]).copyMemory(from: UnsafeRawBufferPointer(valueBytes))
+                UnsafeMutableRawBufferPointer(rebasing: message[(n + 1)...])
+                    .copyMemory(from: UnsafeRawBufferPointer(valueBytes))
                 return withUnsafeTemporaryAllocation(byteCount: Hash.byteCount, alignment: 8) { out in
                     indexHasher.hash(UnsafeRawBufferPointer(message), into: out)
                     return Hash(unsafeBytes: UnsafeRawBufferPointer(out))
@@ -143,7 +148,7 @@ final class KeyRing: Sendable {
                 ad.withUnsafeBytes { adBytes in
                     nonce.withUnsafeBytes { nonceBytes in
                         XChaCha20Poly1305.seal(plaintext, associatedData: adBytes, nonce: nonceBytes, key: key,
-                                               into: UnsafeMutableRawBufferPointer(rebasing: buffer[(1 + nonce.count)...]))
+                            into: UnsafeMutableRawBufferPointer(rebasing: buffer[(1 + nonce.count)...]))
                     }
                 }
             }
@@ -151,7 +156,8 @@ final class KeyRing: Sendable {
         return out
     }
 
-    private static func open(_ sealed: UnsafeRawBufferPointer, with key: SecretBytes, ad: [UInt8]) throws -> SecretBytes {
+    private static func open(_ sealed: UnsafeRawBufferPointer, with key: SecretBytes,
+                             ad: [UInt8]) throws -> SecretBytes {
         let nonceEnd = 1 + XChaCha20Poly1305.nonceByteCount
         guard sealed.count > sealedOverhead, sealed[0] == 1 else {
             throw LedgerError.corrupt("a sealed key has an unknown format")

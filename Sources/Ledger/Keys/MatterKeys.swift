@@ -28,7 +28,8 @@ extension Ledger {
         var result = [String: MatterKey]()
         for matter in matters where result[matter] == nil {
             let tag = ring.matterTag(matter)
-            result[matter] = try storedMatterKey(tag: tag, ring: ring, txn: txn) ?? createMatterKey(tag: tag, ring: ring, txn: txn)
+            result[matter] = try storedMatterKey(tag: tag, ring: ring, txn: txn)
+                ?? createMatterKey(tag: tag, ring: ring, txn: txn)
         }
         return result
     }
@@ -36,7 +37,9 @@ extension Ledger {
     /// The stored key of the matter with `tag`, unwrapped; nil if the matter has none yet.
     func storedMatterKey(tag: Hash, ring: KeyRing, txn: ReadTransaction) throws -> MatterKey? {
         guard let stored = try txn.get(store.matterKeys, key: tag.bytes) else { return nil }
-        guard let id = UInt32(bigEndianBytes: stored) else { throw LedgerError.corrupt("a matter key index value is not 4 bytes") }
+        guard let id = UInt32(bigEndianBytes: stored) else {
+            throw LedgerError.corrupt("a matter key index value is not 4 bytes")
+        }
         return MatterKey(id: id, key: try matterKey(id: id, ring: ring, txn: txn), tag: tag)
     }
 

@@ -27,7 +27,8 @@ extension Ledger {
                 var batch = [SealedEntry]()
                 batch.reserveCapacity(Self.reportBatchSize)
                 func flush() throws {
-                    out += try parallelMap(batch, minimumChunk: 256) { try reportRecord($0, filter: filter) }.compactMap { $0 }
+                    out += try parallelMap(batch, minimumChunk: 256) { try reportRecord($0, filter: filter) }
+                        .compactMap { $0 }
                     batch.removeAll(keepingCapacity: true)
                 }
                 for seq in try seqs(matter: filter.matter, ring: ring, txn: txn) {

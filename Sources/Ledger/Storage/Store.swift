@@ -75,8 +75,10 @@ extension ReadTransaction {
         try meta(store, key).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// The stored entry of `seq`, split into leaf and ciphertext views (valid inside the transaction); nil past the end.
-    func storedEntry(_ store: Store, _ seq: UInt64) throws -> (leaf: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer)? {
+    /// The stored entry of `seq`, split into leaf and ciphertext views (valid inside the transaction);
+    /// nil past the end.
+    func storedEntry(_ store: Store, _ seq: UInt64) throws -> (leaf: UnsafeRawBufferPointer,
+                                                               ciphertext: UnsafeRawBufferPointer)? {
         guard let value = try get(store.entries, key: seq.bigEndianBytes) else { return nil }
         do { return try StoredEntry.split(value) } catch { throw LedgerError.corrupt("entry \(seq) is truncated") }
     }
@@ -86,9 +88,13 @@ extension ReadTransaction {
         let cursor = try cursor(store.entries)
         defer { cursor.close() }
         guard let last = try cursor.last() else { return 0 }
-        guard let seq = UInt64(bigEndianBytes: last.key) else { throw LedgerError.corrupt("an entries key is not 8 bytes") }
+        guard let seq = UInt64(bigEndianBytes: last.key) else {
+            throw LedgerError.corrupt("an entries key is not 8 bytes")
+        }
         // Sequence numbers are RFC 6962 leaf indexes (int64); a larger key can only come from tampering.
-        guard seq < UInt64(Int64.max) else { throw LedgerError.corrupt("an entries key (\(seq)) is beyond any possible sequence number") }
+        guard seq < UInt64(Int64.max) else {
+            throw LedgerError.corrupt("an entries key (\(seq)) is beyond any possible sequence number")
+        }
         return seq + 1
     }
 }

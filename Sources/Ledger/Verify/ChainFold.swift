@@ -42,14 +42,15 @@ struct ChainFold {
         for beyond in checkpoints where beyond.size > UInt64(tree.size) {
             let which = beyond.trusted ? "trusted" : "stored"
             report.add(Violation(seq: nil, kind: beyond.trusted ? .trustedCheckpoint : .checkpointBeyondLog,
-                                 detail: "a \(which) checkpoint names \(beyond.size) entries but the ledger holds "
-                                     + "\(tree.size): entries were removed, or the ledger was replaced by an older copy"))
+                detail: "a \(which) checkpoint names \(beyond.size) entries but the ledger holds "
+                    + "\(tree.size): entries were removed, or the ledger was replaced by an older copy"))
         }
     }
 
     private mutating func fold(_ fact: EntryFacts, into report: inout VerifyReport) throws {
         guard fact.seq != .max else {
-            report.add(Violation(seq: nil, kind: .unexpectedEntry, detail: "an entries key is not an 8-byte sequence number"))
+            report.add(Violation(seq: nil, kind: .unexpectedEntry,
+                                 detail: "an entries key is not an 8-byte sequence number"))
             return
         }
         reportGap(before: fact.seq, into: &report)
@@ -68,14 +69,16 @@ struct ChainFold {
 
     private func reportGap(before seq: UInt64, into report: inout VerifyReport) {
         guard seq > nextSeq else { return }
-        let missing = seq - nextSeq == 1 ? "entry \(nextSeq) is missing" : "entries \(nextSeq) to \(seq - 1) are missing"
+        let missing = seq - nextSeq == 1 ? "entry \(nextSeq) is missing"
+                                         : "entries \(nextSeq) to \(seq - 1) are missing"
         report.add(Violation(seq: nextSeq, kind: .missingEntry, detail: missing))
     }
 
     /// The hash chain links and recordedAt never runs backwards.
     private func checkLinks(_ fact: EntryFacts, into report: inout VerifyReport) {
         if fact.previousHash != previousHash {
-            report.add(Violation(seq: fact.seq, kind: .hashChain, detail: "the leaf does not link to the previous entry",
+            report.add(Violation(seq: fact.seq, kind: .hashChain,
+                                 detail: "the leaf does not link to the previous entry",
                                  expected: previousHash.hex, found: fact.previousHash.hex))
         }
         if fact.recordedAt < lastRecordedAt {

@@ -94,19 +94,22 @@ extension Ledger {
             violation(.decryption, "the ciphertext does not open with its key and associated data", nil, nil)
             return
         }
-        guard let seed = Self.splitPayload(UnsafeRawBufferPointer(plaintext), fieldCount: leaf.fieldCount, into: &scratch.values) else {
+        guard let seed = Self.splitPayload(UnsafeRawBufferPointer(plaintext), fieldCount: leaf.fieldCount,
+                                           into: &scratch.values) else {
             violation(.decryption, "the decrypted payload does not decode", nil, nil)
             return
         }
         let fieldsDigest = Self.fieldsDigest(leaf, seed: seed, values: scratch.values, scratch: scratch)
         if fieldsDigest != leaf.fieldsDigest {
-            violation(.disclosureDigest, "the disclosures do not hash to the leaf's fields digest", leaf.fieldsDigest.hex, fieldsDigest.hex)
+            violation(.disclosureDigest, "the disclosures do not hash to the leaf's fields digest",
+                      leaf.fieldsDigest.hex, fieldsDigest.hex)
         }
         guard let record = Self.checkedRecord(leaf, values: scratch.values, violation: violation) else { return }
         if case .string(let matter)? = record.matter, scratch.matterTag(matter, ring: ring) == leaf.matterTag {} else {
             violation(.tagMismatch, "the matter tag does not match the decrypted matter", nil, nil)
         }
-        let sourceKey = ValidatedRecord.sourceKey(system: record.sourceSystem?.stringValue, id: record.sourceId?.stringValue)
+        let sourceKey = ValidatedRecord.sourceKey(system: record.sourceSystem?.stringValue,
+                                                  id: record.sourceId?.stringValue)
         if sourceKey.map({ ring.sourceTag($0) }) != leaf.sourceTag {
             violation(.tagMismatch, "the source tag does not match the decrypted sourceSystem/sourceId", nil, nil)
         }
@@ -129,7 +132,8 @@ extension Ledger {
         var r = ByteReader(plaintext)
         guard let seed = try? r.take(EntryPayload.seedByteCount) else { return nil }
         for _ in 0..<fieldCount {
-            guard let length = try? r.varint(), length <= UInt64(r.remaining), let value = try? r.take(Int(length)) else { return nil }
+            guard let length = try? r.varint(), length <= UInt64(r.remaining),
+                  let value = try? r.take(Int(length)) else { return nil }
             values.append(value)
         }
         return r.isAtEnd ? seed : nil
@@ -145,7 +149,9 @@ extension Ledger {
         let digester = scratch.digester
         var hasher = Leaf.FieldsHasher()
         leaf.forEachName { index, name in
-            hasher.add(name: name, digest: salts.withSalt(index: index) { digester.digest(salt: $0, name: name, value: values[index]) })
+            hasher.add(name: name, digest: salts.withSalt(index: index) {
+                digester.digest(salt: $0, name: name, value: values[index])
+            })
         }
         return hasher.finalize()
     }
@@ -183,7 +189,8 @@ extension Ledger {
             violation(.recordSchema, "the record does not validate: \(error)", nil, nil)
             return nil
         }
-        return CheckedRecord(matter: record["matter"], sourceSystem: record["sourceSystem"], sourceId: record["sourceId"])
+        return CheckedRecord(matter: record["matter"], sourceSystem: record["sourceSystem"],
+                             sourceId: record["sourceId"])
     }
 
     /// `RecordSchema.checkRecord` over the record's canonical value bytes, for a record whose names are unique
@@ -324,8 +331,10 @@ enum FastJSON {
 
     /// For a value that is `["…",…]` (no whitespace) of plain strings: how many, and whether each has
     /// 1 to `maxItemLength` characters.
-    static func plainStringArrayCount(_ bytes: UnsafeRawBufferPointer, maxItemLength: Int) -> (count: Int, itemsFit: Bool)? {
-        guard bytes.count >= 2, bytes[0] == UInt8(ascii: "["), bytes[bytes.count - 1] == UInt8(ascii: "]") else { return nil }
+    static func plainStringArrayCount(_ bytes: UnsafeRawBufferPointer,
+                                      maxItemLength: Int) -> (count: Int, itemsFit: Bool)? {
+        guard bytes.count >= 2, bytes[0] == UInt8(ascii: "["),
+              bytes[bytes.count - 1] == UInt8(ascii: "]") else { return nil }
         if bytes.count == 2 { return (0, true) }
         var count = 0
         var fit = true

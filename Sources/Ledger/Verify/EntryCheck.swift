@@ -69,7 +69,8 @@ extension Ledger {
                        expected: leaf.ciphertextHash.hex, found: digest.hex)
         }
         if context.matterKeys[leaf.matterTag] != leaf.keyID {
-            facts.fail(.matterKeyIndex, "the matter-key index disagrees with the leaf's key id", expected: String(leaf.keyID),
+            facts.fail(.matterKeyIndex, "the matter-key index disagrees with the leaf's key id",
+                       expected: String(leaf.keyID),
                        found: context.matterKeys[leaf.matterTag].map(String.init) ?? "no row")
         }
     }

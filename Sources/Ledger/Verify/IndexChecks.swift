@@ -17,25 +17,30 @@ extension Ledger {
         defer { cursor.close() }
         var pair = try cursor.first()
         while let row = pair {
-            if row.key.count == 32, let id = UInt32(bigEndianBytes: row.value) { index[Hash(unsafeBytes: row.key)] = id }
+            if row.key.count == 32, let id = UInt32(bigEndianBytes: row.value) {
+                index[Hash(unsafeBytes: row.key)] = id
+            }
             pair = try cursor.next()
         }
         return index
     }
 
     /// Runs only when an index digest disagrees: looks every entry's rows up to name the damaged ones.
-    func locateIndexDamage(_ txn: ReadTransaction, matters: Bool, sources: Bool, into report: inout VerifyReport) throws {
+    func locateIndexDamage(_ txn: ReadTransaction, matters: Bool, sources: Bool,
+                           into report: inout VerifyReport) throws {
         var located = 0
         // read with pread, as by the scan (this second pass walks the structure again: it runs only on damage)
         let entries = ScanRows(try txn.scanCheckingStructure(of: [Store.entriesName])[0], batchSize: 256)
         while let row = try entries.current() {
             entries.advance()
-            guard let (leafBytes, _) = try? StoredEntry.split(row.value), let leaf = try? Leaf.decode(leafBytes) else { continue }
+            guard let (leafBytes, _) = try? StoredEntry.split(row.value),
+                  let leaf = try? Leaf.decode(leafBytes) else { continue }
             var found = [Violation]()
             try checkIndexes(leaf, txn: txn) { kind, detail, expected, found_ in
                 found.append(Violation(seq: leaf.seq, kind: kind, detail: detail, expected: expected, found: found_))
             }
-            for violation in found where (violation.kind == .matterIndex && matters) || (violation.kind == .sourceIndex && sources) {
+            for violation in found where (violation.kind == .matterIndex && matters)
+                                         || (violation.kind == .sourceIndex && sources) {
                 report.add(violation)
                 located += 1
             }
@@ -60,7 +65,8 @@ extension Ledger {
         if let tag = leaf.sourceTag {
             let stored = try txn.get(store.sources, key: tag.bytes).flatMap { UInt64(bigEndianBytes: $0) }
             if stored != leaf.seq {
-                violation(.sourceIndex, "the source index does not point at this entry", String(leaf.seq), stored.map(String.init) ?? "no row")
+                violation(.sourceIndex, "the source index does not point at this entry", String(leaf.seq),
+                          stored.map(String.init) ?? "no row")
             }
         }
     }
@@ -69,18 +75,21 @@ extension Ledger {
     func checkIndexCounts(_ txn: ReadTransaction, entries: Int, sourced: Int, into report: inout VerifyReport) throws {
         let matters = try txn.count(store.matters)
         if matters != entries {
-            report.add(Violation(seq: nil, kind: .matterIndex, detail: "the matter index has rows for entries that do not exist",
+            report.add(Violation(seq: nil, kind: .matterIndex,
+                                 detail: "the matter index has rows for entries that do not exist",
                                  expected: "\(entries) rows", found: "\(matters) rows"))
         }
         let sources = try txn.count(store.sources)
         if sources != sourced {
-            report.add(Violation(seq: nil, kind: .sourceIndex, detail: "the source index has rows for entries that do not exist",
+            report.add(Violation(seq: nil, kind: .sourceIndex,
+                                 detail: "the source index has rows for entries that do not exist",
                                  expected: "\(sourced) rows", found: "\(sources) rows"))
         }
         let treeRows = try txn.count(store.tree)
         let expected = Int(storedHashCount(Int64(entries)))
         if treeRows != expected {
-            report.add(Violation(seq: nil, kind: .treeHash, detail: "the tree has hashes for entries that do not exist (entries removed?)",
+            report.add(Violation(seq: nil, kind: .treeHash,
+                                 detail: "the tree has hashes for entries that do not exist (entries removed?)",
                                  expected: "\(expected) stored hashes", found: "\(treeRows)"))
         }
     }
@@ -90,7 +99,8 @@ extension Ledger {
                               into report: inout VerifyReport) throws {
         let orphans = context.matterKeys.keys.filter { !mattersSeen.contains($0) }.count
         if orphans > 0 {
-            report.add(Violation(seq: nil, kind: .matterKeyIndex, detail: "the matter-key index has \(orphans) row(s) for matters with no entries"))
+            report.add(Violation(seq: nil, kind: .matterKeyIndex,
+                                 detail: "the matter-key index has \(orphans) row(s) for matters with no entries"))
         }
         var sealedIDs = Set<UInt32>()
         let cursor = try txn.cursor(store.keys)  // one row per matter
@@ -103,8 +113,9 @@ extension Ledger {
         let indexedIDs = Set(context.matterKeys.values)
         if sealedIDs != indexedIDs || indexedIDs.count != context.matterKeys.count {
             let missing = indexedIDs.subtracting(sealedIDs).sorted().map(String.init).joined(separator: ", ")
-            report.add(Violation(seq: nil, kind: .matterKey, detail: "the sealed keys do not correspond one to one with the matter-key index"
-                                 + (missing.isEmpty ? "" : " (no sealed key for key id \(missing))"),
+            report.add(Violation(seq: nil, kind: .matterKey,
+                                 detail: "the sealed keys do not correspond one to one with the matter-key index"
+                                     + (missing.isEmpty ? "" : " (no sealed key for key id \(missing))"),
                                  expected: "\(indexedIDs.count) sealed keys", found: "\(sealedIDs.count)"))
         }
     }

@@ -19,7 +19,8 @@ extension Ledger {
         try checkMetadataNames(txn, violation: violation)
         checkCreatedAt(try txn.meta(store, .createdAt), firstRecordedAt: firstRecordedAt, violation: violation)
         checkKeyMode(try txn.meta(store, .kdf), violation: violation)
-        let sealed = try txn.meta(store, .signingKey), sealedCount = KeyRing.sealedOverhead + Ed25519SigningKey.seedByteCount
+        let sealed = try txn.meta(store, .signingKey),
+            sealedCount = KeyRing.sealedOverhead + Ed25519SigningKey.seedByteCount
         if sealed?.count != sealedCount || sealed?.first != 1 {
             violation("the sealed signing key is missing, or not version 1 and \(sealedCount) bytes",
                       found: sealed.map { "\($0.count) bytes, version \($0.first ?? 0)" } ?? "no row")
@@ -43,7 +44,8 @@ extension Ledger {
     }
 
     /// Eight bytes, and no later than the first entry was recorded (the engine stamps both from one clock).
-    private func checkCreatedAt(_ raw: [UInt8]?, firstRecordedAt: Int64?, violation: (String, String?, String?) -> Void) {
+    private func checkCreatedAt(_ raw: [UInt8]?, firstRecordedAt: Int64?,
+                                violation: (String, String?, String?) -> Void) {
         guard let raw, let value = raw.withUnsafeBytes({ UInt64(bigEndianBytes: $0) }) else {
             violation("the creation time is missing or not 8 bytes", nil, nil)
             return
@@ -79,17 +81,20 @@ extension Ledger {
     private func checkKeyCounter(_ txn: ReadTransaction, violation: (String, String?, String?) -> Void) throws {
         let cursor = try txn.cursor(store.keys)
         defer { cursor.close() }
-        guard let raw = try txn.get(store.meta, key: MetaKey.nextKeyID.key), let next = UInt32(bigEndianBytes: raw) else {
+        guard let raw = try txn.get(store.meta, key: MetaKey.nextKeyID.key),
+              let next = UInt32(bigEndianBytes: raw) else {
             violation("the next matter key id is missing or not 4 bytes", nil, nil)
             return
         }
         var highest: UInt32 = 0  // no keys yet: the counter starts at 1
         if let last = try cursor.last() {
-            guard let id = UInt32(bigEndianBytes: last.key) else { return }  // a malformed keys row is reported elsewhere
+            // a malformed keys row is reported elsewhere
+            guard let id = UInt32(bigEndianBytes: last.key) else { return }
             highest = id
         }
         if next != highest &+ 1 {
-            violation("the next matter key id does not follow the highest stored key id", String(highest &+ 1), String(next))
+            violation("the next matter key id does not follow the highest stored key id",
+                      String(highest &+ 1), String(next))
         }
     }
 }

@@ -33,14 +33,18 @@ final class ScanContext: @unchecked Sendable {
         withUnsafeTemporaryAllocation(byteCount: 1 + key.count + value.count, alignment: 8) { message in
             message[0] = domain
             if let base = key.baseAddress { (message.baseAddress! + 1).copyMemory(from: base, byteCount: key.count) }
-            if let base = value.baseAddress { (message.baseAddress! + 1 + key.count).copyMemory(from: base, byteCount: value.count) }
+            if let base = value.baseAddress {
+                (message.baseAddress! + 1 + key.count).copyMemory(from: base, byteCount: value.count)
+            }
             return keyed[worker].hash(UnsafeRawBufferPointer(message))
         }
     }
 
     /// The row digest of (tag, big-endian seq): the row a leaf implies in the matters or sources index.
     func rowDigest(domain: UInt8, key: Hash, seq: UInt64, worker: Int) -> Hash {
-        withUnsafeBytes(of: seq.bigEndian) { value in key.withUnsafeBytes { rowDigest(domain: domain, key: $0, value: value, worker: worker) } }
+        withUnsafeBytes(of: seq.bigEndian) { value in
+            key.withUnsafeBytes { rowDigest(domain: domain, key: $0, value: value, worker: worker) }
+        }
     }
 }
 

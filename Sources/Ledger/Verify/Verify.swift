@@ -54,7 +54,8 @@ extension Ledger {
                 if let key { pending += try storedCheckpoints(txn, key: key, into: &report) }
                 pending.sort { $0.size < $1.size }
                 timer.lap("checkpoints")
-                let firstRecordedAt = try scan(txn, entries: scans[0], sources: scans[1], tree: scans[2], options: options, ring: ring,
+                let firstRecordedAt = try scan(txn, entries: scans[0], sources: scans[1], tree: scans[2],
+                                               options: options, ring: ring,
                                                pending: pending, into: &report)
                 timer.lap("scan")
                 try checkMetadata(txn, firstRecordedAt: firstRecordedAt, into: &report)
@@ -69,15 +70,18 @@ extension Ledger {
 
     // MARK: - Keys and checkpoints
 
-    /// The key that checkpoints must verify with: the pinned one if given (a mismatch with the ledger's own is a violation).
+    /// The key that checkpoints must verify with: the pinned one if given
+    /// (a mismatch with the ledger's own is a violation).
     private func verifierKey(_ options: VerifyOptions, into report: inout VerifyReport) throws -> NoteVerifierKey? {
         let stored = try? NoteVerifierKey(text: storedVerifierKey)
         if stored == nil {
             report.add(Violation(seq: nil, kind: .metadata, detail: "the ledger's stored verifier key does not parse"))
         }
-        let fileText = try? String(contentsOfFile: (directory as NSString).appendingPathComponent(Self.verifierKeyFileName), encoding: .utf8)
+        let fileText = try? String(
+            contentsOfFile: (directory as NSString).appendingPathComponent(Self.verifierKeyFileName), encoding: .utf8)
         if let fileText, fileText.trimmingCharacters(in: .newlines) != storedVerifierKey {
-            report.add(Violation(seq: nil, kind: .verifierKey, detail: "\(Self.verifierKeyFileName) differs from the key in the ledger's metadata"))
+            report.add(Violation(seq: nil, kind: .verifierKey,
+                                 detail: "\(Self.verifierKeyFileName) differs from the key in the ledger's metadata"))
         }
         guard let pinnedText = options.pinnedVerifierKey else { return stored }
         let pinned: NoteVerifierKey
@@ -87,24 +91,28 @@ extension Ledger {
             throw LedgerError.invalidArgument("the pinned verifier key is malformed: \(error)")
         }
         if pinned.text != storedVerifierKey {
-            report.add(Violation(seq: nil, kind: .verifierKey, detail: "the ledger's verifier key is not the pinned key",
+            report.add(Violation(seq: nil, kind: .verifierKey,
+                                 detail: "the ledger's verifier key is not the pinned key",
                                  expected: pinned.text, found: storedVerifierKey))
         }
         return pinned
     }
 
-    private func checkTrustedCheckpoint(_ note: String, key: NoteVerifierKey, into report: inout VerifyReport) -> PendingCheckpoint? {
+    private func checkTrustedCheckpoint(_ note: String, key: NoteVerifierKey,
+                                        into report: inout VerifyReport) -> PendingCheckpoint? {
         do {
             let checkpoint = try openCheckpoint(note, key: key)
             report.trustedCheckpointSize = checkpoint.size
             return PendingCheckpoint(size: checkpoint.size, root: checkpoint.root, note: note, trusted: true)
         } catch {
-            report.add(Violation(seq: nil, kind: .trustedCheckpoint, detail: "the trusted checkpoint does not verify: \(error)"))
+            report.add(Violation(seq: nil, kind: .trustedCheckpoint,
+                                 detail: "the trusted checkpoint does not verify: \(error)"))
             return nil
         }
     }
 
-    private func storedCheckpoints(_ txn: ReadTransaction, key: NoteVerifierKey, into report: inout VerifyReport) throws -> [PendingCheckpoint] {
+    private func storedCheckpoints(_ txn: ReadTransaction, key: NoteVerifierKey,
+                                   into report: inout VerifyReport) throws -> [PendingCheckpoint] {
         var result = [PendingCheckpoint]()
         let cursor = try txn.cursor(store.checkpoints)
         defer { cursor.close() }
@@ -119,13 +127,15 @@ extension Ledger {
             do {
                 let checkpoint = try openCheckpoint(note, key: key)
                 guard checkpoint.size == size else {
-                    report.add(Violation(seq: nil, kind: .checkpointSignature, detail: "checkpoint stored under size \(size) names another size",
+                    report.add(Violation(seq: nil, kind: .checkpointSignature,
+                                         detail: "checkpoint stored under size \(size) names another size",
                                          expected: String(size), found: String(checkpoint.size)))
                     continue
                 }
                 result.append(PendingCheckpoint(size: size, root: checkpoint.root, note: note, trusted: false))
             } catch {
-                report.add(Violation(seq: nil, kind: .checkpointSignature, detail: "checkpoint at size \(size) does not verify: \(error)"))
+                report.add(Violation(seq: nil, kind: .checkpointSignature,
+                                     detail: "checkpoint at size \(size) does not verify: \(error)"))
             }
         }
         return result

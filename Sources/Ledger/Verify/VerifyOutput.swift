@@ -11,11 +11,15 @@ extension VerifyReport {
             "entries:      \(entries)",
             "size:         \(ledgerBytes) bytes on disk",
             "root:         \(root.base64)",
-            "checkpoints:  \(checkpointsChecked) verified" + (trustedCheckpointSize.map { ", trusted checkpoint at size \($0) checked" } ?? ""),
-            "mode:         " + (deep ? "deep (decrypted every entry)" : "keyless") + (verifierKeyPinned ? ", pinned verifier key" : ", ledger's own verifier key"),
-            String(format: "time:         %.3f s (%.0f entries/s)", seconds, seconds > 0 ? Double(entries) / seconds : 0),
+            "checkpoints:  \(checkpointsChecked) verified"
+                + (trustedCheckpointSize.map { ", trusted checkpoint at size \($0) checked" } ?? ""),
+            "mode:         " + (deep ? "deep (decrypted every entry)" : "keyless")
+                + (verifierKeyPinned ? ", pinned verifier key" : ", ledger's own verifier key"),
+            String(format: "time:         %.3f s (%.0f entries/s)", seconds,
+                   seconds > 0 ? Double(entries) / seconds : 0),
         ]
-        lines.append(isIntact ? "result:       INTACT" : "result:       \(violationCount) VIOLATION\(violationCount == 1 ? "" : "S")")
+        lines.append(isIntact ? "result:       INTACT"
+                              : "result:       \(violationCount) VIOLATION\(violationCount == 1 ? "" : "S")")
         return lines
     }
 
@@ -39,7 +43,8 @@ extension VerifyReport {
         return .object(JSONObject(members))
     }
 
-    /// Prometheus text exposition (node_exporter textfile collector). `lastSuccess` carries over from the previous file on failure.
+    /// Prometheus text exposition (node_exporter textfile collector).
+    /// `lastSuccess` carries over from the previous file on failure.
     /// `completed: false` is a run that stopped on an error (damaged storage, key, I/O): reported as not ok.
     public func metrics(now: Date, previousLastSuccess: Double?, completed: Bool = true) -> String {
         let label = "{origin=\"\(origin.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"}"
@@ -48,11 +53,15 @@ extension VerifyReport {
         func metric(_ name: String, _ help: String, _ value: String) -> String {
             "# HELP \(name) \(help)\n# TYPE \(name) gauge\n\(name)\(label) \(value)\n"
         }
-        return metric("ledger_verify_ok", "1 if the last verification found the ledger intact, 0 if not.", isIntact ? "1" : "0")
+        return metric("ledger_verify_ok", "1 if the last verification found the ledger intact, 0 if not.",
+                      isIntact ? "1" : "0")
             + metric("ledger_verify_entries", "Entries verified.", String(entries))
             + metric("ledger_verify_duration_seconds", "Time the verification took.", String(format: "%.6f", seconds))
-            + metric("ledger_verify_last_success_timestamp_seconds", "Unix time of the last verification that found the ledger intact.", String(format: "%.3f", lastSuccess))
-            + metric("ledger_verify_violations", "Integrity violations found by the last verification.", String(violationCount))
+            + metric("ledger_verify_last_success_timestamp_seconds",
+                     "Unix time of the last verification that found the ledger intact.",
+                     String(format: "%.3f", lastSuccess))
+            + metric("ledger_verify_violations", "Integrity violations found by the last verification.",
+                     String(violationCount))
     }
 }
 

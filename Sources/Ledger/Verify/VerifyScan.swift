@@ -27,7 +27,8 @@ extension Ledger {
         let storedRows = try checkAndFold(reader, chain: &chain, ring: ring, context: context, into: &report)
         report.bytesHashed += reader.bytesRead
         chain.finish(into: &report)
-        Self.logger.debug("verify entries scanned", metadata: ["hwm": "\((ProcessMemory.peakResidentBytes() ?? 0) >> 20)M"])
+        Self.logger.debug("verify entries scanned",
+                          metadata: ["hwm": "\((ProcessMemory.peakResidentBytes() ?? 0) >> 20)M"])
         try checkIndexCounts(txn, entries: Int(chain.tree.size), sourced: chain.sourced, into: &report)
         try checkKeyRows(txn, mattersSeen: chain.mattersSeen, context: context, into: &report)
         let matters = storedRows.matters != chain.expectedMatterRows
@@ -39,7 +40,8 @@ extension Ledger {
     /// The pipeline: the workers check chunk k+1 while this thread folds chunk k (the fold is sequential); then this
     /// thread helps check chunk k+1 until it is done. Returns the keyed digests of the index rows stored.
     private func checkAndFold(_ reader: ChunkReader, chain: inout ChainFold, ring: KeyRing?, context: ScanContext,
-                              into report: inout VerifyReport) throws -> (matters: IndexSetDigest, sources: IndexSetDigest) {
+                              into report: inout VerifyReport) throws -> (matters: IndexSetDigest,
+                                                                          sources: IndexSetDigest) {
         var stored = (matters: IndexSetDigest(), sources: IndexSetDigest())
         var waitNanos: UInt64 = 0, foldNanos: UInt64 = 0  // "wait" = time the fold waited for the workers
         defer { Self.logger.debug("verify scan", metadata: ["wait": "\(waitNanos / 1_000_000)ms",

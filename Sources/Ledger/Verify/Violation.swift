@@ -1,6 +1,7 @@
 import MerkleLog
 
-/// One integrity violation found by `verify`: where, which class of check, and what was expected against what was found.
+/// One integrity violation found by `verify`: where, which class of check, and what was expected
+/// against what was found.
 public struct Violation: Sendable, Equatable, CustomStringConvertible {
     /// The classes of check, named in output and in the JSON schema (docs/VERIFY.md).
     public enum Kind: String, Sendable, CaseIterable {

@@ -32,7 +32,9 @@ struct Append: ParsableCommand {
             handle = FileHandle.standardInput
         } else {
             guard FileManager.default.fileExists(atPath: file) else { throw LedgerError.inputNotFound(path: file) }
-            guard let h = FileHandle(forReadingAtPath: file) else { throw LedgerError.io(path: file, detail: "cannot open for reading") }
+            guard let h = FileHandle(forReadingAtPath: file) else {
+                throw LedgerError.io(path: file, detail: "cannot open for reading")
+            }
             handle = h
         }
         // Read at most 1 MiB + 1 byte: anything larger is refused without reading it all.

@@ -18,7 +18,8 @@ struct Backup: ParsableCommand {
     @Option(help: ArgumentHelp("Backup directory: must not exist or be empty.", valueName: "dir"))
     var to: String
 
-    @Option(help: ArgumentHelp("Verifier key kept outside the ledger, to check the copy's checkpoints with.", valueName: "file"))
+    @Option(help: ArgumentHelp("Verifier key kept outside the ledger, to check the copy's checkpoints with.",
+                               valueName: "file"))
     var verifierKey: String?
 
     @Flag(help: "Print the summary as JSON.")

@@ -13,10 +13,12 @@ struct Bench: ParsableCommand {
     @Option(help: "Single durable appends (one fsync each) to time.")
     var appends = 2_000
 
-    @Option(help: ArgumentHelp("Scratch directory (removed afterwards); default under the temp directory.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Scratch directory (removed afterwards); default under the temp directory.",
+                               valueName: "dir"))
     var scratch: String?
 
-    @Flag(help: "Keep the scratch directory (records.jsonl, the ledgers and their key files) for inspection or profiling.")
+    @Flag(help: ArgumentHelp("Keep the scratch directory (records.jsonl, the ledgers and their key files) "
+                             + "for inspection or profiling."))
     var keepScratch = false
 
     @Flag(help: "Print the figures as JSON.")
@@ -36,13 +38,17 @@ struct Bench: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             print(String(decoding: try encoder.encode(result), as: UTF8.self))
         } else {
-            print(String(format: "import:          %.0f records/s (%d records, %.2f s)", result.importRecordsPerSecond, result.entries, result.importSeconds))
-            print(String(format: "durable append:  %.0f appends/s (%d appends, one fsync each)", result.durableAppendsPerSecond, result.durableAppends))
-            print(String(format: "storage:         %.0f bytes/entry, %.2fx the JSONL input", result.ledgerBytesPerEntry, result.ledgerToInputRatio))
+            print(String(format: "import:          %.0f records/s (%d records, %.2f s)",
+                         result.importRecordsPerSecond, result.entries, result.importSeconds))
+            print(String(format: "durable append:  %.0f appends/s (%d appends, one fsync each)",
+                         result.durableAppendsPerSecond, result.durableAppends))
+            print(String(format: "storage:         %.0f bytes/entry, %.2fx the JSONL input",
+                         result.ledgerBytesPerEntry, result.ledgerToInputRatio))
             print(String(format: "keyless verify:  %.0f entries/s", result.verifyEntriesPerSecond))
             print(String(format: "deep verify:     %.0f entries/s", result.deepVerifyEntriesPerSecond))
             if let rss = result.verifyPeakRSSBytes {
-                print(String(format: "verify peak RSS: %.1f MiB (separate `ledger verify` process)", Double(rss) / 1_048_576))
+                print(String(format: "verify peak RSS: %.1f MiB (separate `ledger verify` process)",
+                             Double(rss) / 1_048_576))
             }
         }
     }
@@ -53,13 +59,16 @@ private func peakRSSOfVerify(_ directory: String) throws -> Int? {
     let process = Process()
     let output = Pipe()
     process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-    process.arguments = ["verify", "--ledger", directory, "--verifier-key", (directory as NSString).appendingPathComponent("verifier.key"), "--json"]
+    process.arguments = ["verify", "--ledger", directory, "--verifier-key",
+                         (directory as NSString).appendingPathComponent("verifier.key"), "--json"]
     process.standardOutput = output
     process.standardError = FileHandle.nullDevice
     try process.run()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw BenchError.verifyProcessFailed(status: process.terminationStatus) }
+    guard process.terminationStatus == 0 else {
+        throw BenchError.verifyProcessFailed(status: process.terminationStatus)
+    }
     let report = try JSONSerialization.jsonObject(with: data) as? [String: Any]
     return (report?["peakResidentBytes"] as? NSNumber)?.intValue
 }

@@ -25,7 +25,8 @@ struct Export: ParsableCommand {
     @Option(help: ArgumentHelp("Redaction profile: insurer, metadata or full.", valueName: "name"))
     var profile: String?
 
-    @Option(help: ArgumentHelp("A JSON profile {name, reveal, redact, defaultReason} instead of --profile.", valueName: "file"))
+    @Option(help: ArgumentHelp("A JSON profile {name, reveal, redact, defaultReason} instead of --profile.",
+                               valueName: "file"))
     var profileFile: String?
 
     @Option(help: ArgumentHelp("Reveal this field, even in privileged entries (repeatable).", valueName: "field"))
@@ -34,7 +35,8 @@ struct Export: ParsableCommand {
     @Option(help: ArgumentHelp("Redact this field, with an optional reason (repeatable).", valueName: "field[:reason]"))
     var redact: [String] = []
 
-    @Option(help: ArgumentHelp("A checkpoint the recipient already holds: include a consistency proof from it.", valueName: "file"))
+    @Option(help: ArgumentHelp("A checkpoint the recipient already holds: include a consistency proof from it.",
+                               valueName: "file"))
     var sinceCheckpoint: String?
 
     @Flag(name: .customLong("i-understand-this-reveals-privileged-content"),
@@ -59,7 +61,8 @@ struct Export: ParsableCommand {
         } else {
             let name = profile ?? "insurer"
             guard let builtIn = ExportProfile.builtIn[name] else {
-                throw ExportError.invalidProfile("unknown profile '\(name)'; use insurer, metadata or full (or --profile-file)")
+                throw ExportError.invalidProfile("unknown profile '\(name)'; "
+                                                 + "use insurer, metadata or full (or --profile-file)")
             }
             chosen = builtIn
         }

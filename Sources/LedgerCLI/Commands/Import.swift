@@ -10,7 +10,8 @@ struct Import: ParsableCommand {
     @OptionGroup var location: LedgerLocation
     @OptionGroup var keys: KeyOptions
 
-    @Argument(help: ArgumentHelp("Input file: .jsonl (one JSON record per line) or .csv (header row of field names); - for standard input.", valueName: "file"))
+    @Argument(help: ArgumentHelp("Input file: .jsonl (one JSON record per line) "
+                                 + "or .csv (header row of field names); - for standard input.", valueName: "file"))
     var file: String
 
     @Option(help: "Input format; by default guessed from the file name.")
@@ -34,7 +35,8 @@ struct Import: ParsableCommand {
         } catch LedgerError.invalidRecords(let errors) {
             for error in errors { Terminal.note("rejected: \(error)") }
             Terminal.note("imported 0, skipped 0 duplicates, rejected \(errors.count)")
-            throw LedgerError.invalidRecords([RecordError(reason: "nothing was imported; fix the lines above or pass --skip-invalid")])
+            throw LedgerError.invalidRecords(
+                [RecordError(reason: "nothing was imported; fix the lines above or pass --skip-invalid")])
         }
         for error in summary.rejected { Terminal.note("rejected: \(error)") }
         print(summary.line)

@@ -9,10 +9,12 @@ struct Init: ParsableCommand {
 
     @OptionGroup var location: LedgerLocation
 
-    @Option(help: ArgumentHelp("Log name in every checkpoint and the verifier key's name, e.g. example-firm.com/client-ledger.", valueName: "name"))
+    @Option(help: ArgumentHelp("Log name in every checkpoint and the verifier key's name, "
+                               + "e.g. example-firm.com/client-ledger.", valueName: "name"))
     var origin: String
 
-    @Option(name: .long, help: ArgumentHelp("Where to create the new master key file (mode 0600), or LEDGER_KEY_FILE.", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("Where to create the new master key file (mode 0600), or LEDGER_KEY_FILE.",
+                                            valueName: "path"))
     var keyFile: String?
 
     @Flag(help: "Derive the master key from a passphrase (Argon2id) instead of a key file.")
@@ -35,6 +37,8 @@ struct Init: ParsableCommand {
         }
         let ledger = try Ledger.create(at: directory, origin: origin, masterKey: masterKey)
         print(ledger.storedVerifierKey)
-        Terminal.note("created ledger \(directory); verifier key written to \(directory)/\(Ledger.verifierKeyFileName). Keep a copy of it, and of the master key, off this machine.")
+        Terminal.note("created ledger \(directory); "
+                      + "verifier key written to \(directory)/\(Ledger.verifierKeyFileName). "
+                      + "Keep a copy of it, and of the master key, off this machine.")
     }
 }

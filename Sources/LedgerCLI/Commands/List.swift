@@ -5,7 +5,8 @@ import LedgerFormat
 import RecordFormats
 
 struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List decrypted entries, filtered by matter and occurredAt.")
+    static let configuration = CommandConfiguration(
+        abstract: "List decrypted entries, filtered by matter and occurredAt.")
 
     @OptionGroup var location: LedgerLocation
     @OptionGroup var keys: KeyOptions
@@ -30,7 +31,8 @@ struct List: ParsableCommand {
             }
         }
         if !json {
-            Terminal.table(header: ["SEQ", "OCCURRED", "MATTER", "AUTHOR", "CHANNEL", "DIRECTION", "KIND", "SUBJECT"], rows: rows)
+            Terminal.table(header: ["SEQ", "OCCURRED", "MATTER", "AUTHOR", "CHANNEL", "DIRECTION", "KIND", "SUBJECT"],
+                           rows: rows)
         }
     }
 }
@@ -40,12 +42,14 @@ struct TimeRange: ParsableArguments {
     @Option(help: ArgumentHelp("Only entries that occurred at or after this RFC 3339 time or date.", valueName: "time"))
     var from: String?
 
-    @Option(help: ArgumentHelp("Only entries that occurred at or before this RFC 3339 time or date.", valueName: "time"))
+    @Option(help: ArgumentHelp("Only entries that occurred at or before this RFC 3339 time or date.",
+                               valueName: "time"))
     var to: String?
 
     /// The bounds in microseconds (a bare date covers its whole UTC day).
     func bounds() throws -> (from: Int64?, to: Int64?) {
-        (try TimeArgument.parse(from, endOfDay: false, option: "--from"), try TimeArgument.parse(to, endOfDay: true, option: "--to"))
+        (try TimeArgument.parse(from, endOfDay: false, option: "--from"),
+         try TimeArgument.parse(to, endOfDay: true, option: "--to"))
     }
 
     func filter(matter: String?) throws -> EntryFilter {

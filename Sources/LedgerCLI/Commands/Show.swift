@@ -5,7 +5,8 @@ import LedgerFormat
 import RecordFormats
 
 struct Show: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show one decrypted entry with its seq, recordedAt and leaf hash.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show one decrypted entry with its seq, recordedAt and leaf hash.")
 
     @OptionGroup var location: LedgerLocation
     @OptionGroup var keys: KeyOptions
@@ -47,7 +48,8 @@ enum EntryJSON {
     static func display(_ value: JSONValue) -> String {
         guard case .string(let s) = value else { return JSONWriter.string(value) }
         guard s.unicodeScalars.contains(where: isUnsafeControl) else { return s }
-        return s.unicodeScalars.map { isUnsafeControl($0) ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
+        return s.unicodeScalars.map { isUnsafeControl($0) ? "\\u{\(String($0.value, radix: 16))}" : String($0) }
+            .joined()
     }
 
     private static func isUnsafeControl(_ scalar: Unicode.Scalar) -> Bool {

@@ -7,7 +7,8 @@ import RecordFormats
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Prove the ledger unaltered: re-hash every stored byte and check every link.",
-        discussion: "Exit 0: intact. Exit 1: integrity violation (and only then). Other codes: usage, key or I/O errors.")
+        discussion: "Exit 0: intact. Exit 1: integrity violation (and only then). "
+                    + "Other codes: usage, key or I/O errors.")
 
     @OptionGroup var location: LedgerLocation
     @OptionGroup var keys: KeyOptions
@@ -15,7 +16,8 @@ struct Verify: ParsableCommand {
     @Option(help: ArgumentHelp("Verifier key kept outside the ledger (pins it).", valueName: "file"))
     var verifierKey: String?
 
-    @Option(help: ArgumentHelp("A checkpoint kept outside the ledger: the ledger must contain the tree it names.", valueName: "file"))
+    @Option(help: ArgumentHelp("A checkpoint kept outside the ledger: the ledger must contain the tree it names.",
+                               valueName: "file"))
     var trusted: String?
 
     @Flag(help: "After a clean run, replace the --trusted file (atomically) with the newest verified checkpoint.")
@@ -41,8 +43,10 @@ struct Verify: ParsableCommand {
         } catch {
             // A run that cannot finish must not leave the previous run's `ledger_verify_ok 1` for monitoring.
             if let metrics {
-                try? AtomicFile.write(VerifyReport().metrics(now: Date(), previousLastSuccess: AtomicFile.previousLastSuccess(metricsPath: metrics),
-                                                             completed: false), to: metrics)
+                try? AtomicFile.write(
+                    VerifyReport().metrics(now: Date(),
+                                           previousLastSuccess: AtomicFile.previousLastSuccess(metricsPath: metrics),
+                                           completed: false), to: metrics)
             }
             throw error
         }
@@ -56,12 +60,16 @@ struct Verify: ParsableCommand {
         if let verifierKey {
             options.pinnedVerifierKey = try readText(verifierKey)
         } else {
-            Terminal.warning("no --verifier-key given: checking checkpoints with the key stored inside the ledger. Someone able to rewrite the ledger can replace that key too; pin a copy kept elsewhere.")
+            Terminal.warning("no --verifier-key given: checking checkpoints with the key stored inside the ledger. "
+                             + "Someone able to rewrite the ledger can replace that key too; "
+                             + "pin a copy kept elsewhere.")
         }
         if let trusted { options.trustedCheckpoint = try readText(trusted) }
         let report = try ledger.verify(options)
         if let metrics {
-            try AtomicFile.write(report.metrics(now: Date(), previousLastSuccess: AtomicFile.previousLastSuccess(metricsPath: metrics)), to: metrics)
+            try AtomicFile.write(
+                report.metrics(now: Date(), previousLastSuccess: AtomicFile.previousLastSuccess(metricsPath: metrics)),
+                to: metrics)
         }
         if json {
             print(JSONWriter.string(report.json))

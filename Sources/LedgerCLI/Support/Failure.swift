@@ -90,7 +90,8 @@ enum Failure {
         case .corrupt, .damagedStorage: return "\(error) (run `ledger verify` for a full report)"
         case .masterKeyRequired: return "\(error): pass --key-file (or LEDGER_KEY_FILE) or --passphrase"
         case .otherKeyKind(let usesPassphrase):
-            return "\(error); use " + (usesPassphrase ? "--passphrase or LEDGER_PASSPHRASE_FILE" : "--key-file or LEDGER_KEY_FILE")
+            return "\(error); use " + (usesPassphrase ? "--passphrase or LEDGER_PASSPHRASE_FILE"
+                                                      : "--key-file or LEDGER_KEY_FILE")
         default: return error.description
         }
     }

@@ -15,7 +15,9 @@ enum Passphrase {
         let first = try fromTerminal(prompt)
         if confirm {
             let second = try fromTerminal("Repeat passphrase: ")
-            guard first.constantTimeEquals(second) else { throw LedgerError.keyRequired("the passphrases do not match") }
+            guard first.constantTimeEquals(second) else {
+                throw LedgerError.keyRequired("the passphrases do not match")
+            }
         }
         return first
     }
@@ -24,7 +26,9 @@ enum Passphrase {
         // The same ownership rule as key files: refuse a passphrase file others can read.
         var info = stat()
         guard stat(path, &info) == 0 else { throw LedgerError.keyFileMissing(path: path) }
-        guard info.st_mode & 0o077 == 0 else { throw LedgerError.keyFilePermissions(path: path, mode: UInt32(info.st_mode)) }
+        guard info.st_mode & 0o077 == 0 else {
+            throw LedgerError.keyFilePermissions(path: path, mode: UInt32(info.st_mode))
+        }
         guard var bytes = FileManager.default.contents(atPath: path).map({ [UInt8]($0) }) else {
             throw LedgerError.io(path: path, detail: "cannot read the passphrase file")
         }

@@ -15,7 +15,8 @@ public enum BundleFormat {
     public static let maxFileBytes: UInt64 = 64 << 20
     public static let maxTotalBytes: UInt64 = 512 << 20
     public static let redactedMarker = "[redacted]"
-    public static let privilegeLogHeader = ["seq", "occurredAt", "matter", "author", "channel", "direction", "field", "reason", "description"]
+    public static let privilegeLogHeader = ["seq", "occurredAt", "matter", "author", "channel", "direction",
+                                            "field", "reason", "description"]
     package static let privilegeLogMetadata = ["occurredAt", "matter", "author", "channel", "direction"]
 
     /// What the privilege log says about a withheld field: its kind only, never its value.

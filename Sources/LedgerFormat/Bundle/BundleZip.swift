@@ -64,7 +64,8 @@ package struct ZipMember {
     package static func make(_ name: String, _ bytes: [UInt8], method: CompressionMethod) throws -> ZipMember {
         let sha = Hash.sha256(bytes)
         guard method == .deflate, !bytes.isEmpty else {
-            return ZipMember(name: name, method: .none, crc: CRC32.checksum(bytes), size: bytes.count, stored: bytes, sha256: sha)
+            return ZipMember(name: name, method: .none, crc: CRC32.checksum(bytes),
+                             size: bytes.count, stored: bytes, sha256: sha)
         }
         var out = [UInt8]()
         out.reserveCapacity(bytes.count / 4 + 64)
@@ -101,7 +102,8 @@ package enum ZipWriter {
         var out = [UInt8]()
         for (m, memberOffset) in zip(members, offsets) {
             out.u32(0x0201_4b50)                       // central directory header
-            out.u16(3 << 8 | 20); out.u16(20); out.u16(0); out.u16(m.method.rawValue); out.u16(dosTime); out.u16(dosDate)
+            out.u16(3 << 8 | 20); out.u16(20); out.u16(0); out.u16(m.method.rawValue)
+            out.u16(dosTime); out.u16(dosDate)
             out.u32(m.crc); out.u32(UInt32(m.stored.count)); out.u32(UInt32(m.size))
             out.u16(UInt16(m.name.utf8.count)); out.u16(0); out.u16(0); out.u16(0); out.u16(0)
             out.u32(UInt32(0o100644) << 16); out.u32(UInt32(memberOffset))

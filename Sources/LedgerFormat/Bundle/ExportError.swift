@@ -22,7 +22,8 @@ public enum ExportError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .noMatter: return "name at least one matter"
-        case .olderCheckpointInvalid(let why): return "the older checkpoint does not verify with this ledger's key: \(why)"
+        case .olderCheckpointInvalid(let why):
+            return "the older checkpoint does not verify with this ledger's key: \(why)"
         case .unknownMatter(let matter): return "no entries for matter '\(matter)'"
         case .emptySelection: return "the selection matches no entries; nothing to export"
         case .invalidProfile(let what): return what

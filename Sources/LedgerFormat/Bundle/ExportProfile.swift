@@ -53,18 +53,21 @@ public struct ExportProfile: Sendable, Equatable {
     }
 
     /// Content fields: what was said, to whom, about what. Redacted in privileged entries whatever the profile says.
-    public static let contentFields: Set<String> = ["client", "subject", "summary", "decisions", "recipients", "attachments", "tags"]
+    public static let contentFields: Set<String> = ["client", "subject", "summary", "decisions",
+                                                    "recipients", "attachments", "tags"]
 
     public static func isContentField(_ name: String) -> Bool {
         contentFields.contains(name) || name.hasPrefix("x-")
     }
 
-    /// Fields that are neither communication metadata nor content: withheld as "not requested" by the built-in profiles.
+    /// Fields that are neither communication metadata nor content:
+    /// withheld as "not requested" by the built-in profiles.
     package static let bookkeepingFields: [String: RedactionReason] = [
         "sourceSystem": .notRequested, "sourceId": .notRequested, "privileged": .notRequested,
     ]
 
-    package static let insurerReveal: Set<String> = ["matter", "author", "channel", "direction", "kind", "urgency", "occurredAt",
+    package static let insurerReveal: Set<String> = ["matter", "author", "channel", "direction", "kind",
+                                             "urgency", "occurredAt",
                                              "outcome", "durationMinutes", "followUpDue", "inReplyTo", "corrects"]
 
     /// Communication metadata only; content and bookkeeping fields withheld.
@@ -85,7 +88,8 @@ public struct ExportProfile: Sendable, Equatable {
     /// `full` reveals every field, including x-… fields.
     package var revealsEverything: Bool { name == "full" && reasons.isEmpty && reveal == Set(RecordSchema.knownFields) }
 
-    /// True when the profile itself (not an explicit `--reveal`) reveals privileged content: needs the acknowledgement flag.
+    /// True when the profile itself (not an explicit `--reveal`) reveals privileged content:
+    /// needs the acknowledgement flag.
     public var revealsContent: Bool {
         revealsEverything || reveal.contains(where: Self.isContentField)
     }
@@ -108,7 +112,8 @@ public struct ExportProfile: Sendable, Equatable {
     /// Validates a field name given on the command line or in a profile file: a schema field or an x-… field.
     public static func validateFieldName(_ name: String) throws {
         guard RecordSchema.types[name] != nil || RecordSchema.isExtensionName(name) else {
-            throw ExportError.invalidProfile("unknown field '\(name)'; fields are: \(RecordSchema.knownFields.joined(separator: ", ")) or x-…")
+            throw ExportError.invalidProfile(
+                "unknown field '\(name)'; fields are: \(RecordSchema.knownFields.joined(separator: ", ")) or x-…")
         }
     }
 
@@ -200,7 +205,9 @@ public struct ExportProfile: Sendable, Equatable {
     /// The profile as recorded in the manifest.
     package var manifestJSON: JSONValue {
         var redact = JSONObject()
-        for (field, reason) in reasons.sorted(by: { $0.key < $1.key }) { _ = redact.updateValue(.string(reason.rawValue), forKey: field) }
+        for (field, reason) in reasons.sorted(by: { $0.key < $1.key }) {
+            _ = redact.updateValue(.string(reason.rawValue), forKey: field)
+        }
         var explicitRedactJSON = JSONObject()
         for (field, reason) in explicitRedact.sorted(by: { $0.key < $1.key }) {
             _ = explicitRedactJSON.updateValue(.string(reason.rawValue), forKey: field)

@@ -132,7 +132,8 @@ public enum RecordSchema {
         package func field(utf8 name: UnsafeRawBufferPointer) -> KnownField? {
             guard let packed = PackedName(name) else { return nil }
             let index = names.withUnsafeBufferPointer { names -> Int? in
-                for i in names.indices where names[i].low == packed.low && names[i].high == packed.high && names[i].length == packed.length {
+                for i in names.indices where names[i].low == packed.low && names[i].high == packed.high
+                                             && names[i].length == packed.length {
                     return i
                 }
                 return nil
@@ -241,7 +242,8 @@ public enum RecordSchema {
         case .timestamp:
             guard case .string(let s) = value else { throw RecordError(field: field, reason: "must be a string") }
             guard Timestamp.parseRFC3339(s) != nil else {
-                throw RecordError(field: field, reason: "must be an RFC 3339 timestamp with a time-zone offset, e.g. 2026-03-01T14:30:00+01:00")
+                throw RecordError(field: field,
+                    reason: "must be an RFC 3339 timestamp with a time-zone offset, e.g. 2026-03-01T14:30:00+01:00")
             }
         case .date:
             guard case .string(let s) = value else { throw RecordError(field: field, reason: "must be a string") }
@@ -256,8 +258,12 @@ public enum RecordSchema {
         case .boolean:
             guard case .bool = value else { throw RecordError(field: field, reason: "must be true or false") }
         case .lines(let maxCount):
-            guard case .array(let items) = value else { throw RecordError(field: field, reason: "must be an array of strings") }
-            guard items.count <= maxCount else { throw RecordError(field: field, reason: "has more than \(maxCount) items") }
+            guard case .array(let items) = value else {
+                throw RecordError(field: field, reason: "must be an array of strings")
+            }
+            guard items.count <= maxCount else {
+                throw RecordError(field: field, reason: "has more than \(maxCount) items")
+            }
             for (i, item) in items.enumerated() {
                 try checkText(item, field: "\(field)[\(i)]", maxLength: 1024, allowNewlines: false)
             }
@@ -266,7 +272,8 @@ public enum RecordSchema {
         case .reference:
             try checkText(value, field: field, maxLength: 256, allowNewlines: false)
             if case .string(let s) = value, s.hasPrefix("#") {
-                guard s.count > 1, s.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }), UInt64(s.dropFirst()) != nil else {
+                guard s.count > 1, s.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }),
+                      UInt64(s.dropFirst()) != nil else {
                     throw RecordError(field: field, reason: "a '#' reference must be '#' followed by a sequence number")
                 }
             }
@@ -275,7 +282,8 @@ public enum RecordSchema {
         }
     }
 
-    private static func checkText(_ value: JSONValue, field: String, maxLength: Int, allowNewlines: Bool) throws(RecordError) {
+    private static func checkText(_ value: JSONValue, field: String,
+                                  maxLength: Int, allowNewlines: Bool) throws(RecordError) {
         guard case .string(let s) = value else { throw RecordError(field: field, reason: "must be a string") }
         if s.isEmpty { throw RecordError(field: field, reason: "must not be empty") }
         if s.utf8.count > maxLength { throw RecordError(field: field, reason: "is longer than \(maxLength) bytes") }
@@ -285,15 +293,21 @@ public enum RecordSchema {
     }
 
     private static func checkAttachments(_ value: JSONValue, field: String) throws(RecordError) {
-        guard case .array(let items) = value else { throw RecordError(field: field, reason: "must be an array of {name, sha256}") }
+        guard case .array(let items) = value else {
+            throw RecordError(field: field, reason: "must be an array of {name, sha256}")
+        }
         guard items.count <= 1000 else { throw RecordError(field: field, reason: "has more than 1000 items") }
         for (i, item) in items.enumerated() {
             let path = "\(field)[\(i)]"
-            guard case .object(let o) = item else { throw RecordError(field: path, reason: "must be an object {name, sha256}") }
+            guard case .object(let o) = item else {
+                throw RecordError(field: path, reason: "must be an object {name, sha256}")
+            }
             for key in o.keys where key != "name" && key != "sha256" {
                 throw RecordError(field: "\(path).\(key)", reason: "unknown field (allowed: name, sha256)")
             }
-            guard let name = o["name"] else { throw RecordError(field: "\(path).name", reason: "required field is missing") }
+            guard let name = o["name"] else {
+                throw RecordError(field: "\(path).name", reason: "required field is missing")
+            }
             try checkText(name, field: "\(path).name", maxLength: 1024, allowNewlines: false)
             guard case .string(let digest)? = o["sha256"] else {
                 throw RecordError(field: "\(path).sha256", reason: "required, a string of 64 lowercase hex digits")

@@ -70,7 +70,8 @@ public enum Timestamp {
                     v /= 10
                 }
             }
-            put(y, 4, at: 0); buffer[4] = UInt8(ascii: "-"); put(m, 2, at: 5); buffer[7] = UInt8(ascii: "-"); put(d, 2, at: 8)
+            put(y, 4, at: 0); buffer[4] = UInt8(ascii: "-"); put(m, 2, at: 5)
+            buffer[7] = UInt8(ascii: "-"); put(d, 2, at: 8)
             buffer[10] = UInt8(ascii: "T"); put(secondOfDay / 3600, 2, at: 11); buffer[13] = UInt8(ascii: ":")
             put(secondOfDay / 60 % 60, 2, at: 14); buffer[16] = UInt8(ascii: ":"); put(secondOfDay % 60, 2, at: 17)
             buffer[19] = UInt8(ascii: "."); put(fraction, 6, at: 20); buffer[26] = UInt8(ascii: "Z")
