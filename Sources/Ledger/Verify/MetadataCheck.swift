@@ -37,7 +37,8 @@ extension Ledger {
             let name = String(decoding: row.key, as: UTF8.self)
             if MetaKey(rawValue: name) == nil {  // bytes that are not UTF-8 decode to U+FFFD: no name matches
                 let printable = row.key.allSatisfy { (0x21...0x7e).contains($0) }
-                violation("the metadata holds a row the engine never writes: \(printable ? name : "0x" + Hex.encode(Array(row.key)))", nil, nil)
+                let shown = printable ? name : "0x" + Hex.encode(Array(row.key))
+                violation("the metadata holds a row the engine never writes: \(shown)", nil, nil)
             }
             pair = try cursor.next()
         }

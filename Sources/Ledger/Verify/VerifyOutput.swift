@@ -47,7 +47,9 @@ extension VerifyReport {
     /// `lastSuccess` carries over from the previous file on failure.
     /// `completed: false` is a run that stopped on an error (damaged storage, key, I/O): reported as not ok.
     public func metrics(now: Date, previousLastSuccess: Double?, completed: Bool = true) -> String {
-        let label = "{origin=\"\(origin.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\"}"
+        // Prometheus label value: backslash and double quote escaped.
+        let escaped = origin.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let label = "{origin=\"\(escaped)\"}"
         let isIntact = completed && self.isIntact
         let lastSuccess = isIntact ? now.timeIntervalSince1970 : (previousLastSuccess ?? 0)
         func metric(_ name: String, _ help: String, _ value: String) -> String {

@@ -9,7 +9,8 @@ extension ReportFormat: ExpressibleByArgument {}
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Report on client communications: update cadence, response times, urgent developments, promises, corrections.",
+        abstract: "Report on client communications: update cadence, response times, urgent developments, promises, "
+            + "corrections.",
         discussion: """
         Reads the ledger (master key needed) or, with --bundle, a verified export bundle's revealed fields (no keys). \
         The policy file is documented in docs/REPORT.md; without one the defaults apply. \
@@ -28,22 +29,26 @@ struct Report: ParsableCommand {
     @Option(help: ArgumentHelp("Policy file (JSON, docs/REPORT.md).", valueName: "file"))
     var policy: String?
 
-    @Option(help: ArgumentHelp("The report's time: gaps and open inquiries are measured up to it (default: --to, else now).", valueName: "time"))
+    @Option(help: ArgumentHelp("The report's time: gaps and open inquiries are measured up to it "
+                               + "(default: --to, else now).", valueName: "time"))
     var asOf: String?
 
     @Option(help: "Output format (JSON and CSV schemas: docs/REPORT.md).")
     var format: ReportFormat = .text
 
-    @Option(name: [.customShort("o"), .customLong("output")], help: ArgumentHelp("Write the report to this file (refuses to overwrite).", valueName: "file"))
+    @Option(name: [.customShort("o"), .customLong("output")],
+            help: ArgumentHelp("Write the report to this file (refuses to overwrite).", valueName: "file"))
     var output: String?
 
     @Flag(help: "Exit 1 when there are breaches or open inquiries past their limit.")
     var failOnBreach = false
 
-    @Option(help: ArgumentHelp("Report on this export bundle's revealed fields instead of the ledger (verified first).", valueName: "bundle.zip"))
+    @Option(help: ArgumentHelp("Report on this export bundle's revealed fields instead of the ledger (verified first).",
+                               valueName: "bundle.zip"))
     var bundle: String?
 
-    @Option(help: ArgumentHelp("With --bundle: the firm's verifier key, obtained separately (pins it).", valueName: "file"))
+    @Option(help: ArgumentHelp("With --bundle: the firm's verifier key, obtained separately (pins it).",
+                               valueName: "file"))
     var verifierKey: String?
 
     func validate() throws {
@@ -53,9 +58,11 @@ struct Report: ParsableCommand {
     func run() throws {
         let report: CommunicationReport
         let reportPolicy: ReportPolicy
-        reportPolicy = try policy.map { try ReportPolicy.parse(Array(try BundleFiles.readText($0).utf8)) } ?? ReportPolicy()
+        reportPolicy = try policy.map { try ReportPolicy.parse(Array(try BundleFiles.readText($0).utf8)) }
+            ?? ReportPolicy()
         let filter = try period.filter(matter: matter)
-        let time = try TimeArgument.parse(asOf, endOfDay: true, option: "--as-of") ?? filter.to ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let time = try TimeArgument.parse(asOf, endOfDay: true, option: "--as-of") ?? filter.to
+            ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
         let records: [ReportRecord]
         if let bundle {
             var options = BundleVerifyOptions()

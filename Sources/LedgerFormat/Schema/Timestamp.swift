@@ -60,7 +60,9 @@ public enum Timestamp {
         let secondOfDay = Int(seconds - days * 86_400)
         let (y, m, d) = civil(fromDays: Int(days))
         guard (0...9999).contains(y) else {
-            return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(fraction, 6))Z"
+            let date = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
+            let time = "\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2))"
+            return date + "T" + time + ".\(pad(fraction, 6))Z"
         }
         return String(unsafeUninitializedCapacity: 27) { buffer in
             func put(_ value: Int, _ width: Int, at offset: Int) {
