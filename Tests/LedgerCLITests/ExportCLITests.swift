@@ -9,21 +9,34 @@ final class ExportCLITests: CLITestCase {
     private var verifierKeyPath: String { ledgerDir.appendingPathComponent("verifier.key").path }
 
     /// Secrets that must never appear in a bundle exported with the insurer profile.
-    private let secrets = ["Acme Holdings", "CONFIDENTIAL-SUBJECT", "landlord's offer", "SECRET-DECISION", "bob@client.example",
-                           "contract.pdf", "TAG-SECRET", "X-SECRET-VALUE", "PRIV-SUBJECT", "PRIV-SUMMARY", "pms-src-1"]
+    private let secrets = ["Acme Holdings", "CONFIDENTIAL-SUBJECT", "landlord's offer", "SECRET-DECISION",
+                           "bob@client.example", "contract.pdf", "TAG-SECRET", "X-SECRET-VALUE", "PRIV-SUBJECT",
+                           "PRIV-SUMMARY", "pms-src-1"]
 
     /// A ledger with two matters; M-1 has a plain entry, a privileged entry and a later entry.
     private func populatedLedger() throws {
         try initLedger()
-        try appendRecord(#"{"matter":"M-1","client":"Acme Holdings","author":"J. Rivera","channel":"email","direction":"outbound","kind":"update","occurredAt":"2026-03-01T14:30:00+01:00","subject":"CONFIDENTIAL-SUBJECT","summary":"Explained the landlord's offer.","decisions":"SECRET-DECISION","recipients":["bob@client.example"],"attachments":[{"name":"contract.pdf","sha256":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}],"tags":["TAG-SECRET"],"x-billing":"X-SECRET-VALUE","sourceSystem":"pms","sourceId":"pms-src-1","durationMinutes":12}"#)
-        try appendRecord(#"{"matter":"M-2","author":"K. Other","channel":"phone","direction":"inbound","occurredAt":"2026-03-02T09:00:00Z","summary":"Another matter entirely."}"#)
-        try appendRecord(#"{"matter":"M-1","author":"A. Okafor, \"Esq\"","channel":"phone","direction":"inbound","kind":"advice","occurredAt":"2026-03-03T09:00:00Z","subject":"PRIV-SUBJECT","summary":"PRIV-SUMMARY","privileged":true}"#)
-        try appendRecord(#"{"matter":"M-1","author":"J. Rivera","channel":"portal","direction":"outbound","occurredAt":"2026-03-05T09:00:00Z","summary":"Follow-up <script>alert(1)</script>"}"#)
+        try appendRecord(#"{"matter":"M-1","client":"Acme Holdings","author":"J. Rivera","channel":"email","#
+                         + #""direction":"outbound","kind":"update","occurredAt":"2026-03-01T14:30:00+01:00","#
+                         + #""subject":"CONFIDENTIAL-SUBJECT","summary":"Explained the landlord's offer.","#
+                         + #""decisions":"SECRET-DECISION","recipients":["bob@client.example"],"#
+                         + #""attachments":[{"name":"contract.pdf","#
+                         + #""sha256":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}],"#
+                         + #""tags":["TAG-SECRET"],"x-billing":"X-SECRET-VALUE","sourceSystem":"pms","#
+                         + #""sourceId":"pms-src-1","durationMinutes":12}"#)
+        try appendRecord(#"{"matter":"M-2","author":"K. Other","channel":"phone","direction":"inbound","#
+                         + #""occurredAt":"2026-03-02T09:00:00Z","summary":"Another matter entirely."}"#)
+        try appendRecord(#"{"matter":"M-1","author":"A. Okafor, \"Esq\"","channel":"phone","direction":"inbound","#
+                         + #""kind":"advice","occurredAt":"2026-03-03T09:00:00Z","subject":"PRIV-SUBJECT","#
+                         + #""summary":"PRIV-SUMMARY","privileged":true}"#)
+        try appendRecord(#"{"matter":"M-1","author":"J. Rivera","channel":"portal","direction":"outbound","#
+                         + #""occurredAt":"2026-03-05T09:00:00Z","summary":"Follow-up <script>alert(1)</script>"}"#)
     }
 
     @discardableResult
     private func export(_ extra: [String], to name: String = "bundle.zip", expect status: Int32 = 0,
-                        file: StaticString = #filePath, line: UInt = #line) throws -> (path: String, result: CLIResult) {
+                        file: StaticString = #filePath,
+                        line: UInt = #line) throws -> (path: String, result: CLIResult) {
         let out = temp.appendingPathComponent(name).path
         let r = try ledgerWithKey(["export", "-o", out] + extra)
         XCTAssertEqual(r.status, status, r.summary, file: file, line: line)
@@ -32,13 +45,15 @@ final class ExportCLITests: CLITestCase {
 
     private func python(_ args: [String]) throws -> CLIResult {
         let script = LedgerBinary.packageRoot.appendingPathComponent("tools/verify_bundle.py").path
-        return try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script] + args, environment: baseEnvironment(), scratch: temp)
+        return try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script] + args,
+                              environment: baseEnvironment(), scratch: temp)
     }
 
     /// Runs both verifiers; asserts they agree on the exit status and returns it.
     @discardableResult
     private func verifyBoth(_ bundle: String, _ extra: [String] = [], expect status: Int32,
-                            file: StaticString = #filePath, line: UInt = #line) throws -> (swift: CLIResult, python: CLIResult) {
+                            file: StaticString = #filePath,
+                            line: UInt = #line) throws -> (swift: CLIResult, python: CLIResult) {
         let s = try ledger(["verify-bundle", bundle, "--json"] + extra)
         let p = try python([bundle, "--json"] + extra)
         XCTAssertEqual(s.status, status, "ledger verify-bundle: " + s.summary, file: file, line: line)
@@ -56,7 +71,8 @@ final class ExportCLITests: CLITestCase {
     /// Files of a bundle, via Python's zipfile (independent of ZIPFoundation).
     private func unzip(_ bundle: String) throws -> [String: Data] {
         let dir = temp.appendingPathComponent("unzip-\(UUID().uuidString)")
-        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-m", "zipfile", "-e", bundle, dir.path],
+        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/env"),
+                               ["python3", "-m", "zipfile", "-e", bundle, dir.path],
                                environment: baseEnvironment(), scratch: temp)
         XCTAssertEqual(r.status, 0, r.summary)
         var files = [String: Data]()
@@ -68,7 +84,8 @@ final class ExportCLITests: CLITestCase {
 
     /// Writes a zip with the given (name, bytes) members in order (duplicates and odd names allowed), via Python.
     /// `fixManifest` recomputes manifest.json's file hashes; `hugeName` patches that member's declared size to ~4 GiB.
-    private func rezip(_ members: [(String, Data)], to name: String, fixManifest: Bool = true, hugeName: String? = nil) throws -> String {
+    private func rezip(_ members: [(String, Data)], to name: String, fixManifest: Bool = true,
+                       hugeName: String? = nil) throws -> String {
         let dir = temp.appendingPathComponent("rezip-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var spec = [[String]]()
@@ -78,7 +95,8 @@ final class ExportCLITests: CLITestCase {
             spec.append([member, path.path])
         }
         let out = temp.appendingPathComponent(name).path
-        let specData = try JSONSerialization.data(withJSONObject: ["out": out, "members": spec, "fix": fixManifest, "huge": hugeName ?? ""])
+        let specData = try JSONSerialization.data(withJSONObject: ["out": out, "members": spec, "fix": fixManifest,
+                                                                   "huge": hugeName ?? ""])
         let specPath = dir.appendingPathComponent("spec.json")
         try specData.write(to: specPath)
         let script = """
@@ -121,13 +139,15 @@ final class ExportCLITests: CLITestCase {
 
     /// entries.jsonl as JSON objects.
     private func entryObjects(_ files: [String: Data]) throws -> [[String: Any]] {
-        try String(decoding: files["entries.jsonl"]!, as: UTF8.self).split(separator: "\n").map { try jsonObject(String($0)) }
+        try String(decoding: files["entries.jsonl"]!, as: UTF8.self).split(separator: "\n")
+            .map { try jsonObject(String($0)) }
     }
 
     private func jsonlData(_ objects: [[String: Any]]) throws -> Data {
         var out = Data()
         for object in objects {
-            out.append(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            out.append(try JSONSerialization.data(withJSONObject: object,
+                                                  options: [.sortedKeys, .withoutEscapingSlashes]))
             out.append(0x0a)
         }
         return out
@@ -148,7 +168,8 @@ final class ExportCLITests: CLITestCase {
     private func revealed(_ entry: [String: Any]) throws -> [String: Any] {
         var out = [String: Any]()
         for d in entry["disclosures"] as? [String] ?? [] {
-            let array = try XCTUnwrap(try JSONSerialization.jsonObject(with: XCTUnwrap(Self.base64urlDecode(d)), options: [.fragmentsAllowed]) as? [Any])
+            let array = try XCTUnwrap(try JSONSerialization.jsonObject(with: XCTUnwrap(Self.base64urlDecode(d)),
+                                                                       options: [.fragmentsAllowed]) as? [Any])
             out[array[1] as! String] = array[2]
         }
         return out
@@ -177,8 +198,8 @@ final class ExportCLITests: CLITestCase {
         XCTAssertTrue(unpinned.stdout.contains("VALID"), unpinned.summary)
 
         let files = try unzip(bundle)
-        XCTAssertEqual(Set(files.keys), ["manifest.json", "checkpoint.txt", "verifier.key", "entries.jsonl", "privilege-log.csv",
-                                         "report.html", "README.txt"])
+        XCTAssertEqual(Set(files.keys), ["manifest.json", "checkpoint.txt", "verifier.key", "entries.jsonl",
+                                         "privilege-log.csv", "report.html", "README.txt"])
         for (name, data) in files {
             let text = String(decoding: data, as: UTF8.self)
             for secret in secrets { XCTAssertFalse(text.contains(secret), "\(name) contains '\(secret)'") }
@@ -186,7 +207,8 @@ final class ExportCLITests: CLITestCase {
         }
         let report_html = String(decoding: files["report.html"]!, as: UTF8.self)
         XCTAssertFalse(report_html.contains("<script"), "report.html must escape everything")
-        XCTAssertFalse(report_html.contains("http://") || report_html.contains("https://"), "report.html has no external assets")
+        XCTAssertFalse(report_html.contains("http://") || report_html.contains("https://"),
+                       "report.html has no external assets")
         XCTAssertTrue(report_html.contains("A. Okafor, &quot;Esq&quot;"))
 
         // Go's tlog.CheckRecord accepts every inclusion proof.
@@ -200,7 +222,9 @@ final class ExportCLITests: CLITestCase {
         let (stored, _) = try export(["--matter", "M-1"])
         let (compact, _) = try export(["--matter", "M-1", "--compact"], to: "compact.zip")
         _ = try verifyBoth(compact, ["--verifier-key", verifierKeyPath], expect: 0)
-        let size = { (path: String) throws -> Int in try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) }
+        let size = { (path: String) throws -> Int in
+            try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        }
         XCTAssertLessThan(try size(compact), try size(stored), "entries.jsonl is deflated")
         // Same tree size, so the same entries and proofs: only the zip method differs.
         XCTAssertEqual(try unzip(compact)["entries.jsonl"], try unzip(stored)["entries.jsonl"])
@@ -208,13 +232,16 @@ final class ExportCLITests: CLITestCase {
 
     func testPrivilegeLogNeutralisesSpreadsheetFormulas() throws {
         try initLedger()
-        try appendRecord(#"{"matter":"M-9","author":"=HYPERLINK(\"http://evil.example\",\"x\")","channel":"email","direction":"outbound","occurredAt":"2026-03-01T14:30:00+01:00","summary":"hello"}"#)
+        try appendRecord(#"{"matter":"M-9","author":"=HYPERLINK(\"http://evil.example\",\"x\")","channel":"email","#
+                         + #""direction":"outbound","occurredAt":"2026-03-01T14:30:00+01:00","summary":"hello"}"#)
         let (bundle, _) = try export(["--matter", "M-9"])
         try verifyBoth(bundle, ["--verifier-key", verifierKeyPath], expect: 0)
         let log = String(decoding: try unzip(bundle)["privilege-log.csv"]!, as: UTF8.self)
         let row = try XCTUnwrap(log.split(separator: "\r\n").dropFirst().first.map(String.init), log)
-        XCTAssertTrue(row.contains(#""'=HYPERLINK(""http://evil.example"",""x"")""#), "author cell must be quoted and prefixed: \(row)")
-        XCTAssertFalse(log.contains(",=HYPERLINK") || log.contains("\"=HYPERLINK"), "no cell may start with '=': \(log)")
+        XCTAssertTrue(row.contains(#""'=HYPERLINK(""http://evil.example"",""x"")""#),
+                      "author cell must be quoted and prefixed: \(row)")
+        XCTAssertFalse(log.contains(",=HYPERLINK") || log.contains("\"=HYPERLINK"),
+                       "no cell may start with '=': \(log)")
     }
 
     // MARK: - Tampering: both verifiers reject each change with exit 1 and name the check
@@ -226,10 +253,14 @@ final class ExportCLITests: CLITestCase {
         return try rezip(members(files), to: "tampered-\(UUID().uuidString).zip", fixManifest: fixManifest)
     }
 
-    private func assertRejected(_ bundle: String, check: String, pinned: Bool = true, file: StaticString = #filePath, line: UInt = #line) throws {
-        let (s, p) = try verifyBoth(bundle, pinned ? ["--verifier-key", verifierKeyPath] : [], expect: 1, file: file, line: line)
-        XCTAssertTrue(try checks(s).contains(check), "ledger did not name [\(check)]: \(s.summary)", file: file, line: line)
-        XCTAssertTrue(try checks(p).contains(check), "python did not name [\(check)]: \(p.summary)", file: file, line: line)
+    private func assertRejected(_ bundle: String, check: String, pinned: Bool = true,
+                                file: StaticString = #filePath, line: UInt = #line) throws {
+        let (s, p) = try verifyBoth(bundle, pinned ? ["--verifier-key", verifierKeyPath] : [], expect: 1,
+                                    file: file, line: line)
+        XCTAssertTrue(try checks(s).contains(check), "ledger did not name [\(check)]: \(s.summary)",
+                      file: file, line: line)
+        XCTAssertTrue(try checks(p).contains(check), "python did not name [\(check)]: \(p.summary)",
+                      file: file, line: line)
     }
 
     func testRejectsChangedRevealedValue() throws {
@@ -237,8 +268,11 @@ final class ExportCLITests: CLITestCase {
         let bundle = try tamper { files in
             var entries = try entryObjects(files)
             var disclosures = entries[0]["disclosures"] as! [String]
-            let i = try XCTUnwrap(disclosures.firstIndex { String(decoding: Self.base64urlDecode($0)!, as: UTF8.self).contains("\"channel\"") })
-            let json = String(decoding: Self.base64urlDecode(disclosures[i])!, as: UTF8.self).replacingOccurrences(of: "\"email\"", with: "\"phone\"")
+            let i = try XCTUnwrap(disclosures.firstIndex {
+                String(decoding: Self.base64urlDecode($0)!, as: UTF8.self).contains("\"channel\"")
+            })
+            let json = String(decoding: Self.base64urlDecode(disclosures[i])!, as: UTF8.self)
+                .replacingOccurrences(of: "\"email\"", with: "\"phone\"")
             disclosures[i] = Self.base64url(Data(json.utf8))
             entries[0]["disclosures"] = disclosures
             files["entries.jsonl"] = try jsonlData(entries)
@@ -251,7 +285,9 @@ final class ExportCLITests: CLITestCase {
         let bundle = try tamper { files in
             var entries = try entryObjects(files)
             func channelIndex(_ e: [String: Any]) -> Int {
-                (e["disclosures"] as! [String]).firstIndex { String(decoding: Self.base64urlDecode($0)!, as: UTF8.self).contains("\"channel\"") }!
+                (e["disclosures"] as! [String]).firstIndex {
+                    String(decoding: Self.base64urlDecode($0)!, as: UTF8.self).contains("\"channel\"")
+                }!
             }
             var a = entries[0]["disclosures"] as! [String], b = entries[1]["disclosures"] as! [String]
             let (i, j) = (channelIndex(entries[0]), channelIndex(entries[1]))
@@ -293,10 +329,12 @@ final class ExportCLITests: CLITestCase {
 
     func testRejectsForeignCheckpoint() throws {
         try populatedLedger()
-        // Another ledger with the same origin and the same entries count: its checkpoint is validly signed by another key.
+        // Another ledger with the same origin and the same entries count: its checkpoint is validly signed by
+        // another key.
         let otherDir = temp.appendingPathComponent("other")
         let otherKey = temp.appendingPathComponent("keys/other.key").path
-        XCTAssertEqual(try ledger(["init", "--ledger", otherDir.path, "--origin", Self.origin, "--key-file", otherKey]).status, 0)
+        XCTAssertEqual(try ledger(["init", "--ledger", otherDir.path, "--origin", Self.origin,
+                                   "--key-file", otherKey]).status, 0)
         for _ in 0..<4 {
             let rec = try write("o-\(UUID().uuidString).json", Sample.record(matter: "M-1"))
             XCTAssertEqual(try ledger(["append", rec, "--ledger", otherDir.path, "--key-file", otherKey]).status, 0)
@@ -308,7 +346,8 @@ final class ExportCLITests: CLITestCase {
         let swapped = try tamper { files in files["checkpoint.txt"] = cp.stdoutBytes }
         try assertRejected(swapped, check: "checkpoint-signature")
         try assertRejected(swapped, check: "checkpoint-signature", pinned: false)
-        // Checkpoint and key swapped consistently: unpinned, the signature verifies but no proof reaches the foreign root.
+        // Checkpoint and key swapped consistently: unpinned, the signature verifies but no proof reaches the
+        // foreign root.
         let both = try tamper { files in
             files["checkpoint.txt"] = cp.stdoutBytes
             files["verifier.key"] = otherVK
@@ -320,7 +359,8 @@ final class ExportCLITests: CLITestCase {
 
     func testRejectsManifestMismatch() throws {
         try populatedLedger()
-        let bundle = try tamper({ files in files["report.html"]!.append(contentsOf: Array("<!-- edited -->".utf8)) }, fixManifest: false)
+        let bundle = try tamper({ files in files["report.html"]!.append(contentsOf: Array("<!-- edited -->".utf8)) },
+                                fixManifest: false)
         try assertRejected(bundle, check: "manifest")
     }
 
@@ -328,14 +368,19 @@ final class ExportCLITests: CLITestCase {
         try populatedLedger()
         let (bundle, _) = try export(["--matter", "M-1"])
         let files = try unzip(bundle)
-        let traversal = try rezip(members(files) + [("../evil.txt", Data("x".utf8))], to: "traversal.zip", fixManifest: false)
-        let absolute = try rezip(members(files) + [("/etc/evil", Data("x".utf8))], to: "absolute.zip", fixManifest: false)
-        let duplicate = try rezip(members(files) + [("entries.jsonl", files["entries.jsonl"]!)], to: "duplicate.zip", fixManifest: false)
+        let traversal = try rezip(members(files) + [("../evil.txt", Data("x".utf8))],
+                                  to: "traversal.zip", fixManifest: false)
+        let absolute = try rezip(members(files) + [("/etc/evil", Data("x".utf8))],
+                                 to: "absolute.zip", fixManifest: false)
+        let duplicate = try rezip(members(files) + [("entries.jsonl", files["entries.jsonl"]!)],
+                                  to: "duplicate.zip", fixManifest: false)
         let huge = try rezip(members(files), to: "huge.zip", fixManifest: false, hugeName: "entries.jsonl")
-        let unexpected = try rezip(members(files) + [("extra.txt", Data("x".utf8))], to: "unexpected.zip", fixManifest: false)
-        let missing = try rezip(members(files).filter { $0.0 != "entries.jsonl" }, to: "missing.zip", fixManifest: false)
-        let badJSON = try rezip(members(files).map { $0.0 == "manifest.json" ? ($0.0, Data("{not json".utf8)) : $0 }, to: "badjson.zip",
-                                fixManifest: false)
+        let unexpected = try rezip(members(files) + [("extra.txt", Data("x".utf8))],
+                                   to: "unexpected.zip", fixManifest: false)
+        let missing = try rezip(members(files).filter { $0.0 != "entries.jsonl" },
+                                to: "missing.zip", fixManifest: false)
+        let badJSON = try rezip(members(files).map { $0.0 == "manifest.json" ? ($0.0, Data("{not json".utf8)) : $0 },
+                                to: "badjson.zip", fixManifest: false)
         let notZip = try write("notzip.zip", "this is not a zip file")
         for path in [traversal, absolute, duplicate, huge, unexpected, missing, badJSON, notZip] {
             let (s, p) = try verifyBoth(path, expect: 65)
@@ -354,12 +399,15 @@ final class ExportCLITests: CLITestCase {
         let entries = try entryObjects(try unzip(bundle))
         XCTAssertEqual(entries.map { $0["index"] as? Int }, [0, 2, 3])
         let first = try revealed(entries[0])
-        XCTAssertEqual(Set(first.keys), ["matter", "author", "channel", "direction", "kind", "occurredAt", "durationMinutes"])
-        XCTAssertEqual(redactions(entries[0]), ["client": "attorney-client privilege", "subject": "attorney-client privilege",
-                                                "summary": "attorney-client privilege", "decisions": "attorney-client privilege",
-                                                "recipients": "attorney-client privilege", "attachments": "attorney-client privilege",
-                                                "tags": "attorney-client privilege", "x-billing": "attorney-client privilege",
-                                                "sourceSystem": "not requested", "sourceId": "not requested"])
+        XCTAssertEqual(Set(first.keys),
+                       ["matter", "author", "channel", "direction", "kind", "occurredAt", "durationMinutes"])
+        XCTAssertEqual(redactions(entries[0]), [
+            "client": "attorney-client privilege", "subject": "attorney-client privilege",
+            "summary": "attorney-client privilege", "decisions": "attorney-client privilege",
+            "recipients": "attorney-client privilege", "attachments": "attorney-client privilege",
+            "tags": "attorney-client privilege", "x-billing": "attorney-client privilege",
+            "sourceSystem": "not requested", "sourceId": "not requested",
+        ])
         for entry in entries {
             for r in entry["redacted"] as! [[String: Any]] {
                 XCTAssertEqual((r["digest"] as? String)?.count, 64)
@@ -388,12 +436,14 @@ final class ExportCLITests: CLITestCase {
         XCTAssertTrue(refused.stderr.contains("--i-understand-this-reveals-privileged-content"), refused.summary)
         XCTAssertFalse(FileManager.default.fileExists(atPath: temp.appendingPathComponent("bundle.zip").path))
 
-        let (bundle, _) = try export(["--matter", "M-1", "--profile", "full", "--i-understand-this-reveals-privileged-content"])
+        let (bundle, _) = try export(["--matter", "M-1", "--profile", "full",
+                                      "--i-understand-this-reveals-privileged-content"])
         let entries = try entryObjects(try unzip(bundle))
         XCTAssertTrue((entries[0]["redacted"] as! [Any]).isEmpty, "full reveals every field of a normal entry")
         XCTAssertEqual(try revealed(entries[0])["summary"] as? String, "Explained the landlord's offer.")
         // The privileged entry keeps its content withheld...
-        XCTAssertEqual(redactions(entries[1]), ["subject": "attorney-client privilege", "summary": "attorney-client privilege"])
+        XCTAssertEqual(redactions(entries[1]),
+                       ["subject": "attorney-client privilege", "summary": "attorney-client privilege"])
         try verifyBoth(bundle, expect: 0)
         // ...unless --reveal names the field explicitly.
         let (revealedBundle, _) = try export(["--matter", "M-1", "--reveal", "subject"], to: "reveal.zip")
@@ -418,7 +468,9 @@ final class ExportCLITests: CLITestCase {
 
     func testProfileFile() throws {
         try populatedLedger()
-        let profile = try write("profile.json", #"{"name":"broker","reveal":["matter","occurredAt","channel","direction"],"redact":{"author":"personal data"},"defaultReason":"not requested"}"#)
+        let profile = try write("profile.json",
+                                #"{"name":"broker","reveal":["matter","occurredAt","channel","direction"],"#
+                                + #""redact":{"author":"personal data"},"defaultReason":"not requested"}"#)
         let (bundle, _) = try export(["--matter", "M-1", "--profile-file", profile])
         let files = try unzip(bundle)
         let entries = try entryObjects(files)
@@ -441,7 +493,8 @@ final class ExportCLITests: CLITestCase {
         XCTAssertTrue(empty.stderr.contains("matches no entries"), empty.summary)
         try export([], expect: 64)
         // Time range and several matters.
-        let (bundle, _) = try export(["--matter", "M-1", "--matter", "M-2", "--from", "2026-03-02", "--to", "2026-03-03"], to: "range.zip")
+        let (bundle, _) = try export(["--matter", "M-1", "--matter", "M-2",
+                                      "--from", "2026-03-02", "--to", "2026-03-03"], to: "range.zip")
         XCTAssertEqual(try entryObjects(try unzip(bundle)).map { $0["index"] as? Int }, [1, 2])
         // Never overwrites.
         try export(["--matter", "M-1"], to: "range.zip", expect: 73)
@@ -481,7 +534,8 @@ final class ExportCLITests: CLITestCase {
     // MARK: - Go
 
     private static let notecheckBinary: Result<URL, CLIError> = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-notecheck-export-\(UUID().uuidString)")
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("ledger-notecheck-export-\(UUID().uuidString)")
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             let out = dir.appendingPathComponent("notecheck")

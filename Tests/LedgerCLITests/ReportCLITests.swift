@@ -3,14 +3,19 @@ import XCTest
 
 /// `ledger report`: formats, output file, policy errors, --fail-on-breach exit codes, reports on a verified bundle.
 final class ReportCLITests: CLITestCase {
-    /// Matter A: seq 0 update, seq 1 inquiry, seq 2 response 30 h later (inReplyTo #1: a respond breach), seq 4 update 20 days on
-    /// (a cadence breach). Matter B: compliant (as of 2026-02-09).
+    /// Matter A: seq 0 update, seq 1 inquiry, seq 2 response 30 h later (inReplyTo #1: a respond breach),
+    /// seq 4 update 20 days on (a cadence breach). Matter B: compliant (as of 2026-02-09).
     private let records = [
-        #"{"matter":"A","client":"SECRET-CLIENT","author":"x","channel":"email","direction":"outbound","kind":"update","occurredAt":"2026-01-01T09:00:00Z","summary":"SECRET-SUMMARY"}"#,
-        #"{"matter":"A","author":"client","channel":"portal","direction":"inbound","kind":"inquiry","occurredAt":"2026-01-05T10:00:00Z"}"#,
-        ##"{"matter":"A","author":"x","channel":"email","direction":"outbound","kind":"response","occurredAt":"2026-01-06T16:00:00Z","inReplyTo":"#1"}"##,
-        #"{"matter":"B","author":"y","channel":"phone","direction":"outbound","kind":"update","occurredAt":"2026-02-01T09:00:00Z"}"#,
-        #"{"matter":"A","author":"x","channel":"email","direction":"outbound","kind":"update","occurredAt":"2026-01-26T16:00:00Z"}"#,
+        #"{"matter":"A","client":"SECRET-CLIENT","author":"x","channel":"email","direction":"outbound","#
+            + #""kind":"update","occurredAt":"2026-01-01T09:00:00Z","summary":"SECRET-SUMMARY"}"#,
+        #"{"matter":"A","author":"client","channel":"portal","direction":"inbound","kind":"inquiry","#
+            + #""occurredAt":"2026-01-05T10:00:00Z"}"#,
+        ##"{"matter":"A","author":"x","channel":"email","direction":"outbound","kind":"response","##
+            + ##""occurredAt":"2026-01-06T16:00:00Z","inReplyTo":"#1"}"##,
+        #"{"matter":"B","author":"y","channel":"phone","direction":"outbound","kind":"update","#
+            + #""occurredAt":"2026-02-01T09:00:00Z"}"#,
+        #"{"matter":"A","author":"x","channel":"email","direction":"outbound","kind":"update","#
+            + #""occurredAt":"2026-01-26T16:00:00Z"}"#,
     ]
     private let asOf = ["--as-of", "2026-02-09T00:00:00Z"]
 
@@ -26,7 +31,8 @@ final class ReportCLITests: CLITestCase {
         let text = try ledgerWithKey(["report"] + asOf)
         XCTAssertEqual(text.status, 0, text.summary)
         XCTAssertTrue(text.stdout.contains("1 of 2 matters in compliance (50.0%)"), text.stdout)
-        XCTAssertTrue(text.stdout.contains("breaches: cadence 1, respond 1, acknowledge 1, urgent 0, promise 0, open-inquiry 0"), text.stdout)
+        XCTAssertTrue(text.stdout.contains("breaches: cadence 1, respond 1, acknowledge 1, "
+                                           + "urgent 0, promise 0, open-inquiry 0"), text.stdout)
         XCTAssertFalse(text.stdout.contains("SECRET"), "the report shows no content fields")
 
         let json = try ledgerWithKey(["report", "--format", "json"] + asOf)
@@ -81,14 +87,16 @@ final class ReportCLITests: CLITestCase {
 
     func testPolicyFile() throws {
         try populate()
-        let lenient = try write("policy.json", #"{"updateEveryDays": 30, "respondWithinHours": 48, "acknowledgeWithinHours": 48}"#)
+        let lenient = try write("policy.json",
+                                #"{"updateEveryDays": 30, "respondWithinHours": 48, "acknowledgeWithinHours": 48}"#)
         let ok = try ledgerWithKey(["report", "--policy", lenient, "--fail-on-breach"] + asOf)
         XCTAssertEqual(ok.status, 0, ok.summary)
         let bad = try write("bad.json", #"{"updateEveryDays": 30, "colour": "red"}"#)
         let r = try ledgerWithKey(["report", "--policy", bad] + asOf)
         XCTAssertEqual(r.status, 64, r.summary)
         XCTAssertTrue(r.stderr.contains("'colour'"), r.stderr)
-        XCTAssertEqual(try ledgerWithKey(["report", "--policy", temp.appendingPathComponent("missing.json").path]).status, 66)
+        XCTAssertEqual(try ledgerWithKey(["report", "--policy",
+                                          temp.appendingPathComponent("missing.json").path]).status, 66)
     }
 
     func testReportOnAVerifiedBundle() throws {
@@ -111,7 +119,8 @@ final class ReportCLITests: CLITestCase {
         let init2 = try ledger(["init", "--ledger", other.path, "--origin", "other.example/ledger", "--key-file",
                                 temp.appendingPathComponent("keys/other.key").path])
         XCTAssertEqual(init2.status, 0, init2.summary)
-        let refused = try ledger(["report", "--bundle", bundle, "--verifier-key", other.appendingPathComponent("verifier.key").path] + asOf)
+        let refused = try ledger(["report", "--bundle", bundle, "--verifier-key",
+                                  other.appendingPathComponent("verifier.key").path] + asOf)
         XCTAssertEqual(refused.status, 1, refused.summary)
         XCTAssertTrue(refused.stderr.contains("fails verification"), refused.stderr)
         XCTAssertEqual(refused.stdout, "")
@@ -125,8 +134,10 @@ final class ReportCLITests: CLITestCase {
     func testBundleFallsBackToInferenceForSourceIdReplies() throws {
         try initLedger()
         let path = try write("r.jsonl", [
-            #"{"matter":"S","author":"client","channel":"email","direction":"inbound","kind":"inquiry","occurredAt":"2026-01-05T10:00:00Z","sourceId":"pms-q1"}"#,
-            #"{"matter":"S","author":"x","channel":"email","direction":"outbound","kind":"response","occurredAt":"2026-01-05T12:00:00Z","inReplyTo":"pms-q1","sourceId":"pms-r1"}"#,
+            #"{"matter":"S","author":"client","channel":"email","direction":"inbound","kind":"inquiry","#
+                + #""occurredAt":"2026-01-05T10:00:00Z","sourceId":"pms-q1"}"#,
+            #"{"matter":"S","author":"x","channel":"email","direction":"outbound","kind":"response","#
+                + #""occurredAt":"2026-01-05T12:00:00Z","inReplyTo":"pms-q1","sourceId":"pms-r1"}"#,
         ].joined(separator: "\n") + "\n")
         XCTAssertEqual(try ledgerWithKey(["import", path]).status, 0)
         let bundle = temp.appendingPathComponent("s.zip").path
@@ -138,7 +149,8 @@ final class ReportCLITests: CLITestCase {
         }
         let fromLedger = try inquiry(try ledgerWithKey(["report", "--format", "json", "--as-of", "2026-01-06"]))
         let fromBundle = try inquiry(try ledger(["report", "--bundle", bundle, "--verifier-key",
-                                                 ledgerDir.appendingPathComponent("verifier.key").path, "--format", "json", "--as-of", "2026-01-06"]))
+                                                 ledgerDir.appendingPathComponent("verifier.key").path,
+                                                 "--format", "json", "--as-of", "2026-01-06"]))
         XCTAssertEqual(fromLedger["inferred"] as? Bool, false)
         XCTAssertEqual(fromBundle["inferred"] as? Bool, true)
         XCTAssertEqual(fromLedger["responseSeq"] as? Int, 1)

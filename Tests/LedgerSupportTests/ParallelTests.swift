@@ -8,7 +8,8 @@ final class ParallelTests: XCTestCase {
     func testParallelMapKeepsInputOrderAndGivesEachWorkerItsOwnContext() throws {
         let items = Array(0..<10_000)
         let contexts = Counter()
-        let out = try parallelMap(items, minimumChunk: 16, context: { contexts.increment(); return [Int]() }) { seen, item in
+        let out = try parallelMap(items, minimumChunk: 16,
+                                  context: { contexts.increment(); return [Int]() }) { seen, item in
             seen.append(item)  // a worker's scratch is its own: no data race, no lock
             return item * 3
         }

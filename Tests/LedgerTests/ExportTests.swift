@@ -45,7 +45,8 @@ final class ExportTests: XCTestCase {
         let summary = try t.ledger.export(ExportOptions(matters: ["M-1"]), to: out)
         XCTAssertEqual(summary.entries, 2)
         XCTAssertEqual(summary.treeSize, 3)
-        let report = try BundleVerifier.verify(path: out, options: BundleVerifyOptions(pinnedVerifierKey: t.ledger.storedVerifierKey))
+        let report = try BundleVerifier.verify(path: out,
+            options: BundleVerifyOptions(pinnedVerifierKey: t.ledger.storedVerifierKey))
         XCTAssertTrue(report.isValid, "\(report.violations)")
         XCTAssertEqual(report.entries, 2)
         XCTAssertEqual(report.redactions, summary.redactedFields)
@@ -55,7 +56,8 @@ final class ExportTests: XCTestCase {
         let entries = try allEntries(t.ledger, EntryFilter(matter: "M-1"))
         let lines = String(decoding: files[BundleFormat.entries]!, as: UTF8.self).split(separator: "\n")
         for (entry, line) in zip(entries, lines) {
-            for disclosure in entry.disclosures where ["client", "summary", "tags", "subject", "privileged"].contains(disclosure.name) {
+            for disclosure in entry.disclosures
+                where ["client", "summary", "tags", "subject", "privileged"].contains(disclosure.name) {
                 XCTAssertTrue(line.contains(disclosure.digest.hex), "digest of \(disclosure.name) missing")
                 XCTAssertFalse(line.contains(disclosure.encoded), "\(disclosure.name) must not be disclosed")
             }
@@ -71,10 +73,12 @@ final class ExportTests: XCTestCase {
 
     func testUnknownMatterAndEmptySelection() throws {
         let t = try populated()
-        XCTAssertThrowsError(try t.ledger.export(ExportOptions(matters: ["M-1", "nope"]), to: t.temp.file("x.zip"))) { error in
+        XCTAssertThrowsError(try t.ledger.export(ExportOptions(matters: ["M-1", "nope"]),
+                                                 to: t.temp.file("x.zip"))) { error in
             guard case ExportError.unknownMatter("nope") = error else { return XCTFail("\(error)") }
         }
-        XCTAssertThrowsError(try t.ledger.export(ExportOptions(matters: ["M-1"], from: Timestamp.parseRFC3339("2030-01-01T00:00:00Z")),
+        XCTAssertThrowsError(try t.ledger.export(ExportOptions(matters: ["M-1"],
+                                                               from: Timestamp.parseRFC3339("2030-01-01T00:00:00Z")),
                                                  to: t.temp.file("y.zip"))) { error in
             guard case ExportError.emptySelection = error else { return XCTFail("\(error)") }
         }
@@ -85,7 +89,8 @@ final class ExportTests: XCTestCase {
         let other = try TestLedger()
         _ = try other.ledger.append([try validRecord()])
         let foreign = try other.ledger.signCheckpoint()
-        XCTAssertThrowsError(try t.ledger.export(ExportOptions(matters: ["M-1"], sinceCheckpoint: foreign), to: t.temp.file("z.zip")))
+        XCTAssertThrowsError(try t.ledger.export(ExportOptions(matters: ["M-1"], sinceCheckpoint: foreign),
+                                                 to: t.temp.file("z.zip")))
         let own = try t.ledger.signCheckpoint()
         _ = try t.ledger.append([try validRecord()])
         let out = t.temp.file("c.zip")
