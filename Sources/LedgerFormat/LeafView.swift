@@ -1,4 +1,5 @@
 import MerkleLog
+import Sodium
 
 /// A leaf read in place (docs/FORMAT.md, "Leaf v1"), without allocating: the verify hot path.
 /// It accepts exactly the bytes `Leaf.decode` accepts; when it returns nil, the caller decodes with
@@ -97,5 +98,24 @@ package struct LeafView {
 
     private static func u64(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt64 {
         UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+}
+
+extension LeafView {
+    /// The fields digest recomputed from a decrypted payload's seed and values (`Leaf.FieldsHasher`): each field's
+    /// salt derived from the seed, its disclosure digest computed in `digester`'s scratch. Deep verify compares it
+    /// with the stored `fieldsDigest`.
+    package func fieldsDigest(seed: UnsafeRawBufferPointer, values: [UnsafeRawBufferPointer],
+                              digester: DisclosureDigester) -> Hash {
+        var seedCopy = Array(seed)
+        defer { zeroize(&seedCopy) }
+        let salts = SaltDeriver(seed: seedCopy, count: fieldCount)
+        var hasher = Leaf.FieldsHasher()
+        forEachName { index, name in
+            hasher.add(name: name, digest: salts.withSalt(index: index) {
+                digester.digest(salt: $0, name: name, value: values[index])
+            })
+        }
+        return hasher.finalize()
     }
 }

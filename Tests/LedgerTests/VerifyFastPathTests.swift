@@ -102,7 +102,7 @@ final class VerifyFastPathTests: XCTestCase {
                           [UInt8](good.prefix(16)) + [0x80, 0x00]] {
                 bytes.withUnsafeBytes { raw in
                     var values = [UnsafeRawBufferPointer]()
-                    let seed = Ledger.splitPayload(raw, fieldCount: fieldCount, into: &values)
+                    let seed = EntryPayload.split(raw, fieldCount: fieldCount, into: &values)
                     let decoded = try? EntryPayload.decode(raw, fieldCount: fieldCount)
                     XCTAssertEqual(seed != nil, decoded != nil)
                     if let seed, let decoded {
