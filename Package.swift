@@ -72,6 +72,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Fuzz targets: every parser of hostile input (docs in Fuzz/README.md), and `ledger-fuzz`, their libFuzzer
+        // driver (built by tools/fuzz.sh with -sanitize=fuzzer; a plain build replays files through one target).
+        .target(name: "FuzzTargets", dependencies: [
+            "Ledger", "LedgerBundle", "LedgerFormat", "LedgerReport", "LedgerSupport",
+            "LMDB", "MerkleLog", "RecordFormats", "SignedNote", "Sodium",
+        ]),
+        .executableTarget(name: "LedgerFuzz", dependencies: ["FuzzTargets"]),
+
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
         .testTarget(name: "MerkleLogTests", dependencies: ["MerkleLog"]),

@@ -95,8 +95,8 @@ public enum Base64 {
         return UnsafePointer(block.assumingMemoryBound(to: UInt8.self))
     }()
 
-    /// libsodium's encoder, kept for the equivalence tests.
-    static func encodeURLWithSodium(_ bytes: UnsafeRawBufferPointer, into output: inout [UInt8]) {
+    /// libsodium's encoder, kept for the equivalence tests and the base64 fuzz target.
+    package static func encodeURLWithSodium(_ bytes: UnsafeRawBufferPointer, into output: inout [UInt8]) {
         encode(bytes, variant: sodium_base64_VARIANT_URLSAFE_NO_PADDING, into: &output)
     }
 

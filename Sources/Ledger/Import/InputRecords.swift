@@ -14,14 +14,14 @@ public enum ImportFormat: String, Sendable, CaseIterable {
 }
 
 /// One record's raw text located in the input, before parsing.
-struct RawRecord: Sendable {
+package struct RawRecord: Sendable {
     let line: Int
     let range: Range<Int>
 }
 
 /// Splits JSON-lines input into records (one per non-blank line) and parses + validates one.
-enum JSONLines {
-    static func split(_ bytes: UnsafeRawBufferPointer) -> [RawRecord] {
+package enum JSONLines {
+    package static func split(_ bytes: UnsafeRawBufferPointer) -> [RawRecord] {
         var records = [RawRecord]()
         records.reserveCapacity(bytes.count / 700 + 1)
         var start = 0
@@ -43,7 +43,7 @@ enum JSONLines {
         return records
     }
 
-    static func validate(_ raw: RawRecord, in bytes: UnsafeRawBufferPointer) -> Result<ValidatedRecord, RecordError> {
+    package static func validate(_ raw: RawRecord, in bytes: UnsafeRawBufferPointer) -> Result<ValidatedRecord, RecordError> {
         guard raw.range.count <= RecordSchema.maxRecordBytes else {
             return .failure(RecordError(line: raw.line, reason: "record is larger than 1 MiB"))
         }
@@ -87,13 +87,13 @@ extension JSONParseError {
 
 /// CSV input: a header row of schema field names, then one record per row. List fields are `;`-separated;
 /// attachments are `name=sha256` items separated by `;`. An empty cell means the field is absent.
-enum CSVRecords {
-    struct Header {
+package enum CSVRecords {
+    package struct Header {
         let names: [String]
         let types: [RecordSchema.FieldType]
     }
 
-    static func header(_ row: CSVRow) throws -> Header {
+    package static func header(_ row: CSVRow) throws -> Header {
         var seen = Set<String>()
         var types = [RecordSchema.FieldType]()
         for (column, name) in row.fields.enumerated() {
@@ -109,7 +109,7 @@ enum CSVRecords {
         return Header(names: row.fields, types: types)
     }
 
-    static func validate(_ row: CSVRow, header: Header) -> Result<ValidatedRecord, RecordError> {
+    package static func validate(_ row: CSVRow, header: Header) -> Result<ValidatedRecord, RecordError> {
         guard row.fields.count == header.names.count else {
             return .failure(RecordError(line: row.line,
                 reason: "has \(row.fields.count) columns, the header has \(header.names.count)"))

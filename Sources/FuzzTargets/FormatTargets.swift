@@ -1,0 +1,38 @@
+import LedgerFormat
+import MerkleLog
+import RecordFormats
+
+extension FuzzTargets {
+    /// A stored leaf: `LeafView` (verify's view in place) accepts exactly what `Leaf.decode` accepts, with the
+    /// same fields, and a decoded leaf encodes back to the same bytes.
+    static let leaf = FuzzTarget("leaf") { bytes in
+        let strict = try? Leaf.decode(bytes)
+        let view = LeafView(bytes)
+        agree((strict == nil) == (view == nil), "Leaf.decode and LeafView accept different leaves")
+        guard let strict, let view else { return }
+        agree(strict.seq == view.seq && strict.recordedAt == view.recordedAt && strict.keyID == view.keyID,
+              "seq, recordedAt or key id differ")
+        agree(strict.previousHash == view.previousHash && strict.matterTag == view.matterTag
+                  && strict.sourceTag == view.sourceTag && strict.ciphertextHash == view.ciphertextHash
+                  && strict.fieldsDigest == view.fieldsDigest, "a hash field differs")
+        agree(strict.ledgerID == Array(view.ledgerID), "ledger id differs")
+        var names = [String]()
+        view.forEachName { _, name in names.append(String(decoding: name, as: UTF8.self)) }
+        agree(names == strict.fieldNames && view.fieldCount == names.count, "field names differ")
+        agree(strict.encoded() == Array(bytes), "the leaf does not encode back to its bytes")
+    }
+
+    /// A decrypted payload: `EntryPayload.split` (deep verify's views) agrees with `EntryPayload.decode` for the
+    /// field count given in the first byte.
+    static let payload = FuzzTarget("payload") { bytes in
+        guard let fieldCount = bytes.first.map(Int.init) else { return }
+        let body = UnsafeRawBufferPointer(rebasing: bytes.dropFirst())
+        let strict = try? EntryPayload.decode(body, fieldCount: fieldCount)
+        var values = [UnsafeRawBufferPointer]()
+        let seed = EntryPayload.split(body, fieldCount: fieldCount, into: &values)
+        agree((strict == nil) == (seed == nil), "decode and split accept different payloads")
+        guard let strict, let seed else { return }
+        agree(strict.seed == Array(seed) && strict.values == values.map { Array($0) }, "seed or values differ")
+        agree(strict.encoded() == Array(body), "the payload does not encode back to its bytes")
+    }
+}

@@ -1,0 +1,46 @@
+import LedgerBundle
+import MerkleLog
+import Sodium
+
+extension FuzzTargets {
+    /// The C hash modules against libsodium: SHA-256 (CSHA256, with the CPU's SHA extensions when present) and
+    /// BLAKE2b with a precomputed key block (CBLAKE2b), one-shot and split at a fuzzed point.
+    static let hashes = FuzzTarget("hashes") { bytes in
+        let input = Array(bytes)
+        let reference = SHA256Sodium.hash(input)
+        agree(Hash.sha256(input).bytes == reference, "CSHA256 and libsodium's SHA-256 differ")
+        if let first = input.first {
+            let split = Int(first) % (input.count + 1)
+            var hasher = SHA256Hasher()
+            hasher.update(Array(input[..<split]))
+            hasher.update(Array(input[split...]))
+            agree(hasher.finalize().bytes == reference, "SHA-256 split at \(split) differs")
+        }
+        // CBLAKE2b takes keys of 16...64 bytes and messages of 1...128: the first byte picks the key length.
+        guard let first = input.first, input.count >= 2 + 64 else { return }
+        let keyLength = 16 + Int(first) % 49
+        let key = Array(input[1...keyLength])
+        let message = Array(input[(keyLength + 1)...].prefix(128))
+        var fast = [UInt8](repeating: 0, count: 32), sodium = [UInt8](repeating: 0, count: 32)
+        key.withUnsafeBytes { keyBytes in
+            let keyed = ShortKeyedHash(key: keyBytes, outputLength: 32)
+            message.withUnsafeBytes { m in fast.withUnsafeMutableBytes { keyed.hash(m, into: $0) } }
+        }
+        message.withUnsafeBytes { m in
+            sodium.withUnsafeMutableBytes { KeyedHash.hash(m, key: SecretBytes(copying: key), into: $0) }
+        }
+        agree(fast == sodium, "CBLAKE2b and libsodium's keyed BLAKE2b differ")
+    }
+
+    /// Base64: the bundle verifier's decoder (`PublicBase64`) against libsodium's, both alphabets, and the AVX2
+    /// encoder (CBase64) against libsodium's encoder.
+    static let base64 = FuzzTarget("base64") { bytes in
+        let text = String(decoding: bytes, as: UTF8.self)
+        agree(PublicBase64.decode(bytes, urlSafe: false) == Base64.decode(text), "standard base64 decoders differ")
+        agree(PublicBase64.decode(bytes, urlSafe: true) == Base64.decodeURL(text), "base64url decoders differ")
+        var fast = [UInt8](), reference = [UInt8]()
+        Base64.encodeURL(bytes, into: &fast)
+        Base64.encodeURLWithSodium(bytes, into: &reference)
+        agree(fast == reference, "the AVX2 base64url encoder and libsodium's differ")
+    }
+}
