@@ -86,6 +86,7 @@ let package = Package(
         .testTarget(name: "SignedNoteTests", dependencies: ["SignedNote", "Sodium"]),
         .testTarget(name: "RecordFormatsTests", dependencies: ["RecordFormats"]),
         .testTarget(name: "LedgerSupportTests", dependencies: ["LedgerSupport"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "SignedNote"]),
         .testTarget(name: "LedgerTests", dependencies: [
             "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerReport", "LedgerSupport",
             "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats",
