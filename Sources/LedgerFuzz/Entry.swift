@@ -32,6 +32,7 @@ func runFuzzerDriver(_ argc: UnsafeMutablePointer<CInt>,
 
 @_cdecl("LedgerFuzz_main")
 func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    _ = selected  // `list`, or an unknown name, answers before libFuzzer starts
     var argc = argc
     var argv = argv
     return runFuzzerDriver(&argc, &argv) { data, size in fuzzOneInput(data, size) }
