@@ -16,6 +16,8 @@ swift build -c release --product LedgerFuzz --scratch-path .build-fuzz \
   -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xcc -fsanitize=fuzzer-no-link,address 2>&1 | tail -1
 BIN=.build-fuzz/release/LedgerFuzz
 if [ "$#" -gt 0 ]; then targets=("$@"); else mapfile -t targets < <(LEDGER_FUZZ_TARGET=list "$BIN"); fi
+# Known leaks in dependencies (each explained there) are not findings.
+export LSAN_OPTIONS="suppressions=$PWD/Fuzz/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 SCRATCH="$(mktemp -d "${TMPDIR:-/tmp}/ledger-fuzz-XXXXXX")"
 trap 'rm -rf "$SCRATCH"' EXIT
 failed=0

@@ -1,4 +1,5 @@
 import Ledger
+import LedgerReport
 import LedgerFormat
 import RecordFormats
 
@@ -30,5 +31,12 @@ extension FuzzTargets {
     /// A JSON-lines import file: split into lines, every record parsed and validated.
     static let jsonLinesImport = FuzzTarget("jsonl-import") { bytes in
         for raw in JSONLines.split(bytes) { _ = JSONLines.validate(raw, in: bytes) }
+    }
+}
+
+extension FuzzTargets {
+    /// A report policy file (`ledger report --policy`): strict JSON, then the policy's own rules.
+    static let reportPolicy = FuzzTarget("report-policy") { bytes in
+        _ = try? ReportPolicy.parse(Array(bytes))
     }
 }

@@ -109,13 +109,16 @@ public final class Cursor {
 
     /// `MDB_GET_BOTH_RANGE` (dupSort): key exactly `key`, first value >= `value`.
     public func seek(key: [UInt8], valueAtLeast value: [UInt8]) throws -> Pair? {
-        try key.withUnsafeBytes { kb in
+        let found = try key.withUnsafeBytes { kb in
             try value.withUnsafeBytes { vb in
                 var k = MDB_val(mv_size: kb.count, mv_data: UnsafeMutableRawPointer(mutating: kb.baseAddress))
                 var v = MDB_val(mv_size: vb.count, mv_data: UnsafeMutableRawPointer(mutating: vb.baseAddress))
-                return try get(MDB_GET_BOTH_RANGE, &k, &v)
+                return try get(MDB_GET_BOTH_RANGE, &k, &v) != nil
             }
         }
+        // MDB_GET_BOTH_RANGE sets only the value from the map and leaves the key pointing at `key`'s buffer, freed
+        // on return: read the position back so both views are into the map, like every other positioning method.
+        return found ? try current() : nil
     }
 
     /// Number of values of the current key (`mdb_cursor_count`; dupSort databases).

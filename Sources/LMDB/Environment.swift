@@ -90,6 +90,7 @@ public final class Environment: @unchecked Sendable {
             if mapSize > 0 {
                 try LMDBError.check(mdb_env_set_mapsize(env, mapSize), "mdb_env_set_mapsize")
             }
+            try checkMetaPageSizes(dataFile: flags.contains(.noSubdirectory) ? path : path + "/data.mdb")
             try LMDBError.check(mdb_env_open(env, path, flags.rawValue | UInt32(MDB_NOTLS), mdb_mode_t(mode)),
                                 "mdb_env_open")
             try validate(env)
@@ -98,6 +99,31 @@ public final class Environment: @unchecked Sendable {
             throw error
         }
         return env
+    }
+
+    /// The page size each meta page of an existing data file declares (read as `mdb_env_open` reads them, the
+    /// second at the first's page size) must be a power of two from 512 to 65536: `mdb_env_open` divides by it
+    /// (a zero there raises SIGFPE).
+    /// A missing or empty file (a new environment) and pages that are not meta pages are left to LMDB.
+    private static func checkMetaPageSizes(dataFile: String) throws {
+        guard let file = FileHandle(forReadingAtPath: dataFile) else { return }
+        defer { try? file.close() }
+        var offset = 0
+        for _ in 0..<2 {
+            guard (try? file.seek(toOffset: UInt64(offset))) != nil,
+                  let read = try? file.read(upToCount: 44), read.count == 44 else { return }
+            let header = [UInt8](read)
+            let flags = UInt16(header[10]) | UInt16(header[11]) << 8
+            let magic = header[16..<20].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            guard flags & 0x08 != 0, magic == 0xBEEF_C0DE else { return }  // P_META, MDB_MAGIC (mdb.c)
+            let pageSize = header[40..<44].reversed().reduce(0) { $0 << 8 | Int($1) }
+            guard (512...65536).contains(pageSize), pageSize & (pageSize - 1) == 0 else {
+                throw LMDBError(code: MDB_CORRUPTED,
+                                message: "data file is damaged: a meta page declares a page size of \(pageSize) bytes",
+                                operation: "mdb_env_open")
+            }
+            offset += pageSize
+        }
     }
 
     /// Structural checks LMDB skips, so that hostile files throw instead of

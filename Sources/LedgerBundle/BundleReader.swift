@@ -16,7 +16,34 @@ package enum BundleReader {
     /// The files of the bundle with the SHA-256 of each (computed while the CRC-32 is checked).
     package static func readDigested(_ path: String) throws -> [String: DigestedFile] {
         try checkFile(at: path)
-        let archive = try openArchive(path)
+        return try readDigested(try openArchive(path))
+    }
+
+    /// The files of a bundle held in memory, checked as `readDigested(_:)` checks a file's (the same size cap).
+    package static func readDigested(data: Data) throws -> [String: DigestedFile] {
+        guard UInt64(data.count) <= BundleFormat.maxTotalBytes else {
+            throw BundleError.malformed("the file is over \(BundleFormat.maxTotalBytes >> 20) MiB")
+        }
+        return try readDigested(try openArchive(spooling: data))
+    }
+
+    /// The bytes as an archive read by the file reader. Not ZIPFoundation's in-memory archive
+    /// (`Archive(data:accessMode:)`, 0.9.20): a hostile archive whose offsets point past the end of the data traps in
+    /// `MemoryFile.readData`, and one without an end of central directory record leaks the data. The bytes are
+    /// spooled to a file in /dev/shm (memory; the temporary directory where there is none), removed once open.
+    private static func openArchive(spooling data: Data) throws -> Archive {
+        let directory = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        let path = (directory as NSString).appendingPathComponent("ledger-bundle-\(UUID().uuidString).zip")
+        guard FileManager.default.createFile(atPath: path, contents: data,
+                                             attributes: [.posixPermissions: 0o600]) else {
+            throw BundleError.unreadable(path: path, detail: "cannot hold the bundle's bytes there")
+        }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try openArchive(path)
+    }
+
+    /// The checked, digested members of an open archive: the one reader behind both entry points.
+    private static func readDigested(_ archive: Archive) throws -> [String: DigestedFile] {
         let members = try listMembers(of: archive)
         let extracted = try members.map { (member: $0, bytes: try extract($0, from: archive)) }
         return try digest(extracted)

@@ -1,3 +1,4 @@
+import Foundation
 import LedgerFormat
 import LedgerSupport
 import Logging
@@ -15,6 +16,13 @@ public enum BundleVerifier {
         try run(path: path, options: options, keepRevealed: false).report
     }
 
+    /// Verifies a bundle held in memory (the bytes of a bundle file) exactly as `verify(path:options:)` verifies the
+    /// file: the same size caps, checks, report and errors.
+    public static func verify(data: Data, options: BundleVerifyOptions = BundleVerifyOptions()) throws
+        -> BundleReport {
+        try run(read: { try BundleReader.readDigested(data: data) }, options: options, keepRevealed: false).report
+    }
+
     /// Verifies a bundle as `verify` does and keeps, from the same single read of the file, what each entry reveals:
     /// whoever reports on those values reports on exactly the bytes that were checked. Check `isValid` before use.
     public static func open(path: String, options: BundleVerifyOptions = BundleVerifyOptions()) throws
@@ -26,10 +34,15 @@ public enum BundleVerifier {
     /// Reads the bundle once and runs every check on those bytes, timed.
     private static func run(path: String, options: BundleVerifyOptions,
                             keepRevealed: Bool) throws -> (report: BundleReport, facts: [EntryFacts]) {
+        try run(read: { try BundleReader.readDigested(path) }, options: options, keepRevealed: keepRevealed)
+    }
+
+    private static func run(read: () throws -> [String: BundleReader.DigestedFile], options: BundleVerifyOptions,
+                            keepRevealed: Bool) throws -> (report: BundleReport, facts: [EntryFacts]) {
         let start = Clock.nowMicros()
         var timer = PhaseTimer(logger: logger)
         defer { logger.debug("verify-bundle", metadata: ["phases": "\(timer)"]) }
-        let files = try BundleReader.readDigested(path)
+        let files = try read()
         timer.lap("read")
         var report = BundleReport()
         let facts = try check(files.mapValues(\.bytes), digests: files, options: options, keepRevealed: keepRevealed,

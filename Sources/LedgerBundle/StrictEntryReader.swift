@@ -2,7 +2,16 @@ import RecordFormats
 
 /// An entries.jsonl line in any layout but the exporter's exact one, read with the strict JSON parser into the same
 /// parts the canonical scanner yields; the parts' ranges point into an arena of the parser's strings.
-enum StrictEntryReader {
+package enum StrictEntryReader {
+    /// The strict reading of a line as the verifier takes it when the canonical scanner refuses it: its parts and
+    /// arena, and whether reading it found any violation (an unknown key); nil when the line is unreadable.
+    package static func read(_ text: UnsafeRawBufferPointer)
+        -> (parts: BundleVerifier.EntryParts, arena: [UInt8], clean: Bool)? {
+        var facts = EntryFacts()
+        guard let (parts, arena) = read(text, into: &facts) else { return nil }
+        return (parts, arena, facts.violations.isEmpty)
+    }
+
     /// The line's parts and their arena; nil (with the violation in `facts`) when the line is not a JSON object with
     /// a non-negative integer index.
     static func read(_ text: UnsafeRawBufferPointer,
