@@ -64,6 +64,25 @@ final class BundleCheckpointTests: XCTestCase {
         XCTAssertTrue(report.violations[0].detail.contains("the old checkpoint does not verify"))
     }
 
+    /// `verify(data:)` (the fuzz target's entry point) reads the bytes with the path variant's reader: the same
+    /// verdict on a valid bundle and on a tampered one, and the same error on bytes that are not a zip.
+    func testVerifyFromBytesAgreesWithThePathVariant() throws {
+        let fixture = try BundleFixture()
+        let bundle = try fixture.tampered { $0[BundleFormat.checkpoint] = Array("not a checkpoint\n".utf8) }
+        for path in [fixture.path, bundle] {
+            let fromPath = try BundleVerifier.verify(path: path, options: fixture.pinned)
+            let fromData = try BundleVerifier.verify(data: Data(contentsOf: URL(fileURLWithPath: path)),
+                                                     options: fixture.pinned)
+            XCTAssertEqual(fromData.isValid, fromPath.isValid)
+            XCTAssertEqual(fromData.violations.map(\.kind), fromPath.violations.map(\.kind))
+        }
+        XCTAssertTrue(try BundleVerifier.verify(data: Data(contentsOf: URL(fileURLWithPath: fixture.path)),
+                                                options: fixture.pinned).isValid)
+        XCTAssertThrowsError(try BundleVerifier.verify(data: Data("PK not a zip".utf8))) { error in
+            XCTAssertTrue("\(error)".contains("not a zip archive"), "\(error)")
+        }
+    }
+
     func testLibraryMessagesNameNoFlags() throws {
         let fixture = try BundleFixture()
         let unpinned = try BundleVerifier.verify(path: fixture.path)
