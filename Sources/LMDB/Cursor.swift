@@ -109,13 +109,16 @@ public final class Cursor {
 
     /// `MDB_GET_BOTH_RANGE` (dupSort): key exactly `key`, first value >= `value`.
     public func seek(key: [UInt8], valueAtLeast value: [UInt8]) throws -> Pair? {
-        try key.withUnsafeBytes { kb in
+        let found = try key.withUnsafeBytes { kb in
             try value.withUnsafeBytes { vb in
                 var k = MDB_val(mv_size: kb.count, mv_data: UnsafeMutableRawPointer(mutating: kb.baseAddress))
                 var v = MDB_val(mv_size: vb.count, mv_data: UnsafeMutableRawPointer(mutating: vb.baseAddress))
-                return try get(MDB_GET_BOTH_RANGE, &k, &v)
+                return try get(MDB_GET_BOTH_RANGE, &k, &v) != nil
             }
         }
+        // LMDB sets only the value here: the key it returns is the caller's buffer, gone after the closure above.
+        // Read the pair back so that both are views into the map, like every other positioning method's.
+        return found ? try current() : nil
     }
 
     /// Number of values of the current key (`mdb_cursor_count`; dupSort databases).
