@@ -156,6 +156,7 @@ static void finish_short_x4_avx2(const uint64_t midstate[8], const uint8_t *cons
 }
 #endif
 
+// -1 until first asked; read and set atomically (relaxed), since any thread may be the first to ask.
 static int avx2_in_use = -1;
 
 static int choose_avx2(void) {
@@ -168,12 +169,16 @@ static int choose_avx2(void) {
 }
 
 int cblake2b_uses_avx2(void) {
-    if (avx2_in_use < 0) avx2_in_use = choose_avx2();
-    return avx2_in_use;
+    int state = __atomic_load_n(&avx2_in_use, __ATOMIC_RELAXED);
+    if (state < 0) {
+        state = choose_avx2();
+        __atomic_store_n(&avx2_in_use, state, __ATOMIC_RELAXED);
+    }
+    return state;
 }
 
 void cblake2b_force_portable(int portable) {
-    avx2_in_use = portable ? 0 : choose_avx2();
+    __atomic_store_n(&avx2_in_use, portable ? 0 : choose_avx2(), __ATOMIC_RELAXED);
 }
 
 void cblake2b_finish_short_x4(const uint64_t midstate[8], const uint8_t *const messages[4], size_t message_length,

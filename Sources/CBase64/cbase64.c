@@ -5,6 +5,7 @@
 
 #include "cbase64.h"
 
+// -1 until first asked; read and set atomically (relaxed), since any thread may be the first to ask.
 static int avx2_state = -1;
 
 static int detect(void) {
@@ -17,11 +18,15 @@ static int detect(void) {
 }
 
 int cbase64_uses_avx2(void) {
-    if (avx2_state < 0) avx2_state = detect();
-    return avx2_state;
+    int state = __atomic_load_n(&avx2_state, __ATOMIC_RELAXED);
+    if (state < 0) {
+        state = detect();
+        __atomic_store_n(&avx2_state, state, __ATOMIC_RELAXED);
+    }
+    return state;
 }
 
-void cbase64_force_portable(int portable) { avx2_state = portable ? 0 : detect(); }
+void cbase64_force_portable(int portable) { __atomic_store_n(&avx2_state, portable ? 0 : detect(), __ATOMIC_RELAXED); }
 
 #if defined(__x86_64__)
 #include <immintrin.h>

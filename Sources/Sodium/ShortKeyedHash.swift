@@ -10,7 +10,9 @@ import CBLAKE2b
 public final class ShortKeyedHash: @unchecked Sendable {
     public static let maxMessageLength = 128
 
-    private var midstate: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    /// Eight words, outside the object: threads hashing at once only read them through the pointer (an inout
+    /// `withUnsafeBytes(of: &storedProperty)` is a modifying access, which TSan reports as a race between them).
+    private let midstate = UnsafeMutablePointer<UInt64>.allocate(capacity: 8)
     public let outputLength: Int
 
     /// Preconditions: key 16...64 bytes, output length 16...64 (as `KeyedHash`).
@@ -18,14 +20,14 @@ public final class ShortKeyedHash: @unchecked Sendable {
         precondition((16...64).contains(key.count), "ShortKeyedHash key must be 16...64 bytes")
         precondition((16...64).contains(outputLength), "ShortKeyedHash length must be 16...64")
         self.outputLength = outputLength
-        withUnsafeMutableBytes(of: &midstate) { state in
-            cblake2b_keyed_midstate(state.baseAddress!.assumingMemoryBound(to: UInt64.self),
-                                    key.baseAddress!.assumingMemoryBound(to: UInt8.self), key.count, outputLength)
-        }
+        midstate.initialize(repeating: 0, count: 8)
+        cblake2b_keyed_midstate(midstate, key.baseAddress!.assumingMemoryBound(to: UInt8.self), key.count,
+                                outputLength)
     }
 
     deinit {
-        withUnsafeMutableBytes(of: &midstate) { zeroize($0) }
+        zeroize(UnsafeMutableRawBufferPointer(start: midstate, count: 8 * MemoryLayout<UInt64>.size))
+        midstate.deallocate()
     }
 
     /// Hashes `count` messages of `messageLength` (1...128) bytes each, packed one after another in `messages`,
@@ -51,10 +53,8 @@ public final class ShortKeyedHash: @unchecked Sendable {
                             outs[lane] = start + lane < count
                                 ? output + (start + lane) * outputLength : spare.baseAddress!
                         }
-                        withUnsafeBytes(of: &midstate) { state in
-                            cblake2b_finish_short_x4(state.baseAddress!.assumingMemoryBound(to: UInt64.self),
-                                                     ins.baseAddress!, messageLength, outs.baseAddress!, outputLength)
-                        }
+                        cblake2b_finish_short_x4(midstate, ins.baseAddress!, messageLength, outs.baseAddress!,
+                                                 outputLength)
                         start += 4
                     }
                 }
@@ -76,10 +76,7 @@ public final class ShortKeyedHash: @unchecked Sendable {
         precondition((1...Self.maxMessageLength).contains(message.count),
                      "ShortKeyedHash message must be 1...128 bytes")
         precondition(output.count >= outputLength, "ShortKeyedHash output buffer too small")
-        withUnsafeBytes(of: &midstate) { state in
-            cblake2b_finish_short(state.baseAddress!.assumingMemoryBound(to: UInt64.self),
-                                  message.baseAddress!.assumingMemoryBound(to: UInt8.self), message.count,
-                                  output.baseAddress!.assumingMemoryBound(to: UInt8.self), outputLength)
-        }
+        cblake2b_finish_short(midstate, message.baseAddress!.assumingMemoryBound(to: UInt8.self), message.count,
+                              output.baseAddress!.assumingMemoryBound(to: UInt8.self), outputLength)
     }
 }

@@ -74,6 +74,12 @@ final class CursorTests: XCTestCase {
             while let pair = p { seqs.append(pair.value.array); p = try f.nextDuplicate() }
             XCTAssertEqual(seqs, [10, 20, 30, 40].map { beKey($0) })
             XCTAssertEqual(try f.seek(key: bytes("m1"), valueAtLeast: beKey(15))?.value.array, beKey(20))
+            // The key is a view into the map, not into the caller's array (freed once the call returns).
+            let probe = bytes("m1")
+            let both = try XCTUnwrap(try f.seek(key: probe, valueAtLeast: beKey(15)))
+            probe.withUnsafeBytes { XCTAssertNotEqual(both.key.baseAddress, $0.baseAddress) }
+            XCTAssertEqual(both.key.string, "m1")
+            XCTAssertNil(try f.seek(key: probe, valueAtLeast: beKey(41)))
             XCTAssertNil(try f.seek(exactly: bytes("m9")))
         }
         // many duplicates: sub-databases (with fixed-size leaf pages for dupFixed)

@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import XCTest
 @testable import Sodium
 
@@ -390,6 +392,24 @@ final class ShortKeyedHashTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// One hasher shared by every worker (as KeyRing's is): hashing only reads the midstate, so threads may hash
+    /// at once (`tools/test.sh --sanitize thread` reports any modifying access).
+    func testOneHasherOnManyThreadsAtOnce() {
+        let key = (0..<32).map { UInt8($0 * 3 + 1) }
+        let hasher = key.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: 32) }
+        let message = [UInt8](repeating: 0x5a, count: 40)
+        let expected = KeyedHash.hash(message, key: SecretBytes(copying: key), length: 32)
+        let mismatches = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            for _ in 0..<200 {
+                var got = [UInt8](repeating: 0, count: 32)
+                message.withUnsafeBytes { m in got.withUnsafeMutableBytes { hasher.hash(m, into: $0) } }
+                if got != expected { mismatches.withLock { $0 += 1 } }
+            }
+        }
+        XCTAssertEqual(mismatches.withLock { $0 }, 0)
     }
 }
 
