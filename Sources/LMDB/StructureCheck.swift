@@ -322,6 +322,11 @@ final class StructureCheck {
     private func subPage(_ p: UnsafeRawBufferPointer, at base: Int, size: Int, name: String) throws {
         guard size >= Self.headerSize else { throw corrupted("\(name): sub-page too small") }
         let flags = p.loadUnaligned(fromByteOffset: base + 10, as: UInt16.self)
+        // LMDB positions a cursor on an inline sub-page without checking its flags, then asserts (aborts) that it
+        // is a leaf: a sub-page that is not a plain or fixed-size leaf is damage.
+        guard flags & Self.pLeaf != 0, flags & (Self.pBranch | Self.pOverflow) == 0 else {
+            throw corrupted("\(name): sub-page flags \(flags) are not a leaf's")
+        }
         let count = try bounds(p, limit: size, what: name, base: base)
         if flags & Self.pLeaf2 != 0 {
             let ksize = Int(p.loadUnaligned(fromByteOffset: base + 8, as: UInt16.self))
