@@ -191,7 +191,7 @@ extension ReadTransaction {
         var st = MDB_stat()
         try check(mdb_env_stat(env, &st), "mdb_env_stat")
         let checker = StructureCheck(fd: fd, pageSize: Int(st.ms_psize), deep: true, streaming: Set(names))
-        try checker.run(fileSize: try sizeOfFile(fd), txnid: UInt64(mdb_txn_id(t)))
+        try checker.run(fileSize: try sizeOfFile(fd), txnid: UInt64(UInt(bitPattern: mdb_txn_id(t))))  // any bits
         return try names.map { name in
             guard let db = checker.streamedDBs[name] else {
                 throw LMDBError(code: MDB_NOTFOUND, message: "no database named \(name)", operation: "database scan")

@@ -162,7 +162,9 @@ public final class Environment: @unchecked Sendable {
         defer { mdb_txn_abort(raw) }
         let checker = StructureCheck(fd: fd, pageSize: pageSize, deep: deep)
         // the file may have grown since `fileSize` was taken (other writers)
-        try checker.run(fileSize: max(fileSize, try sizeOfFile(fd)), txnid: UInt64(mdb_txn_id(raw)))
+        // mdb_txn_id is a size_t: a damaged meta page may hold any bit pattern, negative as an Int
+        let txnid = UInt64(UInt(bitPattern: mdb_txn_id(raw)))
+        try checker.run(fileSize: max(fileSize, try sizeOfFile(fd)), txnid: txnid)
         return checker.pagesChecked
     }
 
