@@ -2,6 +2,7 @@
 # Builds the libFuzzer driver of every parser of hostile input and runs each target (Fuzz/README.md):
 #   tools/fuzz.sh [SECONDS] [TARGET...]     default: every target, 10 seconds each
 #   FUZZ_RUNS=N tools/fuzz.sh 3600 ...      stop a target after N executions (the long run uses 1000000)
+#   FUZZ_SEED=N                             a fixed random seed: with FUZZ_RUNS, the same inputs every time (CI)
 # Each target starts from its committed seed corpus, Fuzz/corpus/TARGET (read only), and keeps what it finds in a
 # scratch corpus. A crash, leak or hang is written to Fuzz/crashes/TARGET/ and fails the run: replay it with
 #   LEDGER_FUZZ_TARGET=TARGET .build/debug/LedgerFuzz Fuzz/crashes/TARGET/FILE
@@ -27,7 +28,7 @@ for t in "${targets[@]}"; do
   log="$SCRATCH/$t.log"
   status=0
   LEDGER_FUZZ_TARGET="$t" "$BIN" "$SCRATCH/$t" "Fuzz/corpus/$t" -max_total_time="$SECONDS_EACH" \
-    ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+    ${FUZZ_RUNS:+-runs="$FUZZ_RUNS"} ${FUZZ_SEED:+-seed="$FUZZ_SEED"} -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
     -artifact_prefix="Fuzz/crashes/$t/" > "$log" 2>&1 || status=$?
   runs=$(grep -oE "stat::number_of_executed_units: *[0-9]+" "$log" | grep -oE "[0-9]+$" || echo 0)
   cov=$(grep -oE "cov: [0-9]+" "$log" | tail -1 | grep -oE "[0-9]+" || echo 0)
