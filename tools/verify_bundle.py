@@ -208,7 +208,8 @@ def parse_leaf(b):
         p += n
         return out
 
-    if take(1) != b"\x01":
+    # Leaf v1 and v2 share one layout; they differ only in which kind of key encrypted the (unexported) ciphertext.
+    if take(1) not in (b"\x01", b"\x02"):
         raise ValueError("unknown leaf version")
     take(16)
     seq = int.from_bytes(take(8), "big")

@@ -111,9 +111,13 @@ package struct EntryPayload {
 /// Associated data of an entry's AEAD (docs/FORMAT.md): binds the ciphertext to its ledger, position and key,
 /// so a ciphertext moved to another seq or ledger, or relabelled with another key, fails to open.
 package enum EntryAssociatedData {
-    package static let label = Array("client-ledger/entry/v1".utf8)
+    /// `client-ledger/entry/v1` or `/v2`, after the leaf version: a v1 ciphertext relabelled as v2 fails to open.
+    package static func label(version: UInt8) -> [UInt8] {
+        Array("client-ledger/entry/v\(version)".utf8)
+    }
 
-    package static func bytes(ledgerID: [UInt8], seq: UInt64, keyID: UInt32) -> [UInt8] {
+    package static func bytes(version: UInt8, ledgerID: [UInt8], seq: UInt64, keyID: UInt32) -> [UInt8] {
+        let label = label(version: version)
         var w = ByteWriter(capacity: label.count + 28)
         w.raw(label)
         w.raw(ledgerID)

@@ -42,7 +42,10 @@ public enum LeafDecodingError: Error, Equatable, Sendable, CustomStringConvertib
 /// 32 bytes per field: that halves the leaf, and the digests are recomputed from the (encrypted or
 /// exported) disclosures whenever they are checked. docs/FORMAT.md explains the choice.
 public struct Leaf: Sendable, Equatable {
-    public static let currentVersion: UInt8 = 1
+    /// Version 1: the key id names a symmetric matter key. Version 2 (same layout, written since access control):
+    /// it names a batch data key sealed to the matter's X25519 key pair (docs/FORMAT.md, "Leaf v2").
+    public static let currentVersion: UInt8 = 2
+    public static let recordVersions: ClosedRange<UInt8> = 1...2
     public static let ledgerIDByteCount = 16
     public static let nonceByteCount = 24
     public static let maxFieldNameLength = 64
@@ -129,7 +132,7 @@ public struct Leaf: Sendable, Equatable {
         var r = ByteReader(bytes)
         do {
             let version = try r.u8()
-            guard version == 1 else { throw LeafDecodingError.unsupportedVersion(version) }
+            guard recordVersions.contains(version) else { throw LeafDecodingError.unsupportedVersion(version) }
             let ledgerID = try r.bytes(ledgerIDByteCount)
             let seq = try r.u64()
             let recordedAt = Int64(bitPattern: try r.u64())

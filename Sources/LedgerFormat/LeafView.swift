@@ -28,7 +28,7 @@ package struct LeafView {
     private static let fixedTail = 4 + Leaf.nonceByteCount + 32 + 32 + 2
 
     package init?(_ bytes: UnsafeRawBufferPointer) {
-        guard bytes.count >= Self.fixedHead, bytes[0] == Leaf.currentVersion else { return nil }
+        guard bytes.count >= Self.fixedHead, Leaf.recordVersions.contains(bytes[0]) else { return nil }
         let flags = bytes[Self.flagsOffset]
         guard flags & ~1 == 0 else { return nil }
         var o = Self.fixedHead
@@ -55,6 +55,9 @@ package struct LeafView {
         namesOffset = o + 2
         guard Self.namesAreValid(bytes, from: namesOffset, count: fieldCount) else { return nil }
     }
+
+    /// 1 or 2 (`Leaf.recordVersions`): which kind of key `keyID` names.
+    package var version: UInt8 { bytes[0] }
 
     package var ledgerID: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: bytes[Self.ledgerIDOffset..<(Self.ledgerIDOffset + Leaf.ledgerIDByteCount)])

@@ -132,7 +132,10 @@ final class AppendTests: XCTestCase {
         _ = try t.ledger.append([validRecord(matter: "A"), validRecord(matter: "B"), validRecord(matter: "A")])
         _ = try t.ledger.append(validRecord(matter: "B"))
         let entries = try allEntries(t.ledger)
-        XCTAssertEqual(entries.map(\.leaf.keyID), [1, 2, 1, 2])
+        // Leaf v2: key 1 is A's key pair, 2 the first batch's key for A, 3 B's key pair, 4 the batch key for B; the
+        // second batch seals a new batch key (5) to B's existing pair.
+        XCTAssertEqual(entries.map(\.leaf.keyID), [2, 4, 2, 5])
+        XCTAssertEqual(entries.map(\.leaf.version), [2, 2, 2, 2])
         XCTAssertEqual(entries[0].leaf.matterTag, entries[2].leaf.matterTag)
         XCTAssertNotEqual(entries[0].leaf.matterTag, entries[1].leaf.matterTag)
         XCTAssertEqual(entries[1].leaf.matterTag, entries[3].leaf.matterTag)
@@ -349,7 +352,7 @@ final class AppendTests: XCTestCase {
         let leaves = try storedLeaves(reopened)
         let newLeaf = try Leaf.decode(leaves[4])
         XCTAssertEqual(newLeaf.previousHash, recordHash(lastLeaf))
-        XCTAssertEqual(newLeaf.keyID, 1, "the matter's key is reused")
+        XCTAssertEqual(newLeaf.keyID, 4, "a new batch key (1 is the pair, 2 and 3 the batch keys of the appends before)")
         XCTAssertGreaterThanOrEqual(newLeaf.recordedAt, try Leaf.decode(lastLeaf).recordedAt)
         var builder = TreeBuilder()
         for leaf in leaves { builder.append(recordHash(leaf)) }

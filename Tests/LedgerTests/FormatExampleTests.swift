@@ -46,11 +46,11 @@ final class FormatExampleTests: XCTestCase {
         ex.add("fields digest", fieldsDigest.hex)
         let plaintext = payload.encoded()
         ex.add("payload", Hex.encode(plaintext))
-        let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: keyID)
+        let ad = EntryAssociatedData.bytes(version: 1, ledgerID: ledgerID, seq: seq, keyID: keyID)
         ex.add("associated data", Hex.encode(ad))
         let ciphertext = XChaCha20Poly1305.seal(plaintext, associatedData: ad, nonce: nonce, key: matterKey)
         ex.add("ciphertext", Hex.encode(ciphertext))
-        let leaf = Leaf(ledgerID: ledgerID, seq: seq, recordedAt: recordedAt, previousHash: .zero,
+        let leaf = Leaf(version: 1, ledgerID: ledgerID, seq: seq, recordedAt: recordedAt, previousHash: .zero,
                         matterTag: ring.matterTag(record.matter),
                         sourceTag: record.sourceKey.map { ring.sourceTag($0) },
                         keyID: keyID, nonce: nonce, ciphertextHash: Hash.sha256(ciphertext),

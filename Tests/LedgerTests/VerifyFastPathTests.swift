@@ -137,9 +137,13 @@ extension VerifyTamperTests {
             let ledger = try f.open()
             let ring = try ledger.requireKeys()
             let ledgerID = ledger.ledgerID
+            let key = try ledger.store.environment.read { txn in
+                try ledger.matterKey(id: try Leaf.decode(Array(try XCTUnwrap(txn.storedEntry(ledger.store, 3)).leaf)).keyID,
+                                     ring: ring, txn: txn)
+            }
             ledger.close()
             try f.edit { raw, txn in
-                try reseal(raw, txn, seq: 3, ring: ring, ledgerID: ledgerID, field: field, value: Array(value.utf8))
+                try reseal(raw, txn, seq: 3, key: key, ledgerID: ledgerID, field: field, value: Array(value.utf8))
             }
             let deep = try f.verify(VerifyOptions(deep: true), unlocked: true)
             let found = deep.violations.filter { $0.seq == 3 && ($0.kind == .recordSchema || $0.kind == .tagMismatch) }
@@ -154,14 +158,12 @@ extension VerifyTamperTests {
         }
     }
 
-    private func reseal(_ raw: RawLedger, _ txn: WriteTransaction, seq: UInt64, ring: KeyRing, ledgerID: [UInt8],
+    private func reseal(_ raw: RawLedger, _ txn: WriteTransaction, seq: UInt64, key: SecretBytes, ledgerID: [UInt8],
                         field: String, value: [UInt8]) throws {
         let stored = try txn.value(raw.entries, seq.bigEndianBytes)
         let length = Int(stored[0]) << 8 | Int(stored[1])
         var leaf = try Leaf.decode(Array(stored[2..<(2 + length)]))
-        let sealed = try txn.value(raw.keys, leaf.keyID.bigEndianBytes)
-        let key = try sealed.withUnsafeBytes { try ring.unwrapMatterKey($0, ledgerID: ledgerID, keyID: leaf.keyID) }
-        let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: leaf.keyID)
+        let ad = EntryAssociatedData.bytes(version: leaf.version, ledgerID: ledgerID, seq: seq, keyID: leaf.keyID)
         let plaintext = try XChaCha20Poly1305.open(Array(stored[(2 + length)...]), associatedData: ad,
                                                    nonce: leaf.nonce, key: key)
         var payload = try plaintext.withUnsafeBytes { try EntryPayload.decode($0, fieldCount: leaf.fieldNames.count) }

@@ -443,9 +443,9 @@ final class VerifyTamperTests: XCTestCase {
         let report = try f.verify()
         // every entry of that matter (2, 5, 8, … 38) names the right key id; the index no longer agrees
         for seq in stride(from: UInt64(2), to: 40, by: 3) { assertViolation(report, .matterKeyIndex, seq: seq) }
-        // and the index now names a key id that has no sealed key
+        // and the index now names a key that is not the matter's: the keys no longer form the matter's key chain
         XCTAssertTrue(report.violations.contains {
-            $0.kind == .matterKey && $0.detail.contains("no sealed key for key id")
+            $0.kind == .matterKey && $0.detail.contains("belongs to no matter's key chain")
         }, "\(report.violations)")
         XCTAssertEqual(Set(kinds(report)), [.matterKeyIndex, .matterKey])
         // deep reading follows the leaf's key id, not the index: contents still check out
@@ -491,7 +491,7 @@ final class VerifyTamperTests: XCTestCase {
             try txn.put(raw.keys, key: UInt32(999).bigEndianBytes, value: sealed)
         }
         let report = try f.verify()
-        XCTAssertTrue(report.violations.contains { $0.kind == .matterKey && $0.detail.contains("key id 1") },
+        XCTAssertTrue(report.violations.contains { $0.kind == .matterKey && $0.detail.contains("names key 1,") },
                       "\(report.violations)")
     }
 

@@ -31,7 +31,8 @@ struct PlannedRecord {
 /// link step knows. Building it here keeps leaf encoding and copying off that sequential step.
 struct SealedRecord {
     let seq: UInt64
-    let matterTag: Hash
+    /// nil for an event entry, which has no row in the matters index.
+    let matterTag: Hash?
     let sourceTag: Hash?
     /// `u16 leaf length || leaf || ciphertext`, with recordedAt and previousHash zero.
     let storedValue: [UInt8]
@@ -47,12 +48,14 @@ extension Ledger {
     /// Appends a batch in one durable write transaction: entries, chain links, tree hashes and indexes
     /// all commit together or not at all. Records whose source key is already present are skipped.
     public func append(_ records: [ValidatedRecord]) throws -> [AppendOutcome] {
-        let ring = try requireKeys()
+        let principal = try requireWriter()
         guard !records.isEmpty else { return [] }
         let recordedAt = Clock.nowMicros()
+        let access = try store.access()
         let (outcomes, state) = try LedgerError.wrap("append") {
             try store.environment.write { txn in
-                try appendInTransaction(records, ring: ring, recordedAt: recordedAt, txn: txn)
+                try appendInTransaction(records, principal: principal, access: access, recordedAt: recordedAt,
+                                        txn: txn)
             }
         }
         lock.withLock { appendState = state }  // only once committed
@@ -61,15 +64,20 @@ extension Ledger {
 
     /// Plans, seals and links `records` inside `txn`: the whole of a single `append`, and the fallback of a
     /// bulk append whose batch was sealed ahead on a prediction that another writer made wrong.
-    func appendInTransaction(_ records: [ValidatedRecord], ring: KeyRing, recordedAt: Int64,
+    func appendInTransaction(_ records: [ValidatedRecord], principal: Principal, access: Database?, recordedAt: Int64,
                              txn: WriteTransaction) throws -> ([AppendOutcome], AppendState) {
         var timer = PhaseTimer(logger: Self.logger)
         var state = try loadAppendState(txn)
-        let (outcomes, plan) = try planAppend(records, tags: try sourceTags(records, ring: ring),
+        let (outcomes, plan) = try planAppend(records, tags: try sourceTags(records, principal: principal),
                                               firstSeq: state.size) {
             try storedSource($0, txn)
         }
-        let keys = try matterKeys(for: plan.map { records[$0.index].matter }, ring: ring, txn: txn)
+        var newKeys = NewKeys(nextID: try nextMatterKeyID(txn))
+        var pairs = [Hash: MatterKeyPair]()
+        let keys = try batchKeys(for: plan.map { records[$0.index].matter }, principal: principal,
+                                 context: KeyContext(txn: txn, access: access, boxPublicKey: try boxPublicKey(txn)),
+                                 pairs: &pairs, newKeys: &newKeys)
+        try store(newKeys, txn: txn, access: access)
         timer.lap("plan")
         let sealed = try sealAll(records, plan: plan, keys: keys)
         timer.lap("seal")
@@ -85,8 +93,20 @@ extension Ledger {
     }
 
     /// The source tag of every record (nil without a sourceId), computed on every core.
-    func sourceTags(_ records: [ValidatedRecord], ring: KeyRing) throws -> [Hash?] {
-        try parallelMap(records, minimumChunk: 256) { $0.sourceKey.map { ring.sourceTag($0) } }
+    func sourceTags(_ records: [ValidatedRecord], principal: Principal) throws -> [Hash?] {
+        guard let tags = principal.tags else { throw LedgerError.notPermitted("this credential cannot append") }
+        return try parallelMap(records, minimumChunk: 256) { $0.sourceKey.map { tags.sourceTag($0) } }
+    }
+
+    /// The master key or an appender credential, with the master box key stored (once per process) so appenders
+    /// can create matter key pairs.
+    func requireWriter() throws -> Principal {
+        let principal = try requirePrincipal([.appender], for: "append records")
+        if principal.isMaster, !lock.withLock({ boxKeyStored }) {
+            try ensureBoxKey(principal)
+            lock.withLock { boxKeyStored = true }
+        }
+        return principal
     }
 
     /// Seals every planned record on every core, each with its own fresh salt seed and nonce.
@@ -175,7 +195,7 @@ extension Ledger {
         var (plaintext, digests) = EntryPayload.seal(record, seed: seed, digester: digester)
         defer { zeroize(&plaintext) }
         let nonce = Array(random[seedEnd...])
-        let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: key.id)
+        let ad = EntryAssociatedData.bytes(version: Leaf.currentVersion, ledgerID: ledgerID, seq: seq, keyID: key.id)
         let ciphertext = XChaCha20Poly1305.seal(plaintext, associatedData: ad, nonce: nonce, key: key.key)
         let leaf = Leaf(ledgerID: ledgerID, seq: seq, recordedAt: 0, previousHash: .zero, matterTag: key.tag,
                         sourceTag: sourceTag, keyID: key.id, nonce: nonce, ciphertextHash: Hash.sha256(ciphertext),
@@ -197,7 +217,7 @@ extension Ledger {
                 rebasing: value[StoredEntry.leafOffset..<(StoredEntry.leafOffset + record.leafLength)])
             Leaf.setChainFields(leaf, recordedAt: recordedAt, previousHash: state.previousHash)
             let hash = recordHash(UnsafeRawBufferPointer(leaf))
-            try record.matterTag.withUnsafeBytes { tag in
+            try record.matterTag?.withUnsafeBytes { tag in
                 try seqKey.withUnsafeBytes { try txn.put(store.matters, key: tag, value: $0, flags: [.appendDup]) }
             }
             if let sourceTag = record.sourceTag {

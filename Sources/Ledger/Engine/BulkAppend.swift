@@ -9,8 +9,8 @@ import Sodium
 struct AppendForecast {
     var size: UInt64
     var nextKeyID: UInt32
-    /// Keys of the matters this run has used so far, stored or about to be.
-    var keys: [String: MatterKey] = [:]
+    /// Key pairs this run created, stored or about to be (each batch seals its own batch keys to them).
+    var pairs: [Hash: MatterKeyPair] = [:]
     /// Source tags of the batch in flight, which a read transaction may not see yet.
     var inFlightSources: [Hash: UInt64] = [:]
 }
@@ -22,7 +22,7 @@ struct SealedBatch {
     let expectedSize: UInt64
     let expectedKeyID: UInt32
     let outcomes: [AppendOutcome]
-    let newKeys: [NewMatterKey]
+    let newKeys: NewKeys
     let sealed: [SealedRecord]
 }
 
@@ -38,10 +38,11 @@ extension Ledger {
     /// encrypted for the seq and key it is stored under.
     func appendBatches(count batchCount: Int, batch: (Int) throws -> [ValidatedRecord],
                        committed: ([AppendOutcome]) throws -> Void) throws {
-        let ring = try requireKeys()
+        let principal = try requireWriter()
         guard batchCount > 0 else { return }
+        let access = try store.access()
         var forecast = try currentForecast()
-        var prepared = try prepareBatch(try batch(0), forecast: &forecast, ring: ring)
+        var prepared = try prepareBatch(try batch(0), forecast: &forecast, principal: principal, access: access)
         var retired: SealedBatch?
         for index in 0..<batchCount {
             var ahead: BackgroundTask<(SealedBatch, AppendForecast)>?
@@ -53,12 +54,12 @@ extension Ledger {
                     ahead = BackgroundTask {
                         var forecast = predicted
                         return (try self.prepareBatch(try source.value(index + 1),
-                                                      forecast: &forecast, ring: ring), forecast)
+                                                      forecast: &forecast, principal: principal, access: access), forecast)
                     }
                 }
                 defer { _ = try? ahead?.wait() }  // the sealing job borrows `batch`: it must end inside this closure
                 _ = retired.take()  // free the batch committed last time while the workers seal, not while they wait
-                let (outcomes, matched) = try commit(prepared, ring: ring)
+                let (outcomes, matched) = try commit(prepared, principal: principal, access: access)
                 try committed(outcomes)
                 return matched
             }
@@ -70,7 +71,7 @@ extension Ledger {
             } else {
                 // Another writer made the prediction stale: predict again from what is committed now.
                 forecast = try currentForecast()
-                prepared = try prepareBatch(prepared.records, forecast: &forecast, ring: ring)
+                prepared = try prepareBatch(prepared.records, forecast: &forecast, principal: principal, access: access)
             }
         }
     }
@@ -85,64 +86,48 @@ extension Ledger {
     }
 
     /// Plans and seals `records` on the prediction `forecast`, and advances it past them.
-    private func prepareBatch(_ records: [ValidatedRecord], forecast: inout AppendForecast,
-                              ring: KeyRing) throws -> SealedBatch {
+    private func prepareBatch(_ records: [ValidatedRecord], forecast: inout AppendForecast, principal: Principal,
+                              access: Database?) throws -> SealedBatch {
         let (expectedSize, expectedKeyID) = (forecast.size, forecast.nextKeyID)
-        let tags = try sourceTags(records, ring: ring)
+        let tags = try sourceTags(records, principal: principal)
         let inFlight = forecast.inFlightSources
-        let (outcomes, plan, newKeys) = try LedgerError.wrap("plan import") {
+        let (outcomes, plan, newKeys, keys) = try LedgerError.wrap("plan import") {
             try store.environment.read { txn in
                 let (outcomes, plan) = try planAppend(records, tags: tags, firstSeq: expectedSize) { tag in
                     try inFlight[tag] ?? storedSource(tag, txn)
                 }
-                let newKeys = try forecastKeys(for: plan.map { records[$0.index].matter }, forecast: &forecast,
-                                               ring: ring, txn: txn)
-                return (outcomes, plan, newKeys)
+                var newKeys = NewKeys(nextID: expectedKeyID)
+                let context = KeyContext(txn: txn, access: access, boxPublicKey: try boxPublicKey(txn))
+                let keys = try batchKeys(for: plan.map { records[$0.index].matter }, principal: principal,
+                                         context: context, pairs: &forecast.pairs, newKeys: &newKeys)
+                return (outcomes, plan, newKeys, keys)
             }
         }
-        let sealed = try sealAll(records, plan: plan, keys: forecast.keys)
+        let sealed = try sealAll(records, plan: plan, keys: keys)
         forecast.size += UInt64(plan.count)
+        forecast.nextKeyID = newKeys.nextID
         forecast.inFlightSources = [:]
         for item in plan { if let tag = item.sourceTag { forecast.inFlightSources[tag] = item.seq } }
         return SealedBatch(records: records, expectedSize: expectedSize, expectedKeyID: expectedKeyID,
                            outcomes: outcomes, newKeys: newKeys, sealed: sealed)
     }
 
-    /// The key of each matter: from this run's forecast, else the stored one, else a new one for the next id.
-    /// Returns the new ones, which the batch's transaction stores.
-    private func forecastKeys(for matters: [String], forecast: inout AppendForecast, ring: KeyRing,
-                              txn: ReadTransaction) throws -> [NewMatterKey] {
-        var created = [NewMatterKey]()
-        for matter in matters where forecast.keys[matter] == nil {
-            let tag = ring.matterTag(matter)
-            if let stored = try storedMatterKey(tag: tag, ring: ring, txn: txn) {
-                forecast.keys[matter] = stored
-            } else {
-                guard forecast.nextKeyID < UInt32.max else { throw LedgerError.corrupt("matter key ids are exhausted") }
-                let fresh = NewMatterKey(tag: tag, id: forecast.nextKeyID, ring: ring, ledgerID: ledgerID)
-                forecast.nextKeyID += 1
-                forecast.keys[matter] = fresh.key
-                created.append(fresh)
-            }
-        }
-        return created
-    }
-
     /// Commits a sealed batch if its prediction holds, else plans and seals it again inside the transaction.
     /// Returns its outcomes and whether the prediction held.
-    private func commit(_ batch: SealedBatch, ring: KeyRing) throws -> ([AppendOutcome], matched: Bool) {
+    private func commit(_ batch: SealedBatch, principal: Principal,
+                        access: Database?) throws -> ([AppendOutcome], matched: Bool) {
         guard !batch.sealed.isEmpty else { return (batch.outcomes, true) }  // all duplicates: nothing to write
         let recordedAt = Clock.nowMicros()
         let (outcomes, state, matched) = try LedgerError.wrap("append") {
             try store.environment.write { txn -> ([AppendOutcome], AppendState, Bool) in
                 guard try txn.entryCount(store) == batch.expectedSize,
                       try nextMatterKeyID(txn) == batch.expectedKeyID else {
-                    let (outcomes, state) = try appendInTransaction(batch.records, ring: ring,
-                                                                    recordedAt: recordedAt, txn: txn)
+                    let (outcomes, state) = try appendInTransaction(batch.records, principal: principal,
+                                                                    access: access, recordedAt: recordedAt, txn: txn)
                     return (outcomes, state, false)
                 }
                 var timer = PhaseTimer(logger: Self.logger)
-                for key in batch.newKeys { try store(key, txn: txn) }
+                try store(batch.newKeys, txn: txn, access: access)
                 var state = try loadAppendState(txn)
                 try link(batch.sealed, into: &state, recordedAt: recordedAt, txn: txn)
                 timer.lap("link")

@@ -35,6 +35,8 @@ public final class Ledger: @unchecked Sendable {
     let lock = NSLock()
     var keyRing: KeyRing?
     var signer: NoteSigner?
+    var principal: Principal?
+    var boxKeyStored = false
     var matterKeyCache: [UInt32: SecretBytes] = [:]
     var appendState: AppendState?
 
@@ -218,12 +220,10 @@ public final class Ledger: @unchecked Sendable {
         } catch {
             throw LedgerError.wrongKey("the key does not unlock this ledger (wrong key file or passphrase)")
         }
-        let signer = try NoteSigner(name: origin, seed: seed)
-        guard signer.verifierKey.text == storedVerifierKey else {
-            throw LedgerError.corrupt("the stored verifier key does not match the ledger's signing key")
-        }
+        let signer = try verifiedSigner(seed: seed)
         lock.withLock {
             self.keyRing = ring
+            self.principal = Principal(master: ring)
             self.signer = signer
         }
     }

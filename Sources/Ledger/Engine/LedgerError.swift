@@ -18,9 +18,13 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
     /// A key of the other kind was given: the ledger is protected by a passphrase (true) or a key file (false).
     case otherKeyKind(usesPassphrase: Bool)
     case wrongKey(String)
+    /// The credential's role or grant does not allow this; the message reveals nothing of what was refused.
+    case notPermitted(String)
     case invalidRecords([RecordError])
     case unknownSequence(UInt64, size: UInt64)
     case unknownMatter
+    /// The seq holds an access-control event, not a record (`ledger access log` lists those).
+    case notARecord(UInt64)
     /// LMDB failed during `operation` for a reason other than damage (map full, readers full, I/O, permissions).
     case storage(operation: String, cause: LMDBError)
     /// LMDB found the file damaged during `operation` (a bad page, a broken B-tree): an integrity failure.
@@ -56,6 +60,8 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
             return what
         case .wrongKey(let what):
             return what
+        case .notPermitted(let what):
+            return what
         case .invalidRecords(let errors):
             return errors.map(\.description).joined(separator: "\n")
         case .unknownSequence(let seq, let size):
@@ -63,6 +69,8 @@ public enum LedgerError: Error, CustomStringConvertible, Sendable {
                              : "no entry \(seq): the ledger has entries 0 to \(size - 1)"
         case .unknownMatter:
             return "no entries for that matter"
+        case .notARecord(let seq):
+            return "entry \(seq) is an access-control event, not a record (see `ledger access log`)"
         case .storage(let operation, let cause):
             return "storage error during \(operation): \(cause)"
         case .damagedStorage(let operation, let cause):

@@ -62,13 +62,20 @@ public struct EntryFilter: Sendable {
 }
 
 extension Ledger {
-    /// Decrypts one entry. Throws `unknownSequence` past the end.
+    /// Decrypts one entry. Throws `unknownSequence` past the end. A reader credential gets `notPermitted`, with the
+    /// same message, for an entry of another matter, an event entry, or a seq past the end: it learns nothing of them.
     public func entry(_ seq: UInt64) throws -> LedgerEntry {
-        let ring = try requireKeys()
+        let principal = try requireReader()
         return try LedgerError.wrap("read entry") {
             try store.environment.read { txn in
-                guard let entry = try decryptEntry(seq, ring: ring, txn: txn) else {
-                    throw LedgerError.unknownSequence(seq, size: try txn.entryCount(store))
+                guard let tag = try recordTag(seq, txn: txn), principal.mayRead(tag: tag) else {
+                    if !principal.isMaster { throw LedgerError.notPermitted(Self.notReadable) }
+                    let size = try txn.entryCount(store)
+                    if seq < size { throw LedgerError.notARecord(seq) }
+                    throw LedgerError.unknownSequence(seq, size: size)
+                }
+                guard let entry = try decryptEntry(seq, principal: principal, txn: txn) else {
+                    throw LedgerError.notARecord(seq)
                 }
                 return entry
             }
@@ -76,29 +83,55 @@ extension Ledger {
     }
 
     /// Visits decrypted entries in seq order, optionally only one matter's (via the matter index) and an occurredAt
-    /// range. Throws `unknownMatter` when a matter is named that has no entries.
+    /// range. Throws `unknownMatter` when a matter is named that has no entries. A reader visits only its matters.
     public func entries(matching filter: EntryFilter, _ visit: (LedgerEntry) throws -> Void) throws {
-        let ring = try requireKeys()
+        let principal = try requireReader()
         try LedgerError.wrap("list entries") {
             try store.environment.read { txn in
-                for seq in try seqs(matter: filter.matter, ring: ring, txn: txn) {
-                    guard let entry = try decryptEntry(seq, ring: ring, txn: txn) else {
-                        throw LedgerError.corrupt("the matter index names entry \(seq), which does not exist")
-                    }
+                for seq in try seqs(matter: filter.matter, principal: principal, txn: txn) {
+                    guard let entry = try decryptEntry(seq, principal: principal, txn: txn) else { continue }
                     if filter.admits(entry) { try visit(entry) }
                 }
             }
         }
     }
 
-    /// The seqs of one matter (from the matters index), or every seq.
-    func seqs(matter: String?, ring: KeyRing, txn: ReadTransaction) throws -> AnySequence<UInt64> {
-        guard let matter else { return AnySequence(0..<(try txn.entryCount(store))) }
-        let tag = ring.matterTag(matter).bytes
+    /// The master key or a reader credential.
+    func requireReader() throws -> Principal {
+        try requirePrincipal([.reader], for: "decrypt entries")
+    }
+
+    /// The matter tag of a record entry; nil past the end or for an event entry.
+    func recordTag(_ seq: UInt64, txn: ReadTransaction) throws -> Hash? {
+        guard let (leaf, _) = try txn.storedEntry(store, seq) else { return nil }
+        if EventLeaf.isEvent(leaf) { return nil }
+        guard let view = LeafView(leaf) else { throw LedgerError.corrupt("entry \(seq): the leaf does not decode") }
+        return view.matterTag
+    }
+
+    /// The seqs of one matter (from the matters index), or of every record the principal may read: all of them for
+    /// the master key (event entries left out), the granted matters' for a reader.
+    func seqs(matter: String?, principal: Principal, txn: ReadTransaction) throws -> AnySequence<UInt64> {
+        if let matter {
+            guard let tag = principal.matterTag(matter), principal.mayRead(tag: tag) else {
+                throw LedgerError.notPermitted(Self.notReadable)
+            }
+            let seqs = try seqs(tag: tag, txn: txn)
+            guard !seqs.isEmpty else { throw LedgerError.unknownMatter }
+            return AnySequence(seqs)
+        }
+        if let granted = principal.matters {
+            return AnySequence(try granted.flatMap { try seqs(tag: $0, txn: txn) }.sorted())
+        }
+        return AnySequence(0..<(try txn.entryCount(store)))  // event entries are passed over when read
+    }
+
+    /// The seqs the matters index lists under a tag, ascending.
+    func seqs(tag: Hash, txn: ReadTransaction) throws -> [UInt64] {
         let cursor = try txn.cursor(store.matters)
         defer { cursor.close() }
         var seqs = [UInt64]()
-        var pair = try cursor.seek(exactly: tag)
+        var pair = try cursor.seek(exactly: tag.bytes)
         while let current = pair {
             guard let seq = UInt64(bigEndianBytes: current.value) else {
                 throw LedgerError.corrupt("a matters index value is not 8 bytes")
@@ -106,15 +139,14 @@ extension Ledger {
             seqs.append(seq)
             pair = try cursor.nextDuplicate()
         }
-        guard !seqs.isEmpty else { throw LedgerError.unknownMatter }
-        return AnySequence(seqs)
+        return seqs
     }
 
     /// Opens an entry's ciphertext with its matter key and associated data (ledger id, seq, key id) and splits the
     /// payload into its values. Either failure is corruption, named with the seq.
     func openPayload(seq: UInt64, leaf: Leaf,
                      ciphertext: UnsafeRawBufferPointer, key: SecretBytes) throws -> EntryPayload {
-        let ad = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: seq, keyID: leaf.keyID)
+        let ad = EntryAssociatedData.bytes(version: leaf.version, ledgerID: ledgerID, seq: seq, keyID: leaf.keyID)
         let plaintext: SecretBytes
         do {
             plaintext = try ad.withUnsafeBytes { ad in
@@ -134,22 +166,28 @@ extension Ledger {
 
     /// The stored entry `seq`, which an index named, copied out of the transaction with its matter key. A missing or
     /// undecodable entry is corruption.
-    func sealedEntry(_ seq: UInt64, ring: KeyRing, txn: ReadTransaction) throws -> SealedEntry {
+    func sealedEntry(_ seq: UInt64, principal: Principal, txn: ReadTransaction) throws -> SealedEntry? {
         guard let (rawLeaf, ciphertext) = try txn.storedEntry(store, seq) else {
             throw LedgerError.corrupt("the matter index names entry \(seq), which does not exist")
         }
+        if EventLeaf.isEvent(rawLeaf) { return nil }
         let leaf: Leaf
         do { leaf = try Leaf.decode(rawLeaf) } catch { throw LedgerError.corrupt("entry \(seq): \(error)") }
         return SealedEntry(seq: seq, leaf: leaf, rawLeaf: Array(rawLeaf), ciphertext: Array(ciphertext),
-                           key: try matterKey(id: leaf.keyID, ring: ring, txn: txn))
+                           key: try entryKey(id: leaf.keyID, principal: principal, txn: txn))
     }
 
     /// Decrypts an entry and checks every disclosure against its leaf digest (so `show` never displays altered text).
-    func decryptEntry(_ seq: UInt64, ring: KeyRing, txn: ReadTransaction) throws -> LedgerEntry? {
-        guard let (rawLeaf, ciphertext) = try txn.storedEntry(store, seq) else { return nil }
+    /// nil for an event entry; a missing entry is corruption (an index named it).
+    func decryptEntry(_ seq: UInt64, principal: Principal, txn: ReadTransaction) throws -> LedgerEntry? {
+        guard let (rawLeaf, ciphertext) = try txn.storedEntry(store, seq) else {
+            throw LedgerError.corrupt("entry \(seq) is missing")
+        }
+        if EventLeaf.isEvent(rawLeaf) { return nil }
         let leaf: Leaf
         do { leaf = try Leaf.decode(rawLeaf) } catch { throw LedgerError.corrupt("entry \(seq): \(error)") }
-        let matterKey = try self.matterKey(id: leaf.keyID, ring: ring, txn: txn)
+        guard principal.mayRead(tag: leaf.matterTag) else { throw LedgerError.notPermitted(Self.notReadable) }
+        let matterKey = try entryKey(id: leaf.keyID, principal: principal, txn: txn)
         let disclosures = try openPayload(seq: seq, leaf: leaf, ciphertext: ciphertext, key: matterKey)
             .disclosures(names: leaf.fieldNames)
         guard Leaf.fieldsDigest(names: leaf.fieldNames, digests: disclosures.map(\.digest)) == leaf.fieldsDigest else {

@@ -81,11 +81,11 @@ extension Ledger {
         guard !FileManager.default.fileExists(atPath: path) else { throw ExportError.outputExists(path) }
         var timer = PhaseTimer(logger: Self.logger)
         defer { Self.logger.debug("export", metadata: ["phases": "\(timer)"]) }
-        let ring = try requireKeys()
+        let principal = try requireReader()
         // stored once the bundle is written: a failed export leaves no trace
         let (note, size, root) = try signTreeHead()
         timer.lap("sign")
-        let (entries, consistency) = try selectEntries(options, ring: ring, size: size, root: root)
+        let (entries, consistency) = try selectEntries(options, principal: principal, size: size, root: root)
         guard !entries.isEmpty else { throw ExportError.emptySelection }
         timer.lap("select")
 
@@ -107,7 +107,7 @@ extension Ledger {
 
     /// The selected entries (seq order, with inclusion proofs against `size`) and, with --since-checkpoint, the
     /// consistency proof. Entries are copied out of the transaction, then decrypted and split on every core.
-    private func selectEntries(_ options: ExportOptions, ring: KeyRing, size: UInt64, root: Hash) throws
+    private func selectEntries(_ options: ExportOptions, principal: Principal, size: UInt64, root: Hash) throws
         -> (entries: [BundleEntry], consistency: (note: String, proof: [Hash])?) {
         let filter = EntryFilter(matter: nil, from: options.from, to: options.to)
         let wanted = Set(options.matters)
@@ -116,14 +116,14 @@ extension Ledger {
                 var seqs = Set<UInt64>()
                 for matter in options.matters {
                     do {
-                        for seq in try self.seqs(matter: matter, ring: ring, txn: txn) where seq < size {
+                        for seq in try self.seqs(matter: matter, principal: principal, txn: txn) where seq < size {
                             seqs.insert(seq)
                         }
                     } catch LedgerError.unknownMatter {
                         throw ExportError.unknownMatter(matter)
                     }
                 }
-                let sealed = try seqs.sorted().map { try sealedEntry($0, ring: ring, txn: txn) }
+                let sealed = try seqs.sorted().compactMap { try sealedEntry($0, principal: principal, txn: txn) }
                 let opened = try parallelMap(sealed, minimumChunk: 64) {
                     try self.openForExport($0, profile: options.profile, wanted: wanted, filter: filter)
                 }

@@ -54,7 +54,7 @@ extension Ledger {
     /// so re-running an interrupted or repeated import appends only what is missing.
     public func importRecords(from path: String, format: ImportFormat? = nil,
                               options: ImportOptions = ImportOptions()) throws -> ImportSummary {
-        _ = try requireKeys()
+        _ = try requireWriter()
         let data = try readInput(path)
         switch format ?? ImportFormat.guess(path: path) {
         case .jsonl:

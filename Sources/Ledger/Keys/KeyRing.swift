@@ -62,58 +62,29 @@ final class KeyRing: Sendable {
         case wrapMatterKeys = 1
         case indexTags = 2
         case sealSigningKey = 3
+        case masterBox = 4
     }
 
     let wrappingKey: SecretBytes
-    let indexKey: SecretBytes
     let sealingKey: SecretBytes
-    /// The index key's BLAKE2b midstate: a tag of a message up to 128 bytes is then one compression.
-    private let indexHasher: ShortKeyedHash
+    /// Matter and source tags (shared with appender credentials, which must tag what they append).
+    let tags: TagKey
+    /// The master's X25519 key pair: matter key pairs' private keys are sealed to its public half.
+    let box: BoxKeyPair
 
     init(master: SecretBytes) {
         wrappingKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.wrapMatterKeys.rawValue,
                                                  context: Self.context)
-        indexKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.indexTags.rawValue, context: Self.context)
+        tags = TagKey(KeyDerivation.deriveSubkey(from: master, id: Purpose.indexTags.rawValue, context: Self.context))
         sealingKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.sealSigningKey.rawValue,
                                                 context: Self.context)
-        indexHasher = indexKey.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: Hash.byteCount) }
+        box = BoxKeyPair(seed: KeyDerivation.deriveSubkey(from: master, id: Purpose.masterBox.rawValue,
+                                                          context: Self.context))
     }
 
-    /// Keyed BLAKE2b of the matter number: equal matters give equal tags, nobody without the key can test a guess.
-    func matterTag(_ matter: String) -> Hash {
-        tag(domain: "matter", matter)
-    }
-
-    /// Keyed BLAKE2b of (sourceSystem, sourceId), the idempotency key of imports.
-    func sourceTag(_ sourceKey: String) -> Hash {
-        tag(domain: "source", sourceKey)
-    }
-
-    /// BLAKE2b-256(key = index key, message = domain || 0x00 || value). Messages up to 128 bytes (nearly all)
-    /// are hashed from the key's midstate on the stack; longer ones by libsodium. Same bytes either way.
-    private func tag(domain: String, _ value: String) -> Hash {
-        var value = value
-        return value.withUTF8 { valueBytes in
-            let length = domain.utf8.count + 1 + valueBytes.count
-            guard length <= ShortKeyedHash.maxMessageLength else {
-                var message = Array(domain.utf8) + [0] + Array(valueBytes)
-                defer { zeroize(&message) }
-                return Hash(bytes: KeyedHash.hash(message, key: indexKey, length: Hash.byteCount))!
-            }
-            return withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { message in
-                defer { zeroize(message) }
-                var n = 0
-                for byte in domain.utf8 { message[n] = byte; n += 1 }
-                message[n] = 0
-                UnsafeMutableRawBufferPointer(rebasing: message[(n + 1)...])
-                    .copyMemory(from: UnsafeRawBufferPointer(valueBytes))
-                return withUnsafeTemporaryAllocation(byteCount: Hash.byteCount, alignment: 8) { out in
-                    indexHasher.hash(UnsafeRawBufferPointer(message), into: out)
-                    return Hash(unsafeBytes: UnsafeRawBufferPointer(out))
-                }
-            }
-        }
-    }
+    var indexKey: SecretBytes { tags.key }
+    func matterTag(_ matter: String) -> Hash { tags.matterTag(matter) }
+    func sourceTag(_ sourceKey: String) -> Hash { tags.sourceTag(sourceKey) }
 
     // MARK: Sealed secrets: u8 version (1) || nonce (24) || XChaCha20-Poly1305(secret, ad)
 
@@ -165,6 +136,54 @@ final class KeyRing: Sendable {
         return try ad.withUnsafeBytes { adBytes in
             try XChaCha20Poly1305.open(UnsafeRawBufferPointer(rebasing: sealed[nonceEnd...]), associatedData: adBytes,
                                        nonce: UnsafeRawBufferPointer(rebasing: sealed[1..<nonceEnd]), key: key)
+        }
+    }
+}
+
+/// The index key: keyed BLAKE2b tags of matter numbers and source keys.
+final class TagKey: Sendable {
+    let key: SecretBytes
+    /// The index key's BLAKE2b midstate: a tag of a message up to 128 bytes is then one compression.
+    private let hasher: ShortKeyedHash
+
+    init(_ key: SecretBytes) {
+        self.key = key
+        hasher = key.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: Hash.byteCount) }
+    }
+
+    /// Keyed BLAKE2b of the matter number: equal matters give equal tags, nobody without the key can test a guess.
+    func matterTag(_ matter: String) -> Hash {
+        tag(domain: "matter", matter)
+    }
+
+    /// Keyed BLAKE2b of (sourceSystem, sourceId), the idempotency key of imports.
+    func sourceTag(_ sourceKey: String) -> Hash {
+        tag(domain: "source", sourceKey)
+    }
+
+    /// BLAKE2b-256(key = index key, message = domain || 0x00 || value). Messages up to 128 bytes (nearly all)
+    /// are hashed from the key's midstate on the stack; longer ones by libsodium. Same bytes either way.
+    private func tag(domain: String, _ value: String) -> Hash {
+        var value = value
+        return value.withUTF8 { valueBytes in
+            let length = domain.utf8.count + 1 + valueBytes.count
+            guard length <= ShortKeyedHash.maxMessageLength else {
+                var message = Array(domain.utf8) + [0] + Array(valueBytes)
+                defer { zeroize(&message) }
+                return Hash(bytes: KeyedHash.hash(message, key: key, length: Hash.byteCount))!
+            }
+            return withUnsafeTemporaryAllocation(byteCount: length, alignment: 1) { message in
+                defer { zeroize(message) }
+                var n = 0
+                for byte in domain.utf8 { message[n] = byte; n += 1 }
+                message[n] = 0
+                UnsafeMutableRawBufferPointer(rebasing: message[(n + 1)...])
+                    .copyMemory(from: UnsafeRawBufferPointer(valueBytes))
+                return withUnsafeTemporaryAllocation(byteCount: Hash.byteCount, alignment: 8) { out in
+                    hasher.hash(UnsafeRawBufferPointer(message), into: out)
+                    return Hash(unsafeBytes: UnsafeRawBufferPointer(out))
+                }
+            }
         }
     }
 }

@@ -19,7 +19,7 @@ extension Ledger {
     /// leaf commits to the exact bytes, so the record is the one appended); only the report's fields are parsed.
     /// Same selection and errors as `entries(matching:)`.
     func reportRecords(matching filter: EntryFilter) throws -> [ReportRecord] {
-        let ring = try requireKeys()
+        let principal = try requireReader()
         // Copy a batch of stored entries, open it on every core, repeat: memory stays bounded by the batch size.
         return try LedgerError.wrap("read entries") {
             try store.environment.read { txn in
@@ -31,8 +31,9 @@ extension Ledger {
                         .compactMap { $0 }
                     batch.removeAll(keepingCapacity: true)
                 }
-                for seq in try seqs(matter: filter.matter, ring: ring, txn: txn) {
-                    batch.append(try sealedEntry(seq, ring: ring, txn: txn))
+                for seq in try seqs(matter: filter.matter, principal: principal, txn: txn) {
+                    guard let sealed = try sealedEntry(seq, principal: principal, txn: txn) else { continue }
+                    batch.append(sealed)
                     if batch.count == Self.reportBatchSize { try flush() }
                 }
                 try flush()

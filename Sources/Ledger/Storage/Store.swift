@@ -1,3 +1,4 @@
+import Foundation
 import LMDB
 import LedgerFormat
 import MerkleLog
@@ -14,6 +15,7 @@ import MerkleLog
 /// | matterKeys  | matter tag (32)           | key id (u32 BE)                        |
 /// | matters     | matter tag (32)           | seq (u64 BE), sorted duplicates        |
 /// | sources     | source tag (32)           | seq (u64 BE)                           |
+/// | access      | see AccessKey             | grants and what they seal (created by the first grant) |
 final class Store: @unchecked Sendable {
     // @unchecked: the handles are immutable after init; LMDB serialises writers and isolates readers itself.
     static let storageFormatVersion: UInt32 = 1
@@ -29,6 +31,9 @@ final class Store: @unchecked Sendable {
     let matterKeys: Database
     let matters: Database
     let sources: Database
+
+    private let accessLock = NSLock()
+    private var accessHandle: Database?
 
     init(directory: String, create: Bool, readOnly: Bool = false) throws {
         do {
@@ -49,6 +54,38 @@ final class Store: @unchecked Sendable {
     }
 
     func close() { environment.close() }
+
+    /// The `access` database, which ledgers get with their first grant: nil while it does not exist (unless
+    /// `create`). Must not be called inside a transaction.
+    /// The `access` database if `access()` opened it before (usable inside a transaction, where opening is not).
+    var openedAccess: Database? { accessLock.withLock { accessHandle } }
+
+    func access(create: Bool = false) throws -> Database? {
+        try accessLock.withLock {
+            if let accessHandle { return accessHandle }
+            do {
+                accessHandle = try environment.openDatabase("access", flags: create ? [.create] : [])
+            } catch let error as LMDBError where error.code == LMDBError.Code.notFound {
+                return nil
+            }
+            return accessHandle
+        }
+    }
+}
+
+/// Keys of the `access` database (docs/FORMAT.md, "Access database"):
+///
+///     "c" || credential name           → the credential's current grant (its grant event body, canonical JSON)
+///     "r" || public key (32)           → sealed box to the credential of its role secret (appender: index key;
+///                                        signer: signing key seed)
+///     "w" || public key (32) || u32 id → sealed box to a reader of key `id` of a granted matter (MatterSecret)
+enum AccessKey {
+    static func grant(_ name: String) -> [UInt8] { [UInt8(ascii: "c")] + Array(name.utf8) }
+    static func roleSecret(_ publicKey: [UInt8]) -> [UInt8] { [UInt8(ascii: "r")] + publicKey }
+    static func wrap(_ publicKey: [UInt8], keyID: UInt32) -> [UInt8] {
+        [UInt8(ascii: "w")] + publicKey + keyID.bigEndianBytes
+    }
+    static func wraps(_ publicKey: [UInt8]) -> [UInt8] { [UInt8(ascii: "w")] + publicKey }
 }
 
 /// Names in the `meta` database.
@@ -62,6 +99,7 @@ enum MetaKey: String {
     case signingKey       // sealed Ed25519 seed
     case verifierKey      // signed-note verifier key text
     case nextKeyID        // u32 BE, the next matter key id
+    case boxKey           // the master's X25519 public key (32), written by the first access-controlled write
 
     var key: [UInt8] { Array(rawValue.utf8) }
 }

@@ -12,6 +12,9 @@ struct ChainFold {
     private(set) var firstRecordedAt: Int64?
     /// Entries with a source, and the matters seen (one per matter, not per entry).
     private(set) var sourced = 0
+    /// Event entries (no matters index row), and the grants they leave in force.
+    private(set) var eventCount = 0
+    private(set) var access = AccessState()
     private(set) var mattersSeen = Set<Hash>()
     private(set) var expectedMatterRows = IndexSetDigest()
     private(set) var expectedSourceRows = IndexSetDigest()
@@ -62,6 +65,7 @@ struct ChainFold {
             return
         }
         if fact.decoded { checkLinks(fact, into: &report) }
+        applyEvent(fact, into: &report)
         try appendToTree(fact, into: &report)
         compareReachedCheckpoints(into: &report)
         remember(fact)
@@ -116,12 +120,25 @@ struct ChainFold {
     }
 
     /// What the next entries are checked against, and the index rows this entry implies.
+    /// Applies an event entry to the grants in force: a read by a credential without a grant covering it, or an
+    /// event that cannot follow the ones before it, is a violation.
+    private mutating func applyEvent(_ fact: EntryFacts, into report: inout VerifyReport) {
+        guard let event = fact.event?.event else { return }
+        guard let problem = access.apply(event) else { return }
+        if case .access = event {
+            report.add(Violation(seq: fact.seq, kind: .accessWithoutGrant, detail: problem))
+        } else {
+            report.add(Violation(seq: fact.seq, kind: .accessEvent, detail: problem))
+        }
+    }
+
     private mutating func remember(_ fact: EntryFacts) {
         previousHash = fact.recordHash
         if fact.seq == 0, fact.decoded { firstRecordedAt = fact.recordedAt }
         lastRecordedAt = max(lastRecordedAt, fact.recordedAt)
         expectedMatterRows.add(fact.matterRow)
         if let tag = fact.matterTag { mattersSeen.insert(tag) }
+        if fact.isEvent { eventCount += 1 }
         if fact.hasSource {
             sourced += 1
             expectedSourceRows.add(fact.sourceRow)

@@ -24,7 +24,7 @@ final class DeepScratch: @unchecked Sendable {
     var matterKeys: [UInt32: SecretBytes] = [:]
 
     init(ledgerID: [UInt8]) {
-        associatedData = EntryAssociatedData.bytes(ledgerID: ledgerID, seq: 0, keyID: 0)
+        associatedData = EntryAssociatedData.bytes(version: 1, ledgerID: ledgerID, seq: 0, keyID: 0)
         associatedDataPrefix = associatedData.count - 12
         values.reserveCapacity(64)
     }
@@ -35,8 +35,10 @@ final class DeepScratch: @unchecked Sendable {
     }
 
     /// The associated data of entry `seq` under key `keyID` (docs/FORMAT.md; same bytes as `EntryAssociatedData`).
-    func associatedData(seq: UInt64, keyID: UInt32) -> [UInt8] {
+    func associatedData(version: UInt8, seq: UInt64, keyID: UInt32) -> [UInt8] {
         let p = associatedDataPrefix
+        // The label ends in the leaf version's digit ("client-ledger/entry/v1" or "v2"), just before the ledger id.
+        associatedData[p - Leaf.ledgerIDByteCount - 1] = UInt8(ascii: "0") + version
         for i in 0..<8 { associatedData[p + i] = UInt8(truncatingIfNeeded: seq >> (56 - 8 * i)) }
         for i in 0..<4 { associatedData[p + 8 + i] = UInt8(truncatingIfNeeded: keyID >> (24 - 8 * i)) }
         return associatedData
@@ -87,7 +89,7 @@ extension Ledger {
         let plaintext = scratch.payloadBuffer(ciphertext.count - XChaCha20Poly1305.tagByteCount)
         defer { scratch.wipePayload(plaintext.count) }
         do {
-            try scratch.associatedData(seq: leaf.seq, keyID: leaf.keyID).withUnsafeBytes { ad in
+            try scratch.associatedData(version: leaf.version, seq: leaf.seq, keyID: leaf.keyID).withUnsafeBytes { ad in
                 try XChaCha20Poly1305.open(ciphertext, associatedData: ad, nonce: leaf.nonce, key: key, into: plaintext)
             }
         } catch {

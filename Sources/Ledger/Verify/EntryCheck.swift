@@ -21,6 +21,10 @@ extension Ledger {
         }
         facts.hashed = true
         facts.recordHash = recordHash(leafBytes)
+        if EventLeaf.isEvent(leafBytes) {
+            Self.checkEvent(leafBytes, ciphertext: ciphertext, context: context, into: &facts)
+            return facts
+        }
         guard let leaf = Self.decodedLeaf(leafBytes, into: &facts) else { return facts }
         Self.checkLeaf(leaf, ciphertext: ciphertext, context: context, into: &facts)
         Self.impliedIndexRows(leaf, context: context, worker: worker, into: &facts)
@@ -68,10 +72,38 @@ extension Ledger {
             facts.fail(.ciphertextDigest, "the ciphertext does not match the leaf's digest",
                        expected: leaf.ciphertextHash.hex, found: digest.hex)
         }
-        if context.matterKeys[leaf.matterTag] != leaf.keyID {
-            facts.fail(.matterKeyIndex, "the matter-key index disagrees with the leaf's key id",
-                       expected: String(leaf.keyID),
-                       found: context.matterKeys[leaf.matterTag].map(String.init) ?? "no row")
+        if !context.keys.admits(version: leaf.version, keyID: leaf.keyID, tag: leaf.matterTag) {
+            facts.fail(.matterKeyIndex, "the leaf's key id is not a key of its matter (per the matter-key index "
+                       + "and the keys database)", expected: "a \(leaf.version == 1 ? "v1 matter" : "batch") key of "
+                       + "the matter", found: "key \(leaf.keyID)")
+        }
+    }
+
+    /// An event entry: its leaf decodes, sits where it is stored, has no ciphertext, and its body is a valid event.
+    private static func checkEvent(_ bytes: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer,
+                                   context: ScanContext, into facts: inout EntryFacts) {
+        facts.isEvent = true
+        let leaf: EventLeaf
+        do { leaf = try EventLeaf.decode(bytes) } catch {
+            return facts.fail(.leafMalformed, "the event leaf does not decode: \(error)")
+        }
+        facts.decoded = true
+        facts.previousHash = leaf.previousHash
+        facts.recordedAt = leaf.recordedAt
+        if leaf.seq != facts.seq {
+            facts.fail(.leafSequence, "the leaf names another position", expected: String(facts.seq),
+                       found: String(leaf.seq))
+        }
+        if leaf.ledgerID != context.ledgerID {
+            facts.fail(.ledgerID, "the leaf belongs to another ledger", expected: Hex.encode(context.ledgerID),
+                       found: Hex.encode(leaf.ledgerID))
+        }
+        if !ciphertext.isEmpty {
+            facts.fail(.ciphertextDigest, "an event entry carries \(ciphertext.count) bytes after its leaf",
+                       expected: "0 bytes", found: "\(ciphertext.count) bytes")
+        }
+        do { facts.event = EventBox(try AccessEvent.decode(leaf.body)) } catch {
+            facts.fail(.accessEvent, "the event body is not a valid event: \(error)")
         }
     }
 

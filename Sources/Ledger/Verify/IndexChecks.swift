@@ -10,21 +10,6 @@ import Sodium
 
 /// The indexes (matters, sources, matter keys, tree rows) compared with what the entries imply.
 extension Ledger {
-    /// The matter-key index (matter tag → key id), small enough to hold: one row per matter.
-    func loadMatterKeyIndex(_ txn: ReadTransaction) throws -> [Hash: UInt32] {
-        var index = [Hash: UInt32]()
-        let cursor = try txn.cursor(store.matterKeys)
-        defer { cursor.close() }
-        var pair = try cursor.first()
-        while let row = pair {
-            if row.key.count == 32, let id = UInt32(bigEndianBytes: row.value) {
-                index[Hash(unsafeBytes: row.key)] = id
-            }
-            pair = try cursor.next()
-        }
-        return index
-    }
-
     /// Runs only when an index digest disagrees: looks every entry's rows up to name the damaged ones.
     func locateIndexDamage(_ txn: ReadTransaction, matters: Bool, sources: Bool,
                            into report: inout VerifyReport) throws {
@@ -72,12 +57,13 @@ extension Ledger {
     }
 
     /// Row counts: with every entry's row present, equal counts mean there are no extra rows.
-    func checkIndexCounts(_ txn: ReadTransaction, entries: Int, sourced: Int, into report: inout VerifyReport) throws {
+    func checkIndexCounts(_ txn: ReadTransaction, entries: Int, records: Int, sourced: Int,
+                          into report: inout VerifyReport) throws {
         let matters = try txn.count(store.matters)
-        if matters != entries {
+        if matters != records {
             report.add(Violation(seq: nil, kind: .matterIndex,
                                  detail: "the matter index has rows for entries that do not exist",
-                                 expected: "\(entries) rows", found: "\(matters) rows"))
+                                 expected: "\(records) rows", found: "\(matters) rows"))
         }
         let sources = try txn.count(store.sources)
         if sources != sourced {
@@ -94,29 +80,58 @@ extension Ledger {
         }
     }
 
-    /// Every matter-key row belongs to a matter that has entries, and every such matter has exactly one sealed key.
+    /// Every matter-key row belongs to a matter that has entries (or was granted before its first entry: its key is
+    /// then a key pair), and every stored key sits on exactly one matter's key chain (`KeyDirectory`).
     func checkKeyRows(_ txn: ReadTransaction, mattersSeen: Set<Hash>, context: ScanContext,
-                              into report: inout VerifyReport) throws {
-        let orphans = context.matterKeys.keys.filter { !mattersSeen.contains($0) }.count
-        if orphans > 0 {
+                      into report: inout VerifyReport) throws {
+        let orphans = context.keys.index.keys.filter { !mattersSeen.contains($0) && !context.keys.currentIsKeyPair($0) }
+        if !orphans.isEmpty {
             report.add(Violation(seq: nil, kind: .matterKeyIndex,
-                                 detail: "the matter-key index has \(orphans) row(s) for matters with no entries"))
+                                 detail: "the matter-key index has \(orphans.count) row(s) for matters with no entries"))
         }
-        var sealedIDs = Set<UInt32>()
-        let cursor = try txn.cursor(store.keys)  // one row per matter
-        defer { cursor.close() }
-        var pair = try cursor.first()
-        while let row = pair {
-            if let id = UInt32(bigEndianBytes: row.key) { sealedIDs.insert(id) }
-            pair = try cursor.next()
+        for problem in context.keys.problems.sorted() {
+            report.add(Violation(seq: nil, kind: .matterKey, detail: problem))
         }
-        let indexedIDs = Set(context.matterKeys.values)
-        if sealedIDs != indexedIDs || indexedIDs.count != context.matterKeys.count {
-            let missing = indexedIDs.subtracting(sealedIDs).sorted().map(String.init).joined(separator: ", ")
-            report.add(Violation(seq: nil, kind: .matterKey,
-                                 detail: "the sealed keys do not correspond one to one with the matter-key index"
-                                     + (missing.isEmpty ? "" : " (no sealed key for key id \(missing))"),
-                                 expected: "\(indexedIDs.count) sealed keys", found: "\(sealedIDs.count)"))
+    }
+
+    /// The stored grants are exactly those the grant and revoke entries leave in force, and every sealed role secret
+    /// and reader wrap belongs to one of them (so no key was slipped to a credential outside the log).
+    func checkAccessRegistry(_ txn: ReadTransaction, expected: AccessState, into report: inout VerifyReport) throws {
+        var stored = [String: AccessEvent.Grant]()
+        var keys = Set<[UInt8]>()
+        if let access = store.openedAccess {  // opened before the transaction began
+            let cursor = try txn.cursor(access)
+            defer { cursor.close() }
+            var row = try cursor.first()
+            while let current = row {
+                row = try cursor.next()
+                switch current.key.first {
+                case UInt8(ascii: "c"):
+                    if case .grant(let grant)? = try? AccessEvent.decode(Array(current.value)) {
+                        stored[String(decoding: current.key.dropFirst(), as: UTF8.self)] = grant
+                    } else {
+                        report.add(Violation(seq: nil, kind: .accessRegistry, detail: "a stored grant does not decode"))
+                    }
+                case UInt8(ascii: "r") where current.key.count == 33, UInt8(ascii: "w") where current.key.count == 37:
+                    keys.insert(Array(current.key[1..<33]))
+                default:
+                    report.add(Violation(seq: nil, kind: .accessRegistry,
+                                         detail: "the access database holds a row the engine never writes"))
+                }
+            }
+        }
+        if stored != expected.grants {
+            let differing = Set(stored.keys).symmetricDifference(expected.grants.keys)
+                .union(stored.keys.filter { stored[$0] != expected.grants[$0] }).sorted()
+            report.add(Violation(seq: nil, kind: .accessRegistry,
+                                 detail: "the stored grants differ from the grant and revoke entries",
+                                 expected: "\(expected.grants.count) grants", found: "differs for "
+                                     + differing.map { "'\($0)'" }.joined(separator: ", ")))
+        }
+        let granted = Set(expected.grants.values.map(\.publicKey))
+        if !keys.isSubset(of: granted) {
+            report.add(Violation(seq: nil, kind: .accessRegistry,
+                                 detail: "keys are sealed to \(keys.subtracting(granted).count) credential(s) holding no grant"))
         }
     }
 }

@@ -26,6 +26,9 @@ extension Ledger {
                       found: sealed.map { "\($0.count) bytes, version \($0.first ?? 0)" } ?? "no row")
         }
         try checkKeyCounter(txn, violation: violation)
+        if let box = try txn.meta(store, .boxKey), box.count != 32 {
+            violation("the master box key is not 32 bytes", expected: "32 bytes", found: "\(box.count) bytes")
+        }
     }
 
     /// Every row is one the engine writes.

@@ -11,7 +11,7 @@ import Sodium
 /// Per-run state shared by the scan's workers (read-only, except what each worker index owns).
 final class ScanContext: @unchecked Sendable {
     // @unchecked: immutable after init; the per-participant arrays are indexed only by their own participant.
-    let matterKeys: [Hash: UInt32]
+    let keys: KeyDirectory
     let ledgerID: [UInt8]
     /// Deep only: one scratch per participant of a `ChunkCheck` (the workers, then the scanning thread).
     let scratches: [DeepScratch]
@@ -20,8 +20,8 @@ final class ScanContext: @unchecked Sendable {
 
     /// `runKey`: fresh random bytes per run, chosen after the files are fixed, so nobody can build index rows
     /// that collide.
-    init(runKey: [UInt8], matterKeys: [Hash: UInt32], ledgerID: [UInt8], deep: Bool) {
-        self.matterKeys = matterKeys
+    init(runKey: [UInt8], keys: KeyDirectory, ledgerID: [UInt8], deep: Bool) {
+        self.keys = keys
         self.ledgerID = ledgerID
         scratches = deep ? (0...availableCores).map { _ in DeepScratch(ledgerID: ledgerID) } : []
         keyed = (0...availableCores).map { _ in runKey.withUnsafeBytes { PrefixedSHA256(prefix: $0) } }

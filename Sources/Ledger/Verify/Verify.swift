@@ -42,6 +42,7 @@ extension Ledger {
         if let trusted = options.trustedCheckpoint, let key {
             if let checkpoint = checkTrustedCheckpoint(trusted, key: key, into: &report) { pending.append(checkpoint) }
         }
+        _ = try LedgerError.wrap("open the access database") { try store.access() }  // never inside a transaction
         try LedgerError.wrap("verify") {
             var timer = PhaseTimer(logger: Self.logger)
             defer { Self.logger.debug("verify", metadata: ["phases": "\(timer)"]) }
@@ -141,20 +142,44 @@ extension Ledger {
         return result
     }
 
-    /// Deep: every sealed matter key unwraps with the master key.
+    /// Deep: every stored key opens with the master key: v1 matter keys unwrap, key pairs' private keys open from the
+    /// master box key and match their public keys and matters, batch keys open with their pairs.
     private func checkMatterKeys(_ txn: ReadTransaction, ring: KeyRing, into report: inout VerifyReport) throws {
         let cursor = try txn.cursor(store.keys)
         defer { cursor.close() }
+        let master = Principal(master: ring)
         var pair = try cursor.first()
         while let row = pair {
-            if let id = UInt32(bigEndianBytes: row.key) {
-                if (try? ring.unwrapMatterKey(row.value, ledgerID: ledgerID, keyID: id)) == nil {
-                    report.add(Violation(seq: nil, kind: .matterKey, detail: "sealed matter key \(id) does not unwrap"))
-                }
-            } else {
-                report.add(Violation(seq: nil, kind: .matterKey, detail: "a keys database key is not 4 bytes"))
-            }
             pair = try cursor.next()
+            guard let id = UInt32(bigEndianBytes: row.key), let record = try? KeyRecord.decode(row.value, id: id) else {
+                continue  // reported by the keyless key check
+            }
+            if let problem = keyProblem(id, record, master: master, txn: txn) {
+                report.add(Violation(seq: nil, kind: .matterKey, detail: problem))
+            }
+        }
+        if let stored = try boxPublicKey(txn), stored != ring.box.publicKey {
+            report.add(Violation(seq: nil, kind: .metadata, detail: "the master box key is not this master key's"))
+        }
+    }
+
+    private func keyProblem(_ id: UInt32, _ record: KeyRecord, master: Principal, txn: ReadTransaction) -> String? {
+        switch record {
+        case .matterKey(let sealed):
+            let opens = (try? sealed.withUnsafeBytes { try master.ring!.unwrapMatterKey($0, ledgerID: ledgerID, keyID: id) }) != nil
+            return opens ? nil : "sealed matter key \(id) does not unwrap"
+        case .keyPair(let pair):
+            guard let secret = try? pair.sealedSecret.withUnsafeBytes({ try MatterSecret.open($0, with: master.box) }),
+                  let derived = try? BoxKeyPair(secretKey: secret.secretKey) else {
+                return "the private key of key pair \(id) does not open with the master key"
+            }
+            if derived.publicKey != pair.publicKey { return "key pair \(id): the public key is not its private key's" }
+            if master.ring!.matterTag(secret.matter) != pair.tag || secret.tag != pair.tag {
+                return "key pair \(id): the sealed matter number does not match its matter tag"
+            }
+            return nil
+        case .batchKey:
+            return (try? entryKey(id: id, principal: master, txn: txn)) == nil ? "batch key \(id) does not open" : nil
         }
     }
 }

@@ -22,6 +22,9 @@ struct EntryFacts {
     var matterRow = Hash.zero
     var sourceRow = Hash.zero
     var matterTag: Hash?
+    /// An event entry's decoded event (a reference, so record entries' facts stay small).
+    var event: EventBox?
+    var isEvent = false
     var violations: [Violation] = []
 
     init(seq: UInt64) { self.seq = seq }
@@ -29,6 +32,12 @@ struct EntryFacts {
     mutating func fail(_ kind: Violation.Kind, _ detail: String, expected: String? = nil, found: String? = nil) {
         violations.append(Violation(seq: seq, kind: kind, detail: detail, expected: expected, found: found))
     }
+}
+
+/// An access-control event carried through the fold.
+final class EventBox: Sendable {
+    let event: AccessEvent
+    init(_ event: AccessEvent) { self.event = event }
 }
 
 /// A stored checkpoint that verified, waiting for the scan to reach its size.

@@ -19,7 +19,8 @@ extension Ledger {
               options: VerifyOptions, ring: KeyRing?, pending: [PendingCheckpoint],
               into report: inout VerifyReport) throws -> Int64? {
         let context = try ScanContext(runKey: SecureRandom.bytes(PrefixedSHA256.prefixByteCount),
-                                      matterKeys: loadMatterKeyIndex(txn), ledgerID: ledgerID, deep: ring != nil)
+                                      keys: KeyDirectory(txn, keys: store.keys, matterKeys: store.matterKeys),
+                                      ledgerID: ledgerID, deep: ring != nil)
         var chain = ChainFold(checkpoints: pending, storedTree: StoredTreeHashes(treeScan))
         chain.compareEmptyTreeCheckpoints(into: &report)
         let reader = ChunkReader(entries: entries, sources: sources, matterRows: try IndexRows(txn, store.matters),
@@ -29,7 +30,9 @@ extension Ledger {
         chain.finish(into: &report)
         Self.logger.debug("verify entries scanned",
                           metadata: ["hwm": "\((ProcessMemory.peakResidentBytes() ?? 0) >> 20)M"])
-        try checkIndexCounts(txn, entries: Int(chain.tree.size), sourced: chain.sourced, into: &report)
+        try checkIndexCounts(txn, entries: Int(chain.tree.size), records: Int(chain.tree.size) - chain.eventCount,
+                             sourced: chain.sourced, into: &report)
+        try checkAccessRegistry(txn, expected: chain.access, into: &report)
         try checkKeyRows(txn, mattersSeen: chain.mattersSeen, context: context, into: &report)
         let matters = storedRows.matters != chain.expectedMatterRows
         let sources = storedRows.sources != chain.expectedSourceRows

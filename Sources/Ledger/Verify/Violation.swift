@@ -28,6 +28,13 @@ public struct Violation: Sendable, Equatable, CustomStringConvertible {
         case recordSchema = "record-schema"
         case matterKey = "matter-key"
         case tagMismatch = "tag-mismatch"
+        /// An event entry's body does not decode, or an event is not a valid next one (a grant twice, a revocation
+        /// without a grant).
+        case accessEvent = "access-event"
+        /// An access entry names a credential that held no grant covering the read at that time.
+        case accessWithoutGrant = "access-without-grant"
+        /// The stored grants (`access` database) differ from what the grant and revoke entries leave in force.
+        case accessRegistry = "access-registry"
     }
 
     public let seq: UInt64?

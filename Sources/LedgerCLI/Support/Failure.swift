@@ -40,11 +40,11 @@ enum Failure {
         switch error {
         case .corrupt, .damagedStorage: return 1
         case .invalidRecords: return 65
-        case .ledgerNotFound, .unknownSequence, .unknownMatter, .inputNotFound: return 66
+        case .ledgerNotFound, .unknownSequence, .unknownMatter, .notARecord, .inputNotFound: return 66
         case .ledgerDirectoryNotEmpty, .keyFileExists, .keyFileInsideLedger, .backupTargetNotEmpty: return 73
         case .storage, .io, .notALedger, .unsupportedFormat: return 74
         case .keyFilePermissions, .keyFileMalformed, .keyRequired, .wrongKey, .keyFileMissing, .masterKeyRequired,
-             .otherKeyKind:
+             .otherKeyKind, .notPermitted:
             return 77
         case .invalidArgument: return 64
         }

@@ -1,0 +1,86 @@
+import LMDB
+import LedgerFormat
+import MerkleLog
+
+/// The `keys` database and the matter-key index resolved without keys (docs/VERIFY.md, "Keys"): which matter every
+/// key serves. A matter's keys form one chain from the index row back through each key pair's previous key id to the
+/// v1 matter key it replaced, if any; batch keys hang off a key pair. Every stored key must sit on exactly one chain.
+struct KeyDirectory: Sendable {
+    enum Kind: UInt8, Sendable {
+        case matterKey = 1, keyPair = 2, batchKey = 3
+    }
+
+    private(set) var kinds: [UInt32: Kind] = [:]
+    /// The matter tag each key serves.
+    private(set) var tags: [UInt32: Hash] = [:]
+    /// The matter-key index: tag → current key.
+    private(set) var index: [Hash: UInt32] = [:]
+    /// Structural problems found while resolving, as violation details.
+    private(set) var problems: [String] = []
+
+    init(_ txn: ReadTransaction, keys: Database, matterKeys: Database) throws {
+        var pairs = [UInt32: KeyRecord.KeyPairRecord](), batches = [UInt32: UInt32]()
+        try Self.forEachRow(txn, keys) { key, value in
+            guard let id = UInt32(bigEndianBytes: key) else { return problems.append("a keys database key is not 4 bytes") }
+            switch try? KeyRecord.decode(value, id: id) {
+            case .matterKey?: kinds[id] = .matterKey
+            case .keyPair(let pair)?: kinds[id] = .keyPair; pairs[id] = pair
+            case .batchKey(let pairID, _)?: kinds[id] = .batchKey; batches[id] = pairID
+            case nil: problems.append("key \(id) has an unknown or damaged format")
+            }
+        }
+        try Self.forEachRow(txn, matterKeys) { key, value in
+            guard key.count == Hash.byteCount, let id = UInt32(bigEndianBytes: value) else {
+                return problems.append("a matter-key index row is malformed")
+            }
+            index[Hash(unsafeBytes: key)] = id
+        }
+        for (tag, id) in index { walkChain(from: id, tag: tag, pairs: pairs) }
+        for (id, kind) in kinds where kind != .batchKey && tags[id] == nil {
+            problems.append("key \(id) belongs to no matter's key chain")
+        }
+        for (id, pairID) in batches {
+            if kinds[pairID] == .keyPair, let tag = tags[pairID] { tags[id] = tag } else {
+                problems.append("batch key \(id) is sealed to key \(pairID), which is not a matter key pair")
+            }
+        }
+    }
+
+    /// Assigns `tag` to every key from the index row back to the start of the matter's chain.
+    private mutating func walkChain(from id: UInt32, tag: Hash, pairs: [UInt32: KeyRecord.KeyPairRecord]) {
+        var current = id
+        while current != 0 {
+            guard let kind = kinds[current], kind != .batchKey else {
+                return problems.append("the key chain of a matter names key \(current), which is not a matter key")
+            }
+            guard tags[current] == nil else { return problems.append("key \(current) is on two matters' key chains") }
+            tags[current] = tag
+            guard kind == .keyPair, let pair = pairs[current] else { return }  // a v1 key starts the chain
+            if pair.tag != tag { problems.append("key pair \(current) names another matter than its chain's") }
+            current = pair.previousID
+        }
+    }
+
+    /// Whether an entry of leaf `version` may name `keyID` for matter `tag`: a v1 leaf a v1 matter key, a v2 leaf a
+    /// batch key, of that matter.
+    func admits(version: UInt8, keyID: UInt32, tag: Hash) -> Bool {
+        let kind: Kind = version == 1 ? .matterKey : .batchKey
+        return kinds[keyID] == kind && tags[keyID] == tag
+    }
+
+    /// The matter-key index's current key of each tag is a key pair (a matter granted before its first entry).
+    func currentIsKeyPair(_ tag: Hash) -> Bool {
+        index[tag].map { kinds[$0] == .keyPair } ?? false
+    }
+
+    private static func forEachRow(_ txn: ReadTransaction, _ db: Database,
+                                   _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
+        let cursor = try txn.cursor(db)
+        defer { cursor.close() }
+        var pair = try cursor.first()
+        while let row = pair {
+            try body(row.key, row.value)
+            pair = try cursor.next()
+        }
+    }
+}
