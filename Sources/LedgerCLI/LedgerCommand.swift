@@ -11,16 +11,17 @@ struct LedgerCommand: ParsableCommand {
         Every record is encrypted field by field, hash-chained, and logged in an RFC 6962 Merkle tree \
         whose signed checkpoints anyone can check with the verifier key.
 
-        Environment: LEDGER_DIR (--ledger), LEDGER_KEY_FILE (--key-file), LEDGER_PASSPHRASE_FILE \
-        (passphrase for --passphrase ledgers), LEDGER_LOG_LEVEL (default: warning).
+        Environment: LEDGER_DIR (--ledger), LEDGER_KEY_FILE (--key-file), LEDGER_CREDENTIAL_FILE \
+        (--credential), LEDGER_PASSPHRASE_FILE (passphrase for --passphrase ledgers), LEDGER_LOG_LEVEL (default: warning).
         Exit codes: 0 success; 1 integrity violation (report --fail-on-breach: breaches found); 64 usage; \
         65 rejected input records; \
         66 ledger, file, entry or matter not found; 73 refused to create or overwrite; \
-        70 internal error; 74 storage or I/O error; 77 key missing, wrong or unsafe.
+        70 internal error; 74 storage or I/O error; 77 key missing, wrong or unsafe, or the credential may not do that.
         """,
         version: LedgerVersion.string,
         subcommands: [Init.self, Append.self, Import.self, List.self, Show.self, CheckpointCommand.self, Verify.self,
-                      Export.self, VerifyBundle.self, Backup.self, Bench.self, Report.self]
+                      Export.self, VerifyBundle.self, Backup.self, Bench.self, Report.self, Grant.self, Revoke.self,
+                      Access.self]
     )
 
     static func main() {

@@ -140,10 +140,12 @@ extension Ledger {
         if let cached = lock.withLock({ appendState }), cached.size == size, cached.previousHash == lastHash {
             return cached
         }
-        let leaf: Leaf
-        do { leaf = try Leaf.decode(raw) } catch { throw LedgerError.corrupt("entry \(size - 1): \(error)") }
+        let lastRecordedAt: Int64
+        do {
+            lastRecordedAt = EventLeaf.isEvent(raw) ? try EventLeaf.decode(raw).recordedAt : try Leaf.decode(raw).recordedAt
+        } catch { throw LedgerError.corrupt("entry \(size - 1): \(error)") }
         let tree = try TreeBuilder(size: Int64(size), reader: TreeHashReader(transaction: txn, store: store))
-        return AppendState(size: size, previousHash: lastHash, lastRecordedAt: leaf.recordedAt, tree: tree)
+        return AppendState(size: size, previousHash: lastHash, lastRecordedAt: lastRecordedAt, tree: tree)
     }
 
     /// Assigns seqs from `firstSeq`, skips duplicates (already stored per `stored`, or repeated within the batch)

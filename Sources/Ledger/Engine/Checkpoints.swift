@@ -44,12 +44,29 @@ extension Ledger {
         return (checkpoint.size, root)
     }
 
+    /// The master key's signer or a signer credential's.
     private func requireSigner() throws -> NoteSigner {
-        _ = try requireKeys()
-        guard let signer = lock.withLock({ self.signer }) else {
-            throw LedgerError.keyRequired("unlock the ledger first")
+        guard let (principal, signer) = lock.withLock({ self.principal.map { ($0, self.signer) } }) else {
+            throw LedgerError.masterKeyRequired
+        }
+        guard let signer else {
+            throw LedgerError.notPermitted("\(principal.role?.withArticle ?? "this") credential cannot sign checkpoints")
         }
         return signer
+    }
+
+    /// Whether this process can sign checkpoints (the master key or a signer credential).
+    var canSign: Bool { lock.withLock { signer != nil } }
+
+    /// The newest stored checkpoint, verified with the ledger's own key: what a reader's export proves against.
+    func newestStoredHead() throws -> (note: String, size: UInt64, root: Hash) {
+        guard let note = try latestCheckpoint() else {
+            throw LedgerError.notPermitted("no signed checkpoint to prove entries against yet: the signer (or the "
+                                           + "master key) must run `ledger checkpoint` first")
+        }
+        let key = try NoteVerifierKey(text: storedVerifierKey)
+        let (size, root) = try openCheckpoint(note, key: key)
+        return (note, size, root)
     }
 
     /// Stores a checkpoint note signed by `signTreeHead` under its tree size.

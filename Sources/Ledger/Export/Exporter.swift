@@ -82,8 +82,10 @@ extension Ledger {
         var timer = PhaseTimer(logger: Self.logger)
         defer { Self.logger.debug("export", metadata: ["phases": "\(timer)"]) }
         let principal = try requireReader()
-        // stored once the bundle is written: a failed export leaves no trace
-        let (note, size, root) = try signTreeHead()
+        // Signed now and stored once the bundle is written (a failed export leaves no trace); a reader, who cannot
+        // sign, proves against the newest stored checkpoint, and entries after it are left out.
+        let signs = canSign
+        let (note, size, root) = try signs ? signTreeHead() : newestStoredHead()
         timer.lap("sign")
         let (entries, consistency) = try selectEntries(options, principal: principal, size: size, root: root)
         guard !entries.isEmpty else { throw ExportError.emptySelection }
@@ -97,7 +99,7 @@ extension Ledger {
         timer.lap("render")
         let bytes = try BundleWriter.writeZip(members, to: path)
         timer.lap("write")
-        try storeCheckpoint(note, size: size)
+        if signs { try storeCheckpoint(note, size: size) }
         timer.lap("store")
         let redacted = entries.reduce(0) { $0 + $1.redacted.count }
         let revealed = entries.reduce(0) { $0 + $1.revealed.count }

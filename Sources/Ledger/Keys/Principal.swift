@@ -64,6 +64,11 @@ final class Principal: Sendable {
     }
 }
 
+extension AccessRole {
+    /// "a reader", "an appender", "a signer".
+    var withArticle: String { (self == .appender ? "an " : "a ") + rawValue }
+}
+
 extension Ledger {
     /// Opens the ledger with a credential file instead of the master key: checks that it belongs to this ledger and
     /// that its grant is current, then unseals what the grant gives its role.
@@ -163,7 +168,7 @@ extension Ledger {
     func requirePrincipal(_ roles: Set<AccessRole>, for action: String) throws -> Principal {
         guard let principal = lock.withLock({ principal }) else { throw LedgerError.masterKeyRequired }
         if let role = principal.role, !roles.contains(role) {
-            throw LedgerError.notPermitted("a \(role.rawValue) credential cannot \(action)")
+            throw LedgerError.notPermitted("\(role.withArticle) credential cannot \(action)")
         }
         return principal
     }

@@ -16,6 +16,7 @@ struct Export: ParsableCommand {
 
     @OptionGroup var location: LedgerLocation
     @OptionGroup var keys: KeyOptions
+    @OptionGroup var reason: ReadReason
 
     @Option(help: "A matter to export (repeat for several).")
     var matter: [String] = []
@@ -77,6 +78,8 @@ struct Export: ParsableCommand {
         options.compactEntries = compact
         if let sinceCheckpoint { options.sinceCheckpoint = try BundleFiles.readText(sinceCheckpoint) }
         let ledger = try openUnlocked(location, keys)
+        guard !FileManager.default.fileExists(atPath: output) else { throw ExportError.outputExists(output) }
+        try reason.record(ledger, command: "export", matters: matter)
         let summary = try ledger.export(options, to: output)
         Terminal.note("wrote \(summary.path): \(summary.entries) entries, \(summary.revealedFields) fields revealed, "
                       + "\(summary.redactedFields) redacted; checkpoint size \(summary.treeSize), root \(summary.root)")

@@ -10,6 +10,7 @@ struct List: ParsableCommand {
 
     @OptionGroup var location: LedgerLocation
     @OptionGroup var keys: KeyOptions
+    @OptionGroup var reason: ReadReason
 
     @Option(help: "Only this matter.")
     var matter: String?
@@ -22,6 +23,7 @@ struct List: ParsableCommand {
     func run() throws {
         let filter = try period.filter(matter: matter)
         let ledger = try openUnlocked(location, keys)
+        try reason.record(ledger, command: "list", matters: matter.map { [$0] } ?? [])
         var rows = [[String]]()
         try ledger.entries(matching: filter) { entry in
             if json {

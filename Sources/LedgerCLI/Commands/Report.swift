@@ -20,6 +20,7 @@ struct Report: ParsableCommand {
 
     @OptionGroup var location: LedgerLocation
     @OptionGroup var keys: KeyOptions
+    @OptionGroup var reason: ReadReason
 
     @Option(help: "Only this matter.")
     var matter: String?
@@ -71,7 +72,9 @@ struct Report: ParsableCommand {
             records = try ReportSource.records(from: verified, filter: filter)
             VerifyBundle.printWarnings(of: verified.report)
         } else {
-            records = try ReportSource.records(from: try openUnlocked(location, keys), filter: filter)
+            let ledger = try openUnlocked(location, keys)
+            try reason.record(ledger, command: "report", matters: matter.map { [$0] } ?? [])
+            records = try ReportSource.records(from: ledger, filter: filter)
         }
         report = CommunicationReport(records: records, policy: reportPolicy, asOf: time)
         let text = report.render(format, policy: reportPolicy)

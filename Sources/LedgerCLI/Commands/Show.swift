@@ -10,6 +10,7 @@ struct Show: ParsableCommand {
 
     @OptionGroup var location: LedgerLocation
     @OptionGroup var keys: KeyOptions
+    @OptionGroup var reason: ReadReason
 
     @Argument(help: "The entry's sequence number.")
     var seq: UInt64
@@ -18,7 +19,9 @@ struct Show: ParsableCommand {
     var json = false
 
     func run() throws {
-        let entry = try openUnlocked(location, keys).entry(seq)
+        let ledger = try openUnlocked(location, keys)
+        try reason.record(ledger, command: "show", seq: seq)
+        let entry = try ledger.entry(seq)
         if json {
             print(EntryJSON.line(entry))
             return

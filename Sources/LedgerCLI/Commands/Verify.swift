@@ -12,6 +12,7 @@ struct Verify: ParsableCommand {
 
     @OptionGroup var location: LedgerLocation
     @OptionGroup var keys: KeyOptions
+    @OptionGroup var reason: ReadReason
 
     @Option(help: ArgumentHelp("Verifier key kept outside the ledger (pins it).", valueName: "file"))
     var verifierKey: String?
@@ -54,8 +55,12 @@ struct Verify: ParsableCommand {
     }
 
     private func run(intact: inout Bool) throws {
-        let ledger = try Ledger.open(at: location.directory(), readOnly: true)  // verification never writes
-        if deep { try keys.unlock(ledger) }
+        // Keyless verification never writes; deep verification decrypts, so it first records its access entry.
+        let ledger = try Ledger.open(at: location.directory(), readOnly: !deep)
+        if deep {
+            try keys.unlock(ledger)
+            try reason.record(ledger, command: "verify --deep")
+        }
         var options = VerifyOptions(deep: deep)
         if let verifierKey {
             options.pinnedVerifierKey = try readText(verifierKey)
