@@ -23,6 +23,9 @@ public enum BreachKind: String, Sendable, CaseIterable {
 /// A pure, deterministic report on client communications (docs/REPORT.md). Times are µs since the epoch;
 /// durations are µs of wall-clock time, or of business time when the policy sets business hours (hour limits only).
 public struct CommunicationReport: Sendable {
+    /// Who read what (from the ledger's access entries, master key only); nil for bundle reports.
+    public var access: AccessReport?
+
     public struct Gap: Sendable, Equatable {
         public var start: Int64
         public var end: Int64
@@ -154,7 +157,8 @@ public struct CommunicationReport: Sendable {
     public var openInquiries: [Inquiry] { inquiries.filter(\.isOpen) }
     public func breachCount(_ kind: BreachKind) -> Int { breaches.filter { $0.kind == kind }.count }
     /// What `--fail-on-breach` fails on: any breach, open inquiries past their limits included.
-    public var hasBreaches: Bool { !breaches.isEmpty }
+    /// Breaches, or reads without a grant (which the engine never writes: someone forged the log).
+    public var hasBreaches: Bool { !breaches.isEmpty || !(access?.flagged.isEmpty ?? true) }
 
     package static let urgentKinds: Set<String> = ["court-ruling", "deadline", "settlement"]
 

@@ -83,7 +83,7 @@ extension CommunicationReport {
 
     package func sections() -> [Section] {
         [matterSection(), cadenceSection(), responseTimeSection(), breachSection(), openInquirySection(),
-         correctionSection()]
+         correctionSection()] + accessSections()
     }
 
     private func matterSection() -> Section {
@@ -189,7 +189,7 @@ extension CommunicationReport {
     // MARK: - JSON
 
     public func json(policy: ReportPolicy) -> JSONValue {
-        .object(JSONObject([
+        var object = JSONObject([
             ("reportVersion", 1),
             ("asOf", ReportJSON.time(asOf)),
             ("businessHours", .bool(businessHours)),
@@ -202,7 +202,9 @@ extension CommunicationReport {
             ("breaches", .array(breaches.map(ReportJSON.breach))),
             ("corrections", .array(corrections.map(ReportJSON.correction))),
             ("trend", .array(trend.map(ReportJSON.month))),
-        ]))
+        ])
+        if access != nil { _ = object.updateValue(accessJSON(), forKey: "access") }
+        return .object(object)
     }
 
     private func jsonSummary() -> JSONValue {

@@ -1,5 +1,6 @@
 import LMDB
 import LedgerFormat
+import LedgerReport
 import MerkleLog
 
 /// What a decrypting command is about to read: one entry, some matters, or everything the principal may read.
@@ -110,6 +111,39 @@ extension Ledger {
                                matters: grant.matters.map { names[$0] ?? $0.hex }.sorted())
         }
     }
+
+    /// The report's access section: reads per credential per matter (optionally one matter's), and every read the
+    /// grants in force did not cover (master key only).
+    public func accessReport(matter: String? = nil) throws -> AccessReport {
+        let ring = try requireKeys()
+        let tag = matter.map(ring.matterTag)
+        let names = try matterNames()
+        var state = AccessState()
+        var reads = [String: [String: (count: Int, last: Int64)]]()
+        var flagged = [AccessReport.Flagged]()
+        for entry in try events() {
+            let problem = state.apply(entry.event)
+            guard case .access(let access) = entry.event else { continue }
+            if let tag, !(access.allMatters || access.matters.contains(tag)) { continue }
+            if let problem {
+                flagged.append(AccessReport.Flagged(seq: entry.seq, credential: access.credential, at: entry.recordedAt,
+                                                    detail: problem))
+            }
+            let matters = access.allMatters ? ["(all)"] : access.matters.filter { tag == nil || $0 == tag }
+                .map { names[$0] ?? $0.hex }
+            for name in matters {
+                let prior = reads[access.credential, default: [:]][name]
+                reads[access.credential, default: [:]][name] = ((prior?.count ?? 0) + 1, entry.recordedAt)
+            }
+        }
+        let rows = reads.flatMap { who, byMatter in
+            byMatter.map { AccessReport.Reads(credential: who, matter: $0.key, count: $0.value.count, lastAt: $0.value.last) }
+        }.sorted { ($0.credential, $0.matter) < ($1.credential, $1.matter) }
+        return AccessReport(reads: rows, flagged: flagged)
+    }
+
+    /// Whether the master key unlocked this ledger (not a credential).
+    public var isUnlockedWithMasterKey: Bool { lock.withLock { principal?.isMaster ?? false } }
 
     /// Matter numbers by tag, from the key pairs the master key opens (matters without one stay unnamed).
     private func matterNames() throws -> [Hash: String] {

@@ -57,7 +57,7 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
-        let report: CommunicationReport
+        var report: CommunicationReport
         let reportPolicy: ReportPolicy
         reportPolicy = try policy.map { try ReportPolicy.parse(Array(try BundleFiles.readText($0).utf8)) }
             ?? ReportPolicy()
@@ -65,6 +65,7 @@ struct Report: ParsableCommand {
         let time = try TimeArgument.parse(asOf, endOfDay: true, option: "--as-of") ?? filter.to
             ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
         let records: [ReportRecord]
+        var access: AccessReport?
         if let bundle {
             var options = BundleVerifyOptions()
             if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
@@ -75,8 +76,10 @@ struct Report: ParsableCommand {
             let ledger = try openUnlocked(location, keys)
             try reason.record(ledger, command: "report", matters: matter.map { [$0] } ?? [])
             records = try ReportSource.records(from: ledger, filter: filter)
+            if ledger.isUnlockedWithMasterKey { access = try ledger.accessReport(matter: matter) }
         }
         report = CommunicationReport(records: records, policy: reportPolicy, asOf: time)
+        report.access = access
         let text = report.render(format, policy: reportPolicy)
         if let output {
             guard !FileManager.default.fileExists(atPath: output) else {
