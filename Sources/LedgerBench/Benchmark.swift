@@ -1,6 +1,7 @@
 import Foundation
 import Ledger
 import LedgerFormat
+import LedgerSupport
 import Sodium
 
 /// `ledger bench`: measures the engine on synthetic ~1 KiB records across 100 matters, in a scratch directory.
@@ -17,6 +18,14 @@ public struct Benchmark {
         public var ledgerToInputRatio: Double
         public var verifyEntriesPerSecond: Double
         public var deepVerifyEntriesPerSecond: Double
+        /// The same import with an appender credential (write-only: batch keys sealed to matter key pairs).
+        public var appenderImportRecordsPerSecond: Double
+        /// Appender import rate / master-key import rate, measured in the same run.
+        public var appenderToMasterImportRatio: Double
+        /// `show` of one entry, recording its access entry first (one durable append), in milliseconds.
+        public var recordedShowMilliseconds: Double
+        /// The same read without the access entry, in milliseconds: the difference is the durable append.
+        public var unrecordedShowMilliseconds: Double
         /// Peak resident memory of a separate `ledger verify` process over the imported ledger (filled in by the CLI).
         public var verifyPeakRSSBytes: Int?
     }
@@ -43,16 +52,24 @@ public struct Benchmark {
     public func run(log: (String) -> Void) throws -> Result {
         let (input, inputBytes) = try writeInput()
         log("generated \(entries) records, \(inputBytes / max(1, entries)) bytes each on average")
+        // Master key, appender, appender, master: each import into a fresh ledger, the best of each kept, so that
+        // neither gains from going first or second (page cache, the disk's write-back).
         let importLedger = try scratchLedger("import")
-        let importSeconds = try timedImport(input, into: importLedger)
+        var importSeconds = try timedImport(input, into: importLedger)
+        var appenderSeconds = try timedAppenderImport(input, name: "appender")
+        appenderSeconds = min(appenderSeconds, try timedAppenderImport(input, name: "appender2"))
+        importSeconds = min(importSeconds, try timedMasterImport(input, name: "import2"))
         let ledgerBytes = importLedger.dataFileSize()
         log(String(format: "import: %.0f records/s", Double(entries) / importSeconds))
+        log(String(format: "import with an appender credential: %.0f records/s", Double(entries) / appenderSeconds))
         try importLedger.signCheckpoint()
         if !keepInput { try FileManager.default.removeItem(atPath: input) }
         let keyless = try timedVerify(importLedger, deep: false)
         log(String(format: "keyless verify: %.0f entries/s", Double(entries) / keyless))
         let deep = try timedVerify(importLedger, deep: true)
         log(String(format: "deep verify: %.0f entries/s", Double(entries) / deep))
+        let (recordedShow, unrecordedShow) = try timedShows(importLedger)
+        log(String(format: "show: %.2f ms with its access entry, %.2f ms without", recordedShow, unrecordedShow))
         importLedger.close()
         let appendSeconds = try timedAppends()
         log(String(format: "durable appends: %.0f/s", Double(durableAppends) / appendSeconds))
@@ -63,6 +80,9 @@ public struct Benchmark {
                       ledgerToInputRatio: Double(ledgerBytes) / Double(inputBytes),
                       verifyEntriesPerSecond: Double(entries) / keyless,
                       deepVerifyEntriesPerSecond: Double(entries) / deep,
+                      appenderImportRecordsPerSecond: Double(entries) / appenderSeconds,
+                      appenderToMasterImportRatio: importSeconds / appenderSeconds,
+                      recordedShowMilliseconds: recordedShow, unrecordedShowMilliseconds: unrecordedShow,
                       verifyPeakRSSBytes: nil)
     }
 
@@ -88,6 +108,45 @@ public struct Benchmark {
         let elapsed = seconds(since: started)
         guard summary.imported == entries else { throw BenchError.importedFewer(summary.imported, of: entries) }
         return elapsed
+    }
+
+    /// Seconds for the same import into a fresh ledger through an appender credential (granted by its master key).
+    private func timedAppenderImport(_ input: String, name: String) throws -> Double {
+        let master = try scratchLedger(name)
+        let credential = (scratch as NSString).appendingPathComponent("\(name).cred")
+        _ = try master.grant("bench-ingest", role: .appender, matters: [], credentialPath: credential)
+        let directory = master.directory
+        master.close()
+        let ledger = try Ledger.open(at: directory)
+        defer { ledger.close() }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try ledger.unlock(credentialFile: credential)
+        return try timedImport(input, into: ledger)
+    }
+
+    /// Seconds for the import into another fresh ledger with the master key (the scratch ledger is removed after).
+    private func timedMasterImport(_ input: String, name: String) throws -> Double {
+        let ledger = try scratchLedger(name)
+        defer {
+            ledger.close()
+            try? FileManager.default.removeItem(atPath: ledger.directory)
+        }
+        return try timedImport(input, into: ledger)
+    }
+
+    /// Milliseconds per `show` of a random entry: recording the access entry then decrypting, and decrypting alone.
+    private func timedShows(_ ledger: Ledger, count: Int = 200) throws -> (recorded: Double, unrecorded: Double) {
+        var random = SplitMix64(seed: 11)
+        let seqs = (0..<count).map { _ in random.next() % UInt64(entries) }
+        var started = DispatchTime.now()
+        for seq in seqs {
+            try ledger.recordAccess(ReadScope(command: "bench show", seq: seq))
+            _ = try ledger.entry(seq)
+        }
+        let recorded = seconds(since: started) * 1000 / Double(count)
+        started = DispatchTime.now()
+        for seq in seqs { _ = try ledger.entry(seq) }
+        return (recorded, seconds(since: started) * 1000 / Double(count))
     }
 
     /// Seconds for `durableAppends` single appends to a new ledger, one durable transaction each.

@@ -40,6 +40,10 @@ struct Bench: ParsableCommand {
         } else {
             print(String(format: "import:          %.0f records/s (%d records, %.2f s)",
                          result.importRecordsPerSecond, result.entries, result.importSeconds))
+            print(String(format: "appender import: %.0f records/s (%.2fx the master-key import, same run)",
+                         result.appenderImportRecordsPerSecond, result.appenderToMasterImportRatio))
+            print(String(format: "recorded show:   %.2f ms (%.2f ms without its access entry)",
+                         result.recordedShowMilliseconds, result.unrecordedShowMilliseconds))
             print(String(format: "durable append:  %.0f appends/s (%d appends, one fsync each)",
                          result.durableAppendsPerSecond, result.durableAppends))
             print(String(format: "storage:         %.0f bytes/entry, %.2fx the JSONL input",
