@@ -1,7 +1,8 @@
 #!/bin/sh
 # Nightly integrity check of the client-communication ledger (run by ledger-verify.service).
 #
-#  1. `ledger checkpoint`  signs the current tree head and stores it in the ledger (needs the master key).
+#  1. `ledger checkpoint`  signs the current tree head and stores it in the ledger (a signer credential, which
+#                          reads nothing, or the master key).
 #  2. `ledger verify`      re-hashes every stored byte, checks checkpoints with the PINNED verifier key and
 #                          the TRUSTED checkpoint (last night's, kept outside the ledger), writes the
 #                          Prometheus textfile and a JSON report, and, only if intact, advances the trusted
@@ -12,8 +13,9 @@
 #
 # Configuration (environment, normally from /etc/ledger/verify.env):
 #   LEDGER_DIR               ledger directory                                  (required)
-#   LEDGER_KEY_FILE          master key file, mode 0600        } one of them (for `ledger checkpoint`)
-#   LEDGER_PASSPHRASE_FILE   passphrase file, mode 0600        }
+#   LEDGER_CREDENTIAL_FILE   signer credential, mode 0600      } one of them (for `ledger checkpoint`);
+#   LEDGER_KEY_FILE          master key file, mode 0600        } prefer the signer credential
+#   LEDGER_PASSPHRASE_FILE   passphrase file, mode 0600        }  (`ledger grant nightly --role signer`)
 #   LEDGER_VERIFIER_KEY      pinned copy of the verifier key                   (required)
 #   LEDGER_TRUSTED           trusted checkpoint file (seeded at set-up)        (required)
 #   LEDGER_TEXTFILE_DIR      node_exporter textfile collector directory        (required)
@@ -31,12 +33,13 @@ for name in LEDGER_DIR LEDGER_VERIFIER_KEY LEDGER_TRUSTED LEDGER_TEXTFILE_DIR; d
     eval "value=\${$name:-}"
     if [ -z "$value" ]; then log "$name is not set (see /etc/ledger/verify.env)"; missing=1; fi
 done
-if [ -z "${LEDGER_KEY_FILE:-}" ] && [ -z "${LEDGER_PASSPHRASE_FILE:-}" ]; then
-    log "neither LEDGER_KEY_FILE nor LEDGER_PASSPHRASE_FILE is set: cannot sign tonight's checkpoint"
+if [ -z "${LEDGER_CREDENTIAL_FILE:-}" ] && [ -z "${LEDGER_KEY_FILE:-}" ] && [ -z "${LEDGER_PASSPHRASE_FILE:-}" ]; then
+    log "none of LEDGER_CREDENTIAL_FILE, LEDGER_KEY_FILE, LEDGER_PASSPHRASE_FILE is set: cannot sign tonight's checkpoint"
     missing=1
 fi
 [ "$missing" -eq 0 ] || exit 78
 export LEDGER_DIR
+[ -n "${LEDGER_CREDENTIAL_FILE:-}" ] && export LEDGER_CREDENTIAL_FILE
 [ -n "${LEDGER_KEY_FILE:-}" ] && export LEDGER_KEY_FILE
 [ -n "${LEDGER_PASSPHRASE_FILE:-}" ] && export LEDGER_PASSPHRASE_FILE
 if [ ! -s "$LEDGER_TRUSTED" ]; then
