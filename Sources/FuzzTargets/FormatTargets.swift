@@ -36,3 +36,21 @@ extension FuzzTargets {
         agree(strict.encoded() == Array(body), "the payload does not encode back to its bytes")
     }
 }
+
+extension FuzzTargets {
+    /// An access-control event: an event leaf (first byte 3) or a bare event body. What decodes re-encodes to the
+    /// same bytes (one byte form per event), and replaying it into the grants in force never traps.
+    static let event = FuzzTarget("event") { bytes in
+        var body = Array(bytes)
+        if EventLeaf.isEvent(bytes) {
+            guard let leaf = try? EventLeaf.decode(bytes) else { return }
+            agree(leaf.encoded() == Array(bytes), "the event leaf does not encode back to its bytes")
+            body = leaf.body
+        }
+        guard let event = try? AccessEvent.decode(body) else { return }
+        agree(event.encoded() == body, "the event does not encode back to its body")
+        var state = AccessState()
+        _ = state.apply(event)
+        _ = state.apply(event)
+    }
+}
