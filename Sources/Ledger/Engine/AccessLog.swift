@@ -37,8 +37,8 @@ public struct GrantHolder: Sendable {
 extension Ledger {
     /// Records, durably and in its own transaction, that the principal is about to read `scope` (docs/ACCESS.md):
     /// the caller prints nothing until this returns. A reader asking for a matter or entry outside its grant is
-    /// refused here, with a message that reveals nothing of it. Returns the access entry's seq (nil when the master
-    /// key asked for an entry that does not exist: the read then fails and nothing was read).
+    /// refused here, with a message that reveals nothing of it. Returns the access entry's seq (nil when the read
+    /// will fail without reading: the master key asking for an entry that does not exist, a matter without entries).
     @discardableResult
     public func recordAccess(_ scope: ReadScope) throws -> UInt64? {
         let principal = try requireReader()
@@ -52,7 +52,8 @@ extension Ledger {
         return try commitEvents(operation: "record access") { _ in [.access(access)] }
     }
 
-    /// The matter tags and seq range a read touches; nil for the master key asking for an entry that does not exist.
+    /// The matter tags and seq range a read touches; nil when the read will fail without reading anything (an entry
+    /// that does not exist, asked for with the master key; a named matter without entries).
     private func readTarget(_ scope: ReadScope,
                             principal: Principal) throws -> (Set<Hash>, ClosedRange<UInt64>?, Bool)? {
         try LedgerError.wrap("plan the read") {
@@ -75,7 +76,12 @@ extension Ledger {
                     }
                     tags.insert(tag)
                 }
-                let touched = try tags.flatMap { try self.seqs(tag: $0, txn: txn) }
+                var touched = [UInt64]()
+                for tag in tags {
+                    let seqs = try self.seqs(tag: tag, txn: txn)
+                    if seqs.isEmpty && !scope.matters.isEmpty { return nil }  // the read fails: nothing is read
+                    touched += seqs
+                }
                 return (tags, touched.min().map { $0...touched.max()! }, false)
             }
         }

@@ -107,6 +107,13 @@ extension Ledger {
                              treeSize: size, root: root.base64, bytes: bytes, files: members.map(\.name))
     }
 
+    /// Throws what `export` would throw before reading anything for lack of a checkpoint: run before recording the
+    /// access, so that a refused export leaves no access entry.
+    public func checkCanExport() throws {
+        _ = try requireReader()
+        if !canSign { _ = try newestStoredHead() }
+    }
+
     /// The selected entries (seq order, with inclusion proofs against `size`) and, with --since-checkpoint, the
     /// consistency proof. Entries are copied out of the transaction, then decrypted and split on every core.
     private func selectEntries(_ options: ExportOptions, principal: Principal, size: UInt64, root: Hash) throws

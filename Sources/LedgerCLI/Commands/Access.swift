@@ -40,6 +40,7 @@ struct AccessGrants: ParsableCommand {
             }
             return
         }
+        Terminal.note("the master key can read every matter; the credentials below hold grants")
         Terminal.table(header: ["CREDENTIAL", "ROLE", "MATTERS"], rows: holders.map {
             [$0.credential, $0.role.rawValue, $0.matters.isEmpty ? ($0.role == .appender ? "(all)" : "") :
                 $0.matters.joined(separator: " ")]
@@ -61,14 +62,20 @@ struct AccessLog: ParsableCommand {
     @Option(help: "Only reads by this credential ('master' for the master key).")
     var who: String?
 
-    @OptionGroup var period: TimeRange
+    @Option(help: ArgumentHelp("Only reads recorded at or after this RFC 3339 time or date.", valueName: "time"))
+    var from: String?
+
+    @Option(help: ArgumentHelp("Only reads recorded at or before this RFC 3339 time or date (end of that day).",
+                               valueName: "time"))
+    var to: String?
 
     @Flag(help: "One JSON object per line.")
     var json = false
 
     func run() throws {
         let ledger = try openUnlocked(location, keys)
-        let (from, to) = try period.bounds()
+        let (from, to) = (try TimeArgument.parse(from, endOfDay: false, option: "--from"),
+                          try TimeArgument.parse(to, endOfDay: true, option: "--to"))
         let entries = try ledger.accessLog(matter: matter, who: who, from: from, to: to)
         if json {
             for entry in entries { print(JSONWriter.string(.object(Self.object(entry)))) }

@@ -79,6 +79,7 @@ struct Export: ParsableCommand {
         if let sinceCheckpoint { options.sinceCheckpoint = try BundleFiles.readText(sinceCheckpoint) }
         let ledger = try openUnlocked(location, keys)
         guard !FileManager.default.fileExists(atPath: output) else { throw ExportError.outputExists(output) }
+        try ledger.checkCanExport()
         try reason.record(ledger, command: "export", matters: matter)
         let summary = try ledger.export(options, to: output)
         Terminal.note("wrote \(summary.path): \(summary.entries) entries, \(summary.revealedFields) fields revealed, "

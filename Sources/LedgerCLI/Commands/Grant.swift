@@ -25,13 +25,14 @@ struct Grant: ParsableCommand {
     @Option(help: "A matter the credential may read (reader) or append to (appender); repeatable.")
     var matter: [String] = []
 
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Where to write the credential (must not exist).",
-                                                                 valueName: "file"))
-    var output: String
+    @Option(name: [.customShort("o"), .long],
+            help: ArgumentHelp("Where to write the credential (must not exist); default NAME.cred here.",
+                               valueName: "file"))
+    var output: String?
 
     func run() throws {
         let ledger = try openUnlocked(location, keys)
-        let summary = try ledger.grant(name, role: role, matters: matter, credentialPath: output)
+        let summary = try ledger.grant(name, role: role, matters: matter, credentialPath: output ?? "\(name).cred")
         print(summary.seq)
         Terminal.note("granted \(role.rawValue) to '\(name)'"
                       + (matter.isEmpty ? "" : " for \(summary.matters) matter(s)")

@@ -59,6 +59,9 @@ struct Verify: ParsableCommand {
         let ledger = try Ledger.open(at: location.directory(), readOnly: !deep)
         if deep {
             try keys.unlock(ledger)
+            guard ledger.isUnlockedWithMasterKey else {
+                throw LedgerError.notPermitted("verify --deep opens every key: it needs the master key, not a credential")
+            }
             try reason.record(ledger, command: "verify --deep")
         }
         var options = VerifyOptions(deep: deep)
