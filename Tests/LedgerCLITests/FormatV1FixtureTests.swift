@@ -69,7 +69,12 @@ final class FormatV1FixtureTests: CLITestCase {
         let committed = try bundleEntries(fixtureFile("bundle.zip"))
         XCTAssertEqual(fresh.count, committed.count)
         XCTAssertEqual(fresh.count, try fixtureMatterCount())
+        // The export recorded its access entry first, so its checkpoint covers one more entry and the proofs are
+        // against a larger tree (verify-bundle checked them); everything else is the v1 bundle's, byte for byte.
         for (new, old) in zip(fresh, committed) {
+            var new = new, old = old
+            new["inclusionProof"] = nil
+            old["inclusionProof"] = nil
             XCTAssertEqual(new as NSDictionary, old as NSDictionary, "entry \(old["index"] ?? "?") differs")
         }
     }
@@ -82,10 +87,11 @@ final class FormatV1FixtureTests: CLITestCase {
         XCTAssertEqual(try appendRecord(existing), "14")
         XCTAssertEqual(try appendRecord(newMatter), "15")
 
-        for deep in [[], ["--deep", "--key-file", keyFile.path]] {
+        // keyless verify reads 16 entries; deep verify first records its access entry (a 17th)
+        for (deep, entries) in [([], 16), (["--deep", "--key-file", keyFile.path], 17)] {
             let r = try verify(["--trusted", fixtureFile("checkpoint.txt"), "--json"] + deep)
             XCTAssertEqual(r.status, 0, r.summary)
-            XCTAssertEqual(try jsonObject(r.stdout)["entries"] as? Int, 16, r.summary)
+            XCTAssertEqual(try jsonObject(r.stdout)["entries"] as? Int, entries, r.summary)
         }
         try assertShowMatchesFixture()
         try assertShows(seq: 14, matter: Self.matter, summary: "Appended to an old matter")

@@ -75,8 +75,9 @@ extension Ledger {
         var newKeys = NewKeys(nextID: try nextMatterKeyID(txn))
         var pairs = [Hash: MatterKeyPair]()
         let keys = try batchKeys(for: plan.map { records[$0.index].matter }, principal: principal,
-                                 context: KeyContext(txn: txn, access: access, boxPublicKey: try boxPublicKey(txn)),
+                                 context: try keyContext(principal, txn: txn, access: access),
                                  pairs: &pairs, newKeys: &newKeys)
+        if !keys.isEmpty { try storeBoxKeyIfMissing(principal, txn: txn) }
         try store(newKeys, txn: txn, access: access)
         timer.lap("plan")
         let sealed = try sealAll(records, plan: plan, keys: keys)
@@ -98,15 +99,9 @@ extension Ledger {
         return try parallelMap(records, minimumChunk: 256) { $0.sourceKey.map { tags.sourceTag($0) } }
     }
 
-    /// The master key or an appender credential, with the master box key stored (once per process) so appenders
-    /// can create matter key pairs.
+    /// The master key or an appender credential.
     func requireWriter() throws -> Principal {
-        let principal = try requirePrincipal([.appender], for: "append records")
-        if principal.isMaster, !lock.withLock({ boxKeyStored }) {
-            try ensureBoxKey(principal)
-            lock.withLock { boxKeyStored = true }
-        }
-        return principal
+        try requirePrincipal([.appender], for: "append records")
     }
 
     /// Seals every planned record on every core, each with its own fresh salt seed and nonce.

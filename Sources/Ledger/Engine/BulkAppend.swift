@@ -97,7 +97,7 @@ extension Ledger {
                     try inFlight[tag] ?? storedSource(tag, txn)
                 }
                 var newKeys = NewKeys(nextID: expectedKeyID)
-                let context = KeyContext(txn: txn, access: access, boxPublicKey: try boxPublicKey(txn))
+                let context = try keyContext(principal, txn: txn, access: access)
                 let keys = try batchKeys(for: plan.map { records[$0.index].matter }, principal: principal,
                                          context: context, pairs: &forecast.pairs, newKeys: &newKeys)
                 return (outcomes, plan, newKeys, keys)
@@ -128,6 +128,7 @@ extension Ledger {
                 }
                 var timer = PhaseTimer(logger: Self.logger)
                 try store(batch.newKeys, txn: txn, access: access)
+                try storeBoxKeyIfMissing(principal, txn: txn)
                 var state = try loadAppendState(txn)
                 try link(batch.sealed, into: &state, recordedAt: recordedAt, txn: txn)
                 timer.lap("link")

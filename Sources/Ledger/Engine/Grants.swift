@@ -24,7 +24,7 @@ extension Ledger {
     public func grant(_ name: String, role: AccessRole, matters: [String], credentialPath: String) throws -> GrantSummary {
         let ring = try requireKeys()
         try Self.validateGrant(name, role: role, matters: matters)
-        let master = try requireWriter()  // stores the master box key in an older ledger
+        let master = try requireWriter()
         let access = try store.access(create: true)
         let pair = BoxKeyPair.generate()
         try CredentialFile.create(at: credentialPath, name: name, ledgerID: ledgerID, pair: pair)
@@ -37,6 +37,7 @@ extension Ledger {
                     throw LedgerError.invalidArgument("'\(name)' already holds a grant: revoke it first, or choose "
                                                       + "another name")
                 }
+                try storeBoxKeyIfMissing(master, txn: txn)
                 try txn.put(access!, key: AccessKey.grant(name), value: AccessEvent.grant(grant).encoded())
                 try sealRoleSecrets(grant, matters: tagged, master: master, access: access!, txn: txn)
                 return [.grant(grant)]

@@ -36,7 +36,6 @@ public final class Ledger: @unchecked Sendable {
     var keyRing: KeyRing?
     var signer: NoteSigner?
     var principal: Principal?
-    var boxKeyStored = false
     var matterKeyCache: [UInt32: SecretBytes] = [:]
     var appendState: AppendState?
 
@@ -129,6 +128,7 @@ public final class Ledger: @unchecked Sendable {
                 try put(.signingKey, sealedSeed)
                 try put(.verifierKey, Array(signer.verifierKey.text.utf8))
                 try put(.nextKeyID, UInt32(1).bigEndianBytes)
+                try put(.boxKey, ring.box.publicKey)
                 switch masterKey {
                 case .keyFile:
                     try put(.keyMode, Array("file".utf8))

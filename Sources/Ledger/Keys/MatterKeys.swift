@@ -168,20 +168,23 @@ extension Ledger {
         return raw
     }
 
-    /// Writes the master box public key into a ledger created before access control (master key only).
-    func ensureBoxKey(_ principal: Principal) throws {
+    /// What sealing needs from storage: the master box public key is the stored one, or (a ledger created before
+    /// access control, written by the master key) the master key's own, stored by `storeBoxKeyIfMissing`.
+    func keyContext(_ principal: Principal, txn: ReadTransaction, access: Database?) throws -> KeyContext {
+        KeyContext(txn: txn, access: access, boxPublicKey: try boxPublicKey(txn) ?? principal.ring?.box.publicKey)
+    }
+
+    /// Writes the master box public key into a ledger created before access control, in the transaction that first
+    /// needs it (master key only); a stored key must be this master key's.
+    func storeBoxKeyIfMissing(_ principal: Principal, txn: WriteTransaction) throws {
         guard let ring = principal.ring else { return }
-        try LedgerError.wrap("store the master box key") {
-            try store.environment.write { txn in
-                if let stored = try boxPublicKey(txn) {
-                    guard stored == ring.box.publicKey else {
-                        throw LedgerError.corrupt("the master box key in the metadata is not this master key's")
-                    }
-                    return
-                }
-                try txn.put(store.meta, key: MetaKey.boxKey.key, value: ring.box.publicKey)
+        if let stored = try boxPublicKey(txn) {
+            guard stored == ring.box.publicKey else {
+                throw LedgerError.corrupt("the master box key in the metadata is not this master key's")
             }
+            return
         }
+        try txn.put(store.meta, key: MetaKey.boxKey.key, value: ring.box.publicKey)
     }
 
     // MARK: - Opening keys
