@@ -548,7 +548,8 @@ def parse_access_event(body):
         raise ValueError("'command' must be 1 to 64 bytes")
     if not isinstance(every, bool):
         raise ValueError("'allMatters' is not a boolean")
-    if not (isinstance(tags, list) and len(tags) <= 1024 and all(isinstance(t, str) and TAG_RE.fullmatch(t) for t in tags)):
+    if not (isinstance(tags, list) and len(tags) <= 1024
+            and all(isinstance(t, str) and TAG_RE.fullmatch(t) for t in tags)):
         raise ValueError("'matters' is not an array of matter tags")
     if any(a >= b for a, b in zip(tags, tags[1:])):
         raise ValueError("'matters' must be sorted and unique")
@@ -631,7 +632,8 @@ def check_access_entry(index, leaf, hashes, n, ledger_id, tags, size, root, r):
         r.fail("access-matter", "the access entry reads none of the exported entries' matters", index, n)
     if size is not None:
         if index >= size:
-            r.fail("access-inclusion-proof", "index %d is beyond the checkpoint's tree size %d" % (index, size), index, n)
+            r.fail("access-inclusion-proof", "index %d is beyond the checkpoint's tree size %d" % (index, size),
+                   index, n)
         elif not check_inclusion(hashes, size, root, index, record_hash(leaf)):
             r.fail("access-inclusion-proof", "the inclusion proof does not lead to the checkpoint's root", index, n)
 

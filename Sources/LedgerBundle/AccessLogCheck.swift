@@ -32,12 +32,14 @@ enum AccessLogCheck {
     /// Checks every line and counts them in `report.accessEntries`.
     static func check(_ bytes: [UInt8], context: Context, into report: inout BundleReport) {
         let lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false)
-        let count = bytes.last == 0x0a || bytes.isEmpty ? lines.count - 1 : lines.count  // a final newline starts no line
+        // A final newline starts no line.
+        let count = bytes.last == 0x0a || bytes.isEmpty ? lines.count - 1 : lines.count
         var previous: UInt64?
         for (offset, text) in lines.prefix(count).enumerated() {
             guard let line = read(Array(text), number: offset + 1, into: &report) else { continue }
             if let previous, line.index <= previous {
-                report.fail(.accessOrder, "access entries must be in strictly ascending index order (after \(previous))",
+                report.fail(.accessOrder,
+                            "access entries must be in strictly ascending index order (after \(previous))",
                             entry: line.index, line: line.number)
             }
             previous = line.index
@@ -118,7 +120,9 @@ enum AccessLogCheck {
     /// Why the inclusion proof fails against the checkpoint (nil when it holds or there is no checkpoint to check).
     private static func inclusionProblem(_ line: Line, context: Context) -> String? {
         guard let treeSize = context.treeSize, let root = context.root else { return nil }
-        guard line.index < treeSize else { return "index \(line.index) is beyond the checkpoint's tree size \(treeSize)" }
+        guard line.index < treeSize else {
+            return "index \(line.index) is beyond the checkpoint's tree size \(treeSize)"
+        }
         do {
             // RFC 6962 §2.1.1: the audit path from SHA-256(0x00 || leaf) at `index` yields the root.
             try checkRecord(proof: line.proof, treeSize: Int64(treeSize), root: root, index: Int64(line.index),

@@ -65,7 +65,8 @@ final class ExportAccessLogTests: CLITestCase {
     /// The bundle's files, via Python's zipfile.
     private func unzip(_ bundle: String) throws -> [String: Data] {
         let dir = temp.appendingPathComponent("unzip-\(UUID().uuidString)")
-        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-m", "zipfile", "-e", bundle, dir.path],
+        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/env"),
+                               ["python3", "-m", "zipfile", "-e", bundle, dir.path],
                                environment: baseEnvironment(), scratch: temp)
         XCTAssertEqual(r.status, 0, r.summary)
         var files = [String: Data]()
@@ -113,7 +114,8 @@ final class ExportAccessLogTests: CLITestCase {
     private func jsonl(_ objects: [[String: Any]]) throws -> Data {
         var out = Data()
         for object in objects {
-            out.append(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            out.append(try JSONSerialization.data(withJSONObject: object,
+                                                  options: [.sortedKeys, .withoutEscapingSlashes]))
             out.append(0x0a)
         }
         return out

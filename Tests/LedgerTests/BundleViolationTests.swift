@@ -110,7 +110,8 @@ final class BundleViolationTests: XCTestCase {
         for kind in BundleViolation.Kind.allCases {
             XCTAssertTrue(doc.contains("| `\(kind.rawValue)`") || doc.contains(", `\(kind.rawValue)` |"),
                           "docs/EXPORT.md does not document [\(kind.rawValue)]")
-            XCTAssertTrue(python.contains("\"\(kind.rawValue)\""), "tools/verify_bundle.py never reports [\(kind.rawValue)]")
+            XCTAssertTrue(python.contains("\"\(kind.rawValue)\""),
+                          "tools/verify_bundle.py never reports [\(kind.rawValue)]")
         }
     }
 

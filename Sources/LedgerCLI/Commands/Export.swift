@@ -47,7 +47,7 @@ struct Export: ParsableCommand {
     @Flag(help: "Deflate entries.jsonl too: a bundle about 3.5 times smaller, slower to write and to verify.")
     var compact = false
 
-    @Flag(help: "Add access-log.jsonl: every recorded read of the exported matters, with inclusion proofs (master key).")
+    @Flag(help: "Add access-log.jsonl: the recorded reads of the exported matters, with inclusion proofs (master key).")
     var includeAccessLog = false
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Output zip (must not exist).", valueName: "out.zip"))
