@@ -24,7 +24,8 @@ MAX_FILE = 64 << 20
 MAX_TOTAL = 512 << 20
 REQUIRED = ["manifest.json", "checkpoint.txt", "verifier.key", "entries.jsonl",
             "privilege-log.csv", "report.html", "README.txt"]
-ALLOWED = set(REQUIRED) | {"consistency.json"}
+ACCESS_LOG = "access-log.jsonl"  # optional, added with access control (still bundle format 1)
+ALLOWED = set(REQUIRED) | {"consistency.json", ACCESS_LOG}
 REASONS = {"attorney-client privilege", "work product", "personal data", "not requested"}
 LOG_HEADER = ["seq", "occurredAt", "matter", "author", "channel", "direction", "field", "reason", "description"]
 LOG_META = ["occurredAt", "matter", "author", "channel", "direction"]
@@ -197,7 +198,7 @@ def open_note(text, key):
 # ---- Leaf v1 ----------------------------------------------------------------------------------
 
 def parse_leaf(b):
-    """Returns (seq, fields_digest, [names]); raises ValueError (strict decoding)."""
+    """Returns (seq, fields_digest, [names], ledger_id, matter_tag); raises ValueError (strict decoding)."""
     p = 0
 
     def take(n):
@@ -211,9 +212,10 @@ def parse_leaf(b):
     # Leaf v1 and v2 share one layout; they differ only in which kind of key encrypted the (unexported) ciphertext.
     if take(1) not in (b"\x01", b"\x02"):
         raise ValueError("unknown leaf version")
-    take(16)
+    ledger_id = take(16)
     seq = int.from_bytes(take(8), "big")
-    take(8 + 32 + 32)
+    take(8 + 32)
+    matter_tag = take(32)
     flags = take(1)[0]
     if flags & ~1:
         raise ValueError("unknown leaf flags")
@@ -234,7 +236,7 @@ def parse_leaf(b):
         names.append(name.decode("ascii"))
     if p != len(b):
         raise ValueError("leaf has trailing bytes")
-    return seq, fields_digest, names
+    return seq, fields_digest, names, ledger_id, matter_tag
 
 
 # ---- The bundle -------------------------------------------------------------------------------
@@ -287,6 +289,7 @@ class Report:
         self.violations = []
         self.warnings = []
         self.entries = self.disclosures = self.redactions = 0
+        self.access_entries = None  # lines of access-log.jsonl; None when the bundle has none
         self.origin, self.size, self.root = "", 0, ""
 
     def fail(self, check, detail, entry=None, line=None):
@@ -376,6 +379,11 @@ def verify(files, pinned_key_text, trusted_text):
         r.fail("manifest", "the manifest has no 'counts' object")
 
     check_privilege_log(files["privilege-log.csv"], facts, r)
+    if ACCESS_LOG in files:
+        check_access_log(files[ACCESS_LOG], facts, size, root, r)
+    if isinstance(counts, dict) and (counts.get("accessEntries") is not None or r.access_entries is not None):
+        if counts.get("accessEntries") != r.access_entries or isinstance(counts.get("accessEntries"), bool):
+            r.fail("manifest", "counts.accessEntries differs from access-log.jsonl")
 
     proven = None
     if "consistency.json" in files and root is not None:
@@ -388,7 +396,7 @@ def verify(files, pinned_key_text, trusted_text):
 
 
 def check_entry(raw, line, size, root, r):
-    f = {"seq": None, "disclosures": 0, "redacted": [], "columns": {}}
+    f = {"seq": None, "disclosures": 0, "redacted": [], "columns": {}, "ledger_id": None, "matter_tag": None}
 
     def fail(check, detail):
         r.fail(check, detail, f["seq"], line)
@@ -413,7 +421,7 @@ def check_entry(raw, line, size, root, r):
         fail("entry-malformed", "'leaf' is not base64")
         return f
     try:
-        seq, fields_digest, names = parse_leaf(leaf)
+        seq, fields_digest, names, f["ledger_id"], f["matter_tag"] = parse_leaf(leaf)
     except ValueError as e:
         fail("leaf-malformed", str(e))
         return f
@@ -500,6 +508,134 @@ def check_entry(raw, line, size, root, r):
     red = {fld for fld, _ in f["redacted"]}
     f["columns"] = {c: (REDACTED if c in red else values.get(c, "")) for c in LOG_META}
     return f
+
+
+# ---- access-log.jsonl (optional) and event leaves --------------------------------------------
+
+def parse_event_leaf(b):
+    """Event leaf: u8 3 || ledger id 16 || u64 seq || i64 recordedAt || prev hash 32 || u32 body length || body.
+    Returns (ledger_id, seq, body); raises ValueError (strict decoding)."""
+    if len(b) < 69 or b[0] != 3:
+        raise ValueError("not an event leaf (version 3)" if b[:1] != b"\x03" else "event leaf is truncated")
+    length = int.from_bytes(b[65:69], "big")
+    if not 1 <= length <= 60000:
+        raise ValueError("event body length out of range")
+    if len(b) != 69 + length:
+        raise ValueError("event leaf is truncated" if len(b) < 69 + length else "event leaf has trailing bytes")
+    return b[1:17], int.from_bytes(b[17:25], "big"), b[69:]
+
+
+CRED_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+TAG_RE = re.compile(r"[0-9a-f]{64}")
+
+
+def parse_access_event(body):
+    """The access event of an event body, strictly: canonical JSON (keys sorted, no whitespace), known fields only.
+    Returns (all_matters, set of matter tag bytes); raises ValueError."""
+    ev = strict_json(body)
+    if not isinstance(ev, dict):
+        raise ValueError("the event body is not a JSON object")
+    if json.dumps(ev, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8") != body:
+        raise ValueError("the event body is not in canonical form")
+    if ev.get("event") != "access":
+        raise ValueError("the event is not an access event")
+    if set(ev) - {"event", "credential", "command", "matters", "allMatters", "firstSeq", "lastSeq", "reason"}:
+        raise ValueError("unknown field in the access event")
+    cred, cmd, tags, every = ev.get("credential"), ev.get("command"), ev.get("matters"), ev.get("allMatters")
+    if not isinstance(cred, str) or not (cred == "master" or CRED_RE.fullmatch(cred)):
+        raise ValueError("'credential' is not a valid credential name")
+    if not isinstance(cmd, str) or not 1 <= len(cmd.encode("utf-8")) <= 64:
+        raise ValueError("'command' must be 1 to 64 bytes")
+    if not isinstance(every, bool):
+        raise ValueError("'allMatters' is not a boolean")
+    if not (isinstance(tags, list) and len(tags) <= 1024
+            and all(isinstance(t, str) and TAG_RE.fullmatch(t) for t in tags)):
+        raise ValueError("'matters' is not an array of matter tags")
+    if any(a >= b for a, b in zip(tags, tags[1:])):
+        raise ValueError("'matters' must be sorted and unique")
+    seqs = [ev.get(k) for k in ("firstSeq", "lastSeq")]
+    if any(s is not None and (not isinstance(s, int) or isinstance(s, bool) or s < 0) for s in seqs):
+        raise ValueError("'firstSeq'/'lastSeq' is not a sequence number")
+    if (seqs[0] is None) != (seqs[1] is None) or (seqs[0] is not None and seqs[0] > seqs[1]):
+        raise ValueError("firstSeq and lastSeq must come together, in order")
+    reason = ev.get("reason")
+    if "reason" in ev and (not isinstance(reason, str) or len(reason.encode("utf-8")) > 1000):
+        raise ValueError("'reason' is not a string of at most 1000 bytes")
+    return every, {bytes.fromhex(t) for t in tags}
+
+
+def check_access_log(data, facts, size, root, r):
+    """Each line: {index, leaf, inclusionProof}; the leaf an access event leaf naming its index and the entries'
+    ledger id, reading an exported entry's matter (or every matter), proven against the checkpoint; ascending."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    ledger_id = next((f["ledger_id"] for f in facts if f["ledger_id"] is not None), None)
+    tags = {f["matter_tag"] for f in facts if f["matter_tag"] is not None}
+    prev = None
+    for n, raw in enumerate(lines, 1):
+        entry = read_access_line(raw, n, r)
+        if entry is None:
+            continue
+        index, leaf, hashes = entry
+        if prev is not None and index <= prev:
+            r.fail("access-order", "access entries must be in strictly ascending index order", index, n)
+        prev = index
+        check_access_entry(index, leaf, hashes, n, ledger_id, tags, size, root, r)
+    r.access_entries = len(lines)
+
+
+def read_access_line(raw, n, r):
+    """(index, leaf bytes, proof hashes), or None after an access-entry-malformed violation."""
+    try:
+        obj = strict_json(raw)
+        assert isinstance(obj, dict)
+    except Exception:
+        r.fail("access-entry-malformed", "not a JSON object", None, n)
+        return None
+    unknown = [k for k in obj if k not in ("index", "leaf", "inclusionProof")]
+    if unknown:
+        r.fail("access-entry-malformed", "unknown key '%s'" % unknown[0], None, n)
+        return None
+    index = obj.get("index")
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        r.fail("access-entry-malformed", "'index' is not a non-negative integer", None, n)
+        return None
+    try:
+        leaf = b64std(obj.get("leaf"))
+    except (ValueError, binascii.Error):
+        r.fail("access-entry-malformed", "'leaf' is not base64", index, n)
+        return None
+    try:
+        proof = obj.get("inclusionProof")
+        assert isinstance(proof, list)
+        hashes = [b64std(p) for p in proof]
+        assert all(len(h) == 32 for h in hashes)
+    except (AssertionError, ValueError, binascii.Error):
+        r.fail("access-entry-malformed", "'inclusionProof' is not an array of base64 32-byte hashes", index, n)
+        return None
+    return index, leaf, hashes
+
+
+def check_access_entry(index, leaf, hashes, n, ledger_id, tags, size, root, r):
+    try:
+        leaf_ledger, seq, body = parse_event_leaf(leaf)
+        every, matters = parse_access_event(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        r.fail("access-leaf-malformed", str(e), index, n)
+        return
+    if seq != index:
+        r.fail("access-index", "the leaf names seq %d, the access entry index %d" % (seq, index), index, n)
+    if ledger_id is not None and leaf_ledger != ledger_id:
+        r.fail("access-ledger", "the leaf's ledger id differs from the entries'", index, n)
+    if not every and not matters & tags:
+        r.fail("access-matter", "the access entry reads none of the exported entries' matters", index, n)
+    if size is not None:
+        if index >= size:
+            r.fail("access-inclusion-proof", "index %d is beyond the checkpoint's tree size %d" % (index, size),
+                   index, n)
+        elif not check_inclusion(hashes, size, root, index, record_hash(leaf)):
+            r.fail("access-inclusion-proof", "the inclusion proof does not lead to the checkpoint's root", index, n)
 
 
 def spreadsheet_safe(value):
@@ -629,6 +765,7 @@ def main(argv):
         print(json.dumps({"ok": not report.violations, "origin": report.origin, "treeSize": report.size,
                           "root": report.root, "entries": report.entries, "disclosures": report.disclosures,
                           "redactions": report.redactions, "warnings": report.warnings,
+                          **({} if report.access_entries is None else {"accessEntries": report.access_entries}),
                           "violationCount": len(report.violations), "violations": report.violations[:1000]}))
     else:
         for w in report.warnings:
@@ -636,6 +773,8 @@ def main(argv):
         print("origin:     %s" % report.origin)
         print("checkpoint: size %d, root %s" % (report.size, report.root))
         print("entries:    %d (%d fields disclosed, %d redacted)" % (report.entries, report.disclosures, report.redactions))
+        if report.access_entries is not None:
+            print("access log: %d access entries" % report.access_entries)
         print("result:     %s" % ("VALID" if not report.violations else "INVALID (%d violations)" % len(report.violations)))
         for v in report.violations[:1000]:
             where = ("entry %d: " % v["entry"]) if v["entry"] is not None else (("line %d: " % v["line"]) if v["line"] else "")

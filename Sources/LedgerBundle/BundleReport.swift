@@ -26,12 +26,20 @@ public struct BundleViolation: Sendable, Equatable, CustomStringConvertible {
         case privilegeLog = "privilege-log"
         case consistency
         case trustedCheckpoint = "trusted-checkpoint"
+        // access-log.jsonl (optional, added with access control)
+        case accessEntryMalformed = "access-entry-malformed"
+        case accessLeafMalformed = "access-leaf-malformed"
+        case accessIndex = "access-index"
+        case accessOrder = "access-order"
+        case accessLedger = "access-ledger"
+        case accessInclusionProof = "access-inclusion-proof"
+        case accessMatter = "access-matter"
     }
 
     public let kind: Kind
     /// The entry's seq (leaf index), when the check is about one entry.
     public let entry: UInt64?
-    /// 1-based line of entries.jsonl or privilege-log.csv, when the check is about one line.
+    /// 1-based line of entries.jsonl, privilege-log.csv or access-log.jsonl, when the check is about one line.
     public let line: Int?
     public let detail: String
     /// What the check expected (e.g. the manifest's SHA-256, the leaf's fields digest), when it compares values.
@@ -76,6 +84,8 @@ public struct BundleReport: Sendable {
     public var entries = 0
     public var disclosures = 0
     public var redactions = 0
+    /// Lines of access-log.jsonl; nil when the bundle has none.
+    public var accessEntries: Int?
     public var verifierKeyPinned = false
     public var consistencyChecked = false
     /// The bundle carries consistency.json (checked only when its checkpoint opened).
@@ -107,6 +117,7 @@ public struct BundleReport: Sendable {
             ("entries", .integer(Int64(entries))),
             ("disclosures", .integer(Int64(disclosures))),
             ("redactions", .integer(Int64(redactions))),
+        ] + (accessEntries.map { [("accessEntries", .integer(Int64($0)))] } ?? []) + [
             ("verifierKeyPinned", .bool(verifierKeyPinned)),
             ("consistencyChecked", .bool(consistencyChecked)),
             ("trustedChecked", .bool(trustedChecked)),
@@ -127,6 +138,7 @@ public struct BundleReport: Sendable {
             "origin:       \(origin)",
             "checkpoint:   size \(treeSize), root \(root)",
             "entries:      \(entries) (\(disclosures) fields disclosed, \(redactions) redacted)",
+        ] + (accessEntries.map { ["access log:   \($0) access entries"] } ?? []) + [
             "verifier key: \(verifierKeyPinned ? "pinned" : "the bundle's own (not pinned)")",
             "consistency:  \(consistency)",
             String(format: "time:         %.3f s (%d entries/s)", seconds, rate),

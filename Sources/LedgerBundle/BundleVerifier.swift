@@ -73,6 +73,11 @@ public enum BundleVerifier {
         timer.lap("entries")
         PrivilegeLogCheck.check(files[BundleFormat.privilegeLog]!, facts: facts, into: &report)
         timer.lap("privilege-log")
+        if let accessLog = files[BundleFormat.accessLog] {
+            let access = AccessLogCheck.context(facts, treeSize: tree?.size, root: tree?.root)
+            AccessLogCheck.check(accessLog, context: access, into: &report)
+        }
+        ManifestCheck.checkAccessCount(manifest, into: &report)
         checkHistory(consistency: files[BundleFormat.consistency], trusted: options.trustedCheckpoint, key: key,
                      tree: tree, manifest: manifest, into: &report)
         return facts

@@ -7,6 +7,9 @@ import RecordFormats
 struct EntryFacts {
     var line = 0
     var seq: UInt64?
+    /// The leaf's ledger id and matter tag, once it decoded (what access-log.jsonl is checked against).
+    var ledgerID: [UInt8]?
+    var matterTag: Hash?
     var disclosures = 0
     /// Privilege-log metadata columns (`BundleFormat.privilegeLogMetadata` order), spreadsheet-safe: revealed text,
     /// "[redacted]", or "" when absent. Empty when the entry was too malformed to tell (every column then mismatches).
@@ -80,6 +83,7 @@ enum EntryChecks {
                                    into facts: inout EntryFacts) {
         facts.seq = UInt64(parts.index)
         guard let (leaf, leafBytes) = decodeLeaf(parts, text: text, into: &facts) else { return }
+        (facts.ledgerID, facts.matterTag) = (leaf.ledgerID, leaf.matterTag)
         checkInclusion(parts, text: text, leafBytes: leafBytes, context: context, memo: &memo, into: &facts)
         var slots = FieldSlots(names: leaf.fieldNames)
         checkDisclosures(parts.disclosures, text: text, keep: context.keepRevealed, slots: &slots, into: &facts)

@@ -68,6 +68,17 @@ enum ManifestCheck {
         }
     }
 
+    /// counts.accessEntries is there exactly when access-log.jsonl is, and equals its line count.
+    static func checkAccessCount(_ manifest: JSONObject, into report: inout BundleReport) {
+        guard case .object(let counts)? = manifest["counts"] else { return }  // reported by checkCounts
+        let declared = counts["accessEntries"]
+        guard declared != nil || report.accessEntries != nil else { return }
+        if declared?.integerValue != report.accessEntries.map(Int64.init) {
+            report.fail(.manifest, "counts.accessEntries differs from access-log.jsonl",
+                        expected: shown(declared), found: report.accessEntries.map(String.init) ?? "none")
+        }
+    }
+
     /// A manifest value as the report shows it: a string as itself, anything else as JSON, "none" when absent.
     private static func shown(_ value: JSONValue?) -> String {
         guard let value else { return "none" }

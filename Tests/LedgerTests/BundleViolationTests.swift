@@ -88,7 +88,9 @@ final class BundleViolationTests: XCTestCase {
         for name in ["manifest", "verifier-key", "checkpoint-signature", "checkpoint-origin", "entry-malformed",
                      "leaf-malformed", "entry-index", "entry-order", "entries", "inclusion-proof",
                      "disclosure-malformed", "disclosure-name", "redaction", "redaction-reason", "field-coverage",
-                     "fields-digest", "privilege-log", "consistency", "trusted-checkpoint"] {
+                     "fields-digest", "privilege-log", "consistency", "trusted-checkpoint", "access-entry-malformed",
+                     "access-leaf-malformed", "access-index", "access-order", "access-ledger", "access-inclusion-proof",
+                     "access-matter"] {
             XCTAssertNotNil(BundleViolation.Kind(rawValue: name), name)
         }
         let v = BundleViolation(kind: .fieldsDigest, entry: 3, line: 2, detail: "d", expected: "e", found: "f")
@@ -97,6 +99,20 @@ final class BundleViolationTests: XCTestCase {
                        #"{"check":"fields-digest","detail":"d","entry":3,"expected":"e","found":"f","line":2}"#)
         let plain = BundleViolation(kind: .noEntries, detail: "none")
         XCTAssertEqual(JSONWriter.string(plain.json), #"{"check":"entries","detail":"none"}"#)
+    }
+
+    /// Every check name is in docs/EXPORT.md's table of checks, and so is every name tools/verify_bundle.py uses.
+    func testEveryKindIsDocumented() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let doc = try String(contentsOf: root.appendingPathComponent("docs/EXPORT.md"), encoding: .utf8)
+        let python = try String(contentsOf: root.appendingPathComponent("tools/verify_bundle.py"), encoding: .utf8)
+        for kind in BundleViolation.Kind.allCases {
+            XCTAssertTrue(doc.contains("| `\(kind.rawValue)`") || doc.contains(", `\(kind.rawValue)` |"),
+                          "docs/EXPORT.md does not document [\(kind.rawValue)]")
+            XCTAssertTrue(python.contains("\"\(kind.rawValue)\""),
+                          "tools/verify_bundle.py never reports [\(kind.rawValue)]")
+        }
     }
 
     func testManifestDigestMismatchExpectsTheManifestsDigest() throws {

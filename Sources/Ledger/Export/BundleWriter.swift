@@ -18,6 +18,8 @@ enum BundleWriter {
         let options: ExportOptions
         let createdAt: Int64
         let entries: [BundleEntry]
+        /// The access entries for access-log.jsonl; nil when the bundle has none (no --include-access-log).
+        let accessLog: [BundleAccessEntry]?
 
         /// Matter numbers may be listed only if the profile reveals the matter field.
         var mattersShown: Bool { !options.profile.withholds("matter") }
@@ -126,11 +128,16 @@ enum BundleWriter {
                 ("disclosedFields", .integer(Int64(revealed))),
                 ("redactedFields", .integer(Int64(redacted))),
                 ("privilegeLogRows", .integer(Int64(redacted))),
-            ]))),
+            ] + accessCount(c)))),
             ("consistencyProof", .bool(consistency)),
             ("digestEncoding", .string("hex")),
             ("files", .object(hashes)),
         ]))) + [0x0a]
+    }
+
+    /// counts.accessEntries, only in a bundle with access-log.jsonl (bundles without one keep their bytes).
+    private static func accessCount(_ c: Context) -> [(String, JSONValue)] {
+        c.accessLog.map { [("accessEntries", .integer(Int64($0.count)))] } ?? []
     }
 
     static func html(_ s: String) -> String { CommunicationReport.escape(s) }
@@ -242,7 +249,7 @@ enum BundleWriter {
         privilege-log.csv  one row per withheld field, with the reason
         report.html        a human-readable summary (open in a browser; no external content)
         consistency.json   (only if present) proof that this tree extends an older checkpoint you hold
-
+        \(c.accessLog == nil ? "" : accessLogFileLine)
         Verify with the firm's tool (offline, no keys needed)
         -----------------------------------------------------
             ledger verify-bundle BUNDLE.zip --verifier-key FIRM.key [--trusted OLD-CHECKPOINT.txt]
@@ -269,13 +276,27 @@ enum BundleWriter {
         5. privilege-log.csv has exactly one row per redacted field, with the same seq, field and reason.
         6. With consistency.json: the old checkpoint verifies and the RFC 6962 consistency proof links its
            root to this checkpoint's root.
-
+        \(c.accessLog == nil ? "" : accessLogStep)
         A revealed value is authentic because its disclosure hashes into the signed tree; a withheld value is
         committed to by its digest and can be disclosed later and checked against this same bundle.
 
         """
         return Array(text.utf8)
     }
+
+    /// README lines that only a bundle with access-log.jsonl has (a bundle without one keeps its README's bytes).
+    static let accessLogFileLine = """
+        access-log.jsonl   the access entries that read these matters: index, leaf, inclusionProof
+
+        """
+    static let accessLogStep = """
+        7. access-log.jsonl: each leaf is an event leaf (FORMAT.md, "Bundle v1") whose JSON body records a
+           read ("event":"access") of one of these entries' matter tags, or of every matter ("allMatters":true);
+           it names its own index and this bundle's ledger id, indexes ascend, and its inclusion proof checks as
+           in step 3. Reads recorded after the checkpoint are not included (this export's own read is: it was
+           recorded before the checkpoint was signed).
+
+        """
 
     /// Renders, digests and compresses every file on every core, then the manifest over their digests.
     /// entries.jsonl is stored unless `compactEntries`: it is mostly base64 and hex that deflate shrinks only 3.6x at
@@ -299,8 +320,12 @@ enum BundleWriter {
                                    method: .deflate)
             }
         }
+        if let accessLog = c.accessLog {
+            jobs.append { try ZipMember.make(BundleFormat.accessLog, accessLogJSONL(accessLog), method: .deflate) }
+        }
         var files = try runConcurrently(jobs)
-        // Same member order as before: checkpoint, verifier key, entries, privilege log, report, README, [consistency].
+        // Same member order as before: checkpoint, verifier key, entries, privilege log, report, README, [consistency],
+        // then [access log].
         files = [files[3], files[4], files[0], files[1], files[2], files[5]] + files.dropFirst(6)
         files.append(try ZipMember.make(BundleFormat.manifest,
                                         manifest(c, files: files, consistency: consistency != nil), method: .deflate))

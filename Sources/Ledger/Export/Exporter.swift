@@ -22,6 +22,8 @@ public struct ExportOptions: Sendable {
     public var tool: String
     /// Deflate entries.jsonl as well: a bundle about 3.5 times smaller, slower to write and to verify.
     public var compactEntries = false
+    /// Add access-log.jsonl: the access entries (below the checkpoint's size) that read an exported matter.
+    public var includeAccessLog = false
 
     public init(matters: [String], from: Int64? = nil, to: Int64? = nil, profile: ExportProfile = .insurer,
                 sinceCheckpoint: String? = nil, tool: String = "ledger") {
@@ -82,18 +84,20 @@ extension Ledger {
         var timer = PhaseTimer(logger: Self.logger)
         defer { Self.logger.debug("export", metadata: ["phases": "\(timer)"]) }
         let principal = try requireReader()
+        // The access log says who read what: the master key's to give away, as `ledger access log` is.
+        if options.includeAccessLog { _ = try requireKeys() }
         // Signed now and stored once the bundle is written (a failed export leaves no trace); a reader, who cannot
         // sign, proves against the newest stored checkpoint, and entries after it are left out.
         let signs = canSign
         let (note, size, root) = try signs ? signTreeHead() : newestStoredHead()
         timer.lap("sign")
-        let (entries, consistency) = try selectEntries(options, principal: principal, size: size, root: root)
+        let (entries, accessLog, consistency) = try selectEntries(options, principal: principal, size: size, root: root)
         guard !entries.isEmpty else { throw ExportError.emptySelection }
         timer.lap("select")
 
         let context = BundleWriter.Context(origin: origin, size: size, root: root, options: options,
                                            createdAt: Clock.nowMicros(),
-                                           entries: entries)
+                                           entries: entries, accessLog: accessLog)
         let members = try BundleWriter.members(context, note: note,
                                                verifierKey: storedVerifierKey, consistency: consistency)
         timer.lap("render")
@@ -114,10 +118,11 @@ extension Ledger {
         if !canSign { _ = try newestStoredHead() }
     }
 
-    /// The selected entries (seq order, with inclusion proofs against `size`) and, with --since-checkpoint, the
-    /// consistency proof. Entries are copied out of the transaction, then decrypted and split on every core.
+    /// The selected entries (seq order, with inclusion proofs against `size`), the access entries when asked for and,
+    /// with --since-checkpoint, the consistency proof. Entries are copied out of the transaction, then decrypted and
+    /// split on every core.
     private func selectEntries(_ options: ExportOptions, principal: Principal, size: UInt64, root: Hash) throws
-        -> (entries: [BundleEntry], consistency: (note: String, proof: [Hash])?) {
+        -> (entries: [BundleEntry], accessLog: [BundleAccessEntry]?, consistency: (note: String, proof: [Hash])?) {
         let filter = EntryFilter(matter: nil, from: options.from, to: options.to)
         let wanted = Set(options.matters)
         return try LedgerError.wrap("export") {
@@ -143,10 +148,12 @@ extension Ledger {
                     entry.proof = try proveRecord(treeSize: Int64(size), index: Int64(entry.seq), reader: reader)
                     entries.append(entry)
                 }
+                let accessLog = options.includeAccessLog
+                    ? try selectAccessEntries(for: entries, size: size, reader: reader, txn: txn) : nil
                 let consistency = try options.sinceCheckpoint.map {
                     try consistencyProof(from: $0, to: size, root: root, reader: reader)
                 }
-                return (entries, consistency)
+                return (entries, accessLog, consistency)
             }
         }
     }

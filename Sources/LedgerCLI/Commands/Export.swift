@@ -47,6 +47,9 @@ struct Export: ParsableCommand {
     @Flag(help: "Deflate entries.jsonl too: a bundle about 3.5 times smaller, slower to write and to verify.")
     var compact = false
 
+    @Flag(help: "Add access-log.jsonl: the recorded reads of the exported matters, with inclusion proofs (master key).")
+    var includeAccessLog = false
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Output zip (must not exist).", valueName: "out.zip"))
     var output: String
 
@@ -76,9 +79,12 @@ struct Export: ParsableCommand {
         var options = ExportOptions(matters: matter, profile: chosen, tool: "ledger \(LedgerVersion.string)")
         (options.from, options.to) = try period.bounds()
         options.compactEntries = compact
+        options.includeAccessLog = includeAccessLog
         if let sinceCheckpoint { options.sinceCheckpoint = try BundleFiles.readText(sinceCheckpoint) }
         let ledger = try openUnlocked(location, keys)
         guard !FileManager.default.fileExists(atPath: output) else { throw ExportError.outputExists(output) }
+        // Refused before the read is recorded: only the master key may give the access log away.
+        if includeAccessLog && !ledger.isUnlockedWithMasterKey { throw LedgerError.masterKeyRequired }
         try ledger.checkCanExport()
         try reason.record(ledger, command: "export", matters: matter)
         let summary = try ledger.export(options, to: output)

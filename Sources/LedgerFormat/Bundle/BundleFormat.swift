@@ -10,8 +10,10 @@ public enum BundleFormat {
     public static let report = "report.html"
     public static let readme = "README.txt"
     public static let consistency = "consistency.json"
+    /// Added with access control: an optional member (`ledger export --include-access-log`), still format version 1.
+    public static let accessLog = "access-log.jsonl"
     public static let required = [manifest, checkpoint, verifierKey, entries, privilegeLog, report, readme]
-    public static let allowed = Set(required + [consistency])
+    public static let allowed = Set(required + [consistency, accessLog])
     public static let maxFileBytes: UInt64 = 64 << 20
     public static let maxTotalBytes: UInt64 = 512 << 20
     public static let redactedMarker = "[redacted]"

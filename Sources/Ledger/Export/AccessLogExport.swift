@@ -1,0 +1,64 @@
+import LMDB
+import LedgerFormat
+import MerkleLog
+
+/// One access entry for a bundle's access-log.jsonl: its seq, exact event leaf bytes and inclusion proof.
+struct BundleAccessEntry {
+    let seq: UInt64
+    let leaf: [UInt8]
+    var proof: [Hash]
+}
+
+extension Ledger {
+    /// The access entries below `size` that read one of the exported entries' matters (or every matter), seq order,
+    /// each with its inclusion proof against `size` (docs/EXPORT.md, "Access log").
+    func selectAccessEntries(for entries: [BundleEntry], size: UInt64, reader: any HashReader,
+                             txn: ReadTransaction) throws -> [BundleAccessEntry] {
+        let tags = try exportedMatterTags(entries)
+        var selected = [BundleAccessEntry]()
+        for (seq, leaf) in try eventLeaves(below: size, txn: txn) {
+            guard case .access(let access) = try accessEvent(seq, leaf) else { continue }
+            // The bundle's rule: a read of every matter, or of at least one exported matter.
+            guard access.allMatters || access.matters.contains(where: tags.contains) else { continue }
+            let proof = try proveRecord(treeSize: Int64(size), index: Int64(seq), reader: reader)
+            selected.append(BundleAccessEntry(seq: seq, leaf: leaf, proof: proof))
+        }
+        return selected
+    }
+
+    /// The event an event leaf records; one that does not decode is corruption.
+    private func accessEvent(_ seq: UInt64, _ leaf: [UInt8]) throws -> AccessEvent {
+        guard let decoded = try? leaf.withUnsafeBytes({ try EventLeaf.decode($0) }),
+              let event = try? AccessEvent.decode(decoded.body) else {
+            throw LedgerError.corrupt("entry \(seq): an event entry does not decode (run `ledger verify`)")
+        }
+        return event
+    }
+
+    /// The matter tags of the exported entries, read from their leaves (what a verifier compares against).
+    private func exportedMatterTags(_ entries: [BundleEntry]) throws -> Set<Hash> {
+        Set(try entries.map { entry in
+            do { return try Leaf.decode(entry.leaf).matterTag } catch {
+                throw LedgerError.corrupt("entry \(entry.seq): \(error)")
+            }
+        })
+    }
+
+    /// The event leaves of seqs below `size`, copied out (a scan of the entries' first bytes; events are few).
+    private func eventLeaves(below size: UInt64, txn: ReadTransaction) throws -> [(UInt64, [UInt8])] {
+        let cursor = try txn.cursor(store.entries)
+        defer { cursor.close() }
+        var out = [(UInt64, [UInt8])]()
+        var row = try cursor.first()
+        while let current = row {
+            row = try cursor.next()
+            guard let seq = UInt64(bigEndianBytes: current.key) else {
+                throw LedgerError.corrupt("an entries key is not 8 bytes")
+            }
+            guard seq < size else { break }
+            guard let (leaf, _) = try? StoredEntry.split(current.value), EventLeaf.isEvent(leaf) else { continue }
+            out.append((seq, Array(leaf)))
+        }
+        return out
+    }
+}
