@@ -37,6 +37,8 @@ public final class Ledger: @unchecked Sendable {
     var signer: NoteSigner?
     var principal: Principal?
     var matterKeyCache: [UInt32: SecretBytes] = [:]
+    /// Matter key pairs opened so far (each batch key of a matter opens with the same pair).
+    var keyPairCache: [UInt32: BoxKeyPair] = [:]
     var appendState: AppendState?
 
     private init(directory: String, store: Store) throws {

@@ -221,6 +221,13 @@ extension Ledger {
 
     /// A matter key pair's private key, as the master (sealed to its box key) or a reader (its wrap) holds it.
     private func keyPairSecret(_ id: UInt32, principal: Principal, txn: ReadTransaction) throws -> BoxKeyPair {
+        if let cached = lock.withLock({ keyPairCache[id] }) { return cached }
+        let pair = try openKeyPair(id, principal: principal, txn: txn)
+        if !(txn is WriteTransaction) { lock.withLock { keyPairCache[id] = pair } }
+        return pair
+    }
+
+    private func openKeyPair(_ id: UInt32, principal: Principal, txn: ReadTransaction) throws -> BoxKeyPair {
         let secret: SecretBytes
         if let ring = principal.ring {
             guard case .keyPair(let record) = try keyRecord(id, txn: txn) else {
