@@ -92,24 +92,6 @@ final class AccessControlCLITests: CLITestCase {
         try r.stdoutLines.map { try XCTUnwrap(jsonObject($0)["seq"] as? Int) }
     }
 
-    /// Every file of a zip, via Python's zipfile (independent of the product's zip code).
-    private func unzip(_ bundle: String) throws -> [String: Data] {
-        let dir = temp.appendingPathComponent("unzip-\(UUID().uuidString)")
-        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/env"),
-                               ["python3", "-m", "zipfile", "-e", bundle, dir.path],
-                               environment: baseEnvironment(), scratch: temp)
-        XCTAssertEqual(r.status, 0, r.summary)
-        var files = [String: Data]()
-        let enumerator = FileManager.default.enumerator(atPath: dir.path)
-        while let name = enumerator?.nextObject() as? String {
-            var isDirectory: ObjCBool = false
-            let path = dir.appendingPathComponent(name).path
-            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
-                files[name] = try Data(contentsOf: URL(fileURLWithPath: path))
-            }
-        }
-        return files
-    }
 
     /// Keyless `verify --json`: exit 0, ok, no violations. Returns the report.
     @discardableResult
@@ -248,7 +230,7 @@ final class AccessControlCLITests: CLITestCase {
             seen.append(("verify-bundle text \(profile)", text.stdout + text.stderr))
             XCTAssertEqual(text.status, 0, text.summary)
         }
-        let full = try unzip(try XCTUnwrap(bundles["full"]))
+        let full = try unzipWithPython(try XCTUnwrap(bundles["full"]))
         let entries = String(decoding: try XCTUnwrap(full["entries.jsonl"]), as: UTF8.self)
         XCTAssertEqual(entries.split(separator: "\n").count, 3, entries)
         XCTAssertTrue(try disclosed(entries).contains("Alpha subject 1"), "the full bundle discloses A's plaintext")
@@ -261,7 +243,7 @@ final class AccessControlCLITests: CLITestCase {
         files.append(("report.html", try Data(contentsOf: URL(fileURLWithPath: reportFile))))
         for (profile, path) in bundles {
             files.append((path, try Data(contentsOf: URL(fileURLWithPath: path))))
-            for (name, data) in try unzip(path) {
+            for (name, data) in try unzipWithPython(path) {
                 files.append(("\(profile):\(name)", data))
                 if name.hasSuffix(".jsonl") {  // disclosures are base64url: decoded, too
                     let text = try disclosed(String(decoding: data, as: UTF8.self))
@@ -282,7 +264,7 @@ final class AccessControlCLITests: CLITestCase {
         let masterExport = try ledgerWithKey(["export", "--matter", Self.matterB, "--profile", "full",
                                               "-o", masterBundle, "--i-understand-this-reveals-privileged-content"])
         XCTAssertEqual(masterExport.status, 0, masterExport.summary)
-        let zebraEntries = String(decoding: try XCTUnwrap(try unzip(masterBundle)["entries.jsonl"]), as: UTF8.self)
+        let zebraEntries = String(decoding: try XCTUnwrap(try unzipWithPython(masterBundle)["entries.jsonl"]), as: UTF8.self)
         XCTAssertTrue(try disclosed(zebraEntries).contains("ZEBRA-SECRET-7731"), "decoded disclosures show markers")
         try assertKeylessVerifyClean()
     }

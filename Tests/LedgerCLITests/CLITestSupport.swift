@@ -200,6 +200,19 @@ class CLITestCase: XCTestCase {
     }
 
     /// The number of entries, via `list --json`.
+    /// Every file of a bundle (zip), extracted by Python's zipfile: independent of the product's zip code.
+    func unzipWithPython(_ bundle: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Data] {
+        let dir = temp.appendingPathComponent("unzip-\(UUID().uuidString)")
+        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-m", "zipfile", "-e", bundle, dir.path],
+                               environment: baseEnvironment(), scratch: temp)
+        XCTAssertEqual(r.status, 0, r.summary, file: file, line: line)
+        var files = [String: Data]()
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+            files[name] = try Data(contentsOf: dir.appendingPathComponent(name))
+        }
+        return files
+    }
+
     func entryCount(file: StaticString = #filePath, line: UInt = #line) throws -> Int {
         let r = try ledgerWithKey(["list", "--json"])
         XCTAssertEqual(r.status, 0, r.summary, file: file, line: line)

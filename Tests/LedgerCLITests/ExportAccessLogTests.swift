@@ -62,19 +62,6 @@ final class ExportAccessLogTests: CLITestCase {
         return Set((try jsonObject(line)["violations"] as? [[String: Any]] ?? []).compactMap { $0["check"] as? String })
     }
 
-    /// The bundle's files, via Python's zipfile.
-    private func unzip(_ bundle: String) throws -> [String: Data] {
-        let dir = temp.appendingPathComponent("unzip-\(UUID().uuidString)")
-        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/env"),
-                               ["python3", "-m", "zipfile", "-e", bundle, dir.path],
-                               environment: baseEnvironment(), scratch: temp)
-        XCTAssertEqual(r.status, 0, r.summary)
-        var files = [String: Data]()
-        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
-            files[name] = try Data(contentsOf: dir.appendingPathComponent(name))
-        }
-        return files
-    }
 
     /// Rezips `files` with Python, the manifest's file hashes and counts recomputed: only the targeted check fails.
     private func rezip(_ files: [String: Data]) throws -> String {
@@ -134,7 +121,7 @@ final class ExportAccessLogTests: CLITestCase {
         if let made { return made }
         try ledgerWithReads()
         let bundle = try export(["--matter", "M-1", "--include-access-log"], to: "with-log.zip")
-        made = (bundle, try unzip(bundle))
+        made = (bundle, try unzipWithPython(bundle))
         return made!
     }
 
@@ -166,7 +153,7 @@ final class ExportAccessLogTests: CLITestCase {
 
     func testWithoutTheFlagTheBundleHasNoAccessLog() throws {
         try ledgerWithReads()
-        let files = try unzip(try export(["--matter", "M-1"], to: "plain.zip"))
+        let files = try unzipWithPython(try export(["--matter", "M-1"], to: "plain.zip"))
         XCTAssertEqual(Set(files.keys), ["manifest.json", "checkpoint.txt", "verifier.key", "entries.jsonl",
                                          "privilege-log.csv", "report.html", "README.txt"])
         let manifest = String(decoding: files["manifest.json"]!, as: UTF8.self)
@@ -221,7 +208,7 @@ final class ExportAccessLogTests: CLITestCase {
     /// (a valid proof against the same checkpoint) no longer reads an exported matter.
     func testAccessEntryOfAnotherMatterOnlyFails() throws {
         try ledgerWithReads()
-        var files = try unzip(try export(["--matter", "M-1", "--matter", "M-2", "--include-access-log"], to: "b.zip"))
+        var files = try unzipWithPython(try export(["--matter", "M-1", "--matter", "M-2", "--include-access-log"], to: "b.zip"))
         let other = Int(otherSeq)!
         files["entries.jsonl"] = try jsonl(try lines(files["entries.jsonl"]).filter { $0["index"] as? Int != other })
         let log = String(decoding: files["privilege-log.csv"]!, as: UTF8.self).components(separatedBy: "\r\n")

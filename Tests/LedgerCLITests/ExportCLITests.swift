@@ -68,19 +68,6 @@ final class ExportCLITests: CLITestCase {
         return Set((object["violations"] as? [[String: Any]] ?? []).compactMap { $0["check"] as? String })
     }
 
-    /// Files of a bundle, via Python's zipfile (independent of ZIPFoundation).
-    private func unzip(_ bundle: String) throws -> [String: Data] {
-        let dir = temp.appendingPathComponent("unzip-\(UUID().uuidString)")
-        let r = try runProcess(URL(fileURLWithPath: "/usr/bin/env"),
-                               ["python3", "-m", "zipfile", "-e", bundle, dir.path],
-                               environment: baseEnvironment(), scratch: temp)
-        XCTAssertEqual(r.status, 0, r.summary)
-        var files = [String: Data]()
-        for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
-            files[name] = try Data(contentsOf: dir.appendingPathComponent(name))
-        }
-        return files
-    }
 
     /// Writes a zip with the given (name, bytes) members in order (duplicates and odd names allowed), via Python.
     /// `fixManifest` recomputes manifest.json's file hashes; `hugeName` patches that member's declared size to ~4 GiB.
@@ -197,7 +184,7 @@ final class ExportCLITests: CLITestCase {
         XCTAssertTrue(unpinned.stderr.contains("with --verifier-key FILE"), unpinned.summary)
         XCTAssertTrue(unpinned.stdout.contains("VALID"), unpinned.summary)
 
-        let files = try unzip(bundle)
+        let files = try unzipWithPython(bundle)
         XCTAssertEqual(Set(files.keys), ["manifest.json", "checkpoint.txt", "verifier.key", "entries.jsonl",
                                          "privilege-log.csv", "report.html", "README.txt"])
         for (name, data) in files {
@@ -235,8 +222,8 @@ final class ExportCLITests: CLITestCase {
                 return object as NSDictionary
             }
         }
-        XCTAssertEqual(try withoutProofs(try unzip(compact)["entries.jsonl"]),
-                       try withoutProofs(try unzip(stored)["entries.jsonl"]))
+        XCTAssertEqual(try withoutProofs(try unzipWithPython(compact)["entries.jsonl"]),
+                       try withoutProofs(try unzipWithPython(stored)["entries.jsonl"]))
     }
 
     func testPrivilegeLogNeutralisesSpreadsheetFormulas() throws {
@@ -245,7 +232,7 @@ final class ExportCLITests: CLITestCase {
                          + #""direction":"outbound","occurredAt":"2026-03-01T14:30:00+01:00","summary":"hello"}"#)
         let (bundle, _) = try export(["--matter", "M-9"])
         try verifyBoth(bundle, ["--verifier-key", verifierKeyPath], expect: 0)
-        let log = String(decoding: try unzip(bundle)["privilege-log.csv"]!, as: UTF8.self)
+        let log = String(decoding: try unzipWithPython(bundle)["privilege-log.csv"]!, as: UTF8.self)
         let row = try XCTUnwrap(log.split(separator: "\r\n").dropFirst().first.map(String.init), log)
         XCTAssertTrue(row.contains(#""'=HYPERLINK(""http://evil.example"",""x"")""#),
                       "author cell must be quoted and prefixed: \(row)")
@@ -257,7 +244,7 @@ final class ExportCLITests: CLITestCase {
 
     private func tamper(_ edit: (inout [String: Data]) throws -> Void, fixManifest: Bool = true) throws -> String {
         let (bundle, _) = try export(["--matter", "M-1"], to: "orig-\(UUID().uuidString).zip")
-        var files = try unzip(bundle)
+        var files = try unzipWithPython(bundle)
         try edit(&files)
         return try rezip(members(files), to: "tampered-\(UUID().uuidString).zip", fixManifest: fixManifest)
     }
@@ -376,7 +363,7 @@ final class ExportCLITests: CLITestCase {
     func testHostileZipsAreRejectedAsUnreadable() throws {
         try populatedLedger()
         let (bundle, _) = try export(["--matter", "M-1"])
-        let files = try unzip(bundle)
+        let files = try unzipWithPython(bundle)
         let traversal = try rezip(members(files) + [("../evil.txt", Data("x".utf8))],
                                   to: "traversal.zip", fixManifest: false)
         let absolute = try rezip(members(files) + [("/etc/evil", Data("x".utf8))],
@@ -405,7 +392,7 @@ final class ExportCLITests: CLITestCase {
     func testInsurerProfileRevealsMetadataAndRedactsContent() throws {
         try populatedLedger()
         let (bundle, _) = try export(["--matter", "M-1", "--profile", "insurer"])
-        let entries = try entryObjects(try unzip(bundle))
+        let entries = try entryObjects(try unzipWithPython(bundle))
         XCTAssertEqual(entries.map { $0["index"] as? Int }, [0, 2, 3])
         let first = try revealed(entries[0])
         XCTAssertEqual(Set(first.keys),
@@ -422,7 +409,7 @@ final class ExportCLITests: CLITestCase {
                 XCTAssertEqual((r["digest"] as? String)?.count, 64)
             }
         }
-        let log = String(decoding: try unzip(bundle)["privilege-log.csv"]!, as: UTF8.self)
+        let log = String(decoding: try unzipWithPython(bundle)["privilege-log.csv"]!, as: UTF8.self)
         XCTAssertTrue(log.hasPrefix("seq,occurredAt,matter,author,channel,direction,field,reason,description\r\n"), log)
         XCTAssertEqual(log.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count, 1 + 10 + 3 + 1)
     }
@@ -430,7 +417,7 @@ final class ExportCLITests: CLITestCase {
     func testMetadataProfileRedactsAuthor() throws {
         try populatedLedger()
         let (bundle, _) = try export(["--matter", "M-1", "--profile", "metadata"])
-        let files = try unzip(bundle)
+        let files = try unzipWithPython(bundle)
         let entries = try entryObjects(files)
         XCTAssertNil(try revealed(entries[0])["author"])
         XCTAssertEqual(redactions(entries[0])["author"], "personal data")
@@ -447,7 +434,7 @@ final class ExportCLITests: CLITestCase {
 
         let (bundle, _) = try export(["--matter", "M-1", "--profile", "full",
                                       "--i-understand-this-reveals-privileged-content"])
-        let entries = try entryObjects(try unzip(bundle))
+        let entries = try entryObjects(try unzipWithPython(bundle))
         XCTAssertTrue((entries[0]["redacted"] as! [Any]).isEmpty, "full reveals every field of a normal entry")
         XCTAssertEqual(try revealed(entries[0])["summary"] as? String, "Explained the landlord's offer.")
         // The privileged entry keeps its content withheld...
@@ -456,7 +443,7 @@ final class ExportCLITests: CLITestCase {
         try verifyBoth(bundle, expect: 0)
         // ...unless --reveal names the field explicitly.
         let (revealedBundle, _) = try export(["--matter", "M-1", "--reveal", "subject"], to: "reveal.zip")
-        let again = try entryObjects(try unzip(revealedBundle))
+        let again = try entryObjects(try unzipWithPython(revealedBundle))
         XCTAssertEqual(try revealed(again[1])["subject"] as? String, "PRIV-SUBJECT")
         XCTAssertEqual(redactions(again[1])["summary"], "attorney-client privilege")
         try verifyBoth(revealedBundle, expect: 0)
@@ -465,7 +452,7 @@ final class ExportCLITests: CLITestCase {
     func testRedactWithReasonAndReasonValidation() throws {
         try populatedLedger()
         let (bundle, _) = try export(["--matter", "M-1", "--redact", "channel:work product", "--redact", "kind"])
-        let entries = try entryObjects(try unzip(bundle))
+        let entries = try entryObjects(try unzipWithPython(bundle))
         XCTAssertEqual(redactions(entries[0])["channel"], "work product")
         XCTAssertEqual(redactions(entries[0])["kind"], "attorney-client privilege")
         try verifyBoth(bundle, expect: 0)
@@ -481,7 +468,7 @@ final class ExportCLITests: CLITestCase {
                                 #"{"name":"broker","reveal":["matter","occurredAt","channel","direction"],"#
                                 + #""redact":{"author":"personal data"},"defaultReason":"not requested"}"#)
         let (bundle, _) = try export(["--matter", "M-1", "--profile-file", profile])
-        let files = try unzip(bundle)
+        let files = try unzipWithPython(bundle)
         let entries = try entryObjects(files)
         XCTAssertEqual(Set(try revealed(entries[0]).keys), ["matter", "occurredAt", "channel", "direction"])
         XCTAssertEqual(redactions(entries[0])["author"], "personal data")
@@ -504,7 +491,7 @@ final class ExportCLITests: CLITestCase {
         // Time range and several matters.
         let (bundle, _) = try export(["--matter", "M-1", "--matter", "M-2",
                                       "--from", "2026-03-02", "--to", "2026-03-03"], to: "range.zip")
-        XCTAssertEqual(try entryObjects(try unzip(bundle)).map { $0["index"] as? Int }, [1, 2])
+        XCTAssertEqual(try entryObjects(try unzipWithPython(bundle)).map { $0["index"] as? Int }, [1, 2])
         // Never overwrites.
         try export(["--matter", "M-1"], to: "range.zip", expect: 73)
     }
@@ -517,7 +504,7 @@ final class ExportCLITests: CLITestCase {
         let oldPath = try write("old-checkpoint.txt", old.stdoutBytes)
         for i in 0..<5 { try appendRecord(Sample.record(matter: "M-1", subject: "later \(i)")) }
         let (bundle, _) = try export(["--matter", "M-1", "--since-checkpoint", oldPath])
-        XCTAssertNotNil(try unzip(bundle)["consistency.json"])
+        XCTAssertNotNil(try unzipWithPython(bundle)["consistency.json"])
         let (s, _) = try verifyBoth(bundle, ["--verifier-key", verifierKeyPath, "--trusted", oldPath], expect: 0)
         XCTAssertEqual(try jsonObject(s.stdoutLines[0])["consistencyChecked"] as? Bool, true)
 
@@ -528,7 +515,7 @@ final class ExportCLITests: CLITestCase {
         XCTAssertTrue(try checks(r).contains("trusted-checkpoint"), r.summary)
 
         // A consistency proof with a flipped bit fails.
-        var files = try unzip(bundle)
+        var files = try unzipWithPython(bundle)
         var object = try jsonObject(String(decoding: files["consistency.json"]!, as: UTF8.self))
         var proof = object["proof"] as! [String]
         var h = Data(base64Encoded: proof[0])!
@@ -574,7 +561,7 @@ final class ExportCLITests: CLITestCase {
     func testJSONViolationsCarryExpectedAndFound() throws {
         try populatedLedger()
         let (bundle, _) = try export(["--matter", "M-1"], to: "orig-json.zip")
-        let files = try unzip(bundle)
+        let files = try unzipWithPython(bundle)
         let edited = files["report.html"]! + Data("<!-- edited -->".utf8)
         let tampered = try rezip(members(files).map { $0.0 == "report.html" ? ($0.0, edited) : $0 }, to: "json.zip",
                                  fixManifest: false)

@@ -7,15 +7,9 @@ extension BundleWriter {
     static func accessLogJSONL(_ entries: [BundleAccessEntry]) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(entries.count * 1024)
-        func ascii(_ s: String) { out.append(contentsOf: s.utf8) }
         for entry in entries {
-            ascii(#"{"index":"#)
-            ascii(String(entry.seq))
-            ascii(#","leaf":""#)
-            ascii(Base64.encode(entry.leaf))
-            ascii(#"","inclusionProof":["#)
-            ascii(entry.proof.map { "\"\($0.base64)\"" }.joined(separator: ","))
-            ascii("]}\n")
+            writeLineHead(seq: entry.seq, leaf: entry.leaf, proof: entry.proof, into: &out)
+            out.append(contentsOf: "}\n".utf8)
         }
         return out
     }

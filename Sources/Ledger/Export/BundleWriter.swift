@@ -25,23 +25,30 @@ enum BundleWriter {
         var mattersShown: Bool { !options.profile.withholds("matter") }
     }
 
+    /// `{"index":SEQ,"leaf":"BASE64","inclusionProof":[…]` — the start every entries.jsonl and access-log.jsonl line
+    /// shares (docs/FORMAT.md, "Bundle v1").
+    static func writeLineHead(seq: UInt64, leaf: [UInt8], proof: [Hash], into out: inout [UInt8]) {
+        out.append(contentsOf: #"{"index":"#.utf8)
+        out.append(contentsOf: String(seq).utf8)
+        out.append(contentsOf: #","leaf":""#.utf8)
+        out.append(contentsOf: Base64.encode(leaf).utf8)
+        out.append(contentsOf: #"","inclusionProof":["#.utf8)
+        for (i, hash) in proof.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: hash.base64.utf8)
+            out.append(UInt8(ascii: "\""))
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+
     static func entriesJSONL(_ entries: [BundleEntry]) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(entries.count * 3072)
         func ascii(_ s: String) { out.append(contentsOf: s.utf8) }
         for entry in entries {
-            ascii(#"{"index":"#)
-            ascii(String(entry.seq))
-            ascii(#","leaf":""#)
-            ascii(Base64.encode(entry.leaf))
-            ascii(#"","inclusionProof":["#)
-            for (i, hash) in entry.proof.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(UInt8(ascii: "\""))
-                ascii(hash.base64)
-                out.append(UInt8(ascii: "\""))
-            }
-            ascii(#"],"disclosures":["#)
+            writeLineHead(seq: entry.seq, leaf: entry.leaf, proof: entry.proof, into: &out)
+            ascii(#","disclosures":["#)
             for (i, item) in entry.revealed.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 JSONWriter.writeString(item.disclosure, into: &out)
