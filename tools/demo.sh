@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on an embedded default: builds `ledger`, then runs a demo ledger end to end on the sample
 # communications in examples/ — init, import (JSONL and CSV), list, checkpoint, verify (keyless, pinned,
-# against a trusted checkpoint, deep), a verified hot backup, and a redacted export bundle checked offline by
-# both verifiers. Everything goes to ./demo-ledger (or $DEMO_DIR).
+# against a trusted checkpoint, deep), a verified hot backup, a redacted export bundle checked offline by
+# both verifiers, the compliance report, and roles (a reader, an append-only ingest service, a sign-only nightly
+# job) with the access log. Everything goes to ./demo-ledger (or $DEMO_DIR).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash tools/install-deps.sh
@@ -56,6 +57,31 @@ unzip -p "$DEMO/bundle-2026-0142.zip" privilege-log.csv 2>/dev/null | head -4 ||
 
 step ledger report --matter 2026-0142 --as-of 2026-03-10T12:00:00Z   "(were clients kept informed, were questions answered in time?)"
 $L report --matter 2026-0142 --as-of 2026-03-10T12:00:00Z
+
+step 'roles: a paralegal reads one matter, the ingest service only writes, the nightly job only signs'
+$L grant p.jones --role reader --matter 2026-0142 -o "$DEMO/p.jones.cred"
+$L grant pms-ingest --role appender -o "$DEMO/pms-ingest.cred"
+$L grant nightly --role signer -o "$DEMO/nightly.cred"
+step 'echo {...} | LEDGER_CREDENTIAL_FILE=pms-ingest.cred ledger append -   "(the ingest service writes…)"'
+other=$(echo '{"matter":"2026-0177","author":"b.lindqvist","channel":"phone","direction":"inbound","kind":"inquiry","occurredAt":"2026-03-04T10:00:00+01:00","subject":"Client asks about the deadline","summary":"Client asked whether Friday is still the deadline for the response.","sourceSystem":"pms","sourceId":"pms-2007"}' \
+    | LEDGER_CREDENTIAL_FILE="$DEMO/pms-ingest.cred" $L append -)
+echo "$other"
+set +e
+LEDGER_CREDENTIAL_FILE="$DEMO/pms-ingest.cred" $L show "$other"
+echo "(exit $?: 77, …and cannot read back even what it wrote)"
+set -e
+step ledger list --credential p.jones.cred --reason '"client called about the lease"'
+$L list --credential "$DEMO/p.jones.cred" --reason "client called about the lease"
+set +e
+$L show "$other" --credential "$DEMO/p.jones.cred"
+echo "(exit $?: 77, matter 2026-0177 is not p.jones's; the message is the same for an entry that does not exist)"
+set -e
+step ledger checkpoint --credential nightly.cred   "(signs; reads nothing)"
+$L checkpoint --credential "$DEMO/nightly.cred" | head -2
+step ledger access log   "(every read, recorded before it was shown)"
+$L access log
+step ledger access grants --matter 2026-0142
+$L access grants --matter 2026-0142
 
 step 'a rollback: yesterday'"'"'s copy put back in place of the ledger, checked against the updated trusted checkpoint'
 set +e

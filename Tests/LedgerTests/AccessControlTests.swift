@@ -163,7 +163,7 @@ final class AccessEngineTests: XCTestCase {
         t.ledger.close()
         // everything r1 could ever hold: its credential key and every key sealed to it (a copy of the raw file)
         var held = try with(t, credential: "r1.cred") { revoked in
-            try XCTUnwrap(revoked.lock.withLock { revoked.principal }).readerKeys.values.map {
+            try XCTUnwrap(revoked.session.withLock { $0.principal }).readerKeys.values.map {
                 try BoxKeyPair(secretKey: $0)
             }
         }
@@ -210,7 +210,7 @@ final class AccessEngineTests: XCTestCase {
     func testForgedReadByAnUngrantedCredentialFailsKeylessVerify() throws {
         let t = try TestLedger()
         _ = try t.ledger.append(try validRecord(matter: "A"))
-        let tag = t.ledger.principal!.tags!.matterTag("A")
+        let tag = try t.ledger.requireKeys().matterTag("A")
         try t.ledger.commitEvents(operation: "forge") { _ in
             [.access(.init(credential: "intruder", command: "show", matters: [tag], allMatters: false,
                            seqRange: 0...0, reason: nil))]
@@ -224,7 +224,7 @@ final class AccessEngineTests: XCTestCase {
         let t = try TestLedger()
         _ = try t.ledger.append([try validRecord(matter: "A"), try validRecord(matter: "B")])
         _ = try t.ledger.grant("r", role: .reader, matters: ["A"], credentialPath: t.temp.file("r.cred"))
-        let tagB = t.ledger.principal!.tags!.matterTag("B")
+        let tagB = try t.ledger.requireKeys().matterTag("B")
         try t.ledger.commitEvents(operation: "forge") { _ in
             [.access(.init(credential: "r", command: "show", matters: [tagB], allMatters: false,
                            seqRange: 1...1, reason: nil))]

@@ -203,7 +203,7 @@ final class AppendTests: XCTestCase {
         let t = try TestLedger()
         _ = try t.ledger.append(validRecord())
         let future = Clock.nowMicros() + 3_600_000_000
-        t.ledger.lock.withLock { t.ledger.appendState?.lastRecordedAt = future }
+        t.ledger.session.withLock { $0.appendState?.lastRecordedAt = future }
         _ = try t.ledger.append(validRecord())
         XCTAssertEqual(try t.ledger.entry(1).recordedAt, future)
     }

@@ -368,7 +368,7 @@ final class VerifyTamperTests: XCTestCase {
         let f = try makeLedger()
         // someone holding the signing key signs a wrong root for size 30 and stores it
         let ledger = try f.open()
-        let signer = try XCTUnwrap(ledger.signer)
+        let signer = try XCTUnwrap(ledger.session.withLock { $0.signer })
         let forged = try signer.sign(Checkpoint(origin: Self.origin, size: 30,
                                                 rootHash: Array(repeating: 7, count: 32)).body)
         ledger.close()
@@ -390,7 +390,7 @@ final class VerifyTamperTests: XCTestCase {
         try f.append(0..<0, checkpointsAt: [])
         let ledger = try f.open()
         f.notes[0] = try ledger.signCheckpoint()
-        let signer = try XCTUnwrap(ledger.signer)
+        let signer = try XCTUnwrap(ledger.session.withLock { $0.signer })
         ledger.close()
         try f.append(0..<10, checkpointsAt: [10])
         let clean = try f.verify()

@@ -149,7 +149,7 @@ extension Ledger {
     }
 
     /// Whether the master key unlocked this ledger (not a credential).
-    public var isUnlockedWithMasterKey: Bool { lock.withLock { principal?.isMaster ?? false } }
+    public var isUnlockedWithMasterKey: Bool { session.withLock { $0.principal?.isMaster ?? false } }
 
     /// Matter numbers by tag, from the key pairs the master key opens (matters without one stay unnamed).
     private func matterNames() throws -> [Hash: String] {

@@ -58,7 +58,7 @@ extension Ledger {
                                         txn: txn)
             }
         }
-        lock.withLock { appendState = state }  // only once committed
+        session.withLock { $0.appendState = state }  // only once committed
         return outcomes
     }
 
@@ -132,7 +132,7 @@ extension Ledger {
             throw LedgerError.corrupt("entry \(size - 1) is missing")
         }
         let lastHash = recordHash(raw)
-        if let cached = lock.withLock({ appendState }), cached.size == size, cached.previousHash == lastHash {
+        if let cached = session.withLock({ $0.appendState }), cached.size == size, cached.previousHash == lastHash {
             return cached
         }
         let lastRecordedAt: Int64

@@ -137,7 +137,7 @@ extension Ledger {
                 return (batch.outcomes, state, true)
             }
         }
-        lock.withLock { appendState = state }  // only once committed
+        session.withLock { $0.appendState = state }  // only once committed
         return (outcomes, matched)
     }
 }

@@ -46,7 +46,7 @@ extension Ledger {
 
     /// The master key's signer or a signer credential's.
     private func requireSigner() throws -> NoteSigner {
-        guard let (principal, signer) = lock.withLock({ self.principal.map { ($0, self.signer) } }) else {
+        guard let (principal, signer) = session.withLock({ s in s.principal.map { ($0, s.signer) } }) else {
             throw LedgerError.masterKeyRequired
         }
         guard let signer else {
@@ -56,7 +56,7 @@ extension Ledger {
     }
 
     /// Whether this process can sign checkpoints (the master key or a signer credential).
-    var canSign: Bool { lock.withLock { signer != nil } }
+    var canSign: Bool { session.withLock { $0.signer != nil } }
 
     /// The newest stored checkpoint, verified with the ledger's own key: what a reader's export proves against.
     func newestStoredHead() throws -> (note: String, size: UInt64, root: Hash) {

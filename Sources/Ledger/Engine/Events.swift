@@ -39,7 +39,7 @@ extension Ledger {
                 try appendEvents(try changes(txn), recordedAt: recordedAt, txn: txn)
             }
         }
-        lock.withLock { appendState = state }  // only once committed
+        session.withLock { $0.appendState = state }  // only once committed
         return state.size - 1
     }
 

@@ -6,6 +6,7 @@ import Logging
 import MerkleLog
 import SignedNote
 import Sodium
+import Synchronization
 
 /// How `create` obtains the master key.
 public enum NewMasterKey: Sendable {
@@ -19,8 +20,7 @@ public enum NewMasterKey: Sendable {
 ///
 /// Keyless operations (verify, checkpoint listing) need only `open`; reading or appending
 /// records and signing checkpoints need `unlock`.
-public final class Ledger: @unchecked Sendable {
-    // @unchecked: the identity is immutable; the keys, signer, key cache and append state change only under `lock`.
+public final class Ledger: Sendable {
     public static let verifierKeyFileName = "verifier.key"
     static let logger = Logger(label: "ledger.engine")
 
@@ -32,14 +32,9 @@ public final class Ledger: @unchecked Sendable {
     public let storedVerifierKey: String
     public let keyMode: String
 
-    let lock = NSLock()
-    var keyRing: KeyRing?
-    var signer: NoteSigner?
-    var principal: Principal?
-    var matterKeyCache: [UInt32: SecretBytes] = [:]
-    /// Matter key pairs opened so far (each batch key of a matter opens with the same pair).
-    var keyPairCache: [UInt32: BoxKeyPair] = [:]
-    var appendState: AppendState?
+    /// What unlocking and appending leave behind; replaced whole by each unlock, so no key opened under one
+    /// principal is ever served to another.
+    let session = Mutex(Session())
 
     private init(directory: String, store: Store) throws {
         self.directory = directory
@@ -223,15 +218,12 @@ public final class Ledger: @unchecked Sendable {
             throw LedgerError.wrongKey("the key does not unlock this ledger (wrong key file or passphrase)")
         }
         let signer = try verifiedSigner(seed: seed)
-        lock.withLock {
-            self.keyRing = ring
-            self.principal = Principal(master: ring)
-            self.signer = signer
-        }
+        session.withLock { $0 = Session(principal: Principal(master: ring), signer: signer) }
     }
 
+    /// The master key's subkeys; `masterKeyRequired` without them.
     func requireKeys() throws -> KeyRing {
-        guard let ring = lock.withLock({ keyRing }) else {
+        guard let ring = session.withLock({ $0.principal?.ring }) else {
             throw LedgerError.masterKeyRequired
         }
         return ring
@@ -249,3 +241,15 @@ public final class Ledger: @unchecked Sendable {
     }
 }
 
+
+/// The state an open ledger keeps between calls (`Ledger.session`).
+struct Session: Sendable {
+    var principal: Principal?
+    var signer: NoteSigner?
+    /// Data keys opened so far, by key id (committed storage only).
+    var matterKeyCache: [UInt32: SecretBytes] = [:]
+    /// Matter key pairs opened so far (each batch key of a matter opens with the same pair).
+    var keyPairCache: [UInt32: BoxKeyPair] = [:]
+    /// The log's tail after the last committed append of this process.
+    var appendState: AppendState?
+}

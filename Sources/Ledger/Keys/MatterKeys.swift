@@ -192,7 +192,7 @@ extension Ledger {
     /// The data key `id` (a batch key or a v1 matter key) as `principal` can open it, cached once read from committed
     /// storage. A key the principal was never given is `notPermitted`.
     func entryKey(id: UInt32, principal: Principal, txn: ReadTransaction) throws -> SecretBytes {
-        if let cached = lock.withLock({ matterKeyCache[id] }) { return cached }
+        if let cached = session.withLock({ $0.matterKeyCache[id] }) { return cached }
         let key: SecretBytes
         switch try keyRecord(id, txn: txn) {
         case .matterKey(let sealed):
@@ -205,7 +205,7 @@ extension Ledger {
         case .keyPair:
             throw LedgerError.corrupt("an entry names key pair \(id) as its data key")
         }
-        if !(txn is WriteTransaction) { lock.withLock { matterKeyCache[id] = key } }
+        if !(txn is WriteTransaction) { session.withLock { $0.matterKeyCache[id] = key } }
         return key
     }
 
@@ -221,9 +221,9 @@ extension Ledger {
 
     /// A matter key pair's private key, as the master (sealed to its box key) or a reader (its wrap) holds it.
     private func keyPairSecret(_ id: UInt32, principal: Principal, txn: ReadTransaction) throws -> BoxKeyPair {
-        if let cached = lock.withLock({ keyPairCache[id] }) { return cached }
+        if let cached = session.withLock({ $0.keyPairCache[id] }) { return cached }
         let pair = try openKeyPair(id, principal: principal, txn: txn)
-        if !(txn is WriteTransaction) { lock.withLock { keyPairCache[id] = pair } }
+        if !(txn is WriteTransaction) { session.withLock { $0.keyPairCache[id] = pair } }
         return pair
     }
 

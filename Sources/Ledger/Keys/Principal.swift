@@ -92,10 +92,7 @@ extension Ledger {
             signer = try verifiedSigner(seed: try roleSecret(credential))
             principal = Principal(credential: credential, role: .signer, tags: nil, matters: [], readerSecrets: [:])
         }
-        lock.withLock {
-            self.principal = principal
-            self.signer = signer
-        }
+        session.withLock { $0 = Session(principal: principal, signer: signer) }
     }
 
     /// The credential's grant as it stands now; a credential whose grant ended or was given to another key is refused.
@@ -166,7 +163,7 @@ extension Ledger {
     /// The master key or a credential of one of `roles`; a credential of another role gets a message naming what
     /// the command needs.
     func requirePrincipal(_ roles: Set<AccessRole>, for action: String) throws -> Principal {
-        guard let principal = lock.withLock({ principal }) else { throw LedgerError.masterKeyRequired }
+        guard let principal = session.withLock({ $0.principal }) else { throw LedgerError.masterKeyRequired }
         if let role = principal.role, !roles.contains(role) {
             throw LedgerError.notPermitted("\(role.withArticle) credential cannot \(action)")
         }
