@@ -68,13 +68,13 @@ other=$(echo '{"matter":"2026-0177","author":"b.lindqvist","channel":"phone","di
 echo "$other"
 set +e
 LEDGER_CREDENTIAL_FILE="$DEMO/pms-ingest.cred" $L show "$other"
-echo "(exit $?: 77, …and cannot read back even what it wrote)"
+echo "(exit $?: the ingest service cannot read back even what it wrote)"
 set -e
 step ledger list --credential p.jones.cred --reason '"client called about the lease"'
 $L list --credential "$DEMO/p.jones.cred" --reason "client called about the lease"
 set +e
 $L show "$other" --credential "$DEMO/p.jones.cred"
-echo "(exit $?: 77, matter 2026-0177 is not p.jones's; the message is the same for an entry that does not exist)"
+echo "(exit $?: matter 2026-0177 is not p.jones's; the message is the same for an entry that does not exist)"
 set -e
 step ledger checkpoint --credential nightly.cred   "(signs; reads nothing)"
 $L checkpoint --credential "$DEMO/nightly.cred" | head -2
