@@ -62,8 +62,61 @@ final class FormatExampleTests: XCTestCase {
         return ex
     }
 
+    /// The same record as entry v2 (docs/FORMAT.md, "Worked example, entry v2"): the matter's key pair from a fixed
+    /// seed, a fixed batch key (id 2, sealed to pair 1), then an access entry reading it as an event leaf. Sealed
+    /// boxes use a fresh ephemeral key each time, so only their layout is fixed, not their bytes.
+    static func buildExampleV2() throws -> Example {
+        var ex = Example()
+        let ring = KeyRing(master: SecretBytes(copying: [UInt8](repeating: 0x11, count: 32)))
+        let ledgerID = [UInt8](0x00..<0x10)
+        let pair = BoxKeyPair(seed: SecretBytes(copying: [UInt8](repeating: 0x55, count: 32)))
+        let batchKey = SecretBytes(copying: [UInt8](repeating: 0x66, count: 32))
+        let (pairID, batchID): (UInt32, UInt32) = (1, 2)
+        let nonce = [UInt8](repeating: 0x44, count: 24)
+        let recordedAt = Timestamp.parseRFC3339("2026-03-02T09:00:00Z")!
+        ex.add("v2 master box public key", Hex.encode(ring.box.publicKey))
+        ex.add("v2 matter key pair public key", Hex.encode(pair.publicKey))
+        let record = try RecordInput.validate(Array((#"{"matter":"M-1","author":"j.doe","channel":"phone","#
+            + #""direction":"outbound","occurredAt":"2026-03-02T10:00:00+01:00","#
+            + #""summary":"Explained the hearing date.","sourceId":"pms-1"}"#).utf8))
+        let tag = ring.matterTag(record.matter)
+        let sealedBatch = SealedBox.seal(batchKey, to: pair.publicKey)
+        let batchRecord = KeyRecord.batchKey(pairID: pairID, sealed: sealedBatch).encoded()
+        ex.add("v2 batch key record head", Hex.encode(batchRecord.prefix(5)) + " (then 80 bytes of sealed box)")
+        let names = record.fields.map(\.name)
+        let payload = EntryPayload(seed: [UInt8](repeating: 0x33, count: 16), values: record.fields.map(\.value))
+        let fieldsDigest = Leaf.fieldsDigest(names: names, digests: payload.disclosures(names: names).map(\.digest))
+        let ad = EntryAssociatedData.bytes(version: 2, ledgerID: ledgerID, seq: 0, keyID: batchID)
+        ex.add("v2 associated data", Hex.encode(ad))
+        let ciphertext = XChaCha20Poly1305.seal(payload.encoded(), associatedData: ad, nonce: nonce, key: batchKey)
+        ex.add("v2 ciphertext", Hex.encode(ciphertext))
+        let leafBytes = Leaf(version: 2, ledgerID: ledgerID, seq: 0, recordedAt: recordedAt, previousHash: .zero,
+                             matterTag: tag, sourceTag: record.sourceKey.map { ring.sourceTag($0) }, keyID: batchID,
+                             nonce: nonce, ciphertextHash: Hash.sha256(ciphertext), fieldsDigest: fieldsDigest,
+                             fieldNames: names).encoded()
+        ex.add("v2 leaf", Hex.encode(leafBytes))
+        ex.add("v2 record hash", recordHash(leafBytes).hex)
+        let body = AccessEvent.access(.init(credential: "p.jones", command: "show", matters: [tag], allMatters: false,
+                                            seqRange: 0...0, reason: "client called")).encoded()
+        ex.add("event body", String(decoding: body, as: UTF8.self))
+        let eventLeaf = EventLeaf(ledgerID: ledgerID, seq: 1, recordedAt: recordedAt + 300_000_000,
+                                  previousHash: recordHash(leafBytes), body: body).encoded()
+        ex.add("event leaf", Hex.encode(eventLeaf))
+        ex.add("event record hash", recordHash(eventLeaf).hex)
+        // what a reader does: the batch key opens from its sealed box with the pair, the entry with the batch key
+        let opened = try sealedBatch.withUnsafeBytes { try SealedBox.open($0, with: pair) }
+        precondition(opened.constantTimeEquals(batchKey))
+        _ = try XChaCha20Poly1305.open(ciphertext, associatedData: ad, nonce: nonce, key: opened)
+        return ex
+    }
+
     func testWorkedExampleMatchesFormatDoc() throws {
-        let example = try Self.buildExample()
+        for example in [try Self.buildExample(), try Self.buildExampleV2()] {
+            try assertDocShows(example)
+        }
+    }
+
+    private func assertDocShows(_ example: Example) throws {
         let doc = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("docs/FORMAT.md")
         let text = try String(contentsOf: doc, encoding: .utf8)
