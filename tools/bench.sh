@@ -4,7 +4,9 @@
 #   tools/bench.sh [LEDGER_BINARY] [RUNS]
 # 1. `ledger bench --entries 100000 --appends 2000`, RUNS times (import, appends, size, verify rates, verify RSS);
 # 2. export of a 10,000-entry matter from a 100,000-entry ledger, and verify-bundle of that bundle, timed;
-# 3. `ledger verify` and `ledger verify --deep` as separate processes on that ledger, timed.
+# 3. `ledger verify` and `ledger verify --deep` as separate processes on that ledger, timed;
+# 4. `ledger import` of the same 100,000 records with the master key and with an appender credential, alternating,
+#    and `ledger show` (which records its access entry first) as a process.
 # Run it on a quiet machine: the machines are shared, and a busy neighbour costs 5-10%.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -45,3 +47,22 @@ for run in $(seq 1 "$RUNS"); do
   t=$(date +%s.%N); "$L" verify --deep --ledger "$S/l" --key-file "$S/k" --verifier-key "$S/l/verifier.key" > /dev/null
   printf 'verify --deep (process): %.0f entries/s\n' "$(rate 100000 "$(seconds "$t")")"
 done
+
+echo "--- ledger import as a process: master key and appender credential, alternating (same 100,000 records)"
+for run in $(seq 1 "$RUNS"); do
+  for who in master appender; do
+    rm -rf "$S/i-$who" "$S/i-$who.key" "$S/i-$who.cred"
+    "$L" init --ledger "$S/i-$who" --origin bench.invalid/import --key-file "$S/i-$who.key" > /dev/null 2>&1
+    unlock=(--key-file "$S/i-$who.key")
+    if [ "$who" = appender ]; then
+      "$L" grant ingest --role appender -o "$S/i-$who.cred" --ledger "$S/i-$who" --key-file "$S/i-$who.key" \
+        > /dev/null 2>&1
+      unlock=(--credential "$S/i-$who.cred")
+    fi
+    t=$(date +%s.%N); "$L" import --ledger "$S/i-$who" "${unlock[@]}" "$S/bench/records.jsonl" > /dev/null
+    printf 'import (%s, process): %.0f records/s\n' "$who" "$(rate 100000 "$(seconds "$t")")"
+  done
+done
+t=$(date +%s.%N)
+for seq in $(seq 1000 1019); do "$L" show "$seq" --ledger "$S/i-master" --key-file "$S/i-master.key" > /dev/null; done
+printf 'show with its access entry (process, start to exit): %.1f ms\n' "$(python3 -c "import sys; print(float(sys.argv[1]) * 50)" "$(seconds "$t")")"
