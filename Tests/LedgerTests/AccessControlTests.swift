@@ -191,6 +191,30 @@ final class AccessEngineTests: XCTestCase {
         }
     }
 
+    func testAppenderOfSomeMattersHasOtherMattersRejectedByLineBeforeAnythingIsWritten() throws {
+        let t = try TestLedger()
+        _ = try t.ledger.grant("ingest-a", role: .appender, matters: ["A"], credentialPath: t.temp.file("a.cred"))
+        let lines = [recordJSON(matter: "A"), recordJSON(matter: "B"), recordJSON(matter: "A")]
+            .map { JSONWriter.string($0) }.joined(separator: "\n") + "\n"
+        let input = try t.temp.write("mixed.jsonl", lines)
+        t.ledger.close()
+        try with(t, credential: "a.cred") { appender in
+            let before = try appender.size()
+            XCTAssertThrowsError(try appender.importRecords(from: input)) {
+                guard case LedgerError.invalidRecords(let errors) = $0 else { return XCTFail("\($0)") }
+                XCTAssertEqual(errors.map(\.line), [2])
+                XCTAssertEqual(errors.map(\.field), ["matter"])
+            }
+            XCTAssertEqual(try appender.size(), before, "nothing written")
+            let summary = try appender.importRecords(from: input, options: ImportOptions(skipInvalid: true))
+            XCTAssertEqual(summary.imported, 2)
+            XCTAssertEqual(summary.rejected.count, 1)
+            XCTAssertThrowsError(try appender.append(try validRecord(matter: "B"))) {
+                guard case LedgerError.notPermitted = $0 else { return XCTFail("\($0)") }
+            }
+        }
+    }
+
     func testEveryReadIsRecordedFirst() throws {
         let t = try TestLedger()
         _ = try t.ledger.append(try validRecord(matter: "A"))

@@ -123,18 +123,25 @@ extension Ledger {
     }
 
     /// Pass 1: validates every record before anything is written. Returns the rejected records and, when `retain`,
-    /// the valid ones per batch. `corrects` must name an entry that exists before the record: the ledger's entries
+    /// the valid ones per batch. An appender granted some matters only has a record of any other matter rejected. `corrects` must name an entry that exists before the record: the ledger's entries
     /// plus the valid records before it.
     private func validateAll(count: Int, batch: Int, retain: Bool, validate: Validator) throws
         -> (rejected: [RecordError], retained: [[ValidatedRecord]]) {
         var rejected = [RecordError]()
         var retained = [[ValidatedRecord]]()
         var nextSeq = try size()
+        let principal = try requireWriter()
+        let restricted = principal.matters != nil  // an appender granted some matters only
         for start in stride(from: 0, to: count, by: batch) {
             var valid = [ValidatedRecord]()
             for result in try validate(start..<min(count, start + batch)) {
                 switch result {
                 case .success(let record):
+                    if restricted, let tags = principal.tags, !principal.mayAppend(tag: tags.matterTag(record.matter)) {
+                        rejected.append(RecordError(line: record.line, field: "matter",
+                                                    reason: "this credential may not append to this matter"))
+                        continue
+                    }
                     if let target = record.corrects, target >= nextSeq {
                         rejected.append(RecordError(line: record.line, field: "corrects",
                             reason: "refers to entry \(target), which does not exist before this record"))
