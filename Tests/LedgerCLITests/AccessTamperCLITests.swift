@@ -59,7 +59,31 @@ final class AccessTamperCLITests: CLITestCase {
         XCTAssertEqual(try classes(r), ["access-registry"], r.summary)
     }
 
+    func testEventIndexRowRemovedOrAddedFailsVerify() throws {
+        let seq = try grantReader()
+        let key = (0..<8).map { UInt8(truncatingIfNeeded: UInt64(seq) >> (56 - 8 * $0)) }
+        try editEvents { txn, events in XCTAssertTrue(try txn.delete(events, key: key)) }
+        var r = try verifyJSON()
+        XCTAssertEqual(r.status, 1, r.summary)
+        XCTAssertEqual(try classes(r), ["event-index"], r.summary)
+        try editEvents { txn, events in
+            try txn.put(events, key: key, value: [])
+            try txn.put(events, key: [0, 0, 0, 0, 0, 0, 0, 1], value: [])  // a record, listed as an event
+        }
+        r = try verifyJSON()
+        XCTAssertEqual(r.status, 1, r.summary)
+        XCTAssertEqual(try classes(r), ["event-index"], r.summary)
+    }
+
     // MARK: - Helpers
+
+    private func editEvents(_ body: (WriteTransaction, Database) throws -> Void) throws {
+        let env = try Environment(path: ledgerDir.path, maxDatabases: 16, mapSize: 1 << 30)
+        defer { env.close() }
+        let events = try env.openDatabase("events")
+        try env.write { try body($0, events) }
+    }
+
 
     @discardableResult
     private func grantReader() throws -> Int {

@@ -214,8 +214,13 @@ extension Ledger {
                 rebasing: value[StoredEntry.leafOffset..<(StoredEntry.leafOffset + record.leafLength)])
             Leaf.setChainFields(leaf, recordedAt: recordedAt, previousHash: state.previousHash)
             let hash = recordHash(UnsafeRawBufferPointer(leaf))
-            try record.matterTag?.withUnsafeBytes { tag in
-                try seqKey.withUnsafeBytes { try txn.put(store.matters, key: tag, value: $0, flags: [.appendDup]) }
+            if let matterTag = record.matterTag {
+                try matterTag.withUnsafeBytes { tag in
+                    try seqKey.withUnsafeBytes { try txn.put(store.matters, key: tag, value: $0, flags: [.appendDup]) }
+                }
+            } else {
+                guard let events = store.openedEvents else { throw LedgerError.corrupt("the events index is missing") }
+                try txn.put(events, key: seqKey, value: [], flags: [.append])
             }
             if let sourceTag = record.sourceTag {
                 try txn.put(store.sources, key: sourceTag.bytes, value: seqKey, flags: [.noOverwrite])

@@ -35,7 +35,8 @@ extension Ledger {
     func commitEvents(operation: String, _ changes: (WriteTransaction) throws -> [AccessEvent]) throws -> UInt64 {
         let recordedAt = Clock.nowMicros()
         let state = try LedgerError.wrap(operation) {
-            try store.environment.write { txn -> AppendState in
+            _ = try store.events(create: true)  // opened before the transaction: link indexes the event's seq
+            return try store.environment.write { txn -> AppendState in
                 try appendEvents(try changes(txn), recordedAt: recordedAt, txn: txn)
             }
         }
@@ -43,23 +44,24 @@ extension Ledger {
         return state.size - 1
     }
 
-    /// Every event entry in seq order (a full scan of the leaves' first bytes; events are few).
+    /// Every event entry in seq order, through the `events` index (events are few: no scan of the records).
     public func events() throws -> [EventEntry] {
         try LedgerError.wrap("read events") {
-            try store.environment.read { txn in
-                let cursor = try txn.cursor(store.entries)
+            guard let index = try store.events() else { return [] }  // no event was ever recorded
+            return try store.environment.read { txn in
+                let cursor = try txn.cursor(index)
                 defer { cursor.close() }
                 var out = [EventEntry]()
                 var row = try cursor.first()
                 while let current = row {
                     row = try cursor.next()
-                    guard let (leafBytes, _) = try? StoredEntry.split(current.value), EventLeaf.isEvent(leafBytes) else {
-                        continue
+                    guard let seq = UInt64(bigEndianBytes: current.key), let (leafBytes, _) = try txn.storedEntry(store, seq),
+                          let leaf = try? EventLeaf.decode(leafBytes), leaf.seq == seq,
+                          let event = try? AccessEvent.decode(leaf.body) else {
+                        throw LedgerError.corrupt("the events index names an entry that is not a valid event (run "
+                                                  + "`ledger verify`)")
                     }
-                    guard let leaf = try? EventLeaf.decode(leafBytes), let event = try? AccessEvent.decode(leaf.body) else {
-                        throw LedgerError.corrupt("an event entry does not decode (run `ledger verify`)")
-                    }
-                    out.append(EventEntry(seq: leaf.seq, recordedAt: leaf.recordedAt, event: event))
+                    out.append(EventEntry(seq: seq, recordedAt: leaf.recordedAt, event: event))
                 }
                 return out
             }

@@ -16,6 +16,7 @@ import MerkleLog
 /// | matters     | matter tag (32)           | seq (u64 BE), sorted duplicates        |
 /// | sources     | source tag (32)           | seq (u64 BE)                           |
 /// | access      | see AccessKey             | grants and what they seal (created by the first grant) |
+/// | events      | seq (u64 BE)              | empty: the seqs of the event entries (created by the first event) |
 final class Store: @unchecked Sendable {
     // @unchecked: the handles are immutable after init; LMDB serialises writers and isolates readers itself.
     static let storageFormatVersion: UInt32 = 1
@@ -32,8 +33,9 @@ final class Store: @unchecked Sendable {
     let matters: Database
     let sources: Database
 
-    private let accessLock = NSLock()
-    private var accessHandle: Database?
+    /// Databases later formats added, opened on first use (`LazyDatabase`).
+    let accessDB = LazyDatabase(name: "access")
+    let eventsDB = LazyDatabase(name: "events")
 
     init(directory: String, create: Bool, readOnly: Bool = false) throws {
         do {
@@ -57,18 +59,37 @@ final class Store: @unchecked Sendable {
 
     /// The `access` database, which ledgers get with their first grant: nil while it does not exist (unless
     /// `create`). Must not be called inside a transaction.
-    /// The `access` database if `access()` opened it before (usable inside a transaction, where opening is not).
-    var openedAccess: Database? { accessLock.withLock { accessHandle } }
+    func access(create: Bool = false) throws -> Database? { try accessDB.open(environment, create: create) }
 
-    func access(create: Bool = false) throws -> Database? {
-        try accessLock.withLock {
-            if let accessHandle { return accessHandle }
+    /// The `events` index (u64 seq of every event entry → empty), which ledgers get with their first event.
+    func events(create: Bool = false) throws -> Database? { try eventsDB.open(environment, create: create) }
+
+    /// The `access` database if opened before (usable inside a transaction, where opening is not).
+    var openedAccess: Database? { accessDB.opened }
+    var openedEvents: Database? { eventsDB.opened }
+}
+
+/// A named database that older ledgers do not have: opened (or created) outside any transaction on first use, and
+/// remembered; nil while it does not exist.
+final class LazyDatabase: @unchecked Sendable {
+    // @unchecked: `handle` is read and written only under `lock`.
+    let name: String
+    private let lock = NSLock()
+    private var handle: Database?
+
+    init(name: String) { self.name = name }
+
+    var opened: Database? { lock.withLock { handle } }
+
+    func open(_ environment: Environment, create: Bool) throws -> Database? {
+        try lock.withLock {
+            if let handle { return handle }
             do {
-                accessHandle = try environment.openDatabase("access", flags: create ? [.create] : [])
+                handle = try environment.openDatabase(name, flags: create ? [.create] : [])
             } catch let error as LMDBError where error.code == LMDBError.Code.notFound {
                 return nil
             }
-            return accessHandle
+            return handle
         }
     }
 }

@@ -14,6 +14,8 @@ struct ChainFold {
     private(set) var sourced = 0
     /// Event entries (no matters index row), and the grants they leave in force.
     private(set) var eventCount = 0
+    /// The seqs of the event entries, in order: what the `events` index must hold.
+    private(set) var eventSeqs: [UInt64] = []
     private(set) var access = AccessState()
     private(set) var mattersSeen = Set<Hash>()
     private(set) var expectedMatterRows = IndexSetDigest()
@@ -138,7 +140,10 @@ struct ChainFold {
         lastRecordedAt = max(lastRecordedAt, fact.recordedAt)
         expectedMatterRows.add(fact.matterRow)
         if let tag = fact.matterTag { mattersSeen.insert(tag) }
-        if fact.isEvent { eventCount += 1 }
+        if fact.isEvent {
+            eventCount += 1
+            eventSeqs.append(fact.seq)
+        }
         if fact.hasSource {
             sourced += 1
             expectedSourceRows.add(fact.sourceRow)

@@ -134,4 +134,29 @@ extension Ledger {
                                  detail: "keys are sealed to \(keys.subtracting(granted).count) credential(s) holding no grant"))
         }
     }
+
+    /// The `events` index lists exactly the event entries' seqs, so `access log`, `access grants` and the report's
+    /// access section (which read through it) see every event and nothing else.
+    func checkEventIndex(_ txn: ReadTransaction, expected: [UInt64], into report: inout VerifyReport) throws {
+        var stored = [UInt64]()
+        if let events = store.openedEvents {  // opened before the transaction began
+            let cursor = try txn.cursor(events)
+            defer { cursor.close() }
+            var row = try cursor.first()
+            while let current = row {
+                row = try cursor.next()
+                guard let seq = UInt64(bigEndianBytes: current.key), current.value.isEmpty else {
+                    report.add(Violation(seq: nil, kind: .eventIndex, detail: "an events index row is malformed"))
+                    continue
+                }
+                stored.append(seq)
+            }
+        }
+        guard stored != expected else { return }
+        let missing = Set(expected).subtracting(stored).sorted(), extra = Set(stored).subtracting(expected).sorted()
+        report.add(Violation(seq: missing.first ?? extra.first, kind: .eventIndex,
+                             detail: "the events index does not list exactly the event entries",
+                             expected: "\(expected.count) rows" + (missing.isEmpty ? "" : ", missing \(missing.prefix(5))"),
+                             found: "\(stored.count) rows" + (extra.isEmpty ? "" : ", extra \(extra.prefix(5))")))
+    }
 }

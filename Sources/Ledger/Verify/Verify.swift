@@ -42,7 +42,9 @@ extension Ledger {
         if let trusted = options.trustedCheckpoint, let key {
             if let checkpoint = checkTrustedCheckpoint(trusted, key: key, into: &report) { pending.append(checkpoint) }
         }
-        _ = try LedgerError.wrap("open the access database") { try store.access() }  // never inside a transaction
+        _ = try LedgerError.wrap("open the access databases") {  // never inside a transaction
+            (try store.access(), try store.events())
+        }
         try LedgerError.wrap("verify") {
             var timer = PhaseTimer(logger: Self.logger)
             defer { Self.logger.debug("verify", metadata: ["phases": "\(timer)"]) }

@@ -33,6 +33,7 @@ extension Ledger {
         try checkIndexCounts(txn, entries: Int(chain.tree.size), records: Int(chain.tree.size) - chain.eventCount,
                              sourced: chain.sourced, into: &report)
         try checkAccessRegistry(txn, expected: chain.access, into: &report)
+        try checkEventIndex(txn, expected: chain.eventSeqs, into: &report)
         try checkKeyRows(txn, mattersSeen: chain.mattersSeen, context: context, into: &report)
         let matters = storedRows.matters != chain.expectedMatterRows
         let sources = storedRows.sources != chain.expectedSourceRows

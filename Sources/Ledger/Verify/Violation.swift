@@ -35,6 +35,8 @@ public struct Violation: Sendable, Equatable, CustomStringConvertible {
         case accessWithoutGrant = "access-without-grant"
         /// The stored grants (`access` database) differ from what the grant and revoke entries leave in force.
         case accessRegistry = "access-registry"
+        /// The `events` index does not list exactly the seqs of the event entries.
+        case eventIndex = "event-index"
     }
 
     public let seq: UInt64?
