@@ -315,6 +315,9 @@ final class StructureCheck {
         guard lower >= Self.headerSize, lower <= upper, upper <= limit, (lower - Self.headerSize) % 2 == 0 else {
             throw corrupted("\(what): lower \(lower) upper \(upper)")
         }
+        // LMDB frees a tree's last empty page and never writes one: an empty page in a tree is damage, and a cursor
+        // moved to its last node would read node index 65535, far outside the map (SIGBUS; found by ledger-file).
+        guard lower > Self.headerSize else { throw corrupted("\(what): holds no node") }
         return (lower - Self.headerSize) / 2
     }
 

@@ -98,6 +98,23 @@ final class HostileFileTests: XCTestCase {
         XCTAssertEqual(error?.isCorruption, true)
     }
 
+    /// A leaf page whose node count is set to zero (lower = header size): LMDB would index node 65535 of it on
+    /// MDB_LAST and read far past the map. The deep check refuses it (found by the ledger-file fuzz target).
+    func testEmptyPageInATreeIsRefused() throws {
+        let dir = try makeTempDirectory(self)
+        let data = try populatedEnvironment(dir, count: 5_000)
+        let page = try leafPage(holding: 2_500, in: data)
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: data))
+        try handle.seek(toOffset: UInt64(page * 4096 + 12))  // mp_lower
+        handle.write(Data([16, 0]))
+        try handle.close()
+        let env = try Environment(path: dir, maxDatabases: 4, mapSize: 4 << 20)
+        defer { env.close() }
+        let error = assertLMDBError(try env.checkStructure())
+        XCTAssertEqual(error?.code, LMDBError.Code.corrupted)
+        XCTAssertTrue(error?.message.contains("holds no node") ?? false, "\(String(describing: error))")
+    }
+
     func testGarbageLockFileThrowsOrIsRebuilt() throws {
         let dir = try makeTempDirectory(self)
         _ = try populatedEnvironment(dir, count: 10)
