@@ -25,7 +25,7 @@ extension Ledger {
         let ring = try requireKeys()
         try Self.validateGrant(name, role: role, matters: matters)
         let master = try requireWriter()
-        let access = try store.access(create: true)
+        guard let access = try store.access(create: true) else { throw LedgerError.corrupt("cannot create access") }
         let pair = BoxKeyPair.generate()
         try CredentialFile.create(at: credentialPath, name: name, ledgerID: ledgerID, pair: pair)
         do {
@@ -33,13 +33,13 @@ extension Ledger {
             let grant = AccessEvent.Grant(credential: name, role: role, publicKey: pair.publicKey,
                                           matters: tagged.keys.sorted { $0.hex < $1.hex })
             let seq = try commitEvents(operation: "grant") { txn in
-                guard try txn.get(access!, key: AccessKey.grant(name)) == nil else {
+                guard try txn.get(access, key: AccessKey.grant(name)) == nil else {
                     throw LedgerError.invalidArgument("'\(name)' already holds a grant: revoke it first, or choose "
                                                       + "another name")
                 }
                 try storeBoxKeyIfMissing(master, txn: txn)
-                try txn.put(access!, key: AccessKey.grant(name), value: AccessEvent.grant(grant).encoded())
-                try sealRoleSecrets(grant, matters: tagged, master: master, access: access!, txn: txn)
+                try txn.put(access, key: AccessKey.grant(name), value: AccessEvent.grant(grant).encoded())
+                try sealRoleSecrets(grant, matters: tagged, master: master, access: access, txn: txn)
                 return [.grant(grant)]
             }
             return GrantSummary(seq: seq, credentialPath: credentialPath, matters: tagged.count)

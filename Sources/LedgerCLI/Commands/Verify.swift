@@ -54,16 +54,21 @@ struct Verify: ParsableCommand {
         if !intact { throw ExitCode(1) }
     }
 
-    private func run(intact: inout Bool) throws {
-        // Keyless verification never writes; deep verification decrypts, so it first records its access entry.
+    /// Keyless verification never writes; deep verification decrypts, so it needs the master key and first records
+    /// its access entry.
+    private func openForVerify() throws -> Ledger {
         let ledger = try Ledger.open(at: location.directory(), readOnly: !deep)
-        if deep {
-            try keys.unlock(ledger)
-            guard ledger.isUnlockedWithMasterKey else {
-                throw LedgerError.notPermitted("verify --deep opens every key: it needs the master key, not a credential")
-            }
-            try reason.record(ledger, command: "verify --deep")
+        guard deep else { return ledger }
+        try keys.unlock(ledger)
+        guard ledger.isUnlockedWithMasterKey else {
+            throw LedgerError.notPermitted("verify --deep opens every key: it needs the master key, not a credential")
         }
+        try reason.record(ledger, command: "verify --deep")
+        return ledger
+    }
+
+    private func run(intact: inout Bool) throws {
+        let ledger = try openForVerify()
         var options = VerifyOptions(deep: deep)
         if let verifierKey {
             options.pinnedVerifierKey = try readText(verifierKey)
