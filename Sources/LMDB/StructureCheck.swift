@@ -24,6 +24,8 @@ final class StructureCheck {
     static let pLeaf2: UInt16 = 0x20, pSubp: UInt16 = 0x40
     // node flags
     static let fBigData: UInt16 = 0x01, fSubData: UInt16 = 0x02, fDupData: UInt16 = 0x04
+    /// MDB_REVERSEKEY, MDB_DUPSORT, MDB_INTEGERKEY, MDB_DUPFIXED, MDB_INTEGERDUP, MDB_REVERSEDUP.
+    static let persistentFlags: UInt16 = 0x7e, dupSort: UInt16 = 0x04, dupModifiers: UInt16 = 0x70
     static let headerSize = 16, nodeSize = 8, dbSize = 48
     static let invalidPage = UInt64.max
     static let magic: UInt32 = 0xBEEF_C0DE
@@ -231,7 +233,8 @@ final class StructureCheck {
         }
         var subtrees: [(DB, String)] = []
         for i in 0..<count {
-            if let subtree = try leafNode(i, of: p, pgno: pgno, descend: descend, isMain: isMain, name: name,
+            if let subtree = try leafNode(i, of: p, pgno: pgno, dbFlags: db.flags, descend: descend, isMain: isMain,
+                                          name: name,
                                           order: &order) {
                 subtrees.append(subtree)
             }
@@ -279,9 +282,14 @@ final class StructureCheck {
 
     /// Node `i` of a leaf page: its key's order, its overflow run, its inline duplicates; a sub-database it holds
     /// is returned to be walked after the page (or left to a `DatabaseScan`, for a streamed one).
-    private func leafNode(_ i: Int, of p: UnsafeRawBufferPointer, pgno: UInt64, descend: Bool, isMain: Bool,
-                          name: String, order: inout KeyOrder?) throws -> (DB, String)? {
+    private func leafNode(_ i: Int, of p: UnsafeRawBufferPointer, pgno: UInt64, dbFlags: UInt16, descend: Bool,
+                          isMain: Bool, name: String, order: inout KeyOrder?) throws -> (DB, String)? {
         let node = try node(i, of: p, pgno: pgno, isLeaf: true, name: name)
+        // Duplicates only in a database whose flags say so: LMDB allocates a cursor's duplicate cursor from the
+        // database's flags, and follows a duplicates node through it unchecked (a null write; found by ledger-file).
+        guard node.flags & Self.fDupData == 0 || dbFlags & Self.dupSort != 0 else {
+            throw corrupted("\(name): leaf page \(pgno) node \(i) holds duplicates in a database without them")
+        }
         guard order?.leafKey(UnsafeRawBufferPointer(rebasing: p[node.key])) ?? true || !descend else {
             throw corrupted("\(name): keys out of order at page \(pgno)")
         }
@@ -296,6 +304,7 @@ final class StructureCheck {
                 throw corrupted("\(name): leaf page \(pgno) node \(i) bad sub-database record")
             }
             let sub = DB(p, at: node.data.lowerBound)
+            try checkFlags(sub, name: "\(name): leaf page \(pgno) node \(i)")
             let subName = isMain && node.flags & Self.fDupData == 0
                 ? String(decoding: UnsafeRawBufferPointer(rebasing: p[node.key]), as: UTF8.self)
                 : "\(name) duplicates"
@@ -306,6 +315,14 @@ final class StructureCheck {
                         name: "\(name): leaf page \(pgno) node \(i)")
         }
         return nil
+    }
+
+    /// A database record's flags: only LMDB's persistent flags, and the duplicate modifiers only with duplicates.
+    private func checkFlags(_ db: DB, name: String) throws {
+        guard db.flags & ~Self.persistentFlags == 0,
+              db.flags & Self.dupModifiers == 0 || db.flags & Self.dupSort != 0 else {
+            throw corrupted("\(name): database flags \(db.flags)")
+        }
     }
 
     /// Checks lower/upper of a page (or sub-page) of `limit` bytes; returns the key count.

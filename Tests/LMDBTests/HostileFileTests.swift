@@ -115,6 +115,38 @@ final class HostileFileTests: XCTestCase {
         XCTAssertTrue(error?.message.contains("holds no node") ?? false, "\(String(describing: error))")
     }
 
+    /// A database of duplicates whose record loses MDB_DUPSORT: LMDB opens it without a duplicate cursor and would
+    /// follow a duplicates node through a null pointer. The deep check refuses it (found by the ledger-file target).
+    func testDuplicatesInADatabaseWithoutThemAreRefused() throws {
+        let dir = try makeTempDirectory(self)
+        let env = try Environment(path: dir, maxDatabases: 4, mapSize: 4 << 20)
+        let db = try env.openDatabase("dups", flags: [.create, .dupSort, .dupFixed])
+        try env.write { txn in
+            for value in 0..<50 as Range<UInt64> { try txn.put(db, key: Array("k".utf8), value: beKey(value)) }
+        }
+        XCTAssertGreaterThan(try env.checkStructure(), 0)
+        env.close()
+        var raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/data.mdb")))
+        // the record in the current main root page (older copies of that page may still sit in the file)
+        let metas = [0, 4096].map { base in
+            raw.withUnsafeBytes { ($0.loadUnaligned(fromByteOffset: base + 16 + 128, as: UInt64.self),
+                                   Int($0.loadUnaligned(fromByteOffset: base + 16 + 72 + 40, as: UInt64.self))) }
+        }
+        let root = metas.max { $0.0 < $1.0 }!.1
+        let name = Array("dups".utf8)
+        let at = try XCTUnwrap((root * 4096..<((root + 1) * 4096 - name.count)).first {
+            Array(raw[$0..<($0 + name.count)]) == name
+        })
+        XCTAssertEqual(raw[at + name.count + 4], 0x14, "the record's flags are MDB_DUPSORT | MDB_DUPFIXED")
+        // DUPFIXED without DUPSORT is no valid record; with no flags at all, the duplicates node is the damage
+        for flags: UInt8 in [0x10, 0x00] {
+            raw[at + name.count + 4] = flags
+            try Data(raw).write(to: URL(fileURLWithPath: dir + "/data.mdb"))
+            assertOpenThrowsCorruption(dir)
+            assertOpenThrowsCorruption(dir, flags: .readOnly)
+        }
+    }
+
     func testGarbageLockFileThrowsOrIsRebuilt() throws {
         let dir = try makeTempDirectory(self)
         _ = try populatedEnvironment(dir, count: 10)
