@@ -26,6 +26,8 @@ final class StructureCheck {
     static let fBigData: UInt16 = 0x01, fSubData: UInt16 = 0x02, fDupData: UInt16 = 0x04
     /// MDB_REVERSEKEY, MDB_DUPSORT, MDB_INTEGERKEY, MDB_DUPFIXED, MDB_INTEGERDUP, MDB_REVERSEDUP.
     static let persistentFlags: UInt16 = 0x7e, dupSort: UInt16 = 0x04, dupModifiers: UInt16 = 0x70
+    /// MDB_REVERSEKEY, MDB_INTEGERKEY, MDB_DUPFIXED: the flags LMDB gives the tree of one key's duplicates.
+    static let duplicateTreeFlags: UInt16 = 0x1a
     static let headerSize = 16, nodeSize = 8, dbSize = 48
     static let invalidPage = UInt64.max
     static let magic: UInt32 = 0xBEEF_C0DE
@@ -304,7 +306,7 @@ final class StructureCheck {
                 throw corrupted("\(name): leaf page \(pgno) node \(i) bad sub-database record")
             }
             let sub = DB(p, at: node.data.lowerBound)
-            try checkFlags(sub, name: "\(name): leaf page \(pgno) node \(i)")
+            try checkFlags(sub, duplicates: node.flags & Self.fDupData != 0, name: "\(name): leaf page \(pgno) node \(i)")
             let subName = isMain && node.flags & Self.fDupData == 0
                 ? String(decoding: UnsafeRawBufferPointer(rebasing: p[node.key]), as: UTF8.self)
                 : "\(name) duplicates"
@@ -317,12 +319,14 @@ final class StructureCheck {
         return nil
     }
 
-    /// A database record's flags: only LMDB's persistent flags, and the duplicate modifiers only with duplicates.
-    private func checkFlags(_ db: DB, name: String) throws {
-        guard db.flags & ~Self.persistentFlags == 0,
-              db.flags & Self.dupModifiers == 0 || db.flags & Self.dupSort != 0 else {
-            throw corrupted("\(name): database flags \(db.flags)")
-        }
+    /// A database record's flags. A named database: only LMDB's persistent flags, the duplicate modifiers only with
+    /// MDB_DUPSORT. The tree of one key's duplicates: only what LMDB gives it (MDB_DUPFIXED, and MDB_INTEGERKEY or
+    /// MDB_REVERSEKEY for integer or reversed duplicates), never duplicates of its own.
+    private func checkFlags(_ db: DB, duplicates: Bool, name: String) throws {
+        let valid = duplicates
+            ? db.flags & ~Self.duplicateTreeFlags == 0
+            : db.flags & ~Self.persistentFlags == 0 && (db.flags & Self.dupModifiers == 0 || db.flags & Self.dupSort != 0)
+        guard valid else { throw corrupted("\(name): database flags \(db.flags)") }
     }
 
     /// Checks lower/upper of a page (or sub-page) of `limit` bytes; returns the key count.
