@@ -200,6 +200,16 @@ class CLITestCase: XCTestCase {
     }
 
     /// The number of entries, via `list --json`.
+    /// JSON lines of `objects`, keys sorted: how a test rewrites a bundle's entries.jsonl or access-log.jsonl.
+    func jsonlData(_ objects: [[String: Any]]) throws -> Data {
+        var out = Data()
+        for object in objects {
+            out.append(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            out.append(0x0a)
+        }
+        return out
+    }
+
     /// Every file of a bundle (zip), extracted by Python's zipfile: independent of the product's zip code.
     func unzipWithPython(_ bundle: String, file: StaticString = #filePath, line: UInt = #line) throws -> [String: Data] {
         let dir = temp.appendingPathComponent("unzip-\(UUID().uuidString)")

@@ -98,15 +98,6 @@ final class ExportAccessLogTests: CLITestCase {
         try String(decoding: data ?? Data(), as: UTF8.self).split(separator: "\n").map { try jsonObject(String($0)) }
     }
 
-    private func jsonl(_ objects: [[String: Any]]) throws -> Data {
-        var out = Data()
-        for object in objects {
-            out.append(try JSONSerialization.data(withJSONObject: object,
-                                                  options: [.sortedKeys, .withoutEscapingSlashes]))
-            out.append(0x0a)
-        }
-        return out
-    }
 
     /// The checkpoint's tree size (checkpoint.txt's second line).
     private func treeSize(_ files: [String: Data]) throws -> Int {
@@ -177,7 +168,7 @@ final class ExportAccessLogTests: CLITestCase {
         var files = try accessBundle().files
         var log = try lines(files["access-log.jsonl"])
         try edit(&log)
-        files["access-log.jsonl"] = try jsonl(log)
+        files["access-log.jsonl"] = try jsonlData(log)
         return try rezip(files)
     }
 
@@ -209,7 +200,7 @@ final class ExportAccessLogTests: CLITestCase {
         try ledgerWithReads()
         var files = try unzipWithPython(try export(["--matter", "M-1", "--matter", "M-2", "--include-access-log"], to: "b.zip"))
         let other = Int(otherSeq)!
-        files["entries.jsonl"] = try jsonl(try lines(files["entries.jsonl"]).filter { $0["index"] as? Int != other })
+        files["entries.jsonl"] = try jsonlData(try lines(files["entries.jsonl"]).filter { $0["index"] as? Int != other })
         let log = String(decoding: files["privilege-log.csv"]!, as: UTF8.self).components(separatedBy: "\r\n")
         files["privilege-log.csv"] = Data(log.filter { !$0.hasPrefix("\(other),") }.joined(separator: "\r\n").utf8)
         let (s, p) = try verifyBoth(try rezip(files), expect: 1)
@@ -232,7 +223,7 @@ final class ExportAccessLogTests: CLITestCase {
         var log = try lines(files["access-log.jsonl"])
         log.insert(["index": entry["index"]!, "leaf": entry["leaf"]!, "inclusionProof": entry["inclusionProof"]!],
                    at: 0)
-        files["access-log.jsonl"] = try jsonl(log)
+        files["access-log.jsonl"] = try jsonlData(log)
         let (s, p) = try verifyBoth(try rezip(files), expect: 1)
         XCTAssertEqual(s, ["access-leaf-malformed"])
         XCTAssertEqual(p, ["access-leaf-malformed"])

@@ -130,15 +130,6 @@ final class ExportCLITests: CLITestCase {
             .map { try jsonObject(String($0)) }
     }
 
-    private func jsonlData(_ objects: [[String: Any]]) throws -> Data {
-        var out = Data()
-        for object in objects {
-            out.append(try JSONSerialization.data(withJSONObject: object,
-                                                  options: [.sortedKeys, .withoutEscapingSlashes]))
-            out.append(0x0a)
-        }
-        return out
-    }
 
     private static func base64urlDecode(_ s: String) -> Data? {
         var t = s.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
