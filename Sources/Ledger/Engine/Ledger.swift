@@ -6,7 +6,6 @@ import Logging
 import MerkleLog
 import SignedNote
 import Sodium
-import Synchronization
 
 /// How `create` obtains the master key.
 public enum NewMasterKey: Sendable {
@@ -34,7 +33,7 @@ public final class Ledger: Sendable {
 
     /// What unlocking and appending leave behind; replaced whole by each unlock, so no key opened under one
     /// principal is ever served to another.
-    let session = Mutex(Session())
+    let session = Locked(Session())
 
     private init(directory: String, store: Store) throws {
         self.directory = directory
