@@ -91,10 +91,7 @@ final class KeyRing: Sendable {
     static let matterKeyLabel = Array("client-ledger/matter-key/v1".utf8)
     static let signingKeyLabel = Array("client-ledger/signing-key/v1".utf8)
 
-    func wrapMatterKey(_ key: SecretBytes, ledgerID: [UInt8], keyID: UInt32) -> [UInt8] {
-        Self.seal(key, with: wrappingKey, ad: Self.matterKeyLabel + ledgerID + keyID.bigEndianBytes)
-    }
-
+    /// Opens a v1 matter key. Nothing writes v1 keys since entry v2; ledgers written before keep theirs forever.
     func unwrapMatterKey(_ sealed: UnsafeRawBufferPointer, ledgerID: [UInt8], keyID: UInt32) throws -> SecretBytes {
         try Self.open(sealed, with: wrappingKey, ad: Self.matterKeyLabel + ledgerID + keyID.bigEndianBytes)
     }
