@@ -50,7 +50,7 @@ extension FuzzTargets {
         guard let event = try? AccessEvent.decode(body) else { return }
         agree(event.encoded() == body, "the event does not encode back to its body")
         var state = AccessState()
-        _ = state.apply(event)
-        _ = state.apply(event)
+        _ = state.apply(event, seq: 1)
+        _ = state.apply(event, seq: 2)
     }
 }

@@ -18,6 +18,12 @@ public enum AccessEvent: Sendable, Equatable {
     case revoke(Revocation)
     case rekey(Rekey)
     case access(Access)
+    /// Retention (docs/RETENTION.md): a legal hold placed or released, a matter's keys destroyed, the master key
+    /// rotated. Bodies in RetentionEvents.swift.
+    case hold(Hold)
+    case release(Release)
+    case destroy(Destruction)
+    case rotate(Rotation)
 
     /// The name the master key acts under in access entries; no credential may take it.
     public static let masterName = "master"
@@ -129,10 +135,12 @@ extension AccessEvent {
             }
             if let reason = a.reason { m.append(("reason", .string(reason))) }
             return m
+        case .hold, .release, .destroy, .rotate:
+            return retentionMembers
         }
     }
 
-    private static func tagArray(_ tags: [Hash]) -> JSONValue { .array(tags.map { .string($0.hex) }) }
+    static func tagArray(_ tags: [Hash]) -> JSONValue { .array(tags.map { .string($0.hex) }) }
 
     /// Decodes a body strictly: canonical bytes only, every field known and valid.
     public static func decode(_ body: [UInt8]) throws -> AccessEvent {
@@ -173,6 +181,8 @@ extension AccessEvent {
                                  previousKeyID: try fields.keyID("previousKeyID")))
         case "access":
             event = .access(try decodeAccess(&fields))
+        case "hold", "release", "destroy", "rotate":
+            event = try decodeRetention(&fields)
         default:
             throw AccessEventError(field: "event", reason: "unknown event kind")
         }
@@ -203,12 +213,12 @@ extension AccessEvent {
 }
 
 /// A matter tag written as 64 lowercase hex digits.
-private func matterTag(hex text: String) -> Hash? {
+func matterTag(hex text: String) -> Hash? {
     Hex.decode(text).flatMap { $0.count == Hash.byteCount ? Hash(bytes: $0) : nil }
 }
 
 /// Reads an event object's members, remembering which were read so unknown ones are refused.
-private struct FieldReader {
+struct FieldReader {
     let object: JSONObject
     var read = Set<String>()
 
@@ -350,13 +360,17 @@ public struct EventLeaf: Sendable, Equatable {
 /// what `ledger access grants --at T` reports (docs/ACCESS.md).
 public struct AccessState: Sendable, Equatable {
     public private(set) var grants: [String: AccessEvent.Grant] = [:]
+    /// Holds, destructions and the key epoch.
+    public private(set) var retention = RetentionState()
 
     public init() {}
 
-    /// Applies one event; returns why it is not a valid next event (nil when it is). An invalid event still applies
-    /// as far as it can, so one bad entry is reported once, not at every later read.
-    public mutating func apply(_ event: AccessEvent) -> String? {
+    /// Applies one event, the entry at `seq`; returns why it is not a valid next event (nil when it is). An invalid
+    /// event still applies as far as it can, so one bad entry is reported once, not at every later read.
+    public mutating func apply(_ event: AccessEvent, seq: UInt64) -> String? {
         switch event {
+        case .hold, .release, .destroy, .rotate:
+            return retention.apply(event, seq: seq)
         case .grant(let grant):
             defer { grants[grant.credential] = grant }
             if grants[grant.credential] != nil { return "'\(grant.credential)' is granted again without a revocation" }

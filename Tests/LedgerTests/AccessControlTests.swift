@@ -115,16 +115,16 @@ final class AccessEventTests: XCTestCase {
             AccessEvent.access(.init(credential: "p.jones", command: "show", matters: matters, allMatters: false,
                                      seqRange: 0...0, reason: nil))
         }
-        XCTAssertNotNil(state.apply(read([self.tagA])), "no grant yet")
-        XCTAssertNil(state.apply(events()[0]))
-        XCTAssertNil(state.apply(read([tagA, tagB])))
-        XCTAssertNil(state.apply(events()[1]), "B withdrawn")
-        XCTAssertNotNil(state.apply(read([tagB])), "B is no longer granted")
-        XCTAssertNil(state.apply(read([tagA])))
-        XCTAssertNotNil(state.apply(events()[0]), "granted twice without a revocation")
-        XCTAssertNil(state.apply(events()[4]), "the master key reads anything")
+        XCTAssertNotNil(state.apply(read([self.tagA]), seq: 0), "no grant yet")
+        XCTAssertNil(state.apply(events()[0], seq: 0))
+        XCTAssertNil(state.apply(read([tagA, tagB]), seq: 0))
+        XCTAssertNil(state.apply(events()[1], seq: 0), "B withdrawn")
+        XCTAssertNotNil(state.apply(read([tagB]), seq: 0), "B is no longer granted")
+        XCTAssertNil(state.apply(read([tagA]), seq: 0))
+        XCTAssertNotNil(state.apply(events()[0], seq: 0), "granted twice without a revocation")
+        XCTAssertNil(state.apply(events()[4], seq: 0), "the master key reads anything")
         XCTAssertNotNil(state.apply(.access(.init(credential: "p.jones", command: "list", matters: [],
-                                                  allMatters: true, seqRange: nil, reason: nil))))
+                                                  allMatters: true, seqRange: nil, reason: nil)), seq: 0))
     }
 }
 

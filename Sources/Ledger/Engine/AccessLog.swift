@@ -108,7 +108,7 @@ extension Ledger {
     public func grantHolders(matter: String? = nil, at: Int64? = nil) throws -> [GrantHolder] {
         let ring = try requireKeys()
         var state = AccessState()
-        for entry in try events() where at.map({ entry.recordedAt <= $0 }) ?? true { _ = state.apply(entry.event) }
+        for entry in try events() where at.map({ entry.recordedAt <= $0 }) ?? true { _ = state.apply(entry.event, seq: entry.seq) }
         let names = try matterNames()
         let tag = matter.map(ring.matterTag)
         return state.grants.values.sorted { $0.credential < $1.credential }.compactMap { grant in
@@ -128,7 +128,7 @@ extension Ledger {
         var reads = [String: [String: (count: Int, last: Int64)]]()
         var flagged = [AccessReport.Flagged]()
         for entry in try events() {
-            let problem = state.apply(entry.event)
+            let problem = state.apply(entry.event, seq: entry.seq)
             guard case .access(let access) = entry.event else { continue }
             if let tag, !(access.allMatters || access.matters.contains(tag)) { continue }
             if let problem {

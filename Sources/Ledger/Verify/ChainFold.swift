@@ -126,7 +126,7 @@ struct ChainFold {
     /// event that cannot follow the ones before it, is a violation.
     private mutating func applyEvent(_ fact: EntryFacts, into report: inout VerifyReport) {
         guard let event = fact.event?.event else { return }
-        guard let problem = access.apply(event) else { return }
+        guard let problem = access.apply(event, seq: fact.seq) else { return }
         if case .access = event {
             report.add(Violation(seq: fact.seq, kind: .accessWithoutGrant, detail: problem))
         } else {
