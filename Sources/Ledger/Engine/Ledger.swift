@@ -205,19 +205,45 @@ public final class Ledger: Sendable {
         case (.passphrase, _):
             throw LedgerError.otherKeyKind(usesPassphrase: false)
         }
-        let ring = KeyRing(master: master)
-        let sealed = try LedgerError.wrap("read the sealed signing key") {
-            try store.environment.read { try $0.meta(store, .signingKey) }
-        }
-        guard let sealed else { throw LedgerError.corrupt("the sealed signing key is missing") }
-        let seed: SecretBytes
-        do {
-            seed = try sealed.withUnsafeBytes { try ring.openSigningSeed($0, ledgerID: ledgerID) }
-        } catch {
-            throw LedgerError.wrongKey("the key does not unlock this ledger (wrong key file or passphrase)")
-        }
+        let (ring, seed) = try openKeyRing(master: master)
         let signer = try verifiedSigner(seed: seed)
         session.withLock { $0 = Session(principal: Principal(master: ring), signer: signer) }
+    }
+
+    /// The master key's subkeys and the signing seed, once the key is shown to be this ledger's current master key (it
+    /// opens the sealed signing key). After a rotation the index key is the stored one (meta `indexKey`).
+    func openKeyRing(master: SecretBytes) throws -> (KeyRing, SecretBytes) {
+        let (sealedSeed, sealedIndex, epoch) = try LedgerError.wrap("read the sealed keys") {
+            try store.environment.read { txn in
+                (try txn.meta(store, .signingKey), try txn.meta(store, .indexKey), try keyEpoch(txn))
+            }
+        }
+        guard let sealedSeed else { throw LedgerError.corrupt("the sealed signing key is missing") }
+        let derived = KeyRing(master: master)
+        let seed: SecretBytes
+        do {
+            seed = try sealedSeed.withUnsafeBytes { try derived.openSigningSeed($0, ledgerID: ledgerID) }
+        } catch {
+            let rotated = epoch > 0 ? "; the master key was rotated \(epoch) time\(epoch == 1 ? "" : "s") (shred or "
+                + "rotate-master): a key from before a rotation opens nothing" : ""
+            throw LedgerError.wrongKey("the key does not unlock this ledger (wrong key file or passphrase\(rotated))")
+        }
+        guard let sealedIndex else { return (derived, seed) }
+        do {
+            let indexKey = try sealedIndex.withUnsafeBytes { try derived.openIndexKey($0, ledgerID: ledgerID) }
+            return (KeyRing(master: master, indexKey: indexKey), seed)
+        } catch {
+            throw LedgerError.corrupt("the sealed index key (meta `indexKey`) does not open with this master key")
+        }
+    }
+
+    /// Rotations of the master key so far (meta `keyEpoch`; 0 when absent).
+    func keyEpoch(_ txn: ReadTransaction) throws -> UInt32 {
+        guard let raw = try txn.meta(store, .keyEpoch) else { return 0 }
+        guard let epoch = raw.withUnsafeBytes({ UInt32(bigEndianBytes: $0) }) else {
+            throw LedgerError.corrupt("meta `keyEpoch` is not 4 bytes")
+        }
+        return epoch
     }
 
     /// The master key's subkeys; `masterKeyRequired` without them.

@@ -63,6 +63,8 @@ final class KeyRing: Sendable {
         case indexTags = 2
         case sealSigningKey = 3
         case masterBox = 4
+        /// Seals the index key once the master key has been rotated (meta `indexKey`, docs/FORMAT.md "Key epochs").
+        case sealIndexKey = 5
     }
 
     let wrappingKey: SecretBytes
@@ -72,10 +74,19 @@ final class KeyRing: Sendable {
     /// The master's X25519 key pair: matter key pairs' private keys are sealed to its public half.
     let box: BoxKeyPair
 
-    init(master: SecretBytes) {
+    /// The index-key seal of this master key (meta `indexKey`, written by a rotation to it).
+    let indexSealingKey: SecretBytes
+
+    /// The subkeys of `master`. `indexKey` is the ledger's index key when it is not this master key's own: after a
+    /// rotation the index key stays the one the ledger was created with (every stored tag depends on it), sealed
+    /// under the current master key.
+    init(master: SecretBytes, indexKey: SecretBytes? = nil) {
         wrappingKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.wrapMatterKeys.rawValue,
                                                  context: Self.context)
-        tags = TagKey(KeyDerivation.deriveSubkey(from: master, id: Purpose.indexTags.rawValue, context: Self.context))
+        tags = TagKey(indexKey ?? KeyDerivation.deriveSubkey(from: master, id: Purpose.indexTags.rawValue,
+                                                             context: Self.context))
+        indexSealingKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.sealIndexKey.rawValue,
+                                                     context: Self.context)
         sealingKey = KeyDerivation.deriveSubkey(from: master, id: Purpose.sealSigningKey.rawValue,
                                                 context: Self.context)
         box = BoxKeyPair(seed: KeyDerivation.deriveSubkey(from: master, id: Purpose.masterBox.rawValue,
@@ -90,6 +101,7 @@ final class KeyRing: Sendable {
 
     static let matterKeyLabel = Array("client-ledger/matter-key/v1".utf8)
     static let signingKeyLabel = Array("client-ledger/signing-key/v1".utf8)
+    static let indexKeyLabel = Array("client-ledger/index-key/v1".utf8)
 
     /// Opens a v1 matter key. Nothing writes v1 keys since entry v2; ledgers written before keep theirs forever.
     func unwrapMatterKey(_ sealed: UnsafeRawBufferPointer, ledgerID: [UInt8], keyID: UInt32) throws -> SecretBytes {
@@ -102,6 +114,19 @@ final class KeyRing: Sendable {
 
     func openSigningSeed(_ sealed: UnsafeRawBufferPointer, ledgerID: [UInt8]) throws -> SecretBytes {
         try Self.open(sealed, with: sealingKey, ad: Self.signingKeyLabel + ledgerID)
+    }
+
+    /// Re-wraps a v1 matter key (same format and associated data) under this master key's wrapping key.
+    func wrapMatterKeyV1(_ key: SecretBytes, ledgerID: [UInt8], keyID: UInt32) -> [UInt8] {
+        Self.seal(key, with: wrappingKey, ad: Self.matterKeyLabel + ledgerID + keyID.bigEndianBytes)
+    }
+
+    func sealIndexKey(_ indexKey: SecretBytes, ledgerID: [UInt8]) -> [UInt8] {
+        Self.seal(indexKey, with: indexSealingKey, ad: Self.indexKeyLabel + ledgerID)
+    }
+
+    func openIndexKey(_ sealed: UnsafeRawBufferPointer, ledgerID: [UInt8]) throws -> SecretBytes {
+        try Self.open(sealed, with: indexSealingKey, ad: Self.indexKeyLabel + ledgerID)
     }
 
     static let sealedOverhead = 1 + XChaCha20Poly1305.nonceByteCount + XChaCha20Poly1305.tagByteCount

@@ -37,7 +37,11 @@ final class Store: @unchecked Sendable {
     let accessDB = LazyDatabase(name: "access")
     let eventsDB = LazyDatabase(name: "events")
 
+    /// The shared `ledger.lock`, held while the store is open (nil on read-only media).
+    private let processLock: LedgerLock?
+
     init(directory: String, create: Bool, readOnly: Bool = false) throws {
+        processLock = LedgerLock.shared(directory: directory)
         do {
             environment = try Environment(path: directory, maxDatabases: 16, mapSize: Self.initialMapSize,
                                           flags: readOnly ? [.readOnly, .noReadAhead] : [.noReadAhead])
@@ -55,7 +59,10 @@ final class Store: @unchecked Sendable {
         }
     }
 
-    func close() { environment.close() }
+    func close() {
+        environment.close()
+        processLock?.release()
+    }
 
     /// The `access` database, which ledgers get with their first grant: nil while it does not exist (unless
     /// `create`). Must not be called inside a transaction.
@@ -100,6 +107,8 @@ final class LazyDatabase: @unchecked Sendable {
 ///     "r" || public key (32)           → sealed box to the credential of its role secret (appender: index key;
 ///                                        signer: signing key seed)
 ///     "w" || public key (32) || u32 id → sealed box to a reader of key `id` of a granted matter (MatterSecret)
+///     "h" || matter tag (32) || u64 seq → a legal hold in force: its hold event body
+///     "d" || matter tag (32)           → a destroyed matter: u64 seq of its destroy entry || the event body
 enum AccessKey {
     static func grant(_ name: String) -> [UInt8] { [UInt8(ascii: "c")] + Array(name.utf8) }
     static func roleSecret(_ publicKey: [UInt8]) -> [UInt8] { [UInt8(ascii: "r")] + publicKey }
@@ -107,6 +116,9 @@ enum AccessKey {
         [UInt8(ascii: "w")] + publicKey + keyID.bigEndianBytes
     }
     static func wraps(_ publicKey: [UInt8]) -> [UInt8] { [UInt8(ascii: "w")] + publicKey }
+    static func hold(_ tag: Hash, seq: UInt64) -> [UInt8] { [UInt8(ascii: "h")] + tag.bytes + seq.bigEndianBytes }
+    static func holds(_ tag: Hash) -> [UInt8] { [UInt8(ascii: "h")] + tag.bytes }
+    static func destroyed(_ tag: Hash) -> [UInt8] { [UInt8(ascii: "d")] + tag.bytes }
 }
 
 /// Names in the `meta` database.
@@ -121,6 +133,9 @@ enum MetaKey: String {
     case verifierKey      // signed-note verifier key text
     case nextKeyID        // u32 BE, the next matter key id
     case boxKey           // the master's X25519 public key (32), written by the first access-controlled write
+    case keyEpoch         // u32 BE, rotations of the master key so far (absent: 0)
+    case indexKey         // the index key sealed under the current master key (absent: derived from it)
+    case scrubPending     // present between a key destruction's commit and the compaction that scrubs free pages
 
     var key: [UInt8] { Array(rawValue.utf8) }
 }
