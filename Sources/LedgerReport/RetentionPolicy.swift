@@ -20,43 +20,45 @@ public struct RetentionPeriod: Sendable, Equatable, CustomStringConvertible {
 
     private static let microsPerDay: Int64 = 86_400_000_000
 
-    /// `from` (µs since epoch) plus the period, calendar arithmetic in UTC: years and months first, the day of the
-    /// month clamped to the last day of the month reached (2024-02-29 + 1 year = 2025-02-28, as Foundation's
-    /// Calendar does), then days; the time of day is kept. Saturates at `Int64.min`/`Int64.max` instead of trapping.
+    /// `from` (µs since epoch) plus the period, calendar arithmetic in UTC as Foundation's Calendar does it: years
+    /// first, then months, each clamping the day to the last day of the month reached (2024-02-29 + 1 year =
+    /// 2025-02-28; + 1 year 1 month = 2025-03-28), then days; the time of day is kept. Saturates at
+    /// `Int64.min`/`Int64.max` instead of trapping.
     public func end(from micros: Int64) -> Int64 {
-        let (totalMonths, o1) = years.multipliedReportingOverflow(by: 12)
-        let (monthsToAdd, o2) = totalMonths.addingReportingOverflow(months)
-        // Beyond ±1,000,000 years (or days) every Int64 instant saturates anyway; this keeps Int math in range.
-        guard !o1, !o2, monthsToAdd.magnitude <= 12_000_000, days.magnitude <= 400_000_000 else { return saturated }
+        // Beyond a million years every Int64 instant saturates anyway; the bound keeps the Int arithmetic in range.
+        guard years.magnitude <= 1_000_000, months.magnitude <= 12_000_000, days.magnitude <= 400_000_000 else {
+            return saturated
+        }
         let day = Self.microsPerDay
         let startDay = micros >= 0 ? micros / day : (micros - (day - 1)) / day  // floor division
         let timeOfDay = micros - startDay * day
         let (y, m, d) = Timestamp.civil(fromDays: Int(startDay))
-        let monthIndex = y * 12 + (m - 1) + monthsToAdd
-        let newYear = monthIndex >= 0 ? monthIndex / 12 : (monthIndex - 11) / 12
-        let newMonth = monthIndex - newYear * 12 + 1
-        // The day of month clamps to the month's length (Jan 31 + 1 month = Feb 28 or 29).
-        let newDay = min(d, Timestamp.daysInMonth(newYear, newMonth))
-        let endDay = Int64(Timestamp.days(fromCivil: newYear, newMonth, newDay)) + Int64(days)
-        let (scaled, o3) = endDay.multipliedReportingOverflow(by: day)
-        let (result, o4) = scaled.addingReportingOverflow(timeOfDay)
-        return o3 || o4 ? (endDay < 0 ? Int64.min : Int64.max) : result
+        let (y1, m1, d1) = Self.addMonths(years * 12, to: (y, m, d))
+        let (y2, m2, d2) = Self.addMonths(months, to: (y1, m1, d1))
+        let endDay = Int64(Timestamp.days(fromCivil: y2, m2, d2)) + Int64(days)
+        let (scaled, o1) = endDay.multipliedReportingOverflow(by: day)
+        let (result, o2) = scaled.addingReportingOverflow(timeOfDay)
+        return o1 || o2 ? (endDay < 0 ? Int64.min : Int64.max) : result
+    }
+
+    /// A civil date moved by `count` months, the day clamped to the length of the month reached (Jan 31 + 1 month =
+    /// Feb 28 or 29).
+    private static func addMonths(_ count: Int, to date: (Int, Int, Int)) -> (Int, Int, Int) {
+        let index = date.0 * 12 + (date.1 - 1) + count
+        let year = index >= 0 ? index / 12 : (index - 11) / 12  // floor division
+        let month = index - year * 12 + 1
+        return (year, month, min(date.2, Timestamp.daysInMonth(year, month)))
     }
 
     /// The saturated end when the arithmetic leaves Int64: the direction of the period decides which bound.
     private var saturated: Int64 { nominalLength < 0 ? Int64.min : Int64.max }
 
     /// A length for comparing periods, in 1/4800 day: a year is 365.2425 days and a month a twelfth of that (the
-    /// Gregorian averages), so "1 month" and "30 days" compare alike on every date. Exact integers, no rounding.
+    /// Gregorian averages), so which of two periods is longer does not depend on the date. Exact, no rounding.
     package var nominalLength: Int64 {
-        let perMonth: Int64 = 146_097  // 146,097 days per 400 years = 4,800 months; × 4800 / 4800
-        let y = Int64(clamping: years).multipliedReportingOverflow(by: perMonth * 12)
-        let m = Int64(clamping: months).multipliedReportingOverflow(by: perMonth)
-        let d = Int64(clamping: days).multipliedReportingOverflow(by: 4800)
-        guard !y.overflow, !m.overflow, !d.overflow else { return years < 0 ? Int64.min : Int64.max }
-        let (ym, o1) = y.partialValue.addingReportingOverflow(m.partialValue)
-        let (all, o2) = ym.addingReportingOverflow(d.partialValue)
-        return o1 || o2 ? (ym < 0 ? Int64.min : Int64.max) : all
+        let perMonth: Int128 = 146_097  // 400 Gregorian years: 146,097 days = 4,800 months
+        // In Int128 no product or sum of three Int values overflows; the result clamps to Int64.
+        return Int64(clamping: Int128(years) * perMonth * 12 + Int128(months) * perMonth + Int128(days) * 4800)
     }
 
     /// "7 years", "6 years 3 months", "30 days", "1 year 1 day"; "0 days" for the empty period.
