@@ -113,7 +113,7 @@ public struct ReportPolicy: Sendable {
     }
 
     /// `closed`: an array of {matter, closedAt}, each matter at most once.
-    private static func parseClosed(_ value: JSONValue) throws -> [String: Int64] {
+    package static func parseClosed(_ value: JSONValue) throws -> [String: Int64] {
         guard case .array(let items) = value else {
             throw ReportError.invalidPolicy("'closed' must be an array of {matter, closedAt}")
         }
