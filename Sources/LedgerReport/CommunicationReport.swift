@@ -25,6 +25,8 @@ public enum BreachKind: String, Sendable, CaseIterable {
 public struct CommunicationReport: Sendable {
     /// Who read what (from the ledger's access entries, master key only); nil for bundle reports.
     public var access: AccessReport?
+    /// Destroyed matters among those reported on (ledger reports); nil for bundle reports.
+    public var destroyed: [DestroyedMatterSummary]?
 
     public struct Gap: Sendable, Equatable {
         public var start: Int64

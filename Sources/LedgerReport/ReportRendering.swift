@@ -83,7 +83,7 @@ extension CommunicationReport {
 
     package func sections() -> [Section] {
         [matterSection(), cadenceSection(), responseTimeSection(), breachSection(), openInquirySection(),
-         correctionSection()] + accessSections()
+         correctionSection()] + destroyedSections() + accessSections()
     }
 
     private func matterSection() -> Section {
@@ -204,6 +204,7 @@ extension CommunicationReport {
             ("trend", .array(trend.map(ReportJSON.month))),
         ])
         if access != nil { _ = object.updateValue(accessJSON(), forKey: "access") }
+        if destroyed != nil { _ = object.updateValue(destroyedJSON(), forKey: "destroyed") }
         return .object(object)
     }
 

@@ -124,6 +124,12 @@ extension Ledger {
         return out
     }
 
+    /// Destroyed matters' tags → their destroy entry's seq (what imports refuse to append to).
+    func destroyedMatterSeqs() throws -> [Hash: UInt64] {
+        guard let access = try store.access() else { return [:] }
+        return try store.environment.read { txn in try destroyedMatters(access: access, txn: txn).mapValues(\.seq) }
+    }
+
     /// The destruction of an entry's matter, in a read transaction of its own (for reads that meet a missing key).
     func destruction(ofTag tag: Hash) throws -> DestroyedMatterRecord? {
         let access = try store.access()

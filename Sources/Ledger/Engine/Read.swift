@@ -11,8 +11,10 @@ public struct LedgerEntry: Sendable {
     /// RFC 6962 record (leaf) hash: SHA-256(0x00 || leaf bytes).
     public let leafHash: Hash
     public let disclosures: [Disclosure]
-    /// The record as given, keys in leaf order.
+    /// The record as given, keys in leaf order (empty when the matter was destroyed).
     public let record: JSONObject
+    /// Set when the entry's matter was destroyed: its contents can never be read again; the leaf stays.
+    public var destruction: DestroyedMatterRecord? = nil
 
     public var recordedAt: Int64 { leaf.recordedAt }
 
@@ -67,14 +69,16 @@ extension Ledger {
     public func entry(_ seq: UInt64) throws -> LedgerEntry {
         let principal = try requireReader()
         return try LedgerError.wrap("read entry") {
-            try store.environment.read { txn in
+            _ = try store.access()  // opened outside the transaction: destroyed matters are listed there
+            return try store.environment.read { txn in
                 guard let tag = try recordTag(seq, txn: txn), principal.mayRead(tag: tag) else {
                     if !principal.isMaster { throw LedgerError.notPermitted(Self.notReadable) }
                     let size = try txn.entryCount(store)
                     if seq < size { throw LedgerError.notARecord(seq) }
                     throw LedgerError.unknownSequence(seq, size: size)
                 }
-                guard let entry = try decryptEntry(seq, principal: principal, txn: txn) else {
+                let destroyed = try destroyedMatters(access: store.openedAccess, txn: txn)
+                guard let entry = try decryptEntry(seq, principal: principal, destroyed: destroyed, txn: txn) else {
                     throw LedgerError.notARecord(seq)
                 }
                 return entry
@@ -87,10 +91,17 @@ extension Ledger {
     public func entries(matching filter: EntryFilter, _ visit: (LedgerEntry) throws -> Void) throws {
         let principal = try requireReader()
         try LedgerError.wrap("list entries") {
+            _ = try store.access()  // opened outside the transaction: destroyed matters are listed there
             try store.environment.read { txn in
+                let destroyed = try destroyedMatters(access: store.openedAccess, txn: txn)
                 for seq in try seqs(matter: filter.matter, principal: principal, txn: txn) {
-                    guard let entry = try decryptEntry(seq, principal: principal, txn: txn) else { continue }
-                    if filter.admits(entry) { try visit(entry) }
+                    guard let entry = try decryptEntry(seq, principal: principal, destroyed: destroyed, txn: txn) else {
+                        continue
+                    }
+                    // A destroyed entry's occurredAt is gone with its contents: a date filter cannot place it.
+                    if entry.destruction != nil ? (filter.from == nil && filter.to == nil) : filter.admits(entry) {
+                        try visit(entry)
+                    }
                 }
             }
         }
@@ -179,7 +190,8 @@ extension Ledger {
 
     /// Decrypts an entry and checks every disclosure against its leaf digest (so `show` never displays altered text).
     /// nil for an event entry; a missing entry is corruption (an index named it).
-    func decryptEntry(_ seq: UInt64, principal: Principal, txn: ReadTransaction) throws -> LedgerEntry? {
+    func decryptEntry(_ seq: UInt64, principal: Principal, destroyed: [Hash: DestroyedMatterRecord] = [:],
+                      txn: ReadTransaction) throws -> LedgerEntry? {
         guard let (rawLeaf, ciphertext) = try txn.storedEntry(store, seq) else {
             throw LedgerError.corrupt("entry \(seq) is missing")
         }
@@ -187,6 +199,12 @@ extension Ledger {
         let leaf: Leaf
         do { leaf = try Leaf.decode(rawLeaf) } catch { throw LedgerError.corrupt("entry \(seq): \(error)") }
         guard principal.mayRead(tag: leaf.matterTag) else { throw LedgerError.notPermitted(Self.notReadable) }
+        if let destruction = destroyed[leaf.matterTag] {
+            var entry = LedgerEntry(seq: seq, leaf: leaf, leafHash: recordHash(rawLeaf), disclosures: [],
+                                    record: JSONObject([]))
+            entry.destruction = destruction
+            return entry
+        }
         let matterKey = try entryKey(id: leaf.keyID, principal: principal, txn: txn)
         let disclosures = try openPayload(seq: seq, leaf: leaf, ciphertext: ciphertext, key: matterKey)
             .disclosures(names: leaf.fieldNames)

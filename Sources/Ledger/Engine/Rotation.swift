@@ -13,7 +13,7 @@ public struct RotationSummary: Sendable {
     /// The new key file, in key-file mode.
     public let keyFile: String?
     /// Stored byte strings the rotation replaced (the old wrapped keys): what the compaction must leave nowhere.
-    let replacedBytes: [[UInt8]]
+    public let replacedKeyBytes: [[UInt8]]
 }
 
 /// A new master key in the making: the key, and the key file created for it (removed again if the rotation fails).
@@ -45,7 +45,7 @@ extension Ledger {
             }
             adoptRotatedKeys(result!.ring)
             return RotationSummary(seq: seq, keyEpoch: result!.epoch, rewrappedKeys: result!.rewrapped,
-                                   keyFile: prepared.createdFile, replacedBytes: result!.replaced)
+                                   keyFile: prepared.createdFile, replacedKeyBytes: result!.replaced)
         } catch {
             prepared.discard()
             throw error

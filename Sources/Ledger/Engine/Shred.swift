@@ -144,7 +144,7 @@ extension Ledger {
         outcome.bytes += rotated.replaced
         outcome.ring = rotated.ring
         outcome.rotation = RotationSummary(seq: base, keyEpoch: rotated.epoch, rewrappedKeys: rotated.rewrapped,
-                                           keyFile: prepared.createdFile, replacedBytes: rotated.replaced)
+                                           keyFile: prepared.createdFile, replacedKeyBytes: rotated.replaced)
         outcome.events = [.rotate(AccessEvent.Rotation(keyEpoch: rotated.epoch, by: request.by,
                                                        credential: AccessEvent.masterName,
                                                        reason: request.reason))]

@@ -132,6 +132,7 @@ extension Ledger {
         var nextSeq = try size()
         let principal = try requireWriter()
         let restricted = principal.matters != nil  // an appender granted some matters only
+        let destroyed = try destroyedMatterSeqs()
         for start in stride(from: 0, to: count, by: batch) {
             var valid = [ValidatedRecord]()
             for result in try validate(start..<min(count, start + batch)) {
@@ -140,6 +141,12 @@ extension Ledger {
                     if restricted, let tags = principal.tags, !principal.mayAppend(tag: tags.matterTag(record.matter)) {
                         rejected.append(RecordError(line: record.line, field: "matter",
                                                     reason: "this credential may not append to this matter"))
+                        continue
+                    }
+                    if !destroyed.isEmpty, let tags = principal.tags,
+                       let seq = destroyed[tags.matterTag(record.matter)] {
+                        rejected.append(RecordError(line: record.line, field: "matter", reason: "this matter was "
+                            + "destroyed by entry \(seq): nothing more may be appended to it"))
                         continue
                     }
                     if let target = record.corrects, target >= nextSeq {

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Sodium
 
 /// The master key file: one line `ledger-master-key:v1:<standard base64 of 32 bytes>` (docs/FORMAT.md).
@@ -33,5 +38,21 @@ public enum MasterKeyFile {
         defer { zeroize(&raw) }
         return SecretBytes(copying: raw)
     }
-}
 
+    /// Overwrites a retired key file with zeros, flushes it and deletes it (after a rotation, the old key opens only
+    /// backups made before it: destroying it is what makes them useless).
+    public static func destroy(at path: String) throws {
+        _ = try load(from: path)  // only ever a key file, owner-only
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw LedgerError.io(path: path, detail: "cannot open the old key file to destroy it") }
+        var info = stat()
+        let size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+        let zeros = [UInt8](repeating: 0, count: max(size, 64))
+        let written = zeros.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == zeros.count, synced, unlink(path) == 0 else {
+            throw LedgerError.io(path: path, detail: "cannot overwrite and delete the old key file")
+        }
+    }
+}

@@ -60,6 +60,11 @@ extension Ledger {
             guard principal.mayAppend(tag: tag) else {
                 throw LedgerError.notPermitted("this credential may not append to matter \(matter)")
             }
+            if let access = context.access, let raw = try context.txn.get(access, key: AccessKey.destroyed(tag)) {
+                let seq = raw.count >= 8 ? UInt64(bigEndianBytes: UnsafeRawBufferPointer(rebasing: raw[0..<8])) : nil
+                throw LedgerError.invalidArgument("matter \(matter) was destroyed by entry \(seq.map(String.init) ?? "?"): "
+                                                  + "nothing more may be appended to it")
+            }
             let pair = try pairs[tag] ?? currentKeyPair(tag: tag, context: context)
                 ?? createKeyPair(tag: tag, matter: matter, context: context, newKeys: &newKeys)
             pairs[tag] = pair

@@ -22,7 +22,9 @@ extension Ledger {
         let principal = try requireReader()
         // Copy a batch of stored entries, open it on every core, repeat: memory stays bounded by the batch size.
         return try LedgerError.wrap("read entries") {
-            try store.environment.read { txn in
+            _ = try store.access()  // opened outside the transaction: destroyed matters are listed there
+            return try store.environment.read { txn in
+                let destroyed = try destroyedMatters(access: store.openedAccess, txn: txn)
                 var out = [ReportRecord]()
                 var batch = [SealedEntry]()
                 batch.reserveCapacity(Self.reportBatchSize)
@@ -32,6 +34,8 @@ extension Ledger {
                     batch.removeAll(keepingCapacity: true)
                 }
                 for seq in try seqs(matter: filter.matter, principal: principal, txn: txn) {
+                    // A destroyed matter's entries cannot be opened: `destroyedSummaries` counts them instead.
+                    if !destroyed.isEmpty, let tag = try recordTag(seq, txn: txn), destroyed[tag] != nil { continue }
                     guard let sealed = try sealedEntry(seq, principal: principal, txn: txn) else { continue }
                     batch.append(sealed)
                     if batch.count == Self.reportBatchSize { try flush() }
@@ -58,5 +62,26 @@ extension Ledger {
         }
         let record = ReportRecord(seq: sealed.seq, fields: JSONObject(members))
         return filter.admits(occurredAt: record.fields["occurredAt"]) ? record : nil
+    }
+
+    /// The destroyed matters the principal may read (only `matter` when given), for the report's count of what it
+    /// cannot read. `names` are matter numbers that label a destroyed matter when one of them has its tag.
+    public func destroyedSummaries(matter: String?, names: [String]) throws -> [DestroyedMatterSummary] {
+        let principal = try requireReader()
+        let labels = Dictionary((names + (matter.map { [$0] } ?? [])).compactMap { name in
+            principal.matterTag(name).map { ($0, name) }
+        }, uniquingKeysWith: { a, _ in a })
+        let wanted = matter.flatMap { principal.matterTag($0) }
+        let access = try store.access()
+        return try store.environment.read { txn in
+            try destroyedMatters(access: access, txn: txn).filter { tag, _ in
+                principal.mayRead(tag: tag) && (wanted.map { $0 == tag } ?? true)
+            }.map { tag, record in
+                DestroyedMatterSummary(matter: labels[tag] ?? "tag:" + tag.hex.prefix(16), entries: record.destruction.entries,
+                                       seqRange: record.destruction.seqRange, destroySeq: record.seq,
+                                       destroyedAt: record.destroyedAt, by: record.destruction.by,
+                                       reason: record.destruction.reason)
+            }.sorted { $0.destroySeq < $1.destroySeq }
+        }
     }
 }

@@ -18,6 +18,8 @@ struct ChainFold {
     private(set) var eventSeqs: [UInt64] = []
     private(set) var access = AccessState()
     private(set) var mattersSeen = Set<Hash>()
+    /// Each matter's record entries so far: how many, the first and the last seq (what a destroy entry must state).
+    private var spans: [Hash: (count: UInt64, first: UInt64, last: UInt64)] = [:]
     private(set) var expectedMatterRows = IndexSetDigest()
     private(set) var expectedSourceRows = IndexSetDigest()
     private var checkpoints: ArraySlice<PendingCheckpoint>
@@ -125,13 +127,49 @@ struct ChainFold {
     /// Applies an event entry to the grants in force: a read by a credential without a grant covering it, or an
     /// event that cannot follow the ones before it, is a violation.
     private mutating func applyEvent(_ fact: EntryFacts, into report: inout VerifyReport) {
+        if let tag = fact.matterTag, !fact.isEvent { countRecord(tag, seq: fact.seq, into: &report) }
         guard let event = fact.event?.event else { return }
+        if case .destroy(let destruction) = event { checkDestruction(destruction, seq: fact.seq, into: &report) }
         guard let problem = access.apply(event, seq: fact.seq) else { return }
-        if case .access = event {
+        switch event {
+        case .hold, .release, .destroy, .rotate:
+            report.add(Violation(seq: fact.seq, kind: .retentionEvent, detail: problem))
+        case .access:
             report.add(Violation(seq: fact.seq, kind: .accessWithoutGrant, detail: problem))
-        } else {
+        default:
             report.add(Violation(seq: fact.seq, kind: .accessEvent, detail: problem))
         }
+    }
+
+    /// A destroy entry states the matter's record entries exactly: their number and first and last seq.
+    private func checkDestruction(_ destruction: AccessEvent.Destruction, seq: UInt64, into report: inout VerifyReport) {
+        let span = spans[destruction.matter]
+        let actual = span.map { "\($0.count) entries, seq \($0.first)–\($0.last)" } ?? "no entries"
+        let stated = destruction.seqRange.map { "\(destruction.entries) entries, seq \($0.lowerBound)–\($0.upperBound)" }
+            ?? "no entries"
+        if actual != stated {
+            report.add(Violation(seq: seq, kind: .destroyedMatter,
+                                 detail: "the destroy entry does not state the matter's entries as the log holds them",
+                                 expected: actual, found: stated))
+        }
+    }
+
+    /// Destroyed matters as verify reports them, in destroy-entry order.
+    var shreddedRanges: [ShreddedRange] {
+        access.retention.destroyed.map { tag, record in
+            ShreddedRange(matterTag: tag, entries: record.destruction.entries, seqRange: record.destruction.seqRange,
+                          destroySeq: record.seq)
+        }.sorted { $0.destroySeq < $1.destroySeq }
+    }
+
+    /// A record entry of a matter: counted, and refused once the matter is destroyed.
+    private mutating func countRecord(_ tag: Hash, seq: UInt64, into report: inout VerifyReport) {
+        if let destroyed = access.retention.destroyed[tag] {
+            report.add(Violation(seq: seq, kind: .destroyedMatter,
+                                 detail: "an entry was appended to a matter destroyed by entry \(destroyed.seq)"))
+        }
+        let span = spans[tag]
+        spans[tag] = (count: (span?.count ?? 0) + 1, first: span?.first ?? seq, last: seq)
     }
 
     private mutating func remember(_ fact: EntryFacts) {

@@ -114,6 +114,8 @@ extension Ledger {
                     }
                 case UInt8(ascii: "r") where current.key.count == 33, UInt8(ascii: "w") where current.key.count == 37:
                     keys.insert(Array(current.key[1..<33]))
+                case UInt8(ascii: "h") where current.key.count == 41, UInt8(ascii: "d") where current.key.count == 33:
+                    continue  // holds and destructions: checkRetentionRegistry
                 default:
                     report.add(Violation(seq: nil, kind: .accessRegistry,
                                          detail: "the access database holds a row the engine never writes"))

@@ -17,8 +17,11 @@ struct KeyDirectory: Sendable {
     private(set) var index: [Hash: UInt32] = [:]
     /// Structural problems found while resolving, as violation details.
     private(set) var problems: [String] = []
+    /// Matters whose destroy entry the events index lists: their entries name keys that no longer exist.
+    let destroyed: Set<Hash>
 
-    init(_ txn: ReadTransaction, keys: Database, matterKeys: Database) throws {
+    init(_ txn: ReadTransaction, keys: Database, matterKeys: Database, destroyed: Set<Hash> = []) throws {
+        self.destroyed = destroyed
         var pairs = [UInt32: KeyRecord.KeyPairRecord](), batches = [UInt32: UInt32]()
         try Self.forEachRow(txn, keys) { key, value in
             guard let id = UInt32(bigEndianBytes: key) else { return problems.append("a keys database key is not 4 bytes") }
@@ -36,6 +39,9 @@ struct KeyDirectory: Sendable {
             index[Hash(unsafeBytes: key)] = id
         }
         for (tag, id) in index { walkChain(from: id, tag: tag, pairs: pairs) }
+        for tag in index.keys where destroyed.contains(tag) {
+            problems.append("the matter-key index still names a key of a destroyed matter")
+        }
         for (id, kind) in kinds where kind != .batchKey && tags[id] == nil {
             problems.append("key \(id) belongs to no matter's key chain")
         }
@@ -64,6 +70,7 @@ struct KeyDirectory: Sendable {
     /// Whether an entry of leaf `version` may name `keyID` for matter `tag`: a v1 leaf a v1 matter key, a v2 leaf a
     /// batch key, of that matter.
     func admits(version: UInt8, keyID: UInt32, tag: Hash) -> Bool {
+        if destroyed.contains(tag) { return kinds[keyID] == nil }  // its keys are gone, every one
         let kind: Kind = version == 1 ? .matterKey : .batchKey
         return kinds[keyID] == kind && tags[keyID] == tag
     }

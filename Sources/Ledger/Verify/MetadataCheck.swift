@@ -81,7 +81,8 @@ extension Ledger {
 
     /// The next matter key id must follow the highest stored key id: keys are only ever added, with consecutive
     /// ids, in the transaction that advances the counter. A counter moved back would make the next new matter
-    /// reuse an id; one moved forward hides nothing but is not what the engine writes.
+    /// reuse an id; one moved forward hides nothing but is not what the engine writes (except after a destruction,
+    /// which deletes keys).
     private func checkKeyCounter(_ txn: ReadTransaction, violation: (String, String?, String?) -> Void) throws {
         let cursor = try txn.cursor(store.keys)
         defer { cursor.close() }
@@ -96,7 +97,9 @@ extension Ledger {
             guard let id = UInt32(bigEndianBytes: last.key) else { return }
             highest = id
         }
-        if next != highest &+ 1 {
+        // A destruction deletes keys, the highest ones among them perhaps: then the counter need only be beyond.
+        let destroyed = try !destroyedMatters(access: store.openedAccess, txn: txn).isEmpty
+        if destroyed ? next <= highest : next != highest &+ 1 {
             violation("the next matter key id does not follow the highest stored key id",
                       String(highest &+ 1), String(next))
         }

@@ -18,6 +18,11 @@ extension VerifyReport {
             String(format: "time:         %.3f s (%.0f entries/s)", seconds,
                    seconds > 0 ? Double(entries) / seconds : 0),
         ]
+        lines += shredded.map { "shredded:     matter \($0.matterTag.hex.prefix(16))… " + $0.summary
+            + (deep ? " (not decrypted: its keys are destroyed)" : "") }
+        if scrubPending {
+            lines.append("notice:       destroyed keys may remain in free pages of data.mdb: run `ledger compact`")
+        }
         lines.append(isIntact ? "result:       INTACT"
                               : "result:       \(violationCount) VIOLATION\(violationCount == 1 ? "" : "S")")
         return lines
@@ -38,6 +43,8 @@ extension VerifyReport {
             ("violationCount", .integer(Int64(violationCount))),
             ("violations", .array(violations.map(\.json))),
         ]
+        if !shredded.isEmpty { members.append(("shredded", .array(shredded.map(\.json)))) }
+        if scrubPending { members.append(("scrubPending", .bool(true))) }
         if let size = trustedCheckpointSize { members.append(("trustedCheckpointSize", .integer(Int64(size)))) }
         if let peak = ProcessMemory.peakResidentBytes() { members.append(("peakResidentBytes", .integer(Int64(peak)))) }
         return .object(JSONObject(members))
@@ -77,3 +84,21 @@ extension Violation {
     }
 }
 
+
+extension ShreddedRange {
+    /// "shredded (seq A–B, destruction entry #N)", with the count.
+    public var summary: String {
+        let seqs = seqRange.map { "seq \($0.lowerBound)–\($0.upperBound), " } ?? ""
+        return "\(entries) entr\(entries == 1 ? "y" : "ies") shredded (\(seqs)destruction entry #\(destroySeq))"
+    }
+
+    public var json: JSONValue {
+        var members: [(String, JSONValue)] = [("matterTag", .string(matterTag.hex)), ("entries", .integer(Int64(entries))),
+                                              ("destroySeq", .integer(Int64(destroySeq)))]
+        if let range = seqRange {
+            members.append(("firstSeq", .integer(Int64(range.lowerBound))))
+            members.append(("lastSeq", .integer(Int64(range.upperBound))))
+        }
+        return .object(JSONObject(members))
+    }
+}

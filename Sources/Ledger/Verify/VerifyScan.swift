@@ -19,7 +19,8 @@ extension Ledger {
               options: VerifyOptions, ring: KeyRing?, pending: [PendingCheckpoint],
               into report: inout VerifyReport) throws -> Int64? {
         let context = try ScanContext(runKey: SecureRandom.bytes(PrefixedSHA256.prefixByteCount),
-                                      keys: KeyDirectory(txn, keys: store.keys, matterKeys: store.matterKeys),
+                                      keys: KeyDirectory(txn, keys: store.keys, matterKeys: store.matterKeys,
+                                                         destroyed: try destroyedTags(txn)),
                                       ledgerID: ledgerID, deep: ring != nil)
         var chain = ChainFold(checkpoints: pending, storedTree: StoredTreeHashes(treeScan))
         chain.compareEmptyTreeCheckpoints(into: &report)
@@ -33,6 +34,8 @@ extension Ledger {
         try checkIndexCounts(txn, entries: Int(chain.tree.size), records: Int(chain.tree.size) - chain.eventCount,
                              sourced: chain.sourced, into: &report)
         try checkAccessRegistry(txn, expected: chain.access, into: &report)
+        try checkRetentionRegistry(txn, expected: chain.access.retention, into: &report)
+        report.shredded = chain.shreddedRanges
         try checkEventIndex(txn, expected: chain.eventSeqs, into: &report)
         try checkKeyRows(txn, mattersSeen: chain.mattersSeen, context: context, into: &report)
         let matters = storedRows.matters != chain.expectedMatterRows

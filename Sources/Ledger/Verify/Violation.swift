@@ -37,6 +37,14 @@ public struct Violation: Sendable, Equatable, CustomStringConvertible {
         case accessRegistry = "access-registry"
         /// The `events` index does not list exactly the seqs of the event entries.
         case eventIndex = "event-index"
+        /// A hold, release, destruction or rotation entry that cannot follow the ones before it (a destruction under
+        /// a hold, a release of no hold in force, a key epoch out of turn).
+        case retentionEvent = "retention-event"
+        /// A destroyed matter's entries disagree with its destroy entry (count, seq range), or it gained entries or
+        /// keys after it.
+        case destroyedMatter = "destroyed-matter"
+        /// The stored holds, destructions or key epoch differ from what the entries record.
+        case retentionRegistry = "retention-registry"
     }
 
     public let seq: UInt64?
@@ -82,6 +90,11 @@ public struct VerifyReport: Sendable {
     public var newestValidCheckpoint: String?
     /// Tree size of `newestValidCheckpoint` (0 when there is none).
     public var newestValidCheckpointSize: UInt64 = 0
+    /// Destroyed matters, in destroy-entry order: their entries verify keyless; deep verify cannot and does not open
+    /// them.
+    public var shredded: [ShreddedRange] = []
+    /// Destroyed keys may still sit in free pages of the data file (a compaction did not finish): a notice.
+    public var scrubPending = false
 
     public var isIntact: Bool { violationCount == 0 }
 
@@ -91,4 +104,12 @@ public struct VerifyReport: Sendable {
         violationCount += 1
         if violations.count < Self.violationListLimit { violations.append(violation) }
     }
+}
+
+/// One destroyed matter as verify reports it: "shredded (seq A–B, destruction entry #N)".
+public struct ShreddedRange: Sendable, Equatable {
+    public let matterTag: Hash
+    public let entries: UInt64
+    public let seqRange: ClosedRange<UInt64>?
+    public let destroySeq: UInt64
 }

@@ -66,6 +66,7 @@ struct Report: ParsableCommand {
             ?? Int64(Date().timeIntervalSince1970 * 1_000_000)
         let records: [ReportRecord]
         var access: AccessReport?
+        var destroyed: [DestroyedMatterSummary]?
         if let bundle {
             var options = BundleVerifyOptions()
             if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
@@ -77,9 +78,12 @@ struct Report: ParsableCommand {
             try reason.record(ledger, command: "report", matters: matter.map { [$0] } ?? [])
             records = try ReportSource.records(from: ledger, filter: filter)
             if ledger.isUnlockedWithMasterKey { access = try ledger.accessReport(matter: matter) }
+            destroyed = try ledger.destroyedSummaries(matter: matter, names: Array(reportPolicy.closed.keys)
+                                                                          + Array(reportPolicy.overrides.keys))
         }
         report = CommunicationReport(records: records, policy: reportPolicy, asOf: time)
         report.access = access
+        report.destroyed = destroyed
         let text = report.render(format, policy: reportPolicy)
         if let output {
             guard !FileManager.default.fileExists(atPath: output) else {

@@ -29,6 +29,7 @@ struct Show: ParsableCommand {
         var rows = [("seq", String(entry.seq)), ("recordedAt", Timestamp.formatRFC3339(micros: entry.recordedAt)),
                     ("leafHash", entry.leafHash.hex)]
         rows += entry.record.map { ($0.key, EntryJSON.display($0.value)) }
+        if let destroyed = entry.destruction { rows.append(("contents", EntryJSON.destroyedText(destroyed))) }
         let width = rows.map(\.0.count).max()! + 2
         for (name, value) in rows { print("\(name):".padding(toLength: width, withPad: " ", startingAt: 0) + value) }
     }
@@ -41,9 +42,20 @@ enum EntryJSON {
             ("seq", .integer(Int64(entry.seq))),
             ("recordedAt", .string(Timestamp.formatRFC3339(micros: entry.recordedAt))),
             ("leafHash", .string(entry.leafHash.hex)),
-            ("record", .object(entry.record)),
+            entry.destruction.map { ("destroyed", destroyedJSON($0)) } ?? ("record", .object(entry.record)),
         ])
         return JSONWriter.string(.object(object))
+    }
+
+    /// "destroyed on DATE by WHO (entry #N): REASON" — a shredded entry's only contents.
+    static func destroyedText(_ d: DestroyedMatterRecord) -> String {
+        display(.string("destroyed on \(Timestamp.formatRFC3339(micros: d.destroyedAt)) by \(d.destruction.by) "
+                        + "(entry #\(d.seq)): \(d.destruction.reason)"))
+    }
+
+    static func destroyedJSON(_ d: DestroyedMatterRecord) -> JSONValue {
+        .object(JSONObject([("at", .string(Timestamp.formatRFC3339(micros: d.destroyedAt))), ("by", .string(d.destruction.by)),
+                            ("entry", .integer(Int64(d.seq))), ("reason", .string(d.destruction.reason))]))
     }
 
     /// A value as text for a terminal: strings as they are, except control characters other than newline and
@@ -64,6 +76,11 @@ enum EntryJSON {
             let text = entry.record[name].map(display) ?? ""
             let flat = text.replacingOccurrences(of: "\n", with: " ")
             return truncate && flat.count > width ? String(flat.prefix(width - 1)) + "…" : flat
+        }
+        if let destroyed = entry.destruction {
+            let text = destroyedText(destroyed)
+            return [String(entry.seq), "", "", "", "", "", "",
+                    truncate && text.count > 50 ? String(text.prefix(49)) + "…" : text]
         }
         return [String(entry.seq), cell("occurredAt"), cell("matter", 20), cell("author", 20), cell("channel"),
                 cell("direction"), cell("kind"), cell("subject", 50)]

@@ -31,7 +31,7 @@ struct KeyOptions: ParsableArguments {
     var credential: String?
 
     /// The credential file to use, if the master key was not asked for explicitly.
-    private var credentialPath: String? {
+    var credentialPath: String? {
         if let credential { return credential }
         if keyFile != nil || passphrase { return nil }
         return Environment.value("LEDGER_CREDENTIAL_FILE").flatMap { $0.isEmpty ? nil : $0 }

@@ -8,8 +8,8 @@ import Glibc
 /// Reads a passphrase from LEDGER_PASSPHRASE_FILE (mode 0600, first line) or from /dev/tty with echo off.
 /// Never from argv; the buffers are zeroed after use.
 enum Passphrase {
-    static func read(prompt: String, confirm: Bool) throws -> SecretBytes {
-        if let path = Environment.value("LEDGER_PASSPHRASE_FILE") {
+    static func read(prompt: String, confirm: Bool, useEnvironment: Bool = true) throws -> SecretBytes {
+        if useEnvironment, let path = Environment.value("LEDGER_PASSPHRASE_FILE") {
             return try fromFile(path)
         }
         let first = try fromTerminal(prompt)
@@ -22,7 +22,7 @@ enum Passphrase {
         return first
     }
 
-    private static func fromFile(_ path: String) throws -> SecretBytes {
+    static func fromFile(_ path: String) throws -> SecretBytes {
         // The same ownership rule as key files: refuse a passphrase file others can read.
         var info = stat()
         guard stat(path, &info) == 0 else { throw LedgerError.keyFileMissing(path: path) }
