@@ -65,7 +65,7 @@ final class EncryptionAtRestTests: XCTestCase {
         t.ledger.close()
 
         let files = try FileManager.default.contentsOfDirectory(atPath: t.directory).sorted()
-        XCTAssertEqual(files, ["data.mdb", "lock.mdb", "verifier.key"])
+        XCTAssertEqual(files, ["data.mdb", "ledger.lock", "lock.mdb", "verifier.key"])
         var needles = Array(secrets.values) + [matter, sourceId, "pms-Lanthanum"]
         needles += ["Vandermeer", "Kingfisher", "Pomegranate", "Wolframite"]  // fragments too
         for file in files {

@@ -23,7 +23,7 @@ final class KeyAndCreateTests: XCTestCase {
         let raw = Base64.decode(String(keyText.dropFirst("ledger-master-key:v1:".count).dropLast()))
         XCTAssertEqual(raw?.count, 32)
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: t.directory))
-        XCTAssertEqual(files, ["data.mdb", "lock.mdb", "verifier.key"])
+        XCTAssertEqual(files, ["data.mdb", "ledger.lock", "lock.mdb", "verifier.key"])
     }
 
     func testWrongKeyFileIsRefused() throws {
@@ -187,7 +187,7 @@ final class KeyAndCreateTests: XCTestCase {
         XCTAssertEqual(try ledger.append(validRecord(["summary": "hello"])), .appended(seq: 0))
         ledger.close()
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir)),
-                       ["data.mdb", "lock.mdb", "verifier.key"])
+                       ["data.mdb", "ledger.lock", "lock.mdb", "verifier.key"])
 
         let reopened = try Ledger.open(at: dir)
         defer { reopened.close() }

@@ -65,8 +65,10 @@ extension Ledger {
         defer { copy.close() }
         let report = try copy.verify(VerifyOptions(pinnedVerifierKey: pinnedVerifierKey))
         copy.close()
-        // lock.mdb only holds reader slots of the verification just done.
-        try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent("lock.mdb"))
+        // lock.mdb only holds reader slots of the verification just done; ledger.lock is empty.
+        for name in ["lock.mdb", LedgerLock.fileName] {
+            try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
+        }
         guard report.isIntact else {
             let first = report.violations.prefix(3).map(\.description).joined(separator: "; ")
             let count = "\(report.violationCount) violation\(report.violationCount == 1 ? "" : "s")"
