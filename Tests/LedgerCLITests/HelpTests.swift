@@ -4,7 +4,8 @@ import XCTest
 /// `--help` and `help` are ArgumentParser's to answer: usage on stdout, exit 0, for the tool and every subcommand.
 final class HelpTests: CLITestCase {
     static let subcommands = ["init", "append", "import", "list", "show", "checkpoint", "verify", "export",
-                              "verify-bundle", "backup", "bench", "report"]
+                              "verify-bundle", "backup", "bench", "report", "grant", "revoke", "access", "hold",
+                              "shred", "rotate-master", "retention", "compact"]
 
     func testHelpOfEverySubcommandExitsZero() throws {
         let root = try ledger(["--help"])
