@@ -734,12 +734,14 @@ def check_retention(data, facts, size, root, r):
     if lines and lines[-1] == b"":
         lines.pop()
     ledger_id = next((f["ledger_id"] for f in facts if f["ledger_id"] is not None), None)
-    items, prev = [], None
+    items, prev, events = [], None, 0
     for n, raw in enumerate(lines, 1):
         entry = read_access_line(raw, n, r, "retention-entry-malformed")
         if entry is None:
             continue
         index, leaf, hashes = entry
+        # Counted by the leaf's version byte, decoded or not (a malformed line is reported once, not as a count too).
+        events += leaf[:1] == b"\x03"
         if prev is not None and index <= prev:
             r.fail("retention-order", "retention lines must be in strictly ascending index order", index, n)
         prev = index
@@ -761,8 +763,8 @@ def check_retention(data, facts, size, root, r):
                 r.fail("retention-inclusion-proof", "the inclusion proof does not lead to the checkpoint's root",
                        index, n)
         items.append({"kind": kind, "matter": matter, "index": index, "line": n, "event": ev})
-    r.retention_events = sum(1 for it in items if it["kind"] == "event")
-    r.destroyed_entries = len(items) - r.retention_events
+    r.retention_events = events
+    r.destroyed_entries = len(lines) - events
     entry_tags = {f["matter_tag"] for f in facts if f["matter_tag"] is not None}
     destroys = check_retention_destroyed(items, entry_tags, r)
     check_retention_holds(items, entry_tags, set(destroys), r)

@@ -55,9 +55,14 @@ enum RetentionLogCheck {
         var context = context
         var items = [Item]()
         var previous: UInt64?
-        for (offset, text) in AccessLogCheck.lines(bytes).enumerated() {
+        let lines = AccessLogCheck.lines(bytes)
+        // Counted by the leaf's version byte (an event leaf's is 3), whether or not the leaf decodes: a malformed line
+        // is reported once, not again as a count mismatch.
+        var events = 0
+        for (offset, text) in lines.enumerated() {
             guard let line = AccessLogCheck.read(Array(text), number: offset + 1, malformed: .retentionEntryMalformed,
                                                  into: &report) else { continue }
+            if line.leaf.first == EventLeaf.version { events += 1 }
             if let previous, line.index <= previous {
                 report.fail(.retentionOrder, "retention lines must be in strictly ascending index order "
                             + "(after \(previous))", entry: line.index, line: line.number)
@@ -65,8 +70,8 @@ enum RetentionLogCheck {
             previous = line.index
             if let item = checkLine(line, context: &context, into: &report) { items.append(item) }
         }
-        report.retentionEvents = items.filter { if case .event = $0.kind { true } else { false } }.count
-        report.destroyedEntries = items.count - report.retentionEvents!
+        report.retentionEvents = events
+        report.destroyedEntries = lines.count - events
         let destroys = checkDestroyed(items, context: context, into: &report)
         checkHolds(items, entryTags: context.matterTags, destroyed: Set(destroys.keys), into: &report)
         return Outcome(destroyedTags: Set(destroys.keys), ledgerID: context.ledgerID)
