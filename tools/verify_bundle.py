@@ -380,16 +380,7 @@ def verify(files, pinned_key_text, trusted_text):
         r.fail("manifest", "the manifest has no 'counts' object")
 
     check_privilege_log(files["privilege-log.csv"], facts, r)
-    destroyed_tags, retention_ledger = set(), None
-    if RETENTION in files:
-        destroyed_tags, retention_ledger = check_retention(files[RETENTION], facts, size, root, r)
-    if not facts and not r.destroyed_entries:
-        r.fail("entries", "entries.jsonl holds no entries (and retention.jsonl no destroyed entry)")
-    if isinstance(counts, dict):
-        for name, count in (("retentionEvents", r.retention_events), ("destroyedEntries", r.destroyed_entries)):
-            declared = counts.get(name)
-            if (declared is not None or count is not None) and (declared != count or isinstance(declared, bool)):
-                r.fail("manifest", "counts.%s differs from retention.jsonl" % name)
+    destroyed_tags, retention_ledger = check_retention_member(files, facts, counts, size, root, r)
     if ACCESS_LOG in files:
         check_access_log(files[ACCESS_LOG], facts, size, root, r, destroyed_tags, retention_ledger)
     if isinstance(counts, dict) and (counts.get("accessEntries") is not None or r.access_entries is not None):
@@ -724,6 +715,22 @@ def decode_retention_leaf(leaf):
         return "event", ev["matter"], seq, ledger_id, ev
     seq, _, _, ledger_id, matter_tag = parse_leaf(leaf)
     return "record", matter_tag, seq, ledger_id, None
+
+
+def check_retention_member(files, facts, counts, size, root, r):
+    """retention.jsonl when present, the manifest's counts of it, and that the bundle holds an entry (in entries.jsonl,
+    or a destroyed one in retention.jsonl). Returns (destroyed matter tags, retention.jsonl's ledger id)."""
+    destroyed_tags, retention_ledger = set(), None
+    if RETENTION in files:
+        destroyed_tags, retention_ledger = check_retention(files[RETENTION], facts, size, root, r)
+    if not facts and not r.destroyed_entries:
+        r.fail("entries", "entries.jsonl holds no entries (and retention.jsonl no destroyed entry)")
+    if isinstance(counts, dict):
+        for name, count in (("retentionEvents", r.retention_events), ("destroyedEntries", r.destroyed_entries)):
+            declared = counts.get(name)
+            if (declared is not None or count is not None) and (declared != count or isinstance(declared, bool)):
+                r.fail("manifest", "counts.%s differs from retention.jsonl" % name)
+    return destroyed_tags, retention_ledger
 
 
 def check_retention(data, facts, size, root, r):
