@@ -219,6 +219,28 @@ final class ExportRetentionTests: CLITestCase {
         XCTAssertEqual(try manifestCounts(held)["destroyedEntries"] as? Int, 0)
     }
 
+    /// A reader exports only what it may read: a destroyed matter it was not granted is refused as any other, and a
+    /// granted matter's bundle shows that matter's hold only.
+    func testAReaderGetsOnlyTheMattersItMayRead() throws {
+        try ledgerWithDestroyedMatter()
+        let credential = temp.appendingPathComponent("keys/p.jones.cred").path
+        XCTAssertEqual(try ledgerWithKey(["grant", "p.jones", "--role", "reader", "--matter", "M-L", "-o", credential])
+            .status, 0)
+        XCTAssertEqual(try ledgerWithKey(["checkpoint"]).status, 0)  // a reader proves against the newest stored one
+        func readerExport(_ matter: String, _ name: String) throws -> CLIResult {
+            try ledger(["export", "--matter", matter, "-o", temp.appendingPathComponent(name).path,
+                        "--ledger", ledgerDir.path, "--credential", credential])
+        }
+        let refused = try readerExport("M-D", "refused.zip")
+        XCTAssertEqual(refused.status, 77, refused.summary)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: temp.appendingPathComponent("refused.zip").path))
+        XCTAssertEqual(try readerExport("M-L", "reader.zip").status, 0)
+        let bundle = temp.appendingPathComponent("reader.zip").path
+        let files = try unzipWithPython(bundle)
+        XCTAssertEqual(try lines(files["retention.jsonl"]).compactMap { $0["index"] as? Int }, [liveHoldSeq])
+        try verifyBoth(bundle, expect: 0)
+    }
+
     // MARK: - Tampering: both verifiers exit 1 and name only the targeted check
 
     func testOneChangedByteOfADestroyedLeafFailsItsProof() throws {
