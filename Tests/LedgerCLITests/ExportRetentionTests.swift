@@ -181,6 +181,8 @@ final class ExportRetentionTests: CLITestCase {
                       && report.contains("retention period over") && report.contains("contents unrecoverable"),
                       report)
         XCTAssertFalse(report.contains("Acme Holdings") || report.contains("landlord"), "no content leaks")
+        let readme = String(decoding: files["README.txt"]!, as: UTF8.self)
+        XCTAssertTrue(readme.contains("\nretention.jsonl    ") && readme.contains("\n7. retention.jsonl: "), readme)
         let summary = try ledger(["verify-bundle", bundle, "--verifier-key", verifierKeyPath])
         XCTAssertTrue(summary.stdout.contains("retention:    3 events, 2 destroyed entries"), summary.summary)
         let py = try python([bundle, "--verifier-key", verifierKeyPath])

@@ -50,8 +50,13 @@ extension BundleWriter {
                            matter's entries (contents unrecoverable): index, leaf, inclusionProof
 
         """
-    static let retentionStep = """
-        8. retention.jsonl: each leaf is an event leaf whose JSON body is a "hold", "release" or "destroy" event
+    /// README step for retention.jsonl, numbered after the access log's step when there is one.
+    static func retentionStep(_ c: Context) -> String {
+        "\(c.accessLog == nil ? 7 : 8)" + retentionStepText
+    }
+
+    static let retentionStepText = """
+        . retention.jsonl: each leaf is an event leaf whose JSON body is a "hold", "release" or "destroy" event
            of these matters, or a record leaf of a destroyed matter; it names its own index and this bundle's
            ledger id, indexes ascend, and its inclusion proof checks as in step 3. Each destroy event's matter has
            exactly "entries" record leaves here, from "firstSeq" to "lastSeq", and none in entries.jsonl.
