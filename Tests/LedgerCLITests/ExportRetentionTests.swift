@@ -302,7 +302,8 @@ final class ExportRetentionTests: CLITestCase {
         // M-D's first entry as disclosed before the destruction, with its proof against this bundle's checkpoint.
         let old = try unzipWithPython(before)
         var entry = try XCTUnwrap(try lines(old["entries.jsonl"]).first { $0["index"] as? Int == destroyedSeqs[0] })
-        let record = try XCTUnwrap(try lines(files["retention.jsonl"]).first { $0["index"] as? Int == destroyedSeqs[0] })
+        let record = try XCTUnwrap(try lines(files["retention.jsonl"])
+            .first { $0["index"] as? Int == destroyedSeqs[0] })
         entry["inclusionProof"] = record["inclusionProof"]
         files["entries.jsonl"] = try jsonlData([entry])
         let rows = String(decoding: old["privilege-log.csv"]!, as: UTF8.self).components(separatedBy: "\r\n")

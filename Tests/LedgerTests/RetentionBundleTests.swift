@@ -11,7 +11,7 @@ import XCTest
 /// copies of it written with the bundle's own zip writer (violations with their line, expected and found values).
 /// ExportRetentionTests (LedgerCLITests) runs both verifiers' command lines on the same kind of bundle.
 final class RetentionBundleTests: XCTestCase {
-    /// M-1 gets two entries (seqs 0 and 2) and is destroyed; M-2 one (seq 1). Returns the ledger and the bundle's files.
+    /// M-1 gets two entries (seqs 0 and 2) and is destroyed; M-2 one (seq 1). Returns the ledger and the bundle.
     private func destroyedBundle() throws -> (TestLedger, [String: [UInt8]]) {
         let t = try TestLedger()
         _ = try t.ledger.append([try validRecord(["summary": "SECRET SUMMARY"])])

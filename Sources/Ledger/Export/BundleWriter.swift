@@ -155,7 +155,8 @@ enum BundleWriter {
     private static func retentionCounts(_ c: Context) -> [(String, JSONValue)] {
         guard let lines = c.retention else { return [] }
         let events = lines.filter(\.isEvent).count
-        return [("retentionEvents", .integer(Int64(events))), ("destroyedEntries", .integer(Int64(lines.count - events)))]
+        return [("retentionEvents", .integer(Int64(events))),
+                ("destroyedEntries", .integer(Int64(lines.count - events)))]
     }
 
     static func html(_ s: String) -> String { CommunicationReport.escape(s) }

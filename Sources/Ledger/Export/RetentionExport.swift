@@ -3,7 +3,7 @@ import LedgerFormat
 import MerkleLog
 
 /// One line of a bundle's retention.jsonl: a hold, release or destroy event leaf, or the record leaf of an entry of a
-/// destroyed matter (its contents can no longer be decrypted, so only the leaf and its proof), with its inclusion proof.
+/// destroyed matter (its contents can no longer be decrypted, so only the leaf), with its inclusion proof.
 struct BundleRetentionLine {
     let seq: UInt64
     let leaf: [UInt8]
@@ -30,8 +30,10 @@ struct ExportedEvent {
 }
 
 extension Ledger {
-    /// Every event entry below `size`, seq order, read through the `events` index (`index`, opened before the
-    /// transaction; nil when the ledger never recorded an event). One that does not decode is corruption.
+    /// The retention event entries (hold, release, destroy, rotate) below `size`, seq order, read through the `events`
+    /// index (`index`, opened before the transaction; nil when the ledger never recorded an event). Access entries —
+    /// one per read, by far the most numerous — are passed over by their body's first key without being parsed
+    /// (`ledger verify` checks them). A retention entry that does not decode is corruption.
     func exportedEvents(below size: UInt64, index: Database?, txn: ReadTransaction) throws -> [ExportedEvent] {
         guard let index else { return [] }
         let cursor = try txn.cursor(index)
@@ -44,14 +46,32 @@ extension Ledger {
                 throw LedgerError.corrupt("an events index key is not 8 bytes")
             }
             guard seq < size else { break }
-            guard let (raw, _) = try txn.storedEntry(store, seq), let leaf = try? EventLeaf.decode(raw),
-                  leaf.seq == seq, let event = try? AccessEvent.decode(leaf.body) else {
+            guard let (raw, _) = try txn.storedEntry(store, seq) else {
+                throw LedgerError.corrupt("the events index names entry \(seq), which does not exist")
+            }
+            if Self.isAccessEventLeaf(raw) { continue }
+            guard let leaf = try? EventLeaf.decode(raw), leaf.seq == seq,
+                  let event = try? AccessEvent.decode(leaf.body) else {
                 throw LedgerError.corrupt("the events index names entry \(seq), which is not a valid event (run "
                                           + "`ledger verify`)")
             }
-            out.append(ExportedEvent(seq: seq, leaf: Array(raw), recordedAt: leaf.recordedAt, event: event))
+            switch event {
+            case .hold, .release, .destroy, .rotate:
+                out.append(ExportedEvent(seq: seq, leaf: Array(raw), recordedAt: leaf.recordedAt, event: event))
+            default:
+                continue
+            }
         }
         return out
+    }
+
+    /// Canonical JSON sorts keys, so an access event's body, and only an access event's, starts with `{"allMatters":`
+    /// (docs/FORMAT.md, "Event leaf v1"; the body follows the 69-byte head).
+    private static let accessBodyPrefix = Array(#"{"allMatters":"#.utf8)
+
+    private static func isAccessEventLeaf(_ raw: UnsafeRawBufferPointer) -> Bool {
+        let end = 69 + accessBodyPrefix.count
+        return raw.count > end && raw[69..<end].elementsEqual(accessBodyPrefix)
     }
 
     /// The named matters destroyed below the export's tree size, by tag: only those the principal may read (the
@@ -112,8 +132,9 @@ extension Ledger {
             seqs = try range.filter { try recordTag($0, txn: txn) == tag }
         }
         guard complete(seqs) else {
-            throw LedgerError.corrupt("the destroy entry \(matter.seq) names \(d.entries) entries from \(range.lowerBound) "
-                                      + "to \(range.upperBound), the ledger holds \(seqs.count) (run `ledger verify`)")
+            throw LedgerError.corrupt("the destroy entry \(matter.seq) names \(d.entries) entries from "
+                                      + "\(range.lowerBound) to \(range.upperBound), the ledger holds \(seqs.count) "
+                                      + "(run `ledger verify`)")
         }
         return seqs
     }
