@@ -25,7 +25,8 @@ MAX_TOTAL = 512 << 20
 REQUIRED = ["manifest.json", "checkpoint.txt", "verifier.key", "entries.jsonl",
             "privilege-log.csv", "report.html", "README.txt"]
 ACCESS_LOG = "access-log.jsonl"  # optional, added with access control (still bundle format 1)
-ALLOWED = set(REQUIRED) | {"consistency.json", ACCESS_LOG}
+RETENTION = "retention.jsonl"  # optional, added with retention (still bundle format 1)
+ALLOWED = set(REQUIRED) | {"consistency.json", ACCESS_LOG, RETENTION}
 REASONS = {"attorney-client privilege", "work product", "personal data", "not requested"}
 LOG_HEADER = ["seq", "occurredAt", "matter", "author", "channel", "direction", "field", "reason", "description"]
 LOG_META = ["occurredAt", "matter", "author", "channel", "direction"]
@@ -290,6 +291,8 @@ class Report:
         self.warnings = []
         self.entries = self.disclosures = self.redactions = 0
         self.access_entries = None  # lines of access-log.jsonl; None when the bundle has none
+        self.retention_events = None  # event lines of retention.jsonl; None when the bundle has none
+        self.destroyed_entries = None  # record lines of retention.jsonl; None when the bundle has none
         self.origin, self.size, self.root = "", 0, ""
 
     def fail(self, check, detail, entry=None, line=None):
@@ -365,8 +368,6 @@ def verify(files, pinned_key_text, trusted_text):
     r.entries = len(facts)
     r.disclosures = sum(f["disclosures"] for f in facts)
     r.redactions = sum(len(f["redacted"]) for f in facts)
-    if not facts:
-        r.fail("entries", "entries.jsonl holds no entries")
     counts = manifest.get("counts")
     if isinstance(counts, dict):
         if counts.get("entries") != r.entries:
@@ -379,8 +380,9 @@ def verify(files, pinned_key_text, trusted_text):
         r.fail("manifest", "the manifest has no 'counts' object")
 
     check_privilege_log(files["privilege-log.csv"], facts, r)
+    destroyed_tags, retention_ledger = check_retention_member(files, facts, counts, size, root, r)
     if ACCESS_LOG in files:
-        check_access_log(files[ACCESS_LOG], facts, size, root, r)
+        check_access_log(files[ACCESS_LOG], facts, size, root, r, destroyed_tags, retention_ledger)
     if isinstance(counts, dict) and (counts.get("accessEntries") is not None or r.access_entries is not None):
         if counts.get("accessEntries") != r.access_entries or isinstance(counts.get("accessEntries"), bool):
             r.fail("manifest", "counts.accessEntries differs from access-log.jsonl")
@@ -564,14 +566,15 @@ def parse_access_event(body):
     return every, {bytes.fromhex(t) for t in tags}
 
 
-def check_access_log(data, facts, size, root, r):
+def check_access_log(data, facts, size, root, r, destroyed_tags=frozenset(), retention_ledger=None):
     """Each line: {index, leaf, inclusionProof}; the leaf an access event leaf naming its index and the entries'
-    ledger id, reading an exported entry's matter (or every matter), proven against the checkpoint; ascending."""
+    ledger id, reading an exported entry's matter, a destroyed matter of retention.jsonl (or every matter), proven
+    against the checkpoint; ascending."""
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    ledger_id = next((f["ledger_id"] for f in facts if f["ledger_id"] is not None), None)
-    tags = {f["matter_tag"] for f in facts if f["matter_tag"] is not None}
+    ledger_id = next((f["ledger_id"] for f in facts if f["ledger_id"] is not None), retention_ledger)
+    tags = {f["matter_tag"] for f in facts if f["matter_tag"] is not None} | set(destroyed_tags)
     prev = None
     for n, raw in enumerate(lines, 1):
         entry = read_access_line(raw, n, r)
@@ -585,26 +588,26 @@ def check_access_log(data, facts, size, root, r):
     r.access_entries = len(lines)
 
 
-def read_access_line(raw, n, r):
-    """(index, leaf bytes, proof hashes), or None after an access-entry-malformed violation."""
+def read_access_line(raw, n, r, malformed="access-entry-malformed"):
+    """(index, leaf bytes, proof hashes), or None after a `malformed` (e.g. access-entry-malformed) violation."""
     try:
         obj = strict_json(raw)
         assert isinstance(obj, dict)
     except Exception:
-        r.fail("access-entry-malformed", "not a JSON object", None, n)
+        r.fail(malformed, "not a JSON object", None, n)
         return None
     unknown = [k for k in obj if k not in ("index", "leaf", "inclusionProof")]
     if unknown:
-        r.fail("access-entry-malformed", "unknown key '%s'" % unknown[0], None, n)
+        r.fail(malformed, "unknown key '%s'" % unknown[0], None, n)
         return None
     index = obj.get("index")
     if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-        r.fail("access-entry-malformed", "'index' is not a non-negative integer", None, n)
+        r.fail(malformed, "'index' is not a non-negative integer", None, n)
         return None
     try:
         leaf = b64std(obj.get("leaf"))
     except (ValueError, binascii.Error):
-        r.fail("access-entry-malformed", "'leaf' is not base64", index, n)
+        r.fail(malformed, "'leaf' is not base64", index, n)
         return None
     try:
         proof = obj.get("inclusionProof")
@@ -612,7 +615,7 @@ def read_access_line(raw, n, r):
         hashes = [b64std(p) for p in proof]
         assert all(len(h) == 32 for h in hashes)
     except (AssertionError, ValueError, binascii.Error):
-        r.fail("access-entry-malformed", "'inclusionProof' is not an array of base64 32-byte hashes", index, n)
+        r.fail(malformed, "'inclusionProof' is not an array of base64 32-byte hashes", index, n)
         return None
     return index, leaf, hashes
 
@@ -636,6 +639,201 @@ def check_access_entry(index, leaf, hashes, n, ledger_id, tags, size, root, r):
                    index, n)
         elif not check_inclusion(hashes, size, root, index, record_hash(leaf)):
             r.fail("access-inclusion-proof", "the inclusion proof does not lead to the checkpoint's root", index, n)
+
+
+# ---- retention.jsonl (optional) -----------------------------------------------------------------
+
+RFC3339_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
+
+
+def seq_field(ev, name, required=True):
+    v = ev.get(name)
+    if v is None and not required and name not in ev:
+        return None
+    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        raise ValueError("'%s' is not a sequence number" % name)
+    return v
+
+
+def parse_retention_event(body):
+    """A hold, release or destroy event body, strictly: canonical JSON (keys sorted, no whitespace), known fields
+    only, every field valid. Returns the event dict with "matter" as bytes; raises ValueError."""
+    ev = strict_json(body)
+    if not isinstance(ev, dict):
+        raise ValueError("the event body is not a JSON object")
+    if json.dumps(ev, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8") != body:
+        raise ValueError("the event body is not in canonical form")
+    kind = ev.get("event")
+    known = {"event", "matter", "by", "credential", "reason"} | {
+        "hold": set(), "release": {"hold"},
+        "destroy": {"entries", "keys", "keyEpoch", "beforeRetentionEnd", "firstSeq", "lastSeq", "retainUntil"},
+    }.get(kind, set())
+    if kind not in ("hold", "release", "destroy"):
+        raise ValueError("the event is not a hold, release or destroy event")
+    if set(ev) - known:
+        raise ValueError("unknown field in the %s event" % kind)
+    by, cred, reason, matter = ev.get("by"), ev.get("credential"), ev.get("reason"), ev.get("matter")
+    if not (isinstance(by, str) and 1 <= len(by.encode("utf-8")) <= 200
+            and not any(ord(c) < 0x20 or ord(c) == 0x7f for c in by)):
+        raise ValueError("'by' must be 1 to 200 bytes without control characters")
+    if not isinstance(cred, str) or not (cred == "master" or CRED_RE.fullmatch(cred)):
+        raise ValueError("'credential' is not a valid credential name")
+    if not isinstance(reason, str) or not 1 <= len(reason.encode("utf-8")) <= 1000:
+        raise ValueError("'reason' must be 1 to 1000 bytes")
+    if not isinstance(matter, str) or not TAG_RE.fullmatch(matter):
+        raise ValueError("'matter' is not a matter tag")
+    ev = dict(ev, matter=bytes.fromhex(matter))
+    if kind == "release":
+        seq_field(ev, "hold")
+    elif kind == "destroy":
+        check_destroy_fields(ev)
+    return ev
+
+
+def check_destroy_fields(ev):
+    entries, _ = seq_field(ev, "entries"), seq_field(ev, "keys")
+    epoch = ev.get("keyEpoch")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or not 0 <= epoch < 1 << 32:
+        raise ValueError("'keyEpoch' is not a key id")
+    if not isinstance(ev.get("beforeRetentionEnd"), bool):
+        raise ValueError("'beforeRetentionEnd' is not a boolean")
+    first, last = seq_field(ev, "firstSeq", False), seq_field(ev, "lastSeq", False)
+    if ((first is None) != (last is None) or (first or 0) > (last or 0) or (first is None) != (entries == 0)
+            or (first is not None and entries > last - first + 1)):
+        raise ValueError("firstSeq and lastSeq must come together, in order, exactly when entries is not 0, "
+                         "and span at least that many entries")
+    until = ev.get("retainUntil")
+    if "retainUntil" in ev and not (isinstance(until, str) and RFC3339_RE.fullmatch(until)):
+        raise ValueError("'retainUntil' is not an RFC 3339 time")
+
+
+def decode_retention_leaf(leaf):
+    """(kind, matter tag, seq, ledger id, event or None): kind "event" or "record"; raises ValueError."""
+    if leaf[:1] == b"\x03":
+        ledger_id, seq, body = parse_event_leaf(leaf)
+        ev = parse_retention_event(body)
+        return "event", ev["matter"], seq, ledger_id, ev
+    seq, _, _, ledger_id, matter_tag = parse_leaf(leaf)
+    return "record", matter_tag, seq, ledger_id, None
+
+
+def check_retention_member(files, facts, counts, size, root, r):
+    """retention.jsonl when present, the manifest's counts of it, and that the bundle holds an entry (in entries.jsonl,
+    or a destroyed one in retention.jsonl). Returns (destroyed matter tags, retention.jsonl's ledger id)."""
+    destroyed_tags, retention_ledger = set(), None
+    if RETENTION in files:
+        destroyed_tags, retention_ledger = check_retention(files[RETENTION], facts, size, root, r)
+    if not facts and not r.destroyed_entries:
+        r.fail("entries", "entries.jsonl holds no entries (and retention.jsonl no destroyed entry)")
+    if isinstance(counts, dict):
+        for name, count in (("retentionEvents", r.retention_events), ("destroyedEntries", r.destroyed_entries)):
+            declared = counts.get(name)
+            if (declared is not None or count is not None) and (declared != count or isinstance(declared, bool)):
+                r.fail("manifest", "counts.%s differs from retention.jsonl" % name)
+    return destroyed_tags, retention_ledger
+
+
+def check_retention(data, facts, size, root, r):
+    """retention.jsonl: each line {index, leaf, inclusionProof}, a hold/release/destroy event leaf or a destroyed
+    matter's record leaf, naming its index and the bundle's ledger id, proven against the checkpoint; ascending;
+    then the lines against each other. Returns (destroyed matter tags, the ledger id of its first leaf)."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    ledger_id = next((f["ledger_id"] for f in facts if f["ledger_id"] is not None), None)
+    items, prev, events = [], None, 0
+    for n, raw in enumerate(lines, 1):
+        entry = read_access_line(raw, n, r, "retention-entry-malformed")
+        if entry is None:
+            continue
+        index, leaf, hashes = entry
+        # Counted by the leaf's version byte, decoded or not (a malformed line is reported once, not as a count too).
+        events += leaf[:1] == b"\x03"
+        if prev is not None and index <= prev:
+            r.fail("retention-order", "retention lines must be in strictly ascending index order", index, n)
+        prev = index
+        try:
+            kind, matter, seq, leaf_ledger, ev = decode_retention_leaf(leaf)
+        except (ValueError, UnicodeDecodeError) as e:
+            r.fail("retention-leaf-malformed", str(e), index, n)
+            continue
+        if seq != index:
+            r.fail("retention-index", "the leaf names seq %d, the line index %d" % (seq, index), index, n)
+        ledger_id = leaf_ledger if ledger_id is None else ledger_id
+        if leaf_ledger != ledger_id:
+            r.fail("retention-ledger", "the leaf's ledger id differs from the bundle's other leaves'", index, n)
+        if size is not None:
+            if index >= size:
+                r.fail("retention-inclusion-proof", "index %d is beyond the checkpoint's tree size %d" % (index, size),
+                       index, n)
+            elif not check_inclusion(hashes, size, root, index, record_hash(leaf)):
+                r.fail("retention-inclusion-proof", "the inclusion proof does not lead to the checkpoint's root",
+                       index, n)
+        items.append({"kind": kind, "matter": matter, "index": index, "line": n, "event": ev})
+    r.retention_events = events
+    r.destroyed_entries = len(lines) - events
+    entry_tags = {f["matter_tag"] for f in facts if f["matter_tag"] is not None}
+    destroys = check_retention_destroyed(items, entry_tags, r)
+    check_retention_holds(items, entry_tags, set(destroys), r)
+    return set(destroys), ledger_id
+
+
+def check_retention_destroyed(items, entry_tags, r):
+    """Each record line covered by a later destroy line of its matter; each destroy line's records all there (count,
+    first and last seq), none of its matter's entries in entries.jsonl. Returns {matter tag: destroy item}."""
+    destroys = {}
+    for it in items:
+        if it["event"] is not None and it["event"]["event"] == "destroy":
+            if it["matter"] in destroys:
+                r.fail("retention-destroyed", "the matter is destroyed a second time", it["index"], it["line"])
+            else:
+                destroys[it["matter"]] = it
+    records = {}
+    for it in items:
+        if it["kind"] != "record":
+            continue
+        records.setdefault(it["matter"], []).append(it["index"])
+        d = destroys.get(it["matter"])
+        ev = d["event"] if d else {}
+        if not d or d["index"] <= it["index"] or "firstSeq" not in ev \
+                or not ev["firstSeq"] <= it["index"] <= ev["lastSeq"]:
+            r.fail("retention-destroyed", "a record leaf without a later destroy event of its matter covering its "
+                   "index", it["index"], it["line"])
+    for matter, d in sorted(destroys.items(), key=lambda kv: kv[1]["index"]):
+        ev, seqs = d["event"], records.get(matter, [])
+        if (len(seqs) != ev["entries"] or (seqs[0] if seqs else None) != ev.get("firstSeq")
+                or (seqs[-1] if seqs else None) != ev.get("lastSeq")):
+            r.fail("retention-completeness", "the destroyed matter's record leaves in the file are not exactly those "
+                   "the destroy event names", d["index"], d["line"])
+        if matter in entry_tags:
+            r.fail("retention-disclosed", "entries.jsonl holds an entry of this destroyed matter", d["index"], d["line"])
+    return destroys
+
+
+def check_retention_holds(items, entry_tags, destroyed, r):
+    """A release names a hold line of its matter in force; a destruction follows no hold of its matter left in
+    force; every event is about an exported or destroyed matter."""
+    in_force = {}
+    for it in items:
+        ev = it["event"]
+        if ev is None:
+            continue
+        matter, kind = it["matter"], ev["event"]
+        held = in_force.setdefault(matter, set())
+        if kind == "hold":
+            held.add(it["index"])
+        elif kind == "release":
+            if ev["hold"] in held:
+                held.discard(ev["hold"])
+            else:
+                r.fail("retention-hold", "the release names entry %d, which is no hold line of its matter in force "
+                       "in the file" % ev["hold"], it["index"], it["line"])
+        elif held:
+            r.fail("retention-hold", "the matter is destroyed while the hold of entry %d is in force" % min(held),
+                   it["index"], it["line"])
+        if matter not in entry_tags and matter not in destroyed:
+            r.fail("retention-matter", "the event is about a matter neither exported nor destroyed in the bundle",
+                   it["index"], it["line"])
 
 
 def spreadsheet_safe(value):
@@ -766,6 +964,9 @@ def main(argv):
                           "root": report.root, "entries": report.entries, "disclosures": report.disclosures,
                           "redactions": report.redactions, "warnings": report.warnings,
                           **({} if report.access_entries is None else {"accessEntries": report.access_entries}),
+                          **({} if report.retention_events is None else {
+                              "retentionEvents": report.retention_events,
+                              "destroyedEntries": report.destroyed_entries}),
                           "violationCount": len(report.violations), "violations": report.violations[:1000]}))
     else:
         for w in report.warnings:
@@ -775,6 +976,8 @@ def main(argv):
         print("entries:    %d (%d fields disclosed, %d redacted)" % (report.entries, report.disclosures, report.redactions))
         if report.access_entries is not None:
             print("access log: %d access entries" % report.access_entries)
+        if report.retention_events is not None:
+            print("retention:  %d events, %d destroyed entries" % (report.retention_events, report.destroyed_entries))
         print("result:     %s" % ("VALID" if not report.violations else "INVALID (%d violations)" % len(report.violations)))
         for v in report.violations[:1000]:
             where = ("entry %d: " % v["entry"]) if v["entry"] is not None else (("line %d: " % v["line"]) if v["line"] else "")

@@ -13,8 +13,8 @@ enum AccessLogCheck {
         var matterTags: Set<Hash>
     }
 
-    /// One line, read strictly: `{"index", "leaf", "inclusionProof"}` and nothing else.
-    private struct Line {
+    /// One line, read strictly: `{"index", "leaf", "inclusionProof"}` and nothing else (retention.jsonl's layout too).
+    struct Line {
         let number: Int
         let index: UInt64
         let leaf: [UInt8]
@@ -29,14 +29,20 @@ enum AccessLogCheck {
                 matterTags: Set(facts.compactMap(\.matterTag)))
     }
 
+    /// The lines of a JSON-lines file (without their newlines); a final newline starts no line.
+    static func lines(_ bytes: [UInt8]) -> ArraySlice<ArraySlice<UInt8>> {
+        let lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false)
+        return lines.prefix(bytes.last == 0x0a || bytes.isEmpty ? lines.count - 1 : lines.count)
+    }
+
     /// Checks every line and counts them in `report.accessEntries`.
     static func check(_ bytes: [UInt8], context: Context, into report: inout BundleReport) {
-        let lines = bytes.split(separator: 0x0a, omittingEmptySubsequences: false)
-        // A final newline starts no line.
-        let count = bytes.last == 0x0a || bytes.isEmpty ? lines.count - 1 : lines.count
+        let lines = lines(bytes)
+        let count = lines.count
         var previous: UInt64?
-        for (offset, text) in lines.prefix(count).enumerated() {
-            guard let line = read(Array(text), number: offset + 1, into: &report) else { continue }
+        for (offset, text) in lines.enumerated() {
+            guard let line = read(Array(text), number: offset + 1, malformed: .accessEntryMalformed,
+                                  into: &report) else { continue }
             if let previous, line.index <= previous {
                 report.fail(.accessOrder,
                             "access entries must be in strictly ascending index order (after \(previous))",
@@ -48,10 +54,12 @@ enum AccessLogCheck {
         report.accessEntries = count
     }
 
-    /// The line's parts; nil (with an `access-entry-malformed` violation) when it is not of the documented shape.
-    private static func read(_ text: [UInt8], number: Int, into report: inout BundleReport) -> Line? {
+    /// The line's parts; nil (with a `kind` violation, e.g. `access-entry-malformed`) when it is not of the
+    /// documented shape.
+    static func read(_ text: [UInt8], number: Int, malformed kind: BundleViolation.Kind,
+                     into report: inout BundleReport) -> Line? {
         func malformed(_ detail: String, entry: UInt64? = nil) -> Line? {
-            report.fail(.accessEntryMalformed, detail, entry: entry, line: number)
+            report.fail(kind, detail, entry: entry, line: number)
             return nil
         }
         guard case .object(let object)? = try? JSONParser.parse(text) else { return malformed("not a JSON object") }
@@ -94,7 +102,9 @@ enum AccessLogCheck {
         if !access.allMatters && !access.matters.contains(where: context.matterTags.contains) {
             fail(.accessMatter, "the access entry reads none of the exported entries' matters")
         }
-        if let problem = inclusionProblem(line, context: context) { fail(.accessInclusionProof, problem) }
+        if let problem = inclusionProblem(line, treeSize: context.treeSize, root: context.root) {
+            fail(.accessInclusionProof, problem)
+        }
     }
 
     /// The event leaf and its access event; nil (after `fail`) when either does not decode or the event is no read.
@@ -118,8 +128,8 @@ enum AccessLogCheck {
     }
 
     /// Why the inclusion proof fails against the checkpoint (nil when it holds or there is no checkpoint to check).
-    private static func inclusionProblem(_ line: Line, context: Context) -> String? {
-        guard let treeSize = context.treeSize, let root = context.root else { return nil }
+    static func inclusionProblem(_ line: Line, treeSize: UInt64?, root: Hash?) -> String? {
+        guard let treeSize, let root else { return nil }
         guard line.index < treeSize else {
             return "index \(line.index) is beyond the checkpoint's tree size \(treeSize)"
         }

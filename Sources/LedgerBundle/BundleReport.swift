@@ -34,12 +34,29 @@ public struct BundleViolation: Sendable, Equatable, CustomStringConvertible {
         case accessLedger = "access-ledger"
         case accessInclusionProof = "access-inclusion-proof"
         case accessMatter = "access-matter"
+        // retention.jsonl (optional, added with retention)
+        case retentionEntryMalformed = "retention-entry-malformed"
+        case retentionLeafMalformed = "retention-leaf-malformed"
+        case retentionIndex = "retention-index"
+        case retentionOrder = "retention-order"
+        case retentionLedger = "retention-ledger"
+        case retentionInclusionProof = "retention-inclusion-proof"
+        /// A hold or release of a matter neither exported nor destroyed in the bundle.
+        case retentionMatter = "retention-matter"
+        /// A record leaf without a later destroy event of its matter covering its index (or a matter destroyed twice).
+        case retentionDestroyed = "retention-destroyed"
+        /// A destroy event whose record leaves in the file are not exactly its `entries`, `firstSeq` and `lastSeq`.
+        case retentionCompleteness = "retention-completeness"
+        /// A destroyed matter's entry also in entries.jsonl.
+        case retentionDisclosed = "retention-disclosed"
+        /// A release of no hold line of its matter, or a destruction under a hold not released before it.
+        case retentionHold = "retention-hold"
     }
 
     public let kind: Kind
     /// The entry's seq (leaf index), when the check is about one entry.
     public let entry: UInt64?
-    /// 1-based line of entries.jsonl, privilege-log.csv or access-log.jsonl, when the check is about one line.
+    /// 1-based line of entries.jsonl, privilege-log.csv, access-log.jsonl or retention.jsonl, when the check is about one line.
     public let line: Int?
     public let detail: String
     /// What the check expected (e.g. the manifest's SHA-256, the leaf's fields digest), when it compares values.
@@ -86,6 +103,10 @@ public struct BundleReport: Sendable {
     public var redactions = 0
     /// Lines of access-log.jsonl; nil when the bundle has none.
     public var accessEntries: Int?
+    /// Event lines (hold, release, destroy) of retention.jsonl; nil when the bundle has none.
+    public var retentionEvents: Int?
+    /// Record lines of retention.jsonl: entries of destroyed matters, leaf and proof only; nil when it has none.
+    public var destroyedEntries: Int?
     public var verifierKeyPinned = false
     public var consistencyChecked = false
     /// The bundle carries consistency.json (checked only when its checkpoint opened).
@@ -117,7 +138,7 @@ public struct BundleReport: Sendable {
             ("entries", .integer(Int64(entries))),
             ("disclosures", .integer(Int64(disclosures))),
             ("redactions", .integer(Int64(redactions))),
-        ] + (accessEntries.map { [("accessEntries", .integer(Int64($0)))] } ?? []) + [
+        ] + (accessEntries.map { [("accessEntries", .integer(Int64($0)))] } ?? []) + retentionJSON + [
             ("verifierKeyPinned", .bool(verifierKeyPinned)),
             ("consistencyChecked", .bool(consistencyChecked)),
             ("trustedChecked", .bool(trustedChecked)),
@@ -126,6 +147,19 @@ public struct BundleReport: Sendable {
             ("violationCount", .integer(Int64(violations.count))),
             ("violations", .array(violations.prefix(1000).map(\.json))),
         ]))
+    }
+
+    /// `retentionEvents` and `destroyedEntries`, only for a bundle with retention.jsonl.
+    private var retentionJSON: [(String, JSONValue)] {
+        guard let retentionEvents, let destroyedEntries else { return [] }
+        return [("retentionEvents", .integer(Int64(retentionEvents))),
+                ("destroyedEntries", .integer(Int64(destroyedEntries)))]
+    }
+
+    /// The summary line of retention.jsonl, only for a bundle with one.
+    private var retentionLines: [String] {
+        guard let retentionEvents, let destroyedEntries else { return [] }
+        return ["retention:    \(retentionEvents) events, \(destroyedEntries) destroyed entries"]
     }
 
     public var summaryLines: [String] {
@@ -138,7 +172,7 @@ public struct BundleReport: Sendable {
             "origin:       \(origin)",
             "checkpoint:   size \(treeSize), root \(root)",
             "entries:      \(entries) (\(disclosures) fields disclosed, \(redactions) redacted)",
-        ] + (accessEntries.map { ["access log:   \($0) access entries"] } ?? []) + [
+        ] + (accessEntries.map { ["access log:   \($0) access entries"] } ?? []) + retentionLines + [
             "verifier key: \(verifierKeyPinned ? "pinned" : "the bundle's own (not pinned)")",
             "consistency:  \(consistency)",
             String(format: "time:         %.3f s (%d entries/s)", seconds, rate),

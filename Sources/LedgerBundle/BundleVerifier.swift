@@ -73,8 +73,18 @@ public enum BundleVerifier {
         timer.lap("entries")
         PrivilegeLogCheck.check(files[BundleFormat.privilegeLog]!, facts: facts, into: &report)
         timer.lap("privilege-log")
+        var retention = RetentionLogCheck.Outcome()
+        if let bytes = files[BundleFormat.retention] {
+            let context = RetentionLogCheck.context(facts, treeSize: tree?.size, root: tree?.root)
+            retention = RetentionLogCheck.check(bytes, context: context, into: &report)
+        }
+        EntryChecks.checkNotEmpty(into: &report)
+        ManifestCheck.checkRetentionCounts(manifest, into: &report)
         if let accessLog = files[BundleFormat.accessLog] {
-            let access = AccessLogCheck.context(facts, treeSize: tree?.size, root: tree?.root)
+            var access = AccessLogCheck.context(facts, treeSize: tree?.size, root: tree?.root)
+            // A destroyed matter of the bundle is an exported matter: its reads belong in the access log.
+            access.matterTags.formUnion(retention.destroyedTags)
+            access.ledgerID = access.ledgerID ?? retention.ledgerID
             AccessLogCheck.check(accessLog, context: access, into: &report)
         }
         ManifestCheck.checkAccessCount(manifest, into: &report)

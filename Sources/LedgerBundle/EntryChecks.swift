@@ -234,7 +234,8 @@ enum EntryChecks {
         }
     }
 
-    /// Adds each line's violations and counts to the report, and checks that the indexes strictly ascend.
+    /// Adds each line's violations and counts to the report, and checks that the indexes strictly ascend. (That
+    /// entries.jsonl holds an entry is checked once retention.jsonl is: `checkNotEmpty`.)
     static func tally(_ facts: [EntryFacts], into report: inout BundleReport) {
         var previous: UInt64?
         for fact in facts {
@@ -249,7 +250,14 @@ enum EntryChecks {
             }
             previous = seq
         }
-        if report.entries == 0 { report.fail(.noEntries, "entries.jsonl holds no entries") }
+    }
+
+    /// entries.jsonl holds at least one entry, unless retention.jsonl holds a destroyed matter's record leaf (a
+    /// metadata-only bundle of a destroyed matter).
+    static func checkNotEmpty(into report: inout BundleReport) {
+        if report.entries == 0 && (report.destroyedEntries ?? 0) == 0 {
+            report.fail(.noEntries, "entries.jsonl holds no entries (and retention.jsonl no destroyed entry)")
+        }
     }
 }
 

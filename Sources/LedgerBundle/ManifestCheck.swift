@@ -79,6 +79,21 @@ enum ManifestCheck {
         }
     }
 
+    /// counts.retentionEvents and counts.destroyedEntries are there exactly when retention.jsonl is, and equal its
+    /// event and record line counts.
+    static func checkRetentionCounts(_ manifest: JSONObject, into report: inout BundleReport) {
+        guard case .object(let counts)? = manifest["counts"] else { return }  // reported by checkCounts
+        for (name, count) in [("retentionEvents", report.retentionEvents),
+                              ("destroyedEntries", report.destroyedEntries)] {
+            let declared = counts[name]
+            guard declared != nil || count != nil else { continue }
+            if declared?.integerValue != count.map(Int64.init) {
+                report.fail(.manifest, "counts.\(name) differs from retention.jsonl",
+                            expected: shown(declared), found: count.map(String.init) ?? "none")
+            }
+        }
+    }
+
     /// A manifest value as the report shows it: a string as itself, anything else as JSON, "none" when absent.
     private static func shown(_ value: JSONValue?) -> String {
         guard let value else { return "none" }

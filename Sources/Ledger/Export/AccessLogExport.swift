@@ -10,11 +10,11 @@ struct BundleAccessEntry {
 }
 
 extension Ledger {
-    /// The access entries below `size` that read one of the exported entries' matters (or every matter), seq order,
-    /// each with its inclusion proof against `size` (docs/EXPORT.md, "Access log").
-    func selectAccessEntries(for entries: [BundleEntry], size: UInt64, reader: any HashReader,
+    /// The access entries below `size` that read one of the exported matters (`tags`: the exported entries' and the
+    /// destroyed exported matters') or every matter, seq order, each with its inclusion proof against `size`
+    /// (docs/EXPORT.md, "Access log").
+    func selectAccessEntries(for tags: Set<Hash>, size: UInt64, reader: any HashReader,
                              txn: ReadTransaction) throws -> [BundleAccessEntry] {
-        let tags = try exportedMatterTags(entries)
         var selected = [BundleAccessEntry]()
         for (seq, leaf) in try eventLeaves(below: size, txn: txn) {
             guard case .access(let access) = try accessEvent(seq, leaf) else { continue }
@@ -36,7 +36,7 @@ extension Ledger {
     }
 
     /// The matter tags of the exported entries, read from their leaves (what a verifier compares against).
-    private func exportedMatterTags(_ entries: [BundleEntry]) throws -> Set<Hash> {
+    func exportedMatterTags(_ entries: [BundleEntry]) throws -> Set<Hash> {
         Set(try entries.map { entry in
             do { return try Leaf.decode(entry.leaf).matterTag } catch {
                 throw LedgerError.corrupt("entry \(entry.seq): \(error)")

@@ -20,6 +20,10 @@ enum BundleWriter {
         let entries: [BundleEntry]
         /// The access entries for access-log.jsonl; nil when the bundle has none (no --include-access-log).
         let accessLog: [BundleAccessEntry]?
+        /// retention.jsonl's lines; nil when the bundle has none (no hold, release or destroyed matter to show).
+        var retention: [BundleRetentionLine]? = nil
+        /// The exported matters that were destroyed (report.html describes them).
+        var destroyed: [BundleDestroyedMatter] = []
 
         /// Matter numbers may be listed only if the profile reveals the matter field.
         var mattersShown: Bool { !options.profile.withholds("matter") }
@@ -135,7 +139,7 @@ enum BundleWriter {
                 ("disclosedFields", .integer(Int64(revealed))),
                 ("redactedFields", .integer(Int64(redacted))),
                 ("privilegeLogRows", .integer(Int64(redacted))),
-            ] + accessCount(c)))),
+            ] + accessCount(c) + retentionCounts(c)))),
             ("consistencyProof", .bool(consistency)),
             ("digestEncoding", .string("hex")),
             ("files", .object(hashes)),
@@ -147,12 +151,20 @@ enum BundleWriter {
         c.accessLog.map { [("accessEntries", .integer(Int64($0.count)))] } ?? []
     }
 
+    /// counts.retentionEvents and counts.destroyedEntries, only in a bundle with retention.jsonl.
+    private static func retentionCounts(_ c: Context) -> [(String, JSONValue)] {
+        guard let lines = c.retention else { return [] }
+        let events = lines.filter(\.isEvent).count
+        return [("retentionEvents", .integer(Int64(events))),
+                ("destroyedEntries", .integer(Int64(lines.count - events)))]
+    }
+
     static func html(_ s: String) -> String { CommunicationReport.escape(s) }
 
     /// report.html: checkpoint, selection, redaction counts, the timeline, and the communication-standards report
     /// over what the bundle reveals (default policy, as of the export).
     static func report(_ c: Context) -> [UInt8] {
-        var h = overview(c) + redactionTables(c.entries)
+        var h = overview(c) + destroyedSection(c) + redactionTables(c.entries)
         h += "<h2>Timeline</h2>\n<table><tr><th>seq</th><th>occurred</th><th>matter</th><th>author</th><th>channel</th>"
             + "<th>direction</th><th>kind</th><th>urgency</th><th>outcome</th><th>withheld fields</th></tr>\n"
         h += timelineRows(c.entries)
@@ -256,7 +268,7 @@ enum BundleWriter {
         privilege-log.csv  one row per withheld field, with the reason
         report.html        a human-readable summary (open in a browser; no external content)
         consistency.json   (only if present) proof that this tree extends an older checkpoint you hold
-        \(c.accessLog == nil ? "" : accessLogFileLine)
+        \(c.accessLog == nil ? "" : accessLogFileLine)\(c.retention == nil ? "" : retentionFileLine)
         Verify with the firm's tool (offline, no keys needed)
         -----------------------------------------------------
             ledger verify-bundle BUNDLE.zip --verifier-key FIRM.key [--trusted OLD-CHECKPOINT.txt]
@@ -283,7 +295,7 @@ enum BundleWriter {
         5. privilege-log.csv has exactly one row per redacted field, with the same seq, field and reason.
         6. With consistency.json: the old checkpoint verifies and the RFC 6962 consistency proof links its
            root to this checkpoint's root.
-        \(c.accessLog == nil ? "" : accessLogStep)
+        \(c.accessLog == nil ? "" : accessLogStep)\(c.retention == nil ? "" : retentionStep(c))
         A revealed value is authentic because its disclosure hashes into the signed tree; a withheld value is
         committed to by its digest and can be disclosed later and checked against this same bundle.
 
@@ -330,9 +342,12 @@ enum BundleWriter {
         if let accessLog = c.accessLog {
             jobs.append { try ZipMember.make(BundleFormat.accessLog, accessLogJSONL(accessLog), method: .deflate) }
         }
+        if let retention = c.retention {
+            jobs.append { try ZipMember.make(BundleFormat.retention, retentionJSONL(retention), method: .deflate) }
+        }
         var files = try runConcurrently(jobs)
         // Same member order as before: checkpoint, verifier key, entries, privilege log, report, README, [consistency],
-        // then [access log].
+        // then [access log], then [retention].
         files = [files[3], files[4], files[0], files[1], files[2], files[5]] + files.dropFirst(6)
         files.append(try ZipMember.make(BundleFormat.manifest,
                                         manifest(c, files: files, consistency: consistency != nil), method: .deflate))

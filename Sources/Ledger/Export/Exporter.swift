@@ -91,15 +91,21 @@ extension Ledger {
         let signs = canSign
         let (note, size, root) = try signs ? signTreeHead() : newestStoredHead()
         timer.lap("sign")
-        let (entries, accessLog, consistency) = try selectEntries(options, principal: principal, size: size, root: root)
-        guard !entries.isEmpty else { throw ExportError.emptySelection }
+        let selection = try selectEntries(options, principal: principal, size: size, root: root)
+        let entries = selection.entries
+        // A destroyed matter's bundle may hold no readable entry: its record leaves are in retention.jsonl.
+        guard !entries.isEmpty || selection.retention.contains(where: { !$0.isEvent }) else {
+            throw ExportError.emptySelection
+        }
         timer.lap("select")
 
         let context = BundleWriter.Context(origin: origin, size: size, root: root, options: options,
                                            createdAt: Clock.nowMicros(),
-                                           entries: entries, accessLog: accessLog)
-        let members = try BundleWriter.members(context, note: note,
-                                               verifierKey: storedVerifierKey, consistency: consistency)
+                                           entries: entries, accessLog: selection.accessLog,
+                                           retention: selection.retention.isEmpty ? nil : selection.retention,
+                                           destroyed: selection.destroyed)
+        let members = try BundleWriter.members(context, note: note, verifierKey: storedVerifierKey,
+                                               consistency: selection.consistency)
         timer.lap("render")
         let bytes = try BundleWriter.writeZip(members, to: path)
         timer.lap("write")
@@ -118,26 +124,33 @@ extension Ledger {
         if !canSign { _ = try newestStoredHead() }
     }
 
-    /// The selected entries (seq order, with inclusion proofs against `size`), the access entries when asked for and,
-    /// with --since-checkpoint, the consistency proof. Entries are copied out of the transaction, then decrypted and
-    /// split on every core.
-    private func selectEntries(_ options: ExportOptions, principal: Principal, size: UInt64, root: Hash) throws
-        -> (entries: [BundleEntry], accessLog: [BundleAccessEntry]?, consistency: (note: String, proof: [Hash])?) {
+    /// What an export selected (`selectEntries`).
+    struct ExportSelection {
+        var entries: [BundleEntry]
+        var accessLog: [BundleAccessEntry]?
+        /// retention.jsonl's lines; empty when the bundle has none.
+        var retention: [BundleRetentionLine]
+        /// The exported matters that were destroyed, in the order named.
+        var destroyed: [BundleDestroyedMatter]
+        var consistency: (note: String, proof: [Hash])?
+    }
+
+    /// The selected entries (seq order, with inclusion proofs against `size`), the retention lines, the access entries
+    /// when asked for and, with --since-checkpoint, the consistency proof. Entries are copied out of the transaction,
+    /// then decrypted and split on every core. A destroyed matter is never decrypted: its entries' leaves go to
+    /// retention.jsonl instead.
+    private func selectEntries(_ options: ExportOptions, principal: Principal, size: UInt64,
+                               root: Hash) throws -> ExportSelection {
         let filter = EntryFilter(matter: nil, from: options.from, to: options.to)
         let wanted = Set(options.matters)
+        let eventsIndex = try LedgerError.wrap("export") { try store.events() }  // opened outside the transaction
         return try LedgerError.wrap("export") {
             try store.environment.read { txn in
-                var seqs = Set<UInt64>()
-                for matter in options.matters {
-                    do {
-                        for seq in try self.seqs(matter: matter, principal: principal, txn: txn) where seq < size {
-                            seqs.insert(seq)
-                        }
-                    } catch LedgerError.unknownMatter {
-                        throw ExportError.unknownMatter(matter)
-                    }
-                }
-                let sealed = try seqs.sorted().compactMap { try sealedEntry($0, principal: principal, txn: txn) }
+                let events = try exportedEvents(below: size, index: eventsIndex, txn: txn)
+                let destroyed = destroyedMatters(options.matters, principal: principal, events: events)
+                let live = options.matters.filter { matter in !destroyed.values.contains { $0.matter == matter } }
+                let seqs = try selectedSeqs(live, principal: principal, size: size, txn: txn)
+                let sealed = try seqs.compactMap { try sealedEntry($0, principal: principal, txn: txn) }
                 let opened = try parallelMap(sealed, minimumChunk: 64) {
                     try self.openForExport($0, profile: options.profile, wanted: wanted, filter: filter)
                 }
@@ -148,14 +161,36 @@ extension Ledger {
                     entry.proof = try proveRecord(treeSize: Int64(size), index: Int64(entry.seq), reader: reader)
                     entries.append(entry)
                 }
+                let entryTags = try exportedMatterTags(entries)
+                let retention = try selectRetentionLines(events: events, destroyed: destroyed, entryTags: entryTags,
+                                                         size: size, reader: reader, txn: txn)
                 let accessLog = options.includeAccessLog
-                    ? try selectAccessEntries(for: entries, size: size, reader: reader, txn: txn) : nil
+                    ? try selectAccessEntries(for: entryTags.union(destroyed.keys), size: size, reader: reader,
+                                              txn: txn) : nil
                 let consistency = try options.sinceCheckpoint.map {
                     try consistencyProof(from: $0, to: size, root: root, reader: reader)
                 }
-                return (entries, accessLog, consistency)
+                let named = options.matters.compactMap { m in destroyed.values.first { $0.matter == m } }
+                return ExportSelection(entries: entries, accessLog: accessLog, retention: retention,
+                                       destroyed: named, consistency: consistency)
             }
         }
+    }
+
+    /// The seqs below `size` of the named (live) matters, ascending, each matter's permission checked first.
+    private func selectedSeqs(_ matters: [String], principal: Principal, size: UInt64,
+                              txn: ReadTransaction) throws -> [UInt64] {
+        var seqs = Set<UInt64>()
+        for matter in matters {
+            do {
+                for seq in try self.seqs(matter: matter, principal: principal, txn: txn) where seq < size {
+                    seqs.insert(seq)
+                }
+            } catch LedgerError.unknownMatter {
+                throw ExportError.unknownMatter(matter)
+            }
+        }
+        return seqs.sorted()
     }
 
     /// Decrypts one entry, checks it against its leaf (as `decryptEntry` does) and splits its fields by the profile:

@@ -12,8 +12,11 @@ public enum BundleFormat {
     public static let consistency = "consistency.json"
     /// Added with access control: an optional member (`ledger export --include-access-log`), still format version 1.
     public static let accessLog = "access-log.jsonl"
+    /// Added with retention: an optional member (holds, releases and destructions of the exported matters, and the
+    /// leaves of a destroyed matter's entries), still format version 1.
+    public static let retention = "retention.jsonl"
     public static let required = [manifest, checkpoint, verifierKey, entries, privilegeLog, report, readme]
-    public static let allowed = Set(required + [consistency, accessLog])
+    public static let allowed = Set(required + [consistency, accessLog, retention])
     public static let maxFileBytes: UInt64 = 64 << 20
     public static let maxTotalBytes: UInt64 = 512 << 20
     public static let redactedMarker = "[redacted]"
