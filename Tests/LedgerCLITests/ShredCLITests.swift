@@ -78,6 +78,23 @@ final class ShredCLITests: CLITestCase {
         XCTAssertEqual(report.status, 0, report.summary)
         XCTAssertTrue(report.stdout.contains("DESTROYED MATTERS (1000 entries counted, not readable"), report.summary)
 
+        // A metadata-only bundle of the destroyed matter: both verifiers check every proof offline.
+        let bundle = temp.appendingPathComponent("m007.zip").path
+        let export = try ledger(["export", "--matter", "M-007", "-o", bundle] + withNew)
+        XCTAssertEqual(export.status, 0, export.summary)
+        XCTAssertTrue(export.stderr.contains("1000 entries of destroyed matters"), export.summary)
+        let verifierKey = ledgerDir.appendingPathComponent("verifier.key").path
+        let checked = try ledger(["verify-bundle", bundle, "--verifier-key", verifierKey, "--json"])
+        XCTAssertEqual(checked.status, 0, checked.summary)
+        XCTAssertEqual(try jsonObject(checked.stdout)["destroyedEntries"] as? Int, 1000, checked.summary)
+        let script = LedgerBinary.packageRoot.appendingPathComponent("tools/verify_bundle.py").path
+        let python = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script, bundle, "--verifier-key",
+                                                                           verifierKey], environment: baseEnvironment(),
+                                    scratch: temp)
+        XCTAssertEqual(python.status, 0, python.summary)
+        XCTAssertEqual(try ledger(["export", "--matter", "M-008", "-o", temp.appendingPathComponent("m8.zip").path]
+                                  + withNew).status, 0, "another matter exports as before")
+
         // The backup from before: it verifies, but the new key does not open it (and the old key file is gone).
         let old = try ledger(["verify", "--ledger", backup.path])
         XCTAssertEqual(old.status, 0, old.summary)

@@ -46,6 +46,8 @@ public struct ExportSummary: Sendable {
     public let root: String
     public let bytes: Int
     public let files: [String]
+    /// Record entries of destroyed matters in retention.jsonl (leaf and proof only: their contents are gone).
+    public var destroyedEntries = 0
 }
 
 /// One selected entry, reduced to what may leave the firm: never a redacted value.
@@ -113,8 +115,11 @@ extension Ledger {
         timer.lap("store")
         let redacted = entries.reduce(0) { $0 + $1.redacted.count }
         let revealed = entries.reduce(0) { $0 + $1.revealed.count }
-        return ExportSummary(path: path, entries: entries.count, revealedFields: revealed, redactedFields: redacted,
-                             treeSize: size, root: root.base64, bytes: bytes, files: members.map(\.name))
+        var summary = ExportSummary(path: path, entries: entries.count, revealedFields: revealed,
+                                    redactedFields: redacted, treeSize: size, root: root.base64, bytes: bytes,
+                                    files: members.map(\.name))
+        summary.destroyedEntries = selection.retention.filter { !$0.isEvent }.count
+        return summary
     }
 
     /// Throws what `export` would throw before reading anything for lack of a checkpoint: run before recording the

@@ -88,7 +88,9 @@ struct Export: ParsableCommand {
         try ledger.checkCanExport()
         try reason.record(ledger, command: "export", matters: matter)
         let summary = try ledger.export(options, to: output)
-        Terminal.note("wrote \(summary.path): \(summary.entries) entries, \(summary.revealedFields) fields revealed, "
+        let destroyed = summary.destroyedEntries > 0
+            ? ", \(summary.destroyedEntries) entries of destroyed matters (leaf and proof only)" : ""
+        Terminal.note("wrote \(summary.path): \(summary.entries) entries\(destroyed), \(summary.revealedFields) fields revealed, "
                       + "\(summary.redactedFields) redacted; checkpoint size \(summary.treeSize), root \(summary.root)")
     }
 }
