@@ -3,7 +3,7 @@
 # communications in examples/ — init, import (JSONL and CSV), list, checkpoint, verify (keyless, pinned,
 # against a trusted checkpoint, deep), a verified hot backup, a redacted export bundle checked offline by
 # both verifiers, the compliance report, and roles (a reader, an append-only ingest service, a sign-only nightly
-# job) with the access log. Everything goes to ./demo-ledger (or $DEMO_DIR).
+# job) with the access log, and retention (a legal hold, what is due, a matter destroyed). Everything goes to ./demo-ledger (or $DEMO_DIR).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash tools/install-deps.sh
@@ -82,6 +82,23 @@ step ledger access log   "(every read, recorded before it was shown)"
 $L access log
 step ledger access grants --matter 2026-0142
 $L access grants --matter 2026-0142
+
+step 'retention: a legal hold blocks destruction; the policy says what is due; shred destroys the keys for good'
+printf '%s\n' '{"defaultRetention":{"days":30},"closed":[{"matter":"2025-0931","closedAt":"2026-02-28"}]}' > "$DEMO/retention.json"
+export LEDGER_RETENTION_POLICY="$DEMO/retention.json"
+$L hold --matter 2025-0931 --reason "Smith v. Firm: preservation letter" --by "J. Doe, GC" > /dev/null
+$L retention status
+set +e
+$L shred --matter 2025-0931 --reason "retention period over" --new-key-file "$DEMO/master-2.key"
+echo "(exit $?: refused while the hold is in force)"
+set -e
+$L hold --release --matter 2025-0931 --reason "case settled" --by "J. Doe, GC" > /dev/null
+step ledger shred --matter 2025-0931 --reason '"retention period over"' --new-key-file master-2.key
+$L shred --matter 2025-0931 --reason "retention period over" --by "records manager" --new-key-file "$DEMO/master-2.key"
+export LEDGER_KEY_FILE="$DEMO/master-2.key"
+step 'ledger verify | grep shredded; ledger list --matter 2025-0931   "(the entries stay and verify; their contents are gone)"'
+$L verify --verifier-key "$DEMO/offsite/verifier.key" | grep -E "shredded|result"
+$L list --matter 2025-0931
 
 step 'a rollback: yesterday'"'"'s copy put back in place of the ledger, checked against the updated trusted checkpoint'
 set +e

@@ -237,6 +237,42 @@ final class RetentionEngineTests: XCTestCase {
         XCTAssertTrue(violations.contains { $0.kind == .destroyedMatter && $0.seq == 3 }, "\(violations)")
     }
 
+    func testRetentionEventBodiesRoundTripAndAreStrict() throws {
+        let tag = Hash(bytes: [UInt8](repeating: 0xaa, count: 32))!
+        let events: [AccessEvent] = [
+            .hold(.init(matter: tag, by: "J. Doe, GC", credential: "master", reason: "Smith v. Firm")),
+            .release(.init(matter: tag, hold: 17, by: "J. Doe, GC", credential: "master", reason: "settled")),
+            .destroy(.init(matter: tag, entries: 3, seqRange: 0...7, keys: 4, keyEpoch: 1,
+                           retainUntil: "2025-01-31T23:59:59.999999Z", beforeRetentionEnd: false, by: "rm",
+                           credential: "master", reason: "retention over")),
+            .destroy(.init(matter: tag, entries: 0, seqRange: nil, keys: 1, keyEpoch: 2, retainUntil: nil,
+                           beforeRetentionEnd: true, by: "rm", credential: "master", reason: "granted, never used")),
+            .rotate(.init(keyEpoch: 1, by: "it", credential: "master", reason: "administrator left")),
+        ]
+        for event in events { XCTAssertEqual(try AccessEvent.decode(event.encoded()), event) }
+        let hex = String(repeating: "aa", count: 32)
+        let refused = [
+            #"{"by":"","credential":"master","event":"hold","matter":"\#(hex)","reason":"r"}"#,  // empty by
+            #"{"by":"x","credential":"master","event":"hold","matter":"\#(hex)","reason":""}"#,  // empty reason
+            #"{"by":"x","credential":"master","event":"hold","matter":"\#(hex)","reason":"r","x":1}"#,  // unknown
+            #"{"by":"x","credential":"master","event":"release","matter":"\#(hex)","reason":"r"}"#,  // no hold
+            // entries 3 in a range of 2 seqs; entries without a range; a range without entries
+            #"{"beforeRetentionEnd":false,"by":"x","credential":"master","entries":3,"event":"destroy","firstSeq":4,"keyEpoch":1,"keys":1,"lastSeq":5,"matter":"\#(hex)","reason":"r"}"#,
+            #"{"beforeRetentionEnd":false,"by":"x","credential":"master","entries":3,"event":"destroy","keyEpoch":1,"keys":1,"matter":"\#(hex)","reason":"r"}"#,
+            #"{"beforeRetentionEnd":false,"by":"x","credential":"master","entries":0,"event":"destroy","firstSeq":4,"keyEpoch":1,"keys":1,"lastSeq":5,"matter":"\#(hex)","reason":"r"}"#,
+            #"{"beforeRetentionEnd":false,"by":"x","credential":"master","entries":1,"event":"destroy","firstSeq":4,"keyEpoch":1,"keys":1,"lastSeq":4,"matter":"\#(hex)","reason":"r","retainUntil":"soon"}"#,
+            #"{"credential":"master","by":"x","event":"rotate","keyEpoch":1,"reason":"r"}"#,  // not canonical
+        ]
+        for body in refused { XCTAssertThrowsError(try AccessEvent.decode(Array(body.utf8)), body) }
+        var state = RetentionState()
+        XCTAssertNotNil(state.apply(events[1], seq: 1), "a release of no hold")
+        XCTAssertNil(state.apply(events[0], seq: 17))
+        XCTAssertNotNil(state.apply(events[2], seq: 20), "a destruction under a hold, and out of epoch")
+        XCTAssertNotNil(state.apply(events[0], seq: 21), "a hold on a destroyed matter")
+        XCTAssertNil(state.apply(events[4], seq: 22), "epoch 0 → 1")
+        XCTAssertNotNil(state.apply(events[4], seq: 23), "epoch 1 again")
+    }
+
     // MARK: - Helpers
 
     /// Every value of the keys database and every reader wrap, plus the sealed signing key: what a shred replaces.
