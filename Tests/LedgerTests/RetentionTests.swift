@@ -264,7 +264,7 @@ final class RetentionEngineTests: XCTestCase {
             #"{"credential":"master","by":"x","event":"rotate","keyEpoch":1,"reason":"r"}"#,  // not canonical
         ]
         for body in refused { XCTAssertThrowsError(try AccessEvent.decode(Array(body.utf8)), body) }
-        var state = RetentionState()
+        var state = AccessState()
         XCTAssertNotNil(state.apply(events[1], seq: 1), "a release of no hold")
         XCTAssertNil(state.apply(events[0], seq: 17))
         XCTAssertNotNil(state.apply(events[2], seq: 20), "a destruction under a hold, and out of epoch")
