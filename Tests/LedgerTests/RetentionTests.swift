@@ -191,6 +191,11 @@ final class RetentionEngineTests: XCTestCase {
         XCTAssertThrowsError(try t.ledger.placeHold(matter: "A", reason: "late", by: "gc"))
         XCTAssertThrowsError(try t.ledger.shred(request(t, keyName: "again.key")), "destroyed once only")
         guard case .appended = try t.ledger.append(try validRecord(matter: "B")) else { return XCTFail("B takes entries") }
+        assertLedgerError(try t.ledger.grant("late", role: .reader, matters: ["A"], credentialPath: t.temp.file("l.cred"))) {
+            if case .invalidArgument(let m) = $0 { return m.contains("was destroyed") } else { return false }
+        }
+        XCTAssertEqual(try t.ledger.revoke("reader-a", matters: []).rekeyedMatters, 1, "B re-keyed; A has no keys left")
+        XCTAssertTrue(try t.ledger.verify().isIntact)
         let facts = try t.ledger.retentionFacts(policy: closedLongAgo)
         XCTAssertEqual(facts.filter { $0.destroyed != nil }.map(\.matter), ["A"])
         XCTAssertEqual(facts.first { $0.matter == "B" }?.entries, 2)

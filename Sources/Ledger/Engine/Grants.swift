@@ -80,6 +80,9 @@ extension Ledger {
             let seed = try sealed.withUnsafeBytes { try ring.openSigningSeed($0, ledgerID: ledgerID) }
             try txn.put(access, key: AccessKey.roleSecret(grant.publicKey), value: SealedBox.seal(seed, to: grant.publicKey))
         case .reader:
+            for (tag, matter) in matters where try destroyedMatter(tag, access: access, txn: txn) != nil {
+                throw LedgerError.invalidArgument("matter \(matter) was destroyed: there is nothing left to read")
+            }
             try ensureKeyPairs(for: matters, access: access, txn: txn)
             for (tag, matter) in matters {
                 for id in try keyChain(tag: tag, txn: txn) {
@@ -151,8 +154,9 @@ extension Ledger {
             var events: [AccessEvent] = [.revoke(AccessEvent.Revocation(credential: name,
                                                                          matters: ends ? [] : withdrawn))]
             if grant.role == .reader {
-                events += try rekey(withdrawn, master: master, access: access, txn: txn)
-                rekeyed = withdrawn.count
+                let rekeys = try rekey(withdrawn, master: master, access: access, txn: txn)
+                events += rekeys
+                rekeyed = rekeys.count
             }
             return events
         }
@@ -187,7 +191,8 @@ extension Ledger {
         var newKeys = NewKeys(nextID: try nextMatterKeyID(txn))
         let context = KeyContext(txn: txn, access: access, boxPublicKey: try boxPublicKey(txn))
         var events = [AccessEvent]()
-        for tag in tags {
+        // A destroyed matter has no keys left to replace: nothing appended to it, nothing to re-key.
+        for tag in tags where try destroyedMatter(tag, access: access, txn: txn) == nil {
             guard let current = try indexedKeyID(tag: tag, txn: txn), case .keyPair(let pair) = try keyRecord(current, txn: txn) else {
                 throw LedgerError.corrupt("a granted matter has no key pair")
             }
