@@ -108,6 +108,31 @@ final class ShredCLITests: CLITestCase {
         let rows = try status.stdout.split(separator: "\n").map { try jsonObject(String($0)) }
         XCTAssertEqual(rows.count, 100)
         XCTAssertEqual(rows.first { $0["matter"] as? String == "M-007" }?["state"] as? String, "destroyed")
+
+        // Tampering: one byte of the hold entry's reason, and the destroy entry's count (1000 → 1001).
+        try rewrite(seq: 100_001, replacing: "Smith v. Firm", with: "Smith v. Farm")
+        try rewrite(seq: 100_004, replacing: "\"entries\":1000", with: "\"entries\":1001")
+        let tampered = try ledger(["verify", "--ledger", ledgerDir.path, "--json"])
+        XCTAssertEqual(tampered.status, 1, tampered.summary)
+        let classes = Set(try XCTUnwrap(try jsonObject(tampered.stdout)["violations"] as? [[String: Any]])
+            .compactMap { $0["class"] as? String })
+        XCTAssertTrue(classes.isSuperset(of: ["hash-chain", "tree-hash", "checkpoint-root", "destroyed-matter"]),
+                      "\(classes)")
+    }
+
+    /// Rewrites the stored entry `seq`, replacing one text by another of the same length.
+    private func rewrite(seq: UInt64, replacing old: String, with new: String) throws {
+        let env = try Environment(path: ledgerDir.path, maxDatabases: 16, mapSize: 1 << 32)
+        defer { env.close() }
+        let entries = try env.openDatabase("entries")
+        let key = (0..<8).map { UInt8(truncatingIfNeeded: seq >> (56 - 8 * $0)) }
+        try env.write { txn in
+            var value = Array(try XCTUnwrap(try txn.get(entries, key: key)))
+            let needle = Array(old.utf8)
+            let at = try XCTUnwrap((0...(value.count - needle.count)).first { Array(value[$0..<$0 + needle.count]) == needle })
+            value.replaceSubrange(at..<at + needle.count, with: Array(new.utf8))
+            try txn.put(entries, key: key, value: value)
+        }
     }
 
     func testRotateMasterLeavesTheOldKeyOpeningNothing() throws {
