@@ -666,7 +666,8 @@ def parse_retention_event(body):
     kind = ev.get("event")
     known = {"event", "matter", "by", "credential", "reason"} | {
         "hold": set(), "release": {"hold"},
-        "destroy": {"entries", "keys", "keyEpoch", "beforeRetentionEnd", "firstSeq", "lastSeq", "retainUntil"},
+        "destroy": {"entries", "keys", "keyEpoch", "beforeRetentionEnd", "firstSeq", "lastSeq", "retainUntil",
+                    "closedAt", "policyDigest"},
     }.get(kind, set())
     if kind not in ("hold", "release", "destroy"):
         raise ValueError("the event is not a hold, release or destroy event")
@@ -702,9 +703,12 @@ def check_destroy_fields(ev):
             or (first is not None and entries > last - first + 1)):
         raise ValueError("firstSeq and lastSeq must come together, in order, exactly when entries is not 0, "
                          "and span at least that many entries")
-    until = ev.get("retainUntil")
-    if "retainUntil" in ev and not (isinstance(until, str) and RFC3339_RE.fullmatch(until)):
-        raise ValueError("'retainUntil' is not an RFC 3339 time")
+    for name in ("retainUntil", "closedAt"):
+        if name in ev and not (isinstance(ev[name], str) and RFC3339_RE.fullmatch(ev[name])):
+            raise ValueError("'%s' is not an RFC 3339 time" % name)
+    digest = ev.get("policyDigest")
+    if "policyDigest" in ev and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
+        raise ValueError("'policyDigest' is not 64 lowercase hex digits")
 
 
 def decode_retention_leaf(leaf):

@@ -51,6 +51,10 @@ extension AccessEvent {
         public var keyEpoch: UInt32
         /// The end of the retention period the policy gave, RFC 3339 UTC; nil when the matter was not closed.
         public var retainUntil: String?
+        /// When the policy said the matter closed (RFC 3339 UTC), and the SHA-256 (hex) of the policy file the
+        /// retention was checked against: the firm must be able to produce that file. nil: not closed / defaults.
+        public var closedAt: String? = nil
+        public var policyDigest: String? = nil
         /// Destroyed before `retainUntil` (or without one) on the operator's explicit instruction.
         public var beforeRetentionEnd: Bool
         public var by: String
@@ -114,6 +118,8 @@ extension AccessEvent {
                 m.append(("lastSeq", .integer(Int64(range.upperBound))))
             }
             if let until = d.retainUntil { m.append(("retainUntil", .string(until))) }
+            if let closed = d.closedAt { m.append(("closedAt", .string(closed))) }
+            if let digest = d.policyDigest { m.append(("policyDigest", .string(digest))) }
             return m
         case .rotate(let r):
             return [("event", "rotate"), ("keyEpoch", .integer(Int64(r.keyEpoch))), ("by", .string(r.by)),
@@ -169,10 +175,21 @@ extension AccessEvent {
         if let until, Timestamp.parseRFC3339(until) == nil {
             throw AccessEventError(field: "retainUntil", reason: "not an RFC 3339 time")
         }
-        return Destruction(matter: matter, entries: entries, seqRange: first.map { $0...last! }, keys: keys,
-                           keyEpoch: try fields.keyID("keyEpoch"), retainUntil: until,
-                           beforeRetentionEnd: try fields.bool("beforeRetentionEnd"), by: by, credential: credential,
-                           reason: reason)
+        let closed = try fields.optionalString("closedAt")
+        if let closed, Timestamp.parseRFC3339(closed) == nil {
+            throw AccessEventError(field: "closedAt", reason: "not an RFC 3339 time")
+        }
+        let digest = try fields.optionalString("policyDigest")
+        if let digest, !(digest.utf8.count == 64 && digest.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) })) {
+            throw AccessEventError(field: "policyDigest", reason: "not 64 lowercase hex digits")
+        }
+        var destruction = Destruction(matter: matter, entries: entries, seqRange: first.map { $0...last! }, keys: keys,
+                                      keyEpoch: try fields.keyID("keyEpoch"), retainUntil: until,
+                                      beforeRetentionEnd: try fields.bool("beforeRetentionEnd"), by: by,
+                                      credential: credential, reason: reason)
+        destruction.closedAt = closed
+        destruction.policyDigest = digest
+        return destruction
     }
 }
 

@@ -32,6 +32,12 @@ extension Ledger {
         if Self.isPath((directory as NSString).appendingPathComponent("x"), inside: self.directory) {
             throw LedgerError.invalidArgument("the backup directory must not be the ledger directory itself")
         }
+        // A page-level copy now could carry destroyed keys from freed pages: the compaction must finish first.
+        guard try store.environment.read({ try $0.meta(store, .scrubPending) }) == nil else {
+            throw LedgerError.invalidArgument("the compaction after a shred or rotation has not finished: run "
+                                              + "`ledger compact` before taking a backup (a copy now could carry "
+                                              + "destroyed keys)")
+        }
         let created = try Self.prepareBackupDirectory(directory)
         do {
             let dataPath = try copy(to: directory)

@@ -177,7 +177,9 @@ public final class Ledger: Sendable {
     // MARK: - Open and unlock
 
     /// Opens an existing ledger without keys.
-    public static func open(at directory: String, readOnly: Bool = false) throws -> Ledger {
+    /// `exclusive`: no other process may have the ledger open, and none can open it until `closeForCompaction`'s lock
+    /// is released (a master key rotation, which ends with a compaction).
+    public static func open(at directory: String, readOnly: Bool = false, exclusive: Bool = false) throws -> Ledger {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw LedgerError.ledgerNotFound(path: directory)
@@ -185,7 +187,8 @@ public final class Ledger: Sendable {
         guard FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("data.mdb")) else {
             throw LedgerError.ledgerNotFound(path: directory)  // a directory without data.mdb holds no ledger
         }
-        return try Ledger(directory: directory, store: Store(directory: directory, create: false, readOnly: readOnly))
+        return try Ledger(directory: directory, store: Store(directory: directory, create: false, readOnly: readOnly,
+                                                             exclusive: exclusive))
     }
 
     /// Loads the master key and checks that it unlocks this ledger (by opening the sealed signing key).

@@ -35,21 +35,22 @@ extension Ledger {
         let ring = try requireKeys()
         try Self.validateRetentionText(reason: reason, by: by)
         let prepared = try prepareMasterKey(newKey)
+        var result: (ring: KeyRing, epoch: UInt32, rewrapped: Int, replaced: [[UInt8]])?
+        let seq: UInt64
         do {
-            var result: (ring: KeyRing, epoch: UInt32, rewrapped: Int, replaced: [[UInt8]])?
-            let seq = try commitEvents(operation: "rotate the master key") { txn in
+            seq = try commitEvents(operation: "rotate the master key") { txn in
                 let rotated = try rotateKeys(from: ring, to: prepared, txn: txn)
                 result = rotated
                 return [.rotate(AccessEvent.Rotation(keyEpoch: rotated.epoch, by: by, credential: AccessEvent.masterName,
                                                      reason: reason))]
             }
-            adoptRotatedKeys(result!.ring)
-            return RotationSummary(seq: seq, keyEpoch: result!.epoch, rewrappedKeys: result!.rewrapped,
-                                   keyFile: prepared.createdFile, replacedKeyBytes: result!.replaced)
         } catch {
-            prepared.discard()
+            prepared.discard()  // nothing committed: the old key still opens the ledger
             throw error
         }
+        adoptRotatedKeys(result!.ring)  // committed: the new key file is the only key now, never removed
+        return RotationSummary(seq: seq, keyEpoch: result!.epoch, rewrappedKeys: result!.rewrapped,
+                               keyFile: prepared.createdFile, replacedKeyBytes: result!.replaced)
     }
 
     /// The new master key: a new key file (mode 0600, never over an existing file, not inside the ledger directory)
@@ -149,7 +150,19 @@ extension Ledger {
 
     /// Rewrites the ledger in `directory` into a fresh data file (no process may have it open: close this ledger
     /// first), then checks that none of `destroyedBytes` is left in any file of the directory.
-    public static func compact(at directory: String, destroyedBytes: [[UInt8]] = []) throws -> CompactionSummary {
-        try Compaction.run(directory: directory, mustNotContain: destroyedBytes)
+    public static func compact(at directory: String, destroyedBytes: [[UInt8]] = [],
+                               holding access: ExclusiveAccess? = nil) throws -> CompactionSummary {
+        try Compaction.run(directory: directory, mustNotContain: destroyedBytes, holding: access?.lock)
     }
+
+    /// Closes a ledger opened `exclusive`, keeping other processes out until the compaction that follows is done.
+    public func closeForCompaction() -> ExclusiveAccess? {
+        store.closeKeepingLock().map(ExclusiveAccess.init)
+    }
+}
+
+/// The exclusive hold on a ledger between a rotation's commit and its compaction (`Ledger.closeForCompaction`).
+public final class ExclusiveAccess: Sendable {
+    let lock: LedgerLock
+    init(_ lock: LedgerLock) { self.lock = lock }
 }

@@ -17,6 +17,8 @@ public struct ShredRequest: Sendable {
     /// Every shred rotates the master key (docs/FORMAT.md, "Key epochs").
     public var newMasterKey: NewMasterKey
     public var now: Int64
+    /// SHA-256 (hex) of the policy file's bytes, recorded in each destroy entry; nil for the built-in defaults.
+    public var policyDigest: String?
 
     public init(matters: [String], reason: String, by: String, policy: RetentionPolicy, beforeRetentionEnd: Bool,
                 newMasterKey: NewMasterKey, now: Int64) {
@@ -50,8 +52,9 @@ public struct ShreddedMatter: Sendable {
 public struct ShredSummary: Sendable {
     public let matters: [ShreddedMatter]
     public let rotation: RotationSummary
-    /// The checkpoint signed after the destruction (signed-note text).
-    public let checkpoint: String
+    /// The checkpoint signed after the destruction (signed-note text); nil when signing failed after the commit
+    /// (the destruction stands: sign with `ledger checkpoint`).
+    public let checkpoint: String?
     /// Every stored byte string the shred deleted or replaced: `Ledger.compact` proves none is left.
     public let destroyedBytes: [[UInt8]]
 }
@@ -67,6 +70,7 @@ private struct DestroyedKeys {
 /// The retention check's outcome for one matter.
 struct RetentionDecision {
     let retainUntil: Int64?
+    let closedAt: Int64?
     /// Destroyed before its retention ended (or while open), on `--before-retention-end`.
     let early: Bool
 }
@@ -92,22 +96,49 @@ extension Ledger {
         try Self.validateRetentionText(reason: request.reason, by: request.by)
         let matters = try Self.uniqueMatters(request.matters)
         guard let access = try store.access(create: true) else { throw LedgerError.corrupt("cannot create access") }
-        let decisions = try matters.map { try retentionDecision($0, ring: ring, request: request, access: access) }
+        let replayed = try replayedRetention()
+        let decisions = try matters.map { matter in
+            try requireRegistryAgrees(ring.matterTag(matter), matter: matter, replayed: replayed, access: access)
+            return try retentionDecision(matter, ring: ring, request: request, access: access)
+        }
         let prepared = try prepareMasterKey(request.newMasterKey)
+        var outcome = ShredOutcome()
         do {
-            var outcome = ShredOutcome()
             try commitEvents(operation: "shred") { txn in
                 outcome = try destroyAndRotate(matters, decisions: decisions, ring: ring, prepared: prepared,
                                                request: request, access: access, txn: txn)
                 return outcome.events
             }
-            adoptRotatedKeys(outcome.ring!)
-            let note = try signCheckpoint()
-            return ShredSummary(matters: outcome.matters, rotation: outcome.rotation!, checkpoint: note,
-                                destroyedBytes: outcome.bytes)
         } catch {
-            prepared.discard()
+            prepared.discard()  // nothing committed: the old key still opens the ledger
             throw error
+        }
+        // Committed: from here on the new key is the only one that opens the ledger, so nothing may remove it.
+        adoptRotatedKeys(outcome.ring!)
+        let note: String?
+        do { note = try signCheckpoint() } catch {
+            Self.logger.warning("the destruction is committed, but no checkpoint was signed: \(error)")
+            note = nil
+        }
+        return ShredSummary(matters: outcome.matters, rotation: outcome.rotation!, checkpoint: note,
+                            destroyedBytes: outcome.bytes)
+    }
+
+    /// Holds and destructions as the entries record them (the events index; a scan of the event entries only).
+    private func replayedRetention() throws -> RetentionState {
+        var state = AccessState()
+        for entry in try events() { _ = state.apply(entry.event, seq: entry.seq) }
+        return state.retention
+    }
+
+    /// The stored holds of a matter (what `shred` checks in its transaction) are those its entries leave in force:
+    /// a hold row removed behind the engine's back must not let a held matter be destroyed.
+    private func requireRegistryAgrees(_ tag: Hash, matter: String, replayed: RetentionState,
+                                       access: Database) throws {
+        let stored = try store.environment.read { txn in try holdsInForce(tag, access: access, txn: txn).map(\.seq) }
+        guard stored == replayed.holds[tag] ?? [] else {
+            throw LedgerError.corrupt("the stored legal holds of matter \(matter) differ from its hold and release "
+                                      + "entries; nothing was destroyed (run `ledger verify`)")
         }
     }
 
@@ -138,7 +169,10 @@ extension Ledger {
                                           retainUntil: decisions[offset].retainUntil,
                                           beforeRetentionEnd: decisions[offset].early)
             outcome.matters.append(shredded)
-            destructions.append(Self.destruction(shredded, request: request))
+            var destruction = Self.destruction(shredded, request: request)
+            destruction.closedAt = decisions[offset].closedAt.map { Timestamp.formatRFC3339(micros: $0) }
+            destruction.policyDigest = request.policyDigest
+            destructions.append(destruction)
         }
         let rotated = try rotateKeys(from: ring, to: prepared, txn: txn)
         outcome.bytes += rotated.replaced
@@ -237,10 +271,10 @@ extension Ledger {
         let status = RetentionStatus.evaluate(facts, policy: request.policy, now: request.now)
         switch status.state {
         case .eligible:
-            return RetentionDecision(retainUntil: status.retainUntil, early: false)
+            return RetentionDecision(retainUntil: status.retainUntil, closedAt: status.closedAt, early: false)
         case .open, .retained:
             guard request.beforeRetentionEnd else { throw Self.notYetDue(matter, status) }
-            return RetentionDecision(retainUntil: status.retainUntil, early: true)
+            return RetentionDecision(retainUntil: status.retainUntil, closedAt: status.closedAt, early: true)
         case .held, .destroyed:
             throw LedgerError.invalidArgument("matter \(matter) cannot be destroyed (\(status.state.rawValue))")
         }

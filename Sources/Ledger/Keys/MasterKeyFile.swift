@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import Sodium
 
 /// The master key file: one line `ledger-master-key:v1:<standard base64 of 32 bytes>` (docs/FORMAT.md).
@@ -42,7 +43,11 @@ public enum MasterKeyFile {
     /// Overwrites a retired key file with zeros, flushes it and deletes it (after a rotation, the old key opens only
     /// backups made before it: destroying it is what makes them useless).
     public static func destroy(at path: String) throws {
-        _ = try load(from: path)  // only ever a key file, owner-only
+        // Only ever a key file (its header), whatever its permissions.
+        guard let head = FileManager.default.contents(atPath: path)?.prefix(prefix.utf8.count),
+              Array(head) == Array(prefix.utf8) else {
+            throw LedgerError.keyFileMalformed(path: path, reason: "not a master key file: not destroyed")
+        }
         let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw LedgerError.io(path: path, detail: "cannot open the old key file to destroy it") }
         var info = stat()

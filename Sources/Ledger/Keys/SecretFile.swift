@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import LedgerSupport
 import Sodium
 
@@ -23,6 +24,15 @@ enum SecretFile {
         guard written == content.count, fsync(fd) == 0 else {
             throw LedgerError.io(path: path, detail: "cannot write key file: \(systemError())")
         }
+        // The directory entry too: a rotation commits right after writing its new key file, and a crash must not
+        // leave the ledger sealed to a key whose file never reached the disk.
+        let parent = (path as NSString).deletingLastPathComponent
+        let dir = open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0, fsync(dir) == 0 else {
+            if dir >= 0 { close(dir) }
+            throw LedgerError.io(path: path, detail: "cannot flush the key file's directory: \(systemError())")
+        }
+        close(dir)
     }
 
     /// The file's line without its newline, after checking that only the owner can read the file. The caller

@@ -32,11 +32,13 @@ enum Compaction {
 
     /// Compacts the ledger in `directory`, which no process (this one included) may have open, then searches every
     /// file of the directory for `mustNotContain` (the destroyed bytes) and fails if any is found.
-    static func run(directory: String, mustNotContain patterns: [[UInt8]]) throws -> CompactionSummary {
+    static func run(directory: String, mustNotContain patterns: [[UInt8]],
+                    holding held: LedgerLock? = nil) throws -> CompactionSummary {
         let started = DispatchTime.now()
-        guard let lock = try LedgerLock.exclusive(directory: directory) else { throw busy }
+        guard let lock = try held ?? LedgerLock.exclusive(directory: directory) else { throw busy }
         defer { lock.release() }
         try requireNoOtherLMDBUser(directory)
+        removeStaleScratch(in: directory)
         let dataPath = (directory as NSString).appendingPathComponent("data.mdb")
         let before = fileSize(dataPath)
         let scratch = try makeScratchDirectory(in: directory)
@@ -68,6 +70,13 @@ enum Compaction {
         guard fcntl(fd, F_SETLK, &probe) == 0 else { throw busy }
         probe.l_type = Int16(F_UNLCK)
         _ = fcntl(fd, F_SETLK, &probe)
+    }
+
+    /// Scratch directories a compaction killed half-way left behind (holding only live rows, but a whole copy).
+    private static func removeStaleScratch(in directory: String) {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where name.hasPrefix(scratchPrefix) {
+            try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))
+        }
     }
 
     private static func makeScratchDirectory(in directory: String) throws -> String {

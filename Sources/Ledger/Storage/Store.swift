@@ -37,11 +37,21 @@ final class Store: @unchecked Sendable {
     let accessDB = LazyDatabase(name: "access")
     let eventsDB = LazyDatabase(name: "events")
 
-    /// The shared `ledger.lock`, held while the store is open (nil on read-only media).
-    private let processLock: LedgerLock?
+    /// `ledger.lock`, held while the store is open: shared, or exclusive for a rotation and the compaction after it
+    /// (nil only for a read-only open on read-only media).
+    private(set) var processLock: LedgerLock?
 
-    init(directory: String, create: Bool, readOnly: Bool = false) throws {
-        processLock = LedgerLock.shared(directory: directory)
+    init(directory: String, create: Bool, readOnly: Bool = false, exclusive: Bool = false) throws {
+        if exclusive {
+            guard let lock = try LedgerLock.exclusive(directory: directory) else { throw Compaction.busy }
+            processLock = lock
+        } else {
+            processLock = LedgerLock.shared(directory: directory)
+            if processLock == nil && !readOnly {
+                throw LedgerError.io(path: (directory as NSString).appendingPathComponent(LedgerLock.fileName),
+                                     detail: "cannot take the shared lock every process holds on the ledger")
+            }
+        }
         do {
             environment = try Environment(path: directory, maxDatabases: 16, mapSize: Self.initialMapSize,
                                           flags: readOnly ? [.readOnly, .noReadAhead] : [.noReadAhead])
@@ -62,6 +72,13 @@ final class Store: @unchecked Sendable {
     func close() {
         environment.close()
         processLock?.release()
+    }
+
+    /// Closes the environment but hands over the process lock (an exclusive one stays held for the compaction).
+    func closeKeepingLock() -> LedgerLock? {
+        environment.close()
+        defer { processLock = nil }
+        return processLock
     }
 
     /// The `access` database, which ledgers get with their first grant: nil while it does not exist (unless

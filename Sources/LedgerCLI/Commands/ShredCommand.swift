@@ -30,21 +30,26 @@ struct ShredCommand: ParsableCommand {
 
     func run() throws {
         let directory = try location.directory()
-        let ledger = try Ledger.open(at: directory)
+        let ledger = try Ledger.open(at: directory, exclusive: true)  // nothing else writes until the scrub is done
         let oldPassphrase = try unlockMaster(ledger, keys)
-        let request = ShredRequest(matters: matter, reason: actor.reason, by: actor.actor, policy: try retention.load(),
+        let (policy, digest) = try retention.loadWithDigest()
+        var request = ShredRequest(matters: matter, reason: actor.reason, by: actor.actor, policy: policy,
                                    beforeRetentionEnd: beforeRetentionEnd,
                                    newMasterKey: try newKey.newKey(for: ledger, oldPassphrase: oldPassphrase),
                                    now: Int64(Date().timeIntervalSince1970 * 1_000_000))
+        request.policyDigest = digest
         let summary = try ledger.shred(request)
-        ledger.close()
+        let access = ledger.closeForCompaction()
         for shredded in summary.matters { print(Self.line(shredded)) }
         print("master key rotated to epoch \(summary.rotation.keyEpoch) (entry \(summary.rotation.seq)); "
               + "\(summary.rotation.rewrappedKeys) other key(s) re-wrapped"
               + (summary.rotation.keyFile.map { "; new key file \($0)" } ?? "; new passphrase in force"))
-        let compaction = try compactAfterRotation(directory, destroyed: summary.destroyedBytes)
-        print(compaction.line)
+        if summary.checkpoint == nil {
+            Terminal.note("warning: no checkpoint was signed after the destruction: run `ledger checkpoint`")
+        }
+        // The old key opens nothing in the ledger any more, only older backups: destroy it before anything can fail.
         retireOldKeyFile(keys, keep: newKey.keepOldKeyFile || ledger.keyMode != "file")
+        print(try compactAfterRotation(directory, destroyed: summary.destroyedBytes, holding: access).line)
         let readers = Set(summary.matters.flatMap(\.readers)).sorted()
         if !readers.isEmpty {
             Terminal.note("credentials that could read the destroyed matters: \(readers.joined(separator: ", ")). With "
@@ -80,15 +85,15 @@ struct RotateMaster: ParsableCommand {
 
     func run() throws {
         let directory = try location.directory()
-        let ledger = try Ledger.open(at: directory)
+        let ledger = try Ledger.open(at: directory, exclusive: true)
         let oldPassphrase = try unlockMaster(ledger, keys)
         let summary = try ledger.rotateMaster(to: try newKey.newKey(for: ledger, oldPassphrase: oldPassphrase),
                                               reason: actor.reason, by: actor.actor)
-        ledger.close()
+        let access = ledger.closeForCompaction()
         print("master key rotated to epoch \(summary.keyEpoch) (entry \(summary.seq)); \(summary.rewrappedKeys) key(s) "
               + "re-wrapped" + (summary.keyFile.map { "; new key file \($0)" } ?? "; new passphrase in force"))
-        print(try compactAfterRotation(directory, destroyed: summary.replacedKeyBytes).line)
         retireOldKeyFile(keys, keep: newKey.keepOldKeyFile || ledger.keyMode != "file")
+        print(try compactAfterRotation(directory, destroyed: summary.replacedKeyBytes, holding: access).line)
     }
 }
 

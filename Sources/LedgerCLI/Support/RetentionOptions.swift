@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Ledger
 import LedgerReport
+import MerkleLog
 import Sodium
 #if canImport(Glibc)
 import Glibc
@@ -14,10 +15,14 @@ struct RetentionPolicyOption: ParsableArguments {
                                             + "after closedAt, no matter closed.", valueName: "file"))
     var policy: String?
 
-    func load() throws -> RetentionPolicy {
+    func load() throws -> RetentionPolicy { try loadWithDigest().policy }
+
+    /// The policy and the SHA-256 (hex) of the file's bytes (nil for the built-in defaults).
+    func loadWithDigest() throws -> (policy: RetentionPolicy, digest: String?) {
         guard let path = policy ?? Environment.value("LEDGER_RETENTION_POLICY").flatMap({ $0.isEmpty ? nil : $0 })
-        else { return RetentionPolicy() }
-        return try RetentionPolicy.parse(Array(try BundleFiles.readText(path).utf8))
+        else { return (RetentionPolicy(), nil) }
+        let bytes = Array(try BundleFiles.readText(path).utf8)
+        return (try RetentionPolicy.parse(bytes), Hash.sha256(bytes).hex)
     }
 }
 
@@ -93,9 +98,10 @@ func retireOldKeyFile(_ keys: KeyOptions, keep: Bool) {
 }
 
 /// Compacts after a rotation or destruction, reporting the scrub; a failure leaves a note and a non-zero exit.
-func compactAfterRotation(_ directory: String, destroyed: [[UInt8]]) throws -> CompactionSummary {
+func compactAfterRotation(_ directory: String, destroyed: [[UInt8]],
+                          holding access: ExclusiveAccess?) throws -> CompactionSummary {
     do {
-        return try Ledger.compact(at: directory, destroyedBytes: destroyed)
+        return try Ledger.compact(at: directory, destroyedBytes: destroyed, holding: access)
     } catch {
         Terminal.note("the keys are destroyed and the master key rotated, but the data file was not compacted: "
                       + "\(error). Old wrapped keys may remain in its free pages until `ledger compact` succeeds")
