@@ -100,6 +100,30 @@ final class FormatV1FixtureTests: CLITestCase {
         XCTAssertEqual(try listed(matter: "2027-0001").count, 1)
     }
 
+    // MARK: - Retention
+
+    /// A v1 ledger (v1 matter keys, index key derived from the master key, no access or events database, no box key)
+    /// shreds a matter: its v1 key goes, the other v1 keys are re-wrapped, the index key is sealed for the first time.
+    func testShreddingAMatterOfTheOldLedger() throws {
+        let newKey = temp.appendingPathComponent("keys/new.key").path
+        let shred = try ledgerWithKey(["shred", "--matter", "2025-0931", "--reason", "client asked for erasure",
+                                       "--before-retention-end", "--new-key-file", newKey, "--keep-old-key-file"])
+        XCTAssertEqual(shred.status, 0, shred.summary)
+        XCTAssertTrue(shred.stdout.contains("destroyed matter 2025-0931 BEFORE the end of its retention period"),
+                      shred.summary)
+        let withNew = ["--ledger", ledgerDir.path, "--key-file", newKey]
+        let deep = try ledger(["verify", "--deep", "--trusted", fixtureFile("checkpoint.txt")] + withNew)
+        XCTAssertEqual(deep.status, 0, deep.summary)
+        XCTAssertTrue(deep.stdout.contains("3 entries shredded"), deep.summary)
+        XCTAssertEqual(try ledger(["list", "--matter", Self.matter, "--json"] + withNew).stdout
+                        .split(separator: "\n").count, try fixtureMatterCount(), "the other matters read as before")
+        let old = try ledgerWithKey(["show", "0"])
+        XCTAssertEqual(old.status, 77, "the fixture's own key opens nothing now: \(old.summary)")
+        let append = try ledger(["append", try write("r.json", Self.newRecord(matter: Self.matter, summary: "after"))]
+                                + withNew)
+        XCTAssertEqual(append.status, 0, append.summary)
+    }
+
     // MARK: - Tampering
 
     func testFlippedCiphertextInTheOldLedgerIsDetected() throws {

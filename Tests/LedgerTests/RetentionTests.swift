@@ -278,6 +278,47 @@ final class RetentionEngineTests: XCTestCase {
         XCTAssertNotNil(state.apply(events[4], seq: 23), "epoch 1 again")
     }
 
+    func testARemovedHoldRowDoesNotLetShredThrough() throws {
+        let t = try twoMatters()
+        let hold = try t.ledger.placeHold(matter: "A", reason: "litigation", by: "gc")
+        let tagA = try t.ledger.requireKeys().matterTag("A")
+        t.ledger.close()
+        try editAccess(t) { access, txn in _ = try txn.delete(access, key: AccessKey.hold(tagA, seq: hold)) }
+        let ledger = try Ledger.open(at: t.directory)
+        defer { ledger.close() }
+        try ledger.unlock(with: .keyFile(path: t.keyPath))
+        assertLedgerError(try ledger.shred(request(t))) {
+            if case .corrupt(let m) = $0 { return m.contains("differ from its hold and release entries") } else { return false }
+        }
+        XCTAssertEqual(try ledger.entry(0).string("matter"), "A", "nothing was destroyed")
+    }
+
+    func testExclusiveOpenBackupAndCompactionRespectOtherUsers() throws {
+        let t = try twoMatters()
+        XCTAssertThrowsError(try Ledger.open(at: t.directory, exclusive: true), "another ledger object has it open")
+        var withDigest = request(t)
+        withDigest.policyDigest = String(repeating: "ab", count: 32)
+        _ = try t.ledger.shred(withDigest)
+        assertLedgerError(try t.ledger.backup(to: t.temp.file("b1"))) {
+            if case .invalidArgument(let m) = $0 { return m.contains("ledger compact") } else { return false }
+        }
+        XCTAssertThrowsError(try Ledger.compact(at: t.directory), "this process still has the ledger open")
+        XCTAssertTrue(try t.ledger.verify().scrubPending)
+        let destroy = try XCTUnwrap(try t.ledger.events().compactMap { entry -> AccessEvent.Destruction? in
+            if case .destroy(let d) = entry.event { return d } else { return nil }
+        }.first)
+        XCTAssertEqual(destroy.policyDigest, String(repeating: "ab", count: 32))
+        XCTAssertEqual(destroy.closedAt, "2009-12-31T23:59:59.999999Z")
+        t.ledger.close()
+        try FileManager.default.createDirectory(atPath: t.directory + "/.compact-stale", withIntermediateDirectories: true)
+        _ = try Ledger.compact(at: t.directory)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: t.directory + "/.compact-stale"), "stale scratch removed")
+        let reopened = try Ledger.open(at: t.directory)
+        defer { reopened.close() }
+        XCTAssertFalse(try reopened.verify().scrubPending)
+        XCTAssertEqual(try reopened.backup(to: t.temp.file("b2")).entries, 7)
+    }
+
     // MARK: - Helpers
 
     /// Every value of the keys database and every reader wrap, plus the sealed signing key: what a shred replaces.
