@@ -55,9 +55,11 @@ let package = Package(
         ]),
         // The compliance computation (cadence, response times, promised follow-ups) and its renderings. No LMDB.
         .target(name: "LedgerReport", dependencies: ["LedgerFormat", "LedgerSupport", "RecordFormats"]),
+        // Other systems' exports mapped onto the record schema (practice-management systems, mapping files). Pure.
+        .target(name: "LedgerImport", dependencies: ["LedgerFormat", "RecordFormats"]),
         // The engine: append, read, keys, checkpoints, verify, export, import.
         .target(name: "Ledger", dependencies: [
-            "LedgerSupport", "LedgerFormat", "LedgerBundle", "LedgerReport",
+            "LedgerSupport", "LedgerFormat", "LedgerBundle", "LedgerReport", "LedgerImport",
             "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -66,7 +68,7 @@ let package = Package(
         .target(name: "LedgerBench", dependencies: ["Ledger", "LedgerFormat", "LedgerSupport", "RecordFormats", "Sodium"]),
         // The `ledger` command: argument parsing, terminal output, exit codes. No logic.
         .executableTarget(name: "LedgerCLI", dependencies: [
-            "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerReport", "LedgerSupport",
+            "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
             "LMDB",  // only LMDBError, to give a storage failure that escaped the engine its exit status
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -88,7 +90,7 @@ let package = Package(
         .testTarget(name: "LedgerSupportTests", dependencies: ["LedgerSupport"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "SignedNote"]),
         .testTarget(name: "LedgerTests", dependencies: [
-            "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerReport", "LedgerSupport",
+            "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
             "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats",
         ]),
         .testTarget(name: "LedgerCLITests", dependencies: [

@@ -1,5 +1,6 @@
 import Foundation
 import LedgerFormat
+import LedgerImport
 import LedgerSupport
 import RecordFormats
 
@@ -76,6 +77,40 @@ extension Ledger {
             return try importValidated(count: body.count, retain: data.count <= Self.retainLimit,
                                        options: options) { range in
                 try parallelMap(Array(body[range]), minimumChunk: 64) { CSVRecords.validate($0, header: header) }
+            }
+        }
+    }
+
+    /// Imports another system's export through `adapter` (docs/IMPORT.md): each mapped record is validated against
+    /// the schema and imported exactly like a native one; a record the adapter refused, or that does not validate,
+    /// is rejected with its line (and the field at fault), before anything is written.
+    public func importRecords(from path: String, adapter: any RecordAdapter,
+                              options: ImportOptions = ImportOptions()) throws -> ImportSummary {
+        _ = try requireWriter()
+        let data = try readInput(path)
+        let adapted: [AdaptedRecord]
+        do { adapted = try adapter.adapt(Array(data)) } catch { throw LedgerError.invalidRecords([error]) }
+        return try importValidated(count: adapted.count, retain: true, options: options) { range in
+            try parallelMap(Array(adapted[range]), minimumChunk: 64) { record in
+                Self.validateAdapted(record)
+            }
+        }
+    }
+
+    private static func validateAdapted(_ record: AdaptedRecord) -> Result<ValidatedRecord, RecordError> {
+        switch record.result {
+        case .failure(var error):
+            error.line = record.line
+            return .failure(error)
+        case .success(let value):
+            do {
+                var validated = try RecordSchema.validate(value)
+                validated.line = record.line
+                return .success(validated)
+            } catch {
+                var error = error
+                error.line = record.line
+                return .failure(error)
             }
         }
     }
