@@ -199,6 +199,27 @@ final class ProduceCLITests: CLITestCase {
                                           temp.appendingPathComponent("p3").path]).status, 64)
     }
 
+    func testRangeOverridesAndProfileShapeTheRows() throws {
+        try populatedLedger()
+        // Up to 2026-03-04: the letter is out. subject withheld as work product; the metadata profile withholds author.
+        let r = try ledgerWithKey(["produce", "--matter", "M-1", "--profile", "metadata", "--to", "2026-03-04",
+                                   "--redact", "subject:work product", "-o", outDir.path])
+        XCTAssertEqual(r.status, 0, r.summary)
+        let rows = parseDAT(try Data(contentsOf: outDir.appendingPathComponent("PROD.dat")))
+        let records = rows.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
+        XCTAssertEqual(records.map { $0["BEGDOC"]! }, ["PROD0000001", "PROD0000002"])
+        XCTAssertEqual(records.map { $0["FROM"]! }, ["", ""])
+        XCTAssertEqual(records.map { $0["CUSTODIAN"]! }, ["", ""])
+        XCTAssertEqual(records.map { $0["SUBJECT"]! }, ["", ""])
+        XCTAssertEqual(records[0]["PRIVILEGE"], "attorney-client privilege; work product")
+        let log = String(decoding: try Data(contentsOf: outDir.appendingPathComponent("privilege-log.csv")),
+                         as: UTF8.self)
+        XCTAssertEqual(log.components(separatedBy: "\r\n").count, 4, log)
+        XCTAssertTrue(log.contains("PROD0000001,2026-03-01T00:30:00+01:00,[redacted],[redacted],email,"
+                                   + "attorney-client privilege; work product,"
+                                   + "communication reporting on the status of the matter,"), log)
+    }
+
     /// The snippet of docs/PRODUCE.md ("Checking a produced record"), verbatim.
     static let reviewerCheck = #"""
     import base64, hashlib, json, sys, zipfile

@@ -74,4 +74,27 @@ final class ConcordanceDATTests: XCTestCase {
         XCTAssertEqual(Ledger.bates("PROD", 1), "PROD0000001")
         XCTAssertEqual(Ledger.bates("ABC", 1234567), "ABC1234567")
     }
+
+    func testPrivilegeLogRowsAreCSVInjectionSafeAndRevealNothingWithheld() {
+        let record = ProducedRecord(bates: "P0000001", seq: 9, leafHash: String(repeating: "a", count: 64),
+                                    revealed: ["author": .string("=cmd|' /C calc'!A0"), "channel": .string("email"),
+                                               "occurredAt": .string("2026-03-01T10:00:00Z"), "kind": .string("advice")],
+                                    withheld: [("recipients", .attorneyClientPrivilege), ("summary", .workProduct)])
+        let plain = ProducedRecord(bates: "P0000002", seq: 10, leafHash: "", revealed: ["summary": .string("x")],
+                                   withheld: [("sourceId", .notRequested)])
+        let log = Ledger.productionPrivilegeLog([record, plain])
+        let rows = log.components(separatedBy: "\r\n")
+        XCTAssertEqual(rows.count, 3, log)  // header, one record (sourceId is not content), ""
+        XCTAssertEqual(rows[1], "P0000001,2026-03-01T10:00:00Z,'=cmd|' /C calc'!A0,[redacted],email,"
+                       + "attorney-client privilege; work product,communication providing legal advice,"
+                       + "confidential communication between attorney and client for the purpose of legal advice; "
+                       + "prepared by or for counsel in anticipation of litigation,recipients; summary,9")
+        let text = Ledger.recordText(record)
+        XCTAssertTrue(text.contains("Summary:\n[withheld: work product]\n"), text)
+        XCTAssertFalse(text.contains("Subject:"), text)
+        let row = Ledger.datRow(record, custodian: nil)
+        XCTAssertEqual(row.count, Ledger.productionFields.count)
+        XCTAssertEqual(row[5], "")  // TO: withheld
+        XCTAssertEqual(row[16], "attorney-client privilege; work product")
+    }
 }
