@@ -3,7 +3,7 @@ import XCTest
 
 /// `--help` and `help` are ArgumentParser's to answer: usage on stdout, exit 0, for the tool and every subcommand.
 final class HelpTests: CLITestCase {
-    static let subcommands = ["init", "append", "import", "list", "show", "checkpoint", "verify", "export",
+    static let subcommands = ["init", "append", "import", "list", "show", "checkpoint", "verify", "export", "produce",
                               "verify-bundle", "backup", "bench", "report", "grant", "revoke", "access", "hold",
                               "shred", "rotate-master", "retention", "compact"]
 
