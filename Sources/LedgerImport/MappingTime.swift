@@ -14,14 +14,17 @@ struct LocalDateTime: Sendable, Equatable {
 /// An offset-less time layout of `input.timeFormat` (docs/MAPPING.md, "Times"): the letters `yyyy` (4-digit year),
 /// `MM` (month), `dd` (day), `HH` (hour 0–23), `hh` (hour 1–12, with `a`), `mm` (minute), `ss` (second, optional),
 /// `a` (AM/PM, any case); text in single quotes and any other non-letter character must appear as written.
-/// `MM`, `dd`, `HH` and `hh` accept one or two digits; `yyyy` four; `mm` and `ss` two.
+/// `MM`, `dd`, `HH` and `hh` accept one or two digits; `yyyy` four; `mm` and `ss` two. Up to two parts in `[ ]` are
+/// optional (`yyyy-MM-dd HH:mm[:ss]`).
 struct LocalTimePattern: Sendable, Equatable {
     enum Token: Sendable, Hashable {
         case year, month, day, hour24, hour12, minute, second, meridiem
         case literal(UInt8)
+        case open, close  // [ ] around an optional part
     }
 
-    let tokens: [Token]
+    /// The layouts this pattern accepts, tried in order (more than one when it has optional parts).
+    let alternatives: [[Token]]
 
     /// Why a pattern is not supported.
     struct Problem: Error {
@@ -38,18 +41,39 @@ struct LocalTimePattern: Sendable, Equatable {
     static func compile(_ pattern: String) -> Result<LocalTimePattern, Problem> {
         guard let tokens = tokenize(Array(pattern.utf8)) else {
             return .failure(Problem("uses a letter or quoting not supported (letters: yyyy MM dd HH hh mm ss a; "
-                + "literal text in single quotes)"))
+                + "literal text in single quotes; optional parts in [ ])"))
         }
-        let kinds = tokens.filter { if case .literal = $0 { return false } else { return true } }
+        guard let alternatives = expand(tokens), alternatives.count <= 4, let full = alternatives.first else {
+            return .failure(Problem("has unbalanced, nested, empty or more than two [ ] optional parts"))
+        }
+        let kinds = full.filter { if case .literal = $0 { return false } else { return true } }
         guard Set(kinds).count == kinds.count else { return .failure(Problem("names a letter twice")) }
-        for needed in [Token.year, .month, .day, .minute] where !kinds.contains(needed) {
-            return .failure(Problem("must contain yyyy, MM, dd and mm"))
+        for alternative in alternatives {
+            if let problem = check(alternative) { return .failure(problem) }
         }
-        let twelve = kinds.contains(.hour12), meridiem = kinds.contains(.meridiem)
-        guard kinds.contains(.hour24) != twelve, twelve == meridiem else {
-            return .failure(Problem("must contain either HH, or hh together with a"))
+        return .success(LocalTimePattern(alternatives: alternatives))
+    }
+
+    /// The required letters of one alternative: the date, the minute, and either HH or hh with a.
+    private static func check(_ tokens: [Token]) -> Problem? {
+        for needed in [Token.year, .month, .day, .minute] where !tokens.contains(needed) {
+            return Problem("must contain yyyy, MM, dd and mm (outside [ ])")
         }
-        return .success(LocalTimePattern(tokens: tokens))
+        let twelve = tokens.contains(.hour12), meridiem = tokens.contains(.meridiem)
+        guard tokens.contains(.hour24) != twelve, twelve == meridiem else {
+            return Problem("must contain either HH, or hh together with a (outside [ ])")
+        }
+        return nil
+    }
+
+    /// Every layout a pattern with `[ ]` optional parts spells, the one with all parts first, none last.
+    private static func expand(_ tokens: [Token]) -> [[Token]]? {
+        guard let open = tokens.firstIndex(of: .open) else { return tokens.contains(.close) ? nil : [tokens] }
+        guard let close = tokens[open...].firstIndex(of: .close), close > open + 1,
+              !tokens[..<open].contains(.close), !tokens[(open + 1)..<close].contains(.open),
+              let tails = expand(Array(tokens[(close + 1)...])) else { return nil }
+        let prefix = Array(tokens[..<open]), inner = Array(tokens[(open + 1)..<close])
+        return tails.map { prefix + inner + $0 } + tails.map { prefix + $0 }
     }
 
     /// Splits a pattern into tokens; nil on an unknown letter or an unterminated quote.
@@ -68,7 +92,7 @@ struct LocalTimePattern: Sendable, Equatable {
                 continue scan
             }
             guard !isLetter(c[i]), c[i] < 0x80 else { return nil }
-            tokens.append(.literal(c[i]))
+            tokens.append(c[i] == UInt8(ascii: "[") ? .open : c[i] == UInt8(ascii: "]") ? .close : .literal(c[i]))
             i += 1
         }
         return tokens
@@ -79,6 +103,13 @@ struct LocalTimePattern: Sendable, Equatable {
     /// The local time `text` spells in this layout, or nil when it does not match or names no real calendar time.
     func parse(_ text: String) -> LocalDateTime? {
         let c = Array(text.utf8)
+        for tokens in alternatives {
+            if let t = Self.parse(c, tokens) { return t }
+        }
+        return nil
+    }
+
+    private static func parse(_ c: [UInt8], _ tokens: [Token]) -> LocalDateTime? {
         var t = LocalDateTime(), i = 0, pm: Bool? = nil
         for token in tokens {
             switch token {
@@ -86,13 +117,13 @@ struct LocalTimePattern: Sendable, Equatable {
                 guard i < c.count, c[i] == b else { return nil }
                 i += 1
             case .meridiem:
-                guard i + 2 <= c.count, let p = Self.meridiem(c[i], c[i + 1]) else { return nil }
+                guard i + 2 <= c.count, let p = meridiem(c[i], c[i + 1]) else { return nil }
                 pm = p
                 i += 2
             default:
                 let (minDigits, maxDigits) = token == .year ? (4, 4) : token == .minute || token == .second ? (2, 2) : (1, 2)
-                guard let v = Self.number(c, &i, min: minDigits, max: maxDigits) else { return nil }
-                Self.set(token, v, in: &t)
+                guard let v = number(c, &i, min: minDigits, max: maxDigits) else { return nil }
+                set(token, v, in: &t)
             }
         }
         guard i == c.count else { return nil }
@@ -100,7 +131,7 @@ struct LocalTimePattern: Sendable, Equatable {
             guard (1...12).contains(t.hour) else { return nil }
             t.hour = t.hour % 12 + (pm ? 12 : 0)
         }
-        return Self.isReal(t) ? t : nil
+        return isReal(t) ? t : nil
     }
 
     private static func set(_ token: Token, _ v: Int, in t: inout LocalDateTime) {
@@ -111,7 +142,7 @@ struct LocalTimePattern: Sendable, Equatable {
         case .hour24, .hour12: t.hour = v
         case .minute: t.minute = v
         case .second: t.second = v
-        case .meridiem, .literal: break
+        case .meridiem, .literal, .open, .close: break
         }
     }
 
@@ -173,7 +204,7 @@ enum ZonedTime {
     }
 
     private static func formatOffset(_ seconds: Int) -> String {
-        if seconds == 0 { return "Z" }
+        // +00:00 rather than Z: the zone's own, known offset.
         let sign = seconds < 0 ? "-" : "+", minutes = abs(seconds) / 60
         let hh = minutes / 60, mm = minutes % 60
         return sign + (hh < 10 ? "0" : "") + "\(hh):" + (mm < 10 ? "0" : "") + "\(mm)"
