@@ -59,6 +59,11 @@ final class MappingImportCLITests: CLITestCase {
         let missingFile = try ledgerWithKey(["import", "--mapping", temp.appendingPathComponent("none.json").path,
                                              csvPath])
         XCTAssertEqual(missingFile.status, 66, missingFile.summary)
+        let huge = try write("huge.json", Data(repeating: 0x20, count: 3 << 20))
+        let h = try ledgerWithKey(["import", "--mapping", huge, csvPath])
+        XCTAssertEqual(h.status, 64, h.summary)
+        XCTAssertTrue(h.stderr.contains("mapping file: is larger than 1 MiB"), h.summary)
+        try assertUnchanged(before, "refused mapping files")
     }
 
     func testMappingWithFormatIsAUsageError() throws {

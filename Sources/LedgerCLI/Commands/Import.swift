@@ -61,13 +61,12 @@ extension Import {
     /// The adapter of `--mapping`: a missing file exits 66, a bad one 64 naming the key path at fault.
     static func mappingAdapter(_ path: String) throws -> MappingAdapter {
         guard FileManager.default.fileExists(atPath: path) else { throw LedgerError.inputNotFound(path: path) }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        guard size <= MappingFile.maxBytes else {
-            throw LedgerError.invalidArgument("--mapping \(path): \(MappingError("", "is larger than 1 MiB"))")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        // Read at most one byte more than a mapping file may hold: a huge file (or a device) is refused, not slurped.
+        guard let handle = FileHandle(forReadingAtPath: path) else {
             throw LedgerError.io(path: path, detail: "cannot read the mapping file")
         }
+        defer { try? handle.close() }
+        let data = handle.readData(ofLength: MappingFile.maxBytes + 1)
         do {
             return try MappingAdapter(mapping: [UInt8](data))
         } catch {
