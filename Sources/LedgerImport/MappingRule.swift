@@ -94,9 +94,11 @@ public struct FieldRule: Sendable {
         guard column != nil || fallback != nil else { throw MappingError(at, "needs a 'column', a 'default' or both") }
         let values = try o["values"].map { v throws(MappingError) in try RuleChecks.values(v, kind, at + ".values") }
         let otherwise = try RuleChecks.otherwise(o["otherwise"], kind, hasValues: values != nil, at)
+        let split = try RuleChecks.split(o["split"], kind, at)
+        let time = try RuleChecks.time(o["time"], kind, input: input, at)
+        let multiply = try RuleChecks.multiply(o["multiply"], kind, at)
         return FieldRule(target: target, column: column, defaultValue: fallback, values: values, otherwise: otherwise,
-                         split: try RuleChecks.split(o["split"], kind, at), time: try RuleChecks.time(o["time"], kind,
-                         input: input, at), multiply: try RuleChecks.multiply(o["multiply"], kind, at), kind: kind)
+                         split: split, time: time, multiply: multiply, kind: kind)
     }
 }
 

@@ -303,3 +303,22 @@ extension MappingImportTests {
         XCTAssertEqual(try t.ledger.size(), 10)
     }
 }
+
+extension MappingImportTests {
+    func testDuplicateMappedHeaderColumnIsRefused() throws {
+        XCTAssertThrowsError(try adapt(mapping(), "Matter,From,When,From\nM-1,a,2026-01-05T09:00:00Z,b\n")) { error in
+            XCTAssertEqual((error as? RecordError)?.field, "From")
+            XCTAssertTrue((error as? RecordError)?.reason.contains("twice") ?? false)
+        }
+        let unmappedTwice = try adapt(mapping(), "Matter,From,When,Notes,Notes\nM-1,a,2026-01-05T09:00:00Z,x,y\n")
+        XCTAssertNoThrow(try unmappedTwice[0].result.get(), "a repeated column the mapping does not read is fine")
+    }
+
+    func testQuotedLiteralAndOptionalSeconds() throws {
+        let m = mapping(["occurredAt": #"{"column": "When", "time": true}"#],
+                        input: #""input": {"timeZone": "UTC", "timeFormat": "yyyy-MM-dd'T'HH:mm[:ss]"},"#)
+        let records = try adapt(m, "Matter,From,When\nM-1,a,2026-01-05T09:00\nM-1,a,2026-01-05T09:00:07\n")
+        XCTAssertEqual(try records[0].result.get().objectValue?["occurredAt"], "2026-01-05T09:00:00+00:00")
+        XCTAssertEqual(try records[1].result.get().objectValue?["occurredAt"], "2026-01-05T09:00:07+00:00")
+    }
+}
