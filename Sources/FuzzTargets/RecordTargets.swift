@@ -1,4 +1,5 @@
 import Ledger
+import LedgerImport
 import LedgerReport
 import LedgerFormat
 import RecordFormats
@@ -38,5 +39,17 @@ extension FuzzTargets {
     /// A report policy file (`ledger report --policy`): strict JSON, then the policy's own rules.
     static let reportPolicy = FuzzTarget("report-policy") { bytes in
         _ = try? ReportPolicy.parse(Array(bytes))
+    }
+}
+
+extension FuzzTargets {
+    /// A mapping file (`ledger import --mapping`, docs/MAPPING.md): strict parse and validation; one that is accepted
+    /// maps a small CSV whose header names every column it uses, and every mapped record is validated.
+    static let mappingFile = FuzzTarget("mapping-file") { bytes in
+        guard let adapter = try? MappingAdapter(mapping: Array(bytes)) else { return }
+        let csv = Array("Matter No,From,To,Sent,Folder,Subject,Body,Message-ID\nM-1,a,b,2026-03-29 01:30,Inbox,s,b,1\n".utf8)
+        for record in (try? adapter.adapt(csv)) ?? [] {
+            if case .success(let value) = record.result { _ = try? RecordSchema.validate(value) }
+        }
     }
 }
