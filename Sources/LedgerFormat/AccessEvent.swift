@@ -24,6 +24,8 @@ public enum AccessEvent: Sendable, Equatable {
     case release(Release)
     case destroy(Destruction)
     case rotate(Rotation)
+    /// A bundle given away (ExportEvent.swift).
+    case export(Export)
 
     /// The name the master key acts under in access entries; no credential may take it.
     public static let masterName = "master"
@@ -137,6 +139,8 @@ extension AccessEvent {
             return m
         case .hold, .release, .destroy, .rotate:
             return retentionMembers
+        case .export:
+            return exportMembers
         }
     }
 
@@ -183,6 +187,8 @@ extension AccessEvent {
             event = .access(try decodeAccess(&fields))
         case "hold", "release", "destroy", "rotate":
             event = try decodeRetention(&fields)
+        case "export":
+            event = try decodeExport(&fields)
         default:
             throw AccessEventError(field: "event", reason: "unknown event kind")
         }
@@ -371,6 +377,10 @@ public struct AccessState: Sendable, Equatable {
         switch event {
         case .hold, .release, .destroy, .rotate:
             return retention.apply(event, seq: seq)
+        case .export(let export):
+            // Giving a bundle away is a read of its matters: the same grants must cover it.
+            return permits(AccessEvent.Access(credential: export.credential, command: "export", matters: export.matters,
+                                  allMatters: false, seqRange: nil, reason: nil))
         case .grant(let grant):
             defer { grants[grant.credential] = grant }
             if grants[grant.credential] != nil { return "'\(grant.credential)' is granted again without a revocation" }

@@ -27,6 +27,8 @@ public struct CommunicationReport: Sendable {
     public var access: AccessReport?
     /// Destroyed matters among those reported on (ledger reports); nil for bundle reports.
     public var destroyed: [DestroyedMatterSummary]?
+    /// Recorded exports of the reported matters (ledger reports, master key); nil otherwise.
+    public var exports: [ExportedBundle]?
 
     public struct Gap: Sendable, Equatable {
         public var start: Int64

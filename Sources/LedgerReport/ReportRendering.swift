@@ -83,7 +83,7 @@ extension CommunicationReport {
 
     package func sections() -> [Section] {
         [matterSection(), cadenceSection(), responseTimeSection(), breachSection(), openInquirySection(),
-         correctionSection()] + destroyedSections() + accessSections()
+         correctionSection()] + destroyedSections() + exportSections() + accessSections()
     }
 
     private func matterSection() -> Section {
@@ -205,6 +205,7 @@ extension CommunicationReport {
         ])
         if access != nil { _ = object.updateValue(accessJSON(), forKey: "access") }
         if destroyed != nil { _ = object.updateValue(destroyedJSON(), forKey: "destroyed") }
+        if exports != nil { _ = object.updateValue(exportsJSON(), forKey: "exports") }
         return .object(object)
     }
 

@@ -152,7 +152,7 @@ extension Ledger {
     public var isUnlockedWithMasterKey: Bool { session.withLock { $0.principal?.isMaster ?? false } }
 
     /// Matter numbers by tag, from the key pairs the master key opens (matters without one stay unnamed).
-    private func matterNames() throws -> [Hash: String] {
+    func matterNames() throws -> [Hash: String] {
         let ring = try requireKeys()
         return try LedgerError.wrap("name matters") {
             try store.environment.read { txn in

@@ -24,6 +24,8 @@ public struct ExportOptions: Sendable {
     public var compactEntries = false
     /// Add access-log.jsonl: the access entries (below the checkpoint's size) that read an exported matter.
     public var includeAccessLog = false
+    /// SHA-256 (hex) of the X25519 public key the bundle is sealed to, for the export's entry; nil when in clear.
+    public var recipientFingerprint: String?
 
     public init(matters: [String], from: Int64? = nil, to: Int64? = nil, profile: ExportProfile = .insurer,
                 sinceCheckpoint: String? = nil, tool: String = "ledger") {
@@ -111,6 +113,13 @@ extension Ledger {
         timer.lap("render")
         let bytes = try BundleWriter.writeZip(members, to: path)
         timer.lap("write")
+        do {
+            try recordExport(options, principal: principal, members: members,
+                             entries: entries.count + selection.retention.filter { !$0.isEvent }.count, treeSize: size)
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)  // a bundle given away is a bundle on record
+            throw error
+        }
         if signs { try storeCheckpoint(note, size: size) }
         timer.lap("store")
         let redacted = entries.reduce(0) { $0 + $1.redacted.count }
@@ -276,5 +285,27 @@ extension Ledger {
             ? try proveTree(newSize: Int64(size), oldSize: Int64(old.size), reader: reader) : []
         _ = root
         return (note, proof)
+    }
+}
+
+extension Ledger {
+    /// A profile name as an export entry records it: 1 to 64 bytes without control characters ("custom" otherwise).
+    static func recordedProfileName(_ name: String) -> String {
+        (1...64).contains(name.utf8.count) && !name.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f }
+            ? name : "custom"
+    }
+
+    /// Appends the export's entry (docs/EXPORT.md, "Every export is recorded"): who, which matters, the manifest's
+    /// digest, the recipient's key fingerprint, the size of the bundle and of the tree its proofs are against.
+    func recordExport(_ options: ExportOptions, principal: Principal, members: [ZipMember], entries: Int,
+                      treeSize: UInt64) throws {
+        guard let manifest = members.first(where: { $0.name == BundleFormat.manifest }) else {
+            throw LedgerError.corrupt("the bundle has no manifest to record")
+        }
+        let tags = Set(options.matters.compactMap { principal.matterTag($0) }).sorted { $0.hex < $1.hex }
+        let export = AccessEvent.Export(credential: principal.name, matters: tags, manifest: manifest.sha256.hex,
+                                        recipient: options.recipientFingerprint, entries: UInt64(entries),
+                                        treeSize: treeSize, profile: Self.recordedProfileName(options.profile.name))
+        try commitEvents(operation: "record the export") { _ in [.export(export)] }
     }
 }

@@ -134,7 +134,7 @@ struct ChainFold {
         switch event {
         case .hold, .release, .destroy, .rotate:
             report.add(Violation(seq: fact.seq, kind: .retentionEvent, detail: problem))
-        case .access:
+        case .access, .export:
             report.add(Violation(seq: fact.seq, kind: .accessWithoutGrant, detail: problem))
         default:
             report.add(Violation(seq: fact.seq, kind: .accessEvent, detail: problem))

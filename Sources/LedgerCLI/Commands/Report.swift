@@ -67,6 +67,7 @@ struct Report: ParsableCommand {
         let records: [ReportRecord]
         var access: AccessReport?
         var destroyed: [DestroyedMatterSummary]?
+        var exports: [ExportedBundle]?
         if let bundle {
             var options = BundleVerifyOptions()
             if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
@@ -77,13 +78,21 @@ struct Report: ParsableCommand {
             let ledger = try openUnlocked(location, keys)
             try reason.record(ledger, command: "report", matters: matter.map { [$0] } ?? [])
             records = try ReportSource.records(from: ledger, filter: filter)
-            if ledger.isUnlockedWithMasterKey { access = try ledger.accessReport(matter: matter) }
+            if ledger.isUnlockedWithMasterKey {
+                access = try ledger.accessReport(matter: matter)
+                exports = try ledger.exportLog(matter: matter).map {
+                    ExportedBundle(seq: $0.seq, at: $0.recordedAt, credential: $0.export.credential,
+                                   matters: $0.matterNames, entries: $0.export.entries, profile: $0.export.profile,
+                                   recipient: $0.export.recipient, manifest: $0.export.manifest)
+                }
+            }
             destroyed = try ledger.destroyedSummaries(matter: matter, names: Array(reportPolicy.closed.keys)
                                                                           + Array(reportPolicy.overrides.keys))
         }
         report = CommunicationReport(records: records, policy: reportPolicy, asOf: time)
         report.access = access
         report.destroyed = destroyed
+        report.exports = exports
         let text = report.render(format, policy: reportPolicy)
         if let output {
             guard !FileManager.default.fileExists(atPath: output) else {
