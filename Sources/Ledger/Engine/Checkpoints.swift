@@ -1,4 +1,5 @@
 import LMDB
+import LedgerFormat
 import MerkleLog
 import SignedNote
 
@@ -22,6 +23,15 @@ extension Ledger {
         let signer = try requireSigner()
         return try LedgerError.wrap("sign checkpoint") {
             try store.environment.read { try signedHead($0, signer: signer) }
+        }
+    }
+
+    /// Signs a bundle v2 manifest (docs/FORMAT.md, "Bundle v2") with the checkpoint's key: the returned signed note's
+    /// text is `BundleFormat.manifestHeader`, newline, the canonical manifest JSON, newline.
+    func signManifest(json: [UInt8]) throws -> String {
+        let signer = try requireSigner()
+        return try LedgerError.wrap("sign the bundle manifest") {
+            try signer.sign(BundleFormat.manifestText(json: json))
         }
     }
 
