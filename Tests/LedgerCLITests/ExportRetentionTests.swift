@@ -217,7 +217,7 @@ final class ExportRetentionTests: CLITestCase {
         try ledgerWithDestroyedMatter()
         let files = try unzipWithPython(try export(["--matter", "M-P"], to: "plain.zip"))
         XCTAssertNil(files["retention.jsonl"])
-        XCTAssertFalse(String(decoding: files["manifest.json"]!, as: UTF8.self).contains("retentionEvents"))
+        XCTAssertFalse(String(decoding: files["manifest.note"]!, as: UTF8.self).contains("retentionEvents"))
         let held = try unzipWithPython(try export(["--matter", "M-L"], to: "held.zip"))
         XCTAssertEqual(try lines(held["retention.jsonl"]).compactMap { $0["index"] as? Int }, [liveHoldSeq])
         XCTAssertEqual(try manifestCounts(held)["destroyedEntries"] as? Int, 0)
