@@ -243,6 +243,12 @@ final class ExportRetentionTests: CLITestCase {
         let files = try unzipWithPython(bundle)
         XCTAssertEqual(try lines(files["retention.jsonl"]).compactMap { $0["index"] as? Int }, [liveHoldSeq])
         try verifyBoth(bundle, expect: 0)
+        // A reader holds no signing key: its bundle is v1 (unsigned manifest.json), verified with the notice.
+        XCTAssertNotNil(files["manifest.json"])
+        XCTAssertNil(files["manifest.note"])
+        let text = try ledger(["verify-bundle", bundle, "--verifier-key", verifierKeyPath])
+        XCTAssertTrue(text.stdout.contains("notice: " + "bundle format 1: its metadata (reasons, profile, privilege "
+                                           + "log, report) is not signed"), text.summary)
     }
 
     // MARK: - Tampering: both verifiers exit 1 and name the targeted check (and [manifest]: the rezip is unsigned)
