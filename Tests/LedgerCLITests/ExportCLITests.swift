@@ -194,6 +194,12 @@ final class ExportCLITests: CLITestCase {
         let go = try notecheck(["bundle", verifierKeyPath, bundle])
         XCTAssertEqual(go.status, 0, go.summary)
         XCTAssertTrue(go.stdout.contains("entries=3"), go.summary)
+        // Go's note.Open verifies manifest.note's signature; the tlog parser then refuses it as a checkpoint (the
+        // header is domain-separated from any origin line).
+        let manifest = try write("manifest.note", String(decoding: files["manifest.note"]!, as: UTF8.self))
+        let goNote = try notecheck(["note", verifierKeyPath, manifest])
+        XCTAssertEqual(goNote.status, 1, goNote.summary)
+        XCTAssertTrue(goNote.stderr.contains("checkpoint body has 2 lines"), goNote.summary)
     }
 
     func testCompactBundleDeflatesEntriesAndVerifiesTheSame() throws {

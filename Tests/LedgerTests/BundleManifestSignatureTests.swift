@@ -27,6 +27,22 @@ final class BundleManifestSignatureTests: XCTestCase {
         XCTAssertEqual(report.notices, [])
     }
 
+    /// docs/FORMAT.md's worked manifest.note verifies with the verifier key printed beside it.
+    func testFormatDocWorkedExampleVerifies() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let doc = try String(contentsOf: root.appendingPathComponent("docs/FORMAT.md"), encoding: .utf8)
+        let section = try XCTUnwrap(doc.range(of: "## Bundle v2")).upperBound
+        let keyStart = try XCTUnwrap(doc.range(of: "verifier key `", range: section..<doc.endIndex)).upperBound
+        let key = String(doc[keyStart...].prefix { $0 != "`" })
+        let start = try XCTUnwrap(doc.range(of: "```\n" + BundleFormat.manifestHeader, range: keyStart..<doc.endIndex))
+        let end = try XCTUnwrap(doc.range(of: "```", range: start.upperBound..<doc.endIndex)).lowerBound
+        let note = String(doc[doc.index(start.lowerBound, offsetBy: 4)..<end])
+        let signed = try SignedNoteText(parsing: note)
+        XCTAssertNoThrow(try signed.verify(with: try NoteVerifierKey(text: key)))
+        XCTAssertTrue(signed.text.hasPrefix(BundleFormat.manifestHeader + "\n{"))
+    }
+
     func testChangedReasonIsRejected() throws {
         let fixture = try BundleFixture()
         let change: (inout [String: [UInt8]]) throws -> Void = { files in
