@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent verifier for client-ledger export bundles (docs/FORMAT.md, "Bundle v1").
+"""Independent verifier for client-ledger export bundles (docs/FORMAT.md, "Bundle v2" and "Bundle v1").
 
 Written from the format documents alone: Python standard library plus `cryptography` (Ed25519).
 
@@ -22,11 +22,21 @@ import zipfile
 
 MAX_FILE = 64 << 20
 MAX_TOTAL = 512 << 20
-REQUIRED = ["manifest.json", "checkpoint.txt", "verifier.key", "entries.jsonl",
-            "privilege-log.csv", "report.html", "README.txt"]
+# Every bundle has these and one manifest: manifest.note (bundle v2, signed) or manifest.json (bundle v1, unsigned).
+REQUIRED = ["checkpoint.txt", "verifier.key", "entries.jsonl", "privilege-log.csv", "report.html", "README.txt"]
+MANIFEST_V1, MANIFEST_V2 = "manifest.json", "manifest.note"
+MANIFEST_HEADER = "client-ledger export manifest v2"
+V1_NOTICE = "bundle format 1: its metadata (reasons, profile, privilege log, report) is not signed"
+MANIFEST_SCHEMA = {"format": str, "formatVersion": int, "origin": str, "tool": str, "createdAt": str,
+                   "checkpoint": dict, "selection": dict, "profile": dict, "counts": dict, "consistencyProof": bool,
+                   "digestEncoding": str, "files": dict}
+PROFILE_SCHEMA = {"name": str, "reveal": list, "redact": dict, "defaultReason": str, "explicitReveal": list,
+                  "explicitRedact": dict, "privilegedContentWithheld": bool}
+COUNT_NAMES = {"entries", "disclosedFields", "redactedFields", "privilegeLogRows", "accessEntries",
+               "retentionEvents", "destroyedEntries"}
 ACCESS_LOG = "access-log.jsonl"  # optional, added with access control (still bundle format 1)
 RETENTION = "retention.jsonl"  # optional, added with retention (still bundle format 1)
-ALLOWED = set(REQUIRED) | {"consistency.json", ACCESS_LOG, RETENTION}
+ALLOWED = set(REQUIRED) | {MANIFEST_V1, MANIFEST_V2, "consistency.json", ACCESS_LOG, RETENTION}
 REASONS = {"attorney-client privilege", "work product", "personal data", "not requested"}
 LOG_HEADER = ["seq", "occurredAt", "matter", "author", "channel", "direction", "field", "reason", "description"]
 LOG_META = ["occurredAt", "matter", "author", "channel", "direction"]
@@ -167,6 +177,32 @@ def parse_verifier_key(text):
     return name, keyhash, key[1:]
 
 
+def note_signature_ok(text, key):
+    """(body, ok): a signed note's text and whether a signature by `key` is on it and every one by it verifies.
+    Raises ValueError on a malformed note."""
+    sep = text.rfind("\n\n")
+    if sep < 0 or not text.endswith("\n") or any(ord(c) < 0x20 and c != "\n" for c in text):
+        raise ValueError("not a signed note")
+    body, sigs = text[:sep + 1], text[sep + 2:]
+    found, ok = False, True
+    for line in sigs[:-1].split("\n"):
+        if not line.startswith("\u2014 "):
+            raise ValueError("bad signature line")
+        name, _, b64 = line[2:].rpartition(" ")
+        sig = b64std(b64)
+        if key is not None and name == key[0] and sig[:4] == key[1]:
+            from cryptography.exceptions import InvalidSignature
+            from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+            found = True
+            try:
+                if len(sig) != 68:
+                    raise InvalidSignature()
+                Ed25519PublicKey.from_public_bytes(key[2]).verify(sig[4:], body.encode())
+            except InvalidSignature:
+                ok = False
+    return body, (found and ok), found
+
+
 def open_note(text, key):
     """Returns (origin, size, root, signature_ok). Raises ValueError on a malformed note."""
     sep = text.rfind("\n\n")
@@ -289,6 +325,8 @@ class Report:
     def __init__(self):
         self.violations = []
         self.warnings = []
+        self.notices = []  # e.g. a v1 bundle's unsigned metadata: not a violation, but the recipient should know
+        self.format_version = 0
         self.entries = self.disclosures = self.redactions = 0
         self.access_entries = None  # lines of access-log.jsonl; None when the bundle has none
         self.retention_events = None  # event lines of retention.jsonl; None when the bundle has none
@@ -299,29 +337,104 @@ class Report:
         self.violations.append({"check": check, "detail": detail, "entry": entry, "line": line})
 
 
-def verify(files, pinned_key_text, trusted_text):
-    r = Report()
+def parse_manifest(data, version, name):
+    """The manifest JSON object declaring this format and `version`; Malformed otherwise."""
     try:
-        manifest = strict_json(files["manifest.json"])
+        manifest = strict_json(data)
         assert isinstance(manifest, dict)
     except Exception:
-        raise Malformed("manifest.json is not a JSON object")
-    if manifest.get("format") != "client-ledger-export-bundle" or manifest.get("formatVersion") != 1:
-        raise Malformed("manifest.json does not declare client-ledger-export-bundle version 1")
+        raise Malformed("%s is not a JSON object" % name)
+    if manifest.get("format") != "client-ledger-export-bundle" or manifest.get("formatVersion") != version \
+            or isinstance(manifest.get("formatVersion"), bool):
+        raise Malformed("%s does not declare client-ledger-export-bundle version %d" % (name, version))
+    return manifest
+
+
+def load_manifest(files):
+    """(manifest, note text or None, manifest file name): exactly one of manifest.note (v2) and manifest.json (v1)."""
+    if MANIFEST_V1 in files and MANIFEST_V2 in files:
+        raise Malformed("both manifest.json and manifest.note: a bundle has one")
+    if MANIFEST_V1 in files:
+        return parse_manifest(files[MANIFEST_V1], 1, MANIFEST_V1), None, MANIFEST_V1
+    if MANIFEST_V2 not in files:
+        raise Malformed("missing file 'manifest.note' (or 'manifest.json')")
+    try:
+        text = files[MANIFEST_V2].decode("utf-8")
+        body, _, _ = note_signature_ok(text, None)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise Malformed("manifest.note is not a signed note (%s)" % e)
+    lines = body[:-1].split("\n")
+    if len(lines) != 2:
+        raise Malformed("manifest.note's text is not a header line and a JSON line")
+    return parse_manifest(lines[1].encode("utf-8"), 2, MANIFEST_V2), text, MANIFEST_V2
+
+
+def check_digests(manifest, files, own, r):
+    """Every other file is listed with its SHA-256 (signed in v2), and every listed file is in the bundle."""
     listed = manifest.get("files")
-    if isinstance(listed, dict):
-        for name in sorted(files):
-            if name == "manifest.json":
-                continue
-            if not isinstance(listed.get(name), str):
-                r.fail("manifest", "%s is not listed in the manifest" % name)
-            elif listed[name] != hashlib.sha256(files[name]).hexdigest():
-                r.fail("manifest", "SHA-256 of %s differs from the manifest" % name)
-        for name in listed:
-            if name not in files or name == "manifest.json":
-                r.fail("manifest", "the manifest lists %s, which is not in the bundle" % name)
-    else:
+    if not isinstance(listed, dict):
         r.fail("manifest", "the manifest has no 'files' object")
+        return
+    signed = own == MANIFEST_V2
+    for name in sorted(files):
+        if name == own:
+            continue
+        if not isinstance(listed.get(name), str):
+            r.fail("manifest", "%s is not listed in the %smanifest" % (name, "signed " if signed else ""))
+        elif listed[name] != hashlib.sha256(files[name]).hexdigest():
+            r.fail("manifest", "%s does not match the signed manifest's digest" % name if signed
+                   else "SHA-256 of %s differs from the manifest" % name)
+    for name in listed:
+        if name not in files or name == own:
+            r.fail("manifest", "the manifest lists %s, which is not in the bundle" % name)
+
+
+def check_members(obj, schema, place, r):
+    for name, typ in schema.items():
+        if name not in obj:
+            r.fail("manifest", "%s has no '%s'" % (place, name))
+        elif not isinstance(obj[name], typ) or (typ is int and isinstance(obj[name], bool)):
+            r.fail("manifest", "%s's '%s' is not a JSON %s" % (place, name, typ.__name__))
+    for name in obj:
+        if name not in schema:
+            r.fail("manifest", "%s has an unknown member '%s'" % (place, name[:80]))
+
+
+def check_manifest_note(text, manifest, key, r):
+    """Bundle v2: manifest.note is signed by the verifier key, has the v2 header, canonical JSON, the known schema."""
+    body, ok, found = note_signature_ok(text, key)
+    if key is None:
+        r.fail("manifest", "the signature cannot be checked: there is no verifier key")
+    elif not found:
+        r.fail("manifest", "the signature is not by the verifier key (%s)" % key[0])
+    elif not ok:
+        r.fail("manifest", "the signature does not verify")
+    header, json_line = body[:-1].split("\n")
+    if header != MANIFEST_HEADER:
+        r.fail("manifest", "manifest.note's header is not the bundle v2 manifest header")
+    canonical = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if canonical != json_line:
+        r.fail("manifest", "manifest.note's JSON is not canonical (keys sorted, no whitespace)")
+    check_members(manifest, MANIFEST_SCHEMA, "the manifest", r)
+    if isinstance(manifest.get("profile"), dict):
+        check_members(manifest["profile"], PROFILE_SCHEMA, "the manifest's profile", r)
+    if isinstance(manifest.get("counts"), dict):
+        for name, value in manifest["counts"].items():
+            if name not in COUNT_NAMES or not isinstance(value, int) or isinstance(value, bool):
+                r.fail("manifest", "the manifest's counts.%s is unknown or not an integer" % name[:80])
+    if isinstance(manifest.get("selection"), dict):
+        for name in manifest["selection"]:
+            if name not in ("matters", "matterCount", "from", "to"):
+                r.fail("manifest", "the manifest's selection has an unknown member '%s'" % name[:80])
+
+
+def verify(files, pinned_key_text, trusted_text):
+    r = Report()
+    manifest, note_text, own = load_manifest(files)
+    r.format_version = 2 if note_text is not None else 1
+    if note_text is None:
+        r.notices.append(V1_NOTICE)
+    check_digests(manifest, files, own, r)
 
     key = None
     if pinned_key_text is not None:
@@ -335,6 +448,9 @@ def verify(files, pinned_key_text, trusted_text):
             key = parse_verifier_key(files["verifier.key"].decode("utf-8"))
         except (ValueError, UnicodeDecodeError) as e:
             r.fail("verifier-key", "verifier.key is not a verifier key: %s" % e)
+
+    if note_text is not None:
+        check_manifest_note(note_text, manifest, key, r)
 
     size = root = None
     try:
@@ -964,7 +1080,8 @@ def main(argv):
         print("verify_bundle: error: %s" % e, file=sys.stderr)
         return 64
     if args.json:
-        print(json.dumps({"ok": not report.violations, "origin": report.origin, "treeSize": report.size,
+        print(json.dumps({"ok": not report.violations, "formatVersion": report.format_version,
+                          "notices": report.notices, "origin": report.origin, "treeSize": report.size,
                           "root": report.root, "entries": report.entries, "disclosures": report.disclosures,
                           "redactions": report.redactions, "warnings": report.warnings,
                           **({} if report.access_entries is None else {"accessEntries": report.access_entries}),
@@ -975,6 +1092,7 @@ def main(argv):
     else:
         for w in report.warnings:
             print("verify_bundle: warning: " + w, file=sys.stderr)
+        print("format:     bundle v%d%s" % (report.format_version, " (manifest signed)" if report.format_version >= 2 else ""))
         print("origin:     %s" % report.origin)
         print("checkpoint: size %d, root %s" % (report.size, report.root))
         print("entries:    %d (%d fields disclosed, %d redacted)" % (report.entries, report.disclosures, report.redactions))
@@ -983,6 +1101,8 @@ def main(argv):
         if report.retention_events is not None:
             print("retention:  %d events, %d destroyed entries" % (report.retention_events, report.destroyed_entries))
         print("result:     %s" % ("VALID" if not report.violations else "INVALID (%d violations)" % len(report.violations)))
+        for n in report.notices:
+            print("notice: " + n)
         for v in report.violations[:1000]:
             where = ("entry %d: " % v["entry"]) if v["entry"] is not None else (("line %d: " % v["line"]) if v["line"] else "")
             print("violation: %s[%s] %s" % (where, v["check"], v["detail"]))

@@ -113,6 +113,11 @@ public struct BundleReport: Sendable {
     public var consistencyPresent = false
     public var trustedChecked = false
     public var warnings: [String] = []
+    /// 1 or 2: which bundle format was read (0 until its manifest is read).
+    public var formatVersion = 0
+    /// Facts the recipient should know that are not violations: a v1 bundle's unsigned metadata
+    /// (`BundleFormat.v1Notice`).
+    public var notices: [String] = []
     public var violations: [BundleViolation] = []
     public var durationMicroseconds: Int64 = 0
 
@@ -132,6 +137,7 @@ public struct BundleReport: Sendable {
     public var json: JSONValue {
         .object(JSONObject([
             ("ok", .bool(isValid)),
+            ("formatVersion", .integer(Int64(formatVersion))),
             ("origin", .string(origin)),
             ("treeSize", .integer(Int64(treeSize))),
             ("root", .string(root)),
@@ -144,6 +150,7 @@ public struct BundleReport: Sendable {
             ("trustedChecked", .bool(trustedChecked)),
             ("durationMicroseconds", .integer(durationMicroseconds)),
             ("warnings", .array(warnings.map { .string($0) })),
+            ("notices", .array(notices.map { .string($0) })),
             ("violationCount", .integer(Int64(violations.count))),
             ("violations", .array(violations.prefix(1000).map(\.json))),
         ]))
@@ -169,6 +176,7 @@ public struct BundleReport: Sendable {
             : consistencyPresent ? "proof not checked (the checkpoint did not open)" : "no proof in bundle"
         let consistency = proof + (trustedChecked ? ", trusted checkpoint checked" : "")
         return [
+            "format:       bundle v\(formatVersion)\(formatVersion >= 2 ? " (manifest signed)" : "")",
             "origin:       \(origin)",
             "checkpoint:   size \(treeSize), root \(root)",
             "entries:      \(entries) (\(disclosures) fields disclosed, \(redactions) redacted)",
@@ -177,6 +185,6 @@ public struct BundleReport: Sendable {
             "consistency:  \(consistency)",
             String(format: "time:         %.3f s (%d entries/s)", seconds, rate),
             "result:       \(isValid ? "VALID" : "INVALID (\(violations.count) violations)")",
-        ]
+        ] + notices.map { "notice: \($0)" }
     }
 }

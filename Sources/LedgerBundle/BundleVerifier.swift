@@ -55,10 +55,14 @@ public enum BundleVerifier {
     private static func check(_ files: [String: [UInt8]], digests: [String: BundleReader.DigestedFile],
                               options: BundleVerifyOptions, keepRevealed: Bool, timer: inout PhaseTimer,
                               into report: inout BundleReport) throws -> [EntryFacts] {
-        let manifest = try ManifestCheck.parse(files[BundleFormat.manifest])
-        ManifestCheck.checkDigests(manifest, files: digests, into: &report)
+        let loaded = try ManifestCheck.load(files)
+        report.formatVersion = loaded.formatVersion
+        if loaded.note == nil { report.notices.append(BundleFormat.v1Notice) }
+        ManifestCheck.checkDigests(loaded, files: digests, into: &report)
         let key = try CheckpointCheck.verifierKey(pinned: options.pinnedVerifierKey,
                                                   bundled: files[BundleFormat.verifierKey]!, into: &report)
+        ManifestNoteCheck.check(loaded, key: key, into: &report)
+        let manifest = loaded.object
         let checkpoint = CheckpointCheck.check(String(decoding: files[BundleFormat.checkpoint]!, as: UTF8.self),
                                                key: key, into: &report)
         if let shown = checkpoint.shown { ManifestCheck.checkCheckpoint(manifest, checkpoint: shown, into: &report) }

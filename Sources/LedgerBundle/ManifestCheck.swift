@@ -2,40 +2,82 @@ import LedgerFormat
 import RecordFormats
 import SignedNote
 
-/// manifest.json, the one file that cannot hash itself: its claims checked against the other files.
+/// The bundle's manifest: manifest.json (bundle v1, unsigned) or manifest.note (bundle v2, signed by the firm), the
+/// one file that cannot hash itself; its claims checked against the other files.
+struct Manifest {
+    /// The manifest's JSON object.
+    let object: JSONObject
+    /// 1 or 2: which manifest file the bundle has.
+    let formatVersion: Int
+    /// Bundle v2: manifest.note as parsed (its signature not yet checked).
+    let note: SignedNoteText?
+    /// The file holding it: manifest.json or manifest.note.
+    var fileName: String { note == nil ? BundleFormat.manifest : BundleFormat.manifestNote }
+}
+
 enum ManifestCheck {
-    /// The manifest as a JSON object declaring this format and version; anything else is not a bundle.
-    static func parse(_ bytes: [UInt8]?) throws -> JSONObject {
-        guard let bytes, case .object(let manifest)? = try? JSONParser.parse(bytes) else {
-            throw BundleError.malformed("manifest.json is not a JSON object")
+    /// The bundle's one manifest: manifest.note (v2) or manifest.json (v1), never both or neither. Throws
+    /// `BundleError.malformed` when the bundle cannot be read as either version.
+    static func load(_ files: [String: [UInt8]]) throws -> Manifest {
+        switch (files[BundleFormat.manifest], files[BundleFormat.manifestNote]) {
+        case (nil, nil):
+            throw BundleError.malformed("missing file '\(BundleFormat.manifestNote)' (or '\(BundleFormat.manifest)')")
+        case (_?, _?):
+            throw BundleError.malformed("both \(BundleFormat.manifest) and \(BundleFormat.manifestNote): a bundle has one")
+        case (let json?, nil):
+            return Manifest(object: try parse(json, version: BundleFormat.formatVersion1, file: BundleFormat.manifest),
+                            formatVersion: BundleFormat.formatVersion1, note: nil)
+        case (nil, let note?):
+            return try loadNote(note)
         }
-        guard manifest["formatVersion"]?.integerValue == Int64(BundleFormat.formatVersion),
+    }
+
+    /// manifest.note: a signed note whose text is two lines, a header and a JSON object declaring version 2.
+    private static func loadNote(_ bytes: [UInt8]) throws -> Manifest {
+        let file = BundleFormat.manifestNote
+        let note: SignedNoteText
+        do { note = try SignedNoteText(parsing: bytes) } catch {
+            throw BundleError.malformed("\(file) is not a signed note (\(error))")
+        }
+        let lines = note.text.utf8.dropLast().split(separator: 0x0a, omittingEmptySubsequences: false)
+        guard lines.count == 2 else { throw BundleError.malformed("\(file)'s text is not a header line and a JSON line") }
+        let object = try parse(Array(lines[1]), version: BundleFormat.formatVersion, file: file)
+        return Manifest(object: object, formatVersion: BundleFormat.formatVersion, note: note)
+    }
+
+    /// The manifest as a JSON object declaring this format and `version`; anything else is not a bundle.
+    private static func parse(_ bytes: [UInt8], version: Int, file: String) throws -> JSONObject {
+        guard case .object(let manifest)? = try? JSONParser.parse(bytes) else {
+            throw BundleError.malformed("\(file) is not a JSON object")
+        }
+        guard manifest["formatVersion"]?.integerValue == Int64(version),
               manifest["format"]?.stringValue == BundleFormat.formatName else {
-            throw BundleError.malformed(
-                "manifest.json does not declare \(BundleFormat.formatName) version \(BundleFormat.formatVersion)")
+            throw BundleError.malformed("\(file) does not declare \(BundleFormat.formatName) version \(version)")
         }
         return manifest
     }
 
     /// Every other file is listed with its SHA-256, and every listed file is in the bundle.
-    static func checkDigests(_ manifest: JSONObject, files: [String: BundleReader.DigestedFile],
+    static func checkDigests(_ manifest: Manifest, files: [String: BundleReader.DigestedFile],
                              into report: inout BundleReport) {
-        guard case .object(let listed)? = manifest["files"] else {
+        guard case .object(let listed)? = manifest.object["files"] else {
             report.fail(.manifest, "the manifest has no 'files' object")
             return
         }
-        for (name, file) in files.sorted(by: { $0.key < $1.key }) where name != BundleFormat.manifest {
+        let signed = manifest.note != nil
+        for (name, file) in files.sorted(by: { $0.key < $1.key }) where name != manifest.fileName {
             guard let expected = listed[name]?.stringValue else {
-                report.fail(.manifest, "\(name) is not listed in the manifest")
+                report.fail(.manifest, "\(name) is not listed in the \(signed ? "signed " : "")manifest")
                 continue
             }
             let actual = file.sha256.hex
             if expected != actual {
-                report.fail(.manifest, "SHA-256 of \(name) is \(actual), the manifest says \(expected)",
+                report.fail(.manifest, signed ? "\(name) does not match the signed manifest's digest"
+                                              : "SHA-256 of \(name) is \(actual), the manifest says \(expected)",
                             expected: expected, found: actual)
             }
         }
-        for name in listed.keys where files[name] == nil || name == BundleFormat.manifest {
+        for name in listed.keys where files[name] == nil || name == manifest.fileName {
             report.fail(.manifest, "the manifest lists \(name), which is not in the bundle")
         }
     }

@@ -63,7 +63,8 @@ final class ExportAccessLogTests: CLITestCase {
     }
 
 
-    /// Rezips `files` with Python, the manifest's file hashes and counts recomputed: only the targeted check fails.
+    /// Rezips `files` with Python, the manifest's file hashes and counts recomputed but not signed (the tests do not
+    /// hold the firm's key): the targeted check fails, and [manifest] (the signature does not verify).
     private func rezip(_ files: [String: Data]) throws -> String {
         let dir = temp.appendingPathComponent("rezip-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -73,7 +74,8 @@ final class ExportAccessLogTests: CLITestCase {
         import hashlib, json, os, sys, zipfile
         d, out = sys.argv[1], sys.argv[2]
         files = {n: open(os.path.join(d, n), "rb").read() for n in sorted(os.listdir(d))}
-        m = json.loads(files["manifest.json"])
+        \(Self.pythonManifestHelpers)
+        m = load_manifest(files)
         entries = [json.loads(l) for l in files["entries.jsonl"].splitlines()]
         c = m["counts"]
         c["entries"] = len(entries)
@@ -81,8 +83,7 @@ final class ExportAccessLogTests: CLITestCase {
         c["redactedFields"] = c["privilegeLogRows"] = sum(len(e["redacted"]) for e in entries)
         if "access-log.jsonl" in files:
             c["accessEntries"] = len(files["access-log.jsonl"].splitlines())
-        m["files"] = {n: hashlib.sha256(b).hexdigest() for n, b in files.items() if n != "manifest.json"}
-        files["manifest.json"] = (json.dumps(m, sort_keys=True, separators=(",", ":")) + "\\n").encode()
+        store_manifest(files, m)
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
             for n, b in files.items():
                 z.writestr(n, b)
@@ -133,7 +134,7 @@ final class ExportAccessLogTests: CLITestCase {
         let otherRead = try XCTUnwrap(all.first { $0["command"] as? String == "show" && $0["credential"] as? String
                                                     == "master" }?["seq"] as? Int)
         XCTAssertFalse(found.contains(otherRead), "the master's read of M-2 alone is not M-1's")
-        let manifest = try jsonObject(String(decoding: files["manifest.json"]!, as: UTF8.self))
+        let manifest = try manifestObject(files)
         XCTAssertEqual((manifest["counts"] as? [String: Any])?["accessEntries"] as? Int, 5)
         let summary = try ledger(["verify-bundle", bundle, "--verifier-key", verifierKeyPath])
         XCTAssertTrue(summary.stdout.contains("access log:   5 access entries"), summary.summary)
@@ -144,9 +145,9 @@ final class ExportAccessLogTests: CLITestCase {
     func testWithoutTheFlagTheBundleHasNoAccessLog() throws {
         try ledgerWithReads()
         let files = try unzipWithPython(try export(["--matter", "M-1"], to: "plain.zip"))
-        XCTAssertEqual(Set(files.keys), ["manifest.json", "checkpoint.txt", "verifier.key", "entries.jsonl",
+        XCTAssertEqual(Set(files.keys), ["manifest.note", "checkpoint.txt", "verifier.key", "entries.jsonl",
                                          "privilege-log.csv", "report.html", "README.txt"])
-        let manifest = String(decoding: files["manifest.json"]!, as: UTF8.self)
+        let manifest = String(decoding: files["manifest.note"]!, as: UTF8.self)
         let readme = String(decoding: files["README.txt"]!, as: UTF8.self)
         XCTAssertFalse(manifest.contains("accessEntries") || readme.contains("access-log"), manifest + readme)
     }
@@ -162,7 +163,7 @@ final class ExportAccessLogTests: CLITestCase {
                        "a refused export records no read")
     }
 
-    // MARK: - Tampering: both verifiers exit 1 and name only the targeted check
+    // MARK: - Tampering: both verifiers exit 1 and name the targeted check (and [manifest]: the rezip is unsigned)
 
     private func tamperedAccessLog(_ edit: (inout [[String: Any]]) throws -> Void) throws -> String {
         var files = try accessBundle().files
@@ -179,8 +180,8 @@ final class ExportAccessLogTests: CLITestCase {
             log[0]["leaf"] = leaf.base64EncodedString()
         }
         let (s, p) = try verifyBoth(bundle, expect: 1)
-        XCTAssertEqual(s, ["access-inclusion-proof"])
-        XCTAssertEqual(p, ["access-inclusion-proof"])
+        XCTAssertEqual(s, ["access-inclusion-proof", "manifest"])
+        XCTAssertEqual(p, ["access-inclusion-proof", "manifest"])
     }
 
     func testDroppedProofHashFails() throws {
@@ -190,8 +191,8 @@ final class ExportAccessLogTests: CLITestCase {
             log[1]["inclusionProof"] = proof
         }
         let (s, p) = try verifyBoth(bundle, expect: 1)
-        XCTAssertEqual(s, ["access-inclusion-proof"])
-        XCTAssertEqual(p, ["access-inclusion-proof"])
+        XCTAssertEqual(s, ["access-inclusion-proof", "manifest"])
+        XCTAssertEqual(p, ["access-inclusion-proof", "manifest"])
     }
 
     /// A bundle of M-1 and M-2 with its access log, M-2's entries then removed: the master's read of M-2 alone
@@ -204,8 +205,8 @@ final class ExportAccessLogTests: CLITestCase {
         let log = String(decoding: files["privilege-log.csv"]!, as: UTF8.self).components(separatedBy: "\r\n")
         files["privilege-log.csv"] = Data(log.filter { !$0.hasPrefix("\(other),") }.joined(separator: "\r\n").utf8)
         let (s, p) = try verifyBoth(try rezip(files), expect: 1)
-        XCTAssertEqual(s, ["access-matter"])
-        XCTAssertEqual(p, ["access-matter"])
+        XCTAssertEqual(s, ["access-matter", "manifest"])
+        XCTAssertEqual(p, ["access-matter", "manifest"])
     }
 
     func testAccessEntriesOutOfOrderOrOfAnotherIndexFail() throws {
@@ -225,7 +226,7 @@ final class ExportAccessLogTests: CLITestCase {
                    at: 0)
         files["access-log.jsonl"] = try jsonlData(log)
         let (s, p) = try verifyBoth(try rezip(files), expect: 1)
-        XCTAssertEqual(s, ["access-leaf-malformed"])
-        XCTAssertEqual(p, ["access-leaf-malformed"])
+        XCTAssertEqual(s, ["access-leaf-malformed", "manifest"])
+        XCTAssertEqual(p, ["access-leaf-malformed", "manifest"])
     }
 }

@@ -91,10 +91,11 @@ final class ExportCLITests: CLITestCase {
         warnings.simplefilter("ignore")
         spec = json.load(open(sys.argv[1]))
         members = [(n, open(p, "rb").read()) for n, p in spec["members"]]
+        \(Self.pythonManifestHelpers)
         if spec["fix"]:
-            m = json.loads(dict(members)["manifest.json"])
-            m["files"] = {n: hashlib.sha256(d).hexdigest() for n, d in members if n != "manifest.json"}
-            members = [(n, (json.dumps(m, sort_keys=True, separators=(",", ":")) + "\\n").encode() if n == "manifest.json" else d) for n, d in members]
+            files = dict(members)
+            store_manifest(files, load_manifest(files))
+            members = [(n, files[n] if n in ("manifest.json", "manifest.note") else d) for n, d in members]
         with zipfile.ZipFile(spec["out"], "w", zipfile.ZIP_DEFLATED) as z:
             for n, d in members:
                 z.writestr(n, d)
@@ -176,7 +177,7 @@ final class ExportCLITests: CLITestCase {
         XCTAssertTrue(unpinned.stdout.contains("VALID"), unpinned.summary)
 
         let files = try unzipWithPython(bundle)
-        XCTAssertEqual(Set(files.keys), ["manifest.json", "checkpoint.txt", "verifier.key", "entries.jsonl",
+        XCTAssertEqual(Set(files.keys), ["manifest.note", "checkpoint.txt", "verifier.key", "entries.jsonl",
                                          "privilege-log.csv", "report.html", "README.txt"])
         for (name, data) in files {
             let text = String(decoding: data, as: UTF8.self)
@@ -193,6 +194,12 @@ final class ExportCLITests: CLITestCase {
         let go = try notecheck(["bundle", verifierKeyPath, bundle])
         XCTAssertEqual(go.status, 0, go.summary)
         XCTAssertTrue(go.stdout.contains("entries=3"), go.summary)
+        // Go's note.Open verifies manifest.note's signature; the tlog parser then refuses it as a checkpoint (the
+        // header is domain-separated from any origin line).
+        let manifest = try write("manifest.note", String(decoding: files["manifest.note"]!, as: UTF8.self))
+        let goNote = try notecheck(["note", verifierKeyPath, manifest])
+        XCTAssertEqual(goNote.status, 1, goNote.summary)
+        XCTAssertTrue(goNote.stderr.contains("checkpoint body has 2 lines"), goNote.summary)
     }
 
     func testCompactBundleDeflatesEntriesAndVerifiesTheSame() throws {
@@ -351,6 +358,85 @@ final class ExportCLITests: CLITestCase {
         try assertRejected(bundle, check: "manifest")
     }
 
+    // MARK: - Bundle v2: the signed manifest
+
+    /// Both verifiers exit 1 and name [manifest] with `detail` (Swift and Python use the same words).
+    private func assertManifestViolation(_ bundle: String, _ detail: String, file: StaticString = #filePath,
+                                         line: UInt = #line) throws {
+        let (s, p) = try verifyBoth(bundle, ["--verifier-key", verifierKeyPath], expect: 1, file: file, line: line)
+        for r in [s, p] {
+            let violations = try jsonObject(r.stdoutLines.first ?? "{}")["violations"] as? [[String: Any]] ?? []
+            XCTAssertTrue(violations.contains { $0["check"] as? String == "manifest" && $0["detail"] as? String == detail },
+                          "no [manifest] \(detail): \(r.summary)", file: file, line: line)
+        }
+    }
+
+    /// entries.jsonl with one "attorney-client privilege" reason changed to "not requested".
+    private func changedReason(_ files: inout [String: Data]) {
+        let text = String(decoding: files["entries.jsonl"]!, as: UTF8.self)
+        let at = text.range(of: #""reason":"attorney-client privilege""#)!
+        files["entries.jsonl"] = Data(text.replacingCharacters(in: at, with: #""reason":"not requested""#).utf8)
+    }
+
+    func testV2BundleHasASignedManifestNote() throws {
+        try populatedLedger()
+        let (bundle, _) = try export(["--matter", "M-1"])
+        let files = try unzipWithPython(bundle)
+        XCTAssertNil(files["manifest.json"])
+        let note = String(decoding: try XCTUnwrap(files["manifest.note"]), as: UTF8.self)
+        XCTAssertTrue(note.hasPrefix("client-ledger export manifest v2\n{"), note)
+        XCTAssertEqual(try manifestObject(files)["formatVersion"] as? Int, 2)
+        let (s, p) = try verifyBoth(bundle, ["--verifier-key", verifierKeyPath], expect: 0)
+        for r in [s, p] {
+            let report = try jsonObject(r.stdoutLines[0])
+            XCTAssertEqual(report["formatVersion"] as? Int, 2, r.summary)
+            XCTAssertEqual(report["notices"] as? [String], [], r.summary)
+        }
+    }
+
+    func testRejectsChangedRedactionReason() throws {
+        try populatedLedger()
+        try assertManifestViolation(try tamper({ changedReason(&$0) }, fixManifest: false),
+                                    "entries.jsonl does not match the signed manifest's digest")
+        // The privilege log changed to match and the manifest re-hashed: the signature no longer verifies.
+        try assertManifestViolation(try tamper({ changedReason(&$0) }), "the signature does not verify")
+    }
+
+    func testRejectsChangedProfileInTheManifest() throws {
+        try populatedLedger()
+        let bundle = try tamper({ files in
+            let text = String(decoding: files["manifest.note"]!, as: UTF8.self)
+            let changed = text.replacingOccurrences(of: #""defaultReason":"attorney-client privilege""#,
+                                                    with: #""defaultReason":"not requested""#)
+            XCTAssertNotEqual(changed, text)
+            files["manifest.note"] = Data(changed.utf8)
+        }, fixManifest: false)
+        try assertManifestViolation(bundle, "the signature does not verify")
+    }
+
+    func testRejectsChangedReportEvenWhenReHashed() throws {
+        try populatedLedger()
+        let edit: (inout [String: Data]) throws -> Void = { $0["report.html"]!.append(Data("<p>ok</p>".utf8)) }
+        try assertManifestViolation(try tamper(edit, fixManifest: false),
+                                    "report.html does not match the signed manifest's digest")
+        try assertManifestViolation(try tamper(edit), "the signature does not verify")
+    }
+
+    func testRejectsAManifestNotSignedByTheVerifierKey() throws {
+        try populatedLedger()
+        // The signature line renamed (as if by a key of another name): the verifier key's signature is missing.
+        let bundle = try tamper({ files in
+            let note = String(decoding: files["manifest.note"]!, as: UTF8.self)
+            let block = note[note.range(of: "\n\n", options: .backwards)!.upperBound...]
+            let forged = block.replacingOccurrences(of: "\u{2014} ", with: "\u{2014} x")
+            files["manifest.note"] = Data((note[..<note.range(of: "\n\n", options: .backwards)!.upperBound] + forged).utf8)
+        }, fixManifest: false)
+        let (s, p) = try verifyBoth(bundle, ["--verifier-key", verifierKeyPath], expect: 1)
+        for r in [s, p] {
+            XCTAssertTrue(r.stdout.contains("the signature is not by the verifier key"), r.summary)
+        }
+    }
+
     func testHostileZipsAreRejectedAsUnreadable() throws {
         try populatedLedger()
         let (bundle, _) = try export(["--matter", "M-1"])
@@ -366,10 +452,15 @@ final class ExportCLITests: CLITestCase {
                                    to: "unexpected.zip", fixManifest: false)
         let missing = try rezip(members(files).filter { $0.0 != "entries.jsonl" },
                                 to: "missing.zip", fixManifest: false)
-        let badJSON = try rezip(members(files).map { $0.0 == "manifest.json" ? ($0.0, Data("{not json".utf8)) : $0 },
+        let badJSON = try rezip(members(files).map { $0.0 == "manifest.note" ? ($0.0, Data("{not json".utf8)) : $0 },
                                 to: "badjson.zip", fixManifest: false)
+        let bothManifests = try rezip(members(files) + [("manifest.json", Data("{}\n".utf8))],
+                                      to: "both-manifests.zip", fixManifest: false)
+        let noManifest = try rezip(members(files).filter { $0.0 != "manifest.note" },
+                                   to: "no-manifest.zip", fixManifest: false)
         let notZip = try write("notzip.zip", "this is not a zip file")
-        for path in [traversal, absolute, duplicate, huge, unexpected, missing, badJSON, notZip] {
+        for path in [traversal, absolute, duplicate, huge, unexpected, missing, badJSON, bothManifests, noManifest,
+                     notZip] {
             let (s, p) = try verifyBoth(path, expect: 65)
             XCTAssertTrue(s.stderr.contains("not a readable export bundle"), s.summary)
             XCTAssertTrue(p.stderr.contains("not a readable export bundle"), p.summary)
@@ -464,7 +555,7 @@ final class ExportCLITests: CLITestCase {
         XCTAssertEqual(Set(try revealed(entries[0]).keys), ["matter", "occurredAt", "channel", "direction"])
         XCTAssertEqual(redactions(entries[0])["author"], "personal data")
         XCTAssertEqual(redactions(entries[0])["kind"], "not requested")
-        XCTAssertTrue(String(decoding: files["manifest.json"]!, as: UTF8.self).contains(#""name":"broker""#))
+        XCTAssertTrue(String(decoding: files["manifest.note"]!, as: UTF8.self).contains(#""name":"broker""#))
         try verifyBoth(bundle, expect: 0)
         let revealsContent = try write("p2.json", #"{"name":"leaky","reveal":["summary"]}"#)
         try export(["--matter", "M-1", "--profile-file", revealsContent], to: "leaky.zip", expect: 64)
@@ -560,7 +651,7 @@ final class ExportCLITests: CLITestCase {
         XCTAssertEqual(r.status, 1, r.summary)
         let violations = try XCTUnwrap(try jsonObject(r.stdoutLines[0])["violations"] as? [[String: Any]])
         let v = try XCTUnwrap(violations.first { $0["check"] as? String == "manifest" }, r.stdout)
-        let listed = try jsonObject(String(decoding: files["manifest.json"]!, as: UTF8.self))["files"] as? [String: Any]
+        let listed = try manifestObject(files)["files"] as? [String: Any]
         XCTAssertEqual(v["expected"] as? String, try XCTUnwrap(listed?["report.html"] as? String))
         XCTAssertEqual((v["found"] as? String)?.count, 64)
         XCTAssertNotEqual(v["found"] as? String, v["expected"] as? String)

@@ -76,6 +76,8 @@ final class ExportRetentionTests: CLITestCase {
     /// Both verifiers exit 1 and report exactly `expected`.
     private func assertFails(_ bundle: String, with expected: Set<String>, file: StaticString = #filePath,
                              line: UInt = #line) throws {
+        // Every tampered bundle here is rezipped without the firm's key: the signed manifest names it too.
+        let expected = expected.union(["manifest"])
         let (s, p) = try verifyBoth(bundle, expect: 1, file: file, line: line)
         XCTAssertEqual(s, expected, "ledger verify-bundle", file: file, line: line)
         XCTAssertEqual(p, expected, "verify_bundle.py", file: file, line: line)
@@ -91,12 +93,12 @@ final class ExportRetentionTests: CLITestCase {
     }
 
     private func manifestCounts(_ files: [String: Data]) throws -> [String: Any] {
-        try XCTUnwrap(try jsonObject(String(decoding: files["manifest.json"]!, as: UTF8.self))["counts"]
+        try XCTUnwrap(try manifestObject(files)["counts"]
             as? [String: Any])
     }
 
     /// Rezips `files` with Python, the manifest's file hashes and counts recomputed (the retention counts only when
-    /// `fixRetentionCounts`): only the targeted check fails.
+    /// `fixRetentionCounts`), unsigned: the targeted check fails, and [manifest] (the signature does not verify).
     private func rezip(_ files: [String: Data], fixRetentionCounts: Bool = true) throws -> String {
         let dir = temp.appendingPathComponent("rezip-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -106,7 +108,8 @@ final class ExportRetentionTests: CLITestCase {
         import base64, hashlib, json, os, sys, zipfile
         d, out, fix = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
         files = {n: open(os.path.join(d, n), "rb").read() for n in sorted(os.listdir(d))}
-        m = json.loads(files["manifest.json"])
+        \(Self.pythonManifestHelpers)
+        m = load_manifest(files)
         entries = [json.loads(l) for l in files["entries.jsonl"].splitlines()]
         c = m["counts"]
         c["entries"] = len(entries)
@@ -119,8 +122,7 @@ final class ExportRetentionTests: CLITestCase {
                 kinds = [base64.b64decode(json.loads(l)["leaf"])[0] for l in files["retention.jsonl"].splitlines()]
                 c["retentionEvents"] = sum(1 for k in kinds if k == 3)
                 c["destroyedEntries"] = len(kinds) - c["retentionEvents"]
-        m["files"] = {n: hashlib.sha256(b).hexdigest() for n, b in files.items() if n != "manifest.json"}
-        files["manifest.json"] = (json.dumps(m, sort_keys=True, separators=(",", ":")) + "\\n").encode()
+        store_manifest(files, m)
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
             for n, b in files.items():
                 z.writestr(n, b)
@@ -215,7 +217,7 @@ final class ExportRetentionTests: CLITestCase {
         try ledgerWithDestroyedMatter()
         let files = try unzipWithPython(try export(["--matter", "M-P"], to: "plain.zip"))
         XCTAssertNil(files["retention.jsonl"])
-        XCTAssertFalse(String(decoding: files["manifest.json"]!, as: UTF8.self).contains("retentionEvents"))
+        XCTAssertFalse(String(decoding: files["manifest.note"]!, as: UTF8.self).contains("retentionEvents"))
         let held = try unzipWithPython(try export(["--matter", "M-L"], to: "held.zip"))
         XCTAssertEqual(try lines(held["retention.jsonl"]).compactMap { $0["index"] as? Int }, [liveHoldSeq])
         XCTAssertEqual(try manifestCounts(held)["destroyedEntries"] as? Int, 0)
@@ -241,9 +243,15 @@ final class ExportRetentionTests: CLITestCase {
         let files = try unzipWithPython(bundle)
         XCTAssertEqual(try lines(files["retention.jsonl"]).compactMap { $0["index"] as? Int }, [liveHoldSeq])
         try verifyBoth(bundle, expect: 0)
+        // A reader holds no signing key: its bundle is v1 (unsigned manifest.json), verified with the notice.
+        XCTAssertNotNil(files["manifest.json"])
+        XCTAssertNil(files["manifest.note"])
+        let text = try ledger(["verify-bundle", bundle, "--verifier-key", verifierKeyPath])
+        XCTAssertTrue(text.stdout.contains("notice: " + "bundle format 1: its metadata (reasons, profile, privilege "
+                                           + "log, report) is not signed"), text.summary)
     }
 
-    // MARK: - Tampering: both verifiers exit 1 and name only the targeted check
+    // MARK: - Tampering: both verifiers exit 1 and name the targeted check (and [manifest]: the rezip is unsigned)
 
     func testOneChangedByteOfADestroyedLeafFailsItsProof() throws {
         let bundle = try tamperedRetention { log in
@@ -270,11 +278,11 @@ final class ExportRetentionTests: CLITestCase {
 
     func testAWrongManifestCountFails() throws {
         var files = try destroyedBundle().files
-        var manifest = try jsonObject(String(decoding: files["manifest.json"]!, as: UTF8.self))
-        var counts = try XCTUnwrap(manifest["counts"] as? [String: Any])
-        counts["destroyedEntries"] = 3
-        manifest["counts"] = counts
-        files["manifest.json"] = try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys])
+        // Rewritten without the firm's key: the counts check and the signature check both name [manifest].
+        let text = String(decoding: files["manifest.note"]!, as: UTF8.self)
+        files["manifest.note"] = Data(text.replacingOccurrences(of: #""destroyedEntries":2"#,
+                                                                with: #""destroyedEntries":3"#).utf8)
+        XCTAssertNotEqual(files["manifest.note"], Data(text.utf8))
         try assertFails(try rezip(files, fixRetentionCounts: false), with: ["manifest"])
     }
 

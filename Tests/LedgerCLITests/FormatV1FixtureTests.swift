@@ -57,6 +57,17 @@ final class FormatV1FixtureTests: CLITestCase {
         XCTAssertEqual(swift.status, 0, "ledger verify-bundle: " + swift.summary)
         let python = try pythonVerifyBundle([bundle] + trusted)
         XCTAssertEqual(python.status, 0, "verify_bundle.py: " + python.summary)
+        // A v1 bundle's metadata is not signed: both verifiers say so, in text and JSON.
+        let notice = "notice: bundle format 1: its metadata (reasons, profile, privilege log, report) is not signed"
+        XCTAssertTrue(swift.stdout.contains(notice), swift.summary)
+        XCTAssertTrue(python.stdout.contains(notice), python.summary)
+        let json = try ledger(["verify-bundle", bundle, "--json"] + trusted)
+        let pyJSON = try pythonVerifyBundle([bundle, "--json"] + trusted)
+        for r in [json, pyJSON] {
+            let report = try jsonObject(r.stdoutLines[0])
+            XCTAssertEqual(report["formatVersion"] as? Int, 1, r.summary)
+            XCTAssertEqual(report["notices"] as? [String], [String(notice.dropFirst("notice: ".count))], r.summary)
+        }
     }
 
     func testFreshExportVerifiesAndReproducesTheCommittedEntries() throws {

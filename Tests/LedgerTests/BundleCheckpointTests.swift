@@ -40,7 +40,8 @@ final class BundleCheckpointTests: XCTestCase {
         let real = try checkpoint(fixture)
         let other = try NoteSigner(name: "other.invalid/log", seed: SecretBytes(randomCount: 32))
         let note = try other.sign(real.body)
-        let bundle = try fixture.tampered { $0[BundleFormat.checkpoint] = Array(note.utf8) }
+        // The manifest signed by the same other key: only the origin check can tell.
+        let bundle = try fixture.tampered(manifestSigner: other) { $0[BundleFormat.checkpoint] = Array(note.utf8) }
 
         let report = try BundleVerifier.verify(path: bundle,
                                                options: BundleVerifyOptions(pinnedVerifierKey: other.verifierKey.text))

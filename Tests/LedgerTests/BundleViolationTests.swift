@@ -4,6 +4,7 @@ import LedgerBundle
 import LedgerFormat
 import MerkleLog
 import RecordFormats
+import SignedNote
 import Sodium
 import XCTest
 
@@ -30,30 +31,26 @@ final class BundleFixture {
         files = try BundleReader.read(path)
     }
 
-    /// A copy of the bundle with `edit` applied to its files; the manifest's digests are recomputed unless
-    /// `fixManifest` is false.
-    func tampered(_ name: String = "tampered-\(UUID().uuidString).zip", fixManifest: Bool = true,
+    /// A copy of the bundle with `edit` applied to its files; the manifest's digests are recomputed and the manifest
+    /// signed again with the firm's key (isolating the check under test) unless `fixManifest` is false; with
+    /// `resign` false the recomputed manifest keeps its old signature (an attacker's re-hash); `manifestSigner` signs
+    /// it with another key instead of the firm's.
+    func tampered(_ name: String = "tampered-\(UUID().uuidString).zip", fixManifest: Bool = true, resign: Bool = true,
+                  manifestSigner: NoteSigner? = nil,
+                  editManifest: (inout JSONObject) throws -> Void = { _ in },
                   _ edit: (inout [String: [UInt8]]) throws -> Void) throws -> String {
         var files = self.files
         try edit(&files)
-        if fixManifest { files[BundleFormat.manifest] = try Self.manifest(files) }
+        if fixManifest {
+            let sign = manifestSigner?.manifestSigner ?? (resign ? ledger.ledger.manifestSigner : nil)
+            try BundleManifestSupport.rewrite(&files, sign: sign, editManifest)
+        }
         let out = ledger.temp.file(name)
         let members = try files.keys.sorted().map { try ZipMember.make($0, files[$0]!, method: .deflate) }
         var bytes = [UInt8]()
         try ZipWriter.write(members, date: Date(), to: { bytes.append(contentsOf: $0) })
         try Data(bytes).write(to: URL(fileURLWithPath: out))
         return out
-    }
-
-    /// manifest.json with the SHA-256 of the other files as they now are.
-    private static func manifest(_ files: [String: [UInt8]]) throws -> [UInt8] {
-        guard case .object(var manifest) = try JSONParser.parse(files[BundleFormat.manifest]!) else {
-            throw FixtureError.notAnObject
-        }
-        let digests = files.keys.sorted().filter { $0 != BundleFormat.manifest }
-            .map { ($0, JSONValue.string(Hash.sha256(files[$0]!).hex)) }
-        _ = manifest.updateValue(.object(JSONObject(digests)), forKey: "files")
-        return Array((JSONWriter.string(.object(manifest)) + "\n").utf8)
     }
 
     /// entries.jsonl as JSON objects.
@@ -198,13 +195,11 @@ final class BundleViolationTests: XCTestCase {
 
     func testCountsMismatchNamesTheManifestsCount() throws {
         let fixture = try BundleFixture()
-        let bundle = try fixture.tampered { files in
-            guard case .object(var manifest) = try JSONParser.parse(files[BundleFormat.manifest]!),
-                  case .object(var counts)? = manifest["counts"] else { return XCTFail("no counts") }
+        let bundle = try fixture.tampered(editManifest: { manifest in
+            guard case .object(var counts)? = manifest["counts"] else { return XCTFail("no counts") }
             _ = counts.updateValue(.integer(5), forKey: "entries")
             _ = manifest.updateValue(.object(counts), forKey: "counts")
-            files[BundleFormat.manifest] = Array(JSONWriter.string(.object(manifest)).utf8)
-        }
+        }) { _ in }
         let all = try violations(bundle, fixture)
         XCTAssertEqual(all.map(\.kind), [.manifest])
         XCTAssertEqual(all[0].expected, "5")

@@ -27,16 +27,10 @@ final class RetentionBundleTests: XCTestCase {
         return (t, try BundleReader.read(path))
     }
 
-    /// Writes `files` as a bundle (the manifest's digests recomputed) and verifies it with the ledger's key pinned.
+    /// Writes `files` as a bundle (the manifest's digests recomputed and signed with the firm's key) and verifies it with the ledger's key pinned.
     private func verify(_ files: [String: [UInt8]], _ t: TestLedger) throws -> BundleReport {
         var files = files
-        guard case .object(var manifest) = try JSONParser.parse(files[BundleFormat.manifest]!) else {
-            throw LedgerError.corrupt("manifest")
-        }
-        let digests = files.keys.sorted().filter { $0 != BundleFormat.manifest }
-            .map { ($0, JSONValue.string(Hash.sha256(files[$0]!).hex)) }
-        _ = manifest.updateValue(.object(JSONObject(digests)), forKey: "files")
-        files[BundleFormat.manifest] = Array((JSONWriter.string(.object(manifest)) + "\n").utf8)
+        try BundleManifestSupport.rewrite(&files, sign: t.ledger.manifestSigner)
         let members = try files.keys.sorted().map { try ZipMember.make($0, files[$0]!, method: .deflate) }
         var bytes = [UInt8]()
         try ZipWriter.write(members, date: Date(), to: { bytes.append(contentsOf: $0) })

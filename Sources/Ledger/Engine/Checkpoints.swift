@@ -1,4 +1,5 @@
 import LMDB
+import LedgerFormat
 import MerkleLog
 import SignedNote
 
@@ -23,6 +24,20 @@ extension Ledger {
         return try LedgerError.wrap("sign checkpoint") {
             try store.environment.read { try signedHead($0, signer: signer) }
         }
+    }
+
+    /// Signs a bundle v2 manifest (docs/FORMAT.md, "Bundle v2") with the checkpoint's key: the returned signed note's
+    /// text is `BundleFormat.manifestHeader`, newline, the canonical manifest JSON, newline.
+    func signManifest(json: [UInt8]) throws -> String {
+        let signer = try requireSigner()
+        return try LedgerError.wrap("sign the bundle manifest") {
+            try signer.sign(BundleFormat.manifestText(json: json))
+        }
+    }
+
+    /// Any text signed with the checkpoint's key: only for tests that forge a note the firm's key signed.
+    func signNoteForTests(_ text: String) throws -> String {
+        try requireSigner().sign(text)
     }
 
     /// The C2SP checkpoint of the tree as this transaction sees it, signed.

@@ -24,6 +24,8 @@ enum BundleWriter {
         var retention: [BundleRetentionLine]? = nil
         /// The exported matters that were destroyed (report.html describes them).
         var destroyed: [BundleDestroyedMatter] = []
+        /// The bundle format written: 2 (manifest.note, signed) or 1 (manifest.json, when the exporter cannot sign).
+        var formatVersion = BundleFormat.formatVersion
 
         /// Matter numbers may be listed only if the profile reveals the matter field.
         var mattersShown: Bool { !options.profile.withholds("matter") }
@@ -120,14 +122,16 @@ enum BundleWriter {
         return .object(JSONObject(members))
     }
 
-    static func manifest(_ c: Context, files: [ZipMember], consistency: Bool) -> [UInt8] {
+    /// The manifest JSON (canonical: keys sorted, no whitespace), without a final newline. `version` 2 is signed as
+    /// manifest.note; version 1 is the unsigned manifest.json (written only by a process that cannot sign).
+    static func manifestJSON(_ c: Context, files: [ZipMember], consistency: Bool, version: Int) -> [UInt8] {
         var hashes = JSONObject()
         for file in files { _ = hashes.updateValue(.string(file.sha256.hex), forKey: file.name) }
         let redacted = c.entries.reduce(0) { $0 + $1.redacted.count }
         let revealed = c.entries.reduce(0) { $0 + $1.revealed.count }
         return JSONWriter.serialize(.object(JSONObject([
             ("format", .string(BundleFormat.formatName)),
-            ("formatVersion", .integer(Int64(BundleFormat.formatVersion))),
+            ("formatVersion", .integer(Int64(version))),
             ("origin", .string(c.origin)),
             ("tool", .string(c.options.tool)),
             ("createdAt", .string(Timestamp.formatRFC3339(micros: c.createdAt))),
@@ -143,7 +147,7 @@ enum BundleWriter {
             ("consistencyProof", .bool(consistency)),
             ("digestEncoding", .string("hex")),
             ("files", .object(hashes)),
-        ]))) + [0x0a]
+        ])))
     }
 
     /// counts.accessEntries, only in a bundle with access-log.jsonl (bundles without one keep their bytes).
@@ -251,7 +255,7 @@ enum BundleWriter {
 
     static func readme(_ c: Context) -> [UInt8] {
         let text = """
-        Client-ledger export bundle (bundle format \(BundleFormat.formatVersion))
+        Client-ledger export bundle (bundle format \(c.formatVersion))
         ===================================================
 
         Origin:     \(c.origin)
@@ -261,7 +265,7 @@ enum BundleWriter {
 
         Files
         -----
-        manifest.json      format version, origin, selection, profile, counts, SHA-256 of every other file
+        \(c.formatVersion == BundleFormat.formatVersion1 ? manifestJSONLine : manifestNoteLine)
         checkpoint.txt     the firm's signed checkpoint (C2SP tlog-checkpoint, Ed25519 signed note)
         verifier.key       the public key that signed it (Go sumdb/note verifier key text)
         entries.jsonl      one JSON object per entry: index, leaf, inclusionProof, disclosures, redacted
@@ -278,13 +282,13 @@ enum BundleWriter {
 
         Verify without the firm's tool
         ------------------------------
-        The formats are specified byte for byte in the firm's docs/FORMAT.md ("Bundle v1"). An independent
+        The formats are specified byte for byte in the firm's docs/FORMAT.md ("Bundle v\(c.formatVersion)"). An independent
         verifier in Python (standard library + `cryptography`) is tools/verify_bundle.py:
 
             python3 verify_bundle.py BUNDLE.zip --verifier-key FIRM.key
 
         By hand, the checks are:
-        1. SHA-256 of every file equals manifest.json "files".
+        1. \(c.formatVersion == BundleFormat.formatVersion1 ? manifestJSONStep : manifestNoteStep)
         2. checkpoint.txt is a signed note: Ed25519 signature by verifier.key over its first three lines.
         3. For each line of entries.jsonl: record hash = SHA-256(0x00 || base64-decoded leaf); the RFC 6962
            inclusion proof from that hash at "index" yields the checkpoint's root (node = SHA-256(0x01||l||r)).
@@ -303,6 +307,14 @@ enum BundleWriter {
         return Array(text.utf8)
     }
 
+    static let manifestJSONLine =
+        "manifest.json      format version, origin, selection, profile, counts, SHA-256 of every other file"
+    static let manifestNoteLine = "manifest.note      the same, signed by the firm's key (Ed25519 signed note): "
+        + "format version, origin, selection, profile, counts, SHA-256 of every other file"
+    static let manifestJSONStep = "SHA-256 of every file equals manifest.json \"files\" (nothing signs manifest.json)."
+    static let manifestNoteStep = "manifest.note is a signed note by verifier.key whose text is the line \""
+        + BundleFormat.manifestHeader + "\" and the manifest JSON;\n   SHA-256 of every other file equals its \"files\"."
+
     /// README lines that only a bundle with access-log.jsonl has (a bundle without one keeps its README's bytes).
     static let accessLogFileLine = """
         access-log.jsonl   the access entries that read these matters: index, leaf, inclusionProof
@@ -317,12 +329,16 @@ enum BundleWriter {
 
         """
 
-    /// Renders, digests and compresses every file on every core, then the manifest over their digests.
+    /// Renders, digests and compresses every file on every core, then the manifest over their digests (signed by
+    /// `signManifest` as manifest.note; manifest.json, bundle v1, without it).
     /// entries.jsonl is stored unless `compactEntries`: it is mostly base64 and hex that deflate shrinks only 3.6x at
     /// several times the cost of everything else in an export (and of inflating it in verify-bundle); the text files
     /// are deflated.
     static func members(_ c: Context, note: String, verifierKey: String,
-                        consistency: (note: String, proof: [Hash])?) throws -> [ZipMember] {
+                        consistency: (note: String, proof: [Hash])?,
+                        signManifest: (([UInt8]) throws -> String)?) throws -> [ZipMember] {
+        var c = c
+        c.formatVersion = signManifest == nil ? BundleFormat.formatVersion1 : BundleFormat.formatVersion
         var jobs: [() throws -> ZipMember] = [
             { try ZipMember.make(BundleFormat.entries, entriesJSONL(c.entries),
                                  method: c.options.compactEntries ? .deflate : .none) },
@@ -349,9 +365,20 @@ enum BundleWriter {
         // Same member order as before: checkpoint, verifier key, entries, privilege log, report, README, [consistency],
         // then [access log], then [retention].
         files = [files[3], files[4], files[0], files[1], files[2], files[5]] + files.dropFirst(6)
-        files.append(try ZipMember.make(BundleFormat.manifest,
-                                        manifest(c, files: files, consistency: consistency != nil), method: .deflate))
+        files.append(try manifestMember(c, files: files, consistency: consistency != nil, sign: signManifest))
         return files
+    }
+
+    /// manifest.note, the manifest JSON signed by `sign` (bundle v2); manifest.json, unsigned, when there is no
+    /// signer (bundle v1: an export by a reader credential, which cannot sign).
+    static func manifestMember(_ c: Context, files: [ZipMember], consistency: Bool,
+                               sign: (([UInt8]) throws -> String)?) throws -> ZipMember {
+        guard let sign else {
+            let json = manifestJSON(c, files: files, consistency: consistency, version: BundleFormat.formatVersion1)
+            return try ZipMember.make(BundleFormat.manifest, json + [0x0a], method: .deflate)
+        }
+        let json = manifestJSON(c, files: files, consistency: consistency, version: BundleFormat.formatVersion)
+        return try ZipMember.make(BundleFormat.manifestNote, Array(try sign(json).utf8), method: .deflate)
     }
 
     /// Writes the zip atomically (temp file in the same directory, then rename). Returns its size.

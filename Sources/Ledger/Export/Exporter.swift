@@ -108,8 +108,10 @@ extension Ledger {
                                            entries: entries, accessLog: selection.accessLog,
                                            retention: selection.retention.isEmpty ? nil : selection.retention,
                                            destroyed: selection.destroyed)
+        // Bundle v2: the manifest is signed with the checkpoint's key. A reader cannot sign: its bundle is v1.
         let members = try BundleWriter.members(context, note: note, verifierKey: storedVerifierKey,
-                                               consistency: selection.consistency)
+                                               consistency: selection.consistency,
+                                               signManifest: signs ? { try self.signManifest(json: $0) } : nil)
         timer.lap("render")
         let bytes = try BundleWriter.writeZip(members, to: path)
         timer.lap("write")

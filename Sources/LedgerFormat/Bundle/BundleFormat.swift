@@ -1,8 +1,18 @@
-/// Bundle v1 names and limits (docs/FORMAT.md, "Bundle v1").
+/// Bundle names and limits (docs/FORMAT.md, "Bundle v1" and "Bundle v2").
 public enum BundleFormat {
-    public static let formatVersion = 1
+    /// The version the exporter writes: 2, a manifest signed by the firm (manifest.note).
+    public static let formatVersion = 2
+    /// The first format: an unsigned manifest.json. Still read and verified, with a notice.
+    public static let formatVersion1 = 1
     public static let formatName = "client-ledger-export-bundle"
+    /// Bundle v1's unsigned manifest; never in a v2 bundle (manifest.note is the one source of truth).
     public static let manifest = "manifest.json"
+    /// Bundle v2's manifest: a C2SP signed note by the checkpoint's key, `manifestHeader` then the canonical JSON.
+    public static let manifestNote = "manifest.note"
+    /// The first line of manifest.note's text: it has spaces, so it can never be a checkpoint's origin line.
+    public static let manifestHeader = "client-ledger export manifest v2"
+    /// What a verifier says of a v1 bundle, whose metadata nothing signs.
+    public static let v1Notice = "bundle format 1: its metadata (reasons, profile, privilege log, report) is not signed"
     public static let checkpoint = "checkpoint.txt"
     public static let verifierKey = "verifier.key"
     public static let entries = "entries.jsonl"
@@ -15,8 +25,13 @@ public enum BundleFormat {
     /// Added with retention: an optional member (holds, releases and destructions of the exported matters, and the
     /// leaves of a destroyed matter's entries), still format version 1.
     public static let retention = "retention.jsonl"
-    public static let required = [manifest, checkpoint, verifierKey, entries, privilegeLog, report, readme]
-    public static let allowed = Set(required + [consistency, accessLog, retention])
+    /// The files every bundle has, besides its manifest (manifest.json in v1, manifest.note in v2: exactly one).
+    public static let required = [checkpoint, verifierKey, entries, privilegeLog, report, readme]
+    public static let allowed = Set(required + [manifest, manifestNote, consistency, accessLog, retention])
+    /// manifest.note's signed text: the header line, then the canonical manifest JSON on one line.
+    public static func manifestText(json: [UInt8]) -> String {
+        manifestHeader + "\n" + String(decoding: json, as: UTF8.self) + "\n"
+    }
     public static let maxFileBytes: UInt64 = 64 << 20
     public static let maxTotalBytes: UInt64 = 512 << 20
     public static let redactedMarker = "[redacted]"
