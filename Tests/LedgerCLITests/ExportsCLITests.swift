@@ -16,7 +16,7 @@ final class ExportsCLITests: CLITestCase {
         XCTAssertEqual(rows[0]["matters"] as? [String], ["M-1"])
         XCTAssertEqual(rows[0]["credential"] as? String, "master")
         XCTAssertTrue(rows[0]["recipient"] is NSNull)
-        let manifest = try XCTUnwrap(try unzipWithPython(bundle)["manifest.json"])
+        let manifest = try XCTUnwrap(try unzipWithPython(bundle)["manifest.note"])
         let digest = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["sha256sum"], environment: baseEnvironment(),
                                     stdin: manifest, scratch: temp).stdout.prefix(64)
         XCTAssertEqual(rows[0]["manifestSHA256"] as? String, String(digest))

@@ -25,7 +25,7 @@ final class ExportRecordTests: XCTestCase {
         XCTAssertEqual(export.treeSize, summary.treeSize)
         XCTAssertEqual(export.profile, "insurer")
         XCTAssertEqual(export.recipient, String(repeating: "c", count: 64))
-        XCTAssertEqual(export.manifest, Hash.sha256(try member(out, BundleFormat.manifest)).hex,
+        XCTAssertEqual(export.manifest, Hash.sha256(try member(out, BundleFormat.manifestNote)).hex,
                        "the entry names the bundle by its manifest's SHA-256")
         XCTAssertEqual(try t.ledger.exportLog(matter: "B").count, 0)
         XCTAssertTrue(try t.ledger.verify().isIntact)

@@ -301,7 +301,9 @@ extension Ledger {
     /// digest, the recipient's key fingerprint, the size of the bundle and of the tree its proofs are against.
     func recordExport(_ options: ExportOptions, principal: Principal, members: [ZipMember], entries: Int,
                       treeSize: UInt64) throws {
-        guard let manifest = members.first(where: { $0.name == BundleFormat.manifest }) else {
+        // v2: the signed manifest.note; a reader's export (no signing key) is v1 with manifest.json.
+        guard let manifest = members.first(where: { $0.name == BundleFormat.manifestNote })
+                ?? members.first(where: { $0.name == BundleFormat.manifest }) else {
             throw LedgerError.corrupt("the bundle has no manifest to record")
         }
         let tags = Set(options.matters.compactMap { principal.matterTag($0) }).sorted { $0.hex < $1.hex }
