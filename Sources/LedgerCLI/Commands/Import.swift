@@ -2,10 +2,16 @@ import ArgumentParser
 import Foundation
 import Ledger
 import LedgerFormat
+import LedgerImport
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Import records from JSON lines or CSV: validated first, batched, idempotent on sourceId.")
+        abstract: "Import records from JSON lines or CSV: validated first, batched, idempotent on sourceId.",
+        discussion: """
+            --from SYSTEM reads a practice-management export as that system writes it (clio, practicepanther, \
+            mycase, actionstep) and maps it onto the record schema; docs/IMPORT.md lists every mapping. Times \
+            without an offset, and date-only values, are read in --time-zone (UTC by default).
+            """)
 
     @OptionGroup var location: LedgerLocation
     @OptionGroup var keys: KeyOptions
@@ -17,11 +23,31 @@ struct Import: ParsableCommand {
     @Option(help: "Input format; by default guessed from the file name.")
     var format: ImportFormat?
 
+    @Option(name: .customLong("from"), help: "Read a practice-management system's export (docs/IMPORT.md).")
+    var source: PracticeSystem?
+
+    @Option(name: .customLong("time-zone"),
+            help: "IANA time zone for --from times without an offset and date-only values (default UTC).")
+    var timeZone: String?
+
     @Flag(help: "Import the valid records and list the rejected ones, instead of refusing the whole file.")
     var skipInvalid = false
 
     @Option(help: "Records per durable transaction.")
     var batchSize = 8192
+
+    func validate() throws {
+        if source != nil && format != nil { throw ValidationError("--from and --format cannot be used together") }
+        if timeZone != nil && source == nil { throw ValidationError("--time-zone applies only with --from") }
+    }
+
+    /// The adapter of `--from`, reading offset-less times in `--time-zone`.
+    func adapter(_ system: PracticeSystem) throws -> any RecordAdapter {
+        guard let zone = TimeZone(identifier: timeZone ?? "UTC") else {
+            throw ValidationError("--time-zone: not an IANA time zone (e.g. America/New_York)")
+        }
+        return system.adapter(timeZone: zone)
+    }
 
     func run() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
@@ -31,7 +57,11 @@ struct Import: ParsableCommand {
         }
         let summary: ImportSummary
         do {
-            summary = try ledger.importRecords(from: file, format: format, options: options)
+            if let source {
+                summary = try ledger.importRecords(from: file, adapter: try adapter(source), options: options)
+            } else {
+                summary = try ledger.importRecords(from: file, format: format, options: options)
+            }
         } catch LedgerError.invalidRecords(let errors) {
             for error in errors { Terminal.note("rejected: \(error)") }
             Terminal.note("imported 0, skipped 0 duplicates, rejected \(errors.count)")
@@ -47,3 +77,5 @@ struct Import: ParsableCommand {
 }
 
 extension ImportFormat: ExpressibleByArgument {}
+
+extension PracticeSystem: ExpressibleByArgument {}
