@@ -1,5 +1,6 @@
 import Foundation
 import LedgerFormat
+import LedgerSupport
 import RecordFormats
 
 /// What every practice-management adapter shares: read the export's records (`SourceReading`), map each one on its
@@ -13,13 +14,22 @@ protocol MappingAdapter: RecordAdapter {
 
 extension MappingAdapter {
     public func adapt(_ bytes: [UInt8]) throws(RecordError) -> [AdaptedRecord] {
-        let records = try SourceReading.records(bytes, envelopes: envelopes)
-        return records.map { record in
-            let result = record.fields.flatMap { fields in
-                Result { () throws(RecordError) -> JSONValue in try map(fields) }
+        switch try SourceReading.read(bytes, envelopes: envelopes) {
+        case .elements(let ranges):
+            // Each element is parsed and mapped on its own, on every core.
+            return inParallel(Array(ranges.enumerated())) { index, range in
+                adapted(SourceReading.element(bytes, range, line: index + 1))
             }
-            return AdaptedRecord(line: record.line, result: result)
+        case .records(let records): return inParallel(records, adapted)
         }
+    }
+
+    /// One source record mapped, or its refusal, at its line.
+    func adapted(_ record: SourceRecord) -> AdaptedRecord {
+        let result = record.fields.flatMap { fields in
+            Result { () throws(RecordError) -> JSONValue in try map(fields) }
+        }
+        return AdaptedRecord(line: record.line, result: result)
     }
 
     /// The record's `key` as an RFC 3339 occurredAt, refused naming `key` when it is no time value.
@@ -48,4 +58,9 @@ func stringList(_ fields: SourceFields, _ key: String) throws(RecordError) -> [S
         return out
     case let other?: throw fields.error(key, "must be a list of strings, not \(other.typeName)")
     }
+}
+
+/// `transform` over `items` on every core (LedgerSupport's `parallelMap`), results in input order.
+func inParallel<T>(_ items: [T], _ transform: (T) -> AdaptedRecord) -> [AdaptedRecord] {
+    (try? parallelMap(items, minimumChunk: 256, transform)) ?? items.map(transform)
 }

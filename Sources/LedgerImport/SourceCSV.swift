@@ -20,8 +20,8 @@ extension SourceReading {
                 return SourceRecord(line: row.line, fields: .failure(RecordError(
                     reason: "has \(row.fields.count) cells; the header names \(names.count) columns")))
             }
-            var values = [String: SourceValue]()
-            for (name, cell) in zip(names, row.fields) where !cell.isEmpty { values[name] = .string(cell) }
+            var values = SourceObject()
+            for (name, cell) in zip(names, row.fields) where !cell.isEmpty { values.append(name, .string(cell)) }
             return SourceRecord(line: row.line, fields: .success(SourceFields(values)))
         }
     }

@@ -3,11 +3,11 @@ import LedgerFormat
 /// One source record's fields, looked up by name. Every accessor names the *source* field (with its path, e.g.
 /// `matter.display_number`) in the `RecordError` it throws, and never the value, which may be privileged.
 public struct SourceFields: Sendable {
-    public var values: [String: SourceValue]
+    public var values: SourceObject
     /// The path of this object inside the record ("" at the top, "matter." inside `matter`).
     public var prefix: String
 
-    public init(_ values: [String: SourceValue], prefix: String = "") {
+    public init(_ values: SourceObject, prefix: String = "") {
         self.values = values
         self.prefix = prefix
     }
@@ -40,7 +40,8 @@ public struct SourceFields: Sendable {
     public func id(_ key: String) throws(RecordError) -> String {
         switch value(key) {
         case .string(let text) where !text.isEmpty: return text
-        case .number(let text) where !text.contains(where: { !"-0123456789".contains($0) }): return text
+        case .number(let text) where text.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || ($0 >= 0x30 && $0 <= 0x39) }):
+            return text
         case nil, .string: throw error(key, "is missing or empty")
         case let other?: throw error(key, "must be a string or an integer, not \(other.typeName)")
         }

@@ -71,7 +71,8 @@ struct SourceJSONReader {
     /// An object; `pos` is at `{`.
     mutating func object(depth: Int) throws(SourceJSONError) -> SourceValue {
         pos += 1
-        var members = [String: SourceValue]()
+        var members = SourceObject()
+        var keys = Set<String>()  // only once the object is large: a linear check is cheaper below that
         skipSpace()
         if peek == UInt8(ascii: "}") { pos += 1; return .object(members) }
         while true {
@@ -83,9 +84,15 @@ struct SourceJSONReader {
             guard peek == UInt8(ascii: ":") else { throw fail("expected ':' after an object key") }
             pos += 1
             let member = try value(depth: depth)
-            guard members.updateValue(member, forKey: key) == nil else {
-                throw SourceJSONError(offset: keyAt, reason: "duplicate key in an object")
+            if members.members.count < 16 {
+                guard members[key] == nil else { throw SourceJSONError(offset: keyAt, reason: "duplicate key in an object") }
+            } else {
+                if keys.isEmpty { keys = Set(members.members.map(\.key)) }
+                guard keys.insert(key).inserted else {
+                    throw SourceJSONError(offset: keyAt, reason: "duplicate key in an object")
+                }
             }
+            members.append(key, member)
             skipSpace()
             switch peek {
             case UInt8(ascii: ","): pos += 1

@@ -27,6 +27,7 @@ extension SourceJSONReader {
     /// A string; `pos` is at the opening quote. Escapes are decoded; invalid UTF-8 and raw control characters are refused.
     mutating func string() throws(SourceJSONError) -> String {
         pos += 1
+        if let plain = try plainString() { return plain }
         var out = [UInt8]()
         var runStart = pos
         while true {
@@ -46,6 +47,24 @@ extension SourceJSONReader {
         guard let text = String(validating: out, as: UTF8.self) else {
             throw SourceJSONError(offset: runStart, reason: "invalid UTF-8 in a string")
         }
+        return text
+    }
+
+    /// The common case, a string without escapes, decoded in place; nil (and `pos` unchanged) when it has escapes.
+    private mutating func plainString() throws(SourceJSONError) -> String? {
+        var end = pos
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") { break }
+            if byte == UInt8(ascii: "\\") { return nil }
+            if byte < 0x20 { pos = end; throw fail("control character in a string") }
+            end += 1
+        }
+        guard end < bytes.count else { pos = end; throw fail("unterminated string") }
+        guard let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[pos..<end]), as: UTF8.self) else {
+            throw fail("invalid UTF-8 in a string")
+        }
+        pos = end + 1
         return text
     }
 

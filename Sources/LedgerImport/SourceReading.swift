@@ -11,16 +11,45 @@ public struct SourceRecord: Sendable {
 /// Reads an export as the systems give it: a JSON array, an envelope object holding the array (`{"data":[...]}`),
 /// one JSON object, JSON lines, or CSV with a header row (docs/IMPORT.md, "Input shapes").
 public enum SourceReading {
+    /// An export once read: the byte ranges of a JSON array's elements (parsed later, on every core), or records.
+    public enum Input: Sendable {
+        case elements([Range<Int>])
+        case records([SourceRecord])
+    }
+
     /// Every record of `bytes`. JSON when the first non-blank byte is `[` or `{`, CSV otherwise.
-    public static func records(_ bytes: [UInt8], envelopes: [String]) throws(RecordError) -> [SourceRecord] {
+    public static func read(_ bytes: [UInt8], envelopes: [String]) throws(RecordError) -> Input {
         var start = 0
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { start = 3 }  // a UTF-8 byte order mark, as Excel writes
         while start < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[start]) { start += 1 }
-        guard start < bytes.count else { return [] }
-        if bytes[start] == UInt8(ascii: "[") || bytes[start] == UInt8(ascii: "{") {
-            return try jsonRecords(bytes, from: start, envelopes: envelopes)
+        guard start < bytes.count else { return .records([]) }
+        guard bytes[start] == UInt8(ascii: "[") || bytes[start] == UInt8(ascii: "{") else {
+            return .records(try csvRecords(bytes))
         }
-        return try csvRecords(bytes)
+        let ranges: [Range<Int>]? = bytes.withUnsafeBytes { raw in
+            var scanner = SourceJSONReader(raw, at: start)
+            return try? scanner.documentRanges(envelopes: envelopes)
+        }
+        if let ranges { return .elements(ranges) }
+        // Not a plain array or envelope, or malformed: parse it whole, for the exact shape or error.
+        return .records(try jsonRecords(bytes, from: start, envelopes: envelopes))
+    }
+
+    /// The element at `range` of a scanned array, the `line`-th record.
+    public static func element(_ bytes: [UInt8], _ range: Range<Int>, line: Int) -> SourceRecord {
+        let parsed: Result<SourceValue, SourceJSONError> = bytes.withUnsafeBytes { raw in
+            var reader = SourceJSONReader(raw, at: range.lowerBound)
+            return Result { () throws(SourceJSONError) in
+                let value = try reader.value()
+                guard reader.pos == range.upperBound else { throw reader.fail("unexpected text after the record") }
+                return value
+            }
+        }
+        switch parsed {
+        case .success(let value): return record(value, line: line)
+        case .failure(let error):
+            return SourceRecord(line: line, fields: .failure(RecordError(reason: "not valid JSON: \(error.reason)")))
+        }
     }
 
     /// A JSON document (array, envelope or single object), or JSON lines when more follows the first value.

@@ -18,7 +18,11 @@ public struct SourceTime: Sendable {
     /// as RFC 3339; nil when the text is none of these or names an impossible date or time.
     public func rfc3339(_ text: String) -> String? {
         guard text.utf8.count <= 64 else { return nil }
-        let iso = text.contains("/") ? Self.isoFromUS(text) : text
+        // Already RFC 3339 with `Z` or `±HH:MM` (the common case): kept as it is.
+        if text.utf8.count >= 20, text.utf8.contains(UInt8(ascii: "T")), Timestamp.parseRFC3339(text) != nil {
+            return text
+        }
+        let iso = text.utf8.contains(UInt8(ascii: "/")) ? Self.isoFromUS(text) : text
         guard let iso, let parts = Self.split(iso) else { return nil }
         let offset = parts.offset ?? localOffset(parts.date, parts.time)
         guard let offset else { return nil }

@@ -1,6 +1,6 @@
 /// A value of another system's JSON export. Unlike our strict `JSONValue`, numbers are kept as their text, because
 /// practice-management exports carry fractions (`"actualHours": 0.25`); an adapter converts them before building a
-/// record. Objects keep no key order (a source record's fields are looked up by name).
+/// record.
 public enum SourceValue: Sendable, Equatable {
     case null
     case bool(Bool)
@@ -8,7 +8,7 @@ public enum SourceValue: Sendable, Equatable {
     case number(String)
     case string(String)
     case array([SourceValue])
-    case object([String: SourceValue])
+    case object(SourceObject)
 
     /// The JSON type name, for messages that must not show the value itself.
     public var typeName: String {
@@ -27,4 +27,26 @@ public enum SourceValue: Sendable, Equatable {
 public struct SourceJSONError: Error, Sendable, Equatable {
     public var offset: Int
     public var reason: String
+}
+
+/// An object of a source export: members in input order, unique keys, looked up by a linear search — records have
+/// a few dozen fields at most, and comparing short keys is cheaper than hashing them.
+public struct SourceObject: Sendable, Equatable {
+    public struct Member: Sendable, Equatable {
+        public var key: String
+        public var value: SourceValue
+    }
+
+    public private(set) var members: [Member]
+
+    public init(_ members: [Member] = []) { self.members = members }
+
+    /// The value of `key`, if the object has it.
+    public subscript(key: String) -> SourceValue? {
+        for member in members where member.key == key { return member.value }
+        return nil
+    }
+
+    /// Adds a member; the caller checks that the key is new.
+    mutating func append(_ key: String, _ value: SourceValue) { members.append(Member(key: key, value: value)) }
 }
