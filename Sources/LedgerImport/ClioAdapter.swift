@@ -56,7 +56,7 @@ public struct ClioAdapter: MappingAdapter {
     func participants(_ fields: SourceFields, _ key: String) throws(RecordError) -> [Participant] {
         var out = [Participant]()
         for (index, item) in (try fields.array(key) ?? []).enumerated() {
-            let path = "\(key)[\(index)]"
+            let path = key + "[" + String(index) + "]"
             guard case .object(let members) = item else {
                 throw fields.error(path, "must be an object, not \(item.typeName)")
             }

@@ -7,7 +7,9 @@ struct RecordBuilder {
 
     /// Starts a record with the provenance pair that makes re-import idempotent.
     init(sourceSystem: String, sourceId: String) {
-        members = [("sourceSystem", .string(sourceSystem)), ("sourceId", .string(sourceId))]
+        members.reserveCapacity(16)
+        members.append(("sourceSystem", .string(sourceSystem)))
+        members.append(("sourceId", .string(sourceId)))
     }
 
     mutating func set(_ key: String, _ text: String?) {

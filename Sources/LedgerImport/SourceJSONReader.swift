@@ -71,7 +71,7 @@ struct SourceJSONReader {
     /// An object; `pos` is at `{`.
     mutating func object(depth: Int) throws(SourceJSONError) -> SourceValue {
         pos += 1
-        var members = SourceObject()
+        var members = SourceObject(capacity: 12)
         var keys = Set<String>()  // only once the object is large: a linear check is cheaper below that
         skipSpace()
         if peek == UInt8(ascii: "}") { pos += 1; return .object(members) }

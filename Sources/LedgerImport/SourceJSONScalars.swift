@@ -53,18 +53,28 @@ extension SourceJSONReader {
     /// The common case, a string without escapes, decoded in place; nil (and `pos` unchanged) when it has escapes.
     private mutating func plainString() throws(SourceJSONError) -> String? {
         var end = pos
+        var high: UInt8 = 0  // any byte ≥ 0x80 sets the top bit
         while end < bytes.count {
             let byte = bytes[end]
             if byte == UInt8(ascii: "\"") { break }
             if byte == UInt8(ascii: "\\") { return nil }
             if byte < 0x20 { pos = end; throw fail("control character in a string") }
+            high |= byte
             end += 1
         }
         guard end < bytes.count else { pos = end; throw fail("unterminated string") }
-        guard let text = String(validating: UnsafeRawBufferPointer(rebasing: bytes[pos..<end]), as: UTF8.self) else {
-            throw fail("invalid UTF-8 in a string")
-        }
+        let run = UnsafeRawBufferPointer(rebasing: bytes[pos..<end])
         pos = end + 1
+        return try Self.text(run, ascii: high < 0x80, at: pos)
+    }
+
+    /// UTF-8 bytes as a String: ASCII needs no validation (the common case, and much cheaper); anything else must
+    /// be valid UTF-8.
+    static func text(_ run: UnsafeRawBufferPointer, ascii: Bool, at offset: Int) throws(SourceJSONError) -> String {
+        if ascii { return String(decoding: run, as: UTF8.self) }
+        guard let text = String(validating: run, as: UTF8.self) else {
+            throw SourceJSONError(offset: offset, reason: "invalid UTF-8 in a string")
+        }
         return text
     }
 

@@ -41,6 +41,12 @@ public struct SourceObject: Sendable, Equatable {
 
     public init(_ members: [Member] = []) { self.members = members }
 
+    /// An empty object with room for `capacity` members.
+    init(capacity: Int) {
+        members = []
+        members.reserveCapacity(capacity)
+    }
+
     /// The value of `key`, if the object has it.
     public subscript(key: String) -> SourceValue? {
         for member in members where member.key == key { return member.value }
