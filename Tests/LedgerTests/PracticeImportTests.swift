@@ -239,3 +239,50 @@ extension PracticeImportTests {
         assertRefused(try refusal(.actionstep, "[{\(noMatter)}]"), line: 1, field: "links.action")
     }
 }
+
+/// Hostile input: never a crash, always a refusal with a line.
+extension PracticeImportTests {
+    func testHostileJSONIsRefusedNotTrapped() throws {
+        let duplicate = try ClioAdapter().adapt(Array(#"[{"id":1},{"id":1,"id":2}]"#.utf8))
+        XCTAssertEqual(duplicate.map(\.line), [1, 2])
+        XCTAssertThrowsError(try duplicate[1].result.get())
+        var invalid = Array(#"[{"id":"x"}]"#.utf8)
+        invalid[8] = 0xFF
+        XCTAssertThrowsError(try ClioAdapter().adapt(invalid).first?.result.get())
+        let deep = "[{\"id\":" + String(repeating: "[", count: 40) + String(repeating: "]", count: 40) + "}]"
+        XCTAssertThrowsError(try ClioAdapter().adapt(Array(deep.utf8)))
+        let escaped = #"{"id":"\u00e9\ud83d\ude00\"","type":"PhoneCommunication"}"# + "\nnot json\n"
+        let lines = try ClioAdapter().adapt(Array(escaped.utf8))
+        XCTAssertEqual(lines.map(\.line), [1, 2], "JSON lines")
+        guard case .failure(let error) = lines[0].result else { return XCTFail("no matter, no senders") }
+        XCTAssertEqual(error.field, "senders")
+        XCTAssertTrue(try XCTUnwrap(lines[1].result.failureReason).contains("not valid JSON"))
+    }
+
+    /// Mutated samples (bytes flipped, truncated) through every adapter: each input is refused or mapped, never a trap.
+    func testMutatedSamplesNeverTrap() throws {
+        let samples = ["clio-communications.json", "practicepanther-calls.csv", "practicepanther-emails.json",
+                       "mycase-call-logs.json", "actionstep-phonerecords.json"]
+        var generator = SystemRandomNumberGenerator()
+        for name in samples {
+            let original = try [UInt8](Data(contentsOf: Self.examples.appendingPathComponent(name)))
+            for _ in 0..<200 {
+                var bytes = original
+                for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                    let index = Int.random(in: 0..<bytes.count, using: &generator)
+                    bytes[index] = [0x22, 0x5C, 0x7B, 0x5D, 0x2C, 0x0A, 0xFF, 0x00, 0x31][Int.random(in: 0..<9)]
+                }
+                if Bool.random(using: &generator) { bytes = Array(bytes.prefix(Int.random(in: 0...bytes.count))) }
+                for system in PracticeSystem.allCases { _ = try? system.adapter.adapt(bytes) }
+            }
+        }
+    }
+}
+
+extension Result {
+    /// The failure's text, for assertions.
+    var failureReason: String? {
+        if case .failure(let error) = self { return "\(error)" }
+        return nil
+    }
+}
