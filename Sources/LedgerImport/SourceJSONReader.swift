@@ -85,7 +85,9 @@ struct SourceJSONReader {
             pos += 1
             let member = try value(depth: depth)
             if members.members.count < 16 {
-                guard members[key] == nil else { throw SourceJSONError(offset: keyAt, reason: "duplicate key in an object") }
+                guard members[key] == nil else {
+                    throw SourceJSONError(offset: keyAt, reason: "duplicate key in an object")
+                }
             } else {
                 if keys.isEmpty { keys = Set(members.members.map(\.key)) }
                 guard keys.insert(key).inserted else {

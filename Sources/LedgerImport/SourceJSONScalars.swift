@@ -14,7 +14,9 @@ extension SourceJSONReader {
             if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { pos += 1 }
             guard try digits() > 0 else { throw fail("a number needs digits in its exponent") }
         }
-        guard pos - start <= 64 else { throw SourceJSONError(offset: start, reason: "number longer than 64 characters") }
+        guard pos - start <= 64 else {
+            throw SourceJSONError(offset: start, reason: "number longer than 64 characters")
+        }
         return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
     }
 
@@ -24,7 +26,8 @@ extension SourceJSONReader {
         return pos - start
     }
 
-    /// A string; `pos` is at the opening quote. Escapes are decoded; invalid UTF-8 and raw control characters are refused.
+    /// A string; `pos` is at the opening quote. Escapes are decoded; invalid UTF-8 and raw control characters are
+    /// refused.
     mutating func string() throws(SourceJSONError) -> String {
         pos += 1
         if let plain = try plainString() { return plain }

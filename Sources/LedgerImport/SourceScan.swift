@@ -38,7 +38,9 @@ extension SourceJSONReader {
             guard let hit = memchr(base + from, Int32(UInt8(ascii: "\"")), bytes.count - from) else { break }
             let quote = base.distance(to: UnsafeRawPointer(hit))
             var backslashes = 0
-            while quote - backslashes - 1 > pos, bytes[quote - backslashes - 1] == UInt8(ascii: "\\") { backslashes += 1 }
+            while quote - backslashes - 1 > pos, bytes[quote - backslashes - 1] == UInt8(ascii: "\\") {
+                backslashes += 1
+            }
             from = quote + 1
             if backslashes % 2 == 0 { pos = from; return }
         }

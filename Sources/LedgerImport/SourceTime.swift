@@ -14,8 +14,8 @@ public struct SourceTime: Sendable {
         self.calendar = calendar
     }
 
-    /// `YYYY-MM-DD`, `YYYY-MM-DD[T| ]HH:MM[:SS[.fraction]][Z|±HH:MM|±HHMM]`, or the US form `M/D/YYYY[ h:mm[ AM|PM]]`,
-    /// as RFC 3339; nil when the text is none of these or names an impossible date or time.
+    /// `YYYY-MM-DD`, `YYYY-MM-DD[T| ]HH:MM[:SS[.fraction]][Z|±HH:MM|±HHMM]`, or the US form
+    /// `M/D/YYYY[ h:mm[ AM|PM]]`, as RFC 3339; nil when the text is none of these or names an impossible date or time.
     public func rfc3339(_ text: String) -> String? {
         guard text.utf8.count <= 64 else { return nil }
         // Already RFC 3339 with `Z` or `±HH:MM` (the common case): kept as it is.

@@ -20,7 +20,8 @@ final class PracticeImportCLITests: CLITestCase {
         let path = examples.appendingPathComponent(sample).path
         let first = try ledgerWithKey(["import", "--from", system, path])
         XCTAssertEqual(first.status, 0, first.summary, file: file, line: sourceLine)
-        XCTAssertEqual(first.stdout, "imported \(count), skipped 0 duplicates, rejected 0\n", file: file, line: sourceLine)
+        XCTAssertEqual(first.stdout, "imported \(count), skipped 0 duplicates, rejected 0\n",
+                       file: file, line: sourceLine)
         let shown = try ledgerWithKey(["show", String(seq), "--json"])
         XCTAssertEqual(shown.status, 0, shown.summary, file: file, line: sourceLine)
         let record = try jsonObject(shown.stdout)["record"] as? [String: Any] ?? [:]
@@ -30,7 +31,8 @@ final class PracticeImportCLITests: CLITestCase {
         }
         let again = try ledgerWithKey(["import", "--from", system, path])
         XCTAssertEqual(again.status, 0, again.summary, file: file, line: sourceLine)
-        XCTAssertEqual(again.stdout, "imported 0, skipped \(count) duplicates, rejected 0\n", file: file, line: sourceLine)
+        XCTAssertEqual(again.stdout, "imported 0, skipped \(count) duplicates, rejected 0\n",
+                       file: file, line: sourceLine)
         XCTAssertTrue(again.stderr.contains("nothing new"), again.summary, file: file, line: sourceLine)
         let before = try ledgerSnapshot()
         let bad = try ledgerWithKey(["import", "--from", system, fixtures.appendingPathComponent(malformed).path])
