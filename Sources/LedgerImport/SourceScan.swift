@@ -14,9 +14,11 @@ extension SourceJSONReader {
                   byte > 0x20 { pos += 1 }
             return
         }
+        guard let base = bytes.baseAddress else { throw fail("unexpected end of input") }
         var depth = 0
         repeat {
-            guard let byte = peek else { throw fail("unexpected end of input") }
+            guard pos < bytes.count else { throw fail("unexpected end of input") }
+            let byte = base.load(fromByteOffset: pos, as: UInt8.self)  // in bounds: checked above
             switch byte {
             case UInt8(ascii: "\""): try skipString(); continue
             case UInt8(ascii: "{"), UInt8(ascii: "["):
