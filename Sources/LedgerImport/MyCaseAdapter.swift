@@ -28,7 +28,7 @@ public struct MyCaseAdapter: MappingAdapter {
         return record.value
     }
 
-    /// matter ← case.case_number, else case.id; in CSV the columns `case_number` or `case_id`.
+    /// matter ← case.case_number, else case.id; in CSV the column `case_number`.
     func matter(_ fields: SourceFields) throws(RecordError) -> String {
         if let number = try fields.string("case_number") { return number }
         guard let reference = try fields.object("case") else {
