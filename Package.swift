@@ -56,7 +56,7 @@ let package = Package(
         // The compliance computation (cadence, response times, promised follow-ups) and its renderings. No LMDB.
         .target(name: "LedgerReport", dependencies: ["LedgerFormat", "LedgerSupport", "RecordFormats"]),
         // Other systems' exports mapped onto the record schema (practice-management systems, mapping files). Pure.
-        .target(name: "LedgerImport", dependencies: ["LedgerFormat", "RecordFormats"]),
+        .target(name: "LedgerImport", dependencies: ["LedgerFormat", "LedgerSupport", "RecordFormats"]),
         // The engine: append, read, keys, checkpoints, verify, export, import.
         .target(name: "Ledger", dependencies: [
             "LedgerSupport", "LedgerFormat", "LedgerBundle", "LedgerReport", "LedgerImport",

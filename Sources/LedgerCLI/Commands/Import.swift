@@ -6,7 +6,13 @@ import LedgerImport
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Import records from JSON lines or CSV: validated first, batched, idempotent on sourceId.")
+        abstract: "Import records from JSON lines or CSV: validated first, batched, idempotent on sourceId.",
+        discussion: """
+            --from SYSTEM reads a practice-management export as that system writes it (clio, practicepanther, \
+            mycase, actionstep) and maps it onto the record schema; docs/IMPORT.md lists every mapping. --mapping \
+            MAP.json maps any other CSV or JSON-lines export as the mapping file says (docs/MAPPING.md). Times \
+            without an offset, and date-only values, are read in --time-zone (UTC by default).
+            """)
 
     @OptionGroup var location: LedgerLocation
     @OptionGroup var keys: KeyOptions
@@ -22,11 +28,32 @@ struct Import: ParsableCommand {
                                + "export onto the record schema.", valueName: "map.json"))
     var mapping: String?
 
+    @Option(name: .customLong("from"), help: "Read a practice-management system's export (docs/IMPORT.md).")
+    var source: PracticeSystem?
+
+    @Option(name: .customLong("time-zone"),
+            help: "IANA time zone for --from times without an offset and date-only values (default UTC).")
+    var timeZone: String?
+
     @Flag(help: "Import the valid records and list the rejected ones, instead of refusing the whole file.")
     var skipInvalid = false
 
     @Option(help: "Records per durable transaction.")
     var batchSize = 8192
+
+    func validate() throws {
+        if source != nil && format != nil { throw ValidationError("--from and --format cannot be used together") }
+        if source != nil && mapping != nil { throw ValidationError("--from and --mapping cannot be used together") }
+        if timeZone != nil && source == nil { throw ValidationError("--time-zone applies only with --from") }
+    }
+
+    /// The adapter of `--from`, reading offset-less times in `--time-zone`.
+    func adapter(_ system: PracticeSystem) throws -> any RecordAdapter {
+        guard let zone = TimeZone(identifier: timeZone ?? "UTC") else {
+            throw ValidationError("--time-zone: not an IANA time zone (e.g. America/New_York)")
+        }
+        return system.adapter(timeZone: zone)
+    }
 
     func run() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
@@ -40,6 +67,8 @@ struct Import: ParsableCommand {
         do {
             if let adapter {
                 summary = try ledger.importRecords(from: file, adapter: adapter, options: options)
+            } else if let source {
+                summary = try ledger.importRecords(from: file, adapter: try self.adapter(source), options: options)
             } else {
                 summary = try ledger.importRecords(from: file, format: format, options: options)
             }
@@ -76,3 +105,5 @@ extension Import {
 }
 
 extension ImportFormat: ExpressibleByArgument {}
+
+extension PracticeSystem: ExpressibleByArgument {}
