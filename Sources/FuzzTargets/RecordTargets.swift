@@ -53,3 +53,16 @@ extension FuzzTargets {
         }
     }
 }
+
+extension FuzzTargets {
+    /// A practice-management export (`ledger import --from`, docs/IMPORT.md) through all four adapters: every record
+    /// is mapped or refused, never a trap, and every mapped record is validated.
+    static let practiceImport = FuzzTarget("pms-import") { bytes in
+        let input = Array(bytes)
+        for system in PracticeSystem.allCases {
+            for record in (try? system.adapter.adapt(input)) ?? [] {
+                if case .success(let value) = record.result { _ = try? RecordSchema.validate(value) }
+            }
+        }
+    }
+}
