@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "CBase64"),
         // Safe Swift over libsodium: AEAD, Ed25519, Argon2id, KDF, random, secret bytes.
         .target(name: "Sodium", dependencies: ["CSodium", "CBLAKE2b", "CBase64"]),
+        // age-encryption.org/v1 (c2sp.org/age): X25519 recipients, sealing and opening in memory. Pure; via Sodium.
+        .target(name: "Age", dependencies: ["Sodium"]),
         // Safe Swift over liblmdb: environment, transactions as closures, cursors, typed errors.
         .target(name: "LMDB", dependencies: ["CLMDB"]),
         // SHA-256 in C: the x86 SHA extensions when the CPU has them, portable C otherwise. Only MerkleLog imports it.
@@ -68,7 +70,7 @@ let package = Package(
         .target(name: "LedgerBench", dependencies: ["Ledger", "LedgerFormat", "LedgerSupport", "RecordFormats", "Sodium"]),
         // The `ledger` command: argument parsing, terminal output, exit codes. No logic.
         .executableTarget(name: "LedgerCLI", dependencies: [
-            "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
+            "Age", "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
             "LMDB",  // only LMDBError, to give a storage failure that escaped the engine its exit status
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -84,6 +86,7 @@ let package = Package(
 
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
+        .testTarget(name: "AgeTests", dependencies: ["Age", "Sodium"]),
         .testTarget(name: "MerkleLogTests", dependencies: ["MerkleLog"]),
         .testTarget(name: "SignedNoteTests", dependencies: ["SignedNote", "Sodium"]),
         .testTarget(name: "RecordFormatsTests", dependencies: ["RecordFormats"]),

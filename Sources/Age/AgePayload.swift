@@ -1,0 +1,84 @@
+import Sodium
+
+/// The payload's STREAM: 64 KiB plaintext chunks, ChaCha20-Poly1305 under the payload key, nonce =
+/// 11-byte big-endian chunk counter || last-chunk flag.
+enum AgePayload {
+    static let chunkSize = 64 * 1024
+    static let sealedChunkSize = chunkSize + ChaCha20Poly1305.tagByteCount
+    static let nonceSize = 16
+
+    /// The 32-byte payload key: HKDF-SHA256(ikm: file key, salt: payload nonce, info: "payload").
+    static func key(fileKey: SecretBytes, nonce: [UInt8]) -> SecretBytes {
+        HKDFSHA256.derive(ikm: fileKey, salt: nonce, info: Array("payload".utf8), length: 32)
+    }
+
+    static func chunkNonce(_ counter: Int, last: Bool) -> [UInt8] {
+        var nonce = [UInt8](repeating: 0, count: 12)
+        var c = UInt64(counter)
+        for i in stride(from: 10, through: 3, by: -1) {
+            nonce[i] = UInt8(c & 0xff)
+            c >>= 8
+        }
+        nonce[11] = last ? 1 : 0
+        return nonce
+    }
+
+    /// Seals `plaintext` chunk by chunk, handing each sealed chunk to `write`.
+    static func seal(_ plaintext: UnsafeRawBufferPointer, key: SecretBytes,
+                     write: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var sealed = [UInt8](repeating: 0, count: sealedChunkSize)
+        var start = 0, counter = 0
+        repeat {
+            let end = min(start + chunkSize, plaintext.count)
+            let last = end == plaintext.count
+            let chunk = UnsafeRawBufferPointer(rebasing: plaintext[start..<end])
+            try sealed.withUnsafeMutableBytes { out in
+                let target = UnsafeMutableRawBufferPointer(rebasing: out[0..<(chunk.count + 16)])
+                chunkNonce(counter, last: last).withUnsafeBytes { n in
+                    ChaCha20Poly1305.seal(chunk, associatedData: UnsafeRawBufferPointer(start: nil, count: 0),
+                                          nonce: n, key: key, into: target)
+                }
+                try write(UnsafeRawBufferPointer(target))
+            }
+            start = end
+            counter += 1
+        } while start < plaintext.count
+    }
+
+    /// Opens the chunks in `sealed` (the bytes after the payload nonce) into secret bytes.
+    static func open(_ sealed: UnsafeRawBufferPointer, key: SecretBytes) throws -> SecretBytes {
+        guard sealed.count >= ChaCha20Poly1305.tagByteCount else { throw AgeError.payloadTruncated }
+        let chunks = (sealed.count + sealedChunkSize - 1) / sealedChunkSize
+        let tail = sealed.count - (chunks - 1) * sealedChunkSize
+        guard tail >= ChaCha20Poly1305.tagByteCount else { throw AgeError.payloadTruncated }
+        let plaintext = SecretBytes(count: sealed.count - chunks * ChaCha20Poly1305.tagByteCount)
+        try plaintext.withUnsafeMutableBytes { out in
+            for index in 0..<chunks {
+                let start = index * sealedChunkSize
+                let end = min(start + sealedChunkSize, sealed.count)
+                let target = UnsafeMutableRawBufferPointer(rebasing: out[(index * chunkSize)...].prefix(end - start - 16))
+                try openChunk(UnsafeRawBufferPointer(rebasing: sealed[start..<end]), index: index,
+                              last: index == chunks - 1, key: key, into: target)
+            }
+        }
+        if chunks > 1 && tail == ChaCha20Poly1305.tagByteCount { throw AgeError.emptyLastChunk }
+        return plaintext
+    }
+
+    /// One chunk; a failure is classified: a final chunk that opens only as non-last means truncation, a
+    /// non-final chunk that opens only as last means data was appended.
+    private static func openChunk(_ chunk: UnsafeRawBufferPointer, index: Int, last: Bool, key: SecretBytes,
+                                  into target: UnsafeMutableRawBufferPointer) throws {
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        func attempt(_ asLast: Bool) -> Bool {
+            chunkNonce(index, last: asLast).withUnsafeBytes { n in
+                (try? ChaCha20Poly1305.open(chunk, associatedData: empty, nonce: n, key: key, into: target)) != nil
+            }
+        }
+        if attempt(last) { return }
+        let opensOtherwise = attempt(!last)
+        zeroize(target)
+        if opensOtherwise { throw last ? AgeError.payloadTruncated : AgeError.payloadExtended }
+        throw AgeError.payloadAuthenticationFailed(chunk: index)
+    }
+}
