@@ -21,7 +21,8 @@ struct LedgerCommand: ParsableCommand {
         version: LedgerVersion.string,
         subcommands: [Init.self, Append.self, Import.self, List.self, Show.self, CheckpointCommand.self, Verify.self,
                       Export.self, Produce.self, VerifyBundle.self, Backup.self, Bench.self, Report.self, Grant.self, Revoke.self,
-                      Access.self, Hold.self, ShredCommand.self, RotateMaster.self, Retention.self, Compact.self]
+                      Access.self, Hold.self, ShredCommand.self, RotateMaster.self, Retention.self, Compact.self,
+                      Recipient.self]
     )
 
     static func main() {

@@ -24,6 +24,9 @@ public struct ExportOptions: Sendable {
     public var compactEntries = false
     /// Add access-log.jsonl: the access entries (below the checkpoint's size) that read an exported matter.
     public var includeAccessLog = false
+    /// Seals the finished zip before it touches the disk (e.g. to an age recipient): called once with the zip's
+    /// bytes, in memory, and a writer for the sealed output. Nil writes the zip in clear.
+    public var seal: BundleSealer?
 
     public init(matters: [String], from: Int64? = nil, to: Int64? = nil, profile: ExportProfile = .insurer,
                 sinceCheckpoint: String? = nil, tool: String = "ledger") {
@@ -109,7 +112,7 @@ extension Ledger {
         let members = try BundleWriter.members(context, note: note, verifierKey: storedVerifierKey,
                                                consistency: selection.consistency)
         timer.lap("render")
-        let bytes = try BundleWriter.writeZip(members, to: path)
+        let bytes = try BundleWriter.writeZip(members, to: path, seal: options.seal)
         timer.lap("write")
         if signs { try storeCheckpoint(note, size: size) }
         timer.lap("store")

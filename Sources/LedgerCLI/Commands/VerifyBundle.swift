@@ -1,3 +1,4 @@
+import Age
 import ArgumentParser
 import Foundation
 import Ledger
@@ -25,6 +26,10 @@ struct VerifyBundle: ParsableCommand {
     @Option(help: ArgumentHelp("A checkpoint you already hold: the bundle's tree must extend it.", valueName: "file"))
     var trusted: String?
 
+    @Option(help: ArgumentHelp("An age identity file: the bundle is sealed (.zip.age); it is opened in memory.",
+                               valueName: "file"))
+    var identity: String?
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -33,7 +38,7 @@ struct VerifyBundle: ParsableCommand {
         var options = BundleVerifyOptions()
         if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
         if let trusted { options.trustedCheckpoint = try BundleFiles.readText(trusted) }
-        report = try BundleVerifier.verify(path: bundle, options: options)
+        report = try Self.read(bundle, identity: identity, options: options)
         if json {
             print(JSONWriter.string(report.json))
         } else {
@@ -43,6 +48,18 @@ struct VerifyBundle: ParsableCommand {
             if report.violations.count > 1000 { print("… and \(report.violations.count - 1000) more violations") }
         }
         if !report.isValid { throw ExitCode(1) }
+    }
+
+    /// Verifies the bundle file, opening it first with the identity when one is given (sealed bundles).
+    static func read(_ bundle: String, identity: String?, options: BundleVerifyOptions) throws -> BundleReport {
+        guard let identity else {
+            if bundle.hasSuffix(".age") {
+                Terminal.warning("\(bundle) looks sealed (age); pass --identity FILE to open it")
+            }
+            return try BundleVerifier.verify(path: bundle, options: options)
+        }
+        let identities = try AgeKeyFiles.identities(identity)
+        return try AgeKeyFiles.verify(AgeKeyFiles.openSealed(bundle, identities: identities), options: options)
     }
 
     /// The report's warnings on stderr; the one about an unpinned key says which option pins it.
