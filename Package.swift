@@ -80,7 +80,7 @@ let package = Package(
         // Fuzz targets: every parser of hostile input (docs in Fuzz/README.md), and `ledger-fuzz`, their libFuzzer
         // driver (built by tools/fuzz.sh with -sanitize=fuzzer; a plain build replays files through one target).
         .target(name: "FuzzTargets", dependencies: [
-            "Ledger", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
+            "Age", "Ledger", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
             "LMDB", "MerkleLog", "RecordFormats", "SignedNote", "Sodium",
         ]),
         .executableTarget(name: "LedgerFuzz", dependencies: ["FuzzTargets"]),

@@ -1,4 +1,7 @@
+import Dispatch
+import Foundation
 import Sodium
+import Synchronization
 
 /// The payload's STREAM: 64 KiB plaintext chunks, ChaCha20-Poly1305 under the payload key, nonce =
 /// 11-byte big-endian chunk counter || last-chunk flag.
@@ -45,24 +48,43 @@ enum AgePayload {
         } while start < plaintext.count
     }
 
-    /// Opens the chunks in `sealed` (the bytes after the payload nonce) into secret bytes.
+    /// Opens the chunks in `sealed` (the bytes after the payload nonce) into secret bytes. Chunks are independent,
+    /// so runs of them are opened on all cores; the error reported is that of the first failing chunk.
     static func open(_ sealed: UnsafeRawBufferPointer, key: SecretBytes) throws -> SecretBytes {
         guard sealed.count >= ChaCha20Poly1305.tagByteCount else { throw AgeError.payloadTruncated }
         let chunks = (sealed.count + sealedChunkSize - 1) / sealedChunkSize
         let tail = sealed.count - (chunks - 1) * sealedChunkSize
         guard tail >= ChaCha20Poly1305.tagByteCount else { throw AgeError.payloadTruncated }
+        if chunks > 1 && tail == ChaCha20Poly1305.tagByteCount { throw AgeError.emptyLastChunk }
         let plaintext = SecretBytes(count: sealed.count - chunks * ChaCha20Poly1305.tagByteCount)
-        try plaintext.withUnsafeMutableBytes { out in
-            for index in 0..<chunks {
-                let start = index * sealedChunkSize
-                let end = min(start + sealedChunkSize, sealed.count)
-                let target = UnsafeMutableRawBufferPointer(rebasing: out[(index * chunkSize)...].prefix(end - start - 16))
-                try openChunk(UnsafeRawBufferPointer(rebasing: sealed[start..<end]), index: index,
-                              last: index == chunks - 1, key: key, into: target)
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, chunks / 16))
+        let failures = FirstFailure()
+        plaintext.withUnsafeMutableBytes { out in
+            // Each worker writes a disjoint run of chunks; the buffers outlive concurrentPerform.
+            nonisolated(unsafe) let base = out.baseAddress, input = sealed
+            let count = out.count
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let target = UnsafeMutableRawBufferPointer(start: base, count: count)
+                for index in stride(from: worker * chunks / workers, to: (worker + 1) * chunks / workers, by: 1) {
+                    do { try openChunk(input, index: index, chunks: chunks, key: key, into: target) } catch {
+                        failures.record(index: index, error: error)
+                        return
+                    }
+                }
             }
         }
-        if chunks > 1 && tail == ChaCha20Poly1305.tagByteCount { throw AgeError.emptyLastChunk }
+        if let error = failures.first { throw error }
         return plaintext
+    }
+
+    /// Chunk `index` of `sealed` into its place in `out`.
+    private static func openChunk(_ sealed: UnsafeRawBufferPointer, index: Int, chunks: Int, key: SecretBytes,
+                                  into out: UnsafeMutableRawBufferPointer) throws {
+        let start = index * sealedChunkSize
+        let end = min(start + sealedChunkSize, sealed.count)
+        let target = UnsafeMutableRawBufferPointer(rebasing: out[(index * chunkSize)...].prefix(end - start - 16))
+        try openChunk(UnsafeRawBufferPointer(rebasing: sealed[start..<end]), index: index,
+                      last: index == chunks - 1, key: key, into: target)
     }
 
     /// One chunk; a failure is classified: a final chunk that opens only as non-last means truncation, a
@@ -81,4 +103,17 @@ enum AgePayload {
         if opensOtherwise { throw last ? AgeError.payloadTruncated : AgeError.payloadExtended }
         throw AgeError.payloadAuthenticationFailed(chunk: index)
     }
+}
+
+/// The failure of the lowest-numbered chunk, across workers.
+final class FirstFailure: Sendable {
+    private let state = Mutex<(index: Int, error: Error)?>(nil)
+
+    func record(index: Int, error: Error) {
+        state.withLock { current in
+            if current == nil || index < current!.index { current = (index, error) }
+        }
+    }
+
+    var first: Error? { state.withLock { $0?.error } }
 }

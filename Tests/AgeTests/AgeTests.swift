@@ -20,6 +20,17 @@ final class AgeTests: XCTestCase {
         }
     }
 
+    /// Over 16 chunks the payload is opened on several workers: the result and the reported chunk stay the same.
+    func testLargePayloadOpensInParallelAndReportsTheFirstBadChunk() throws {
+        let message = plaintext(40 * 65536 + 123)
+        var sealed = try AgeEncryptor.seal(message, to: [identity.recipient])
+        XCTAssertEqual(try AgeDecryptor.open(sealed, identities: [identity]).withUnsafeBytes { Array($0) }, message)
+        let payload = sealed.count - (40 * 65552 + 123 + 16)
+        sealed[payload + 35 * 65552 + 10] ^= 1
+        sealed[payload + 12 * 65552 + 10] ^= 1
+        expect(sealed, .payloadAuthenticationFailed(chunk: 12))
+    }
+
     func testAnotherIdentityDoesNotOpen() throws {
         let sealed = try AgeEncryptor.seal(plaintext(10), to: [identity.recipient])
         XCTAssertThrowsError(try AgeDecryptor.open(sealed, identities: [try AgeIdentity.generate()])) {
