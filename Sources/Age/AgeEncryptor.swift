@@ -45,11 +45,34 @@ public enum AgeDecryptor {
         guard HMACSHA256.verify(tag: header.mac, key: AgeEncryptor.headerKey(fileKey), message: header.macInput) else {
             throw AgeError.headerMACMismatch
         }
+        let (sealed, key) = try payload(of: file, after: header, fileKey: fileKey)
+        return try AgePayload.open(sealed, key: key)
+    }
+
+    /// Opens `file` into a buffer the caller provides: `output` receives the plaintext size and returns exactly that
+    /// many bytes of memory (e.g. an anonymous memory file). On failure the buffer is zeroed before the error.
+    public static func open(_ file: UnsafeRawBufferPointer, identities: [AgeIdentity],
+                            output: (Int) throws -> UnsafeMutableRawBufferPointer) throws {
+        let header = try AgeHeader.parse(file)
+        let fileKey = try unwrapFileKey(header.stanzas, identities: identities)
+        guard HMACSHA256.verify(tag: header.mac, key: AgeEncryptor.headerKey(fileKey), message: header.macInput) else {
+            throw AgeError.headerMACMismatch
+        }
+        let (sealed, key) = try payload(of: file, after: header, fileKey: fileKey)
+        let size = try AgePayload.plaintextSize(sealed)
+        let target = try output(size)
+        precondition(target.count == size, "AgeDecryptor: the output buffer must hold exactly the plaintext")
+        try AgePayload.open(sealed, key: key, into: target)
+    }
+
+    /// The sealed chunks and the payload key (HKDF of the file key and the payload nonce).
+    private static func payload(of file: UnsafeRawBufferPointer, after header: AgeHeader,
+                                fileKey: SecretBytes) throws -> (UnsafeRawBufferPointer, SecretBytes) {
         let rest = UnsafeRawBufferPointer(rebasing: file[header.payloadOffset...])
         guard rest.count >= AgePayload.nonceSize else { throw AgeError.payloadTruncated }
         let nonce = Array(rest.prefix(AgePayload.nonceSize))
         let sealed = UnsafeRawBufferPointer(rebasing: rest[AgePayload.nonceSize...])
-        return try AgePayload.open(sealed, key: AgePayload.key(fileKey: fileKey, nonce: nonce))
+        return (sealed, AgePayload.key(fileKey: fileKey, nonce: nonce))
     }
 
     /// `open` over an array.

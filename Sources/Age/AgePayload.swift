@@ -51,30 +51,43 @@ enum AgePayload {
     /// Opens the chunks in `sealed` (the bytes after the payload nonce) into secret bytes. Chunks are independent,
     /// so runs of them are opened on all cores; the error reported is that of the first failing chunk.
     static func open(_ sealed: UnsafeRawBufferPointer, key: SecretBytes) throws -> SecretBytes {
+        let plaintext = SecretBytes(count: try plaintextSize(sealed))
+        try plaintext.withUnsafeMutableBytes { try open(sealed, key: key, into: $0) }
+        return plaintext
+    }
+
+    /// The plaintext size of a well-formed chunk sequence; throws for a truncated tail or an empty last chunk.
+    static func plaintextSize(_ sealed: UnsafeRawBufferPointer) throws -> Int {
         guard sealed.count >= ChaCha20Poly1305.tagByteCount else { throw AgeError.payloadTruncated }
         let chunks = (sealed.count + sealedChunkSize - 1) / sealedChunkSize
         let tail = sealed.count - (chunks - 1) * sealedChunkSize
         guard tail >= ChaCha20Poly1305.tagByteCount else { throw AgeError.payloadTruncated }
         if chunks > 1 && tail == ChaCha20Poly1305.tagByteCount { throw AgeError.emptyLastChunk }
-        let plaintext = SecretBytes(count: sealed.count - chunks * ChaCha20Poly1305.tagByteCount)
+        return sealed.count - chunks * ChaCha20Poly1305.tagByteCount
+    }
+
+    /// Opens the chunks into `output` (exactly `plaintextSize` bytes), zeroing it on failure.
+    static func open(_ sealed: UnsafeRawBufferPointer, key: SecretBytes,
+                     into output: UnsafeMutableRawBufferPointer) throws {
+        let chunks = (sealed.count + sealedChunkSize - 1) / sealedChunkSize
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, chunks / 16))
         let failures = FirstFailure()
-        plaintext.withUnsafeMutableBytes { out in
-            // Each worker writes a disjoint run of chunks; the buffers outlive concurrentPerform.
-            nonisolated(unsafe) let base = out.baseAddress, input = sealed
-            let count = out.count
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let target = UnsafeMutableRawBufferPointer(start: base, count: count)
-                for index in stride(from: worker * chunks / workers, to: (worker + 1) * chunks / workers, by: 1) {
-                    do { try openChunk(input, index: index, chunks: chunks, key: key, into: target) } catch {
-                        failures.record(index: index, error: error)
-                        return
-                    }
+        // Each worker writes a disjoint run of chunks; the buffers outlive concurrentPerform.
+        nonisolated(unsafe) let base = output.baseAddress, input = sealed
+        let count = output.count
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            let target = UnsafeMutableRawBufferPointer(start: base, count: count)
+            for index in stride(from: worker * chunks / workers, to: (worker + 1) * chunks / workers, by: 1) {
+                do { try openChunk(input, index: index, chunks: chunks, key: key, into: target) } catch {
+                    failures.record(index: index, error: error)
+                    return
                 }
             }
         }
-        if let error = failures.first { throw error }
-        return plaintext
+        if let error = failures.first {
+            zeroize(output)
+            throw error
+        }
     }
 
     /// Chunk `index` of `sealed` into its place in `out`.

@@ -81,6 +81,8 @@ final class AgeInteropTests: CLITestCase {
         XCTAssertEqual(try ledger(["verify-bundle", path("by-age.zip")]).status, 0)
         XCTAssertEqual(try ledger(["verify-bundle", "--identity", path("insurer.key"), sealed]).status, 0)
         XCTAssertEqual(try python(["--identity", path("insurer.key"), sealed]).status, 0)
+        let report = try ledger(["report", "--bundle", sealed, "--identity", path("insurer.key")])
+        XCTAssertEqual(report.status, 0, report.summary)
         // The Python decryptor gives byte for byte what age gives.
         let tools = LedgerBinary.packageRoot.appendingPathComponent("tools").path
         let script = "import sys; sys.path.insert(0, sys.argv[1]); import age_decrypt as a; "

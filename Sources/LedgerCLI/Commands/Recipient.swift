@@ -3,6 +3,8 @@ import ArgumentParser
 import Foundation
 import LedgerBundle
 import LedgerFormat
+import LedgerSupport
+import Logging
 import Sodium
 
 /// `ledger recipient …`: age X25519 keys for sealed bundles (docs/EXPORT.md, "Encrypted to the recipient").
@@ -63,19 +65,43 @@ enum AgeKeyFiles {
         try AgeKeyFile.identities(in: BundleFiles.readText(path))
     }
 
+    static let logger = Logger(label: "ledger.age")
+
     /// A sealed bundle's size cap: a bundle's, plus the tags (16 bytes per 64 KiB) and a header.
     static let maxSealedBytes = BundleFormat.maxTotalBytes + BundleFormat.maxTotalBytes / 4096 + (1 << 20)
 
-    /// Verifies the bundle held in `plaintext` (no copy: the verifier reads the secret bytes in place).
-    static func verify(_ plaintext: SecretBytes, options: BundleVerifyOptions) throws -> BundleReport {
-        try plaintext.withUnsafeMutableBytes { raw in
-            let data = Data(bytesNoCopy: raw.baseAddress!, count: raw.count, deallocator: .none)
-            return try BundleVerifier.verify(data: data, options: options)
+    /// Verifies a sealed bundle: opened in memory (`withOpened`), then verified as a file.
+    static func verify(_ bundle: String, identity: String, options: BundleVerifyOptions) throws -> BundleReport {
+        try withOpened(bundle, identities: identities(identity)) { try BundleVerifier.verify(path: $0, options: options) }
+    }
+
+    /// The bundle verified with its revealed values kept, read once; opened in memory first when `identity` is given.
+    static func openVerified(_ bundle: String, identity: String?, options: BundleVerifyOptions) throws
+        -> VerifiedBundle {
+        guard let identity else { return try BundleVerifier.open(path: bundle, options: options) }
+        return try withOpened(bundle, identities: identities(identity)) {
+            try BundleVerifier.open(path: $0, options: options)
         }
     }
 
-    /// A bundle file's bytes (capped like a bundle, plus the age overhead), opened with `identities` in memory.
-    static func openSealed(_ path: String, identities: [AgeIdentity]) throws -> SecretBytes {
+    /// Decrypts the sealed file straight into an anonymous memory file (memfd: RAM, no name on any filesystem, gone
+    /// when closed) and runs `body` with a path to it (/proc/self/fd/N), so the verifier reads the clear zip exactly
+    /// as it reads a bundle file, without a copy to /dev/shm. The memory is zeroed before it is released.
+    static func withOpened<R>(_ path: String, identities: [AgeIdentity], body: (String) throws -> R) throws -> R {
+        let sealed = try readSealed(path)
+        let memory = try MemoryFile()
+        defer { memory.close() }
+        var timer = PhaseTimer(logger: logger)
+        defer { logger.debug("open-sealed", metadata: ["phases": "\(timer)"]) }
+        try sealed.withUnsafeBytes { file in
+            try AgeDecryptor.open(file, identities: identities) { try memory.map(size: $0) }
+        }
+        timer.lap("decrypt")
+        return try body(memory.path)
+    }
+
+    /// The sealed file's bytes, within the sealed size cap.
+    static func readSealed(_ path: String) throws -> Data {
         guard FileManager.default.fileExists(atPath: path) else { throw BundleError.notFound(path: path) }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw BundleError.unreadable(path: path, detail: "cannot read")
@@ -83,7 +109,52 @@ enum AgeKeyFiles {
         guard UInt64(data.count) <= maxSealedBytes else {
             throw BundleError.malformed("the sealed file is over \(maxSealedBytes >> 20) MiB")
         }
-        return try data.withUnsafeBytes { try AgeDecryptor.open($0, identities: identities) }
+        return data
+    }
+}
+
+/// An anonymous memory file (`memfd_create`) mapped read-write: where a sealed bundle's clear zip lives.
+final class MemoryFile {
+    let fd: Int32
+    private var mapping: UnsafeMutableRawBufferPointer?
+
+    init() throws {
+        fd = Self.memfdCreate?("ledger-sealed-bundle", 1 /* MFD_CLOEXEC */) ?? -1
+        guard fd >= 0 else {
+            throw ExportError.io(path: "memfd", detail: "cannot create a memory file: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// glibc's `memfd_create`, looked up at run time (Glibc's Swift module hides it behind _GNU_SOURCE).
+    private static let memfdCreate: (@convention(c) (UnsafePointer<CChar>, UInt32) -> Int32)? = {
+        guard let symbol = dlsym(dlopen(nil, RTLD_NOW), "memfd_create") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafePointer<CChar>, UInt32) -> Int32).self)
+    }()
+
+    /// A path the process can open the file by.
+    var path: String { "/proc/self/fd/\(fd)" }
+
+    /// Sizes the file to `size` bytes and maps it.
+    func map(size: Int) throws -> UnsafeMutableRawBufferPointer {
+        guard ftruncate(fd, off_t(size)) == 0 else {
+            throw ExportError.io(path: "memfd", detail: "cannot size a memory file of \(size) bytes")
+        }
+        guard size > 0 else { return UnsafeMutableRawBufferPointer(start: nil, count: 0) }
+        guard let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
+            throw ExportError.io(path: "memfd", detail: "cannot map a memory file of \(size) bytes")
+        }
+        mapping = UnsafeMutableRawBufferPointer(start: base, count: size)
+        return mapping!
+    }
+
+    /// Zeroes and unmaps the contents, then closes the file.
+    func close() {
+        if let mapping, let base = mapping.baseAddress {
+            zeroize(mapping)
+            munmap(base, mapping.count)
+        }
+        mapping = nil
+        _ = Glibc.close(fd)
     }
 }
 

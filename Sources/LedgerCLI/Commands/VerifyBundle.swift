@@ -58,8 +58,7 @@ struct VerifyBundle: ParsableCommand {
             }
             return try BundleVerifier.verify(path: bundle, options: options)
         }
-        let identities = try AgeKeyFiles.identities(identity)
-        return try AgeKeyFiles.verify(AgeKeyFiles.openSealed(bundle, identities: identities), options: options)
+        return try AgeKeyFiles.verify(bundle, identity: identity, options: options)
     }
 
     /// The report's warnings on stderr; the one about an unpinned key says which option pins it.
