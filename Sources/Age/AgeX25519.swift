@@ -14,8 +14,7 @@ enum AgeX25519 {
         let share = try X25519.publicKey(secret: ephemeral)
         let shared = try X25519.sharedSecret(secret: ephemeral, peer: recipient.publicKey)
         let wrapKey = HKDFSHA256.derive(ikm: shared, salt: share + recipient.publicKey, info: info, length: 32)
-        let body = fileKey.withUnsafeBytes { Array($0) }
-        var plain = body
+        var plain = fileKey.withUnsafeBytes { Array($0) }  // the only copy outside SecretBytes, zeroed below
         defer { zeroize(&plain) }
         let wrapped = ChaCha20Poly1305.seal(plain, nonce: zeroNonce, key: wrapKey)
         return AgeStanza(type: type, arguments: [AgeBase64.encode(share)], body: wrapped)
