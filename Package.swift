@@ -2,7 +2,8 @@
 // The tamper-evident, encrypted ledger of a law firm's client communications.
 // Layers (dependencies point down; docs/ARCHITECTURE.md draws the graph):
 //   LedgerCLI -> LedgerBench -> Ledger (engine) -> {LedgerReport, LedgerBundle} -> LedgerFormat -> LedgerSupport
-//   and below them: MerkleLog, SignedNote, RecordFormats, Sodium, LMDB (only the engine imports LMDB).
+//   and below them: MerkleLog, SignedNote, RecordFormats, Sodium, LMDB (only the engine imports LMDB);
+//   Age (age-encryption.org/v1 over Sodium) is used by the CLI only (sealed bundles).
 import PackageDescription
 
 let package = Package(
