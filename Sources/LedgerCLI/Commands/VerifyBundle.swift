@@ -14,7 +14,9 @@ struct VerifyBundle: ParsableCommand {
         discussion: """
         Needs no ledger and no keys. Exit 0: every check holds. Exit 1: a violation (named). \
         65: not a readable bundle (not a zip, unsafe or duplicate names, oversize, missing files, bad manifest); \
-        66: file not found; 74: unreadable; 64: usage.
+        66: file not found; 74: unreadable; 64: usage. A sealed bundle (.zip.age, `export --to-recipient`) needs \
+        --identity: it is decrypted in memory; a ciphertext that fails authentication is 1, not an age file 65, \
+        an identity that does not open it 77.
         """)
 
     @Argument(help: ArgumentHelp("The bundle (zip).", valueName: "bundle.zip"))
