@@ -154,7 +154,11 @@ final class MemoryFile {
             munmap(base, mapping.count)
         }
         mapping = nil
+        #if canImport(Glibc)
         _ = Glibc.close(fd)
+        #else
+        _ = Darwin.close(fd)  // no memfd there: init throws first; kept so the package builds for macOS
+        #endif
     }
 }
 
