@@ -2,7 +2,8 @@
 // The tamper-evident, encrypted ledger of a law firm's client communications.
 // Layers (dependencies point down; docs/ARCHITECTURE.md draws the graph):
 //   LedgerCLI -> LedgerBench -> Ledger (engine) -> {LedgerReport, LedgerBundle} -> LedgerFormat -> LedgerSupport
-//   and below them: MerkleLog, SignedNote, RecordFormats, Sodium, LMDB (only the engine imports LMDB).
+//   and below them: MerkleLog, SignedNote, RecordFormats, Sodium, LMDB (only the engine imports LMDB);
+//   Age (age-encryption.org/v1 over Sodium) is used by the CLI only (sealed bundles).
 import PackageDescription
 
 let package = Package(
@@ -30,6 +31,8 @@ let package = Package(
         .target(name: "CBase64"),
         // Safe Swift over libsodium: AEAD, Ed25519, Argon2id, KDF, random, secret bytes.
         .target(name: "Sodium", dependencies: ["CSodium", "CBLAKE2b", "CBase64"]),
+        // age-encryption.org/v1 (c2sp.org/age): X25519 recipients, sealing and opening in memory. Pure; via Sodium.
+        .target(name: "Age", dependencies: ["Sodium"]),
         // Safe Swift over liblmdb: environment, transactions as closures, cursors, typed errors.
         .target(name: "LMDB", dependencies: ["CLMDB"]),
         // SHA-256 in C: the x86 SHA extensions when the CPU has them, portable C otherwise. Only MerkleLog imports it.
@@ -68,7 +71,8 @@ let package = Package(
         .target(name: "LedgerBench", dependencies: ["Ledger", "LedgerFormat", "LedgerSupport", "RecordFormats", "Sodium"]),
         // The `ledger` command: argument parsing, terminal output, exit codes. No logic.
         .executableTarget(name: "LedgerCLI", dependencies: [
-            "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
+            "Age", "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
+            "Sodium",  // only SecretBytes, to hold a sealed bundle's plaintext
             "LMDB",  // only LMDBError, to give a storage failure that escaped the engine its exit status
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
@@ -77,13 +81,14 @@ let package = Package(
         // Fuzz targets: every parser of hostile input (docs in Fuzz/README.md), and `ledger-fuzz`, their libFuzzer
         // driver (built by tools/fuzz.sh with -sanitize=fuzzer; a plain build replays files through one target).
         .target(name: "FuzzTargets", dependencies: [
-            "Ledger", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
+            "Age", "Ledger", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
             "LMDB", "MerkleLog", "RecordFormats", "SignedNote", "Sodium",
         ]),
         .executableTarget(name: "LedgerFuzz", dependencies: ["FuzzTargets"]),
 
         .testTarget(name: "SodiumTests", dependencies: ["Sodium"]),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"]),
+        .testTarget(name: "AgeTests", dependencies: ["Age", "Sodium"]),
         .testTarget(name: "MerkleLogTests", dependencies: ["MerkleLog"]),
         .testTarget(name: "SignedNoteTests", dependencies: ["SignedNote", "Sodium"]),
         .testTarget(name: "RecordFormatsTests", dependencies: ["RecordFormats"]),

@@ -2,7 +2,8 @@
 # Installs the Debian packages the ledger needs to build, test and interoperate.
 # Idempotent; run as root (CI and the dev machines are root).
 set -euo pipefail
-PKGS=(libsodium-dev liblmdb-dev pkg-config golang-go golang-golang-x-mod-dev)
+# age: the interop tests of sealed bundles (Tests/LedgerCLITests/AgeInteropTests.swift) run Debian's age and age-keygen.
+PKGS=(libsodium-dev liblmdb-dev pkg-config golang-go golang-golang-x-mod-dev age)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

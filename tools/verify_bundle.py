@@ -4,6 +4,7 @@
 Written from the format documents alone: Python standard library plus `cryptography` (Ed25519).
 
     python3 verify_bundle.py BUNDLE.zip [--verifier-key FILE] [--trusted FILE] [--json]
+    python3 verify_bundle.py BUNDLE.zip.age --identity AGE-IDENTITY-FILE [...]   (sealed: tools/age_decrypt.py)
 
 Exit status: 0 every check holds; 1 integrity violation (each printed as "violation: ... [check] ...");
 65 not a readable bundle (not a zip, unsafe or duplicate names, oversize, missing files, bad manifest);
@@ -1052,12 +1053,38 @@ def read_text(path):
     return data.decode("utf-8", "replace")
 
 
+class SealedFailure(Exception):
+    """A sealed bundle that cannot be opened: (message, exit status)."""
+
+
+def open_sealed(path, identity_path):
+    """The zip inside an age-sealed bundle, decrypted in memory (tools/age_decrypt.py), as a file object."""
+    import age_decrypt
+    try:
+        identities = age_decrypt.parse_identities(read_text(identity_path))
+    except age_decrypt.AgeBadKey as e:
+        raise SealedFailure("invalid age identity: %s" % e, 64)
+    with open(path, "rb") as f:
+        data = f.read(MAX_TOTAL + MAX_TOTAL // 4096 + (1 << 20) + 1)
+    if len(data) > MAX_TOTAL + MAX_TOTAL // 4096 + (1 << 20):
+        raise Malformed("the sealed file is over 512 MiB")
+    try:
+        return io.BytesIO(age_decrypt.decrypt(data, identities))
+    except age_decrypt.AgeMalformed as e:
+        raise SealedFailure("not a readable age file: %s" % e, 65)
+    except age_decrypt.AgeIntegrity as e:
+        raise SealedFailure("sealed bundle refused: %s" % e, 1)
+    except age_decrypt.AgeNoMatch as e:
+        raise SealedFailure(str(e), 77)
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description="Verify a client-ledger export bundle offline.")
     ap.add_argument("bundle")
     ap.add_argument("--verifier-key")
     ap.add_argument("--trusted")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--identity", help="age identity file: the bundle is sealed (.zip.age); opened in memory")
     try:
         args = ap.parse_args(argv)
     except SystemExit as e:
@@ -1065,7 +1092,7 @@ def main(argv):
     pinned = read_text(args.verifier_key) if args.verifier_key else None
     trusted = read_text(args.trusted) if args.trusted else None
     try:
-        files = read_zip(args.bundle)
+        files = read_zip(open_sealed(args.bundle, args.identity) if args.identity else args.bundle)
         report = verify(files, pinned, trusted)
     except FileNotFoundError:
         print("verify_bundle: error: %s: no such file" % args.bundle, file=sys.stderr)
@@ -1079,6 +1106,9 @@ def main(argv):
     except Usage as e:
         print("verify_bundle: error: %s" % e, file=sys.stderr)
         return 64
+    except SealedFailure as e:
+        print("verify_bundle: error: %s" % e.args[0], file=sys.stderr)
+        return e.args[1]
     if args.json:
         print(json.dumps({"ok": not report.violations, "formatVersion": report.format_version,
                           "notices": report.notices, "origin": report.origin, "treeSize": report.size,

@@ -31,6 +31,14 @@ public enum BundleVerifier {
         return VerifiedBundle(report: report, facts: facts)
     }
 
+    /// `open(path:options:)` for a bundle held in memory (e.g. just decrypted from a sealed file): the same checks.
+    public static func open(data: Data, options: BundleVerifyOptions = BundleVerifyOptions()) throws
+        -> VerifiedBundle {
+        let (report, facts) = try run(read: { try BundleReader.readDigested(data: data) }, options: options,
+                                      keepRevealed: true)
+        return VerifiedBundle(report: report, facts: facts)
+    }
+
     /// Reads the bundle once and runs every check on those bytes, timed.
     private static func run(path: String, options: BundleVerifyOptions,
                             keepRevealed: Bool) throws -> (report: BundleReport, facts: [EntryFacts]) {

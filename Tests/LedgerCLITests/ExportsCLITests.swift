@@ -25,4 +25,24 @@ final class ExportsCLITests: CLITestCase {
         XCTAssertTrue(report.stdout.contains("EXPORTS (bundles given away"), report.summary)
         XCTAssertEqual(try ledger(["verify", "--ledger", ledgerDir.path]).status, 0)
     }
+
+    func testASealedExportNamesItsRecipientByKeyFingerprint() throws {
+        try initLedger()
+        _ = try appendRecord(Sample.record(matter: "M-1"))
+        var fingerprints = [String]()
+        for (index, key) in ["insurer", "insurer", "counsel"].enumerated() {
+            let keyFile = temp.appendingPathComponent("\(key).key").path
+            if !FileManager.default.fileExists(atPath: keyFile) {
+                XCTAssertEqual(try ledger(["recipient", "new", "-o", keyFile]).status, 0)
+            }
+            let out = temp.appendingPathComponent("b\(index).zip.age").path
+            let export = try ledgerWithKey(["export", "--matter", "M-1", "--to-recipient", keyFile, "-o", out])
+            XCTAssertEqual(export.status, 0, export.summary)
+            let rows = try ledgerWithKey(["exports", "--json"]).stdout.split(separator: "\n")
+            fingerprints.append(try XCTUnwrap(try jsonObject(String(rows.last!))["recipient"] as? String))
+        }
+        XCTAssertEqual(fingerprints[0].count, 64)
+        XCTAssertEqual(fingerprints[0], fingerprints[1], "one recipient, one fingerprint")
+        XCTAssertNotEqual(fingerprints[0], fingerprints[2])
+    }
 }

@@ -382,7 +382,7 @@ enum BundleWriter {
     }
 
     /// Writes the zip atomically (temp file in the same directory, then rename). Returns its size.
-    static func writeZip(_ members: [ZipMember], to path: String) throws -> Int {
+    static func writeZip(_ members: [ZipMember], to path: String, seal: BundleSealer? = nil) throws -> Int {
         let url = URL(fileURLWithPath: path)
         let temp = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
@@ -393,9 +393,13 @@ enum BundleWriter {
             let handle = try FileHandle(forWritingTo: temp)
             var size = 0
             do {
-                try ZipWriter.write(members, date: Date()) { chunk in
-                    try chunk.withUnsafeBytes { try handle.write(contentsOf: $0) }
-                    size += chunk.count
+                if let seal {
+                    size = try writeSealed(members, seal: seal, to: handle)
+                } else {
+                    try ZipWriter.write(members, date: Date()) { chunk in
+                        try chunk.withUnsafeBytes { try handle.write(contentsOf: $0) }
+                        size += chunk.count
+                    }
                 }
                 try handle.close()
             } catch {
@@ -416,4 +420,25 @@ enum BundleWriter {
             throw ExportError.io(path: path, detail: "cannot write: \(error.localizedDescription)")
         }
     }
+
+    /// The zip built in memory, sealed, and only the sealed bytes written; the clear zip is zeroed after. Returns the
+    /// sealed size.
+    private static func writeSealed(_ members: [ZipMember], seal: BundleSealer, to handle: FileHandle) throws -> Int {
+        var zip = [UInt8]()
+        defer { zeroize(&zip) }
+        try ZipWriter.write(members, date: Date()) { chunk in chunk.withUnsafeBytes { zip.append(contentsOf: $0) } }
+        var size = 0
+        try zip.withUnsafeBytes { clear in
+            try seal(clear) { sealed in
+                try handle.write(contentsOf: sealed)
+                size += sealed.count
+            }
+        }
+        return size
+    }
 }
+
+/// Seals a bundle's zip bytes (first argument) by writing the sealed form through the second (see
+/// `ExportOptions.seal`). The zip bytes are borrowed: the sealer must not keep them.
+public typealias BundleSealer = @Sendable (UnsafeRawBufferPointer, (UnsafeRawBufferPointer) throws -> Void) throws
+    -> Void

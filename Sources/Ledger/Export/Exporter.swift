@@ -26,6 +26,9 @@ public struct ExportOptions: Sendable {
     public var includeAccessLog = false
     /// SHA-256 (hex) of the X25519 public key the bundle is sealed to, for the export's entry; nil when in clear.
     public var recipientFingerprint: String?
+    /// Seals the finished zip before it touches the disk (e.g. to an age recipient): called once with the zip's
+    /// bytes, in memory, and a writer for the sealed output. Nil writes the zip in clear.
+    public var seal: BundleSealer?
 
     public init(matters: [String], from: Int64? = nil, to: Int64? = nil, profile: ExportProfile = .insurer,
                 sinceCheckpoint: String? = nil, tool: String = "ledger") {
@@ -113,7 +116,7 @@ extension Ledger {
                                                consistency: selection.consistency,
                                                signManifest: signs ? { try self.signManifest(json: $0) } : nil)
         timer.lap("render")
-        let bytes = try BundleWriter.writeZip(members, to: path)
+        let bytes = try BundleWriter.writeZip(members, to: path, seal: options.seal)
         timer.lap("write")
         do {
             try recordExport(options, principal: principal, members: members,

@@ -1,7 +1,9 @@
+import Age
 import ArgumentParser
 import Foundation
 import Ledger
 import LedgerFormat
+import MerkleLog
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,12 +52,20 @@ struct Export: ParsableCommand {
     @Flag(help: "Add access-log.jsonl: the recorded reads of the exported matters, with inclusion proofs (master key).")
     var includeAccessLog = false
 
+    @Option(help: ArgumentHelp("Seal the bundle to this age recipient: a file with an age1… line, or an identity "
+                               + "file's '# public key:' line. The output must end in .age.", valueName: "file"))
+    var toRecipient: String?
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Output zip (must not exist).", valueName: "out.zip"))
     var output: String
 
     func validate() throws {
         if matter.isEmpty { throw ValidationError("name at least one --matter") }
         if profile != nil && profileFile != nil { throw ValidationError("give --profile or --profile-file, not both") }
+        if toRecipient != nil && !output.hasSuffix(".age") {
+            throw ValidationError("a bundle sealed with --to-recipient is written to a name ending in .age "
+                                  + "(e.g. -o \(output).age)")
+        }
     }
 
     func run() throws {
@@ -81,6 +91,13 @@ struct Export: ParsableCommand {
         options.compactEntries = compact
         options.includeAccessLog = includeAccessLog
         if let sinceCheckpoint { options.sinceCheckpoint = try BundleFiles.readText(sinceCheckpoint) }
+        if let toRecipient {
+            let recipients = try AgeKeyFiles.recipients(toRecipient)
+            options.seal = { clear, write in try AgeEncryptor.seal(clear, to: recipients, write: write) }
+            // The export's entry names the recipient by its key's SHA-256 (several recipients: of their keys, sorted).
+            options.recipientFingerprint = Hash.sha256(recipients.map(\.publicKey).sorted { $0.lexicographicallyPrecedes($1) }
+                .flatMap { $0 }).hex
+        }
         let ledger = try openUnlocked(location, keys)
         guard !FileManager.default.fileExists(atPath: output) else { throw ExportError.outputExists(output) }
         // Refused before the read is recorded: only the master key may give the access log away.
@@ -93,6 +110,10 @@ struct Export: ParsableCommand {
         Terminal.note("wrote \(summary.path): \(summary.entries) entries\(destroyed), \(summary.revealedFields) fields revealed, "
                       + "\(summary.redactedFields) redacted; checkpoint size \(summary.treeSize), root \(summary.root)")
     }
+}
+
+extension Export {
+    /// Seals the zip in memory to the file's age recipients; only the ciphertext is written.
 }
 
 enum BundleFiles {

@@ -52,8 +52,13 @@ struct Report: ParsableCommand {
                                valueName: "file"))
     var verifierKey: String?
 
+    @Option(help: ArgumentHelp("With --bundle: an age identity file; the bundle is sealed (.zip.age), opened in memory.",
+                               valueName: "file"))
+    var identity: String?
+
     func validate() throws {
         if verifierKey != nil && bundle == nil { throw ValidationError("--verifier-key needs --bundle") }
+        if identity != nil && bundle == nil { throw ValidationError("--identity needs --bundle") }
     }
 
     func run() throws {
@@ -71,7 +76,7 @@ struct Report: ParsableCommand {
         if let bundle {
             var options = BundleVerifyOptions()
             if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
-            let verified = try BundleVerifier.open(path: bundle, options: options)  // the file is read once, here
+            let verified = try AgeKeyFiles.openVerified(bundle, identity: identity, options: options)
             records = try ReportSource.records(from: verified, filter: filter)
             VerifyBundle.printWarnings(of: verified.report)
         } else {

@@ -1,3 +1,4 @@
+import Age
 import ArgumentParser
 import Foundation
 import Ledger
@@ -13,7 +14,9 @@ struct VerifyBundle: ParsableCommand {
         discussion: """
         Needs no ledger and no keys. Exit 0: every check holds. Exit 1: a violation (named). \
         65: not a readable bundle (not a zip, unsafe or duplicate names, oversize, missing files, bad manifest); \
-        66: file not found; 74: unreadable; 64: usage.
+        66: file not found; 74: unreadable; 64: usage. A sealed bundle (.zip.age, `export --to-recipient`) needs \
+        --identity: it is decrypted in memory; a ciphertext that fails authentication is 1, not an age file 65, \
+        an identity that does not open it 77.
         """)
 
     @Argument(help: ArgumentHelp("The bundle (zip).", valueName: "bundle.zip"))
@@ -25,6 +28,10 @@ struct VerifyBundle: ParsableCommand {
     @Option(help: ArgumentHelp("A checkpoint you already hold: the bundle's tree must extend it.", valueName: "file"))
     var trusted: String?
 
+    @Option(help: ArgumentHelp("An age identity file: the bundle is sealed (.zip.age); it is opened in memory.",
+                               valueName: "file"))
+    var identity: String?
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -33,7 +40,7 @@ struct VerifyBundle: ParsableCommand {
         var options = BundleVerifyOptions()
         if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
         if let trusted { options.trustedCheckpoint = try BundleFiles.readText(trusted) }
-        report = try BundleVerifier.verify(path: bundle, options: options)
+        report = try Self.read(bundle, identity: identity, options: options)
         if json {
             print(JSONWriter.string(report.json))
         } else {
@@ -43,6 +50,17 @@ struct VerifyBundle: ParsableCommand {
             if report.violations.count > 1000 { print("… and \(report.violations.count - 1000) more violations") }
         }
         if !report.isValid { throw ExitCode(1) }
+    }
+
+    /// Verifies the bundle file, opening it first with the identity when one is given (sealed bundles).
+    static func read(_ bundle: String, identity: String?, options: BundleVerifyOptions) throws -> BundleReport {
+        guard let identity else {
+            if bundle.hasSuffix(".age") {
+                Terminal.warning("\(bundle) looks sealed (age); pass --identity FILE to open it")
+            }
+            return try BundleVerifier.verify(path: bundle, options: options)
+        }
+        return try AgeKeyFiles.verify(bundle, identity: identity, options: options)
     }
 
     /// The report's warnings on stderr; the one about an unpinned key says which option pins it.

@@ -1,3 +1,4 @@
+import Age
 import ArgumentParser
 import Foundation
 import LMDB
@@ -21,6 +22,7 @@ enum Failure {
         case let error as BundleError: return (message(error), status(error))
         case let error as ReportError: return (message(error), status(error))
         case let error as FileError: return (error.description, 74)
+        case let error as AgeError: return (error.description, status(error))
         case let error as BenchError: return (error.description, status(error))
         case let error as LMDBError: return (error.description, error.isCorruption ? 1 : 74)
         case is ExitCode, is CleanExit, is ValidationError: return nil
