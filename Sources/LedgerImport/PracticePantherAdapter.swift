@@ -12,11 +12,16 @@ public struct PracticePantherAdapter: PracticeAdapter {
     public init(time: SourceTime = SourceTime()) { self.time = time }
 
     func map(_ fields: SourceFields) throws(RecordError) -> JSONValue {
-        var record = RecordBuilder(sourceSystem: sourceSystem, sourceId: try fields.id("id"))
+        // Calls and emails are separate entities in PracticePanther, each with its own ids: the kind prefixes the id
+        // (`call:ID`, `email:ID`), so a call and an email with the same id are never taken for duplicates.
+        let id = try fields.id("id")
+        let isCall = fields.value("call_direction") != nil || fields.value("duration") != nil
+        let isEmail = !isCall && (fields.value("from") != nil || fields.value("to") != nil)
+        var record = RecordBuilder(sourceSystem: sourceSystem, sourceId: (isCall ? "call:" : "email:") + id)
         record.set("matter", try matter(fields))
-        if fields.value("call_direction") != nil || fields.value("duration") != nil {
+        if isCall {
             try mapCall(fields, into: &record)
-        } else if fields.value("from") != nil || fields.value("to") != nil {
+        } else if isEmail {
             try mapEmail(fields, into: &record)
         } else {
             throw fields.error("call_direction", "is missing: the record is neither a call nor an email (from)")

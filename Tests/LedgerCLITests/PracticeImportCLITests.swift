@@ -54,7 +54,7 @@ final class PracticeImportCLITests: CLITestCase {
         try assertRound("practicepanther", sample: "practicepanther-calls.csv", count: 6, seq: 2, expect: [
             "matter": "Estate of Ł. Wiśniewski", "author": "Søren Müller-Ødegaard", "channel": "phone",
             "direction": "outbound", "durationMinutes": "65", "occurredAt": "2026-03-05T14:30:00Z",
-            "sourceId": "pp-call-5003",
+            "sourceId": "call:pp-call-5003",
         ], malformed: "practicepanther-malformed.csv", line: 3, field: "call_direction")
     }
 

@@ -119,7 +119,7 @@ extension PracticeImportTests {
         let records = try mapped(.practicepanther, "practicepanther-calls.csv")
         XCTAssertEqual(records.count, 6)
         let first = records[0]
-        XCTAssertEqual(string(first, "sourceId"), "pp-call-5001")
+        XCTAssertEqual(string(first, "sourceId"), "call:pp-call-5001")
         XCTAssertEqual(string(first, "matter"), "Okafor v. Greystone Properties")
         XCTAssertEqual(string(first, "author"), "Jordan Rivera")
         XCTAssertEqual(string(first, "channel"), "phone")
@@ -135,6 +135,20 @@ extension PracticeImportTests {
         XCTAssertEqual(string(records[2], "author"), "Søren Müller-Ødegaard")
         XCTAssertEqual(string(records[3], "occurredAt"), "2026-03-06T00:00:00Z")
         XCTAssertEqual(string(records[5], "summary"), #"Beneficiary asked about timing, "as soon as possible"."#)
+    }
+
+    func testAPracticePantherCallAndEmailWithTheSameIdAreNotDuplicates() throws {
+        let bytes = Array(#"""
+        [{"id":"42","matter_ref":"M-1","subject":"Call","duration":5,"notes":"n","date":"2026-03-02T09:00:00Z",
+          "call_direction":"Inbound","assigned_to_users":"Jordan Rivera"},
+         {"id":"42","matter_ref":"M-1","subject":"Mail","from":"Jordan Rivera","to":"client@example.com","body":"b",
+          "date":"2026-03-02T10:00:00Z","assigned_to_users":"Jordan Rivera"}]
+        """#.utf8)
+        let ids = try PracticePantherAdapter().adapt(bytes).map { record -> String? in
+            guard case .success(.object(let o)) = record.result else { return nil }
+            return o["sourceId"]?.stringValue
+        }
+        XCTAssertEqual(ids, ["call:42", "email:42"])
     }
 
     func testPracticePantherEmailsJSON() throws {
