@@ -76,24 +76,27 @@ public enum AgeKeyFile {
         return found
     }
 
-    /// The recipients of a recipients file (`age1…` lines) or of an identity file (its `# public key: age1…`
-    /// comments); secret lines are skipped unread. At least one.
+    /// The recipients of a recipients file (`age1…` lines; every `#` line is a comment, as for age) or of an
+    /// identity file (the recipients its secret keys derive: a `# public key:` comment is never trusted, since an
+    /// edited comment would seal to a key nobody holds). Unique, in file order; at least one.
     public static func recipients(in text: String) throws -> [AgeRecipient] {
+        let all = lines(text)
+        if all.contains(where: { $0.hasPrefix("AGE-SECRET-KEY-") }) {
+            return unique(try identities(in: text).map(\.recipient))
+        }
         var found = [AgeRecipient]()
-        let commentPrefix = "# public key: "
-        for (number, line) in lines(text).enumerated() where !line.isEmpty {
-            if line.hasPrefix(commentPrefix) {
-                found.append(try AgeRecipient(parsing: String(line.dropFirst(commentPrefix.count))))
-            } else if line.hasPrefix("#") || line.hasPrefix("AGE-SECRET-KEY-") {
-                continue
-            } else {
-                do { found.append(try AgeRecipient(parsing: line)) } catch {
-                    throw AgeError.invalidRecipient("line \(number + 1) is not an age1… recipient")
-                }
+        for (number, line) in all.enumerated() where !line.isEmpty && !line.hasPrefix("#") {
+            do { found.append(try AgeRecipient(parsing: line)) } catch {
+                throw AgeError.invalidRecipient("line \(number + 1) is not an age1… recipient")
             }
         }
         guard !found.isEmpty else { throw AgeError.invalidRecipient("no age1… recipient in the file") }
-        return found
+        return unique(found)
+    }
+
+    private static func unique(_ recipients: [AgeRecipient]) -> [AgeRecipient] {
+        var seen = Set<[UInt8]>()
+        return recipients.filter { seen.insert($0.publicKey).inserted }
     }
 
     /// An identity file as age-keygen writes it.

@@ -11,7 +11,8 @@ extension AccessEvent {
         public var matters: [Hash]
         /// SHA-256 (hex) of the bundle's manifest member as written: what the bundle is, byte for byte.
         public var manifest: String
-        /// SHA-256 (hex) of the recipient's X25519 public key when the bundle was sealed to one; nil when in clear.
+        /// When the bundle was sealed: SHA-256 (hex) of its recipients' X25519 public keys, unique, sorted by bytes and
+        /// concatenated (one recipient: the SHA-256 of its key); nil when in clear.
         public var recipient: String?
         /// Entries in the bundle (readable and destroyed), and the checkpoint size its proofs are against.
         public var entries: UInt64

@@ -37,7 +37,8 @@ public struct ClioAdapter: PracticeAdapter {
         record.set("channel", channel)
         record.set("direction", direction)
         // occurredAt: when an inbound email arrived (received_at), else the communication's date
-        let useReceived = direction == "inbound" && channel == "email" && fields.value("received_at") != nil
+        let received = try fields.string("received_at")  // an empty value counts as absent
+        let useReceived = direction == "inbound" && channel == "email" && received != nil
         record.set("occurredAt", try occurredAt(fields, useReceived ? "received_at" : "date", time: time))
         record.set("subject", try fields.string("subject"))
         record.set("summary", try fields.string("body"))

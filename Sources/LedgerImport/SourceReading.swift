@@ -65,7 +65,7 @@ public enum SourceReading {
         }
         switch parsed {
         case .success((let value, true)): return try document(value, envelopes: envelopes)
-        case .success((.object, false)): return jsonLines(bytes)
+        case .success((.object, false)): return jsonLines(Array(bytes[start...]))
         case .success((_, false)):
             throw RecordError(line: 1, reason: "not valid JSON: unexpected text after the top-level value")
         case .failure(let error): throw notJSON(error, in: bytes)

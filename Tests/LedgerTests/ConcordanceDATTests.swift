@@ -12,6 +12,10 @@ final class ConcordanceDATTests: XCTestCase {
         XCTAssertEqual(ConcordanceDAT.lineEnd, "\r\n")
     }
 
+    func testUnicodeLineBreaksAndC1ControlsCannotBreakARow() {
+        XCTAssertEqual(ConcordanceDAT.escape("a\u{2028}b\u{2029}c\u{85}d\u{9B}e"), "a\u{AE}b\u{AE}c\u{AE}d e")
+    }
+
     func testPlainValuesAreKept() {
         for value in ["", "J. Rivera", "a, \"quoted\"; value", "tab\there", "Zürich — 東京", "=SUM(A1)"] {
             XCTAssertEqual(ConcordanceDAT.escape(value), value)

@@ -1,4 +1,5 @@
 import Foundation
+@testable import Ledger
 import LedgerFormat
 import LedgerImport
 import RecordFormats
@@ -149,6 +150,41 @@ extension PracticeImportTests {
             return o["sourceId"]?.stringValue
         }
         XCTAssertEqual(ids, ["call:42", "email:42"])
+    }
+
+    func testPracticePantherEmailDirectionMatchesAddressOrNameExactly() throws {
+        func direction(_ from: String) throws -> String? {
+            let text = #"[{"id":"1","matter_ref":"M","subject":"s","from":"\#(from)","to":"x@y.z","body":"b","date":"2026-03-02T10:00:00Z","assigned_to_users":[{"display_name":"Dan","email":"j.rivera@firm.example"}]}]"#
+            guard case .success(.object(let o)) = try PracticePantherAdapter().adapt(Array(text.utf8))[0].result else {
+                return nil
+            }
+            return o["direction"]?.stringValue
+        }
+        XCTAssertEqual(try direction("J.Rivera@firm.example"), "outbound", "the user's address")
+        XCTAssertEqual(try direction("Dan <other@firm.example>"), "outbound", "the user's name")
+        XCTAssertEqual(try direction("Danielle Client <danielle@client.example>"), "inbound", "no substring match")
+    }
+
+    func testAByteOrderMarkBeforeJSONLinesAndAnEmptyReceivedAt() throws {
+        let line = #"{"id":7,"type":"EmailCommunication","subject":"s","body":"b","date":"2026-03-02T10:00:00Z","received_at":"","matter":{"id":1,"display_number":"M-1"},"senders":[{"type":"Contact","name":"C"}],"receivers":[{"type":"User","name":"U"}]}"#
+        let bytes = [0xEF, 0xBB, 0xBF] + Array((line + "\n" + line.replacingOccurrences(of: "\"id\":7", with: "\"id\":8") + "\n").utf8)
+        let records = try ClioAdapter().adapt(bytes)
+        XCTAssertEqual(records.count, 2)
+        for record in records {
+            guard case .success(.object(let o)) = record.result else { return XCTFail("line \(record.line) refused") }
+            XCTAssertEqual(o["occurredAt"]?.stringValue, "2026-03-02T10:00:00Z", "an empty received_at falls back to date")
+        }
+    }
+
+    func testAMappedRecordOverOneMebibyteIsRefusedLikeANativeOne() throws {
+        let t = try TestLedger()
+        let huge = String(repeating: "x", count: 1 << 20)
+        let path = try t.temp.write("as.json", #"[{"id":1,"direction":"in","callTimestamp":"2026-03-02T10:00:00Z","actualHours":0.5,"notes":"n","outcome":"\#(huge)","enteredBy":"A. Staff","links":{"action":"M-1"}}]"#)
+        assertLedgerError(try t.ledger.importRecords(from: path, adapter: ActionstepAdapter())) { error in
+            guard case .invalidRecords(let errors) = error else { return false }
+            return errors.first?.reason == "record is larger than 1 MiB" && errors.first?.line == 1
+        }
+        XCTAssertEqual(try t.ledger.size(), 0)
     }
 
     func testPracticePantherEmailsJSON() throws {

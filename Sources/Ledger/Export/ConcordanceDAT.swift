@@ -16,9 +16,10 @@ public enum ConcordanceDAT {
     public static let lineEnd = "\r\n"
 
     /// A value made safe for one DAT cell:
-    /// - CRLF, a lone CR and a lone LF each become one ® (U+00AE);
+    /// - CRLF, a lone CR and a lone LF each become one ® (U+00AE), and so do the Unicode line breaks NEL (U+0085),
+    ///   LINE SEPARATOR (U+2028) and PARAGRAPH SEPARATOR (U+2029), which some loaders split lines on;
     /// - the qualifier þ and the delimiter (0x14) become a space;
-    /// - any other C0 control character but TAB, and DEL, becomes a space.
+    /// - any other C0 control character but TAB, DEL, and the C1 controls (U+0080–U+009F) become a space.
     /// Everything else is kept as it is. The exact value is in the bundle (and the record's text file).
     public static func escape(_ value: String) -> String {
         var out = String.UnicodeScalarView()
@@ -27,10 +28,10 @@ public enum ConcordanceDAT {
             defer { previousWasCR = scalar == "\r" }
             switch scalar {
             case "\n" where previousWasCR: continue  // the CR already wrote ®
-            case "\r", "\n": out.append(newline)
+            case "\r", "\n", "\u{85}", "\u{2028}", "\u{2029}": out.append(newline)
             case qualifier, delimiter: out.append(" ")
             case "\t": out.append(scalar)
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out.append(" ")
+            case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value): out.append(" ")
             default: out.append(scalar)
             }
         }

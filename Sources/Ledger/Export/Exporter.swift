@@ -116,16 +116,21 @@ extension Ledger {
                                                consistency: selection.consistency,
                                                signManifest: signs ? { try self.signManifest(json: $0) } : nil)
         timer.lap("render")
-        let bytes = try BundleWriter.writeZip(members, to: path, seal: options.seal)
-        timer.lap("write")
-        do {
-            try recordExport(options, principal: principal, members: members,
-                             entries: entries.count + selection.retention.filter { !$0.isEvent }.count, treeSize: size)
-        } catch {
-            try? FileManager.default.removeItem(atPath: path)  // a bundle given away is a bundle on record
-            throw error
+        // Recorded before the file exists: a crash in between leaves a recorded export without a bundle, never a
+        // bundle without its record (the record names the bundle by its manifest, known before it is written).
+        try recordExport(options, principal: principal, members: members,
+                         entries: entries.count + selection.retention.filter { !$0.isEvent }.count, treeSize: size)
+        let bytes: Int
+        do { bytes = try BundleWriter.writeZip(members, to: path, seal: options.seal) } catch {
+            throw LedgerError.io(path: path, detail: "the export was recorded in the ledger but its bundle could not "
+                                 + "be written (\(error)); export again")
         }
-        if signs { try storeCheckpoint(note, size: size) }
+        timer.lap("write")
+        if signs {
+            do { try storeCheckpoint(note, size: size) } catch {
+                Self.logger.warning("the bundle is written and recorded, but its checkpoint was not stored: \(error)")
+            }
+        }
         timer.lap("store")
         let redacted = entries.reduce(0) { $0 + $1.redacted.count }
         let revealed = entries.reduce(0) { $0 + $1.revealed.count }

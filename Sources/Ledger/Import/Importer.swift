@@ -103,6 +103,10 @@ extension Ledger {
             error.line = record.line
             return .failure(error)
         case .success(let value):
+            // The native readers refuse a record over 1 MiB as they read it; a mapped record is measured as stored.
+            guard JSONWriter.serialize(value).count <= RecordSchema.maxRecordBytes else {
+                return .failure(RecordError(line: record.line, reason: "record is larger than 1 MiB"))
+            }
             do {
                 var validated = try RecordSchema.validate(value)
                 validated.line = record.line
