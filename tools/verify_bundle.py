@@ -429,12 +429,14 @@ def check_manifest_note(text, manifest, key, r):
                 r.fail("manifest", "the manifest's selection has an unknown member '%s'" % name[:80])
 
 
-def verify(files, pinned_key_text, trusted_text):
+def verify(files, pinned_key_text, trusted_text, require_signed=False):
     r = Report()
     manifest, note_text, own = load_manifest(files)
     r.format_version = 2 if note_text is not None else 1
     if note_text is None:
         r.notices.append(V1_NOTICE)
+        if require_signed:
+            r.fail("manifest", "the manifest is not signed (bundle format 1) and --require-signed was given")
     check_digests(manifest, files, own, r)
 
     key = None
@@ -1084,6 +1086,8 @@ def main(argv):
     ap.add_argument("--verifier-key")
     ap.add_argument("--trusted")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--require-signed", action="store_true",
+                    help="refuse a bundle whose manifest is not signed by the firm (format 1)")
     ap.add_argument("--identity", help="age identity file: the bundle is sealed (.zip.age); opened in memory")
     try:
         args = ap.parse_args(argv)
@@ -1093,7 +1097,11 @@ def main(argv):
     trusted = read_text(args.trusted) if args.trusted else None
     try:
         files = read_zip(open_sealed(args.bundle, args.identity) if args.identity else args.bundle)
-        report = verify(files, pinned, trusted)
+        report = verify(files, pinned, trusted, args.require_signed)
+        if report.format_version == 1 and not args.require_signed:
+            print("verify_bundle: warning: this bundle's metadata is not signed (format 1): a bundle handled by others "
+                  "may have been downgraded from format 2 with its reasons, profile or report changed; pass "
+                  "--require-signed to refuse it", file=sys.stderr)
     except FileNotFoundError:
         print("verify_bundle: error: %s: no such file" % args.bundle, file=sys.stderr)
         return 66

@@ -65,7 +65,12 @@ public enum BundleVerifier {
                               into report: inout BundleReport) throws -> [EntryFacts] {
         let loaded = try ManifestCheck.load(files)
         report.formatVersion = loaded.formatVersion
-        if loaded.note == nil { report.notices.append(BundleFormat.v1Notice) }
+        if loaded.note == nil {
+            report.notices.append(BundleFormat.v1Notice)
+            if options.requireSignedManifest {
+                report.fail(.manifest, "the manifest is not signed (bundle format 1) and --require-signed was given")
+            }
+        }
         ManifestCheck.checkDigests(loaded, files: digests, into: &report)
         let key = try CheckpointCheck.verifierKey(pinned: options.pinnedVerifierKey,
                                                   bundled: files[BundleFormat.verifierKey]!, into: &report)

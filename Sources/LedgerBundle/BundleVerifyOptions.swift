@@ -4,6 +4,10 @@ public struct BundleVerifyOptions: Sendable {
     /// A checkpoint (signed note) the recipient already holds: the bundle's tree must extend it.
     public var trustedCheckpoint: String?
 
+    /// Refuse a bundle whose manifest is not signed (format 1): anyone handling a v1 bundle can change its reasons,
+    /// profile, privilege log and report and re-hash them, and a v2 bundle can be turned into a v1 one.
+    public var requireSignedManifest = false
+
     public init(pinnedVerifierKey: String? = nil, trustedCheckpoint: String? = nil) {
         self.pinnedVerifierKey = pinnedVerifierKey
         self.trustedCheckpoint = trustedCheckpoint

@@ -50,6 +50,20 @@ final class FormatV1FixtureTests: CLITestCase {
 
     // MARK: - Bundles
 
+    func testRequireSignedRefusesAV1BundleInBothVerifiers() throws {
+        let args = [fixtureFile("bundle.zip"), "--verifier-key", verifierKeyPath]
+        let swift = try ledger(["verify-bundle"] + args + ["--require-signed"])
+        XCTAssertEqual(swift.status, 1, swift.summary)
+        XCTAssertTrue(swift.stdout.contains("is not signed (bundle format 1)"), swift.summary)
+        let python = try pythonVerifyBundle(args + ["--require-signed"])
+        XCTAssertEqual(python.status, 1, python.summary)
+        // Without the flag a v1 bundle still verifies, with a warning that it could be a downgraded v2 bundle.
+        let warned = try ledger(["verify-bundle"] + args)
+        XCTAssertEqual(warned.status, 0, warned.summary)
+        XCTAssertTrue(warned.stderr.contains("--require-signed"), warned.summary)
+        XCTAssertTrue(try pythonVerifyBundle(args).stderr.contains("--require-signed"))
+    }
+
     func testCommittedBundleVerifiesWithLedgerAndPython() throws {
         let bundle = fixtureFile("bundle.zip")
         let trusted = ["--verifier-key", verifierKeyPath, "--trusted", fixtureFile("checkpoint.txt")]

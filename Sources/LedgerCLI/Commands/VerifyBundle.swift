@@ -32,6 +32,10 @@ struct VerifyBundle: ParsableCommand {
                                valueName: "file"))
     var identity: String?
 
+    @Flag(help: ArgumentHelp("Refuse a bundle whose manifest is not signed by the firm (format 1): its reasons, "
+                             + "profile, privilege log and report could have been changed by anyone who handled it."))
+    var requireSigned = false
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -40,7 +44,13 @@ struct VerifyBundle: ParsableCommand {
         var options = BundleVerifyOptions()
         if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
         if let trusted { options.trustedCheckpoint = try BundleFiles.readText(trusted) }
+        options.requireSignedManifest = requireSigned
         report = try Self.read(bundle, identity: identity, options: options)
+        if report.formatVersion == 1 && !requireSigned {
+            Terminal.warning("this bundle's metadata is not signed (format 1): a bundle handled by others may have "
+                             + "been downgraded from format 2 with its reasons, profile or report changed; pass "
+                             + "--require-signed to refuse it")
+        }
         if json {
             print(JSONWriter.string(report.json))
         } else {
