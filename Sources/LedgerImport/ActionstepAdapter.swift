@@ -38,6 +38,8 @@ public struct ActionstepAdapter: PracticeAdapter {
     func minutes(_ fields: SourceFields) throws(RecordError) -> Int64? {
         guard let hours = try fields.number("actualHours") else { return nil }
         guard (0...16_000).contains(hours) else { throw fields.error("actualHours", "must be 0 to 16000 hours") }
+        // Exactly from the decimal text where it is plain (1.025 h is 61.5 min: 62), not through a binary double.
+        if let text = fields.numberText("actualHours"), let exact = DecimalText.scaled(text, by: 60) { return exact }
         return Int64((hours * 60).rounded())
     }
 

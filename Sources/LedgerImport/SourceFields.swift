@@ -62,6 +62,14 @@ public struct SourceFields: Sendable {
     }
 
     /// A number, or a string holding one (CSV cells); nil when absent or empty.
+    /// The text of a number (a JSON number as written, or a CSV/JSON string cell), trimmed; nil otherwise.
+    func numberText(_ key: String) -> String? {
+        switch value(key) {
+        case .number(let text)?, .string(let text)?: return text.trimmingCharacters(in: .whitespaces)
+        default: return nil
+        }
+    }
+
     public func number(_ key: String) throws(RecordError) -> Double? {
         switch value(key) {
         case nil: return nil

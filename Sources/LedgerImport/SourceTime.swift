@@ -78,11 +78,15 @@ public struct SourceTime: Sendable {
         let words = text.split(separator: " ")
         guard (1...3).contains(words.count) else { return nil }
         let mdy = words[0].split(separator: "/").compactMap { Int($0) }
-        guard mdy.count == 3, mdy[2] >= 1000, mdy[2] <= 9999 else { return nil }
+        // Every part in range before formatting (%02d reads 32 bits: a huge month would wrap into a valid one).
+        guard mdy.count == 3, (1000...9999).contains(mdy[2]), (1...12).contains(mdy[0]), (1...31).contains(mdy[1]) else {
+            return nil
+        }
         let date = String(format: "%04d-%02d-%02d", mdy[2], mdy[0], mdy[1])
         guard words.count > 1 else { return date }
         var hms = words[1].split(separator: ":").compactMap { Int($0) }
-        guard (2...3).contains(hms.count) else { return nil }
+        guard (2...3).contains(hms.count), (0...23).contains(hms[0]), (0...59).contains(hms[1]),
+              hms.count == 2 || (0...60).contains(hms[2]) else { return nil }
         if words.count == 3 {
             let meridiem = words[2].uppercased()
             guard meridiem == "AM" || meridiem == "PM", (1...12).contains(hms[0]) else { return nil }

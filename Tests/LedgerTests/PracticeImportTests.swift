@@ -1,7 +1,7 @@
 import Foundation
 @testable import Ledger
 import LedgerFormat
-import LedgerImport
+@testable import LedgerImport
 import RecordFormats
 import XCTest
 
@@ -185,6 +185,17 @@ extension PracticeImportTests {
             return errors.first?.reason == "record is larger than 1 MiB" && errors.first?.line == 1
         }
         XCTAssertEqual(try t.ledger.size(), 0)
+    }
+
+    func testActionstepHalfMinutesRoundAwayFromZeroAndHugeUSDatesAreRefused() throws {
+        let record = #"[{"id":1,"direction":"in","callTimestamp":"2026-03-02T10:00:00Z","actualHours":1.025,"notes":"n","enteredBy":"A","links":{"action":"M-1"}}]"#
+        guard case .success(.object(let o)) = try ActionstepAdapter().adapt(Array(record.utf8))[0].result else {
+            return XCTFail("refused")
+        }
+        XCTAssertEqual(o["durationMinutes"], 62, "1.025 h = 61.5 min, half away from zero")
+        XCTAssertNil(SourceTime.isoFromUS("4294967299/1/2026"))
+        XCTAssertNil(SourceTime.isoFromUS("3/1/2026 25:00"))
+        XCTAssertEqual(SourceTime.isoFromUS("3/1/2026 2:05 PM"), "2026-03-01T14:05:00")
     }
 
     func testPracticePantherEmailsJSON() throws {
