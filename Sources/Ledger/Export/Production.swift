@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import LedgerBundle
 import LedgerFormat
@@ -221,11 +224,19 @@ extension Ledger {
     }
 
     /// Creates `path` (it must not exist) with mode 0600 and writes `bytes`.
+    /// Creates `path` (never over an existing file or through a symlink), mode 0600 from the start, and writes it.
     static func writeNew(_ bytes: [UInt8], to path: String) throws {
-        guard !FileManager.default.fileExists(atPath: path) else { throw ExportError.outputExists(path) }
-        guard FileManager.default.createFile(atPath: path, contents: Data(bytes),
-                                             attributes: [.posixPermissions: 0o600]) else {
-            throw ExportError.io(path: path, detail: "cannot write")
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            if errno == EEXIST { throw ExportError.outputExists(path) }
+            throw ExportError.io(path: path, detail: "cannot create")
+        }
+        defer { Glibc.close(fd) }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            guard n > 0 else { throw ExportError.io(path: path, detail: "cannot write") }
+            written += n
         }
     }
 
