@@ -88,8 +88,40 @@ def strict_json(data):
     def no_const(_):
         raise ValueError("NaN/Infinity are not allowed")
 
+    def int64(text):
+        value = int(text)
+        if not -(1 << 63) <= value < (1 << 63):
+            raise ValueError("integer out of range")  # as the Swift parser: integers are 64-bit
+        return value
+
     text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
-    return json.loads(text, object_pairs_hook=pairs, parse_float=no_float, parse_constant=no_const)
+    try:
+        value = json.loads(text, object_pairs_hook=pairs, parse_float=no_float, parse_constant=no_const,
+                           parse_int=int64)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if json_depth(value) > 32:
+        raise ValueError("nested too deeply")  # as the Swift parser (nesting at most 32)
+    return value
+
+
+def same_int(value, expected):
+    """A JSON integer equal to `expected` (a JSON true is not 1, as for the Swift verifier)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value == expected
+
+
+def json_depth(value):
+    """How deeply arrays and objects nest in a parsed JSON value (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+            deepest = max(deepest, depth + 1)
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+            deepest = max(deepest, depth + 1)
+    return deepest
 
 
 # ---- RFC 6962 ----------------------------------------------------------------------------------
@@ -466,7 +498,7 @@ def verify(files, pinned_key_text, trusted_text, require_signed=False):
         if manifest.get("origin") != origin:
             r.fail("manifest", "the manifest's origin differs from the checkpoint's")
         mc = manifest.get("checkpoint")
-        if isinstance(mc, dict) and (mc.get("size") != size or mc.get("root") != r.root):
+        if isinstance(mc, dict) and (not same_int(mc.get("size"), size) or mc.get("root") != r.root):
             r.fail("manifest", "the manifest's checkpoint size or root differs from checkpoint.txt")
     except (ValueError, UnicodeDecodeError) as e:
         r.fail("checkpoint-signature", "checkpoint.txt is not a signed checkpoint: %s" % e)
@@ -489,11 +521,11 @@ def verify(files, pinned_key_text, trusted_text, require_signed=False):
     r.redactions = sum(len(f["redacted"]) for f in facts)
     counts = manifest.get("counts")
     if isinstance(counts, dict):
-        if counts.get("entries") != r.entries:
+        if not same_int(counts.get("entries"), r.entries):
             r.fail("manifest", "counts.entries differs from entries.jsonl")
-        if counts.get("redactedFields") != r.redactions:
+        if not same_int(counts.get("redactedFields"), r.redactions):
             r.fail("manifest", "counts.redactedFields differs from entries.jsonl")
-        if counts.get("disclosedFields") != r.disclosures:
+        if not same_int(counts.get("disclosedFields"), r.disclosures):
             r.fail("manifest", "counts.disclosedFields differs from entries.jsonl")
     else:
         r.fail("manifest", "the manifest has no 'counts' object")
