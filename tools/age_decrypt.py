@@ -85,7 +85,7 @@ def parse_identities(text):
     """X25519PrivateKeys of every AGE-SECRET-KEY-1 line of an identity file."""
     keys = []
     for line in text.splitlines():
-        line = line.strip()
+        line = line.rstrip("\r")  # as the Swift reader: no other whitespace is tolerated around a key
         if not line or line.startswith("#"):
             continue
         decoded = bech32_decode(line) if line.startswith("AGE-SECRET-KEY-1") else None
@@ -107,7 +107,9 @@ def parse_header(data):
 
     def next_line():
         nonlocal pos
-        end = data.find(b"\n", pos, pos + (1 << 20))
+        # The whole header is at most 1 MiB, as for the Swift decryptor (not each line: a header of many stanzas
+        # would cost an X25519 each).
+        end = data.find(b"\n", pos, min(len(data), 1 << 20))
         if end < 0:
             raise AgeMalformed("the header ends before its MAC")
         line, pos = data[pos:end], end + 1
