@@ -19,32 +19,11 @@ struct Export: ParsableCommand {
     @OptionGroup var location: LedgerLocation
     @OptionGroup var keys: KeyOptions
     @OptionGroup var reason: ReadReason
-
-    @Option(help: "A matter to export (repeat for several).")
-    var matter: [String] = []
-
-    @OptionGroup var period: TimeRange
-
-    @Option(help: ArgumentHelp("Redaction profile: insurer, metadata or full.", valueName: "name"))
-    var profile: String?
-
-    @Option(help: ArgumentHelp("A JSON profile {name, reveal, redact, defaultReason} instead of --profile.",
-                               valueName: "file"))
-    var profileFile: String?
-
-    @Option(help: ArgumentHelp("Reveal this field, even in privileged entries (repeatable).", valueName: "field"))
-    var reveal: [String] = []
-
-    @Option(help: ArgumentHelp("Redact this field, with an optional reason (repeatable).", valueName: "field[:reason]"))
-    var redact: [String] = []
+    @OptionGroup var selection: ExportSelection
 
     @Option(help: ArgumentHelp("A checkpoint the recipient already holds: include a consistency proof from it.",
                                valueName: "file"))
     var sinceCheckpoint: String?
-
-    @Flag(name: .customLong("i-understand-this-reveals-privileged-content"),
-          help: "Required for --profile full or a profile file that reveals content fields.")
-    var acknowledgePrivileged = false
 
     @Flag(help: "Deflate entries.jsonl too: a bundle about 3.5 times smaller, slower to write and to verify.")
     var compact = false
@@ -60,8 +39,6 @@ struct Export: ParsableCommand {
     var output: String
 
     func validate() throws {
-        if matter.isEmpty { throw ValidationError("name at least one --matter") }
-        if profile != nil && profileFile != nil { throw ValidationError("give --profile or --profile-file, not both") }
         if toRecipient != nil && !output.hasSuffix(".age") {
             throw ValidationError("a bundle sealed with --to-recipient is written to a name ending in .age "
                                   + "(e.g. -o \(output).age)")
@@ -69,25 +46,7 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
-        var chosen: ExportProfile
-        if let profileFile {
-            chosen = try ExportProfile.load(file: profileFile)
-        } else {
-            let name = profile ?? "insurer"
-            guard let builtIn = ExportProfile.builtIn[name] else {
-                throw ExportError.invalidProfile("unknown profile '\(name)'; "
-                                                 + "use insurer, metadata or full (or --profile-file)")
-            }
-            chosen = builtIn
-        }
-        if chosen.revealsContent && !acknowledgePrivileged {
-            throw ExportError.acknowledgementRequired(
-                "profile '\(chosen.name)' reveals privileged content (client, subject, summary, …); "
-                + "pass --i-understand-this-reveals-privileged-content if that is intended")
-        }
-        try chosen.applyOverrides(reveal: reveal, redact: redact)
-        var options = ExportOptions(matters: matter, profile: chosen, tool: "ledger \(LedgerVersion.string)")
-        (options.from, options.to) = try period.bounds()
+        var options = try selection.exportOptions()
         options.compactEntries = compact
         options.includeAccessLog = includeAccessLog
         if let sinceCheckpoint { options.sinceCheckpoint = try BundleFiles.readText(sinceCheckpoint) }
@@ -103,17 +62,13 @@ struct Export: ParsableCommand {
         // Refused before the read is recorded: only the master key may give the access log away.
         if includeAccessLog && !ledger.isUnlockedWithMasterKey { throw LedgerError.masterKeyRequired }
         try ledger.checkCanExport()
-        try reason.record(ledger, command: "export", matters: matter)
+        try reason.record(ledger, command: "export", matters: selection.matter)
         let summary = try ledger.export(options, to: output)
         let destroyed = summary.destroyedEntries > 0
             ? ", \(summary.destroyedEntries) entries of destroyed matters (leaf and proof only)" : ""
         Terminal.note("wrote \(summary.path): \(summary.entries) entries\(destroyed), \(summary.revealedFields) fields revealed, "
                       + "\(summary.redactedFields) redacted; checkpoint size \(summary.treeSize), root \(summary.root)")
     }
-}
-
-extension Export {
-    /// Seals the zip in memory to the file's age recipients; only the ciphertext is written.
 }
 
 enum BundleFiles {
