@@ -92,7 +92,7 @@ public enum BundleVerifier {
         timer.lap("privilege-log")
         var retention = RetentionLogCheck.Outcome()
         if let bytes = files[BundleFormat.retention] {
-            let context = RetentionLogCheck.context(facts, treeSize: tree?.size, root: tree?.root)
+            let context = AccessLogCheck.context(facts, treeSize: tree?.size, root: tree?.root)
             retention = RetentionLogCheck.check(bytes, context: context, into: &report)
         }
         EntryChecks.checkNotEmpty(into: &report)

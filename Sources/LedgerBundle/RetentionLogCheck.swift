@@ -5,14 +5,9 @@ import RecordFormats
 /// The checks of retention.jsonl, the optional member added with retention (docs/EXPORT.md, "The checks"): the
 /// holds, releases and destructions of the exported matters, and the leaves of every entry of a destroyed matter.
 enum RetentionLogCheck {
-    /// What every line is checked against: the checkpoint's tree (nil when none opened), and the ledger id and
-    /// matter tags of entries.jsonl's leaves.
-    struct Context {
-        var treeSize: UInt64?
-        var root: Hash?
-        var ledgerID: [UInt8]?
-        var matterTags: Set<Hash>
-    }
+    /// What every line is checked against: access-log.jsonl's context (the checkpoint's tree, and the ledger id and
+    /// matter tags of entries.jsonl's leaves).
+    typealias Context = AccessLogCheck.Context
 
     /// A line whose leaf decoded: an event (hold, release or destroy) or a record leaf of a destroyed matter.
     struct Item {
@@ -42,12 +37,6 @@ enum RetentionLogCheck {
         var destroyedTags: Set<Hash> = []
         /// The ledger id of its first decoded leaf (the reference when entries.jsonl is empty).
         var ledgerID: [UInt8]?
-    }
-
-    /// The context from the entries' facts: the first decoded entry's ledger id, and every entry's matter tag.
-    static func context(_ facts: [EntryFacts], treeSize: UInt64?, root: Hash?) -> Context {
-        Context(treeSize: treeSize, root: root, ledgerID: facts.lazy.compactMap(\.ledgerID).first,
-                matterTags: Set(facts.compactMap(\.matterTag)))
     }
 
     /// Checks every line, then the lines against each other; counts events and records in `report`.

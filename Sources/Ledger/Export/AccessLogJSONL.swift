@@ -1,15 +1,21 @@
 import LedgerFormat
 import LedgerSupport
+import MerkleLog
 import Sodium
 
 extension BundleWriter {
     /// access-log.jsonl (docs/FORMAT.md, "Bundle v1"): one line per access entry, seq order, in entries.jsonl's
     /// layout for `index`, `leaf` and `inclusionProof`.
     static func accessLogJSONL(_ entries: [BundleAccessEntry]) -> [UInt8] {
+        proofLinesJSONL(entries.map { ($0.seq, $0.leaf, $0.proof) })
+    }
+
+    /// `{"index","leaf","inclusionProof"}` lines, one per leaf (access-log.jsonl and retention.jsonl share it).
+    static func proofLinesJSONL(_ lines: [(seq: UInt64, leaf: [UInt8], proof: [Hash])]) -> [UInt8] {
         var out = [UInt8]()
-        out.reserveCapacity(entries.count * 1024)
-        for entry in entries {
-            writeLineHead(seq: entry.seq, leaf: entry.leaf, proof: entry.proof, into: &out)
+        out.reserveCapacity(lines.count * 1024)
+        for line in lines {
+            writeLineHead(seq: line.seq, leaf: line.leaf, proof: line.proof, into: &out)
             out.append(contentsOf: "}\n".utf8)
         }
         return out
@@ -20,13 +26,7 @@ extension BundleWriter {
     /// retention.jsonl (docs/FORMAT.md, "Bundle v1"): one line per hold, release or destroy event and per record leaf
     /// of a destroyed matter, seq order, in access-log.jsonl's layout.
     static func retentionJSONL(_ lines: [BundleRetentionLine]) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(lines.count * 1024)
-        for line in lines {
-            writeLineHead(seq: line.seq, leaf: line.leaf, proof: line.proof, into: &out)
-            out.append(contentsOf: "}\n".utf8)
-        }
-        return out
+        proofLinesJSONL(lines.map { ($0.seq, $0.leaf, $0.proof) })
     }
 
     /// report.html's section on the exported matters that were destroyed; empty when none was.
