@@ -42,8 +42,7 @@ extension Ledger {
         do {
             let dataPath = try copy(to: directory)
             let report = try Self.verifyCopy(directory, pinnedVerifierKey: pinnedVerifierKey ?? storedVerifierKey)
-            let bytes = ((try? FileManager.default.attributesOfItem(atPath: dataPath))?[.size]
-                         as? NSNumber)?.intValue ?? 0
+            let bytes = Store.fileSize(dataPath)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
             Self.logger.debug("backup verified", metadata: ["directory": "\(directory)",
                                                             "entries": "\(report.entries)"])

@@ -259,8 +259,7 @@ public final class Ledger: Sendable {
 
     /// Bytes of the LMDB data file on disk.
     public func dataFileSize() -> Int {
-        let path = (directory as NSString).appendingPathComponent("data.mdb")
-        return ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+        Store.fileSize((directory as NSString).appendingPathComponent("data.mdb"))
     }
 
     /// Number of entries in the ledger.

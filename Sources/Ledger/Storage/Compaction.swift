@@ -40,7 +40,7 @@ enum Compaction {
         try requireNoOtherLMDBUser(directory)
         removeStaleScratch(in: directory)
         let dataPath = (directory as NSString).appendingPathComponent("data.mdb")
-        let before = fileSize(dataPath)
+        let before = Store.fileSize(dataPath)
         let scratch = try makeScratchDirectory(in: directory)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         try copyRows(from: directory, to: scratch, mapSize: max(Store.initialMapSize, before * 2))
@@ -50,7 +50,7 @@ enum Compaction {
             throw LedgerError.corrupt("destroyed key bytes are still present in \(found) after compaction")
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        return CompactionSummary(bytesBefore: before, bytesAfter: fileSize(dataPath), patternsChecked: patterns.count,
+        return CompactionSummary(bytesBefore: before, bytesAfter: Store.fileSize(dataPath), patternsChecked: patterns.count,
                                  filesSearched: search.files, seconds: seconds)
     }
 
@@ -161,10 +161,6 @@ enum Compaction {
             fsync(dir)
             close(dir)
         }
-    }
-
-    static func fileSize(_ path: String) -> Int {
-        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
     }
 }
 

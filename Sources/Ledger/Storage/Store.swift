@@ -69,6 +69,11 @@ final class Store: @unchecked Sendable {
         }
     }
 
+    /// Bytes of a file on disk (0 when it cannot be read): the data file's size, before and after a copy.
+    static func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
+    }
+
     func close() {
         environment.close()
         processLock?.release()
