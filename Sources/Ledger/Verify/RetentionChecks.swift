@@ -11,11 +11,15 @@ extension Ledger {
         let cursor = try txn.cursor(index)
         defer { cursor.close() }
         var tags = Set<Hash>()
+        // A destroy body is canonical JSON, so it starts with its first key in sorted order: the many access entries
+        // are passed over without being parsed (the scan decodes every event anyway).
+        let destroyPrefix = Array(#"{"beforeRetentionEnd":"#.utf8)
         var row = try cursor.first()
         while let current = row {
             row = try cursor.next()
             guard let seq = UInt64(bigEndianBytes: current.key), let (leaf, _) = try txn.storedEntry(store, seq),
-                  let event = try? EventLeaf.decode(leaf), case .destroy(let destruction)? = try? AccessEvent.decode(event.body)
+                  let event = try? EventLeaf.decode(leaf), event.body.starts(with: destroyPrefix),
+                  case .destroy(let destruction)? = try? AccessEvent.decode(event.body)
             else { continue }
             tags.insert(destruction.matter)
         }
