@@ -229,6 +229,18 @@ final class RetentionEngineTests: XCTestCase {
         XCTAssertTrue(found.isSuperset(of: [.treeHash, .checkpointRoot, .destroyedMatter]), "\(found)")
     }
 
+    func testATamperedKeyEpochIsCaught() throws {
+        let t = try twoMatters()
+        _ = try t.ledger.rotateMaster(to: .keyFile(path: t.temp.file("next.key"), allowInsideLedger: false),
+                                      reason: "r", by: "it")
+        t.ledger.close()
+        XCTAssertEqual(try kinds(t), [], "intact after the rotation")
+        try RawLedger.edit(t.directory) { raw, txn in  // one rotation recorded, two claimed
+            try txn.put(raw.meta, key: Array("keyEpoch".utf8), value: UInt32(2).bigEndianBytes)
+        }
+        XCTAssertEqual(try kinds(t), [.retentionRegistry])
+    }
+
     func testADestroyEntryMustStateTheMattersEntriesExactly() throws {
         let t = try TestLedger()
         _ = try t.ledger.append([try validRecord(matter: "A"), try validRecord(matter: "A")])
