@@ -41,6 +41,9 @@ let package = Package(
         .target(name: "MerkleLog", dependencies: ["CSHA256"]),
         // C2SP signed notes and tlog checkpoints (Ed25519 via Sodium).
         .target(name: "SignedNote", dependencies: ["Sodium"]),
+        // C2SP transparency-log formats over signed notes: tlog-policy, tlog-witness requests and verdicts,
+        // tlog-proof receipts, cosigned checkpoints checked against a policy. Pure; no I/O.
+        .target(name: "Transparency", dependencies: ["MerkleLog", "SignedNote", "Sodium"]),
         // Strict JSON (integers only, no duplicate keys, canonical output) and RFC 4180 CSV.
         .target(name: "RecordFormats"),
         // Small shared helpers with no format knowledge: parallel work, atomic files, the clock, process memory.
@@ -91,6 +94,7 @@ let package = Package(
         .testTarget(name: "AgeTests", dependencies: ["Age", "Sodium"]),
         .testTarget(name: "MerkleLogTests", dependencies: ["MerkleLog"]),
         .testTarget(name: "SignedNoteTests", dependencies: ["SignedNote", "Sodium"]),
+        .testTarget(name: "TransparencyTests", dependencies: ["Transparency", "SignedNote", "MerkleLog", "Sodium"]),
         .testTarget(name: "RecordFormatsTests", dependencies: ["RecordFormats"]),
         .testTarget(name: "LedgerSupportTests", dependencies: ["LedgerSupport"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "SignedNote"]),
