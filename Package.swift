@@ -55,7 +55,7 @@ let package = Package(
         ]),
         // The offline bundle verifier: a bundle and a verifier key in, a report out. No LMDB, no keys, no engine.
         .target(name: "LedgerBundle", dependencies: [
-            "LedgerFormat", "LedgerSupport", "MerkleLog", "SignedNote", "RecordFormats", "Sodium",
+            "LedgerFormat", "LedgerSupport", "MerkleLog", "SignedNote", "RecordFormats", "Sodium", "Transparency",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
@@ -66,7 +66,7 @@ let package = Package(
         // The engine: append, read, keys, checkpoints, verify, export, import.
         .target(name: "Ledger", dependencies: [
             "LedgerSupport", "LedgerFormat", "LedgerBundle", "LedgerReport", "LedgerImport",
-            "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats",
+            "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats", "Transparency",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
