@@ -85,7 +85,7 @@ let package = Package(
         // driver (built by tools/fuzz.sh with -sanitize=fuzzer; a plain build replays files through one target).
         .target(name: "FuzzTargets", dependencies: [
             "Age", "Ledger", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
-            "LMDB", "MerkleLog", "RecordFormats", "SignedNote", "Sodium",
+            "LMDB", "MerkleLog", "RecordFormats", "SignedNote", "Sodium", "Transparency",
         ]),
         .executableTarget(name: "LedgerFuzz", dependencies: ["FuzzTargets"]),
 
@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "TransparencyTests", dependencies: ["Transparency", "SignedNote", "MerkleLog", "Sodium"]),
         .testTarget(name: "RecordFormatsTests", dependencies: ["RecordFormats"]),
         .testTarget(name: "LedgerSupportTests", dependencies: ["LedgerSupport"]),
-        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "SignedNote"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "MerkleLog", "SignedNote", "Transparency"]),
         .testTarget(name: "LedgerTests", dependencies: [
             "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
             "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats",
