@@ -299,7 +299,7 @@ enum BundleWriter {
         5. privilege-log.csv has exactly one row per redacted field, with the same seq, field and reason.
         6. With consistency.json: the old checkpoint verifies and the RFC 6962 consistency proof links its
            root to this checkpoint's root.
-        \(c.accessLog == nil ? "" : accessLogStep)\(c.retention == nil ? "" : retentionStep(c))\(c.options.receipts ? receiptsStep : "")
+        \(c.accessLog == nil ? "" : accessLogStep)\(c.retention == nil ? "" : retentionStep(c))\(c.options.receipts ? receiptsStep(c) : "")
         A revealed value is authentic because its disclosure hashes into the signed tree; a withheld value is
         committed to by its digest and can be disclosed later and checked against this same bundle.
 

@@ -22,8 +22,13 @@ extension BundleWriter {
 
         """
 
-    static let receiptsStep = """
-        *. receipts/N.tlog-proof: the receipt's index is N and an entry of entries.jsonl; its checkpoint is
+    /// README step for the receipts, numbered after the access log's and retention's steps when there are any.
+    static func receiptsStep(_ c: Context) -> String {
+        "\(7 + (c.accessLog == nil ? 0 : 1) + (c.retention == nil ? 0 : 1))" + receiptsStepText
+    }
+
+    static let receiptsStepText = """
+        . receipts/N.tlog-proof: the receipt's index is N and an entry of entries.jsonl; its checkpoint is
            checkpoint.txt byte for byte; its inclusion proof leads from SHA-256(0x00 || that entry's leaf) to the
            checkpoint's root; its extra data, if any, is that leaf. Check one alone with
            `ledger verify-receipt N.tlog-proof --verifier-key FIRM.key [--policy POLICY]`.
