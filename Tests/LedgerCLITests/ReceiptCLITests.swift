@@ -77,6 +77,34 @@ final class ReceiptCLITests: CLITestCase {
                                    + extra(body), size: size)
     }
 
+    /// Go's note.Open and tlog.CheckRecord on a receipt (tools/interop/notecheck receipt): a third implementation.
+    private static let notecheckBinary: Result<URL, CLIError> = {
+        let dir = FileManager.default.temporaryDirectory
+            .appendingPathComponent("ledger-notecheck-receipt-\(UUID().uuidString)")
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let out = dir.appendingPathComponent("notecheck")
+            let script = LedgerBinary.packageRoot.appendingPathComponent("tools/interop/build.sh")
+            let r = try runProcess(URL(fileURLWithPath: "/bin/bash"), [script.path, out.path],
+                                   environment: ProcessInfo.processInfo.environment, scratch: dir)
+            return r.status == 0 ? .success(out) : .failure(CLIError(description: r.summary))
+        } catch {
+            return .failure(CLIError(description: "\(error)"))
+        }
+    }()
+
+    private func notecheck(_ args: [String]) throws -> CLIResult {
+        switch Self.notecheckBinary {
+        case .success(let url): return try runProcess(url, args, environment: baseEnvironment(), scratch: temp)
+        case .failure(let error):
+            if ProcessInfo.processInfo.environment["CI"] == nil, error.description.contains("exit 69") {
+                throw XCTSkip("Go is not installed: \(error)")
+            }
+            XCTFail("building notecheck failed: \(error)")
+            throw error
+        }
+    }
+
     // MARK: - ledger receipt / verify-receipt
 
     func testReceiptsForFirstMiddleAndLastEntryVerifyInBothVerifiers() throws {
@@ -133,6 +161,7 @@ final class ReceiptCLITests: CLITestCase {
             tampered[index] = change(tampered[index])
             let file = try write("tampered-\(index).tlog-proof", tampered.joined(separator: "\n"))
             try verifyReceiptBoth(file, expect: 1, what)
+            XCTAssertEqual(try notecheck(["receipt", verifierKeyPath, file]).status, 1, what)
         }
     }
 
@@ -233,10 +262,14 @@ final class ReceiptCLITests: CLITestCase {
         XCTAssertEqual(try checks(np), ["policy"], np.summary)
         XCTAssertTrue(ns.stdout.contains("missing W3"), ns.summary)
 
-        // A receipt from the bundle's ledger checks against the policy alone, in both.
+        // A receipt from the bundle's ledger checks against the policy alone, in both; Go's note.Open and
+        // tlog.CheckRecord accept it with the firm's key, the two cosignatures being other keys' lines to it.
         let (path, _) = try receipt(1)
         try verifyReceiptBoth(path, ["--policy", met], expect: 0)
         try verifyReceiptBoth(path, ["--policy", notMet], expect: 1)
+        let go = try notecheck(["receipt", verifierKeyPath, path])
+        XCTAssertEqual(go.status, 0, go.summary)
+        XCTAssertTrue(go.stdout.contains("index=1 other-signatures=2"), go.summary)
 
         // A malformed policy (a log vkey whose key id does not match): a usage error in both.
         let other = try write("other.policy", "log other.example/log+00000000+AQ==\nquorum none\n")
