@@ -57,8 +57,8 @@ public struct ReceiptReport: Sendable {
 /// checkpoint is signed by the firm's key for its origin; the inclusion proof leads from the leaf's record hash to
 /// the checkpoint's root; with a policy, the cosignatures meet its quorum.
 public enum ReceiptVerifier {
-    /// A receipt is at most this large (a checkpoint note, a leaf and 63 hashes).
-    public static let maxReceiptBytes = TlogProof.maxSize + 128 << 10
+    /// A receipt is at most this large (c2sp.org/tlog-proof as `TlogProof` reads it: a note of at most 1 MiB and 8 KiB).
+    public static let maxReceiptBytes = TlogProof.maxSize
 
     /// `verifierKey`: the firm's key text (pinned), or nil to take the policy's log key for the receipt's origin.
     /// `leaf`: the entry's leaf (e.g. from a bundle's entries.jsonl), or nil to use the receipt's extra data.
@@ -69,10 +69,7 @@ public enum ReceiptVerifier {
         var report = ReceiptReport()
         let policy = try policyBytes.map(BundlePolicyCheck.parse)
         let receipt: TlogProof
-        do {
-            guard bytes.count <= maxReceiptBytes else { throw TransparencyError.proof(line: 0, "too large") }
-            receipt = try TlogProof(parsing: bytes)
-        } catch {
+        do { receipt = try TlogProof(parsing: bytes) } catch {
             report.fail(.receipt, "not a c2sp.org/tlog-proof@v1 receipt: \(error)")
             return report
         }
