@@ -179,6 +179,22 @@ final class ReceiptCLITests: CLITestCase {
 
     // MARK: - export --receipts
 
+    /// --receipts (and --witnessed) need a stored checkpoint: refused (77) before the read is recorded.
+    func testExportWithReceiptsNeedsAStoredCheckpoint() throws {
+        try initLedger()
+        try appendRecord(#"{"matter":"M-1","author":"a","channel":"phone","direction":"outbound","#
+                         + #""occurredAt":"2026-03-01T10:00:00Z"}"#)
+        let before = try ledgerSnapshot()
+        for flag in ["--receipts", "--witnessed"] {
+            let out = temp.appendingPathComponent("b\(flag).zip").path
+            let r = try ledgerWithKey(["export", "--matter", "M-1", flag, "-o", out])
+            XCTAssertEqual(r.status, 77, r.summary)
+            XCTAssertTrue(r.stderr.contains("ledger checkpoint"), r.summary)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        }
+        try assertUnchanged(before, "a refused export records nothing")
+    }
+
     func testExportWithReceiptsVerifiesInBothAndATamperedReceiptFailsBoth() throws {
         try checkpointedLedger(4)
         let bundle = temp.appendingPathComponent("bundle.zip").path

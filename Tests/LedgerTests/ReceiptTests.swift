@@ -37,6 +37,17 @@ final class ReceiptTests: XCTestCase {
         }
     }
 
+    /// An event entry (an access entry: leaf v3) has a receipt like any leaf of the log.
+    func testAnEventEntryHasAReceipt() throws {
+        let t = try ledger(entries: 2)
+        let seq = try XCTUnwrap(try t.ledger.recordAccess(ReadScope(command: "show", matters: ["M-1"])))
+        try t.ledger.signCheckpoint()
+        let report = try check(t, t.ledger.receipt(seq: seq).text)
+        XCTAssertTrue(report.isValid, "\(report.violations)")
+        XCTAssertEqual(report.leafVersion, 3)
+        XCTAssertEqual(report.index, seq)
+    }
+
     func testANewerCheckpointIsUsedAndAnUncoveredEntryIsRefused() throws {
         let t = try ledger(entries: 2)
         XCTAssertThrowsError(try t.ledger.receipt(seq: 0)) { XCTAssertEqual($0 as? ReceiptError, .noCheckpoint) }
