@@ -1112,6 +1112,7 @@ MAX_RECEIPTS = 200000  # receipt members per bundle
 MAX_RECEIPT_MEMBER = 256 << 10  # bytes per receipt member
 MAX_RECEIPT_FILE = (1 << 20) + 8192  # a receipt given alone (a note of at most 1 MiB, and 8 KiB)
 MAX_POLICY = 1 << 20
+MAX_POLICY_ITEMS = 256  # logs, witnesses and groups each (the spec asks implementations to support at least 32)
 INT63 = (1 << 63) - 1
 DECIMAL_RE = re.compile(rb"(0|[1-9][0-9]{0,18})\Z")
 
@@ -1230,6 +1231,9 @@ def parse_policy(data):
 
         def bad(why):
             return Usage("--policy: line %d: %s" % (n, why))
+        if max(len(logs), len(witnesses), len(groups)) >= MAX_POLICY_ITEMS and kw in (b"log", b"witness", b"group"):
+            if len({b"log": logs, b"witness": witnesses, b"group": groups}[kw]) >= MAX_POLICY_ITEMS:
+                raise bad("more than %d %ss" % (MAX_POLICY_ITEMS, kw.decode()))
         if kw == b"log":
             if len(args) not in (1, 2):
                 raise bad("expected: log <vkey> [<url>]")
