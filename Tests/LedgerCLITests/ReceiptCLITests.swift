@@ -114,7 +114,12 @@ final class ReceiptCLITests: CLITestCase {
             let text = try String(contentsOfFile: path, encoding: .utf8)
             XCTAssertTrue(text.hasPrefix("c2sp.org/tlog-proof@v1\nextra "), text)
             XCTAssertTrue(text.contains("\nindex \(seq)\n"), text)
-            try verifyReceiptBoth(path, expect: 0)
+            let (s, p) = try verifyReceiptBoth(path, expect: 0)
+            let (sj, pj) = (try jsonObject(s.stdout), try jsonObject(p.stdout))
+            for name in ["index", "treeSize", "root", "origin", "recordHash", "leafSource", "leafVersion"] {
+                XCTAssertEqual(sj[name] as? NSObject, pj[name] as? NSObject, "\(name): \(s.stdout) \(p.stdout)")
+            }
+            XCTAssertEqual(sj["index"] as? Int, seq)
         }
         // stdout without -o
         let r = try ledger(["receipt", "3", "--ledger", ledgerDir.path])
