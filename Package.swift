@@ -100,10 +100,11 @@ let package = Package(
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "MerkleLog", "SignedNote", "Transparency"]),
         .testTarget(name: "LedgerTests", dependencies: [
             "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
-            "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats",
+            "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats", "Transparency",
         ]),
         .testTarget(name: "LedgerCLITests", dependencies: [
             "Ledger", "LedgerCLI", "LedgerBundle", "LedgerFormat", "LedgerSupport", "LMDB", "RecordFormats",
+            "SignedNote", "Sodium",  // receipt tests cosign the stored checkpoint as a witness would
         ]),
     ]
 )

@@ -8,6 +8,7 @@
 //	notecheck note VERIFIER_KEY_FILE NOTE_FILE
 //	notecheck VERIFIER_KEY_FILE NOTE_FILE          (same as "note")
 //	notecheck bundle VERIFIER_KEY_FILE BUNDLE_ZIP
+//	notecheck receipt VERIFIER_KEY_FILE RECEIPT_FILE   (c2sp.org/tlog-proof; receipt.go)
 //
 // "note" verifies a C2SP signed note with note.NewVerifier + note.Open, then
 // parses its body as a C2SP tlog-checkpoint (origin, size, base64 root) and
@@ -56,6 +57,7 @@ type command struct {
 var commands = map[string]command{
 	"note":   {usage: "note VERIFIER_KEY_FILE NOTE_FILE", nargs: 2, run: runNote},
 	"bundle": {usage: "bundle VERIFIER_KEY_FILE BUNDLE_ZIP", nargs: 2, run: runBundle},
+	"receipt": {usage: "receipt VERIFIER_KEY_FILE RECEIPT_FILE", nargs: 2, run: runReceipt}, // receipt.go
 }
 
 func main() {
