@@ -44,15 +44,20 @@ enum BundlePolicyCheck {
     }
 
     /// The verifier key to check the checkpoint with: the pinned one, or the policy's log key for the checkpoint's
-    /// origin. Both given and different is a usage error: the recipient trusts two keys for one log.
+    /// origin (of several, the one whose signature on the note verifies). A pinned key that is none of the policy's
+    /// logs for that origin is a usage error: the recipient would trust two keys for one log.
     static func verifierKey(_ policy: TlogPolicy, pinned: String?, checkpointNote: [UInt8]) throws -> String? {
-        guard let note = try? SignedNoteText(parsing: checkpointNote), let body = try? Checkpoint(body: note.text),
-              let log = policy.log(origin: body.origin) else { return pinned }
-        if let pinned, let key = try? NoteVerifierKey(text: pinned.trimmingSuffix("\n")), key != log.key {
+        guard let note = try? SignedNoteText(parsing: checkpointNote), let body = try? Checkpoint(body: note.text)
+        else { return pinned }
+        let logs = policy.logs(origin: body.origin)
+        guard !logs.isEmpty else { return pinned }
+        if let pinned, let key = try? NoteVerifierKey(text: pinned.trimmingSuffix("\n")),
+           !logs.contains(where: { $0.key == key }) {
             throw BundleError.invalidPolicy("the policy's log key for \(body.origin.prefix(200)) is not the pinned "
                                             + "verifier key")
         }
-        return pinned ?? log.key.text
+        let signing = logs.first { (try? note.verify(with: $0.key)) != nil } ?? logs[0]
+        return pinned ?? signing.key.text
     }
 
     /// Evaluates `note` against `policy`: the outcome, and the violations (no log key for the origin or a bad log
@@ -65,8 +70,8 @@ enum BundlePolicyCheck {
                                               + "log for its origin: \(error)")])
         }
         outcome.quorumMet = witnessed.quorumMet
-        outcome.cosignedBy = witnessed.cosignedBy.keys.sorted()
-        outcome.missing = policy.witnesses.map(\.name).filter { witnessed.cosignedBy[$0] == nil }
+        outcome.cosignedBy = witnessed.cosigned.map(\.witness.name)
+        outcome.missing = witnessed.missing
         outcome.invalid = witnessed.invalid
         outcome.unverifiable = witnessed.unverifiable
         var violations = witnessed.invalid.map {

@@ -156,13 +156,24 @@ extension Cosigner {
         guard keyHash == hash else { throw NoteError.malformedSignerKey("key id does not match key") }
     }
 
-    /// The key file text for `seed` under `name` (see `init(keyFile:)`), as bytes the caller zeroes.
+    /// The key file text for `seed` under `name` (see `init(keyFile:)`), as bytes the caller zeroes. Every copy of
+    /// the seed made here is written into a buffer allocated at its final size and zeroed before returning.
     public static func keyFileBytes(name: String, seed: SecretBytes) throws -> [UInt8] {
         let cosigner = try Cosigner(name: name, seed: seed)
-        var raw = [cosignatureV1Algorithm] + seed.withUnsafeBytes { Array($0) }
+        var raw = [UInt8](repeating: 0, count: 33)
         defer { zeroize(&raw) }
+        raw[0] = cosignatureV1Algorithm
+        seed.withUnsafeBytes { source in
+            raw.withUnsafeMutableBytes { $0.baseAddress!.advanced(by: 1).copyMemory(from: source.baseAddress!, byteCount: 32) }
+        }
         var encoded = Base64.encodeToBytes(raw)
         defer { zeroize(&encoded) }
-        return Array("PRIVATE+KEY+\(name)+\(formatKeyHash(cosigner.keyHash))+".utf8) + encoded + [0x0a]
+        let prefix = Array("PRIVATE+KEY+\(name)+\(formatKeyHash(cosigner.keyHash))+".utf8)
+        var file = [UInt8]()
+        file.reserveCapacity(prefix.count + encoded.count + 1)
+        file.append(contentsOf: prefix)
+        file.append(contentsOf: encoded)
+        file.append(0x0a)
+        return file
     }
 }

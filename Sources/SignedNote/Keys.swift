@@ -82,6 +82,7 @@ public struct VerifierKeyText: Sendable, Equatable {
         guard let key = Base64.decode(String(key64)), !key.isEmpty else {
             throw NoteError.malformedVerifierKey("key is not valid base64")
         }
+        guard key.count >= 2 else { throw NoteError.malformedVerifierKey("the key holds a type byte and no key") }
         guard encodedKeyHash(name: String(name), encodedKey: key) == hash else {
             throw NoteError.malformedVerifierKey("key id does not match key")
         }

@@ -110,4 +110,15 @@ public struct SignedNoteText: Sendable {
             }
         }
     }
+
+    /// Whether at least one signature line by `key` (name and key id) verifies over `text` — Go's and the
+    /// tlog-witness spec's rule for accepting a note ("if none of the signatures verify … 403"). `verify(with:)` is
+    /// the stricter rule this project applies to its own checkpoints.
+    public func hasValidSignature(by key: NoteVerifierKey) -> Bool {
+        let message = Array(text.utf8)
+        return signatures.contains { signature in
+            signature.keyHash == key.keyHash && signature.name.utf8.elementsEqual(key.name.utf8)
+                && Ed25519.verify(signature: signature.signature, message: message, publicKey: key.publicKey)
+        }
+    }
 }

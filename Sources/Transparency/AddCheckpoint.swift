@@ -50,8 +50,11 @@ public struct AddCheckpointRequest: Sendable, Equatable {
             }
             return hash
         }
+        guard let note = String(validating: body[(blank + 2)...], as: UTF8.self) else {
+            throw TransparencyError.request("the checkpoint is not valid UTF-8")
+        }
         self.oldSize = old
-        self.checkpointNote = String(decoding: body[(blank + 2)...], as: UTF8.self)
+        self.checkpointNote = note
     }
 }
 
@@ -107,7 +110,7 @@ public func witnessVerdict(body: [UInt8], trustedKeys: (String) -> [NoteVerifier
     }
     let keys = trustedKeys(checkpoint.origin)
     guard !keys.isEmpty else { return .unknownLog }
-    guard keys.contains(where: { (try? note.verify(with: $0)) != nil }) else { return .forbidden }
+    guard keys.contains(where: note.hasValidSignature(by:)) else { return .forbidden }
     guard request.oldSize <= checkpoint.size, let root = Hash(bytes: checkpoint.rootHash) else {
         return .badRequest("old size \(request.oldSize) is larger than the checkpoint size \(checkpoint.size)")
     }

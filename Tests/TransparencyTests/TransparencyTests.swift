@@ -191,12 +191,71 @@ final class TlogPolicyTests: XCTestCase {
     }
 
     func testNamesAreOctetStringsNotUnicodeEquivalents() throws {
+        var log = try TestLog()
+        log.append(4)
         let w1 = try makeWitness("w1"), w2 = try makeWitness("w2")
         // "K" (0x4B) and the Kelvin sign (U+212A) are different names, though Swift's String == calls them equal.
-        let text = "witness K \(w1.publicKey.text)\nwitness \u{212A} \(w2.publicKey.text)\ngroup G all K \u{212A}\nquorum G\n"
+        let text = "log \(log.signer.verifierKey.text)\nwitness K \(w1.publicKey.text)\n"
+            + "witness \u{212A} \(w2.publicKey.text)\ngroup G all K \u{212A}\nquorum G\n"
         let policy = try TlogPolicy(parsing: Array(text.utf8))
         XCTAssertEqual(policy.witnesses.count, 2)
         XCTAssertFalse(policy.quorumMet(by: ["K"]))
+        let note = try SignedNoteText(parsing: log.checkpoint())
+        let onlyK = try WitnessedCheckpoint(note: note.adding([w1.cosign(checkpointBody: note.text, timestamp: 1)]),
+                                            policy: policy)
+        XCTAssertFalse(onlyK.quorumMet)
+        XCTAssertEqual(onlyK.missing, ["\u{212A}"], "the Kelvin-sign witness did not sign")
+        let both = try WitnessedCheckpoint(note: note.adding([w1.cosign(checkpointBody: note.text, timestamp: 1),
+                                                              w2.cosign(checkpointBody: note.text, timestamp: 2)]),
+                                           policy: policy)
+        XCTAssertTrue(both.quorumMet)
+        XCTAssertEqual(both.cosigned.count, 2)
+        // Names that are not UTF-8 are octets too: A\xff and A\xfe are different names.
+        let octets = Array("log \(log.signer.verifierKey.text)\nwitness A".utf8) + [0xff]
+            + Array(" \(w1.publicKey.text)\ngroup G any A".utf8) + [0xfe] + Array("\nquorum G\n".utf8)
+        XCTAssertThrowsError(try TlogPolicy(parsing: octets)) { error in
+            XCTAssertTrue("\(error)".contains("not defined above"), "\(error)")
+        }
+        let distinct = Array("witness A".utf8) + [0xff] + Array(" \(w1.publicKey.text)\nwitness A".utf8) + [0xfe]
+            + Array(" \(w2.publicKey.text)\ngroup G all A".utf8) + [0xff, 0x20, 0x41, 0xfe] + Array("\nquorum G\n".utf8)
+        let parsed = try TlogPolicy(parsing: distinct)
+        XCTAssertEqual(try TlogPolicy(parsing: parsed.textBytes), parsed)
+        XCTAssertFalse(parsed.quorumMet(byNames: [[0x41, 0xff]]))
+        XCTAssertTrue(parsed.quorumMet(byNames: [[0x41, 0xff], [0x41, 0xfe]]))
+        // A comment is a line whose first item starts with the byte "#", whatever follows it.
+        XCTAssertNoThrow(try TlogPolicy(parsing: Array("#\u{301} comment\nquorum none\n".utf8)))
+    }
+
+    func testALogsKeyCannotBeAWitness() throws {
+        let log = try TestLog()
+        let sameKey = CosignerKey(name: "firm-as-witness", publicKey: log.signer.verifierKey.publicKey)
+        for text in ["log \(log.signer.verifierKey.text)\nwitness F \(sameKey.text)\nquorum F\n",
+                     "witness F \(sameKey.text)\nlog \(log.signer.verifierKey.text)\nquorum F\n"] {
+            XCTAssertThrowsError(try TlogPolicy(parsing: Array(text.utf8))) { error in
+                XCTAssertTrue("\(error)".contains("cannot witness its own"), "\(error)")
+            }
+        }
+        // A note signing key (type 0x01) is not a cosigner key.
+        XCTAssertThrowsError(try TlogPolicy(parsing: Array("witness F \(log.signer.verifierKey.text)\nquorum F\n".utf8)))
+    }
+
+    func testAnyLogNamedByTheOriginMaySign() throws {
+        var first = try TestLog(), second = try TestLog(origin: "example.com/firm-ledger")
+        first.append(3)
+        second.append(3)
+        let text = "log \(first.signer.verifierKey.text)\nlog \(second.signer.verifierKey.text)\nquorum none\n"
+        let policy = try TlogPolicy(parsing: Array(text.utf8))
+        XCTAssertEqual(try WitnessedCheckpoint(note: second.checkpoint(), policy: policy).log.key,
+                       second.signer.verifierKey)
+        XCTAssertEqual(try WitnessedCheckpoint(note: first.checkpoint(), policy: policy).log.key,
+                       first.signer.verifierKey)
+    }
+
+    func testAVKeyWithOnlyATypeByteIsRefused() throws {
+        let name = "w"
+        let digest = SHA256Sodium.hash(Array(name.utf8) + [0x0a, 0x04])
+        let id = digest.prefix(4).map { String(format: "%02x", $0) }.joined()
+        XCTAssertThrowsError(try VerifierKeyText(text: "\(name)+\(id)+\(Base64.encode([0x04]))"))
     }
 
     func testUnverifiableWitnessKeyTypesAreKept() throws {
@@ -209,6 +268,17 @@ final class TlogPolicyTests: XCTestCase {
         let policy = try TlogPolicy(parsing: Array("witness PQ \(vkey)\nquorum PQ\n".utf8))
         XCTAssertNil(policy.witnesses[0].cosigner)
         XCTAssertEqual(policy.witnesses[0].vkey.algorithm, 0x06)
+        // The wrong length for ML-DSA-44 is refused; a type this verifier does not know is kept, never counted.
+        let short = [UInt8](repeating: 7, count: 32)
+        let shortID = SHA256Sodium.hash(Array(name.utf8) + [0x0a, 0x06] + short).prefix(4)
+            .map { String(format: "%02x", $0) }.joined()
+        XCTAssertThrowsError(try TlogPolicy(parsing: Array(
+            "witness PQ \(name)+\(shortID)+\(Base64.encode([0x06] + short))\nquorum PQ\n".utf8)))
+        let futureID = SHA256Sodium.hash(Array(name.utf8) + [0x0a, 0x7f] + short).prefix(4)
+            .map { String(format: "%02x", $0) }.joined()
+        let future = try TlogPolicy(parsing: Array(
+            "witness F \(name)+\(futureID)+\(Base64.encode([0x7f] + short))\nquorum F\n".utf8))
+        XCTAssertNil(future.witnesses[0].cosigner)
     }
 }
 
@@ -296,11 +366,12 @@ final class TlogProofTests: XCTestCase {
         let text = Array(receipt.text.utf8)
         // Every byte of the index, proof and checkpoint lines: flipping it makes the receipt unparseable or false.
         let noteStart = receipt.text.utf8.count - receipt.checkpointNote.utf8.count
-        for position in stride(from: 0, to: text.count, by: 3) where text[position] != 0x0a {
+        for position in text.indices where text[position] != 0x0a {
             var tampered = text
             tampered[position] = tampered[position] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
             let accepted = (try? TlogProof(parsing: tampered).verify(recordHash: log.recordHashes[4], logKey: key)) != nil
             XCTAssertFalse(accepted, "byte \(position) (checkpoint starts at \(noteStart))")
+            if accepted { break }
         }
     }
 
@@ -383,6 +454,16 @@ final class WitnessVerdictTests: XCTestCase {
             XCTAssertEqual(outcome.httpStatus, 400, body)
         }
         XCTAssertEqual(try verdict(old: 0, size: 5, proof: [Hash.zero]).httpStatus, 422, "proof from 0 must be empty")
+        // One valid signature by the trusted key is enough (403 only when none verifies).
+        let note = try SignedNoteText(parsing: log.checkpoint(size: 5))
+        let good = note.signatures[0]
+        var badBytes = good.signature
+        badBytes[0] ^= 1
+        let twoLines = note.adding([NoteSignature(name: good.name, keyHash: good.keyHash, signature: badBytes)])
+        guard case .cosign = try verdict(old: 0, size: 5, proof: [], note: twoLines) else { return XCTFail() }
+        // A checkpoint that is not UTF-8 is a bad request.
+        let invalid = Array("old 0\n\n".utf8) + [0xff] + Array(try log.checkpoint(size: 5).utf8)
+        XCTAssertEqual(witnessVerdict(body: invalid, trustedKeys: { _ in [key] }, latest: { _ in nil }).httpStatus, 400)
     }
 }
 
