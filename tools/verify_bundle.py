@@ -473,12 +473,13 @@ def verify(files, pinned_key_text, trusted_text, require_signed=False, policy=No
     r = Report()
     if policy is not None:
         try:
-            log = policy_log_key(policy, files["checkpoint.txt"].decode("utf-8"))
+            note = files["checkpoint.txt"].decode("utf-8")
+            log, logs = policy_log_key(policy, note), policy_logs(policy, note)
         except UnicodeDecodeError:
-            log = None
+            log, logs = None, []
         if log is not None and pinned_key_text is not None:
             try:
-                if parse_verifier_key(pinned_key_text) != log:
+                if parse_verifier_key(pinned_key_text) not in logs:
                     raise Usage("--policy: the policy's log key for the bundle's origin is not the --verifier-key")
             except ValueError:
                 pass  # reported below as a malformed --verifier-key
@@ -1177,7 +1178,8 @@ def note_lines(text):
         if not line.startswith("\u2014 "):
             raise ValueError("bad signature line")
         name, _, b64 = line[2:].partition(" ")
-        if not name or "+" in name or " " in b64:
+        # Go's key-name rule: non-empty, no '+', no Unicode white space (str.isspace covers it), no control character.
+        if not name or any(c == "+" or c.isspace() for c in name) or " " in b64:
             raise ValueError("bad signature line")
         raw = b64std(b64)
         if len(raw) < 5:
@@ -1257,6 +1259,10 @@ def parse_policy(data):
                 raise bad("witness key: %s" % e)
             if vk[2] == 4 and len(vk[3]) != 32:
                 raise bad("an Ed25519 cosigner key must be 32 bytes")
+            if vk[2] == 6 and len(vk[3]) != 1312:
+                raise bad("an ML-DSA-44 cosigner key must be 1312 bytes")
+            if vk[2] == 1:
+                raise bad("a note signing key (type 0x01) is not a cosigner key")
             if any(w[1][3] == vk[3] for w in witnesses):
                 raise bad("duplicate witness key")
             witnesses.append((args[0], vk))
@@ -1291,6 +1297,8 @@ def parse_policy(data):
             raise bad("unknown keyword")
     if quorum is None:
         raise Usage("--policy: no quorum line")
+    if any(w[1][3] == l[2] for w in witnesses for l in logs):
+        raise Usage("--policy: a witness has a log's key: a log cannot witness its own checkpoints")
     return {"logs": logs, "witnesses": witnesses, "groups": groups, "quorum": quorum}
 
 
@@ -1304,16 +1312,27 @@ def quorum_met(policy, name, cosigned):
     return name in cosigned
 
 
-def policy_log_key(policy, note_text):
-    """The policy's log for the note's origin as a (name, key id, key) verifier key, or None."""
+def policy_logs(policy, note_text):
+    """The policy's logs named by the note's origin, as (name, key id, key) verifier keys (tlog-policy: a checkpoint
+    signed by any of them is accepted)."""
     try:
         origin = note_lines(note_text)[0].split("\n", 1)[0].encode("utf-8")
     except ValueError:
-        return None
-    for log in policy["logs"]:
-        if log[0] == origin:
-            return (log[0].decode("utf-8"), log[1], log[2])
-    return None
+        return []
+    return [(log[0].decode("utf-8"), log[1], log[2]) for log in policy["logs"] if log[0] == origin]
+
+
+def log_signed(log, note_text):
+    """Whether the note carries a signature by `log` and every one by it verifies."""
+    body, sigs = note_lines(note_text)
+    own = [s for s in sigs if s[0] == log[0].encode() and s[1] == log[1]]
+    return bool(own) and all(ed25519_ok(log[2], s[2], body.encode()) for s in own)
+
+
+def policy_log_key(policy, note_text):
+    """The policy's log for the note's origin whose signature verifies (else the first named by the origin), or None."""
+    logs = policy_logs(policy, note_text)
+    return next((log for log in logs if log_signed(log, note_text)), logs[0] if logs else None)
 
 
 def evaluate_policy(note_text, policy):
@@ -1327,12 +1346,12 @@ def evaluate_policy(note_text, policy):
     except ValueError as e:
         return outcome, [("policy", "the checkpoint is not a signed note: %s" % e)]
     log = policy_log_key(policy, note_text)
-    own = [s for s in sigs if log is not None and s[0] == log[0].encode() and s[1] == log[1]]
-    if log is None or not own or not all(ed25519_ok(log[2], s[2], body.encode()) for s in own):
+    if log is None or not log_signed(log, note_text):
         return outcome, [("policy", "the checkpoint is not signed by the policy's log for its origin")]
+    log_ids = {(l[0], l[1]) for l in policy["logs"]}
     cosigned, invalid, unverifiable = set(), [], []
     for name, keyid, sig in sigs:
-        if (name, keyid) == (log[0].encode(), log[1]):
+        if (name, keyid) in log_ids:
             continue
         witness = next((w for w in policy["witnesses"] if w[1][0] == name and w[1][1] == keyid), None)
         if witness is None:
@@ -1425,7 +1444,7 @@ def verify_receipt(data, pinned_key_text, policy, leaf):
             raise Usage("--verifier-key: not a verifier key (%s)" % e)
     if policy is not None:
         log = policy_log_key(policy, note)
-        if key is not None and log is not None and (key[0], key[1], key[2]) != log:
+        if key is not None and log is not None and (key[0], key[1], key[2]) not in policy_logs(policy, note):
             raise Usage("--policy: the policy's log key for the receipt's origin is not the --verifier-key")
         key = key or log
     if key is None:

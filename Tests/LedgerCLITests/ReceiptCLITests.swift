@@ -295,6 +295,17 @@ final class ReceiptCLITests: CLITestCase {
         // A malformed policy (a log vkey whose key id does not match): a usage error in both.
         let other = try write("other.policy", "log other.example/log+00000000+AQ==\nquorum none\n")
         try verifyBundleBoth(bundle, ["--policy", other], expect: 64)
+
+        // The firm's own key listed as a witness (type 0x04 over the same key) would let the firm witness itself:
+        // refused by both, whichever line comes first.
+        let firm = try NoteVerifierKey(text: key)
+        let firmAsWitness = CosignerKey(name: "firm-as-witness", publicKey: firm.publicKey).text
+        let selfWitness = try write("self.policy", "witness F \(firmAsWitness)\nlog \(key)\nquorum F\n")
+        try verifyBundleBoth(bundle, ["--policy", selfWitness], expect: 64)
+        // Two logs named by the origin: the one whose signature verifies is the log, in both.
+        let impostor = try NoteSigner(name: firm.name, seed: SecretBytes(randomCount: 32)).verifierKey.text
+        let twoLogs = try write("two.policy", "log \(impostor)\n" + witnesses + "group X 2 W1 W2 W3\nquorum X\n")
+        try verifyBundleBoth(bundle, ["--policy", twoLogs], expect: 0)
     }
 
     func testAnInvalidCosignatureIsAViolationInBoth() throws {
