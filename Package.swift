@@ -111,6 +111,7 @@ let package = Package(
         .testTarget(name: "TransparencyTests", dependencies: ["Transparency", "SignedNote", "MerkleLog", "Sodium"]),
         .testTarget(name: "WitnessTests", dependencies: [
             "Witness", "Transparency", "SignedNote", "MerkleLog", "Sodium", "LedgerSupport",
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "RecordFormatsTests", dependencies: ["RecordFormats"]),
         .testTarget(name: "LedgerSupportTests", dependencies: ["LedgerSupport"]),

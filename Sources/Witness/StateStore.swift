@@ -57,7 +57,7 @@ public final class StateStore: Sendable {
         let lockPath = (directory as NSString).appendingPathComponent("state.lock")
         let lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard lockFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            if lockFD >= 0 { close(lockFD) }
+            if lockFD >= 0 { Glibc.close(lockFD) }
             throw WitnessError.state(path: lockPath, detail: "another witness server holds this state (or it cannot be locked)")
         }
         self.lockFD = lockFD
@@ -78,8 +78,14 @@ public final class StateStore: Sendable {
     private let lockFD: Int32
 
     deinit {
-        close(file.fd)
-        close(lockFD)
+        Glibc.close(file.fd)
+        Glibc.close(lockFD)
+    }
+
+    /// Waits for the commit in progress, then releases the state's lock (another server may open it).
+    public func close() {
+        committer.sync {}
+        flock(lockFD, LOCK_UN)
     }
 
     /// Loads the file (creating it with its header when absent) and cuts a torn last line.
@@ -88,7 +94,7 @@ public final class StateStore: Sendable {
         guard fd >= 0 else {
             throw WitnessError.state(path: path, detail: "cannot open: \(String(cString: strerror(errno)))")
         }
-        defer { close(fd) }
+        defer { Glibc.close(fd) }
         let (heads, records, validLength) = try load(fd: fd, path: path)
         guard ftruncate(fd, off_t(validLength)) == 0 else {
             throw WitnessError.state(path: path, detail: "cannot drop a torn last line")
@@ -121,7 +127,7 @@ public final class StateStore: Sendable {
             m.pending.lines += line
             return m.enqueued
         }
-        if sequence != nil { committer.async { self.commit() } }
+        if sequence != nil { committer.async { [weak self] in self?.commit() } }
         return sequence
     }
 

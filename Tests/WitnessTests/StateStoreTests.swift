@@ -18,6 +18,7 @@ final class StateStoreTests: XCTestCase {
             try await store.awaitDurable(s3)
             XCTAssertNil(try store.update("a.example/log", expected: nil, new: WitnessedHead(size: 10, root: root)),
                          "a stale expected head loses the compare-and-swap")
+            store.close()
         }
         let reopened = try StateStore(directory: dir)
         XCTAssertEqual(reopened.snapshot("a.example/log").head, WitnessedHead(size: 9, root: .zero))
@@ -31,13 +32,16 @@ final class StateStoreTests: XCTestCase {
             let store = try StateStore(directory: dir)
             let s = try XCTUnwrap(try store.update("o", expected: nil, new: WitnessedHead(size: 3, root: .zero)))
             try await store.awaitDurable(s)
+            store.close()
         }
         let path = dir + "/" + StateStore.fileName
         let handle = try XCTUnwrap(FileHandle(forWritingAtPath: path))
         handle.seekToEndOfFile()
         handle.write(Data("4 AAAA".utf8))  // a crash in the middle of a line
         handle.closeFile()
-        XCTAssertEqual(try StateStore(directory: dir).snapshot("o").head?.size, 3)
+        let reopened = try StateStore(directory: dir)
+        XCTAssertEqual(reopened.snapshot("o").head?.size, 3)
+        reopened.close()
         var text = try String(contentsOfFile: path, encoding: .utf8)
         text = text.replacingOccurrences(of: "\n3 ", with: "\n7 ")  // tampered: the check no longer matches
         try text.write(toFile: path, atomically: true, encoding: .utf8)

@@ -51,5 +51,5 @@ func temporaryDirectory() -> String {
 }
 
 func testCosigner(_ name: String = "witness.example") throws -> Cosigner {
-    try Cosigner(name: name, seed: SecretBytes(copying: [UInt8](repeating: 9, count: 32)))
+    try Cosigner(name: name, seed: SecretBytes(copying: Hash.sha256(Array(name.utf8)).bytes))
 }
