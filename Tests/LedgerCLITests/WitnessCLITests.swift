@@ -31,6 +31,7 @@ final class WitnessCLITests: CLITestCase {
     private func serve(_ name: String, logKey: String) throws -> (Process, String) {
         let out = temp.appendingPathComponent("\(name)-\(UUID().uuidString).out")
         FileManager.default.createFile(atPath: out.path, contents: nil)
+        FileManager.default.createFile(atPath: temp.appendingPathComponent("\(name).err").path, contents: nil)
         let process = Process()
         process.executableURL = LedgerBinary.url!
         process.arguments = ["witness", "serve", "--listen", "127.0.0.1:0", "--state", path("\(name)-state"),
@@ -150,7 +151,7 @@ final class WitnessCLITests: CLITestCase {
         XCTAssertTrue(fork.stdout.contains(#""status":"fork""#), fork.summary)
         let caught = try verifyPolicy(copy, json: true)
         XCTAssertEqual(caught.status, 1, caught.summary)
-        XCTAssertTrue(caught.stdout.contains(#""kind":"witness-refusal""#), caught.summary)
+        XCTAssertTrue(caught.stdout.contains(#""class":"witness-refusal""#), caught.summary)
         let text = try verifyPolicy(copy)
         XCTAssertTrue(text.stdout.contains(
             "witness a.witness.example refused checkpoint size 3: it holds size 3 with another root (fork)"),
