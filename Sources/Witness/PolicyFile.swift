@@ -84,19 +84,21 @@ public struct PolicyFile: Sendable, Equatable {
         guard !witnesses.contains(where: { (try? VerifierKeyText(text: $0.vkey))?.keyMaterial == key.keyMaterial })
         else { throw WitnessError.address("that key is already configured") }
         _ = try HTTPPost.validate(url)
-        witnesses.append(Entry(name: name, vkey: key.text, url: url))
-        _ = try policy()
+        var next = self
+        next.witnesses.append(Entry(name: name, vkey: key.text, url: url))
+        _ = try next.policy()  // a URL with a space, say, would not parse back
+        self = next
     }
 
     public mutating func remove(name: String) throws {
         guard witnesses.contains(where: { $0.name == name }) else {
             throw WitnessError.address("no witness named \(printable(name)) is configured")
         }
-        witnesses.removeAll { $0.name == name }
-        if case .count(let k) = quorum, k > witnesses.count, !witnesses.isEmpty {
+        if case .count(let k) = quorum, k > witnesses.count - 1, witnesses.count > 1 {
             throw WitnessError.address("quorum \(k) needs more witnesses than would be left: lower it first "
                                        + "(`ledger witness quorum any|all|K`)")
         }
+        witnesses.removeAll { $0.name == name }
     }
 
     public mutating func setQuorum(_ new: Quorum) throws {
