@@ -147,7 +147,7 @@ public struct WitnessClient: Sendable {
 
     /// The response's lines that claim the witness's key: valid cosignatures of this checkpoint, or unverifiable
     /// lines when the policy's key type is not one this ledger checks.
-    private func cosignatures(_ body: [UInt8], witness: TlogPolicy.Witness,
+    func cosignatures(_ body: [UInt8], witness: TlogPolicy.Witness,
                               note: String) -> (WitnessOutcome.Result, [NoteSignature]) {
         guard let checkpointBody = try? SignedNoteText(parsing: note).text,
               let lines = try? SignedNoteText.signatureLines(body, checkpointBody: checkpointBody) else {
