@@ -7,8 +7,11 @@ import Transparency
 /// graceful shutdown on SIGTERM/SIGINT through swift-service-lifecycle).
 ///
 /// Routes: `POST /add-checkpoint` (the spec's only endpoint) and `GET /healthz`. Bodies over
-/// `AddCheckpointRequest.maxBodySize` are refused with 413 before they are read whole.
+/// `AddCheckpointRequest.maxBodySize` are refused with 413 before they are read whole; keep-alive connections idle
+/// for 60 s are closed.
 public enum WitnessServer {
+    static let idleTimeoutSeconds: Int64 = 60
+
     /// `host:port`; port 0 picks a free port (the bound address is passed to `onListening`).
     public static func parseListen(_ text: String) throws -> (host: String, port: Int) {
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
@@ -41,6 +44,8 @@ public enum WitnessServer {
         router.get("/healthz") { _, _ -> Response in plain(200, "ok\n") }
         return Application(
             router: router,
+            // An idle keep-alive connection is closed after a minute, so idle clients cannot hold sockets forever.
+            server: .http1(configuration: .init(idleTimeout: .seconds(Self.idleTimeoutSeconds))),
             configuration: .init(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 let bound = channel.localAddress.map { address -> String in
