@@ -76,7 +76,10 @@ public struct PolicyFile: Sendable, Equatable {
         guard !witnesses.contains(where: { $0.name == name }) else {
             throw WitnessError.address("a witness named \(printable(name)) is already configured")
         }
-        let key = try VerifierKeyText(text: vkey)
+        let key: VerifierKeyText
+        do { key = try VerifierKeyText(text: vkey) } catch {
+            throw WitnessError.address("the witness vkey does not parse: \(error)")
+        }
         guard key.name == name else {
             throw WitnessError.address("the vkey is named \(printable(key.name)), not \(printable(name)): a witness's "
                                        + "policy name is its key name")
