@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // `ledger witness serve` (the Witness target only): HTTP/1.1 routing, keep-alive and graceful shutdown.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C libraries, found with pkg-config. Only Sodium and LMDB import them.
@@ -70,11 +73,22 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
+        // tlog-witness: the `ledger witness serve` server and its durable state, the add-checkpoint HTTP client and
+        // the load generator. Over Transparency; never the engine. Only the CLI imports it.
+        .target(name: "Witness", dependencies: [
+            "LedgerSupport", "MerkleLog", "SignedNote", "Sodium", "Transparency",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // `ledger bench`: synthetic records and the timed runs. Used only by the CLI.
         .target(name: "LedgerBench", dependencies: ["Ledger", "LedgerFormat", "LedgerSupport", "RecordFormats", "Sodium"]),
         // The `ledger` command: argument parsing, terminal output, exit codes. No logic.
         .executableTarget(name: "LedgerCLI", dependencies: [
             "Age", "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
+            "Witness", "Transparency", "SignedNote", "MerkleLog",
             "Sodium",  // only SecretBytes, to hold a sealed bundle's plaintext
             "LMDB",  // only LMDBError, to give a storage failure that escaped the engine its exit status
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -95,6 +109,10 @@ let package = Package(
         .testTarget(name: "MerkleLogTests", dependencies: ["MerkleLog"]),
         .testTarget(name: "SignedNoteTests", dependencies: ["SignedNote", "Sodium"]),
         .testTarget(name: "TransparencyTests", dependencies: ["Transparency", "SignedNote", "MerkleLog", "Sodium"]),
+        .testTarget(name: "WitnessTests", dependencies: [
+            "Witness", "Transparency", "SignedNote", "MerkleLog", "Sodium", "LedgerSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "RecordFormatsTests", dependencies: ["RecordFormats"]),
         .testTarget(name: "LedgerSupportTests", dependencies: ["LedgerSupport"]),
         .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "MerkleLog", "SignedNote", "Transparency"]),

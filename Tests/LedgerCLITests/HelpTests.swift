@@ -5,7 +5,7 @@ import XCTest
 final class HelpTests: CLITestCase {
     static let subcommands = ["init", "append", "import", "list", "show", "checkpoint", "verify", "export", "produce",
                               "verify-bundle", "backup", "bench", "report", "grant", "revoke", "access", "hold",
-                              "shred", "rotate-master", "retention", "compact", "exports", "recipient"]
+                              "shred", "rotate-master", "retention", "compact", "exports", "recipient", "witness"]
 
     func testHelpOfEverySubcommandExitsZero() throws {
         let root = try ledger(["--help"])

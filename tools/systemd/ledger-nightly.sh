@@ -21,6 +21,8 @@
 #   LEDGER_TEXTFILE_DIR      node_exporter textfile collector directory        (required)
 #   LEDGER_REPORT            JSON report path     (default: /var/lib/ledger-verify/last-report.json)
 #   LEDGER_BIN               the ledger binary    (default: ledger on PATH)
+#   LEDGER_WITNESS_POLICY    optional: a pinned copy of witnesses.policy; then step 1 is `checkpoint --witness`
+#                            (witnesses cosign tonight's checkpoint) and verify requires its quorum (`--policy`)
 set -u
 
 LEDGER_BIN=${LEDGER_BIN:-ledger}
@@ -49,7 +51,11 @@ if [ ! -s "$LEDGER_TRUSTED" ]; then
 fi
 
 # 1. Sign the current head. A failure here is reported, but verify still runs (and writes the metrics).
-"$LEDGER_BIN" checkpoint >/dev/null
+if [ -n "${LEDGER_WITNESS_POLICY:-}" ]; then
+    "$LEDGER_BIN" checkpoint --witness --policy "$LEDGER_WITNESS_POLICY" >/dev/null
+else
+    "$LEDGER_BIN" checkpoint >/dev/null
+fi
 checkpoint_status=$?
 [ "$checkpoint_status" -eq 0 ] || log "ledger checkpoint failed with exit code $checkpoint_status"
 
@@ -59,6 +65,7 @@ report_tmp="$LEDGER_REPORT.tmp.$$"
     --verifier-key "$LEDGER_VERIFIER_KEY" \
     --trusted "$LEDGER_TRUSTED" --update-trusted \
     --metrics "$LEDGER_TEXTFILE_DIR/ledger.prom" \
+    ${LEDGER_WITNESS_POLICY:+--policy "$LEDGER_WITNESS_POLICY"} \
     --json >"$report_tmp"
 verify_status=$?
 if [ -s "$report_tmp" ]; then

@@ -17,6 +17,7 @@ import MerkleLog
 /// | sources     | source tag (32)           | seq (u64 BE)                           |
 /// | access      | see AccessKey             | grants and what they seal (created by the first grant) |
 /// | events      | seq (u64 BE)              | empty: the seqs of the event entries (created by the first event) |
+/// | witnesses   | see WitnessRecords.swift  | witnesses' cosigned sizes and refusals (created by the first `checkpoint --witness`) |
 final class Store: @unchecked Sendable {
     // @unchecked: the handles are immutable after init; LMDB serialises writers and isolates readers itself.
     static let storageFormatVersion: UInt32 = 1
@@ -36,6 +37,7 @@ final class Store: @unchecked Sendable {
     /// Databases later formats added, opened on first use (`LazyDatabase`).
     let accessDB = LazyDatabase(name: "access")
     let eventsDB = LazyDatabase(name: "events")
+    let witnessesDB = LazyDatabase(name: "witnesses")
 
     /// `ledger.lock`, held while the store is open: shared, or exclusive for a rotation and the compaction after it
     /// (nil only for a read-only open on read-only media).
@@ -92,6 +94,9 @@ final class Store: @unchecked Sendable {
 
     /// The `events` index (u64 seq of every event entry → empty), which ledgers get with their first event.
     func events(create: Bool = false) throws -> Database? { try eventsDB.open(environment, create: create) }
+
+    /// The `witnesses` database (WitnessRecords.swift), which ledgers get with their first `checkpoint --witness`.
+    func witnesses(create: Bool = false) throws -> Database? { try witnessesDB.open(environment, create: create) }
 
     /// The `access` database if opened before (usable inside a transaction, where opening is not).
     var openedAccess: Database? { accessDB.opened }

@@ -19,6 +19,8 @@ public struct VerifyOptions: Sendable {
     /// Entries per parallel chunk. Two chunks of entries are held in memory (about 3.5 MiB each at 1.7 KB per
     /// entry); larger chunks leave the cores idle less often at the ends of chunks.
     public var chunkSize = 2048
+    /// A c2sp.org/tlog-policy file's text (`--policy`): witness quorum and refusals (PolicyCheck.swift).
+    public var policy: String?
 
     public init(pinnedVerifierKey: String? = nil, trustedCheckpoint: String? = nil, deep: Bool = false) {
         self.pinnedVerifierKey = pinnedVerifierKey
@@ -65,6 +67,7 @@ extension Ledger {
                 if let ring { try checkMatterKeys(txn, ring: ring, into: &report) }
             }
         }
+        if let policy = options.policy { try checkWitnessPolicy(policy, into: &report) }
         report.ledgerBytes = dataFileSize()
         report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         if !report.isIntact { report.newestValidCheckpoint = nil }

@@ -45,6 +45,15 @@ public struct Violation: Sendable, Equatable, CustomStringConvertible {
         case destroyedMatter = "destroyed-matter"
         /// The stored holds, destructions or key epoch differ from what the entries record.
         case retentionRegistry = "retention-registry"
+        /// `--policy`: the policy names no log for this origin or another key, or the newest checkpoint does not
+        /// verify with the policy's log key.
+        case witnessPolicy = "witness-policy"
+        /// `--policy`: the newest checkpoint lacks the policy's quorum of valid cosignatures.
+        case witnessQuorum = "witness-quorum"
+        /// `--policy`: a policy witness's cosignature does not verify.
+        case witnessCosignature = "witness-cosignature"
+        /// A witness refused one of this ledger's checkpoints (fork or rollback), as `checkpoint --witness` recorded.
+        case witnessRefusal = "witness-refusal"
     }
 
     public let seq: UInt64?
@@ -95,6 +104,8 @@ public struct VerifyReport: Sendable {
     public var shredded: [ShreddedRange] = []
     /// Destroyed keys may still sit in free pages of the data file (a compaction did not finish): a notice.
     public var scrubPending = false
+    /// `--policy`: the witnesses with a valid cosignature on the newest checkpoint (nil without a policy).
+    public var witnessedBy: [String]?
 
     public var isIntact: Bool { violationCount == 0 }
 

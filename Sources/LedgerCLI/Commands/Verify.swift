@@ -27,6 +27,10 @@ struct Verify: ParsableCommand {
     @Flag(help: "Also decrypt every entry and check every disclosure, record and key (needs the master key).")
     var deep = false
 
+    @Option(help: ArgumentHelp("A c2sp.org/tlog-policy file: the newest checkpoint must carry its quorum of valid "
+                               + "cosignatures; recorded witness refusals are violations.", valueName: "file"))
+    var policy: String?
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -78,6 +82,7 @@ struct Verify: ParsableCommand {
                              + "pin a copy kept elsewhere.")
         }
         if let trusted { options.trustedCheckpoint = try readText(trusted) }
+        if let policy { options.policy = try readText(policy) }
         let report = try ledger.verify(options)
         if let metrics {
             try AtomicFile.write(

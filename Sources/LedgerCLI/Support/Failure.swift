@@ -8,6 +8,8 @@ import LedgerBundle
 import LedgerFormat
 import LedgerReport
 import LedgerSupport
+import Transparency
+import Witness
 
 /// The one table of exit statuses (`ledger --help` lists it) and the one place that adds command-line hints to the
 /// library's messages. The libraries describe the problem; only the CLI knows which flag fixes it.
@@ -26,6 +28,8 @@ enum Failure {
         case let error as AgeError: return (error.description, status(error))
         case let error as BenchError: return (error.description, status(error))
         case let error as LMDBError: return (error.description, error.isCorruption ? 1 : 74)
+        case let error as WitnessError: return (error.description, status(error))
+        case let error as TransparencyError: return (error.description, 64)
         case is ExitCode, is CleanExit, is ValidationError: return nil
         case _ where isArgumentParsers(error): return nil  // e.g. `--help`, which ArgumentParser throws to print
         default:
@@ -76,6 +80,14 @@ enum Failure {
         case .didNotVerify: return 1
         case .verifyProcessFailed(let status): return status == 1 ? 1 : 70
         case .importedFewer: return 70
+        }
+    }
+
+    static func status(_ error: WitnessError) -> Int32 {
+        switch error {
+        case .state, .http: return 74
+        case .keyFile: return 77
+        case .logKey, .address: return 64
         }
     }
 
