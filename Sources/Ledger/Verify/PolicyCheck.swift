@@ -23,14 +23,15 @@ extension Ledger {
             report.add(Violation(seq: nil, kind: .witnessRefusal, detail: refusal.description,
                                  expected: "size \(refusal.checkpointSize)", found: "size \(refusal.witnessSize)"))
         }
-        guard let log = policy.log(origin: origin) else {
+        let logs = policy.logs(origin: origin)
+        guard !logs.isEmpty else {
             report.add(Violation(seq: nil, kind: .witnessPolicy, detail: "the policy has no log for origin \(origin)"))
             return
         }
-        if log.key.text != storedVerifierKey {
+        if !logs.contains(where: { $0.key.text == storedVerifierKey }) {
             report.add(Violation(seq: nil, kind: .witnessPolicy,
-                                 detail: "the policy's log key is not the ledger's verifier key",
-                                 expected: log.key.text, found: storedVerifierKey))
+                                 detail: "none of the policy's log keys for \(origin) is the ledger's verifier key",
+                                 expected: logs.map(\.key.text).joined(separator: ", "), found: storedVerifierKey))
         }
         guard let (size, note) = try latestStoredCheckpoint() else {
             report.add(Violation(seq: nil, kind: .witnessQuorum, detail: "no stored checkpoint to check against the "
@@ -44,19 +45,19 @@ extension Ledger {
                                  + "key: \(error)"))
             return
         }
-        report.witnessedBy = witnessed.cosignedBy.keys.sorted()
+        report.witnessedBy = witnessed.cosigned.map(\.witness.name)
         for name in witnessed.invalid {
             report.add(Violation(seq: nil, kind: .witnessCosignature,
                                  detail: "witness \(name)'s cosignature on checkpoint size \(size) does not verify"))
         }
         if !witnessed.quorumMet {
-            let missing = policy.witnesses.map(\.name).filter { witnessed.cosignedBy[$0] == nil }
+            let missing = witnessed.missing
             report.add(Violation(seq: nil, kind: .witnessQuorum,
                                  detail: "the newest checkpoint (size \(size)) does not meet the policy's quorum "
                                  + "(\(policy.quorum)); not cosigned by: \(missing.joined(separator: ", "))",
                                  expected: "quorum \(policy.quorum)",
-                                 found: witnessed.cosignedBy.isEmpty ? "no valid cosignature"
-                                     : "cosigned by \(witnessed.cosignedBy.keys.sorted().joined(separator: ", "))"))
+                                 found: witnessed.cosigned.isEmpty ? "no valid cosignature"
+                                     : "cosigned by \(witnessed.cosigned.map(\.witness.name).joined(separator: ", "))"))
         }
     }
 }

@@ -68,7 +68,7 @@ struct CheckpointWitnessing {
         do { policy = try TlogPolicy(parsing: Array(data)) } catch {
             throw LedgerError.invalidArgument("\(path): \(error)")
         }
-        guard let log = policy.log(origin: ledger.origin), log.key.text == ledger.storedVerifierKey else {
+        guard policy.logs(origin: ledger.origin).contains(where: { $0.key.text == ledger.storedVerifierKey }) else {
             throw LedgerError.invalidArgument("\(path): no log line with this ledger's verifier key for its origin")
         }
         return policy
