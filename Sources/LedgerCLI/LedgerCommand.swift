@@ -22,7 +22,7 @@ struct LedgerCommand: ParsableCommand {
         subcommands: [Init.self, Append.self, Import.self, List.self, Show.self, CheckpointCommand.self, Verify.self,
                       Export.self, Produce.self, VerifyBundle.self, Backup.self, Bench.self, Report.self, Grant.self, Revoke.self,
                       Access.self, Hold.self, ShredCommand.self, RotateMaster.self, Retention.self, Compact.self,
-                      Exports.self, Recipient.self]
+                      Exports.self, Recipient.self, Publish.self]
     )
 
     static func main() {
