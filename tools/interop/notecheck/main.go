@@ -8,6 +8,7 @@
 //	notecheck note VERIFIER_KEY_FILE NOTE_FILE
 //	notecheck VERIFIER_KEY_FILE NOTE_FILE          (same as "note")
 //	notecheck bundle VERIFIER_KEY_FILE BUNDLE_ZIP
+//	notecheck tiles VERIFIER_KEY_FILE DIR [--old OLD_CHECKPOINT_FILE] [--leaves] [all | INDEX...]   (tiles.go)
 //
 // "note" verifies a C2SP signed note with note.NewVerifier + note.Open, then
 // parses its body as a C2SP tlog-checkpoint (origin, size, base64 root) and
@@ -50,12 +51,14 @@ import (
 type command struct {
 	usage string
 	nargs int
+	more  bool // nargs is a minimum: further arguments allowed
 	run   func(args []string) (string, error)
 }
 
 var commands = map[string]command{
 	"note":   {usage: "note VERIFIER_KEY_FILE NOTE_FILE", nargs: 2, run: runNote},
 	"bundle": {usage: "bundle VERIFIER_KEY_FILE BUNDLE_ZIP", nargs: 2, run: runBundle},
+	"tiles":  {usage: "tiles VERIFIER_KEY_FILE DIR [--old OLD_CHECKPOINT_FILE] [--leaves] [all | INDEX...]", nargs: 2, more: true, run: runTiles},
 }
 
 func main() {
@@ -67,7 +70,7 @@ func main() {
 		}
 	}
 	cmd := commands[name]
-	if len(args) != cmd.nargs {
+	if len(args) < cmd.nargs || (!cmd.more && len(args) != cmd.nargs) {
 		usage()
 	}
 	out, err := cmd.run(args)
