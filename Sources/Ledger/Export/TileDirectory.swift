@@ -18,11 +18,11 @@ struct TileDirectory {
     /// holds files other than a tiled log's.
     init(path: String, ledgerDirectory: String) throws {
         self.path = path
-        try makeDirectory(path)
         let resolved = Self.resolved(path), ledger = Self.resolved(ledgerDirectory)
         if resolved == ledger || resolved.hasPrefix(ledger + "/") || ledger.hasPrefix(resolved + "/") {
             throw PublishError.directoryInsideLedger(path: path)
         }
+        try makeDirectory(path)
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
         let foreign = names.filter { $0 != Self.checkpointName && $0 != "tile" && !$0.hasPrefix(".") }
         if !foreign.isEmpty {
@@ -94,7 +94,15 @@ struct TileDirectory {
         madeDirectories.insert(directory)
     }
 
+    /// The absolute path with symlinks resolved, for the part that exists (the rest appended as written).
     private static func resolved(_ path: String) -> String {
-        URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
+        var existing = URL(fileURLWithPath: path).standardizedFileURL
+        var rest: [String] = []
+        while !FileManager.default.fileExists(atPath: existing.path) && existing.path != "/" {
+            rest.insert(existing.lastPathComponent, at: 0)
+            existing.deleteLastPathComponent()
+        }
+        let base = existing.resolvingSymlinksInPath().path
+        return rest.isEmpty ? base : (base == "/" ? "" : base) + "/" + rest.joined(separator: "/")
     }
 }
