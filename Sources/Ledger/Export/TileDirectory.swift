@@ -33,10 +33,8 @@ struct TileDirectory {
     func file(_ relative: String) -> String { (path as NSString).appendingPathComponent(relative) }
 
     /// The bytes of `relative`, or nil when it does not exist (or cannot be read: the caller rewrites it).
-    func contents(_ relative: String, limit: Int = 1 << 20) -> [UInt8]? {
-        guard let handle = FileHandle(forReadingAtPath: file(relative)) else { return nil }
-        defer { try? handle.close() }
-        return (try? handle.read(upToCount: limit)).map { [UInt8]($0 ?? Data()) }
+    func contents(_ relative: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: file(relative)).map { [UInt8]($0) }
     }
 
     /// Whether `relative` is a regular file (or, with `directory:`, a directory).
