@@ -65,8 +65,8 @@ public struct Tile: Hashable, Sendable, CustomStringConvertible {
         return start..<(start + Int64(width) * span)
     }
 
-    /// The stored-hash indexes of the tile's hashes, in order: hash i is MTH(D[(N·256+i)·256^L : (N·256+i+1)·256^L]),
-    /// the tree node at level 8·L, position N·256 + i.
+    /// The stored-hash indexes of the tile's hashes, in order: hash i is
+    /// MTH(D[(N·256+i)·256^L : (N·256+i+1)·256^L]), the tree node at level 8·L, position N·256 + i.
     public var storedHashIndexes: [Int64] {
         let first = index << Tile.height
         return (0..<Int64(width)).map { storedHashIndex(level: Tile.height * level, n: first + $0) }

@@ -68,8 +68,8 @@ struct TileDirectory {
         let partials = file(fullPath + ".p")
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: partials) else { return 0 }
         var removed = 0
-        for name in names where !name.hasPrefix(".") && unlink((partials as NSString).appendingPathComponent(name)) == 0 {
-            removed += 1
+        for name in names where !name.hasPrefix(".") {
+            if unlink((partials as NSString).appendingPathComponent(name)) == 0 { removed += 1 }
         }
         rmdir(partials)  // fails harmlessly if anything else is left
         return removed

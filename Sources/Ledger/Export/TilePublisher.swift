@@ -26,7 +26,8 @@ extension Ledger {
 
     private func publishKey(_ pinned: String?) throws -> NoteVerifierKey {
         do {
-            return try NoteVerifierKey(text: (pinned ?? storedVerifierKey).trimmingCharacters(in: .whitespacesAndNewlines))
+            let text = pinned ?? storedVerifierKey
+            return try NoteVerifierKey(text: text.trimmingCharacters(in: .whitespacesAndNewlines))
         } catch {
             throw LedgerError.invalidArgument("the verifier key is malformed: \(error)")
         }
@@ -124,8 +125,9 @@ private struct TilePublication {
         // The ledger must contain the published tree: same root at that size (else a fork or a rewritten ledger).
         let root = try treeHash(size: Int64(old.size), reader: hashes)
         guard root == old.root else {
-            throw PublishError.inconsistent(path: target.path, reason: "its checkpoint of size \(old.size) has root "
-                                                + "\(old.root.base64); the ledger's tree of that size has \(root.base64)")
+            throw PublishError.inconsistent(path: target.path,
+                                            reason: "its checkpoint of size \(old.size) has root \(old.root.base64); "
+                                                + "the ledger's tree of that size has \(root.base64)")
         }
         return old.size
     }

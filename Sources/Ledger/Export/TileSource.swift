@@ -56,13 +56,14 @@ final class TileSource {
         if treePosition >= 0 && index > treePosition && index - treePosition <= Self.walkLimit {
             while treePosition < index, let next = try tree.next() {
                 pair = next
-                treePosition = Int64(UInt64(bigEndianBytes: next.key) ?? 0)
+                treePosition = Int64(truncatingIfNeeded: UInt64(bigEndianBytes: next.key) ?? 0)
             }
         } else {
             pair = try tree.seek(atLeast: UInt64(index).bigEndianBytes)
-            treePosition = pair.map { Int64(UInt64(bigEndianBytes: $0.key) ?? 0) } ?? -1
+            treePosition = pair.map { Int64(truncatingIfNeeded: UInt64(bigEndianBytes: $0.key) ?? 0) } ?? -1
         }
-        guard let (key, value) = pair, UInt64(bigEndianBytes: key) == UInt64(index), value.count == Hash.byteCount else {
+        guard let (key, value) = pair, UInt64(bigEndianBytes: key) == UInt64(index),
+              value.count == Hash.byteCount else {
             treePosition = -1
             throw LedgerError.corrupt("stored tree hash \(index) is missing or not 32 bytes")
         }
