@@ -11,8 +11,9 @@ struct TileDirectory {
     let path: String
     /// Directories known to exist (created or found), so each is made once.
     private var madeDirectories = Set<String>()
-    /// Directories a file was renamed into since the last `syncDirectories()`.
+    /// Directories a file was renamed into since the last `finishWrites()`.
     private var touchedDirectories = Set<String>()
+    private let writes = ConcurrentFileWrites(mode: TileDirectory.fileMode)
 
     /// Creates `path` if needed and refuses one that is, or is inside, the ledger directory (or holds it), or that
     /// holds files other than a tiled log's.
@@ -46,18 +47,19 @@ struct TileDirectory {
         return stat(file(relative), &info) == 0 ? info.st_mode & S_IFMT : nil
     }
 
-    /// Writes `bytes` to `relative` atomically (temp file, fsync, rename); the directory sync comes later, once per
-    /// directory, in `syncDirectories()`.
+    /// Queues `bytes` for `relative`, written atomically (temp file, fsync, rename) on a writer thread; done (and
+    /// durable) once `finishWrites()` returns.
     mutating func write(_ bytes: [UInt8], to relative: String) throws {
         let target = file(relative)
         let parent = (target as NSString).deletingLastPathComponent
         try makeDirectory(parent)
-        try AtomicFile.write(bytes: bytes, to: target, mode: Self.fileMode, syncDirectory: false)
+        try writes.submit(bytes, to: target)
         touchedDirectories.insert(parent)
     }
 
-    /// Makes every rename since the last call durable.
-    mutating func syncDirectories() {
+    /// Waits for every queued write, then makes the renames durable: one fsync per directory.
+    mutating func finishWrites() throws {
+        try writes.finish()
         for directory in touchedDirectories.sorted() { AtomicFile.syncDirectory(directory) }
         touchedDirectories.removeAll()
     }

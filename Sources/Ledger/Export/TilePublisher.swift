@@ -79,9 +79,29 @@ private struct TilePublication {
         let previous = try previousSize()
         var report = PublishReport(directory: target.path, origin: ledger.origin, size: head.size, root: head.root,
                                    ledgerSize: try txn.entryCount(ledger.store), previousSize: previous)
-        let all = Tile.tiles(treeSize: Int64(head.size))
         let fresh = Set(Tile.newTiles(from: Int64(previous ?? 0), to: Int64(head.size)))
-        let mustMatch = previous != nil, source = self.source
+        do {
+            try placeTiles(fresh: fresh, mustMatch: previous != nil, withLeaves: withLeaves, into: &report)
+        } catch {
+            try? target.finishWrites()  // what was queued is this log's: let it land, then report the failure
+            throw error
+        }
+        try target.finishWrites()
+        report.checkpointWritten = try writeCheckpoint()
+        report.bytesWritten += report.checkpointWritten ? note.utf8.count : 0
+        for tile in fresh where tile.isFull {
+            report.partialsRemoved += target.removePartials(of: tile.path)
+            if tile.level == 0 { report.partialsRemoved += target.removePartials(of: tile.entriesPath) }
+        }
+        report.bundlesLeftBehind = !withLeaves && target.exists(directory: "tile/entries")
+        return report
+    }
+
+    /// Queues every tile (and bundle) of the checkpoint's tree that the directory lacks; `fresh` are those the
+    /// directory's own checkpoint does not cover.
+    private mutating func placeTiles(fresh: Set<Tile>, mustMatch: Bool, withLeaves: Bool,
+                                     into report: inout PublishReport) throws {
+        let all = Tile.tiles(treeSize: Int64(head.size)), source = self.source
         for tile in all {
             let bytes = try place(tile.path, known: !fresh.contains(tile), mustMatch: mustMatch) {
                 try source.tileBytes(tile)
@@ -98,15 +118,6 @@ private struct TilePublication {
             report.bundlesSkipped += bytes == nil ? 1 : 0
             report.bytesWritten += bytes ?? 0
         }
-        target.syncDirectories()
-        report.checkpointWritten = try writeCheckpoint()
-        report.bytesWritten += report.checkpointWritten ? note.utf8.count : 0
-        for tile in fresh where tile.isFull {
-            report.partialsRemoved += target.removePartials(of: tile.path)
-            if tile.level == 0 { report.partialsRemoved += target.removePartials(of: tile.entriesPath) }
-        }
-        report.bundlesLeftBehind = !withLeaves && target.exists(directory: "tile/entries")
-        return report
     }
 
     /// The size of the directory's checkpoint, once shown to be this log's and consistent with the ledger; nil when
