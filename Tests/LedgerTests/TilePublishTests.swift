@@ -122,6 +122,24 @@ final class TilePublishTests: XCTestCase {
         XCTAssertFalse(again.checkpointWritten)
     }
 
+    /// A run that stopped after its tiles but before its checkpoint: the next run finds the new tiles in place,
+    /// checks their bytes, writes none of them again, and then the checkpoint.
+    func testARunInterruptedBeforeItsCheckpointIsCompleted() throws {
+        let t = try TestLedger()
+        try grow(t.ledger, by: 300)
+        let dir = t.temp.file("tiles")
+        _ = try publish(t.ledger, to: dir)
+        let old = try bytes(dir + "/checkpoint")
+        try grow(t.ledger, by: 300)
+        _ = try publish(t.ledger, to: dir)
+        try Data(old).write(to: URL(fileURLWithPath: dir + "/checkpoint"))
+        let report = try publish(t.ledger, to: dir)
+        XCTAssertEqual(report.previousSize, 300)
+        XCTAssertEqual(report.tilesWritten, 0, "every new tile was there, with the ledger's bytes")
+        XCTAssertEqual(report.tilesSkipped, Tile.tiles(treeSize: 600).count)
+        XCTAssertTrue(report.checkpointWritten)
+    }
+
     private func identity(_ path: String) throws -> [String] {
         let a = try FileManager.default.attributesOfItem(atPath: path)
         return ["\(a[.systemFileNumber] ?? "")", "\(a[.modificationDate] ?? "")"]
