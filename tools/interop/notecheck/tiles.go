@@ -17,6 +17,16 @@
 // C2SP's tile/L/N[.p/W], and Go's data tiles (tile/8/data/N) are C2SP's
 // entry bundles (tile/entries/N), which are big-endian uint16 length-prefixed
 // entries rather than Go's newline-separated records.
+//
+// notecheck does not rely on TileHashReader's authentication alone: in
+// golang.org/x/mod v0.7.0 (Debian's) its "authenticate full tiles against
+// their parents" loop starts at len(stx), the number of right-edge subtrees,
+// instead of the number of distinct tiles those need, so some fetched tiles
+// are returned unchecked (a flipped byte in tile/0/001 of a 1,100-record tree
+// comes back as data). Every checked record's proof therefore goes through
+// tlog.CheckRecord against the checkpoint's root, which covers every hash of
+// the tile the record is in (they all feed the siblings on its path); entry
+// bundles are compared only with tiles checked that way.
 package main
 
 import (
