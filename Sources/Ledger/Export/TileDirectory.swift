@@ -11,7 +11,7 @@ struct TileDirectory {
     let path: String
     /// Directories known to exist (created or found), so each is made once.
     private var madeDirectories = Set<String>()
-    /// Directories a file was renamed into since the last `finishWrites()`.
+    /// Directories a file was renamed (or a directory made) into since the last `finishWrites()`.
     private var touchedDirectories = Set<String>()
     private let writes = ConcurrentFileWrites(mode: TileDirectory.fileMode)
 
@@ -57,7 +57,7 @@ struct TileDirectory {
         touchedDirectories.insert(parent)
     }
 
-    /// Waits for every queued write, then makes the renames durable: one fsync per directory.
+    /// Waits for every queued write, then makes the renames and new directories durable: one fsync per directory.
     mutating func finishWrites() throws {
         try writes.finish()
         for directory in touchedDirectories.sorted() { AtomicFile.syncDirectory(directory) }
@@ -88,6 +88,7 @@ struct TileDirectory {
                   chmod(directory, Self.directoryMode) == 0 else {
                 throw FileError(path: directory, detail: "cannot create the directory: \(systemError())")
             }
+            touchedDirectories.insert(parent.isEmpty ? "." : parent)  // its new entry is synced with the renames
         } else if (info.st_mode & S_IFMT) != S_IFDIR {
             throw FileError(path: directory, detail: "exists and is not a directory")
         }
