@@ -80,6 +80,10 @@ private struct TilePublication {
         var report = PublishReport(directory: target.path, origin: ledger.origin, size: head.size, root: head.root,
                                    ledgerSize: try txn.entryCount(ledger.store), previousSize: previous)
         let fresh = Set(Tile.newTiles(from: Int64(previous ?? 0), to: Int64(head.size)))
+        let firstFresh = (Int64(previous ?? 0) >> Tile.height) << Tile.height
+        let prefetch = StoredHashPrefetch(store: ledger.store, range: storedHashIndex(level: 0, n: firstFresh)
+                                              ..< storedHashCount(Int64(head.size)))
+        defer { prefetch.finish() }
         do {
             try placeTiles(fresh: fresh, mustMatch: previous != nil, withLeaves: withLeaves, into: &report)
         } catch {
