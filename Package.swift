@@ -41,6 +41,9 @@ let package = Package(
         .target(name: "MerkleLog", dependencies: ["CSHA256"]),
         // C2SP signed notes and tlog checkpoints (Ed25519 via Sodium).
         .target(name: "SignedNote", dependencies: ["Sodium"]),
+        // C2SP transparency-log formats over signed notes: tlog-policy, tlog-witness requests and verdicts,
+        // tlog-proof receipts, cosigned checkpoints checked against a policy. Pure; no I/O.
+        .target(name: "Transparency", dependencies: ["MerkleLog", "SignedNote", "Sodium"]),
         // Strict JSON (integers only, no duplicate keys, canonical output) and RFC 4180 CSV.
         .target(name: "RecordFormats"),
         // Small shared helpers with no format knowledge: parallel work, atomic files, the clock, process memory.
@@ -52,7 +55,7 @@ let package = Package(
         ]),
         // The offline bundle verifier: a bundle and a verifier key in, a report out. No LMDB, no keys, no engine.
         .target(name: "LedgerBundle", dependencies: [
-            "LedgerFormat", "LedgerSupport", "MerkleLog", "SignedNote", "RecordFormats", "Sodium",
+            "LedgerFormat", "LedgerSupport", "MerkleLog", "SignedNote", "RecordFormats", "Sodium", "Transparency",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
@@ -63,7 +66,7 @@ let package = Package(
         // The engine: append, read, keys, checkpoints, verify, export, import.
         .target(name: "Ledger", dependencies: [
             "LedgerSupport", "LedgerFormat", "LedgerBundle", "LedgerReport", "LedgerImport",
-            "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats",
+            "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats", "Transparency",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
@@ -82,7 +85,7 @@ let package = Package(
         // driver (built by tools/fuzz.sh with -sanitize=fuzzer; a plain build replays files through one target).
         .target(name: "FuzzTargets", dependencies: [
             "Age", "Ledger", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
-            "LMDB", "MerkleLog", "RecordFormats", "SignedNote", "Sodium",
+            "LMDB", "MerkleLog", "RecordFormats", "SignedNote", "Sodium", "Transparency",
         ]),
         .executableTarget(name: "LedgerFuzz", dependencies: ["FuzzTargets"]),
 
@@ -91,15 +94,17 @@ let package = Package(
         .testTarget(name: "AgeTests", dependencies: ["Age", "Sodium"]),
         .testTarget(name: "MerkleLogTests", dependencies: ["MerkleLog"]),
         .testTarget(name: "SignedNoteTests", dependencies: ["SignedNote", "Sodium"]),
+        .testTarget(name: "TransparencyTests", dependencies: ["Transparency", "SignedNote", "MerkleLog", "Sodium"]),
         .testTarget(name: "RecordFormatsTests", dependencies: ["RecordFormats"]),
         .testTarget(name: "LedgerSupportTests", dependencies: ["LedgerSupport"]),
-        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "SignedNote"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "MerkleLog", "SignedNote", "Transparency"]),
         .testTarget(name: "LedgerTests", dependencies: [
             "Ledger", "LedgerBench", "LedgerBundle", "LedgerFormat", "LedgerImport", "LedgerReport", "LedgerSupport",
-            "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats",
+            "Sodium", "LMDB", "MerkleLog", "SignedNote", "RecordFormats", "Transparency",
         ]),
         .testTarget(name: "LedgerCLITests", dependencies: [
             "Ledger", "LedgerCLI", "LedgerBundle", "LedgerFormat", "LedgerSupport", "LMDB", "RecordFormats",
+            "SignedNote", "Sodium",  // receipt tests cosign the stored checkpoint as a witness would
         ]),
     ]
 )

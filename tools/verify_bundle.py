@@ -321,14 +321,20 @@ def read_zip(path):
             raise
         raise Malformed("not a zip archive (%s)" % e)
     infos = zf.infolist()
-    if len(infos) >= 32:
+    receipts = sum(1 for info in infos if receipt_seq(info.filename) is not None)
+    if len(infos) - receipts >= 32:
         raise Malformed("too many files in the archive")
+    if receipts > MAX_RECEIPTS:
+        raise Malformed("more than %d receipts in the archive" % MAX_RECEIPTS)
     seen, total = set(), 0
     for info in infos:
         name = info.filename
-        if name.startswith(("/", "\\")) or ".." in name or "/" in name or "\\" in name or ":" in name:
+        if receipt_seq(name) is not None:
+            if info.file_size > MAX_RECEIPT_MEMBER:
+                raise Malformed("'%s' declares %d bytes, over the 256 KiB limit per receipt" % (name, info.file_size))
+        elif name.startswith(("/", "\\")) or ".." in name or "/" in name or "\\" in name or ":" in name:
             raise Malformed("unsafe file name '%s' (absolute path, directory or traversal)" % name[:80])
-        if name not in ALLOWED:
+        if name not in ALLOWED and receipt_seq(name) is None:
             raise Malformed("unexpected file '%s'" % name[:80])
         if name in seen:
             raise Malformed("duplicate file '%s'" % name)
@@ -364,6 +370,8 @@ class Report:
         self.access_entries = None  # lines of access-log.jsonl; None when the bundle has none
         self.retention_events = None  # event lines of retention.jsonl; None when the bundle has none
         self.destroyed_entries = None  # record lines of retention.jsonl; None when the bundle has none
+        self.receipts = None  # receipts/<seq>.tlog-proof members; None when the bundle has none
+        self.policy = None  # the checkpoint's cosignatures under --policy; None without one
         self.origin, self.size, self.root = "", 0, ""
 
     def fail(self, check, detail, entry=None, line=None):
@@ -461,8 +469,21 @@ def check_manifest_note(text, manifest, key, r):
                 r.fail("manifest", "the manifest's selection has an unknown member '%s'" % name[:80])
 
 
-def verify(files, pinned_key_text, trusted_text, require_signed=False):
+def verify(files, pinned_key_text, trusted_text, require_signed=False, policy=None):
     r = Report()
+    if policy is not None:
+        try:
+            log = policy_log_key(policy, files["checkpoint.txt"].decode("utf-8"))
+        except UnicodeDecodeError:
+            log = None
+        if log is not None and pinned_key_text is not None:
+            try:
+                if parse_verifier_key(pinned_key_text) != log:
+                    raise Usage("--policy: the policy's log key for the bundle's origin is not the --verifier-key")
+            except ValueError:
+                pass  # reported below as a malformed --verifier-key
+        if log is not None and pinned_key_text is None:
+            pinned_key_text = "%s+%s+%s" % (log[0], log[1].hex(), base64.b64encode(b"\x01" + log[2]).decode())
     manifest, note_text, own = load_manifest(files)
     r.format_version = 2 if note_text is not None else 1
     if note_text is None:
@@ -502,6 +523,10 @@ def verify(files, pinned_key_text, trusted_text, require_signed=False):
             r.fail("manifest", "the manifest's checkpoint size or root differs from checkpoint.txt")
     except (ValueError, UnicodeDecodeError) as e:
         r.fail("checkpoint-signature", "checkpoint.txt is not a signed checkpoint: %s" % e)
+    if policy is not None:
+        r.policy, problems = evaluate_policy(files["checkpoint.txt"].decode("utf-8", "replace"), policy)
+        for check, detail in problems:
+            r.fail(check, detail)
 
     facts = []
     data = files["entries.jsonl"]
@@ -530,6 +555,8 @@ def verify(files, pinned_key_text, trusted_text, require_signed=False):
     else:
         r.fail("manifest", "the manifest has no 'counts' object")
 
+    check_bundle_receipts(files, facts, size, root if key is not None and r.root and not any(
+        v["check"] in ("checkpoint-signature", "checkpoint-origin") for v in r.violations) else None, r)
     check_privilege_log(files["privilege-log.csv"], facts, r)
     destroyed_tags, retention_ledger = check_retention_member(files, facts, counts, size, root, r)
     if ACCESS_LOG in files:
@@ -549,7 +576,8 @@ def verify(files, pinned_key_text, trusted_text, require_signed=False):
 
 
 def check_entry(raw, line, size, root, r):
-    f = {"seq": None, "disclosures": 0, "redacted": [], "columns": {}, "ledger_id": None, "matter_tag": None}
+    f = {"seq": None, "disclosures": 0, "redacted": [], "columns": {}, "ledger_id": None, "matter_tag": None,
+         "record_hash": None, "line": line}
 
     def fail(check, detail):
         r.fail(check, detail, f["seq"], line)
@@ -580,6 +608,7 @@ def check_entry(raw, line, size, root, r):
         return f
     if seq != index:
         fail("entry-index", "the leaf names seq %d, the entry index %d" % (seq, index))
+    f["record_hash"] = record_hash(leaf)
 
     proof = obj.get("inclusionProof")
     hashes = []
@@ -1074,6 +1103,412 @@ def check_trusted(text, key, size, root, proven, r):
         r.fail("trusted-checkpoint", "the bundle has no consistency proof from size %d" % t_size)
 
 
+# ---- Receipts (c2sp.org/tlog-proof@v1) and policies (c2sp.org/tlog-policy, c2sp.org/tlog-cosignature) ----------
+# Written from docs/FORMAT.md ("Receipts") and the C2SP specifications, independently of the Swift code.
+
+RECEIPT_HEADER = b"c2sp.org/tlog-proof@v1"
+RECEIPT_NAME_RE = re.compile(r"receipts/(0|[1-9][0-9]{0,18})\.tlog-proof\Z")
+MAX_RECEIPTS = 200000  # receipt members per bundle
+MAX_RECEIPT_MEMBER = 256 << 10  # bytes per receipt member
+MAX_RECEIPT_FILE = (1 << 20) + 8192  # a receipt given alone (a note of at most 1 MiB, and 8 KiB)
+MAX_POLICY = 1 << 20
+MAX_POLICY_ITEMS = 256  # logs, witnesses and groups each (the spec asks implementations to support at least 32)
+INT63 = (1 << 63) - 1
+DECIMAL_RE = re.compile(rb"(0|[1-9][0-9]{0,18})\Z")
+
+
+def receipt_seq(name):
+    """The seq a receipt member's name gives, or None for any other name."""
+    m = RECEIPT_NAME_RE.match(name)
+    if not m or int(m.group(1)) >= INT63:
+        return None
+    return int(m.group(1))
+
+
+def parse_receipt(data):
+    """(extra or None, index, [proof hashes], checkpoint note text). Raises ValueError, naming the line."""
+    if len(data) > MAX_RECEIPT_FILE:
+        raise ValueError("larger than %d bytes" % MAX_RECEIPT_FILE)
+    blank = data.find(b"\n\n")
+    if blank < 0:
+        raise ValueError("no empty line before the checkpoint")
+    lines = data[:blank].split(b"\n")
+    if lines[0] != RECEIPT_HEADER:
+        raise ValueError("line 1: not c2sp.org/tlog-proof@v1")
+    at, extra = 1, None
+    if len(lines) > 1 and lines[1].startswith(b"extra "):
+        try:
+            extra = b64std(lines[1][6:].decode("ascii"))
+        except (ValueError, UnicodeDecodeError, binascii.Error):
+            raise ValueError("line 2: extra data is not valid base64")
+        at = 2
+    if len(lines) <= at or not lines[at].startswith(b"index ") or not DECIMAL_RE.match(lines[at][6:]) \
+            or int(lines[at][6:]) > INT63:
+        raise ValueError("line %d: expected index <decimal>" % (at + 1))
+    index = int(lines[at][6:])
+    proof = []
+    if len(lines) - at - 1 > 63:
+        raise ValueError("more than 63 proof hashes")
+    for n, line in enumerate(lines[at + 1:], at + 2):
+        try:
+            h = b64std(line.decode("ascii"))
+            assert len(h) == 32
+        except (ValueError, UnicodeDecodeError, binascii.Error, AssertionError):
+            raise ValueError("line %d: not a base64 SHA-256 hash" % n)
+        proof.append(h)
+    try:
+        note = data[blank + 2:].decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("checkpoint: not UTF-8")
+    note_lines(note)  # the note must at least parse
+    return extra, index, proof, note
+
+
+def note_lines(text):
+    """(body, [(name, key hash, signature bytes)]) of a signed note; raises ValueError when malformed."""
+    sep = text.rfind("\n\n")
+    if sep < 0 or not text.endswith("\n") or any(ord(c) < 0x20 and c != "\n" for c in text):
+        raise ValueError("not a signed note")
+    body, sigs = text[:sep + 1], []
+    lines = text[sep + 2:-1].split("\n")
+    if len(lines) > 100:
+        raise ValueError("more than 100 signatures")
+    for line in lines:
+        if not line.startswith("\u2014 "):
+            raise ValueError("bad signature line")
+        name, _, b64 = line[2:].partition(" ")
+        if not name or "+" in name or " " in b64:
+            raise ValueError("bad signature line")
+        raw = b64std(b64)
+        if len(raw) < 5:
+            raise ValueError("signature too short")
+        sigs.append((name.encode("utf-8"), raw[:4], raw[4:]))
+    return body, sigs
+
+
+def ed25519_ok(public, signature, message):
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    try:
+        Ed25519PublicKey.from_public_bytes(public).verify(signature, message)
+        return True
+    except (InvalidSignature, ValueError):
+        return False
+
+
+def parse_vkey(text):
+    """A note verifier key <name>+<8 hex key id>+<base64(type || key)>: (name bytes, key id, type, key)."""
+    parts = text.split(b"+", 2)
+    if len(parts) != 3 or not parts[0] or not re.fullmatch(rb"[0-9a-f]{8}", parts[1]):
+        raise ValueError("not a vkey <name>+<key id>+<key>")
+    try:
+        key = b64std(parts[2].decode("ascii"))
+    except (ValueError, UnicodeDecodeError, binascii.Error):
+        raise ValueError("vkey key is not base64")
+    if len(key) < 2:
+        raise ValueError("vkey key is empty")
+    keyid = sha256(parts[0] + b"\n" + key)[:4]
+    if keyid.hex().encode() != parts[1]:
+        raise ValueError("vkey key id does not match the key")
+    return parts[0], keyid, key[0], key[1:]
+
+
+def parse_policy(data):
+    """A tlog-policy file: {"logs": [(name, id, key)], "witnesses": [(name, vkey tuple)], "groups": {name: (k, [names])},
+    "quorum": name}. Raises Usage naming the line."""
+    if len(data) > MAX_POLICY:
+        raise Usage("--policy: larger than %d bytes" % MAX_POLICY)
+    for i, b in enumerate(data):
+        if (b < 0x20 and b not in (0x09, 0x0A)) or b == 0x7F:
+            raise Usage("--policy: line %d: control character" % (data[:i].count(b"\n") + 1))
+    logs, witnesses, groups, quorum, members_used = [], [], {}, None, set()
+    defined = lambda n: n in groups or any(w[0] == n for w in witnesses)  # noqa: E731
+    for n, line in enumerate(data.split(b"\n"), 1):
+        items = [i for i in re.split(rb"[ \t]+", line) if i]
+        if not items or items[0].startswith(b"#"):
+            continue
+        kw, args = items[0], items[1:]
+
+        def bad(why):
+            return Usage("--policy: line %d: %s" % (n, why))
+        if max(len(logs), len(witnesses), len(groups)) >= MAX_POLICY_ITEMS and kw in (b"log", b"witness", b"group"):
+            if len({b"log": logs, b"witness": witnesses, b"group": groups}[kw]) >= MAX_POLICY_ITEMS:
+                raise bad("more than %d %ss" % (MAX_POLICY_ITEMS, kw.decode()))
+        if kw == b"log":
+            if len(args) not in (1, 2):
+                raise bad("expected: log <vkey> [<url>]")
+            try:
+                vk = parse_vkey(args[0])
+            except ValueError as e:
+                raise bad("log key: %s" % e)
+            if vk[2] != 1 or len(vk[3]) != 32:
+                raise bad("a log key is an Ed25519 vkey (type 0x01)")
+            if any(l[2] == vk[3] for l in logs):
+                raise bad("duplicate log key")
+            logs.append((vk[0], vk[1], vk[3]))
+        elif kw == b"witness":
+            if len(args) not in (2, 3):
+                raise bad("expected: witness <name> <vkey> [<url>]")
+            if args[0] == b"none" or defined(args[0]):
+                raise bad("name is reserved or defined twice")
+            try:
+                vk = parse_vkey(args[1])
+            except ValueError as e:
+                raise bad("witness key: %s" % e)
+            if vk[2] == 4 and len(vk[3]) != 32:
+                raise bad("an Ed25519 cosigner key must be 32 bytes")
+            if any(w[1][3] == vk[3] for w in witnesses):
+                raise bad("duplicate witness key")
+            witnesses.append((args[0], vk))
+        elif kw == b"group":
+            if len(args) < 3:
+                raise bad("expected: group <name> <k|all|any> <name>...")
+            name, k, members = args[0], args[1], args[2:]
+            if name == b"none" or defined(name):
+                raise bad("name is reserved or defined twice")
+            for m in members:
+                if m == b"none" or not defined(m):
+                    raise bad("group member is none or not defined above")
+                if m in members_used:
+                    raise bad("a name may be a group member only once")
+            if len(set(members)) != len(members):
+                raise bad("a group lists a member twice")
+            members_used.update(members)
+            if k == b"all":
+                k = len(members)
+            elif k == b"any":
+                k = 1
+            elif re.fullmatch(rb"[1-9][0-9]{0,3}", k) and 1 <= int(k) <= len(members):
+                k = int(k)
+            else:
+                raise bad("threshold must be all, any or k with 1 <= k <= %d" % len(members))
+            groups[name] = (k, members)
+        elif kw == b"quorum":
+            if quorum is not None or len(args) != 1 or not (args[0] == b"none" or defined(args[0])):
+                raise bad("exactly one quorum line naming none or a name defined above")
+            quorum = args[0]
+        else:
+            raise bad("unknown keyword")
+    if quorum is None:
+        raise Usage("--policy: no quorum line")
+    return {"logs": logs, "witnesses": witnesses, "groups": groups, "quorum": quorum}
+
+
+def quorum_met(policy, name, cosigned):
+    """Whether `name` (a witness, a group or none) has witnessed, given the witnesses with valid cosignatures."""
+    if name == b"none":
+        return True
+    if name in policy["groups"]:
+        k, members = policy["groups"][name]
+        return sum(1 for m in members if quorum_met(policy, m, cosigned)) >= k
+    return name in cosigned
+
+
+def policy_log_key(policy, note_text):
+    """The policy's log for the note's origin as a (name, key id, key) verifier key, or None."""
+    try:
+        origin = note_lines(note_text)[0].split("\n", 1)[0].encode("utf-8")
+    except ValueError:
+        return None
+    for log in policy["logs"]:
+        if log[0] == origin:
+            return (log[0].decode("utf-8"), log[1], log[2])
+    return None
+
+
+def evaluate_policy(note_text, policy):
+    """(outcome dict, [(check, detail)]): the note signed by the policy's log for its origin, each cosignature line of a
+    policy witness verified as cosignature/v1 (Ed25519 over "cosignature/v1\\ntime <t>\\n" + body), the quorum."""
+    names = lambda l: [n.decode("utf-8", "replace") for n in l]  # noqa: E731
+    outcome = {"quorum": policy["quorum"].decode("utf-8", "replace"), "quorumMet": False, "cosignedBy": [],
+               "missing": [], "invalid": [], "unverifiable": []}
+    try:
+        body, sigs = note_lines(note_text)
+    except ValueError as e:
+        return outcome, [("policy", "the checkpoint is not a signed note: %s" % e)]
+    log = policy_log_key(policy, note_text)
+    own = [s for s in sigs if log is not None and s[0] == log[0].encode() and s[1] == log[1]]
+    if log is None or not own or not all(ed25519_ok(log[2], s[2], body.encode()) for s in own):
+        return outcome, [("policy", "the checkpoint is not signed by the policy's log for its origin")]
+    cosigned, invalid, unverifiable = set(), [], []
+    for name, keyid, sig in sigs:
+        if (name, keyid) == (log[0].encode(), log[1]):
+            continue
+        witness = next((w for w in policy["witnesses"] if w[1][0] == name and w[1][1] == keyid), None)
+        if witness is None:
+            continue  # a key the policy does not know: ignored
+        if witness[1][2] != 4:
+            unverifiable.append(witness[0])  # e.g. ML-DSA-44: kept, never counted
+            continue
+        ts = int.from_bytes(sig[:8], "big") if len(sig) == 72 else None
+        message = b"cosignature/v1\ntime %d\n" % ts + body.encode() if ts is not None and ts <= INT63 else None
+        if message is not None and ed25519_ok(witness[1][3], sig[8:], message):
+            cosigned.add(witness[0])
+        else:
+            invalid.append(witness[0])
+    met = quorum_met(policy, policy["quorum"], cosigned)
+    outcome.update(quorumMet=met, cosignedBy=sorted(names(cosigned)),
+                   missing=names([w[0] for w in policy["witnesses"] if w[0] not in cosigned]),
+                   invalid=names(invalid), unverifiable=names(unverifiable))
+    problems = [("cosignature", "the cosignature by witness %s does not verify (cosignature/v1 over this checkpoint)"
+                 % n) for n in outcome["invalid"]]
+    if not met:
+        problems.append(("policy", "the checkpoint's cosignatures do not meet the policy's quorum: %s"
+                         % policy_summary(outcome)))
+    return outcome, problems
+
+
+def policy_summary(o):
+    lst = lambda l: ", ".join(l) if l else "none"  # noqa: E731
+    text = "quorum %s %s; cosigned by %s; missing %s" % (o["quorum"], "met" if o["quorumMet"] else "NOT met",
+                                                         lst(o["cosignedBy"]), lst(o["missing"]))
+    if o["invalid"]:
+        text += "; invalid %s" % lst(o["invalid"])
+    if o["unverifiable"]:
+        text += "; not checkable (never counted) %s" % lst(o["unverifiable"])
+    return text
+
+
+def check_bundle_receipts(files, facts, size, root, r):
+    """receipts/<seq>.tlog-proof: when present, one per entry; each strict, its index its entry's, its checkpoint
+    checkpoint.txt byte for byte, its extra (if any) the entry's leaf, its proof from the entry's record hash (computed
+    from entries.jsonl) to the checkpoint's root."""
+    receipts = sorted((receipt_seq(n), n) for n in files if receipt_seq(n) is not None)
+    if not receipts:
+        return
+    r.receipts = len(receipts)
+    entries = {f["seq"]: f for f in facts if f["seq"] is not None}
+    named = {seq for seq, _ in receipts}
+    for f in facts:
+        if f["seq"] is not None and f["seq"] not in named:
+            r.fail("receipt", "receipts/%d.tlog-proof is missing: a bundle with receipts has one for every entry"
+                   % f["seq"], f["seq"], f.get("line"))
+    for seq, name in receipts:
+        problem = check_bundle_receipt(files[name], seq, entries.get(seq), files["checkpoint.txt"], size, root)
+        if problem:
+            r.fail("receipt", "%s: %s" % (name, problem), seq)
+
+
+def check_bundle_receipt(data, seq, entry, checkpoint, size, root):
+    if entry is None:
+        return "entries.jsonl has no entry %d" % seq
+    try:
+        extra, index, proof, note = parse_receipt(data)
+    except ValueError as e:
+        return "not a c2sp.org/tlog-proof@v1 receipt (%s)" % e
+    if index != seq:
+        return "its index is %d, not %d" % (index, seq)
+    if note.encode("utf-8") != checkpoint:
+        return "its checkpoint is not checkpoint.txt"
+    if entry.get("record_hash") is None or root is None:
+        return None  # reported with the entry or the checkpoint
+    if extra is not None and record_hash(extra) != entry["record_hash"]:
+        return "its extra data is not the entry's leaf"
+    if seq >= size or not check_inclusion(proof, size, root, seq, entry["record_hash"]):
+        return "its inclusion proof does not lead from the entry's leaf to the checkpoint's root"
+    return None
+
+
+def verify_receipt(data, pinned_key_text, policy, leaf):
+    """A receipt checked alone: returns (report dict, [(check, detail)])."""
+    out = {"index": None, "origin": "", "treeSize": 0, "root": "", "recordHash": "", "leafSource": ""}
+    try:
+        extra, index, proof, note = parse_receipt(data)
+    except ValueError as e:
+        return out, [("receipt", "not a c2sp.org/tlog-proof@v1 receipt: %s" % e)]
+    out["index"] = index
+    key = None
+    if pinned_key_text is not None:
+        try:
+            key = parse_verifier_key(pinned_key_text)
+        except ValueError as e:
+            raise Usage("--verifier-key: not a verifier key (%s)" % e)
+    if policy is not None:
+        log = policy_log_key(policy, note)
+        if key is not None and log is not None and (key[0], key[1], key[2]) != log:
+            raise Usage("--policy: the policy's log key for the receipt's origin is not the --verifier-key")
+        key = key or log
+    if key is None:
+        raise Usage("no verifier key, and the policy names no log for the receipt's origin")
+    problems = []
+    if leaf is not None:
+        out["leafSource"] = "given"
+        if extra is not None and extra != leaf:
+            problems.append(("receipt", "the receipt's extra data is not the given leaf"))
+    elif extra is None:
+        return out, [("receipt", "the receipt carries no leaf (no extra line) and none was given")]
+    else:
+        out["leafSource"], leaf = "extra", extra
+    out["recordHash"] = record_hash(leaf).hex()
+    try:
+        seq = parse_event_leaf(leaf)[1] if leaf[:1] == b"\x03" else parse_leaf(leaf)[0]
+        out["leafVersion"] = leaf[0]
+        if seq != index:
+            problems.append(("entry-index", "the leaf names seq %d, the receipt index %d" % (seq, index)))
+    except ValueError as e:
+        problems.append(("leaf-malformed", "the leaf does not decode: %s" % e))
+    try:
+        origin, size, root, ok = open_note(note, key)
+    except ValueError as e:
+        return out, problems + [("checkpoint-signature", "the receipt's checkpoint is not a checkpoint: %s" % e)]
+    out.update(origin=origin, treeSize=size, root=base64.b64encode(root).decode())
+    if not ok or not note_signature_ok(note, key)[1]:
+        problems.append(("checkpoint-signature", "the receipt's checkpoint does not verify with the firm's key"))
+    if origin != key[0]:
+        problems.append(("checkpoint-origin", "the checkpoint's origin is not the verifier key's name"))
+    if index >= size or not check_inclusion(proof, size, root, index, record_hash(leaf)):
+        problems.append(("inclusion-proof", "the inclusion proof does not lead from the leaf to the checkpoint's root"))
+    if policy is not None:
+        out["policy"], more = evaluate_policy(note, policy)
+        problems += more
+    return out, problems
+
+
+def receipt_main(args):
+    """`verify_bundle.py --receipt FILE (--verifier-key K | --policy P) [--leaf F]`: exit 0 valid, 1 violation."""
+    data = read_bytes(args.receipt, MAX_RECEIPT_FILE)
+    pinned = read_text(args.verifier_key) if args.verifier_key else None
+    policy = parse_policy(read_bytes(args.policy, MAX_POLICY)) if args.policy else None
+    leaf = None
+    if args.leaf:
+        try:
+            leaf = b64std(read_text(args.leaf).strip())
+        except (ValueError, binascii.Error):
+            raise Usage("--leaf: the file does not hold a base64 leaf")
+    if pinned is None and policy is None:
+        raise Usage("give the firm's --verifier-key FILE or a --policy FILE naming its log key")
+    out, problems = verify_receipt(data, pinned, policy, leaf)
+    violations = [{"check": c, "detail": d, "entry": out["index"], "line": None} for c, d in problems]
+    if args.json:
+        print(json.dumps({"ok": not violations, **out, "violationCount": len(violations), "violations": violations}))
+    else:
+        print("index:      %s" % out["index"])
+        print("checkpoint: %s size %d, root %s" % (out["origin"], out["treeSize"], out["root"]))
+        print("leaf:       record hash %s (from %s)" % (out["recordHash"], out["leafSource"]))
+        if "policy" in out:
+            print("policy:     %s" % policy_summary(out["policy"]))
+        print("result:     %s" % ("VALID" if not violations else "INVALID (%d violations)" % len(violations)))
+        for v in violations:
+            print("violation: entry %s: [%s] %s" % (v["entry"], v["check"], v["detail"]))
+    return 0 if not violations else 1
+
+
+def read_bytes(path, limit):
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except FileNotFoundError:
+        print("verify_bundle: error: %s: no such file" % path, file=sys.stderr)
+        sys.exit(66)
+    except OSError as e:
+        print("verify_bundle: error: %s: %s" % (path, e), file=sys.stderr)
+        sys.exit(74)
+    if len(data) > limit:
+        raise Usage("%s: over %d bytes" % (path, limit))
+    return data
+
+
+
 def read_text(path):
     try:
         with open(path, "rb") as f:
@@ -1114,7 +1549,10 @@ def open_sealed(path, identity_path):
 
 def main(argv):
     ap = argparse.ArgumentParser(description="Verify a client-ledger export bundle offline.")
-    ap.add_argument("bundle")
+    ap.add_argument("bundle", nargs="?")
+    ap.add_argument("--receipt", help="check this c2sp.org/tlog-proof receipt alone instead of a bundle")
+    ap.add_argument("--leaf", help="with --receipt: a file with the entry's base64 leaf (entries.jsonl's \"leaf\")")
+    ap.add_argument("--policy", help="a c2sp.org/tlog-policy file: log key and witness quorum for the checkpoint")
     ap.add_argument("--verifier-key")
     ap.add_argument("--trusted")
     ap.add_argument("--json", action="store_true")
@@ -1125,11 +1563,21 @@ def main(argv):
         args = ap.parse_args(argv)
     except SystemExit as e:
         return 64 if e.code else 0
+    if (args.bundle is None) == (args.receipt is None):
+        print("verify_bundle: error: give a bundle or --receipt FILE (not both)", file=sys.stderr)
+        return 64
+    if args.receipt is not None:
+        try:
+            return receipt_main(args)
+        except Usage as e:
+            print("verify_bundle: error: %s" % e, file=sys.stderr)
+            return 64
     pinned = read_text(args.verifier_key) if args.verifier_key else None
     trusted = read_text(args.trusted) if args.trusted else None
     try:
+        policy = parse_policy(read_bytes(args.policy, MAX_POLICY)) if args.policy else None
         files = read_zip(open_sealed(args.bundle, args.identity) if args.identity else args.bundle)
-        report = verify(files, pinned, trusted, args.require_signed)
+        report = verify(files, pinned, trusted, args.require_signed, policy)
         if report.format_version == 1 and not args.require_signed:
             print("verify_bundle: warning: this bundle's metadata is not signed (format 1): a bundle handled by others "
                   "may have been downgraded from format 2 with its reasons, profile or report changed; pass "
@@ -1158,6 +1606,8 @@ def main(argv):
                           **({} if report.retention_events is None else {
                               "retentionEvents": report.retention_events,
                               "destroyedEntries": report.destroyed_entries}),
+                          **({} if report.receipts is None else {"receipts": report.receipts}),
+                          **({} if report.policy is None else {"policy": report.policy}),
                           "violationCount": len(report.violations), "violations": report.violations[:1000]}))
     else:
         for w in report.warnings:
@@ -1170,6 +1620,10 @@ def main(argv):
             print("access log: %d access entries" % report.access_entries)
         if report.retention_events is not None:
             print("retention:  %d events, %d destroyed entries" % (report.retention_events, report.destroyed_entries))
+        if report.receipts is not None:
+            print("receipts:   %d (c2sp.org/tlog-proof, one per entry)" % report.receipts)
+        if report.policy is not None:
+            print("policy:     %s" % policy_summary(report.policy))
         print("result:     %s" % ("VALID" if not report.violations else "INVALID (%d violations)" % len(report.violations)))
         for n in report.notices:
             print("notice: " + n)

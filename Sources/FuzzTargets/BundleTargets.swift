@@ -14,6 +14,12 @@ extension FuzzTargets {
         _ = try? BundleVerifier.verify(data: Data(bytes), options: options)
     }
 
+    /// A receipt (c2sp.org/tlog-proof@v1) checked alone with the seed ledger's key: parsing, leaf decoding, the
+    /// checkpoint's signature and the inclusion proof. Any report or `BundleError` is an answer.
+    static let receipt = FuzzTarget("receipt") { bytes in
+        _ = try? ReceiptVerifier.verify(receipt: Array(bytes), verifierKey: seedVerifierKey, policy: nil, leaf: nil)
+    }
+
     /// An entries.jsonl line: whatever the canonical scanner accepts, the strict reader (the JSON parser) accepts,
     /// with no violation and the same parts; and a disclosure the canonical scanner takes apart is the JSON array
     /// of three strings the parser reads, with the same name and value.

@@ -7,6 +7,8 @@ public enum BundleError: Error, CustomStringConvertible, Sendable {
     case malformed(String)
     /// The verifier key given to check the bundle with is not a verifier key.
     case invalidVerifierKey(String)
+    /// The policy given (--policy) is not a tlog-policy file, or contradicts the pinned verifier key.
+    case invalidPolicy(String)
 
     public var description: String {
         switch self {
@@ -14,6 +16,7 @@ public enum BundleError: Error, CustomStringConvertible, Sendable {
         case .unreadable(let path, let detail): return "\(path): \(detail)"
         case .malformed(let what): return "not a readable export bundle: \(what)"
         case .invalidVerifierKey(let why): return "the pinned verifier key is not a verifier key (\(why))"
+        case .invalidPolicy(let why): return "the policy cannot be used: \(why)"
         }
     }
 }

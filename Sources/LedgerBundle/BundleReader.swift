@@ -77,8 +77,13 @@ package enum BundleReader {
         var members = [Entry]()
         var names = Set<String>()
         var declaredTotal: UInt64 = 0
+        var receipts = 0
         for member in archive {
-            guard members.count < 32 else { throw BundleError.malformed("too many files in the archive") }
+            guard members.count - receipts < 32 else { throw BundleError.malformed("too many files in the archive") }
+            if BundleFormat.receiptSeq(name: member.path) != nil {
+                receipts += 1
+                try checkReceiptMember(member, count: receipts)
+            }
             try checkName(member.path, seen: &names)
             guard member.type == .file else { throw BundleError.malformed("'\(member.path)' is not a regular file") }
             guard member.uncompressedSize <= BundleFormat.maxFileBytes else {
@@ -97,8 +102,24 @@ package enum BundleReader {
         return members
     }
 
-    /// A member name is a bundle file name, plain (no directory, drive or traversal), not seen before.
+    /// A receipt member (`receipts/<seq>.tlog-proof`) within its count and size caps.
+    private static func checkReceiptMember(_ member: Entry, count: Int) throws {
+        guard count <= BundleFormat.maxReceipts else {
+            throw BundleError.malformed("more than \(BundleFormat.maxReceipts) receipts in the archive")
+        }
+        guard member.uncompressedSize <= BundleFormat.maxReceiptBytes else {
+            throw BundleError.malformed("'\(member.path)' declares \(member.uncompressedSize) bytes, over the "
+                                        + "\(BundleFormat.maxReceiptBytes >> 10) KiB limit per receipt")
+        }
+    }
+
+    /// A member name is a bundle file name, plain (no directory, drive or traversal), not seen before; or a receipt,
+    /// `receipts/<canonical decimal>.tlog-proof` (the one directory a bundle may have).
     private static func checkName(_ name: String, seen names: inout Set<String>) throws {
+        if BundleFormat.receiptSeq(name: name) != nil {
+            guard names.insert(name).inserted else { throw BundleError.malformed("duplicate file '\(name)'") }
+            return
+        }
         if name.hasPrefix("/") || name.hasPrefix("\\") || name.contains("..") || name.contains("/")
             || name.contains("\\") || name.contains(":") {
             throw BundleError.malformed("unsafe file name '\(printable(name))' (absolute path, directory or traversal)")

@@ -51,6 +51,14 @@ public struct BundleViolation: Sendable, Equatable, CustomStringConvertible {
         case retentionDisclosed = "retention-disclosed"
         /// A release of no hold line of its matter, or a destruction under a hold not released before it.
         case retentionHold = "retention-hold"
+        // receipts/<seq>.tlog-proof (optional, added with receipts) and --policy
+        /// A receipt that does not parse, names another index or checkpoint, or whose proof does not lead to the root;
+        /// or an entry without its receipt in a bundle with receipts.
+        case receipt
+        /// The checkpoint is not signed by the policy's log for its origin, or its cosignatures miss the quorum.
+        case policy
+        /// A cosignature that claims a policy witness's key and does not verify.
+        case cosignature
     }
 
     public let kind: Kind
@@ -107,6 +115,10 @@ public struct BundleReport: Sendable {
     public var retentionEvents: Int?
     /// Record lines of retention.jsonl: entries of destroyed matters, leaf and proof only; nil when it has none.
     public var destroyedEntries: Int?
+    /// Receipt members (receipts/<seq>.tlog-proof); nil when the bundle has none.
+    public var receipts: Int?
+    /// The checkpoint's cosignatures against the policy given (--policy); nil without one.
+    public var policy: PolicyOutcome?
     public var verifierKeyPinned = false
     public var consistencyChecked = false
     /// The bundle carries consistency.json (checked only when its checkpoint opened).
@@ -144,7 +156,9 @@ public struct BundleReport: Sendable {
             ("entries", .integer(Int64(entries))),
             ("disclosures", .integer(Int64(disclosures))),
             ("redactions", .integer(Int64(redactions))),
-        ] + (accessEntries.map { [("accessEntries", .integer(Int64($0)))] } ?? []) + retentionJSON + [
+        ] + (accessEntries.map { [("accessEntries", .integer(Int64($0)))] } ?? []) + retentionJSON
+          + (receipts.map { [("receipts", .integer(Int64($0)))] } ?? [])
+          + (policy.map { [("policy", $0.json)] } ?? []) + [
             ("verifierKeyPinned", .bool(verifierKeyPinned)),
             ("consistencyChecked", .bool(consistencyChecked)),
             ("trustedChecked", .bool(trustedChecked)),
@@ -180,7 +194,9 @@ public struct BundleReport: Sendable {
             "origin:       \(origin)",
             "checkpoint:   size \(treeSize), root \(root)",
             "entries:      \(entries) (\(disclosures) fields disclosed, \(redactions) redacted)",
-        ] + (accessEntries.map { ["access log:   \($0) access entries"] } ?? []) + retentionLines + [
+        ] + (accessEntries.map { ["access log:   \($0) access entries"] } ?? []) + retentionLines
+          + (receipts.map { ["receipts:     \($0) (c2sp.org/tlog-proof, one per entry)"] } ?? [])
+          + (policy.map { ["policy:       \($0.summary)"] } ?? []) + [
             "verifier key: \(verifierKeyPinned ? "pinned" : "the bundle's own (not pinned)")",
             "consistency:  \(consistency)",
             String(format: "time:         %.3f s (%d entries/s)", seconds, rate),

@@ -72,13 +72,24 @@ public enum BundleVerifier {
             }
         }
         ManifestCheck.checkDigests(loaded, files: digests, into: &report)
-        let key = try CheckpointCheck.verifierKey(pinned: options.pinnedVerifierKey,
+        let policy = try options.policy.map(BundlePolicyCheck.parse)
+        let pinned = try policy.map {
+            try BundlePolicyCheck.verifierKey($0, pinned: options.pinnedVerifierKey,
+                                              checkpointNote: files[BundleFormat.checkpoint]!)
+        } ?? options.pinnedVerifierKey
+        let key = try CheckpointCheck.verifierKey(pinned: pinned,
                                                   bundled: files[BundleFormat.verifierKey]!, into: &report)
         ManifestNoteCheck.check(loaded, key: key, into: &report)
         let manifest = loaded.object
         let checkpoint = CheckpointCheck.check(String(decoding: files[BundleFormat.checkpoint]!, as: UTF8.self),
                                                key: key, into: &report)
         if let shown = checkpoint.shown { ManifestCheck.checkCheckpoint(manifest, checkpoint: shown, into: &report) }
+        if let policy {
+            let (outcome, violations) = BundlePolicyCheck.evaluate(
+                String(decoding: files[BundleFormat.checkpoint]!, as: UTF8.self), policy: policy)
+            report.policy = outcome
+            report.violations += violations
+        }
         timer.lap("manifest+checkpoint")
 
         // Proofs are checked only against the checkpoint opened with the key.
@@ -87,6 +98,8 @@ public enum BundleVerifier {
         let facts = EntryChecks.check(files[BundleFormat.entries]!, context: context)
         EntryChecks.tally(facts, into: &report)
         ManifestCheck.checkCounts(manifest, into: &report)
+        ReceiptCheck.check(files, facts: facts, checkpointNote: files[BundleFormat.checkpoint]!, tree: tree,
+                           into: &report)
         timer.lap("entries")
         PrivilegeLogCheck.check(files[BundleFormat.privilegeLog]!, facts: facts, into: &report)
         timer.lap("privilege-log")

@@ -8,6 +8,11 @@ public struct BundleVerifyOptions: Sendable {
     /// profile, privilege log and report and re-hash them, and a v2 bundle can be turned into a v1 one.
     public var requireSignedManifest = false
 
+    /// A c2sp.org/tlog-policy file's bytes: checkpoint.txt must be signed by the policy's log for its origin (which
+    /// pins the key, and must agree with `pinnedVerifierKey` when both are given) and carry a quorum of valid
+    /// witness cosignatures.
+    public var policy: [UInt8]?
+
     public init(pinnedVerifierKey: String? = nil, trustedCheckpoint: String? = nil) {
         self.pinnedVerifierKey = pinnedVerifierKey
         self.trustedCheckpoint = trustedCheckpoint

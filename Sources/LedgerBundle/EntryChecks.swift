@@ -10,6 +10,8 @@ struct EntryFacts {
     /// The leaf's ledger id and matter tag, once it decoded (what access-log.jsonl is checked against).
     var ledgerID: [UInt8]?
     var matterTag: Hash?
+    /// The RFC 6962 record hash SHA-256(0x00 || leaf), once the leaf decoded (what a receipt is checked against).
+    var recordHash: Hash?
     var disclosures = 0
     /// Privilege-log metadata columns (`BundleFormat.privilegeLogMetadata` order), spreadsheet-safe: revealed text,
     /// "[redacted]", or "" when absent. Empty when the entry was too malformed to tell (every column then mismatches).
@@ -84,7 +86,9 @@ enum EntryChecks {
         facts.seq = UInt64(parts.index)
         guard let (leaf, leafBytes) = decodeLeaf(parts, text: text, into: &facts) else { return }
         (facts.ledgerID, facts.matterTag) = (leaf.ledgerID, leaf.matterTag)
-        checkInclusion(parts, text: text, leafBytes: leafBytes, context: context, memo: &memo, into: &facts)
+        let hash = recordHash(leafBytes)
+        facts.recordHash = hash
+        checkInclusion(parts, text: text, recordHash: hash, context: context, memo: &memo, into: &facts)
         var slots = FieldSlots(names: leaf.fieldNames)
         checkDisclosures(parts.disclosures, text: text, keep: context.keepRevealed, slots: &slots, into: &facts)
         checkRedactions(parts.redacted, text: text, slots: &slots, into: &facts)
@@ -113,7 +117,7 @@ enum EntryChecks {
 
     /// The inclusion proof leads from the leaf at `index` to the checkpoint's root.
     private static func checkInclusion(_ parts: BundleVerifier.EntryParts, text: UnsafeRawBufferPointer,
-                                       leafBytes: [UInt8], context: EntryCheckContext, memo: inout NodeHashMemo,
+                                       recordHash hash: Hash, context: EntryCheckContext, memo: inout NodeHashMemo,
                                        into facts: inout EntryFacts) {
         guard let proof = decodeProof(parts.proof, text: text) else {
             facts.fail(.entryMalformed, "'inclusionProof' is not an array of base64 32-byte hashes")
@@ -128,7 +132,7 @@ enum EntryChecks {
         do {
             // RFC 6962 §2.1.1: the audit path from the record hash SHA-256(0x00 || leaf) at `index` yields the root.
             try checkRecord(proof: proof, treeSize: Int64(treeSize), root: root, index: index,
-                            recordHash: recordHash(leafBytes), memo: &memo)
+                            recordHash: hash, memo: &memo)
         } catch {
             facts.fail(.inclusionProof, "the inclusion proof does not lead to the checkpoint's root (\(error))")
         }

@@ -15,14 +15,15 @@ struct LedgerCommand: ParsableCommand {
         (--credential), LEDGER_PASSPHRASE_FILE (passphrase for --passphrase ledgers), LEDGER_LOG_LEVEL (default: warning).
         Exit codes: 0 success; 1 integrity violation (report --fail-on-breach: breaches found); 64 usage; \
         65 rejected input records; \
-        66 ledger, file, entry or matter not found; 73 refused to create or overwrite; \
+        66 ledger, file, entry or matter not found; 69 no stored checkpoint covers the entry yet (receipt); \
+        73 refused to create or overwrite; \
         70 internal error; 74 storage or I/O error; 77 key missing, wrong or unsafe, or the credential may not do that.
         """,
         version: LedgerVersion.string,
         subcommands: [Init.self, Append.self, Import.self, List.self, Show.self, CheckpointCommand.self, Verify.self,
                       Export.self, Produce.self, VerifyBundle.self, Backup.self, Bench.self, Report.self, Grant.self, Revoke.self,
                       Access.self, Hold.self, ShredCommand.self, RotateMaster.self, Retention.self, Compact.self,
-                      Exports.self, Recipient.self, Publish.self]
+                      Exports.self, Recipient.self, Receipt.self, VerifyReceipt.self, Publish.self]
     )
 
     static func main() {

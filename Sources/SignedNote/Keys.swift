@@ -60,6 +60,48 @@ func trimOneNewline(_ text: String) -> Substring {
     text.utf8.last == UInt8(ascii: "\n") ? text.dropLast() : text[...]
 }
 
+/// Any C2SP vkey (https://c2sp.org/signed-note#verifier-keys), parsed but not interpreted:
+/// `<name>+<8 hex key id>+<base64(signature type || key material)>`. The key id must match.
+public struct VerifierKeyText: Sendable, Equatable {
+    public let name: String
+    public let keyHash: UInt32
+    /// The signature type byte (0x01 Ed25519 notes, 0x04 Ed25519 cosignature/v1, 0x06 ML-DSA-44 cosignatures, …).
+    public let algorithm: UInt8
+    /// The public key material after the type byte.
+    public let keyMaterial: [UInt8]
+
+    /// Parses strictly: valid name, exactly 8 lowercase hex digits that match the key, strict standard base64 of at
+    /// least the type byte. One trailing newline (as in a key file) is ignored; nothing else is.
+    public init(text: String) throws {
+        let (name, rest) = chop(trimOneNewline(text), "+")
+        let (hash16, key64) = chop(rest, "+")
+        guard isValidKeyName(String(name)) else { throw NoteError.malformedVerifierKey("invalid key name") }
+        guard let hash = parseKeyHash(hash16) else {
+            throw NoteError.malformedVerifierKey("key id must be 8 lowercase hex digits")
+        }
+        guard let key = Base64.decode(String(key64)), !key.isEmpty else {
+            throw NoteError.malformedVerifierKey("key is not valid base64")
+        }
+        guard encodedKeyHash(name: String(name), encodedKey: key) == hash else {
+            throw NoteError.malformedVerifierKey("key id does not match key")
+        }
+        self.name = String(name)
+        self.keyHash = hash
+        self.algorithm = key[0]
+        self.keyMaterial = Array(key.dropFirst())
+    }
+
+    /// The vkey text, without a trailing newline.
+    public var text: String {
+        "\(name)+\(formatKeyHash(keyHash))+\(Base64.encode([algorithm] + keyMaterial))"
+    }
+
+    /// Whether a note signature line claims this key: same name (byte-wise) and key id.
+    public func claims(_ signature: NoteSignature) -> Bool {
+        signature.keyHash == keyHash && signature.name.utf8.elementsEqual(name.utf8)
+    }
+}
+
 /// A public key that verifies notes, in Go's text form `<name>+<8 hex key id>+<base64(0x01 || key)>`.
 public struct NoteVerifierKey: Sendable, Equatable {
     public let name: String
@@ -80,25 +122,14 @@ public struct NoteVerifierKey: Sendable, Equatable {
     /// the key, strict standard base64, algorithm byte 0x01, 32-byte key. One trailing newline
     /// (as in a key file) is ignored; nothing else is.
     public init(text: String) throws {
-        let (name, rest) = chop(trimOneNewline(text), "+")
-        let (hash16, key64) = chop(rest, "+")
-        guard isValidKeyName(String(name)) else { throw NoteError.malformedVerifierKey("invalid key name") }
-        guard let hash = parseKeyHash(hash16) else {
-            throw NoteError.malformedVerifierKey("key id must be 8 lowercase hex digits")
+        let parsed = try VerifierKeyText(text: text)
+        guard parsed.algorithm == algorithmEd25519 else {
+            throw NoteError.malformedVerifierKey("unknown key algorithm \(parsed.algorithm)")
         }
-        guard let key = Base64.decode(String(key64)), !key.isEmpty else {
-            throw NoteError.malformedVerifierKey("key is not valid base64")
-        }
-        guard encodedKeyHash(name: String(name), encodedKey: key) == hash else {
-            throw NoteError.malformedVerifierKey("key id does not match key")
-        }
-        guard key[0] == algorithmEd25519 else {
-            throw NoteError.malformedVerifierKey("unknown key algorithm \(key[0])")
-        }
-        guard key.count == 33 else { throw NoteError.malformedVerifierKey("Ed25519 key must be 32 bytes") }
-        self.name = String(name)
-        self.keyHash = hash
-        self.publicKey = Array(key.dropFirst())
+        guard parsed.keyMaterial.count == 32 else { throw NoteError.malformedVerifierKey("Ed25519 key must be 32 bytes") }
+        self.name = parsed.name
+        self.keyHash = parsed.keyHash
+        self.publicKey = parsed.keyMaterial
     }
 
     /// `<name>+<8 hex>+<base64(0x01 || publicKey)>`, without a trailing newline.

@@ -19,6 +19,20 @@ public enum Base64 {
         decode(text, variant: sodium_base64_VARIANT_ORIGINAL)
     }
 
+    /// Standard alphabet, padded, as ASCII bytes: for secrets, which the caller zeroes (a `String` cannot be).
+    public static func encodeToBytes(_ bytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        bytes.withUnsafeBytes { encode($0, variant: sodium_base64_VARIANT_ORIGINAL, into: &out) }
+        return out
+    }
+
+    /// Standard alphabet, padded, strict, from ASCII bytes: for secrets (the input copy made here is zeroed).
+    public static func decode(bytes: ArraySlice<UInt8>) -> [UInt8]? {
+        var input = Array(bytes)
+        defer { zeroize(&input) }
+        return decode(&input, variant: sodium_base64_VARIANT_ORIGINAL)
+    }
+
     /// URL-safe alphabet, no padding (RFC 4648 §5).
     public static func encodeURL(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
@@ -147,8 +161,12 @@ public enum Base64 {
     }
 
     private static func decode(_ text: String, variant: Int32) -> [UInt8]? {
-        Sodium.ensureInitialized()
         var input = Array(text.utf8)
+        return decode(&input, variant: variant)
+    }
+
+    private static func decode(_ input: inout [UInt8], variant: Int32) -> [UInt8]? {
+        Sodium.ensureInitialized()
         if input.isEmpty { return [] }
         // libsodium 1.0.18 maps some bytes >= 0x80 to alphabet values; refuse anything outside the alphabet first.
         guard onlyAlphabet(input, urlSafe: variant == sodium_base64_VARIANT_URLSAFE_NO_PADDING) else { return nil }

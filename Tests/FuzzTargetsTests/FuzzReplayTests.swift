@@ -1,6 +1,8 @@
 import Foundation
 @testable import FuzzTargets
+import MerkleLog
 import SignedNote
+import Transparency
 import XCTest
 
 /// Replays every committed seed (Fuzz/corpus/TARGET) and every input a fuzzer once crashed on
@@ -37,5 +39,38 @@ final class FuzzReplayTests: XCTestCase {
         let key = try String(contentsOf: Self.fuzzDirectory.appendingPathComponent("corpus/verifier-key/fuzz.key"),
                              encoding: .utf8)
         XCTAssertEqual(key, FuzzTargets.noteVerifier.text)
+    }
+
+    /// The transparency seeds were made by an independent Python script (`cryptography`'s Ed25519, the specs'
+    /// formulas for key ids and the cosignature/v1 message): a receipt seed verifies against the fuzz policy with its
+    /// witness's cosignature counted, the add-checkpoint seeds are cosigned, the policies parse, so the targets start
+    /// from inputs that reach the deep code, and our code agrees with an implementation that is not ours.
+    func testTheTransparencySeedsAreValidInputs() throws {
+        let corpus = Self.fuzzDirectory.appendingPathComponent("corpus")
+        let receipt = try TlogProof(parsing: Array(Data(contentsOf: corpus.appendingPathComponent("tlog-proof/index4.tlog-proof"))))
+        let leaf4 = recordHash(Array("entry 4".utf8))
+        let witnessed = try receipt.verify(recordHash: leaf4, policy: FuzzTargets.fuzzPolicy)
+        XCTAssertTrue(witnessed.quorumMet)
+        XCTAssertEqual(witnessed.cosignedBy["W"], 1_700_000_000)
+        XCTAssertEqual(receipt.extra, [1, 2, 3])
+        // The witness last cosigned the seed log's 5-entry tree ("same" holds that checkpoint).
+        let same = Array(try Data(contentsOf: corpus.appendingPathComponent("add-checkpoint/same.txt")))
+        let five = try Checkpoint(body: SignedNoteText(parsing: try AddCheckpointRequest(parsing: same).checkpointNote).text)
+        let head = WitnessedHead(size: 5, root: try XCTUnwrap(Hash(bytes: five.rootHash)))
+        for name in ["grow", "cosigned", "same"] {
+            let body = Array(try Data(contentsOf: corpus.appendingPathComponent("add-checkpoint/\(name).txt")))
+            let trusted: (String) -> [NoteVerifierKey] = { _ in [FuzzTargets.noteVerifier] }
+            XCTAssertEqual(witnessVerdict(body: body, trustedKeys: trusted, latest: { _ in head }).httpStatus, 200, name)
+            XCTAssertEqual(witnessVerdict(body: body, trustedKeys: trusted, latest: { _ in nil }).httpStatus, 409, name)
+        }
+        let first = Array(try Data(contentsOf: corpus.appendingPathComponent("add-checkpoint/first.txt")))
+        let verdict = witnessVerdict(body: first, trustedKeys: { _ in [FuzzTargets.noteVerifier] }, latest: { _ in nil })
+        XCTAssertEqual(verdict.httpStatus, 200)
+        for name in ["single", "groups", "none"] {
+            XCTAssertNoThrow(try TlogPolicy(parsing: Array(Data(contentsOf: corpus.appendingPathComponent("tlog-policy/\(name).txt")))))
+        }
+        let keyFile = Array(try Data(contentsOf: corpus.appendingPathComponent("cosigner-key/keyfile.txt")))
+        let vkey = try String(contentsOf: corpus.appendingPathComponent("cosigner-key/vkey.txt"), encoding: .utf8)
+        XCTAssertEqual(try Cosigner(keyFile: keyFile).publicKey, try CosignerKey(text: vkey))
     }
 }

@@ -60,7 +60,7 @@ extension Ledger {
     }
 
     /// The master key's signer or a signer credential's.
-    private func requireSigner() throws -> NoteSigner {
+    func requireSigner() throws -> NoteSigner {
         guard let (principal, signer) = session.withLock({ s in s.principal.map { ($0, s.signer) } }) else {
             throw LedgerError.masterKeyRequired
         }

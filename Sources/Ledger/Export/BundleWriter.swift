@@ -272,7 +272,7 @@ enum BundleWriter {
         privilege-log.csv  one row per withheld field, with the reason
         report.html        a human-readable summary (open in a browser; no external content)
         consistency.json   (only if present) proof that this tree extends an older checkpoint you hold
-        \(c.accessLog == nil ? "" : accessLogFileLine)\(c.retention == nil ? "" : retentionFileLine)
+        \(c.accessLog == nil ? "" : accessLogFileLine)\(c.retention == nil ? "" : retentionFileLine)\(c.options.receipts ? receiptsFileLine : "")
         Verify with the firm's tool (offline, no keys needed)
         -----------------------------------------------------
             ledger verify-bundle BUNDLE.zip --verifier-key FIRM.key [--trusted OLD-CHECKPOINT.txt]
@@ -299,7 +299,7 @@ enum BundleWriter {
         5. privilege-log.csv has exactly one row per redacted field, with the same seq, field and reason.
         6. With consistency.json: the old checkpoint verifies and the RFC 6962 consistency proof links its
            root to this checkpoint's root.
-        \(c.accessLog == nil ? "" : accessLogStep)\(c.retention == nil ? "" : retentionStep(c))
+        \(c.accessLog == nil ? "" : accessLogStep)\(c.retention == nil ? "" : retentionStep(c))\(c.options.receipts ? receiptsStep(c) : "")
         A revealed value is authentic because its disclosure hashes into the signed tree; a withheld value is
         committed to by its digest and can be disclosed later and checked against this same bundle.
 
@@ -363,8 +363,9 @@ enum BundleWriter {
         }
         var files = try runConcurrently(jobs)
         // Same member order as before: checkpoint, verifier key, entries, privilege log, report, README, [consistency],
-        // then [access log], then [retention].
+        // then [access log], then [retention], then [receipts].
         files = [files[3], files[4], files[0], files[1], files[2], files[5]] + files.dropFirst(6)
+        if c.options.receipts { files += try receiptMembers(c.entries, note: note) }
         files.append(try manifestMember(c, files: files, consistency: consistency != nil, sign: signManifest))
         return files
     }

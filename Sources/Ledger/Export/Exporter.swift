@@ -29,6 +29,14 @@ public struct ExportOptions: Sendable {
     /// Seals the finished zip before it touches the disk (e.g. to an age recipient): called once with the zip's
     /// bytes, in memory, and a writer for the sealed output. Nil writes the zip in clear.
     public var seal: BundleSealer?
+    /// Prove against the newest stored checkpoint (normally the one witnesses cosigned) instead of signing a fresh
+    /// tree head; entries appended after it are left out.
+    public var witnessed = false
+    /// Add `receipts/<seq>.tlog-proof`, one c2sp.org/tlog-proof receipt per exported entry (implies `witnessed`).
+    public var receipts = false
+
+    /// Whether the bundle proves against the newest stored checkpoint rather than a freshly signed one.
+    var provesAgainstStoredCheckpoint: Bool { witnessed || receipts }
 
     public init(matters: [String], from: Int64? = nil, to: Int64? = nil, profile: ExportProfile = .insurer,
                 sinceCheckpoint: String? = nil, tool: String = "ledger") {
@@ -96,7 +104,8 @@ extension Ledger {
         // Signed now and stored once the bundle is written (a failed export leaves no trace); a reader, who cannot
         // sign, proves against the newest stored checkpoint, and entries after it are left out.
         let signs = canSign
-        let (note, size, root) = try signs ? signTreeHead() : newestStoredHead()
+        let fresh = signs && !options.provesAgainstStoredCheckpoint
+        let (note, size, root) = try fresh ? signTreeHead() : newestStoredHead()
         timer.lap("sign")
         let selection = try selectEntries(options, principal: principal, size: size, root: root)
         let entries = selection.entries
@@ -126,7 +135,7 @@ extension Ledger {
                                  + "be written (\(error)); export again")
         }
         timer.lap("write")
-        if signs {
+        if fresh {
             do { try storeCheckpoint(note, size: size) } catch {
                 Self.logger.warning("the bundle is written and recorded, but its checkpoint was not stored: \(error)")
             }
@@ -143,9 +152,9 @@ extension Ledger {
 
     /// Throws what `export` would throw before reading anything for lack of a checkpoint: run before recording the
     /// access, so that a refused export leaves no access entry.
-    public func checkCanExport() throws {
+    public func checkCanExport(witnessed: Bool = false) throws {
         _ = try requireReader()
-        if !canSign { _ = try newestStoredHead() }
+        if !canSign || witnessed { _ = try newestStoredHead() }
     }
 
     /// What an export selected (`selectEntries`).

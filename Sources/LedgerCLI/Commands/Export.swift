@@ -31,6 +31,13 @@ struct Export: ParsableCommand {
     @Flag(help: "Add access-log.jsonl: the recorded reads of the exported matters, with inclusion proofs (master key).")
     var includeAccessLog = false
 
+    @Flag(help: ArgumentHelp("Prove against the newest stored checkpoint (the one `ledger checkpoint --witness` "
+                             + "had cosigned) instead of signing a fresh one; entries after it are left out."))
+    var witnessed = false
+
+    @Flag(help: "Add receipts/SEQ.tlog-proof, a c2sp.org/tlog-proof receipt per entry (implies --witnessed).")
+    var receipts = false
+
     @Option(help: ArgumentHelp("Seal the bundle to this age recipient: a file with an age1… line, or an identity "
                                + "file's '# public key:' line. The output must end in .age.", valueName: "file"))
     var toRecipient: String?
@@ -49,6 +56,8 @@ struct Export: ParsableCommand {
         var options = try selection.exportOptions()
         options.compactEntries = compact
         options.includeAccessLog = includeAccessLog
+        options.witnessed = witnessed
+        options.receipts = receipts
         if let sinceCheckpoint { options.sinceCheckpoint = try BundleFiles.readText(sinceCheckpoint) }
         if let toRecipient {
             let recipients = try AgeKeyFiles.recipients(toRecipient)
@@ -61,7 +70,7 @@ struct Export: ParsableCommand {
         guard !FileManager.default.fileExists(atPath: output) else { throw ExportError.outputExists(output) }
         // Refused before the read is recorded: only the master key may give the access log away.
         if includeAccessLog && !ledger.isUnlockedWithMasterKey { throw LedgerError.masterKeyRequired }
-        try ledger.checkCanExport()
+        try ledger.checkCanExport(witnessed: witnessed || receipts)
         try reason.record(ledger, command: "export", matters: selection.matter)
         let summary = try ledger.export(options, to: output)
         let destroyed = summary.destroyedEntries > 0

@@ -36,6 +36,10 @@ struct VerifyBundle: ParsableCommand {
                              + "profile, privilege log and report could have been changed by anyone who handled it."))
     var requireSigned = false
 
+    @Option(help: ArgumentHelp("A c2sp.org/tlog-policy file: the checkpoint must be signed by its log key for the "
+                               + "bundle's origin and carry a quorum of valid witness cosignatures.", valueName: "file"))
+    var policy: String?
+
     @Flag(help: "Print the report as JSON.")
     var json = false
 
@@ -45,6 +49,7 @@ struct VerifyBundle: ParsableCommand {
         if let verifierKey { options.pinnedVerifierKey = try BundleFiles.readText(verifierKey) }
         if let trusted { options.trustedCheckpoint = try BundleFiles.readText(trusted) }
         options.requireSignedManifest = requireSigned
+        if let policy { options.policy = try VerifyReceipt.readBytes(policy, limit: 1 << 20) }
         report = try Self.read(bundle, identity: identity, options: options)
         if report.formatVersion == 1 && !requireSigned {
             Terminal.warning("this bundle's metadata is not signed (format 1): a bundle handled by others may have "

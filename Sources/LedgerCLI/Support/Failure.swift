@@ -19,6 +19,7 @@ enum Failure {
         switch error {
         case let error as LedgerError: return (message(error), status(error))
         case let error as ExportError: return (message(error), status(error))
+        case let error as ReceiptError: return (message(error), 69)
         case let error as BundleError: return (message(error), status(error))
         case let error as ReportError: return (message(error), status(error))
         case let error as PublishError: return (message(error), status(error))
@@ -67,7 +68,7 @@ enum Failure {
         case .notFound: return 66
         case .unreadable: return 74
         case .malformed: return 65
-        case .invalidVerifierKey: return 64
+        case .invalidVerifierKey, .invalidPolicy: return 64
         }
     }
 
@@ -114,6 +115,11 @@ enum Failure {
         }
     }
 
+    /// No checkpoint covers the entry yet: exit 69 (EX_UNAVAILABLE), and the commands that make one.
+    static func message(_ error: ReceiptError) -> String {
+        "\(error): run `ledger checkpoint --witness` (or `ledger checkpoint`) first"
+    }
+
     static func message(_ error: ExportError) -> String {
         switch error {
         case .noMatter: return "\(error) (--matter)"
@@ -125,6 +131,7 @@ enum Failure {
     static func message(_ error: BundleError) -> String {
         switch error {
         case .invalidVerifierKey: return "--verifier-key: \(error)"
+        case .invalidPolicy: return "--policy: \(error)"
         default: return error.description
         }
     }

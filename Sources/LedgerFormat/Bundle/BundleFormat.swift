@@ -32,6 +32,26 @@ public enum BundleFormat {
     public static func manifestText(json: [UInt8]) -> String {
         manifestHeader + "\n" + String(decoding: json, as: UTF8.self) + "\n"
     }
+    /// Added with receipts: optional members `receipts/<seq>.tlog-proof` (`ledger export --receipts`), one
+    /// c2sp.org/tlog-proof@v1 receipt per entry of entries.jsonl; the only names with a directory part.
+    public static let receiptsDirectory = "receipts/"
+    public static let receiptSuffix = ".tlog-proof"
+    /// At most this many receipt members (entries.jsonl's 64 MiB hold fewer entries), each at most this size.
+    public static let maxReceipts = 200_000
+    public static let maxReceiptBytes: UInt64 = 256 << 10
+
+    public static func receiptName(seq: UInt64) -> String { receiptsDirectory + String(seq) + receiptSuffix }
+
+    /// The seq a receipt member's name gives, `receipts/<canonical decimal>.tlog-proof`; nil for any other name.
+    public static func receiptSeq(name: String) -> UInt64? {
+        guard name.hasPrefix(receiptsDirectory), name.hasSuffix(receiptSuffix) else { return nil }
+        let digits = name.utf8.dropFirst(receiptsDirectory.utf8.count).dropLast(receiptSuffix.utf8.count)
+        guard (1...19).contains(digits.count), digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              digits.count == 1 || digits.first != 0x30, let seq = UInt64(String(decoding: digits, as: UTF8.self)),
+              seq < UInt64(Int64.max) else { return nil }
+        return seq
+    }
+
     public static let maxFileBytes: UInt64 = 64 << 20
     public static let maxTotalBytes: UInt64 = 512 << 20
     public static let redactedMarker = "[redacted]"

@@ -8,6 +8,7 @@
 //	notecheck note VERIFIER_KEY_FILE NOTE_FILE
 //	notecheck VERIFIER_KEY_FILE NOTE_FILE          (same as "note")
 //	notecheck bundle VERIFIER_KEY_FILE BUNDLE_ZIP
+//	notecheck receipt VERIFIER_KEY_FILE RECEIPT_FILE   (c2sp.org/tlog-proof; receipt.go)
 //	notecheck tiles VERIFIER_KEY_FILE DIR [--old OLD_CHECKPOINT_FILE] [--leaves] [all | INDEX...]   (tiles.go)
 //
 // "note" verifies a C2SP signed note with note.NewVerifier + note.Open, then
@@ -56,9 +57,10 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"note":   {usage: "note VERIFIER_KEY_FILE NOTE_FILE", nargs: 2, run: runNote},
-	"bundle": {usage: "bundle VERIFIER_KEY_FILE BUNDLE_ZIP", nargs: 2, run: runBundle},
-	"tiles":  {usage: "tiles VERIFIER_KEY_FILE DIR [--old OLD_CHECKPOINT_FILE] [--leaves] [all | INDEX...]", nargs: 2, more: true, run: runTiles},
+	"note":    {usage: "note VERIFIER_KEY_FILE NOTE_FILE", nargs: 2, run: runNote},
+	"bundle":  {usage: "bundle VERIFIER_KEY_FILE BUNDLE_ZIP", nargs: 2, run: runBundle},
+	"receipt": {usage: "receipt VERIFIER_KEY_FILE RECEIPT_FILE", nargs: 2, run: runReceipt}, // receipt.go
+	"tiles":   {usage: "tiles VERIFIER_KEY_FILE DIR [--old OLD_CHECKPOINT_FILE] [--leaves] [all | INDEX...]", nargs: 2, more: true, run: runTiles},
 }
 
 func main() {
