@@ -23,7 +23,8 @@ struct LedgerCommand: ParsableCommand {
         subcommands: [Init.self, Append.self, Import.self, List.self, Show.self, CheckpointCommand.self, Verify.self,
                       Export.self, Produce.self, VerifyBundle.self, Backup.self, Bench.self, Report.self, Grant.self, Revoke.self,
                       Access.self, Hold.self, ShredCommand.self, RotateMaster.self, Retention.self, Compact.self,
-                      Exports.self, Recipient.self, Receipt.self, VerifyReceipt.self, WitnessCommand.self]
+                      Exports.self, Recipient.self, Receipt.self, VerifyReceipt.self, WitnessCommand.self,
+                      Publish.self]
     )
 
     static func main() {

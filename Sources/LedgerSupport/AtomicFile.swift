@@ -18,6 +18,12 @@ public struct FileError: Error, CustomStringConvertible, Sendable {
 /// rename over the target, fsync of the directory.
 public enum AtomicFile {
     public static func write(_ text: String, to path: String, mode: Int = 0o644) throws {
+        try write(bytes: Array(text.utf8), to: path, mode: mode)
+    }
+
+    /// Writes `bytes` the same way. With `syncDirectory: false` the caller makes the renames durable itself, once
+    /// per directory, with `syncDirectory(_:)` (many files into few directories).
+    public static func write(bytes: [UInt8], to path: String, mode: Int = 0o644, syncDirectory sync: Bool = true) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent().path
         let temp = (directory as NSString).appendingPathComponent(
@@ -26,7 +32,6 @@ public enum AtomicFile {
         guard fd >= 0 else {
             throw FileError(path: path, detail: "cannot create a temporary file beside it: \(systemError())")
         }
-        let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
         let ok = written == bytes.count && fchmod(fd, mode_t(mode)) == 0 && fsync(fd) == 0
         close(fd)
@@ -35,9 +40,14 @@ public enum AtomicFile {
             unlink(temp)
             throw FileError(path: path, detail: "cannot write: \(detail)")
         }
+        if sync { syncDirectory(directory) }
+    }
+
+    /// fsync of a directory: makes the renames into it durable.
+    public static func syncDirectory(_ directory: String) {
         let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 {
-            fsync(dir)  // make the rename itself durable
+            fsync(dir)
             close(dir)
         }
     }

@@ -26,4 +26,4 @@ if [ -z "${GOCACHE:-}" ] && [ -z "${HOME:-}" ] && [ -z "${XDG_CACHE_HOME:-}" ]; 
 fi
 
 GO111MODULE=off GOPATH="$gopath" GOFLAGS= CGO_ENABLED=0 \
-  go build -o "$out" "$here/notecheck/main.go" "$here/notecheck/receipt.go"
+  go build -o "$out" "$here"/notecheck/*.go

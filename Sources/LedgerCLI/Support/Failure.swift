@@ -24,6 +24,7 @@ enum Failure {
         case let error as ReceiptError: return (message(error), 69)
         case let error as BundleError: return (message(error), status(error))
         case let error as ReportError: return (message(error), status(error))
+        case let error as PublishError: return (message(error), status(error))
         case let error as FileError: return (error.description, 74)
         case let error as AgeError: return (error.description, status(error))
         case let error as BenchError: return (error.description, status(error))
@@ -95,6 +96,21 @@ enum Failure {
         switch error {
         case .bundleRejected: return 1
         case .invalidPolicy: return 64
+        }
+    }
+
+    static func status(_ error: PublishError) -> Int32 {
+        switch error {
+        case .inconsistent: return 1
+        case .noCheckpoint: return 66
+        case .directoryInsideLedger, .foreignFiles, .otherLog, .wouldRollBack: return 73
+        }
+    }
+
+    static func message(_ error: PublishError) -> String {
+        switch error {
+        case .noCheckpoint: return "\(error): the signer (or the master key) must run `ledger checkpoint` first"
+        default: return error.description
         }
     }
 

@@ -9,6 +9,7 @@
 //	notecheck VERIFIER_KEY_FILE NOTE_FILE          (same as "note")
 //	notecheck bundle VERIFIER_KEY_FILE BUNDLE_ZIP
 //	notecheck receipt VERIFIER_KEY_FILE RECEIPT_FILE   (c2sp.org/tlog-proof; receipt.go)
+//	notecheck tiles VERIFIER_KEY_FILE DIR [--old OLD_CHECKPOINT_FILE] [--leaves] [all | INDEX...]   (tiles.go)
 //
 // "note" verifies a C2SP signed note with note.NewVerifier + note.Open, then
 // parses its body as a C2SP tlog-checkpoint (origin, size, base64 root) and
@@ -51,13 +52,15 @@ import (
 type command struct {
 	usage string
 	nargs int
+	more  bool // nargs is a minimum: further arguments allowed
 	run   func(args []string) (string, error)
 }
 
 var commands = map[string]command{
-	"note":   {usage: "note VERIFIER_KEY_FILE NOTE_FILE", nargs: 2, run: runNote},
-	"bundle": {usage: "bundle VERIFIER_KEY_FILE BUNDLE_ZIP", nargs: 2, run: runBundle},
+	"note":    {usage: "note VERIFIER_KEY_FILE NOTE_FILE", nargs: 2, run: runNote},
+	"bundle":  {usage: "bundle VERIFIER_KEY_FILE BUNDLE_ZIP", nargs: 2, run: runBundle},
 	"receipt": {usage: "receipt VERIFIER_KEY_FILE RECEIPT_FILE", nargs: 2, run: runReceipt}, // receipt.go
+	"tiles":   {usage: "tiles VERIFIER_KEY_FILE DIR [--old OLD_CHECKPOINT_FILE] [--leaves] [all | INDEX...]", nargs: 2, more: true, run: runTiles},
 }
 
 func main() {
@@ -69,7 +72,7 @@ func main() {
 		}
 	}
 	cmd := commands[name]
-	if len(args) != cmd.nargs {
+	if len(args) < cmd.nargs || (!cmd.more && len(args) != cmd.nargs) {
 		usage()
 	}
 	out, err := cmd.run(args)
