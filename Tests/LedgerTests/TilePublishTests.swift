@@ -264,3 +264,53 @@ final class TilePublishTests: XCTestCase {
         }
     }
 }
+
+/// Symlinks below the tile directory are never followed (a shared web root must not let a publish write or delete
+/// outside it), and two publishes into one directory cannot run at once.
+final class TileDirectorySafetyTests: XCTestCase {
+    private func grow(_ ledger: Ledger, by count: Int) throws {
+        _ = try ledger.append((0..<count).map { _ in try validRecord() })
+        try ledger.signCheckpoint()
+    }
+
+    func testASymlinkedPartialDirectoryIsNotEmptied() throws {
+        let t = try TestLedger()
+        try grow(t.ledger, by: 20)
+        let dir = t.temp.file("tiles")
+        _ = try t.ledger.publishTiles(PublishOptions(directory: dir))
+        let victim = t.temp.file("victim")
+        try FileManager.default.createDirectory(atPath: victim, withIntermediateDirectories: true)
+        _ = try t.temp.write("victim/important", "keep me")
+        try FileManager.default.removeItem(atPath: dir + "/tile/0/000.p")
+        try FileManager.default.createSymbolicLink(atPath: dir + "/tile/0/000.p", withDestinationPath: victim)
+        try grow(t.ledger, by: 300)
+        _ = try? t.ledger.publishTiles(PublishOptions(directory: dir))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: victim + "/important"), "a symlinked .p was emptied")
+    }
+
+    func testASymlinkedTileDirectoryIsRefused() throws {
+        let t = try TestLedger()
+        try grow(t.ledger, by: 5)
+        let dir = t.temp.file("tiles"), elsewhere = t.temp.file("elsewhere")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/tile", withDestinationPath: elsewhere)
+        XCTAssertThrowsError(try t.ledger.publishTiles(PublishOptions(directory: dir))) { error in
+            XCTAssertTrue("\(error)".contains("symbolic link"), "\(error)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: elsewhere), [])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/checkpoint"))
+    }
+
+    func testTwoPublishesIntoOneDirectoryDoNotRunAtOnce() throws {
+        let t = try TestLedger()
+        try grow(t.ledger, by: 5)
+        let dir = t.temp.file("tiles")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let held = try PublishLock(directory: dir)
+        XCTAssertThrowsError(try t.ledger.publishTiles(PublishOptions(directory: dir))) { error in
+            XCTAssertTrue("\(error)".contains("another `ledger publish`"), "\(error)")
+        }
+        _ = held
+    }
+}
