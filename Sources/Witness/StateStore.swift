@@ -62,6 +62,10 @@ public final class StateStore: Sendable {
         }
         self.lockFD = lockFD
         var (heads, records) = try Self.openAndLoad(path: path)
+        // A new state directory's entry and a new state file's entry must be on disk before the first cosignature
+        // is answered, or a crash could forget the head the witness cosigned.
+        AtomicFile.syncDirectory(directory)
+        AtomicFile.syncDirectory((directory as NSString).deletingLastPathComponent)
         if records > 2 * heads.count + 1024 {
             // Compaction: the latest line per origin, written to a new file that replaces the old one atomically.
             let text = heads.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
@@ -158,8 +162,10 @@ public final class StateStore: Sendable {
         let waiters = memory.withLock { m -> [(UInt64, CheckedContinuation<Void, any Error>)] in
             if let failure { m.failed = failure } else { m.durable = max(m.durable, upTo) }
             m.recordsInFile += batch.lines.count(where: { $0 == 0x0a })
-            let ready = m.pending.waiters.filter { $0.0 <= m.durable }
-            m.pending.waiters.removeAll { $0.0 <= m.durable }
+            // After a failure no later commit can succeed: every waiter, including those that arrived meanwhile,
+            // gets the error now instead of waiting forever.
+            let ready = failure != nil ? m.pending.waiters : m.pending.waiters.filter { $0.0 <= m.durable }
+            m.pending.waiters.removeAll { failure != nil || $0.0 <= m.durable }
             return batch.waiters + ready
         }
         for (_, waiter) in waiters {

@@ -48,9 +48,9 @@ public struct WitnessOutcome: Sendable {
         case .unverifiable: return "answered with a signature type this ledger cannot check (kept, not counted)"
         case .unavailable(let why): return "unavailable: \(why)"
         case .fork(let m):
-            return "refused checkpoint size \(checkpointSize): it holds size \(m) with another root (fork)"
+            return "refused checkpoint size \(checkpointSize): it reports holding size \(m) with another root (fork)"
         case .rollback(let m):
-            return "refused checkpoint size \(checkpointSize): it has cosigned size \(m) > ledger size "
+            return "refused checkpoint size \(checkpointSize): it reports having cosigned size \(m) > ledger size "
                 + "\(checkpointSize) (rollback)"
         case .misconfigured(let why): return why
         case .failed(let why): return "failed: \(why)"

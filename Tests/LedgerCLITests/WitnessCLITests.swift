@@ -142,7 +142,7 @@ final class WitnessCLITests: CLITestCase {
         // Rollback: the copy holds 2 entries, the witness cosigned 3.
         let rollback = try witnessCheckpoint(copy)
         XCTAssertEqual(rollback.status, 1, rollback.summary)
-        XCTAssertTrue(rollback.stderr.contains("it has cosigned size 3 > ledger size 2 (rollback)"), rollback.summary)
+        XCTAssertTrue(rollback.stderr.contains("it reports having cosigned size 3 > ledger size 2 (rollback"), rollback.summary)
 
         // Fork: the copy's third entry differs; same size 3, another root.
         try append(copy, "another three")
@@ -154,7 +154,7 @@ final class WitnessCLITests: CLITestCase {
         XCTAssertTrue(caught.stdout.contains(#""class":"witness-refusal""#), caught.summary)
         let text = try verifyPolicy(copy)
         XCTAssertTrue(text.stdout.contains(
-            "witness a.witness.example refused checkpoint size 3: it holds size 3 with another root (fork)"),
+            "witness a.witness.example refused checkpoint size 3: it reports holding size 3 with another root (fork"),
             text.summary)
 
         // The original grows: the witness is at 3, so it answers the copy... and cosigns the original from 3.

@@ -55,8 +55,9 @@ final class WitnessRecordsTests: XCTestCase {
         XCTAssertEqual(try t.ledger.witnessRefusals(), [refusal])
         let caught = try t.ledger.verify(options)
         XCTAssertEqual(caught.violations.map(\.kind), [.witnessRefusal])
-        XCTAssertEqual(caught.violations.first?.detail,
-                       "witness w.example refused checkpoint size 2: it holds size 2 with another root (fork)")
+        XCTAssertEqual(caught.violations.first?.detail, "witness w.example refused checkpoint size 2: it reports "
+                       + "holding size 2 with another root (fork, as the witness claims; ask its operator for the note "
+                       + "it holds)")
 
         options.policy = "log \(try NoteSigner(name: "other.example/log", seed: SecretBytes(randomCount: 32)).verifierKey.text)\nquorum none\n"
         XCTAssertTrue(try t.ledger.verify(options).violations.contains { $0.kind == .witnessPolicy })

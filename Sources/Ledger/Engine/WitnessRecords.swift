@@ -30,11 +30,11 @@ public struct WitnessRefusal: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch kind {
         case .fork:
-            return "witness \(witness) refused checkpoint size \(checkpointSize): it holds size \(witnessSize) with "
-                + "another root (fork)"
+            return "witness \(witness) refused checkpoint size \(checkpointSize): it reports holding size "
+                + "\(witnessSize) with another root (fork, as the witness claims; ask its operator for the note it holds)"
         case .rollback:
-            return "witness \(witness) refused checkpoint size \(checkpointSize): it has cosigned size \(witnessSize) "
-                + "> ledger size \(checkpointSize) (rollback)"
+            return "witness \(witness) refused checkpoint size \(checkpointSize): it reports having cosigned size "
+                + "\(witnessSize) > ledger size \(checkpointSize) (rollback, as the witness claims)"
         }
     }
 

@@ -58,6 +58,12 @@ struct WitnessAdd: ParsableCommand {
         let place = try PolicyLocation(location)
         var file = try place.load()
         try file.add(name: name, vkey: vkey, url: url)
+        if let parsed = URL(string: url), parsed.scheme == "http",
+           !["127.0.0.1", "localhost", "::1", "[::1]"].contains(parsed.host ?? "") {
+            // A cosignature cannot be forged on the way, but a 409 or 422 answer is unsigned: on plain http anyone on
+            // the path could make the ledger record a refusal that `verify --policy` then reports.
+            Terminal.warning("\(name) is reached over plain http: use https for a witness outside this machine")
+        }
         if let quorum { try file.setQuorum(PolicyFile.Quorum(parsing: quorum)) }
         try place.save(file)
         print("added witness \(name); quorum: \(file.quorum) of \(file.witnesses.count) (\(place.path))")
