@@ -50,6 +50,8 @@ public final class WitnessService: Sendable {
     public let cosigner: Cosigner
     public let logs: TrustedLogs
     public let state: StateStore
+    /// Where refused fork checkpoints are kept (`<state>/refused/`).
+    public let evidence: RefusalEvidence
     let logger: Logger
     let clock: @Sendable () -> UInt64
 
@@ -59,6 +61,7 @@ public final class WitnessService: Sendable {
         self.cosigner = cosigner
         self.logs = logs
         self.state = state
+        self.evidence = RefusalEvidence(stateDirectory: (state.path as NSString).deletingLastPathComponent)
         self.logger = logger
         self.clock = clock
     }
@@ -83,6 +86,7 @@ public final class WitnessService: Sendable {
             guard case .cosign(let origin, let size, let root, let checkpointBody) = verdict else {
                 // A 409 tells the client our head: only a durable one.
                 if let seen { try await state.awaitDurable(seen.sequence) }
+                keepEvidence(verdict, body: body, head: seen?.head)
                 return response(for: verdict, body: body)
             }
             guard let seen else { throw WitnessError.state(path: state.path, detail: "no head was read") }
@@ -97,6 +101,30 @@ public final class WitnessService: Sendable {
             return WitnessResponse(status: 200, contentType: "text/plain; charset=utf-8", body: line)
         }
         return WitnessResponse(status: 503, contentType: "text/plain; charset=utf-8", body: "busy: retry\n")
+    }
+
+    /// A refusal that shows the log signed another history (a same-size root change, or a proof that does not reach
+    /// the witnessed root) keeps the log-signed note as evidence; routine 409s (a stale old size) keep nothing.
+    private func keepEvidence(_ verdict: WitnessVerdict, body: [UInt8], head: WitnessedHead?) {
+        guard let request = try? AddCheckpointRequest(parsing: body),
+              let note = try? SignedNoteText(parsing: request.checkpointNote),
+              let checkpoint = try? Checkpoint(body: note.text) else { return }
+        let reason: String
+        switch verdict {
+        case .conflict(let latest) where latest == checkpoint.size && request.oldSize == latest:
+            reason = "fork: another root at the size already cosigned"
+        case .unprocessable:
+            reason = "the consistency proof from the witnessed size does not verify (a fork, or a broken proof)"
+        default:
+            return
+        }
+        let kept = evidence.keep(note: request.checkpointNote, origin: checkpoint.origin, refusedSize: checkpoint.size,
+                                 head: head, reason: reason, at: clock())
+        if let kept {
+            logger.warning("kept the refused checkpoint as evidence", metadata: ["file": "\(kept)"])
+        } else {
+            logger.error("could not keep the refused checkpoint as evidence (\(evidence.directory) full or unwritable)")
+        }
     }
 
     private func response(for verdict: WitnessVerdict, body: [UInt8]) -> WitnessResponse {

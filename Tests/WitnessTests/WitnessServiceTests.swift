@@ -43,6 +43,18 @@ final class WitnessServiceTests: XCTestCase {
         let larger = await service.addCheckpoint(body: forkProof)
         XCTAssertEqual(larger.status, 422)
         XCTAssertEqual(service.state.snapshot(log.signer.name).head, WitnessedHead(size: 15, root: log.root(15)))
+
+        // The two fork refusals kept the log-signed notes beside the witnessed head; the rollback and the stale old
+        // size (routine 409s) kept nothing.
+        let kept = try FileManager.default.contentsOfDirectory(atPath: service.evidence.directory).sorted()
+        XCTAssertEqual(kept.count, 2, "\(kept)")
+        let texts = try kept.map { try String(contentsOfFile: service.evidence.directory + "/" + $0, encoding: .utf8) }
+        let note15 = try fork.note(15)
+        let forkFile = try XCTUnwrap(texts.first { $0.contains(note15) })
+        XCTAssertTrue(forkFile.hasPrefix("refused at 1700000000: fork: another root at the size already cosigned; "
+                                         + "witnessed size 15 root \(log.root(15).base64)\n\n"), forkFile)
+        let note20 = try fork.note(20)
+        XCTAssertTrue(texts.contains { $0.contains(note20) })
     }
 
     func testRefusesUnknownLogsBadSignaturesAndMalformedBodies() async throws {
