@@ -9,8 +9,12 @@ public enum WitnessKey {
     static let maxFileSize = 4096
 
     public static func load(path: String) throws -> Cosigner {
+        // Open first (never through a symlink), then check the descriptor itself: what is read is what was checked.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard fd >= 0 else { throw WitnessError.keyFile(path: path, detail: "cannot open it") }
+        defer { close(fd) }
         var info = stat()
-        guard lstat(path, &info) == 0 else { throw WitnessError.keyFile(path: path, detail: "cannot read it") }
+        guard fstat(fd, &info) == 0 else { throw WitnessError.keyFile(path: path, detail: "cannot read it") }
         guard info.st_mode & S_IFMT == S_IFREG else {
             throw WitnessError.keyFile(path: path, detail: "not a regular file")
         }
@@ -18,9 +22,6 @@ public enum WitnessKey {
             throw WitnessError.keyFile(path: path, detail: "readable by others (mode \(String(info.st_mode & 0o777, radix: 8))); "
                                        + "run chmod 600 on it")
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-        guard fd >= 0 else { throw WitnessError.keyFile(path: path, detail: "cannot open it") }
-        defer { close(fd) }
         var bytes = [UInt8](repeating: 0, count: maxFileSize + 1)
         defer { zeroize(&bytes) }
         let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
