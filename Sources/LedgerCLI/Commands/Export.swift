@@ -4,6 +4,7 @@ import Foundation
 import Ledger
 import LedgerFormat
 import MerkleLog
+import SignedNote
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -71,6 +72,11 @@ struct Export: ParsableCommand {
         // Refused before the read is recorded: only the master key may give the access log away.
         if includeAccessLog && !ledger.isUnlockedWithMasterKey { throw LedgerError.masterKeyRequired }
         try ledger.checkCanExport(witnessed: witnessed || receipts)
+        if witnessed || receipts, let (_, note) = try ledger.latestStoredCheckpoint(),
+           let lines = try? SignedNoteText(parsing: note).signatures, lines.count < 2 {
+            Terminal.warning("the newest stored checkpoint carries no witness cosignature: run `ledger checkpoint "
+                             + "--witness` first if the recipient checks with --policy")
+        }
         try reason.record(ledger, command: "export", matters: selection.matter)
         let summary = try ledger.export(options, to: output)
         let destroyed = summary.destroyedEntries > 0
