@@ -29,6 +29,7 @@ public struct ReceiptReport: Sendable {
     }
 
     public var json: JSONValue {
+        // With "ok": false, every other member is the receipt's claim, not a checked fact.
         var members: [(String, JSONValue)] = [("ok", .bool(isValid))]
         if let index { members.append(("index", .integer(Int64(index)))) }
         members += [("origin", .string(origin)), ("treeSize", .integer(Int64(treeSize))), ("root", .string(root)),
@@ -42,10 +43,13 @@ public struct ReceiptReport: Sendable {
     }
 
     public var summaryLines: [String] {
-        var lines = ["index:        \(index.map(String.init) ?? "?")",
-                     "checkpoint:   \(origin) size \(treeSize), root \(root)",
+        // An invalid receipt's claims are shown for diagnosis only, marked as such.
+        let unverified = isValid ? "" : " (unverified)"
+        var lines = ["index:        \(index.map(String.init) ?? "?")\(unverified)",
+                     "checkpoint:   \(origin) size \(treeSize), root \(root)\(unverified)",
                      "leaf:         record hash \(recordHash) (from \(leafSource))"
-                        + (leafVersion.map { ", leaf v\($0)" } ?? "") + (recordedAt.map { ", recorded \($0)" } ?? "")]
+                        + (leafVersion.map { ", leaf v\($0)" } ?? "") + (recordedAt.map { ", recorded \($0)" } ?? "")
+                        + unverified]
         if let policy { lines.append("policy:       \(policy.summary)") }
         lines.append("result:       \(isValid ? "VALID" : "INVALID (\(violations.count) violations)")")
         return lines
