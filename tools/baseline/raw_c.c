@@ -322,7 +322,7 @@ int main(int argc, char **argv) {
     MDB_env *env;
     CK(mdb_env_create(&env));
     CK(mdb_env_set_maxdbs(env, 16));
-    CK(mdb_env_set_mapsize(env, (size_t)64 << 30));
+    CK(mdb_env_set_mapsize(env, ((size_t)1 << 30) + (size_t)sb.st_size * 3));  /* the ledger is ~1.9x its input */
     CK(mdb_env_open(env, argv[2], MDB_NOTLS | MDB_NORDAHEAD, 0600));
     randombytes_buf(ledger_id, 16); randombytes_buf(index_key, 32);
     MDB_txn *txn;

@@ -12,6 +12,12 @@ public struct ImportOptions: Sendable {
     public var batchSize = 8192
     /// Called after each committed batch with (records processed, records in the file).
     public var progress: (@Sendable (Int, Int) -> Void)? = nil
+    /// Format 2: move the staged source rows into `sources` when the import ends (tests turn this off to leave a
+    /// ledger as an interrupted import would).
+    package var moveStagedSourcesAtEnd = true
+    /// Format 2: staged source rows an import lets pile up before it moves them, in the transaction of the batch
+    /// that reaches the limit (bounds the import's memory and the size of that transaction).
+    package var stagedSourcesLimit = 1 << 20
 
     public init(skipInvalid: Bool = false, batchSize: Int = 8192, progress: (@Sendable (Int, Int) -> Void)? = nil) {
         self.skipInvalid = skipInvalid
@@ -139,7 +145,8 @@ extension Ledger {
         let starts = Array(stride(from: 0, to: count, by: batch))
         let rejectedLines = Set(rejected.compactMap(\.line))
         var committedBatches = 0
-        try appendBatches(count: starts.count, batch: { index in
+        try appendBatches(count: starts.count, moveStagedAtEnd: options.moveStagedSourcesAtEnd,
+                          stagedLimit: options.stagedSourcesLimit, batch: { index in
             if retain { defer { retained[index] = [] }; return retained[index] }
             let range = starts[index]..<min(count, starts[index] + batch)
             return try validate(range).compactMap { try? $0.get() }.filter { !rejectedLines.contains($0.line ?? -1) }

@@ -27,6 +27,7 @@ enum Compaction {
     static let databases: [(name: String, flags: DatabaseFlags)] = [
         ("meta", []), (Store.entriesName, []), (Store.treeName, []), ("checkpoints", []), ("keys", []),
         ("matterKeys", []), ("matters", [.dupSort, .dupFixed]), (Store.sourcesName, []), ("access", []), ("events", []),
+        (Store.stagedSourcesName, []),
     ]
     static let scratchPrefix = ".compact-"
 

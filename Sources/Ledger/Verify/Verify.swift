@@ -52,12 +52,14 @@ extension Ledger {
                 // LMDB trusts its file: a damaged page below a root would be followed through the map
                 // (SIGSEGV/SIGBUS). Every page of this snapshot is walked with pread first, so damage is an error
                 // and not a crash; the entries' pages are checked as the scan reads them (with pread too).
-                let scans = try txn.scanCheckingStructure(of: [Store.entriesName, Store.sourcesName, Store.treeName])
+                let scans = try txn.scanCheckingStructure(of: [Store.entriesName, Store.sourcesName, Store.treeName]
+                                                          + (stagesSources ? [Store.stagedSourcesName] : []))
                 timer.lap("structure")
                 if let key { pending += try storedCheckpoints(txn, key: key, into: &report) }
                 pending.sort { $0.size < $1.size }
                 timer.lap("checkpoints")
                 let firstRecordedAt = try scan(txn, entries: scans[0], sources: scans[1], tree: scans[2],
+                                               staged: stagesSources ? scans[3] : nil,
                                                options: options, ring: ring,
                                                pending: pending, into: &report)
                 timer.lap("scan")
