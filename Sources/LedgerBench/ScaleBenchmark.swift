@@ -15,6 +15,9 @@ public struct ScaleBenchmark {
         public var importRecordsPerSecond: Double
         /// This size's import rate over the first size's, measured in the same run.
         public var importRateToFirst: Double
+        /// CPU time (user + system, every thread) the import took per record, in microseconds: on a shared machine
+        /// the wall-clock rate follows the neighbours' load, the CPU time much less.
+        public var importCPUMicrosecondsPerRecord: Double
         public var ledgerBytes: Int
         public var ledgerToInputRatio: Double
         public var verifyEntriesPerSecond: Double
@@ -47,8 +50,9 @@ public struct ScaleBenchmark {
             step.verifyPeakRSSBytes = try peakRSS(path("ledger-\(size)"))
             try? FileManager.default.removeItem(atPath: path("ledger-\(size)"))
             steps.append(step)
-            log(String(format: "%d entries: import %.0f records/s (%.2fx the rate at %d)", size,
-                       step.importRecordsPerSecond, step.importRateToFirst, steps[0].entries))
+            log(String(format: "%d entries: import %.0f records/s (%.2fx the rate at %d), %.1f µs of CPU per record",
+                       size, step.importRecordsPerSecond, step.importRateToFirst, steps[0].entries,
+                       step.importCPUMicrosecondsPerRecord))
         }
         return steps
     }
@@ -64,6 +68,7 @@ public struct ScaleBenchmark {
         let created = try Ledger.create(at: directory, origin: "bench.invalid/scale-\(size)",
                                         masterKey: .keyFile(path: key, allowInsideLedger: false))
         let importSeconds: Double
+        let cpuBefore = Self.cpuSeconds(endToEnd ? RUSAGE_CHILDREN : RUSAGE_SELF)
         if endToEnd {
             created.close()
             importSeconds = try timedImportProcess(input, directory: directory, key: key)
@@ -75,6 +80,7 @@ public struct ScaleBenchmark {
             guard summary.imported == size else { throw BenchError.importedFewer(summary.imported, of: size) }
             created.close()
         }
+        let cpu = Self.cpuSeconds(endToEnd ? RUSAGE_CHILDREN : RUSAGE_SELF) - cpuBefore
         log(String(format: "%d entries: imported in %.2f s", size, importSeconds))
         let ledger = try Ledger.open(at: directory)
         defer { ledger.close() }
@@ -84,6 +90,7 @@ public struct ScaleBenchmark {
         let ledgerBytes = ledger.dataFileSize()
         return Step(entries: size, inputBytes: inputBytes, endToEnd: endToEnd, importSeconds: importSeconds,
                     importRecordsPerSecond: Double(size) / importSeconds, importRateToFirst: 1,
+                    importCPUMicrosecondsPerRecord: cpu * 1e6 / Double(size),
                     ledgerBytes: ledgerBytes, ledgerToInputRatio: Double(ledgerBytes) / Double(inputBytes),
                     verifyEntriesPerSecond: Double(size) / keyless, deepVerifyEntriesPerSecond: Double(size) / deep,
                     verifyPeakRSSBytes: nil)
@@ -142,6 +149,15 @@ public struct ScaleBenchmark {
     }
 
     private func path(_ name: String) -> String { (scratch as NSString).appendingPathComponent(name) }
+
+    /// User + system CPU seconds of this process (`RUSAGE_SELF`) or of its children that have exited.
+    private static func cpuSeconds(_ who: __rusage_who) -> Double {
+        let who = __rusage_who_t(who.rawValue)
+        var usage = rusage()
+        getrusage(who, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
 
     private static func seconds(since start: DispatchTime) -> Double {
         Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9

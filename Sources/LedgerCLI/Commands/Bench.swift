@@ -93,10 +93,12 @@ extension Bench {
         }
         let how = endToEnd ? "`ledger import` process, start to exit" : "import call"
         for step in steps {
-            print(String(format: "%10d entries: import %.0f records/s (%.2f s, %@; %.2fx the rate at %d), "
-                         + "keyless verify %.0f/s, deep verify %.0f/s, storage %.2fx the input, verify RSS %@",
+            print(String(format: "%10d entries: import %.0f records/s (%.2f s, %@; %.2fx the rate at %d; "
+                         + "%.1f µs of CPU per record), keyless verify %.0f/s, deep verify %.0f/s, "
+                         + "storage %.2fx the input, verify RSS %@",
                          step.entries, step.importRecordsPerSecond, step.importSeconds, how, step.importRateToFirst,
-                         steps[0].entries, step.verifyEntriesPerSecond, step.deepVerifyEntriesPerSecond,
+                         steps[0].entries, step.importCPUMicrosecondsPerRecord,
+                         step.verifyEntriesPerSecond, step.deepVerifyEntriesPerSecond,
                          step.ledgerToInputRatio,
                          step.verifyPeakRSSBytes.map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "?"))
         }
