@@ -70,6 +70,15 @@ package enum JSONLines {
         }
     }
 
+    /// What the first pass of a large import needs: the fast twin's facts, or those of the strict path's record.
+    package static func check(_ raw: RawRecord, in bytes: UnsafeRawBufferPointer) -> Result<RecordFacts, RecordError> {
+        if raw.range.count <= RecordSchema.maxRecordBytes,
+           let facts = RecordSchema.quickFacts(UnsafeRawBufferPointer(rebasing: bytes[raw.range])) {
+            return .success(RecordFacts(line: raw.line, matter: facts.matter, corrects: facts.corrects, record: nil))
+        }
+        return validate(raw, in: bytes).map(RecordFacts.init)
+    }
+
     private static func isBlank(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
         range.allSatisfy { bytes[$0] == 0x20 || bytes[$0] == 0x09 || bytes[$0] == 0x0d }
     }
@@ -188,5 +197,22 @@ public enum RecordInput {
             error.line = nil
             throw LedgerError.invalidRecords([error])
         }
+    }
+}
+
+/// What the first pass of an import checks of a valid record (its matter and `corrects`), with the record itself
+/// when the import keeps it for the second pass.
+package struct RecordFacts: Sendable {
+    let line: Int?
+    let matter: String
+    let corrects: UInt64?
+    let record: ValidatedRecord?
+
+    init(line: Int?, matter: String, corrects: UInt64?, record: ValidatedRecord?) {
+        (self.line, self.matter, self.corrects, self.record) = (line, matter, corrects, record)
+    }
+
+    init(_ record: ValidatedRecord) {
+        self.init(line: record.line, matter: record.matter, corrects: record.corrects, record: record)
     }
 }
