@@ -153,8 +153,12 @@ extension Ledger {
         defer { cursor.close() }
         let master = Principal(master: ring)
         var pair = try cursor.first()
+        var read = 0
         while let row = pair {
             pair = try cursor.next()
+            read += 1
+            // the keys are spread through the file: release the mapped pages now and then (KeyDirectory's reason)
+            if read % 512 == 0, let pointer = row.value.baseAddress { store.environment.releaseMappedPages(containing: pointer) }
             guard let id = UInt32(bigEndianBytes: row.key), let record = try? KeyRecord.decode(row.value, id: id) else {
                 continue  // reported by the keyless key check
             }

@@ -20,7 +20,9 @@ extension Ledger {
               into report: inout VerifyReport) throws -> Int64? {
         let context = try ScanContext(runKey: SecureRandom.bytes(PrefixedSHA256.prefixByteCount),
                                       keys: KeyDirectory(txn, keys: store.keys, matterKeys: store.matterKeys,
-                                                         destroyed: try destroyedTags(txn)),
+                                                         destroyed: try destroyedTags(txn), release: { pointer in
+                                          self.store.environment.releaseMappedPages(containing: pointer)
+                                      }),
                                       ledgerID: ledgerID, deep: ring != nil)
         var chain = ChainFold(checkpoints: pending, storedTree: StoredTreeHashes(treeScan))
         chain.compareEmptyTreeCheckpoints(into: &report)
