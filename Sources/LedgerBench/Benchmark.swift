@@ -196,12 +196,15 @@ public enum BenchError: Error, CustomStringConvertible, Sendable {
     case didNotVerify(String)
     /// The separate `ledger verify` process exited with this status.
     case verifyProcessFailed(status: Int32)
+    /// The `ledger import` process of an end-to-end run exited with this status.
+    case importProcessFailed(status: Int32)
 
     public var description: String {
         switch self {
         case .importedFewer(let imported, let entries): return "bench imported \(imported) of \(entries) records"
         case .didNotVerify(let why): return "the bench ledger did not verify: \(why)"
         case .verifyProcessFailed(let status): return "bench: the `ledger verify` process exited \(status)"
+        case .importProcessFailed(let status): return "bench: the `ledger import` process exited \(status)"
         }
     }
 }

@@ -107,6 +107,38 @@ final class BenchCommandTests: CLITestCase {
                        "the scratch directory is removed afterwards")
     }
 
+    /// `--scale` imports a file of each size into a fresh ledger (here through the real `ledger import` process) and
+    /// verifies it; the rates are only checked to be there (no timed assertions).
+    func testBenchScaleEndToEndJSON() throws {
+        let scratch = temp.appendingPathComponent("bench")
+        let r = try ledger(["bench", "--scale", "150,300", "--end-to-end", "--json", "--scratch", scratch.path])
+        XCTAssertEqual(r.status, 0, r.summary)
+        let data = Data(r.stdout.utf8)
+        let steps = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [[String: Any]], r.stdout)
+        XCTAssertEqual(steps.map { $0["entries"] as? Int }, [150, 300])
+        XCTAssertEqual(steps.map { $0["endToEnd"] as? Bool }, [true, true])
+        XCTAssertEqual(steps[0]["importRateToFirst"] as? Double, 1)
+        for step in steps {
+            for key in ["importRecordsPerSecond", "importCPUMicrosecondsPerRecord", "verifyEntriesPerSecond",
+                        "deepVerifyEntriesPerSecond", "ledgerToInputRatio", "verifyPeakRSSBytes"] {
+                let value = try XCTUnwrap((step[key] as? NSNumber)?.doubleValue, "\(key) missing: \(r.stdout)")
+                XCTAssertGreaterThan(value, 0, key)
+            }
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path), "the scratch directory is removed")
+    }
+
+    func testBenchEndToEndAloneUsesEntriesAndScaleRejectsBadSizes() throws {
+        let scratch = temp.appendingPathComponent("bench")
+        let r = try ledger(["bench", "--entries", "120", "--end-to-end", "--scratch", scratch.path])
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertTrue(r.stdout.contains("120 entries: import"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("`ledger import` process"), r.stdout)
+        for bad in ["0", "100,x", ""] {
+            XCTAssertEqual(try ledger(["bench", "--scale", bad, "--scratch", scratch.path]).status, 64, bad)
+        }
+    }
+
     func testBenchRejectsNonPositiveCounts() throws {
         let r = try ledger(["bench", "--entries", "0", "--json",
                             "--scratch", temp.appendingPathComponent("bench").path])

@@ -125,6 +125,32 @@ final class FormatV1FixtureTests: CLITestCase {
         XCTAssertEqual(try listed(matter: "2027-0001").count, 1)
     }
 
+    /// Importing into the storage-format-1 fixture keeps format 1's layout: source rows go straight into `sources`
+    /// (no `sourcesStaged` database appears), the ledger verifies, and a second import finds every duplicate.
+    func testImportingIntoTheOldLedgerKeepsStorageFormat1() throws {
+        let lines = (0..<3).map { i in
+            #"{"matter":"\#(Self.matter)","author":"a.okafor","channel":"email","direction":"outbound","#
+                + #""occurredAt":"2026-02-0\#(i + 1)T09:00:00Z","sourceSystem":"pms","sourceId":"v1-import-\#(i)"}"#
+        }
+        let file = try write("in.jsonl", lines.joined(separator: "\n") + "\n")
+        let first = try ledgerWithKey(["import", file])
+        XCTAssertEqual(first.status, 0, first.summary)
+        XCTAssertTrue(first.stdout.contains("imported 3"), first.summary)
+        let again = try ledgerWithKey(["import", file])
+        XCTAssertEqual(again.status, 0, again.summary)
+        XCTAssertTrue((again.stdout + again.stderr).contains("3 duplicates") || again.stdout.contains("nothing new"),
+                      again.summary)
+        let r = try verify(["--trusted", fixtureFile("checkpoint.txt"), "--json"])
+        XCTAssertEqual(r.status, 0, r.summary)
+        XCTAssertEqual(try jsonObject(r.stdout)["entries"] as? Int, 17, r.summary)
+        let env = try Environment(path: ledgerDir.path, maxDatabases: 16, mapSize: 0, flags: [.readOnly])
+        defer { env.close() }
+        XCTAssertThrowsError(try env.openDatabase("sourcesStaged"), "a format 1 ledger gets no staged source rows")
+        let meta = try env.openDatabase("meta")
+        let format = try env.read { txn in try txn.get(meta, key: Array("format".utf8)).map { Array($0) } }
+        XCTAssertEqual(format, [0, 0, 0, 1])
+    }
+
     // MARK: - Retention
 
     /// A v1 ledger (v1 matter keys, index key derived from the master key, no access or events database, no box key)

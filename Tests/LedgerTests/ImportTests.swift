@@ -79,6 +79,38 @@ final class ImportTests: XCTestCase {
         }
     }
 
+    /// An input over the retain limit is checked in a first pass that keeps nothing (the fast twin's facts, or the
+    /// strict path's record) and parsed again batch by batch: the same records, errors and refusals as a kept one.
+    func testInputsTooLargeToKeepGiveTheSameAnswers() throws {
+        var input = lines(6)
+        input[2] = "  " + input[2].replacingOccurrences(of: ",", with: ", ")      // whitespace: the strict path
+        input.append(jsonLine(recordJSON(["sourceSystem": "pms", "sourceId": "c", "corrects": 3])))
+        let good = input.joined(separator: "\n")
+        var bad = input
+        bad[1] = jsonLine(recordJSON(["channel": "fax"]))                          // line 2
+        bad.append(jsonLine(recordJSON(["sourceSystem": "pms", "sourceId": "d", "corrects": 99])))  // line 8
+        bad.append("{not json")                                                     // line 9
+        for retainLimit in [Int.max, 0] {
+            let t = try TestLedger()
+            var options = ImportOptions(batchSize: 3)
+            options.retainLimit = retainLimit
+            let summary = try t.ledger.importRecords(from: try t.temp.write("good.jsonl", good), options: options)
+            XCTAssertEqual(summary.imported, 7, "retain limit \(retainLimit)")
+            let entries = try allEntries(t.ledger)
+            XCTAssertEqual(entries.prefix(6).map { $0.string("summary") }, (0..<6).map { "record \($0)" })
+            XCTAssertEqual(entries.count, 7)
+            let path = try t.temp.write("bad.jsonl", bad.joined(separator: "\n"))
+            let errors = invalidRecords(try t.ledger.importRecords(from: path, options: options))
+            XCTAssertEqual(errors?.map(\.line), [2, 8, 9], "retain limit \(retainLimit)")
+            XCTAssertEqual(errors?.map(\.field), ["channel", "corrects", nil])
+            options.skipInvalid = true
+            let skipped = try t.ledger.importRecords(from: path, options: options)
+            XCTAssertEqual(skipped.rejected.map(\.line), [2, 8, 9])
+            XCTAssertEqual(skipped.imported, 0, "the rest are duplicates")
+            XCTAssertEqual(skipped.duplicates, 6)
+        }
+    }
+
     func testSkipInvalidImportsTheGoodLines() throws {
         let t = try TestLedger()
         var input = lines(5)

@@ -67,6 +67,7 @@ extension Ledger {
     func appendInTransaction(_ records: [ValidatedRecord], principal: Principal, access: Database?, recordedAt: Int64,
                              txn: WriteTransaction) throws -> ([AppendOutcome], AppendState) {
         var timer = PhaseTimer(logger: Self.logger)
+        try moveStagedSources(txn)  // (format 2) so that the duplicate check below sees every source row
         var state = try loadAppendState(txn)
         let (outcomes, plan) = try planAppend(records, tags: try sourceTags(records, principal: principal),
                                               firstSeq: state.size) {
@@ -201,8 +202,10 @@ extension Ledger {
                             storedValue: StoredEntry.encode(leaf: leaf, ciphertext: ciphertext), leafLength: leaf.count)
     }
 
+    /// Links `sealed` into the chain and tree and writes its index rows; source rows go to `staged` when given
+    /// (a format 2 import), else straight into `sources`.
     func link(_ sealed: [SealedRecord], into state: inout AppendState, recordedAt now: Int64,
-              txn: WriteTransaction) throws {
+              txn: WriteTransaction, staged: Database? = nil) throws {
         let recordedAt = max(now, state.lastRecordedAt)  // the ledger's clock never runs backwards
         for record in sealed {
             precondition(record.seq == state.size, "append plan out of order")
@@ -223,7 +226,11 @@ extension Ledger {
                 try txn.put(events, key: seqKey, value: [], flags: [.append])
             }
             if let sourceTag = record.sourceTag {
-                try txn.put(store.sources, key: sourceTag.bytes, value: seqKey, flags: [.noOverwrite])
+                if let staged {
+                    try txn.put(staged, key: seqKey, value: sourceTag.bytes, flags: [.append])
+                } else {
+                    try txn.put(store.sources, key: sourceTag.bytes, value: seqKey, flags: [.noOverwrite])
+                }
             }
             try state.tree.append(hash) { index, nodeHash in
                 try nodeHash.withUnsafeBytes { value in

@@ -13,6 +13,8 @@ struct AppendForecast {
     var pairs: [Hash: MatterKeyPair] = [:]
     /// Source tags of the batch in flight, which a read transaction may not see yet.
     var inFlightSources: [Hash: UInt64] = [:]
+    /// Source rows this import staged and has not moved into `sources` yet (format 2; nil for format 1).
+    var staged: StagedSourceSet?
 }
 
 /// A batch planned and sealed ahead of its write transaction.
@@ -36,17 +38,19 @@ extension Ledger {
     /// the count, and any new key changes the id). If another process wrote in between, the batch is planned
     /// and sealed again inside the transaction, exactly as `append` does, so every record is always
     /// encrypted for the seq and key it is stored under.
-    func appendBatches(count batchCount: Int, batch: (Int) throws -> [ValidatedRecord],
+    func appendBatches(count batchCount: Int, moveStagedAtEnd: Bool = true,
+                       stagedLimit: Int = 1 << 20, batch: (Int) throws -> [ValidatedRecord],
                        committed: ([AppendOutcome]) throws -> Void) throws {
         let principal = try requireWriter()
         guard batchCount > 0 else { return }
         let access = try store.access()
+        try moveStagedSourcesIfAny()  // rows an interrupted import left: this import's lookups read `sources`
         var forecast = try currentForecast()
         var prepared = try prepareBatch(try batch(0), forecast: &forecast, principal: principal, access: access)
         var retired: SealedBatch?
         for index in 0..<batchCount {
             var ahead: BackgroundTask<(SealedBatch, AppendForecast)>?
-            let matched = try withoutActuallyEscaping(batch) { batch -> Bool in
+            let (matched, moved) = try withoutActuallyEscaping(batch) { batch -> (Bool, Bool) in
                 if index + 1 < batchCount {
                     // Seal the next batch on the worker threads while this thread writes the current one.
                     let source = UnsafeSendableBox(batch)
@@ -59,10 +63,15 @@ extension Ledger {
                 }
                 defer { _ = try? ahead?.wait() }  // the sealing job borrows `batch`: it must end inside this closure
                 _ = retired.take()  // free the batch committed last time while the workers seal, not while they wait
-                let (outcomes, matched) = try commit(prepared, principal: principal, access: access)
+                let (outcomes, matched, moved) = try commit(prepared, principal: principal, access: access,
+                                                            staged: forecast.staged, stagedLimit: stagedLimit)
+                if matched && !moved { forecast.staged?.add(prepared.sealed) }
                 try committed(outcomes)
-                return matched
+                return (matched, moved)
             }
+            // Rows moved into `sources` leave the staged set only now: the job that sealed the next batch (ended
+            // with the closure) read a snapshot from before the move, and looked them up in the set.
+            if !matched || moved { forecast.staged?.removeAll() }
             guard let (sealed, predicted) = try ahead?.wait() else { continue }
             retired = prepared
             prepared = sealed
@@ -74,13 +83,15 @@ extension Ledger {
                 prepared = try prepareBatch(prepared.records, forecast: &forecast, principal: principal, access: access)
             }
         }
+        if moveStagedAtEnd { try moveStagedSourcesIfAny() }
     }
 
     /// What the ledger holds now, as the prediction for the first batch.
     private func currentForecast() throws -> AppendForecast {
         try LedgerError.wrap("plan import") {
             try store.environment.read { txn in
-                AppendForecast(size: try txn.entryCount(store), nextKeyID: try nextMatterKeyID(txn))
+                AppendForecast(size: try txn.entryCount(store), nextKeyID: try nextMatterKeyID(txn),
+                               staged: stagesSources ? StagedSourceSet() : nil)
             }
         }
     }
@@ -90,11 +101,11 @@ extension Ledger {
                               access: Database?) throws -> SealedBatch {
         let (expectedSize, expectedKeyID) = (forecast.size, forecast.nextKeyID)
         let tags = try sourceTags(records, principal: principal)
-        let inFlight = forecast.inFlightSources
+        let (inFlight, staged) = (forecast.inFlightSources, forecast.staged)
         let (outcomes, plan, newKeys, keys) = try LedgerError.wrap("plan import") {
             try store.environment.read { txn in
                 let (outcomes, plan) = try planAppend(records, tags: tags, firstSeq: expectedSize) { tag in
-                    try inFlight[tag] ?? storedSource(tag, txn)
+                    try inFlight[tag] ?? staged?.seq(of: tag) ?? storedSource(tag, txn)
                 }
                 var newKeys = NewKeys(nextID: expectedKeyID)
                 let context = try keyContext(principal, txn: txn, access: access)
@@ -112,32 +123,40 @@ extension Ledger {
                            outcomes: outcomes, newKeys: newKeys, sealed: sealed)
     }
 
-    /// Commits a sealed batch if its prediction holds, else plans and seals it again inside the transaction.
-    /// Returns its outcomes and whether the prediction held.
-    private func commit(_ batch: SealedBatch, principal: Principal,
-                        access: Database?) throws -> ([AppendOutcome], matched: Bool) {
-        guard !batch.sealed.isEmpty else { return (batch.outcomes, true) }  // all duplicates: nothing to write
+    /// Commits a sealed batch if its prediction holds, else plans and seals it again inside the transaction
+    /// (which moves every staged source row into `sources` first). Returns its outcomes, whether the prediction
+    /// held, and whether the staged rows were moved (format 2: when they reach `stagedLimit`).
+    private func commit(_ batch: SealedBatch, principal: Principal, access: Database?,
+                        staged: StagedSourceSet?, stagedLimit: Int) throws -> ([AppendOutcome], matched: Bool, moved: Bool) {
+        guard !batch.sealed.isEmpty else { return (batch.outcomes, true, false) }  // all duplicates: nothing to write
         let recordedAt = Clock.nowMicros()
-        let (outcomes, state, matched) = try LedgerError.wrap("append") {
-            try store.environment.write { txn -> ([AppendOutcome], AppendState, Bool) in
+        let (outcomes, state, matched, moved) = try LedgerError.wrap("append") {
+            try store.environment.write { txn -> ([AppendOutcome], AppendState, Bool, Bool) in
                 guard try txn.entryCount(store) == batch.expectedSize,
                       try nextMatterKeyID(txn) == batch.expectedKeyID else {
                     let (outcomes, state) = try appendInTransaction(batch.records, principal: principal,
                                                                     access: access, recordedAt: recordedAt, txn: txn)
-                    return (outcomes, state, false)
+                    return (outcomes, state, false, false)
                 }
                 var timer = PhaseTimer(logger: Self.logger)
                 try store(batch.newKeys, txn: txn, access: access)
                 try storeBoxKeyIfMissing(principal, txn: txn)
                 var state = try loadAppendState(txn)
-                try link(batch.sealed, into: &state, recordedAt: recordedAt, txn: txn)
+                try link(batch.sealed, into: &state, recordedAt: recordedAt, txn: txn,
+                         staged: staged == nil ? nil : store.openedStagedSources)
                 timer.lap("link")
+                var moved = false
+                if let staged, staged.count + batch.sealed.count >= stagedLimit {
+                    try moveStagedSources(txn)
+                    moved = true
+                    timer.lap("move staged sources")
+                }
                 Self.logger.debug("appended sealed batch", metadata: ["records": "\(batch.sealed.count)",
                                                                       "phases": "\(timer)"])
-                return (batch.outcomes, state, true)
+                return (batch.outcomes, state, true, moved)
             }
         }
         session.withLock { $0.appendState = state }  // only once committed
-        return (outcomes, matched)
+        return (outcomes, matched, moved)
     }
 }

@@ -30,6 +30,10 @@ public final class Ledger: Sendable {
     /// The verifier key stored in this ledger (signed-note text form). Trust a pinned copy over this one.
     public let storedVerifierKey: String
     public let keyMode: String
+    /// `meta/format`: 1, or 2 (imports stage their source rows in append order: docs/FORMAT.md, "Storage").
+    public let storageFormat: UInt32
+    /// Format 2: bulk imports write source rows to `sourcesStaged` and move them into `sources` in tag order.
+    var stagesSources: Bool { storageFormat >= 2 }
 
     /// What unlocking and appending leave behind; replaced whole by each unlock, so no key opened under one
     /// principal is ever served to another.
@@ -49,7 +53,8 @@ public final class Ledger: Sendable {
               let format = formatBytes.withUnsafeBytes({ UInt32(bigEndianBytes: $0) }) else {
             throw LedgerError.notALedger(path: directory, reason: "no storage format version in its metadata")
         }
-        guard format == Store.storageFormatVersion else { throw LedgerError.unsupportedFormat(version: format) }
+        guard Store.readableFormats.contains(format) else { throw LedgerError.unsupportedFormat(version: format) }
+        self.storageFormat = format
         guard let id = meta.id, id.count == Leaf.ledgerIDByteCount, let origin = meta.origin, let vk = meta.vk,
               let mode = meta.mode else {
             throw LedgerError.notALedger(path: directory, reason: "its metadata is incomplete")
@@ -61,6 +66,10 @@ public final class Ledger: Sendable {
         self.origin = origin
         self.storedVerifierKey = vk
         self.keyMode = mode
+        // Format 2 ledgers are created with `sourcesStaged`; open it now, so every transaction sees it.
+        if format >= 2, try LedgerError.wrap("open the staged source rows", { try store.stagedSources() }) == nil {
+            throw LedgerError.notALedger(path: directory, reason: "its staged source rows (format 2) are missing")
+        }
     }
 
     deinit { store.close() }

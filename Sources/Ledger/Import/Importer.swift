@@ -12,6 +12,15 @@ public struct ImportOptions: Sendable {
     public var batchSize = 8192
     /// Called after each committed batch with (records processed, records in the file).
     public var progress: (@Sendable (Int, Int) -> Void)? = nil
+    /// Format 2: move the staged source rows into `sources` when the import ends (tests turn this off to leave a
+    /// ledger as an interrupted import would).
+    package var moveStagedSourcesAtEnd = true
+    /// Format 2: staged source rows an import lets pile up before it moves them, in the transaction of the batch
+    /// that reaches the limit (bounds the import's memory and the size of that transaction).
+    package var stagedSourcesLimit = 1 << 20
+    /// Inputs up to this many bytes keep their validated records between the two passes (tests lower it to run the
+    /// path of large inputs, which parses twice).
+    package var retainLimit = Ledger.retainLimit
 
     public init(skipInvalid: Bool = false, batchSize: Int = 8192, progress: (@Sendable (Int, Int) -> Void)? = nil) {
         self.skipInvalid = skipInvalid
@@ -61,8 +70,10 @@ extension Ledger {
         case .jsonl:
             return try data.withUnsafeBytes { bytes in
                 let raws = JSONLines.split(bytes)
-                return try importValidated(count: raws.count, retain: bytes.count <= Self.retainLimit,
-                                           options: options) { range in
+                return try importValidated(count: raws.count, retain: bytes.count <= options.retainLimit,
+                                           options: options, check: { range in
+                    try parallelMap(Array(raws[range]), minimumChunk: 64) { JSONLines.check($0, in: bytes) }
+                }) { range in
                     try parallelMap(Array(raws[range]), minimumChunk: 64) { JSONLines.validate($0, in: bytes) }
                 }
             }
@@ -74,7 +85,7 @@ extension Ledger {
                 throw LedgerError.invalidRecords([error])
             }
             let body = Array(rows.dropFirst())
-            return try importValidated(count: body.count, retain: data.count <= Self.retainLimit,
+            return try importValidated(count: body.count, retain: data.count <= options.retainLimit,
                                        options: options) { range in
                 try parallelMap(Array(body[range]), minimumChunk: 64) { CSVRecords.validate($0, header: header) }
             }
@@ -124,12 +135,13 @@ extension Ledger {
     static let retainLimit = 128 << 20
 
     /// Imports records that come in `count` slots; `validate(range)` parses and validates one range of them.
-    private func importValidated(count: Int, retain: Bool, options: ImportOptions,
+    private func importValidated(count: Int, retain: Bool, options: ImportOptions, check: Checker? = nil,
                                  validate: Validator) throws -> ImportSummary {
         let batch = Self.batchLength(count: count, limit: options.batchSize)
         var timer = PhaseTimer(logger: Self.logger)
         defer { Self.logger.debug("import", metadata: ["records": "\(count)", "phases": "\(timer)"]) }
-        let (rejected, validBatches) = try validateAll(count: count, batch: batch, retain: retain, validate: validate)
+        let (rejected, validBatches) = try validateAll(count: count, batch: batch, retain: retain, check: check,
+                                                          validate: validate)
         var retained = validBatches
         timer.lap("validate")
         if !rejected.isEmpty && !options.skipInvalid { throw LedgerError.invalidRecords(rejected) }
@@ -139,7 +151,8 @@ extension Ledger {
         let starts = Array(stride(from: 0, to: count, by: batch))
         let rejectedLines = Set(rejected.compactMap(\.line))
         var committedBatches = 0
-        try appendBatches(count: starts.count, batch: { index in
+        try appendBatches(count: starts.count, moveStagedAtEnd: options.moveStagedSourcesAtEnd,
+                          stagedLimit: options.stagedSourcesLimit, batch: { index in
             if retain { defer { retained[index] = [] }; return retained[index] }
             let range = starts[index]..<min(count, starts[index] + batch)
             return try validate(range).compactMap { try? $0.get() }.filter { !rejectedLines.contains($0.line ?? -1) }
@@ -152,6 +165,8 @@ extension Ledger {
     }
 
     typealias Validator = (Range<Int>) throws -> [Result<ValidatedRecord, RecordError>]
+    /// The first pass of an input too large to keep: what the checks below need of each valid record, no more.
+    typealias Checker = (Range<Int>) throws -> [Result<RecordFacts, RecordError>]
 
     /// At most `limit` records per transaction, in batches of equal size: a short last batch would be sealed long
     /// before the batch ahead of it commits, leaving a core idle at the end of the pipeline.
@@ -164,7 +179,7 @@ extension Ledger {
     /// Pass 1: validates every record before anything is written. Returns the rejected records and, when `retain`,
     /// the valid ones per batch. An appender granted some matters only has a record of any other matter rejected. `corrects` must name an entry that exists before the record: the ledger's entries
     /// plus the valid records before it.
-    private func validateAll(count: Int, batch: Int, retain: Bool, validate: Validator) throws
+    private func validateAll(count: Int, batch: Int, retain: Bool, check: Checker?, validate: Validator) throws
         -> (rejected: [RecordError], retained: [[ValidatedRecord]]) {
         var rejected = [RecordError]()
         var retained = [[ValidatedRecord]]()
@@ -174,7 +189,9 @@ extension Ledger {
         let destroyed = try destroyedMatterSeqs()
         for start in stride(from: 0, to: count, by: batch) {
             var valid = [ValidatedRecord]()
-            for result in try validate(start..<min(count, start + batch)) {
+            let range = start..<min(count, start + batch)
+            let results = try (retain ? nil : check)?(range) ?? validate(range).map { $0.map(RecordFacts.init) }
+            for result in results {
                 switch result {
                 case .success(let record):
                     if restricted, let tags = principal.tags, !principal.mayAppend(tag: tags.matterTag(record.matter)) {
@@ -194,7 +211,7 @@ extension Ledger {
                         continue
                     }
                     nextSeq += 1
-                    if retain { valid.append(record) }
+                    if retain, let kept = record.record { valid.append(kept) }
                 case .failure(let error): rejected.append(error)
                 }
             }

@@ -48,6 +48,10 @@ package enum JSONLines {
             return .failure(RecordError(line: raw.line, reason: "record is larger than 1 MiB"))
         }
         let slice = UnsafeRawBufferPointer(rebasing: bytes[raw.range])
+        if var record = RecordSchema.quickValidate(slice) {  // the fast twin: nil sends the line to the strict path
+            record.line = raw.line
+            return .success(record)
+        }
         let value: JSONValue
         do {
             value = try JSONParser.parse(slice)
@@ -64,6 +68,15 @@ package enum JSONLines {
             located.line = raw.line
             return .failure(located)
         }
+    }
+
+    /// What the first pass of a large import needs: the fast twin's facts, or those of the strict path's record.
+    package static func check(_ raw: RawRecord, in bytes: UnsafeRawBufferPointer) -> Result<RecordFacts, RecordError> {
+        if raw.range.count <= RecordSchema.maxRecordBytes,
+           let facts = RecordSchema.quickFacts(UnsafeRawBufferPointer(rebasing: bytes[raw.range])) {
+            return .success(RecordFacts(line: raw.line, matter: facts.matter, corrects: facts.corrects, record: nil))
+        }
+        return validate(raw, in: bytes).map(RecordFacts.init)
     }
 
     private static func isBlank(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
@@ -184,5 +197,22 @@ public enum RecordInput {
             error.line = nil
             throw LedgerError.invalidRecords([error])
         }
+    }
+}
+
+/// What the first pass of an import checks of a valid record (its matter and `corrects`), with the record itself
+/// when the import keeps it for the second pass.
+package struct RecordFacts: Sendable {
+    let line: Int?
+    let matter: String
+    let corrects: UInt64?
+    let record: ValidatedRecord?
+
+    init(line: Int?, matter: String, corrects: UInt64?, record: ValidatedRecord?) {
+        (self.line, self.matter, self.corrects, self.record) = (line, matter, corrects, record)
+    }
+
+    init(_ record: ValidatedRecord) {
+        self.init(line: record.line, matter: record.matter, corrects: record.corrects, record: record)
     }
 }

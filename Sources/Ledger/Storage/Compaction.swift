@@ -28,6 +28,7 @@ enum Compaction {
         ("meta", []), (Store.entriesName, []), (Store.treeName, []), ("checkpoints", []), ("keys", []),
         ("matterKeys", []), ("matters", [.dupSort, .dupFixed]), (Store.sourcesName, []), ("access", []), ("events", []),
         ("witnesses", []),
+        (Store.stagedSourcesName, []),
     ]
     static let scratchPrefix = ".compact-"
 

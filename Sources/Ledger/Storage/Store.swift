@@ -15,12 +15,17 @@ import MerkleLog
 /// | matterKeys  | matter tag (32)           | key id (u32 BE)                        |
 /// | matters     | matter tag (32)           | seq (u64 BE), sorted duplicates        |
 /// | sources     | source tag (32)           | seq (u64 BE)                           |
+/// | sourcesStaged | seq (u64 BE)            | source tag (32): source rows not yet moved into `sources` (format 2) |
 /// | access      | see AccessKey             | grants and what they seal (created by the first grant) |
 /// | events      | seq (u64 BE)              | empty: the seqs of the event entries (created by the first event) |
 /// | witnesses   | see WitnessRecords.swift  | witnesses' cosigned sizes and refusals (created by the first `checkpoint --witness`) |
 final class Store: @unchecked Sendable {
     // @unchecked: the handles are immutable after init; LMDB serialises writers and isolates readers itself.
-    static let storageFormatVersion: UInt32 = 1
+    /// The storage format new ledgers are created with. Format 2 adds `sourcesStaged` (docs/FORMAT.md, "Storage").
+    static let storageFormatVersion: UInt32 = 2
+    /// Every storage format this build opens, reads and verifies (format 1 ledgers keep format 1's layout).
+    static let readableFormats: ClosedRange<UInt32> = 1...2
+    static let stagedSourcesName = "sourcesStaged"
     static let initialMapSize = 1 << 30
     static let entriesName = "entries", sourcesName = "sources", treeName = "tree"
 
@@ -38,6 +43,7 @@ final class Store: @unchecked Sendable {
     let accessDB = LazyDatabase(name: "access")
     let eventsDB = LazyDatabase(name: "events")
     let witnessesDB = LazyDatabase(name: "witnesses")
+    let stagedSourcesDB = LazyDatabase(name: Store.stagedSourcesName)
 
     /// `ledger.lock`, held while the store is open: shared, or exclusive for a rotation and the compaction after it
     /// (nil only for a read-only open on read-only media).
@@ -66,6 +72,7 @@ final class Store: @unchecked Sendable {
             matterKeys = try environment.openDatabase("matterKeys", flags: flags)
             matters = try environment.openDatabase("matters", flags: flags.union([.dupSort, .dupFixed]))
             sources = try environment.openDatabase(Self.sourcesName, flags: flags)
+            if create { _ = try stagedSourcesDB.open(environment, create: true) }  // new ledgers are format 2
         } catch let error as LMDBError {
             throw LedgerError.notALedger(path: directory, reason: error.description)
         }
@@ -97,10 +104,16 @@ final class Store: @unchecked Sendable {
 
     /// The `witnesses` database (WitnessRecords.swift), which ledgers get with their first `checkpoint --witness`.
     func witnesses(create: Bool = false) throws -> Database? { try witnessesDB.open(environment, create: create) }
+    /// The staged source rows (format 2: seq → source tag, written in append order by imports and moved into
+    /// `sources` in tag order at the end of each import), which format 2 ledgers get with their first import.
+    func stagedSources(create: Bool = false) throws -> Database? {
+        try stagedSourcesDB.open(environment, create: create)
+    }
 
     /// The `access` database if opened before (usable inside a transaction, where opening is not).
     var openedAccess: Database? { accessDB.opened }
     var openedEvents: Database? { eventsDB.opened }
+    var openedStagedSources: Database? { stagedSourcesDB.opened }
 }
 
 /// A named database that older ledgers do not have: opened (or created) outside any transaction on first use, and

@@ -14,6 +14,7 @@ extension Ledger {
     func locateIndexDamage(_ txn: ReadTransaction, matters: Bool, sources: Bool,
                            into report: inout VerifyReport) throws {
         var located = 0
+        let staged = try stagedSourceMap(txn)
         // read with pread, as by the scan (this second pass walks the structure again: it runs only on damage)
         let entries = ScanRows(try txn.scanCheckingStructure(of: [Store.entriesName])[0], batchSize: 256)
         while let row = try entries.current() {
@@ -21,7 +22,7 @@ extension Ledger {
             guard let (leafBytes, _) = try? StoredEntry.split(row.value),
                   let leaf = try? Leaf.decode(leafBytes) else { continue }
             var found = [Violation]()
-            try checkIndexes(leaf, txn: txn) { kind, detail, expected, found_ in
+            try checkIndexes(leaf, txn: txn, staged: staged) { kind, detail, expected, found_ in
                 found.append(Violation(seq: leaf.seq, kind: kind, detail: detail, expected: expected, found: found_))
             }
             for violation in found where (violation.kind == .matterIndex && matters)
@@ -38,7 +39,7 @@ extension Ledger {
 
     /// The leaf's rows in the matters and sources indexes exist and agree with it (the slow, per-entry form of the
     /// index check, used to name the damaged entries once the set digests disagree).
-    func checkIndexes(_ leaf: Leaf, txn: ReadTransaction,
+    func checkIndexes(_ leaf: Leaf, txn: ReadTransaction, staged: [Hash: UInt64],
                               violation: (Violation.Kind, String, String?, String?) -> Void) throws {
         let seqKey = leaf.seq.bigEndianBytes
         let cursor = try txn.cursor(store.matters)
@@ -49,11 +50,20 @@ extension Ledger {
         }
         if let tag = leaf.sourceTag {
             let stored = try txn.get(store.sources, key: tag.bytes).flatMap { UInt64(bigEndianBytes: $0) }
+                ?? staged[tag]
             if stored != leaf.seq {
                 violation(.sourceIndex, "the source index does not point at this entry", String(leaf.seq),
                           stored.map(String.init) ?? "no row")
             }
         }
+    }
+
+    /// The staged source rows (format 2) by tag, for the slow path that names damaged entries.
+    private func stagedSourceMap(_ txn: ReadTransaction) throws -> [Hash: UInt64] {
+        guard let staged = store.openedStagedSources else { return [:] }
+        var map = [Hash: UInt64]()
+        for row in try stagedRows(txn, staged) { map[Hash(bytes: row.tag.bytes)!] = row.seq }
+        return map
     }
 
     /// Row counts: with every entry's row present, equal counts mean there are no extra rows.
@@ -65,7 +75,7 @@ extension Ledger {
                                  detail: "the matter index has rows for entries that do not exist",
                                  expected: "\(records) rows", found: "\(matters) rows"))
         }
-        let sources = try txn.count(store.sources)
+        let sources = try txn.count(store.sources) + (store.openedStagedSources.map { try txn.count($0) } ?? 0)
         if sources != sourced {
             report.add(Violation(seq: nil, kind: .sourceIndex,
                                  detail: "the source index has rows for entries that do not exist",

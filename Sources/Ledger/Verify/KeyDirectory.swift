@@ -20,10 +20,14 @@ struct KeyDirectory: Sendable {
     /// Matters whose destroy entry the events index lists: their entries name keys that no longer exist.
     let destroyed: Set<Hash>
 
-    init(_ txn: ReadTransaction, keys: Database, matterKeys: Database, destroyed: Set<Hash> = []) throws {
+    /// `release(pointer)` is called every few hundred rows with a pointer into the map, to release the mapped
+    /// pages read so far (the keys are copied out): at 10,000,000 entries there are ~122,000 batch keys, on pages
+    /// spread through the whole file, and each 4 KiB page touched can map a large folio.
+    init(_ txn: ReadTransaction, keys: Database, matterKeys: Database, destroyed: Set<Hash> = [],
+         release: ((UnsafeRawPointer) -> Void)? = nil) throws {
         self.destroyed = destroyed
         var pairs = [UInt32: KeyRecord.KeyPairRecord](), batches = [UInt32: UInt32]()
-        try Self.forEachRow(txn, keys) { key, value in
+        try Self.forEachRow(txn, keys, release: release) { key, value in
             guard let id = UInt32(bigEndianBytes: key) else { return problems.append("a keys database key is not 4 bytes") }
             switch try? KeyRecord.decode(value, id: id) {
             case .matterKey?: kinds[id] = .matterKey
@@ -81,12 +85,16 @@ struct KeyDirectory: Sendable {
     }
 
     private static func forEachRow(_ txn: ReadTransaction, _ db: Database,
+                                   release: ((UnsafeRawPointer) -> Void)? = nil,
                                    _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
         let cursor = try txn.cursor(db)
         defer { cursor.close() }
         var pair = try cursor.first()
+        var read = 0
         while let row = pair {
             try body(row.key, row.value)
+            read += 1
+            if read % 512 == 0, let release, let pointer = row.value.baseAddress { release(pointer) }
             pair = try cursor.next()
         }
     }

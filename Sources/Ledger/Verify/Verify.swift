@@ -54,12 +54,14 @@ extension Ledger {
                 // LMDB trusts its file: a damaged page below a root would be followed through the map
                 // (SIGSEGV/SIGBUS). Every page of this snapshot is walked with pread first, so damage is an error
                 // and not a crash; the entries' pages are checked as the scan reads them (with pread too).
-                let scans = try txn.scanCheckingStructure(of: [Store.entriesName, Store.sourcesName, Store.treeName])
+                let scans = try txn.scanCheckingStructure(of: [Store.entriesName, Store.sourcesName, Store.treeName]
+                                                          + (stagesSources ? [Store.stagedSourcesName] : []))
                 timer.lap("structure")
                 if let key { pending += try storedCheckpoints(txn, key: key, into: &report) }
                 pending.sort { $0.size < $1.size }
                 timer.lap("checkpoints")
                 let firstRecordedAt = try scan(txn, entries: scans[0], sources: scans[1], tree: scans[2],
+                                               staged: stagesSources ? scans[3] : nil,
                                                options: options, ring: ring,
                                                pending: pending, into: &report)
                 timer.lap("scan")
@@ -154,8 +156,12 @@ extension Ledger {
         defer { cursor.close() }
         let master = Principal(master: ring)
         var pair = try cursor.first()
+        var read = 0
         while let row = pair {
             pair = try cursor.next()
+            read += 1
+            // the keys are spread through the file: release the mapped pages now and then (KeyDirectory's reason)
+            if read % 512 == 0, let pointer = row.value.baseAddress { store.environment.releaseMappedPages(containing: pointer) }
             guard let id = UInt32(bigEndianBytes: row.key), let record = try? KeyRecord.decode(row.value, id: id) else {
                 continue  // reported by the keyless key check
             }

@@ -16,17 +16,20 @@ extension Ledger {
     /// tree and the checkpoints, then the indexes compared with what the entries imply. Returns when entry 0 was
     /// recorded (nil without a decodable entry 0).
     func scan(_ txn: ReadTransaction, entries: DatabaseScan, sources: DatabaseScan, tree treeScan: DatabaseScan,
-              options: VerifyOptions, ring: KeyRing?, pending: [PendingCheckpoint],
+              staged: DatabaseScan?, options: VerifyOptions, ring: KeyRing?, pending: [PendingCheckpoint],
               into report: inout VerifyReport) throws -> Int64? {
         let context = try ScanContext(runKey: SecureRandom.bytes(PrefixedSHA256.prefixByteCount),
                                       keys: KeyDirectory(txn, keys: store.keys, matterKeys: store.matterKeys,
-                                                         destroyed: try destroyedTags(txn)),
+                                                         destroyed: try destroyedTags(txn), release: { pointer in
+                                          self.store.environment.releaseMappedPages(containing: pointer)
+                                      }),
                                       ledgerID: ledgerID, deep: ring != nil)
         var chain = ChainFold(checkpoints: pending, storedTree: StoredTreeHashes(treeScan))
         chain.compareEmptyTreeCheckpoints(into: &report)
         let reader = ChunkReader(entries: entries, sources: sources, matterRows: try IndexRows(txn, store.matters),
                                  chunkSize: options.chunkSize)
-        let storedRows = try checkAndFold(reader, chain: &chain, ring: ring, context: context, into: &report)
+        var storedRows = try checkAndFold(reader, chain: &chain, ring: ring, context: context, into: &report)
+        if let staged { storedRows.sources.add(try stagedRowsDigest(staged, context: context)) }
         report.bytesHashed += reader.bytesRead
         chain.finish(into: &report)
         Self.logger.debug("verify entries scanned",
@@ -42,6 +45,21 @@ extension Ledger {
         let sources = storedRows.sources != chain.expectedSourceRows
         if matters || sources { try locateIndexDamage(txn, matters: matters, sources: sources, into: &report) }
         return chain.firstRecordedAt
+    }
+
+    /// The keyed set digest of the staged source rows (format 2: seq → tag), as the (tag, seq) rows they stand for.
+    /// Normally empty: an import moves them into `sources` when it ends.
+    private func stagedRowsDigest(_ staged: DatabaseScan, context: ScanContext) throws -> IndexSetDigest {
+        var digest = IndexSetDigest()
+        let batch = RowBatch()
+        while try staged.next(4096, into: batch) > 0 {
+            for row in batch.rows {
+                digest.add(context.rowDigest(domain: IndexSetDigest.sourceDomain, key: row.value, value: row.key,
+                                             worker: 0))
+            }
+            batch.removeAll()
+        }
+        return digest
     }
 
     /// The pipeline: the workers check chunk k+1 while this thread folds chunk k (the fold is sequential); then this

@@ -24,9 +24,20 @@ struct Bench: ParsableCommand {
     @Flag(help: "Print the figures as JSON.")
     var json = false
 
+    @Option(help: ArgumentHelp("Import files of each of these sizes into fresh ledgers, verify each, and print "
+                               + "each size's rates and its import rate over the first size's (e.g. "
+                               + "100000,1000000,10000000; 10M entries need ~25 GB of scratch).",
+                               valueName: "n,n,…"))
+    var scale: String?
+
+    @Flag(help: ArgumentHelp("Time the real `ledger import` process (start to exit) on the generated file, as a "
+                             + "user sees it; with --scale, at every size (alone: at --entries)."))
+    var endToEnd = false
+
     func run() throws {
         guard entries > 0, appends > 0 else { throw ValidationError("--entries and --appends must be positive") }
         let dir = scratch ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("ledger-bench-\(getpid())")
+        if scale != nil || endToEnd { return try runScale(sizes: try scaleSizes(), scratch: dir) }
         var bench = Benchmark(entries: entries, durableAppends: appends, scratch: dir)
         bench.keepInput = keepScratch
         defer { if !keepScratch { bench.cleanUp() } }
@@ -54,6 +65,42 @@ struct Bench: ParsableCommand {
                 print(String(format: "verify peak RSS: %.1f MiB (separate `ledger verify` process)",
                              Double(rss) / 1_048_576))
             }
+        }
+    }
+}
+
+extension Bench {
+    /// The sizes of `--scale` (or `--entries` alone), each positive.
+    func scaleSizes() throws -> [Int] {
+        guard let scale else { return [entries] }
+        let sizes = scale.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ValidationError("--scale takes positive entry counts separated by commas, e.g. 100000,1000000")
+        }
+        return sizes.compactMap { $0 }
+    }
+
+    func runScale(sizes: [Int], scratch dir: String) throws {
+        var bench = ScaleBenchmark(sizes: sizes, scratch: dir)
+        bench.endToEnd = endToEnd
+        defer { if !keepScratch { try? FileManager.default.removeItem(atPath: dir) } }
+        let steps = try bench.run(log: { if !json { Terminal.note($0) } }, peakRSS: peakRSSOfVerify)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+            print(String(decoding: try encoder.encode(steps), as: UTF8.self))
+            return
+        }
+        let how = endToEnd ? "`ledger import` process, start to exit" : "import call"
+        for step in steps {
+            print(String(format: "%10d entries: import %.0f records/s (%.2f s, %@; %.2fx the rate at %d; "
+                         + "%.1f µs of CPU per record), keyless verify %.0f/s, deep verify %.0f/s, "
+                         + "storage %.2fx the input, verify RSS %@",
+                         step.entries, step.importRecordsPerSecond, step.importSeconds, how, step.importRateToFirst,
+                         steps[0].entries, step.importCPUMicrosecondsPerRecord,
+                         step.verifyEntriesPerSecond, step.deepVerifyEntriesPerSecond,
+                         step.ledgerToInputRatio,
+                         step.verifyPeakRSSBytes.map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "?"))
         }
     }
 }

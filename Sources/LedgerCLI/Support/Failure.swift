@@ -80,6 +80,7 @@ enum Failure {
         switch error {
         case .didNotVerify: return 1
         case .verifyProcessFailed(let status): return status == 1 ? 1 : 70
+        case .importProcessFailed: return 70
         case .importedFewer: return 70
         }
     }

@@ -26,12 +26,25 @@ extension RecordSchema {
     /// text rules reduce to its length); any other value is parsed and checked by `check`.
     /// nil when anything fails, or is valid JSON that this does not recognise; the caller then decides in full.
     package static func quickCheck(_ leaf: LeafView, values: [UnsafeRawBufferPointer]) -> CheckedFields? {
-        guard leaf.fieldCount <= maxFieldCount else { return nil }
+        quickCheck(fieldCount: leaf.fieldCount, forEachName: { body in leaf.forEachName(body) }, values: values)
+    }
+
+    /// The same for names given in a list (unique: `quickValidate` sorts them and refuses a repeat).
+    package static func quickCheck(names: [UnsafeRawBufferPointer], values: [UnsafeRawBufferPointer]) -> CheckedFields? {
+        quickCheck(fieldCount: names.count, forEachName: { body in
+            for (index, name) in names.enumerated() { body(index, name) }
+        }, values: values)
+    }
+
+    private static func quickCheck(fieldCount: Int,
+                                   forEachName: ((Int, UnsafeRawBufferPointer) -> Void) -> Void,
+                                   values: [UnsafeRawBufferPointer]) -> CheckedFields? {
+        guard fieldCount <= maxFieldCount else { return nil }
         var record = CheckedFields()
         var required = 0
         var ok = true
         let schema = fieldTable
-        leaf.forEachName { index, nameBytes in
+        forEachName { index, nameBytes in
             guard ok else { return }
             let value = values[index]
             let known = schema.field(utf8: nameBytes)
@@ -178,7 +191,7 @@ package enum FastJSON {
 
     /// The offset after the closing quote of a plain string that starts at `start`; nil if there is none.
     /// Eight bytes at a time: a word without `"`, `\`, control or non-ASCII bytes is skipped whole.
-    private static func plainStringEnd(_ bytes: UnsafeRawBufferPointer, at start: Int) -> Int? {
+    package static func plainStringEnd(_ bytes: UnsafeRawBufferPointer, at start: Int) -> Int? {
         guard start < bytes.count, bytes[start] == UInt8(ascii: "\"") else { return nil }
         var o = start + 1
         while o + 8 <= bytes.count {

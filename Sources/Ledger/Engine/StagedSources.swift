@@ -1,0 +1,97 @@
+import Foundation
+import LMDB
+import LedgerFormat
+import MerkleLog
+
+/// The source rows a running import has staged (format 2), by tag: its own lookups see them before they are moved
+/// into `sources`. Read by the thread that plans the next batch while the writer thread adds the last one.
+final class StagedSourceSet: @unchecked Sendable {
+    // @unchecked: `rows` is only touched under `lock`.
+    private let lock = NSLock()
+    private var rows = [Hash: UInt64]()
+
+    func seq(of tag: Hash) -> UInt64? { lock.withLock { rows[tag] } }
+
+    var count: Int { lock.withLock { rows.count } }
+
+    func add(_ sealed: [SealedRecord]) {
+        lock.withLock {
+            for record in sealed { if let tag = record.sourceTag { rows[tag] = record.seq } }
+        }
+    }
+
+    /// After a move into `sources`, where lookups find them.
+    func removeAll() { lock.withLock { rows.removeAll() } }
+}
+
+/// Format 2's source index (docs/FORMAT.md, "Storage"): an import appends each batch's source rows to
+/// `sourcesStaged` (key: seq, so every row lands at the end, on the pages the last batch wrote) and, once at the
+/// end, moves them into `sources` in tag order. A random-keyed index written batch by batch rewrites most of its
+/// pages at every commit once it outgrows a batch; moved in one sorted pass, each page is written once per import.
+extension Ledger {
+    /// Moves every staged row into `sources` in tag order and empties `sourcesStaged`. Returns the rows moved.
+    @discardableResult
+    func moveStagedSources(_ txn: WriteTransaction) throws -> Int {
+        guard let staged = store.openedStagedSources else { return 0 }
+        var rows = try stagedRows(txn, staged)
+        guard !rows.isEmpty else { return 0 }
+        rows.sort { $0.tag < $1.tag }
+        // Tags beyond the last stored one (every import into a new ledger) are appended: pages written full.
+        let cursor = try txn.cursor(store.sources)
+        let last = try cursor.last().map { SortKey(Array($0.key)) }
+        cursor.close()
+        let append = last.map { rows[0].tag > $0 } ?? true
+        for row in rows {
+            try txn.put(store.sources, key: row.tag.bytes, value: row.seq.bigEndianBytes,
+                        flags: append ? [.append] : [.noOverwrite])
+        }
+        try txn.drop(staged)
+        return rows.count
+    }
+
+    /// Moves staged rows left by an import that stopped half-way (or by another process's import) in a
+    /// transaction of its own; nothing to do (one read) when there are none.
+    func moveStagedSourcesIfAny() throws {
+        guard stagesSources, let staged = try store.stagedSources(),
+              try LedgerError.wrap("read staged source rows", { try store.environment.read { try $0.count(staged) } }) > 0
+        else { return }
+        try LedgerError.wrap("move staged source rows") {
+            try store.environment.write { txn in _ = try moveStagedSources(txn) }
+        }
+    }
+
+    /// The staged rows as (tag, seq), in seq order; a malformed row is damage.
+    func stagedRows(_ txn: ReadTransaction, _ staged: Database) throws -> [(tag: SortKey, seq: UInt64)] {
+        var rows = [(tag: SortKey, seq: UInt64)]()
+        rows.reserveCapacity(try txn.count(staged))
+        let cursor = try txn.cursor(staged)
+        defer { cursor.close() }
+        var pair = try cursor.first()
+        while let (key, value) = pair {
+            guard let seq = UInt64(bigEndianBytes: key), value.count == Hash.byteCount else {
+                throw LedgerError.corrupt("a staged source row is malformed")
+            }
+            rows.append((SortKey(Array(value)), seq))
+            pair = try cursor.next()
+        }
+        return rows
+    }
+}
+
+/// A 32-byte tag as four big-endian words, so that comparing words compares bytes (LMDB's key order).
+struct SortKey: Comparable {
+    let words: (UInt64, UInt64, UInt64, UInt64)
+
+    init(_ bytes: [UInt8]) {
+        precondition(bytes.count == 32)
+        func word(_ i: Int) -> UInt64 { bytes[i..<(i + 8)].reduce(0) { $0 << 8 | UInt64($1) } }
+        words = (word(0), word(8), word(16), word(24))
+    }
+
+    var bytes: [UInt8] {
+        [words.0, words.1, words.2, words.3].flatMap { $0.bigEndianBytes }
+    }
+
+    static func < (a: SortKey, b: SortKey) -> Bool { a.words < b.words }
+    static func == (a: SortKey, b: SortKey) -> Bool { a.words == b.words }
+}

@@ -1,0 +1,164 @@
+import Foundation
+import RecordFormats
+
+// The fast twin of `JSONParser.parse` + `RecordSchema.validate` that `ledger import` tries on every JSON line: a
+// flat object written without whitespace whose names are plain and whose values are plain strings (printable
+// ASCII, no escapes), arrays of them, canonical integers, `true` or `false` — what practice-management exports and
+// `ledger bench` write. Such a line already is its canonical form, field by field, so the record is built from its
+// bytes and checked by `quickCheck`. Anything else gives nil, and the caller runs the strict twin, which decides and
+// names the problem. ImportFastPathTests holds the two to the same answers.
+
+extension RecordSchema {
+    /// What the first pass of a large import needs of a valid record (it keeps no records).
+    package struct QuickFacts {
+        package let matter: String
+        package let corrects: UInt64?
+    }
+
+    /// `quickValidate` without building the record: the same checks, the same nil.
+    package static func quickFacts(_ line: UnsafeRawBufferPointer) -> QuickFacts? {
+        guard let (names, values, matter, _) = quickChecked(line) else { return nil }
+        var corrects: UInt64?
+        for (index, value) in values.enumerated() where FastJSON.bytesEqual(names[index], "corrects") {
+            guard let number = Int64(String(decoding: value, as: UTF8.self)), number >= 0 else { return nil }
+            corrects = UInt64(number)
+        }
+        return QuickFacts(matter: matter, corrects: corrects)
+    }
+
+    /// The line's fields in leaf order and its matter, once every check has passed; nil to decide strictly.
+    private static func quickChecked(_ line: UnsafeRawBufferPointer)
+        -> (names: [UnsafeRawBufferPointer], values: [UnsafeRawBufferPointer], matter: String,
+            checked: CheckedFields)? {
+        guard var fields = QuickRecordReader.members(line), fields.count <= maxFieldCount else { return nil }
+        fields.sort { lexicographicallyPrecedes(line, $0.name, line, $1.name) }
+        for i in fields.indices.dropFirst() where !lexicographicallyPrecedes(line, fields[i - 1].name,
+                                                                             line, fields[i].name) {
+            return nil  // a repeated name: the strict parser names it
+        }
+        let names = fields.map { UnsafeRawBufferPointer(rebasing: line[$0.name]) }
+        let values = fields.map { UnsafeRawBufferPointer(rebasing: line[$0.value]) }
+        guard let checked = quickCheck(names: names, values: values),
+              case .string(let matter)? = checked.matter else { return nil }
+        return (names, values, matter, checked)
+    }
+
+    /// The record of one JSON line, as `validate(JSONParser.parse(line))` would give it, or nil (decide strictly).
+    package static func quickValidate(_ line: UnsafeRawBufferPointer) -> ValidatedRecord? {
+        guard let (names, values, matter, checked) = quickChecked(line) else { return nil }
+        var valueBytes = [UInt8]()
+        valueBytes.reserveCapacity(values.reduce(0) { $0 + $1.count })
+        var valueEnds = [Int]()
+        valueEnds.reserveCapacity(values.count)
+        var occurredAt: Int64?, corrects: UInt64?
+        for (index, value) in values.enumerated() {
+            valueBytes.append(contentsOf: value)
+            valueEnds.append(valueBytes.count)
+            if FastJSON.bytesEqual(names[index], "occurredAt"), let body = FastJSON.plainStringBody(value) {
+                occurredAt = Timestamp.parseRFC3339(String(decoding: body, as: UTF8.self))
+            } else if FastJSON.bytesEqual(names[index], "corrects") {
+                guard let number = Int64(String(decoding: value, as: UTF8.self)), number >= 0 else { return nil }
+                corrects = UInt64(number)
+            }
+        }
+        guard let occurredAt else { return nil }
+        return ValidatedRecord(names: names.map { String(decoding: $0, as: UTF8.self) }, valueBytes: valueBytes,
+                               valueEnds: valueEnds, matter: matter, occurredAt: occurredAt,
+                               sourceSystem: checked.sourceSystem.flatMap(plainString),
+                               sourceId: checked.sourceId.flatMap(plainString), corrects: corrects)
+    }
+
+    private static func plainString(_ value: JSONValue) -> String? {
+        if case .string(let text) = value { return text }
+        return nil
+    }
+
+    private static func lexicographicallyPrecedes(_ a: UnsafeRawBufferPointer, _ ra: Range<Int>,
+                                                  _ b: UnsafeRawBufferPointer, _ rb: Range<Int>) -> Bool {
+        let common = min(ra.count, rb.count)
+        let order = memcmp(a.baseAddress! + ra.lowerBound, b.baseAddress! + rb.lowerBound, common)
+        return order != 0 ? order < 0 : ra.count < rb.count
+    }
+}
+
+/// Splits a flat JSON object written without whitespace into (name, value) byte ranges; nil for anything else.
+enum QuickRecordReader {
+    typealias Member = (name: Range<Int>, value: Range<Int>)
+
+    static func members(_ line: UnsafeRawBufferPointer) -> [Member]? {
+        let count = line.count
+        guard count >= 2, line[0] == UInt8(ascii: "{"), line[count - 1] == UInt8(ascii: "}") else { return nil }
+        var members = [Member]()
+        members.reserveCapacity(24)
+        var o = 1
+        if count == 2 { return members }
+        while true {
+            guard let nameEnd = plainName(line, at: o), nameEnd < count, line[nameEnd] == UInt8(ascii: ":"),
+                  let valueEnd = valueEnd(line, at: nameEnd + 1) else { return nil }
+            members.append(((o + 1)..<(nameEnd - 1), (nameEnd + 1)..<valueEnd))
+            if valueEnd == count - 1 { return members }
+            guard line[valueEnd] == UInt8(ascii: ",") else { return nil }
+            o = valueEnd + 1
+        }
+    }
+
+    /// After a name of field-name bytes (letters, digits, `-`) in quotes at `start`.
+    private static func plainName(_ line: UnsafeRawBufferPointer, at start: Int) -> Int? {
+        guard start < line.count, line[start] == UInt8(ascii: "\"") else { return nil }
+        var o = start + 1
+        while o < line.count {
+            let c = line[o]
+            if c == UInt8(ascii: "\"") { return o > start + 1 ? o + 1 : nil }
+            guard (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)
+                  || c == UInt8(ascii: "-") else { return nil }
+            o += 1
+        }
+        return nil
+    }
+
+    /// After a value at `start` that is already canonical: a plain string, an array of plain strings, a canonical
+    /// integer, `true` or `false`.
+    private static func valueEnd(_ line: UnsafeRawBufferPointer, at start: Int) -> Int? {
+        guard start < line.count else { return nil }
+        switch line[start] {
+        case UInt8(ascii: "\""):
+            return stringEnd(line, at: start)
+        case UInt8(ascii: "["):
+            guard start + 1 < line.count else { return nil }
+            if line[start + 1] == UInt8(ascii: "]") { return start + 2 }
+            var o = start + 1
+            while true {
+                guard let end = stringEnd(line, at: o), end < line.count else { return nil }
+                if line[end] == UInt8(ascii: "]") { return end + 1 }
+                guard line[end] == UInt8(ascii: ",") else { return nil }
+                o = end + 1
+            }
+        case UInt8(ascii: "t"):
+            return matches(line, at: start, "true") ? start + 4 : nil
+        case UInt8(ascii: "f"):
+            return matches(line, at: start, "false") ? start + 5 : nil
+        case UInt8(ascii: "-"), 0x30...0x39:
+            var o = start + (line[start] == UInt8(ascii: "-") ? 1 : 0)
+            let digits = o
+            while o < line.count, line[o] >= 0x30, line[o] <= 0x39 { o += 1 }
+            let length = o - digits
+            // canonical: no leading zero, no "-0", at most 18 digits (always within Int64)
+            guard length >= 1, length <= 18, line[digits] != 0x30 || (length == 1 && digits == start) else {
+                return nil
+            }
+            return o
+        default:
+            return nil
+        }
+    }
+
+    /// After a string of printable ASCII other than `"` and `\` in quotes at `start` (eight bytes at a time).
+    private static func stringEnd(_ line: UnsafeRawBufferPointer, at start: Int) -> Int? {
+        FastJSON.plainStringEnd(line, at: start)
+    }
+
+    private static func matches(_ line: UnsafeRawBufferPointer, at start: Int, _ word: StaticString) -> Bool {
+        guard start + word.utf8CodeUnitCount <= line.count else { return false }
+        return memcmp(line.baseAddress! + start, word.utf8Start, word.utf8CodeUnitCount) == 0
+    }
+}
