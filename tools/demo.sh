@@ -3,7 +3,8 @@
 # communications in examples/ — init, import (JSONL and CSV), list, checkpoint, verify (keyless, pinned,
 # against a trusted checkpoint, deep), a verified hot backup, a redacted export bundle checked offline by
 # both verifiers, the compliance report, and roles (a reader, an append-only ingest service, a sign-only nightly
-# job) with the access log, and retention (a legal hold, what is due, a matter destroyed). Everything goes to ./demo-ledger (or $DEMO_DIR).
+# job) with the access log, retention (a legal hold, what is due, a matter destroyed), an insurer's witness
+# on loopback cosigning the checkpoint, a receipt checked against the witness policy, and the log published as tiles. Everything goes to ./demo-ledger (or $DEMO_DIR).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash tools/install-deps.sh
@@ -99,6 +100,30 @@ export LEDGER_KEY_FILE="$DEMO/master-2.key"
 step 'ledger verify | grep shredded; ledger list --matter 2025-0931   "(the entries stay and verify; their contents are gone)"'
 $L verify --verifier-key "$DEMO/offsite/verifier.key" | grep -E "shredded|result"
 $L list --matter 2025-0931
+
+step 'an insurer'"'"'s witness cosigns the checkpoint; a receipt proves one entry offline; the log is published as tiles'
+$L witness keygen --name witness.insurer.example --key-file "$DEMO/witness.key" > "$DEMO/witness.vkey"
+$L witness serve --listen 127.0.0.1:0 --state "$DEMO/witness-state" --key-file "$DEMO/witness.key" \
+  --log "$(cat "$DEMO/offsite/verifier.key")" > "$DEMO/witness.out" 2> "$DEMO/witness.log" &
+witness_pid=$!
+trap 'kill "$witness_pid" 2> /dev/null || true' EXIT
+for _ in $(seq 1 100); do grep -q 'listening on' "$DEMO/witness.out" 2> /dev/null && break; sleep 0.1; done
+witness_url="http://$(sed -n 's/^listening on //p' "$DEMO/witness.out" | head -1)/"
+step ledger witness add witness.insurer.example VKEY "$witness_url"
+$L witness add witness.insurer.example "$(cat "$DEMO/witness.vkey")" "$witness_url"
+cp "$LEDGER_DIR/witnesses.policy" "$DEMO/offsite/witnesses.policy"   # the insurer pins its own copy
+step ledger checkpoint --witness
+$L checkpoint --witness
+step ledger verify --policy offsite/witnesses.policy
+$L verify --policy "$DEMO/offsite/witnesses.policy" --verifier-key "$DEMO/offsite/verifier.key" | grep -E "witness|result"
+step ledger receipt 3 -o entry-3.tlog-proof '&&' ledger verify-receipt entry-3.tlog-proof --policy offsite/witnesses.policy
+$L receipt 3 -o "$DEMO/entry-3.tlog-proof"
+$L verify-receipt "$DEMO/entry-3.tlog-proof" --policy "$DEMO/offsite/witnesses.policy"
+step ledger publish --tiles published   "(serve it from any static host or bucket)"
+$L publish --tiles "$DEMO/published"
+kill "$witness_pid" 2> /dev/null || true
+wait "$witness_pid" 2> /dev/null || true
+trap - EXIT
 
 step 'a rollback: yesterday'"'"'s copy put back in place of the ledger, checked against the updated trusted checkpoint'
 set +e
