@@ -59,6 +59,25 @@ final class WitnessRecordsTests: XCTestCase {
                        + "holding size 2 with another root (fork, as the witness claims; ask its operator for the note "
                        + "it holds)")
 
+        // Acknowledged after an investigation: kept, and reported as a notice instead of a violation.
+        XCTAssertThrowsError(try t.ledger.acknowledgeWitnessRefusal(
+            witness: "w.example", checkpointSize: 3, WitnessAcknowledgement(at: 1, by: "rm", reason: "checked")))
+        XCTAssertThrowsError(try t.ledger.acknowledgeWitnessRefusal(
+            witness: "w.example", checkpointSize: 2, WitnessAcknowledgement(at: 1, by: "rm", reason: "  ")))
+        XCTAssertThrowsError(try t.ledger.acknowledgeWitnessRefusal(
+            witness: "w.example", checkpointSize: 2, WitnessAcknowledgement(at: 1, by: "rm", reason: "a\nb")))
+        XCTAssertEqual(try t.ledger.acknowledgeWitnessRefusal(
+            witness: "w.example", checkpointSize: 2,
+            WitnessAcknowledgement(at: 1_700_000_100, by: "J. Doe, risk manager",
+                                   reason: "the witness's state was restored from a stale backup (its operator's report)")), 1)
+        XCTAssertEqual(try t.ledger.witnessRefusals(), [refusal])
+        let acknowledged = try t.ledger.verify(options)
+        XCTAssertTrue(acknowledged.isIntact, "\(acknowledged.violations)")
+        XCTAssertEqual(acknowledged.acknowledgedRefusals.count, 1)
+        XCTAssertTrue(acknowledged.acknowledgedRefusals[0].hasSuffix("acknowledged 2023-11-14T22:15:00.000000Z by J. Doe, risk "
+            + "manager: the witness's state was restored from a stale backup (its operator's report)"),
+            acknowledged.acknowledgedRefusals[0])
+
         options.policy = "log \(try NoteSigner(name: "other.example/log", seed: SecretBytes(randomCount: 32)).verifierKey.text)\nquorum none\n"
         XCTAssertTrue(try t.ledger.verify(options).violations.contains { $0.kind == .witnessPolicy })
         options.policy = "not a policy"

@@ -57,10 +57,35 @@ public struct WitnessRefusal: Sendable, Equatable, CustomStringConvertible {
 ///
 ///     "s" || witness vkey text           → u64 BE: the checkpoint size that witness last cosigned for this ledger
 ///     "r" || u64 BE checkpoint size || u64 BE witness size || witness name → a refusal (`WitnessRefusal.stored`)
+///     "a" || the same suffix as its "r" row → its acknowledgement: `v1 TAB <POSIX seconds> TAB <by> TAB <reason>`
 enum WitnessRow {
     static func size(vkey: String) -> [UInt8] { [UInt8(ascii: "s")] + Array(vkey.utf8) }
     static func refusal(_ r: WitnessRefusal) -> [UInt8] {
         [UInt8(ascii: "r")] + r.checkpointSize.bigEndianBytes + r.witnessSize.bigEndianBytes + Array(r.witness.utf8)
+    }
+    static func acknowledgement(_ r: WitnessRefusal) -> [UInt8] { [UInt8(ascii: "a")] + refusal(r).dropFirst() }
+}
+
+/// Someone's investigated answer to a recorded refusal (`ledger witness acknowledge`): the refusal stays recorded,
+/// and `verify --policy` reports it as acknowledged instead of as a violation.
+public struct WitnessAcknowledgement: Sendable, Equatable {
+    public let at: Int64
+    public let by: String
+    public let reason: String
+
+    public init(at: Int64, by: String, reason: String) {
+        self.at = at
+        self.by = by
+        self.reason = reason
+    }
+
+    var stored: [UInt8] { Array("v1\t\(at)\t\(by)\t\(reason)".utf8) }
+
+    init?(stored bytes: UnsafeRawBufferPointer) {
+        let fields = String(decoding: bytes, as: UTF8.self).split(separator: "\t", maxSplits: 3,
+                                                                  omittingEmptySubsequences: false)
+        guard fields.count == 4, fields[0] == "v1", let at = Int64(fields[1]), !fields[3].isEmpty else { return nil }
+        self.init(at: at, by: String(fields[2]), reason: String(fields[3]))
     }
 }
 
@@ -86,6 +111,50 @@ extension Ledger {
             try store.environment.write { txn in
                 for (vkey, size) in cosigned { try txn.put(db, key: WitnessRow.size(vkey: vkey), value: size.bigEndianBytes) }
                 for refusal in refusals { try txn.put(db, key: WitnessRow.refusal(refusal), value: refusal.stored) }
+            }
+        }
+    }
+
+    /// Records an acknowledgement of the recorded refusal by `witness` of checkpoint size `checkpointSize` (each of
+    /// that witness's refusals at that size). Needs a principal that may sign checkpoints; refuses an unknown refusal
+    /// and an empty reason. Returns how many refusals it acknowledged.
+    @discardableResult
+    public func acknowledgeWitnessRefusal(witness: String, checkpointSize: UInt64,
+                                          _ acknowledgement: WitnessAcknowledgement) throws -> Int {
+        _ = try requireSigner()
+        let reason = acknowledgement.reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        let oneLine: (String) -> Bool = { !$0.contains(where: { $0.isNewline || $0 == "\t" }) }
+        guard !reason.isEmpty, reason.utf8.count <= 2000, oneLine(reason), oneLine(acknowledgement.by),
+              acknowledgement.by.utf8.count <= 200 else {
+            throw LedgerError.invalidArgument("an acknowledgement needs a one-line reason (at most 2,000 bytes) and a "
+                                              + "one-line --by")
+        }
+        let matching = try witnessRefusals().compactMap { $0 }.filter {
+            $0.witness == witness && $0.checkpointSize == checkpointSize
+        }
+        guard !matching.isEmpty, let db = try LedgerError.wrap("open the witnesses database", { try store.witnesses() })
+        else {
+            throw LedgerError.invalidArgument("no recorded refusal by witness \(witness) of checkpoint size \(checkpointSize)")
+        }
+        try LedgerError.wrap("record an acknowledgement") {
+            try store.environment.write { txn in
+                for refusal in matching {
+                    let stored = WitnessAcknowledgement(at: acknowledgement.at, by: acknowledgement.by, reason: reason)
+                    try txn.put(db, key: WitnessRow.acknowledgement(refusal), value: stored.stored)
+                }
+            }
+        }
+        return matching.count
+    }
+
+    /// The acknowledgement of `refusal`, if one was recorded (nil also when the row does not parse).
+    public func witnessAcknowledgement(of refusal: WitnessRefusal) throws -> WitnessAcknowledgement? {
+        guard let db = try LedgerError.wrap("open the witnesses database", { try store.witnesses() }) else { return nil }
+        return try LedgerError.wrap("read witness records") {
+            try store.environment.read { txn in
+                try txn.get(db, key: WitnessRow.acknowledgement(refusal)).flatMap { raw in
+                    raw.withUnsafeBytes { WitnessAcknowledgement(stored: $0) }
+                }
             }
         }
     }

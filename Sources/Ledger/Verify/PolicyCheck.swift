@@ -1,5 +1,6 @@
 import Foundation
 import LMDB
+import LedgerFormat
 import SignedNote
 import Transparency
 
@@ -18,6 +19,12 @@ extension Ledger {
         for refusal in try witnessRefusals() {
             guard let refusal else {
                 report.add(Violation(seq: nil, kind: .witnessRefusal, detail: "a recorded witness refusal does not parse"))
+                continue
+            }
+            if let acknowledged = try witnessAcknowledgement(of: refusal) {
+                report.acknowledgedRefusals.append(refusal.description + "; acknowledged "
+                    + "\(Timestamp.formatRFC3339(micros: acknowledged.at * 1_000_000)) by \(acknowledged.by): "
+                    + acknowledged.reason)
                 continue
             }
             report.add(Violation(seq: nil, kind: .witnessRefusal, detail: refusal.description,

@@ -23,6 +23,7 @@ extension VerifyReport {
         if let witnessedBy {
             lines.append("witnesses:    " + (witnessedBy.isEmpty ? "none cosigned the newest checkpoint"
                                                                  : "cosigned by " + witnessedBy.joined(separator: ", ")))
+            lines += acknowledgedRefusals.map { "acknowledged: \($0)" }
         }
         if scrubPending {
             lines.append("notice:       destroyed keys may remain in free pages of data.mdb: run `ledger compact`")
@@ -49,7 +50,10 @@ extension VerifyReport {
         ]
         if !shredded.isEmpty { members.append(("shredded", .array(shredded.map(\.json)))) }
         if scrubPending { members.append(("scrubPending", .bool(true))) }
-        if let witnessedBy { members.append(("witnessedBy", .array(witnessedBy.map { .string($0) }))) }
+        if let witnessedBy {
+            members.append(("witnessedBy", .array(witnessedBy.map { .string($0) })))
+            members.append(("acknowledgedRefusals", .array(acknowledgedRefusals.map { .string($0) })))
+        }
         if let size = trustedCheckpointSize { members.append(("trustedCheckpointSize", .integer(Int64(size)))) }
         if let peak = ProcessMemory.peakResidentBytes() { members.append(("peakResidentBytes", .integer(Int64(peak)))) }
         return .object(JSONObject(members))

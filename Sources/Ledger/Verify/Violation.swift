@@ -106,6 +106,9 @@ public struct VerifyReport: Sendable {
     public var scrubPending = false
     /// `--policy`: the witnesses with a valid cosignature on the newest checkpoint (nil without a policy).
     public var witnessedBy: [String]?
+    /// `--policy`: recorded witness refusals someone acknowledged (`ledger witness acknowledge`): notices, not
+    /// violations.
+    public var acknowledgedRefusals: [String] = []
 
     public var isIntact: Bool { violationCount == 0 }
 

@@ -13,7 +13,31 @@ struct WitnessCommand: ParsableCommand {
         commandName: "witness",
         abstract: "Configure the witnesses that cosign checkpoints, or run a witness (c2sp.org/tlog-witness).",
         subcommands: [WitnessAdd.self, WitnessRemove.self, WitnessList.self, WitnessQuorum.self, WitnessKeygen.self,
-                      WitnessServe.self, WitnessLoad.self])
+                      WitnessServe.self, WitnessAcknowledge.self, WitnessLoad.self])
+}
+
+/// `ledger witness acknowledge`: after investigating a recorded refusal (e.g. with the witness's operator, whose
+/// `<state>/refused/` holds the refused note), record who concluded what. The refusal stays recorded; `verify
+/// --policy` then lists it as acknowledged instead of failing on it.
+struct WitnessAcknowledge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "acknowledge",
+        abstract: "Acknowledge a recorded witness refusal after investigating it (kept; verify --policy then notes it).")
+
+    @OptionGroup var location: LedgerLocation
+    @OptionGroup var keys: KeyOptions
+    @Option(help: "The witness's name, as `verify --policy` reports it.") var witness: String
+    @Option(help: "The refused checkpoint size, as `verify --policy` reports it.") var size: UInt64
+    @OptionGroup var actor: RetentionActor
+
+    func run() throws {
+        let ledger = try openUnlocked(location, keys)
+        let now = Int64(Date().timeIntervalSince1970)
+        let count = try ledger.acknowledgeWitnessRefusal(
+            witness: witness, checkpointSize: size,
+            WitnessAcknowledgement(at: now, by: actor.actor, reason: actor.reason))
+        Terminal.note("acknowledged \(count) refusal\(count == 1 ? "" : "s") by \(witness) of checkpoint size \(size)")
+    }
 }
 
 /// The policy file of the ledger at `location`, created (log line only, `quorum none`) when absent.
