@@ -4,33 +4,8 @@ import XCTest
 /// `ledger publish --tiles DIR`, read back by an independent reader: Go's tlog.TileHashReader in
 /// tools/interop/notecheck (`notecheck tiles`), which authenticates every tile against the checkpoint.
 final class PublishCLITests: CLITestCase {
-    /// notecheck, built once per test run by tools/interop/build.sh (nil: Go is not installed).
-    private static let notecheckBuild: Result<URL?, CLIError> = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-tiles-\(UUID().uuidString)")
-        do {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let out = dir.appendingPathComponent("notecheck")
-            let script = LedgerBinary.packageRoot.appendingPathComponent("tools/interop/build.sh")
-            let r = try runProcess(URL(fileURLWithPath: "/bin/bash"), [script.path, out.path],
-                                   environment: ProcessInfo.processInfo.environment, scratch: dir)
-            if r.status == 69 { return .success(nil) }  // build.sh: go or golang.org/x/mod missing
-            return r.status == 0 ? .success(out) : .failure(CLIError(description: r.summary))
-        } catch {
-            return .failure(CLIError(description: "cannot run tools/interop/build.sh: \(error)"))
-        }
-    }()
-
-    private func notecheck() throws -> URL {
-        guard let url = try Self.notecheckBuild.get() else {
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail("Go is missing: bash tools/install-deps.sh") }
-            throw XCTSkip("Go or golang.org/x/mod is missing; run `bash tools/install-deps.sh`")
-        }
-        return url
-    }
-
     private func readTiles(_ dir: URL, _ extra: [String] = []) throws -> CLIResult {
-        try runProcess(try notecheck(), ["tiles", verifierKeyPath, dir.path] + extra, environment: baseEnvironment(),
-                       scratch: temp)
+        try notecheck(["tiles", verifierKeyPath, dir.path] + extra)
     }
 
     private var verifierKeyPath: String { ledgerDir.appendingPathComponent("verifier.key").path }
@@ -61,7 +36,7 @@ final class PublishCLITests: CLITestCase {
     }
 
     func testGoReadsProofsFromThePublishedTiles() throws {
-        _ = try notecheck()
+        _ = try notecheckBinary()
         try initLedger()
         try grow(600)
         let first = try publishJSON(["--with-leaves"])
@@ -77,7 +52,7 @@ final class PublishCLITests: CLITestCase {
     /// A second publish writes only what the grown tree adds; full tiles keep their inode and mtime; Go proves the
     /// new checkpoint consistent with the old one from the tiles.
     func testIncrementalPublishAndConsistencyProof() throws {
-        _ = try notecheck()
+        _ = try notecheckBinary()
         try initLedger()
         let old = try grow(300)
         XCTAssertEqual(try publish().status, 0)
@@ -103,7 +78,7 @@ final class PublishCLITests: CLITestCase {
     }
 
     func testTheReaderCatchesAFlippedByte() throws {
-        _ = try notecheck()
+        _ = try notecheckBinary()
         try initLedger()
         try grow(600)
         XCTAssertEqual(try publish(["--with-leaves"]).status, 0)

@@ -77,34 +77,6 @@ final class ReceiptCLITests: CLITestCase {
                                    + extra(body), size: size)
     }
 
-    /// Go's note.Open and tlog.CheckRecord on a receipt (tools/interop/notecheck receipt): a third implementation.
-    private static let notecheckBinary: Result<URL, CLIError> = {
-        let dir = FileManager.default.temporaryDirectory
-            .appendingPathComponent("ledger-notecheck-receipt-\(UUID().uuidString)")
-        do {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let out = dir.appendingPathComponent("notecheck")
-            let script = LedgerBinary.packageRoot.appendingPathComponent("tools/interop/build.sh")
-            let r = try runProcess(URL(fileURLWithPath: "/bin/bash"), [script.path, out.path],
-                                   environment: ProcessInfo.processInfo.environment, scratch: dir)
-            return r.status == 0 ? .success(out) : .failure(CLIError(description: r.summary))
-        } catch {
-            return .failure(CLIError(description: "\(error)"))
-        }
-    }()
-
-    private func notecheck(_ args: [String]) throws -> CLIResult {
-        switch Self.notecheckBinary {
-        case .success(let url): return try runProcess(url, args, environment: baseEnvironment(), scratch: temp)
-        case .failure(let error):
-            if ProcessInfo.processInfo.environment["CI"] == nil, error.description.contains("exit 69") {
-                throw XCTSkip("Go is not installed: \(error)")
-            }
-            XCTFail("building notecheck failed: \(error)")
-            throw error
-        }
-    }
-
     // MARK: - ledger receipt / verify-receipt
 
     func testReceiptsForFirstMiddleAndLastEntryVerifyInBothVerifiers() throws {
