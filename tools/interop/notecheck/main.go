@@ -93,13 +93,9 @@ func usage() {
 
 // runNote verifies a signed checkpoint note against one verifier key.
 func runNote(args []string) (string, error) {
-	vkey, err := readVerifierKey(args[0])
+	verifier, err := loadVerifier(args[0])
 	if err != nil {
 		return "", err
-	}
-	verifier, err := note.NewVerifier(vkey)
-	if err != nil {
-		return "", fmt.Errorf("verifier key %s: %v", args[0], err)
 	}
 	msg, err := os.ReadFile(args[1])
 	if err != nil {
@@ -132,6 +128,20 @@ func readVerifierKey(path string) (string, error) {
 		return "", fmt.Errorf("verifier key %s: must hold exactly one line", path)
 	}
 	return string(data), nil
+}
+
+// loadVerifier reads the one-line verifier key file at path and makes its
+// note.Verifier.
+func loadVerifier(path string) (note.Verifier, error) {
+	vkey, err := readVerifierKey(path)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := note.NewVerifier(vkey)
+	if err != nil {
+		return nil, fmt.Errorf("verifier key %s: %v", path, err)
+	}
+	return verifier, nil
 }
 
 type checkpoint struct {
@@ -214,13 +224,9 @@ type bundleEntry struct {
 
 // runBundle checks every inclusion proof of an export bundle with tlog.CheckRecord.
 func runBundle(args []string) (string, error) {
-	vkey, err := readVerifierKey(args[0])
+	verifier, err := loadVerifier(args[0])
 	if err != nil {
 		return "", err
-	}
-	verifier, err := note.NewVerifier(vkey)
-	if err != nil {
-		return "", fmt.Errorf("verifier key %s: %v", args[0], err)
 	}
 	zr, err := zip.OpenReader(args[1])
 	if err != nil {

@@ -23,13 +23,9 @@ import (
 //
 //	ok origin=<origin> size=<n> index=<i> other-signatures=<count>
 func runReceipt(args []string) (string, error) {
-	vkey, err := readVerifierKey(args[0])
+	verifier, err := loadVerifier(args[0])
 	if err != nil {
 		return "", err
-	}
-	verifier, err := note.NewVerifier(vkey)
-	if err != nil {
-		return "", fmt.Errorf("verifier key %s: %v", args[0], err)
 	}
 	data, err := os.ReadFile(args[1])
 	if err != nil {

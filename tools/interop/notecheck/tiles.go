@@ -140,13 +140,9 @@ func runTiles(args []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	vkey, err := readVerifierKey(a.keyFile)
+	verifier, err := loadVerifier(a.keyFile)
 	if err != nil {
 		return "", err
-	}
-	verifier, err := note.NewVerifier(vkey)
-	if err != nil {
-		return "", fmt.Errorf("verifier key %s: %v", a.keyFile, err)
 	}
 	cp, tree, err := openTreeNote(verifier, filepath.Join(a.dir, "checkpoint"))
 	if err != nil {
