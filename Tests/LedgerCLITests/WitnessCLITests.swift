@@ -123,17 +123,23 @@ final class WitnessCLITests: CLITestCase {
         XCTAssertEqual(passes.status, 0, passes.summary)
     }
 
-    func testConflictResendRollbackAndForkCaughtByVerifyPolicy() throws {
+    /// A ledger holding `records`, with one witness (a.witness.example) serving it on loopback and added to its
+    /// policy, and a copy of the ledger as it is now (the same key and origin) that never asked the witness.
+    private func witnessedLedgerAndCopy(_ records: [String]) throws -> URL {
         let logKey = try initLedger()
-        try append(ledgerDir, "one")
-        try append(ledgerDir, "two")
+        for record in records { try append(ledgerDir, record) }
         let a = try keygen("a.witness.example")
         let (_, url) = try serve("a.witness.example", logKey: logKey)
         XCTAssertEqual(try ledger(["witness", "add", "a.witness.example", a, url, "--ledger", ledgerDir.path]).status, 0)
-        // A copy of the ledger at size 2 that never asked the witness (the same key and origin).
         let copy = temp.appendingPathComponent("copy")
         try FileManager.default.copyItem(at: ledgerDir, to: copy)
         try FileManager.default.removeItem(at: copy.appendingPathComponent("lock.mdb"))
+        return copy
+    }
+
+    func testConflictResendRollbackAndForkCaughtByVerifyPolicy() throws {
+        // The copy stays at size 2.
+        let copy = try witnessedLedgerAndCopy(["one", "two"])
 
         try append(ledgerDir, "three")
         let first = try witnessCheckpoint(ledgerDir)
@@ -166,14 +172,7 @@ final class WitnessCLITests: CLITestCase {
     }
 
     func testConflictAnswerIsFollowedFromTheWitnessSize() throws {
-        let logKey = try initLedger()
-        try append(ledgerDir, "one")
-        let a = try keygen("a.witness.example")
-        let (_, url) = try serve("a.witness.example", logKey: logKey)
-        XCTAssertEqual(try ledger(["witness", "add", "a.witness.example", a, url, "--ledger", ledgerDir.path]).status, 0)
-        let copy = temp.appendingPathComponent("copy")
-        try FileManager.default.copyItem(at: ledgerDir, to: copy)
-        try FileManager.default.removeItem(at: copy.appendingPathComponent("lock.mdb"))
+        let copy = try witnessedLedgerAndCopy(["one"])
         XCTAssertEqual(try witnessCheckpoint(ledgerDir).status, 0)
         // The copy has no record of the witness: it sends old 0, gets 409 with size 1, resends from 1.
         try append(copy, "two")
