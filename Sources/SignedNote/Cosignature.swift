@@ -52,7 +52,7 @@ public struct CosignerKey: Sendable, Equatable {
 
     /// Whether a signature line claims this key (same name and key id); it may still fail to verify.
     public func claims(_ signature: NoteSignature) -> Bool {
-        signature.keyHash == keyHash && signature.name.utf8.elementsEqual(name.utf8)
+        signature.isBy(name: name, keyHash: keyHash)
     }
 
     /// The cosignature's timestamp if `signature` is this key's valid cosignature/v1 over `checkpointBody`

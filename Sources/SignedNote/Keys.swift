@@ -99,8 +99,21 @@ public struct VerifierKeyText: Sendable, Equatable {
 
     /// Whether a note signature line claims this key: same name (byte-wise) and key id.
     public func claims(_ signature: NoteSignature) -> Bool {
-        signature.keyHash == keyHash && signature.name.utf8.elementsEqual(name.utf8)
+        signature.isBy(name: name, keyHash: keyHash)
     }
+}
+
+extension NoteSignature {
+    /// Whether this line names the key `name` with key id `keyHash` (names compared byte-wise, as in Go). The line
+    /// may still fail to verify.
+    public func isBy(name: String, keyHash: UInt32) -> Bool {
+        self.keyHash == keyHash && self.name.utf8.elementsEqual(name.utf8)
+    }
+}
+
+extension NoteVerifierKey {
+    /// Whether a signature line claims this key (same name and key id).
+    public func claims(_ signature: NoteSignature) -> Bool { signature.isBy(name: name, keyHash: keyHash) }
 }
 
 /// A public key that verifies notes, in Go's text form `<name>+<8 hex key id>+<base64(0x01 || key)>`.

@@ -101,7 +101,7 @@ public struct SignedNoteText: Sendable {
     /// Stricter than Go's `note.Open`, which verifies only the first of several signatures by one
     /// key: here a second, invalid signature by the trusted key rejects the note.
     public func verify(with key: NoteVerifierKey) throws {
-        let matching = signatures.filter { $0.keyHash == key.keyHash && $0.name.utf8.elementsEqual(key.name.utf8) }
+        let matching = signatures.filter(key.claims)
         guard !matching.isEmpty else { throw NoteError.unknownKey }
         let message = Array(text.utf8)
         for signature in matching {
@@ -117,7 +117,7 @@ public struct SignedNoteText: Sendable {
     public func hasValidSignature(by key: NoteVerifierKey) -> Bool {
         let message = Array(text.utf8)
         return signatures.contains { signature in
-            signature.keyHash == key.keyHash && signature.name.utf8.elementsEqual(key.name.utf8)
+            key.claims(signature)
                 && Ed25519.verify(signature: signature.signature, message: message, publicKey: key.publicKey)
         }
     }

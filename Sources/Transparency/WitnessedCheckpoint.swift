@@ -42,7 +42,7 @@ public struct WitnessedCheckpoint: Sendable {
         let checkpoint = try Checkpoint(body: note.text)
         let log = try Self.signingLog(note, origin: checkpoint.origin, policy: policy)
         var times: [[UInt8]: UInt64] = [:], unverifiable: [String] = [], invalid: [String] = [], unknown = 0
-        for signature in note.signatures where !policy.logs.contains(where: { $0.key.claimsSignature(signature) }) {
+        for signature in note.signatures where !policy.logs.contains(where: { $0.key.claims(signature) }) {
             guard let witness = policy.witness(claiming: signature) else { unknown += 1; continue }
             guard let key = witness.cosigner else { unverifiable.append(witness.name); continue }
             if let time = key.verify(signature, checkpointBody: note.text) {
@@ -78,12 +78,5 @@ public struct WitnessedCheckpoint: Sendable {
             } catch { lastError = error }
         }
         throw lastError
-    }
-}
-
-extension NoteVerifierKey {
-    /// Whether a signature line claims this key (same name and key id).
-    public func claimsSignature(_ signature: NoteSignature) -> Bool {
-        signature.keyHash == keyHash && signature.name.utf8.elementsEqual(name.utf8)
     }
 }

@@ -33,7 +33,7 @@ extension Ledger {
     public func addCosignatures(_ lines: [NoteSignature], size: UInt64) throws -> String {
         _ = try requireSigner()
         let own = try NoteVerifierKey(text: storedVerifierKey)
-        guard !lines.contains(where: { $0.keyHash == own.keyHash && $0.name.utf8.elementsEqual(own.name.utf8) }) else {
+        guard !lines.contains(where: own.claims) else {
             throw LedgerError.notPermitted("a cosignature may not claim the ledger's own checkpoint key")
         }
         return try LedgerError.wrap("store cosignatures") {
@@ -43,7 +43,7 @@ extension Ledger {
                 }
                 let note = try SignedNoteText(parsing: Array(stored))
                 let kept = note.signatures.filter { old in
-                    !lines.contains { $0.keyHash == old.keyHash && $0.name.utf8.elementsEqual(old.name.utf8) }
+                    !lines.contains { $0.isBy(name: old.name, keyHash: old.keyHash) }
                 }
                 let cosigned = note.text + "\n" + (kept + lines).map(\.line).joined()
                 _ = try Checkpoint.open(note: cosigned, verifier: own)
