@@ -65,10 +65,18 @@ package final class SaltDeriver {
     private let salts: UnsafeMutableRawBufferPointer
     package let count: Int
 
-    package init(seed: [UInt8], count: Int) {
+    package convenience init(seed: [UInt8], count: Int) {
+        self.init(hasher: seed.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: Disclosure.saltByteCount) },
+                  count: count)
+    }
+
+    package convenience init(seed: UnsafeRawBufferPointer, count: Int) {
+        self.init(hasher: ShortKeyedHash(key: seed, outputLength: Disclosure.saltByteCount), count: count)
+    }
+
+    private init(hasher: ShortKeyedHash, count: Int) {
         self.count = count
         salts = .allocate(byteCount: max(1, count) * Disclosure.saltByteCount, alignment: 16)
-        let hasher = seed.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: Disclosure.saltByteCount) }
         withUnsafeTemporaryAllocation(byteCount: max(1, count) * Self.messageLength, alignment: 1) { messages in
             for index in 0..<count {
                 Self.writeMessage(index: index, to: messages.baseAddress! + index * Self.messageLength)

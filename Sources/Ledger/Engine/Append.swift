@@ -186,20 +186,14 @@ extension Ledger {
     /// disclosures, field digests, AEAD under the matter key.
     func seal(_ record: ValidatedRecord, seq: UInt64, key: MatterKey, sourceTag: Hash?,
                       random: ArraySlice<UInt8>, digester: DisclosureDigester) throws -> SealedRecord {
-        let names = record.names
-        let seedEnd = random.startIndex + EntryPayload.seedByteCount
-        var seed = Array(random[random.startIndex..<seedEnd])
-        defer { zeroize(&seed) }
-        var (plaintext, digests) = EntryPayload.seal(record, seed: seed, digester: digester)
-        defer { zeroize(&plaintext) }
-        let nonce = Array(random[seedEnd...])
-        let ad = EntryAssociatedData.bytes(version: Leaf.currentVersion, ledgerID: ledgerID, seq: seq, keyID: key.id)
-        let ciphertext = XChaCha20Poly1305.seal(plaintext, associatedData: ad, nonce: nonce, key: key.key)
-        let leaf = Leaf(ledgerID: ledgerID, seq: seq, recordedAt: 0, previousHash: .zero, matterTag: key.tag,
-                        sourceTag: sourceTag, keyID: key.id, nonce: nonce, ciphertextHash: Hash.sha256(ciphertext),
-                        fieldsDigest: Leaf.fieldsDigest(names: names, digests: digests), fieldNames: names).encoded()
-        return SealedRecord(seq: seq, matterTag: key.tag, sourceTag: sourceTag,
-                            storedValue: StoredEntry.encode(leaf: leaf, ciphertext: ciphertext), leafLength: leaf.count)
+        let (value, leafLength) = random.withUnsafeBytes { random in
+            let seedEnd = EntryPayload.seedByteCount
+            return EntrySealer(ledgerID: ledgerID).seal(
+                record, seq: seq, matterTag: key.tag, sourceTag: sourceTag, keyID: key.id, key: key.key,
+                seed: UnsafeRawBufferPointer(rebasing: random[..<seedEnd]),
+                nonce: UnsafeRawBufferPointer(rebasing: random[seedEnd...]), digester: digester)
+        }
+        return SealedRecord(seq: seq, matterTag: key.tag, sourceTag: sourceTag, storedValue: value, leafLength: leafLength)
     }
 
     /// Links `sealed` into the chain and tree and writes its index rows; source rows go to `staged` when given

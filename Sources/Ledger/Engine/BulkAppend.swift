@@ -48,6 +48,8 @@ extension Ledger {
         var forecast = try currentForecast()
         var prepared = try prepareBatch(try batch(0), forecast: &forecast, principal: principal, access: access)
         var retired: SealedBatch?
+        var timer = PhaseTimer(logger: Self.logger)
+        defer { Self.logger.debug("append batches", metadata: ["batches": "\(batchCount)", "phases": "\(timer)"]) }
         for index in 0..<batchCount {
             var ahead: BackgroundTask<(SealedBatch, AppendForecast)>?
             let (matched, moved) = try withoutActuallyEscaping(batch) { batch -> (Bool, Bool) in
@@ -66,6 +68,7 @@ extension Ledger {
                 let (outcomes, matched, moved) = try commit(prepared, principal: principal, access: access,
                                                             staged: forecast.staged, stagedLimit: stagedLimit)
                 if matched && !moved { forecast.staged?.add(prepared.sealed) }
+                timer.lap("commit \(index)")
                 try committed(outcomes)
                 return (matched, moved)
             }
@@ -73,6 +76,7 @@ extension Ledger {
             // with the closure) read a snapshot from before the move, and looked them up in the set.
             if !matched || moved { forecast.staged?.removeAll() }
             guard let (sealed, predicted) = try ahead?.wait() else { continue }
+            timer.lap("wait")
             retired = prepared
             prepared = sealed
             if matched {
@@ -100,13 +104,17 @@ extension Ledger {
     private func prepareBatch(_ records: [ValidatedRecord], forecast: inout AppendForecast, principal: Principal,
                               access: Database?) throws -> SealedBatch {
         let (expectedSize, expectedKeyID) = (forecast.size, forecast.nextKeyID)
+        var timer = PhaseTimer(logger: Self.logger)
+        defer { Self.logger.debug("prepare batch", metadata: ["phases": "\(timer)"]) }
         let tags = try sourceTags(records, principal: principal)
+        timer.lap("tags")
         let (inFlight, staged) = (forecast.inFlightSources, forecast.staged)
         let (outcomes, plan, newKeys, keys) = try LedgerError.wrap("plan import") {
             try store.environment.read { txn in
                 let (outcomes, plan) = try planAppend(records, tags: tags, firstSeq: expectedSize) { tag in
                     try inFlight[tag] ?? staged?.seq(of: tag) ?? storedSource(tag, txn)
                 }
+                timer.lap("plan")
                 var newKeys = NewKeys(nextID: expectedKeyID)
                 let context = try keyContext(principal, txn: txn, access: access)
                 let keys = try batchKeys(for: plan.map { records[$0.index].matter }, principal: principal,
@@ -114,7 +122,9 @@ extension Ledger {
                 return (outcomes, plan, newKeys, keys)
             }
         }
+        timer.lap("keys")
         let sealed = try sealAll(records, plan: plan, keys: keys)
+        timer.lap("seal")
         forecast.size += UInt64(plan.count)
         forecast.nextKeyID = newKeys.nextID
         forecast.inFlightSources = [:]

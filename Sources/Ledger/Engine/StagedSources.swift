@@ -42,8 +42,11 @@ extension Ledger {
         cursor.close()
         let append = last.map { rows[0].tag > $0 } ?? true
         for row in rows {
-            try txn.put(store.sources, key: row.tag.bytes, value: row.seq.bigEndianBytes,
-                        flags: append ? [.append] : [.noOverwrite])
+            try row.tag.withBytes { tag in
+                try withUnsafeBytes(of: row.seq.bigEndian) { seq in
+                    try txn.put(store.sources, key: tag, value: seq, flags: append ? [.append] : [.noOverwrite])
+                }
+            }
         }
         try txn.drop(staged)
         return rows.count
@@ -71,7 +74,7 @@ extension Ledger {
             guard let seq = UInt64(bigEndianBytes: key), value.count == Hash.byteCount else {
                 throw LedgerError.corrupt("a staged source row is malformed")
             }
-            rows.append((SortKey(Array(value)), seq))
+            rows.append((SortKey(value), seq))
             pair = try cursor.next()
         }
         return rows
@@ -82,15 +85,22 @@ extension Ledger {
 struct SortKey: Comparable {
     let words: (UInt64, UInt64, UInt64, UInt64)
 
-    init(_ bytes: [UInt8]) {
+    init(_ bytes: UnsafeRawBufferPointer) {
         precondition(bytes.count == 32)
-        func word(_ i: Int) -> UInt64 { bytes[i..<(i + 8)].reduce(0) { $0 << 8 | UInt64($1) } }
+        func word(_ i: Int) -> UInt64 { UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) }
         words = (word(0), word(8), word(16), word(24))
     }
 
-    var bytes: [UInt8] {
-        [words.0, words.1, words.2, words.3].flatMap { $0.bigEndianBytes }
+    init(_ bytes: [UInt8]) {
+        self = bytes.withUnsafeBytes { SortKey($0) }
     }
+
+    /// The 32 bytes, without allocating (the import moves a million of these at a time).
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeBytes(of: (words.0.bigEndian, words.1.bigEndian, words.2.bigEndian, words.3.bigEndian), body)
+    }
+
+    var bytes: [UInt8] { withBytes { Array($0) } }
 
     static func < (a: SortKey, b: SortKey) -> Bool { a.words < b.words }
     static func == (a: SortKey, b: SortKey) -> Bool { a.words == b.words }

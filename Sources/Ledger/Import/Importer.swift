@@ -187,37 +187,70 @@ extension Ledger {
         let principal = try requireWriter()
         let restricted = principal.matters != nil  // an appender granted some matters only
         let destroyed = try destroyedMatterSeqs()
+        // Why a valid record may still not be appended, in input order (`nextSeq` counts the ones before it).
+        func refusal(line: Int?, matter: String, corrects: UInt64?) -> RecordError? {
+            if restricted, let tags = principal.tags, !principal.mayAppend(tag: tags.matterTag(matter)) {
+                return RecordError(line: line, field: "matter", reason: "this credential may not append to this matter")
+            }
+            if !destroyed.isEmpty, let tags = principal.tags, let seq = destroyed[tags.matterTag(matter)] {
+                return RecordError(line: line, field: "matter", reason: "this matter was "
+                    + "destroyed by entry \(seq): nothing more may be appended to it")
+            }
+            if let target = corrects, target >= nextSeq {
+                return RecordError(line: line, field: "corrects",
+                                   reason: "refers to entry \(target), which does not exist before this record")
+            }
+            nextSeq += 1
+            return nil
+        }
         for start in stride(from: 0, to: count, by: batch) {
-            var valid = [ValidatedRecord]()
             let range = start..<min(count, start + batch)
-            let results = try (retain ? nil : check)?(range) ?? validate(range).map { $0.map(RecordFacts.init) }
+            if retain {
+                var valid = [ValidatedRecord]()
+                valid.reserveCapacity(range.count)
+                var results = try validate(range)
+                Self.takeEach(&results) { result in
+                    switch consume result {
+                    case .success(let record):
+                        if let error = refusal(line: record.line, matter: record.matter, corrects: record.corrects) {
+                            rejected.append(error)
+                        } else {
+                            valid.append(record)
+                        }
+                    case .failure(let error): rejected.append(error)
+                    }
+                }
+                retained.append(valid)
+                continue
+            }
+            let results = try check?(range) ?? validate(range).map { $0.map(RecordFacts.init) }
             for result in results {
                 switch result {
-                case .success(let record):
-                    if restricted, let tags = principal.tags, !principal.mayAppend(tag: tags.matterTag(record.matter)) {
-                        rejected.append(RecordError(line: record.line, field: "matter",
-                                                    reason: "this credential may not append to this matter"))
-                        continue
+                case .success(let facts):
+                    if let error = refusal(line: facts.line, matter: facts.matter, corrects: facts.corrects) {
+                        rejected.append(error)
                     }
-                    if !destroyed.isEmpty, let tags = principal.tags,
-                       let seq = destroyed[tags.matterTag(record.matter)] {
-                        rejected.append(RecordError(line: record.line, field: "matter", reason: "this matter was "
-                            + "destroyed by entry \(seq): nothing more may be appended to it"))
-                        continue
-                    }
-                    if let target = record.corrects, target >= nextSeq {
-                        rejected.append(RecordError(line: record.line, field: "corrects",
-                            reason: "refers to entry \(target), which does not exist before this record"))
-                        continue
-                    }
-                    nextSeq += 1
-                    if retain, let kept = record.record { valid.append(kept) }
                 case .failure(let error): rejected.append(error)
                 }
             }
-            if retain { retained.append(valid) }
         }
         return (rejected, retained)
+    }
+
+    /// Hands each element of `results` to `body` by moving it out (no copy: this thread never retains and releases
+    /// the records' buffers, which the workers built on other cores), leaving an empty array.
+    private static func takeEach(_ results: inout [Result<ValidatedRecord, RecordError>],
+                                 _ body: (consuming Result<ValidatedRecord, RecordError>) -> Void) {
+        let placeholder = Result<ValidatedRecord, RecordError>.failure(RecordError(line: nil, reason: ""))
+        results.withUnsafeMutableBufferPointer { buffer in
+            for i in buffer.indices {
+                let slot = buffer.baseAddress! + i
+                let taken = slot.move()
+                slot.initialize(to: placeholder)
+                body(taken)
+            }
+        }
+        results = []
     }
 
     /// The input, memory-mapped when it is a regular file; `-` (or a pipe) is read from start to end.
