@@ -97,7 +97,9 @@ extension Ledger {
     /// The source tag of every record (nil without a sourceId), computed on every core.
     func sourceTags(_ records: [ValidatedRecord], principal: Principal) throws -> [Hash?] {
         guard let tags = principal.tags else { throw LedgerError.notPermitted("this credential cannot append") }
-        return try parallelMap(records, minimumChunk: 256) { $0.sourceKey.map { tags.sourceTag($0) } }
+        return try records.withUnsafeBufferPointer { records in  // by index: the records are not copied
+            try parallelMap(Array(records.indices), minimumChunk: 256) { records[$0].sourceKey.map { tags.sourceTag($0) } }
+        }
     }
 
     /// The master key or an appender credential.
@@ -113,12 +115,12 @@ extension Ledger {
         defer { zeroize(&random) }
         return try records.withUnsafeBufferPointer { records in
             try parallelMap(Array(plan.enumerated()), minimumChunk: 32,
-                            context: { DisclosureDigester() }) { digester, planned in
+                            context: { (DisclosureDigester(), EntrySealer(ledgerID: ledgerID)) }) { scratch, planned in
                 let (slot, item) = planned
                 let offset = slot * Self.randomBytesPerRecord
                 return try seal(records[item.index], seq: item.seq, key: keys[records[item.index].matter]!,
-                                sourceTag: item.sourceTag,
-                                random: random[offset..<(offset + Self.randomBytesPerRecord)], digester: digester)
+                                sourceTag: item.sourceTag, random: random[offset..<(offset + Self.randomBytesPerRecord)],
+                                sealer: scratch.1, digester: scratch.0)
             }
         }
     }
@@ -152,7 +154,7 @@ extension Ledger {
         outcomes.reserveCapacity(records.count)
         var plan = [PlannedRecord]()
         plan.reserveCapacity(records.count)
-        var batchSources = [Hash: UInt64](minimumCapacity: records.count)
+        var batchSources = TagTable(minimumCapacity: records.count)
         var errors = [RecordError]()
         var next = firstSeq
         for (index, record) in records.enumerated() {
@@ -185,10 +187,10 @@ extension Ledger {
     /// Encrypts one record with its fresh salt seed and nonce (`random`):
     /// disclosures, field digests, AEAD under the matter key.
     func seal(_ record: ValidatedRecord, seq: UInt64, key: MatterKey, sourceTag: Hash?,
-                      random: ArraySlice<UInt8>, digester: DisclosureDigester) throws -> SealedRecord {
+                      random: ArraySlice<UInt8>, sealer: EntrySealer, digester: DisclosureDigester) throws -> SealedRecord {
         let (value, leafLength) = random.withUnsafeBytes { random in
             let seedEnd = EntryPayload.seedByteCount
-            return EntrySealer(ledgerID: ledgerID).seal(
+            return sealer.seal(
                 record, seq: seq, matterTag: key.tag, sourceTag: sourceTag, keyID: key.id, key: key.key,
                 seed: UnsafeRawBufferPointer(rebasing: random[..<seedEnd]),
                 nonce: UnsafeRawBufferPointer(rebasing: random[seedEnd...]), digester: digester)

@@ -12,7 +12,7 @@ struct AppendForecast {
     /// Key pairs this run created, stored or about to be (each batch seals its own batch keys to them).
     var pairs: [Hash: MatterKeyPair] = [:]
     /// Source tags of the batch in flight, which a read transaction may not see yet.
-    var inFlightSources: [Hash: UInt64] = [:]
+    var inFlightSources = TagTable()
     /// Source rows this import staged and has not moved into `sources` yet (format 2; nil for format 1).
     var staged: StagedSourceSet?
 }
@@ -127,7 +127,7 @@ extension Ledger {
         timer.lap("seal")
         forecast.size += UInt64(plan.count)
         forecast.nextKeyID = newKeys.nextID
-        forecast.inFlightSources = [:]
+        forecast.inFlightSources = TagTable(minimumCapacity: plan.count)
         for item in plan { if let tag = item.sourceTag { forecast.inFlightSources[tag] = item.seq } }
         return SealedBatch(records: records, expectedSize: expectedSize, expectedKeyID: expectedKeyID,
                            outcomes: outcomes, newKeys: newKeys, sealed: sealed)

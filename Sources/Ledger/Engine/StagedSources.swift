@@ -8,7 +8,7 @@ import MerkleLog
 final class StagedSourceSet: @unchecked Sendable {
     // @unchecked: `rows` is only touched under `lock`.
     private let lock = NSLock()
-    private var rows = [Hash: UInt64]()
+    private var rows = TagTable()
 
     func seq(of tag: Hash) -> UInt64? { lock.withLock { rows[tag] } }
 
@@ -16,7 +16,7 @@ final class StagedSourceSet: @unchecked Sendable {
 
     func add(_ sealed: [SealedRecord]) {
         lock.withLock {
-            for record in sealed { if let tag = record.sourceTag { rows[tag] = record.seq } }
+            for i in sealed.indices { if let tag = sealed[i].sourceTag { rows[tag] = sealed[i].seq } }
         }
     }
 
