@@ -19,7 +19,10 @@ package func parallelMap<T, U>(_ items: [T], minimumChunk: Int = 64, _ transform
     try parallelMap(items, minimumChunk: minimumChunk, context: { () }) { _, item in try transform(item) }
 }
 
-/// As `parallelMap`, with scratch state that each worker makes once (`context`) and reuses for all its items.
+/// Shares of a `parallelMap` per core.
+private let sharesPerCore = 8
+
+/// As `parallelMap`, with scratch state that each share makes once (`context`) and reuses for all its items.
 package func parallelMap<T, U, C>(_ items: [T], minimumChunk: Int = 64, context: () -> C,
                                   _ transform: (inout C, T) throws -> U) throws -> [U] {
     let workers = min(availableCores, max(1, items.count / minimumChunk))
@@ -37,12 +40,15 @@ package func parallelMap<T, U, C>(_ items: [T], minimumChunk: Int = 64, context:
     let failure = FirstError()
     withoutActuallyEscaping(transform) { transform in
         withoutActuallyEscaping(context) { context in
-            // Each worker reads the inputs and writes only the result slots of its own share.
+            // Each share reads the inputs and writes only its own result slots. More shares than cores, which
+            // concurrentPerform hands to whichever thread is free: a thread the machine's other work slows down
+            // does less, instead of the others waiting for its half.
+            let shares = min(workers * sharesPerCore, max(1, items.count / minimumChunk))
             let box = UnsafeSendableBox((items, transform, context, results))
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            DispatchQueue.concurrentPerform(iterations: shares) { share in
                 let (items, transform, context, results) = box.value
                 var scratch = context()
-                for i in workerRange(worker, of: workers, count: items.count) where !failure.isSet {
+                for i in workerRange(share, of: shares, count: items.count) where !failure.isSet {
                     do { results[i] = try transform(&scratch, items[i]) } catch { failure.set(error) }
                 }
             }

@@ -65,8 +65,11 @@ extension Ledger {
                 }
                 defer { _ = try? ahead?.wait() }  // the sealing job borrows `batch`: it must end inside this closure
                 _ = retired.take()  // free the batch committed last time while the workers seal, not while they wait
+                // The last batch moves the staged rows in its own transaction: no extra commit at the end.
+                let moveNow = moveStagedAtEnd && index == batchCount - 1
                 let (outcomes, matched, moved) = try commit(prepared, principal: principal, access: access,
-                                                            staged: forecast.staged, stagedLimit: stagedLimit)
+                                                            staged: forecast.staged,
+                                                            stagedLimit: moveNow ? 0 : stagedLimit)
                 if matched && !moved { forecast.staged?.add(prepared.sealed) }
                 timer.lap("commit \(index)")
                 try committed(outcomes)
@@ -87,7 +90,7 @@ extension Ledger {
                 prepared = try prepareBatch(prepared.records, forecast: &forecast, principal: principal, access: access)
             }
         }
-        if moveStagedAtEnd { try moveStagedSourcesIfAny() }
+        if moveStagedAtEnd { try moveStagedSourcesIfAny() }  // rows of a last batch that was all duplicates
     }
 
     /// What the ledger holds now, as the prediction for the first batch.

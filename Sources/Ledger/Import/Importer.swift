@@ -203,26 +203,32 @@ extension Ledger {
             nextSeq += 1
             return nil
         }
+        if retain {
+            // The whole input in one parallel pass (no pause between batches), then kept per batch of input slots.
+            var results = try validate(0..<count)
+            var valid = [ValidatedRecord]()
+            var slot = 0
+            Self.takeEach(&results) { result in
+                switch consume result {
+                case .success(let record):
+                    if let error = refusal(line: record.line, matter: record.matter, corrects: record.corrects) {
+                        rejected.append(error)
+                    } else {
+                        valid.append(record)
+                    }
+                case .failure(let error): rejected.append(error)
+                }
+                slot += 1
+                if slot % batch == 0 || slot == count {
+                    retained.append(valid)
+                    valid = []
+                    valid.reserveCapacity(batch)
+                }
+            }
+            return (rejected, retained)
+        }
         for start in stride(from: 0, to: count, by: batch) {
             let range = start..<min(count, start + batch)
-            if retain {
-                var valid = [ValidatedRecord]()
-                valid.reserveCapacity(range.count)
-                var results = try validate(range)
-                Self.takeEach(&results) { result in
-                    switch consume result {
-                    case .success(let record):
-                        if let error = refusal(line: record.line, matter: record.matter, corrects: record.corrects) {
-                            rejected.append(error)
-                        } else {
-                            valid.append(record)
-                        }
-                    case .failure(let error): rejected.append(error)
-                    }
-                }
-                retained.append(valid)
-                continue
-            }
             let results = try check?(range) ?? validate(range).map { $0.map(RecordFacts.init) }
             for result in results {
                 switch result {
