@@ -1,5 +1,6 @@
 import Foundation
 import LedgerFormat
+import LedgerSupport
 import RecordFormats
 
 /// Input file formats that `ledger import` reads.
@@ -21,12 +22,39 @@ package struct RawRecord: Sendable {
 
 /// Splits JSON-lines input into records (one per non-blank line) and parses + validates one.
 package enum JSONLines {
+    /// The non-blank lines of `bytes`, with their 1-based line numbers. A large input is split in pieces that start
+    /// after a newline, one per share of the cores (reading a mapped file also faults its pages in on every core).
     package static func split(_ bytes: UnsafeRawBufferPointer) -> [RawRecord] {
+        let pieces = min(availableCores * 4, bytes.count / (1 << 20))
+        guard pieces > 1 else { return split(bytes, 0..<bytes.count).records }
+        var bounds = [0]
+        for piece in 1..<pieces {
+            var bound = max(bounds[piece - 1], bytes.count * piece / pieces)
+            while bound < bytes.count, bound > 0, bytes[bound - 1] != 0x0a { bound += 1 }  // just after a newline
+            bounds.append(bound)
+        }
+        bounds.append(bytes.count)
+        let parts = (try? parallelMap(Array(0..<pieces), minimumChunk: 1) { split(bytes, bounds[$0]..<bounds[$0 + 1]) })
+            ?? [split(bytes, 0..<bytes.count)]
         var records = [RawRecord]()
-        records.reserveCapacity(bytes.count / 700 + 1)
-        var start = 0
+        records.reserveCapacity(parts.reduce(0) { $0 + $1.records.count })
+        var linesBefore = 0
+        for part in parts {
+            for record in part.records {
+                records.append(RawRecord(line: record.line + linesBefore, range: record.range))
+            }
+            linesBefore += part.lines
+        }
+        return records
+    }
+
+    /// The non-blank lines in `range` (which starts a line), numbered from 1, and how many lines it holds.
+    private static func split(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> (records: [RawRecord], lines: Int) {
+        var records = [RawRecord]()
+        records.reserveCapacity(range.count / 700 + 1)
+        var start = range.lowerBound
         var line = 1
-        let count = bytes.count
+        let count = range.upperBound
         while start < count {
             var end = start
             if let base = bytes.baseAddress, let hit = memchr(base + start, 0x0a, count - start) {
@@ -40,7 +68,7 @@ package enum JSONLines {
             start = end + 1
             line += 1
         }
-        return records
+        return (records, line - 1)
     }
 
     package static func validate(_ raw: RawRecord, in bytes: UnsafeRawBufferPointer) -> Result<ValidatedRecord, RecordError> {
