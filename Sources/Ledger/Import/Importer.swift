@@ -155,7 +155,15 @@ extension Ledger {
                           stagedLimit: options.stagedSourcesLimit, batch: { index in
             if retain { defer { retained[index] = [] }; return retained[index] }
             let range = starts[index]..<min(count, starts[index] + batch)
-            return try validate(range).compactMap { try? $0.get() }.filter { !rejectedLines.contains($0.line ?? -1) }
+            var results = try validate(range)
+            var valid = [ValidatedRecord]()
+            valid.reserveCapacity(results.count)
+            Self.takeEach(&results) { result in
+                if case .success(let record) = consume result, !rejectedLines.contains(record.line ?? -1) {
+                    valid.append(record)
+                }
+            }
+            return valid
         }, committed: { outcomes in
             summary.count(outcomes)
             committedBatches += 1
