@@ -85,10 +85,16 @@ public final class Ledger: Sendable {
         try create(at: directory, origin: origin, masterKey: masterKey, storageFormat: Store.storageFormatVersion)
     }
 
-    /// `create` in an older storage format (2 or later): for tests of that format's bytes.
-    static func create(at directory: String, origin: String, masterKey: NewMasterKey,
+    /// `create` in an older storage format (2 or later): a ledger an older build can read, and tests of that
+    /// format's bytes (`ledger init --storage-format`, hidden).
+    package static let creatableFormats: ClosedRange<UInt32> = 2...Store.storageFormatVersion
+
+    package static func create(at directory: String, origin: String, masterKey: NewMasterKey,
                        storageFormat: UInt32) throws -> Ledger {
-        precondition((2...Store.storageFormatVersion).contains(storageFormat), "cannot create storage format \(storageFormat)")
+        guard creatableFormats.contains(storageFormat) else {
+            throw LedgerError.invalidArgument("storage format \(storageFormat) cannot be created: "
+                                              + "\(creatableFormats.lowerBound) to \(creatableFormats.upperBound)")
+        }
         try validateOrigin(origin)
         let createdDirectory = try prepareEmptyDirectory(directory)
         var createdKeyFile: String?
