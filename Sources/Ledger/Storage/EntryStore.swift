@@ -75,6 +75,7 @@ extension ReadTransaction {
             guard let first = UInt64(bigEndianBytes: row.key) else {
                 throw EntryRowError.keyNotASeq(bytes: row.key.count).corrupt
             }
+            guard first <= seq else { return nil }
             do { return try EntryGroup.entry(Int(clamping: seq - first), of: row.value) } catch {
                 throw EntryRowError.malformedGroup(key: first, error).corrupt
             }
