@@ -22,6 +22,25 @@ extension FuzzTargets {
         agree(strict.encoded() == Array(bytes), "the leaf does not encode back to its bytes")
     }
 
+    /// A value of `entries` in storage format 3: `EntryGroup.split` (verify), `entryCount` (the entry count) and
+    /// `entry(_:of:)` (a read by seq) accept the same groups and agree on every entry; a group that splits encodes
+    /// back to the same bytes.
+    static let entryGroup = FuzzTarget("entry-group") { bytes in
+        let entries = try? EntryGroup.split(bytes)
+        let count = try? EntryGroup.entryCount(bytes)
+        agree((entries == nil) == (count == nil), "split and entryCount accept different groups")
+        agree((try? EntryGroup.entry(0, of: bytes)) == nil || entries != nil, "entry(0) reads a group split refuses")
+        guard let entries, let count else { return }
+        agree(entries.count == count && count > 0, "split and entryCount count differently")
+        for (index, entry) in entries.enumerated() where index < 4 || index == count - 1 {
+            let single = try? EntryGroup.entry(index, of: bytes)
+            agree(single.map { $0.baseAddress == entry.baseAddress && $0.count == entry.count } == true,
+                  "entry(\(index)) differs from split")
+        }
+        agree((try? EntryGroup.entry(count, of: bytes)) == nil, "an entry past the count")
+        agree(EntryGroup.encode(entries.map { Array($0) }) == Array(bytes), "the group does not encode back to its bytes")
+    }
+
     /// A decrypted payload: `EntryPayload.split` (deep verify's views) agrees with `EntryPayload.decode` for the
     /// field count given in the first byte.
     static let payload = FuzzTarget("payload") { bytes in

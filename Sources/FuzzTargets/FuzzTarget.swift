@@ -16,7 +16,7 @@ public enum FuzzTargets {
     public static let all: [FuzzTarget] = [
         jsonRecord, jsonCanonical, csvImport, jsonLinesImport, leaf, payload, signedNote, verifierKey,
         hashes, base64, bundle, entryLine, proofs, reportPolicy, ledgerFile, event, mappingFile,
-        practiceImport, age, tlogPolicy, tlogProof, addCheckpoint, cosignerKey, receipt,
+        practiceImport, age, tlogPolicy, tlogProof, addCheckpoint, cosignerKey, receipt, entryGroup,
     ]
 
     public static func named(_ name: String) -> FuzzTarget? { all.first { $0.name == name } }

@@ -51,7 +51,7 @@ final class AccessTamperCLITests: CLITestCase {
     func testGrantRemovedFromTheAccessDatabaseFailsVerify() throws {
         _ = try grantReader()
         XCTAssertEqual(try verifyJSON().status, 0)
-        try editRaw { txn, access, _ in
+        try editRaw { txn, access, _, _ in
             XCTAssertTrue(try txn.delete(access, key: Array("cp.jones".utf8)))
         }
         let r = try verifyJSON()
@@ -111,21 +111,21 @@ final class AccessTamperCLITests: CLITestCase {
     private func replaceInEntry(seq: Int, _ old: String, with new: String) throws {
         let (needle, replacement) = (Array(old.utf8), Array(new.utf8))
         precondition(needle.count == replacement.count)
-        try editRaw { txn, _, entries in
-            let key = (0..<8).map { UInt8(truncatingIfNeeded: UInt64(seq) >> (56 - 8 * $0)) }
-            var value = try XCTUnwrap(try txn.get(entries, key: key).map { Array($0) })
-            let at = try XCTUnwrap((0...(value.count - needle.count)).first {
-                Array(value[$0..<($0 + needle.count)]) == needle
-            }, "entry \(seq) does not contain \(old)")
-            value.replaceSubrange(at..<(at + needle.count), with: replacement)
-            try txn.put(entries, key: key, value: value)
+        try editRaw { txn, _, entries, grouped in
+            try txn.editStoredEntry(entries, seq: UInt64(seq), grouped: grouped) { value in
+                let at = try XCTUnwrap((0...(value.count - needle.count)).first {
+                    Array(value[$0..<($0 + needle.count)]) == needle
+                }, "entry \(seq) does not contain \(old)")
+                value.replaceSubrange(at..<(at + needle.count), with: replacement)
+            }
         }
     }
 
-    private func editRaw(_ body: (WriteTransaction, Database, Database) throws -> Void) throws {
+    private func editRaw(_ body: (WriteTransaction, Database, Database, Bool) throws -> Void) throws {
         let env = try Environment(path: ledgerDir.path, maxDatabases: 16, mapSize: 1 << 30)
         defer { env.close() }
         let access = try env.openDatabase("access"), entries = try env.openDatabase("entries")
-        try env.write { try body($0, access, entries) }
+        let meta = try env.openDatabase("meta")
+        try env.write { try body($0, access, entries, try $0.storesEntryGroups(meta)) }
     }
 }

@@ -150,8 +150,10 @@ class CLITestCase: XCTestCase {
 
     /// Creates the test's ledger and returns the printed verifier key.
     @discardableResult
-    func initLedger(file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let r = try ledger(["init", "--ledger", ledgerDir.path, "--origin", Self.origin, "--key-file", keyFile.path])
+    /// `ledger init`; `storageFormat` pins an older storage format (tests of rows of `entries`: format 2).
+    func initLedger(storageFormat: Int? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let r = try ledger(["init", "--ledger", ledgerDir.path, "--origin", Self.origin, "--key-file", keyFile.path]
+                           + (storageFormat.map { ["--storage-format", String($0)] } ?? []))
         XCTAssertEqual(r.status, 0, r.summary, file: file, line: line)
         return r.stdout.trimmingCharacters(in: .newlines)
     }

@@ -140,6 +140,10 @@ final class ReadTests: CLITestCase {
 
     /// LMDB meets a damaged page while `show` reads an entry: an integrity failure (exit 1), not a storage error (74).
     func testShowOnADamagedPageIsAnIntegrityFailure() throws {
+        // a leaf page of `entries` holding seq 150 as a key: one entry per row, so storage format 2
+        try FileManager.default.removeItem(at: ledgerDir)
+        try FileManager.default.removeItem(at: keyFile)
+        _ = try initLedger(storageFormat: 2)
         let records = (0..<200).map { Sample.record(sourceId: "damage-\($0)", subject: "Update \($0)") }
         let r = try ledgerWithKey(["import", try write("many.jsonl", records.joined(separator: "\n") + "\n")])
         XCTAssertEqual(r.status, 0, r.summary)

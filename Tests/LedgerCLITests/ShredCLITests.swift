@@ -124,14 +124,13 @@ final class ShredCLITests: CLITestCase {
     private func rewrite(seq: UInt64, replacing old: String, with new: String) throws {
         let env = try Environment(path: ledgerDir.path, maxDatabases: 16, mapSize: 1 << 32)
         defer { env.close() }
-        let entries = try env.openDatabase("entries")
-        let key = (0..<8).map { UInt8(truncatingIfNeeded: seq >> (56 - 8 * $0)) }
+        let entries = try env.openDatabase("entries"), meta = try env.openDatabase("meta")
         try env.write { txn in
-            var value = Array(try XCTUnwrap(try txn.get(entries, key: key)))
-            let needle = Array(old.utf8)
-            let at = try XCTUnwrap((0...(value.count - needle.count)).first { Array(value[$0..<$0 + needle.count]) == needle })
-            value.replaceSubrange(at..<at + needle.count, with: Array(new.utf8))
-            try txn.put(entries, key: key, value: value)
+            try txn.editStoredEntry(entries, seq: seq, grouped: try txn.storesEntryGroups(meta)) { value in
+                let needle = Array(old.utf8)
+                let at = try XCTUnwrap((0...(value.count - needle.count)).first { Array(value[$0..<$0 + needle.count]) == needle })
+                value.replaceSubrange(at..<at + needle.count, with: Array(new.utf8))
+            }
         }
     }
 

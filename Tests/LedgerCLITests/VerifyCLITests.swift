@@ -10,8 +10,9 @@ final class VerifyCLITests: CLITestCase {
 
     /// Creates the ledger, imports `count` records over two matters (all with sourceIds), signs a checkpoint.
     @discardableResult
-    func makeLedger(count: Int = 40, file: StaticString = #filePath, line: UInt = #line) throws -> String {
-        let key = try initLedger(file: file, line: line)
+    func makeLedger(count: Int = 40, storageFormat: Int? = nil, file: StaticString = #filePath,
+                    line: UInt = #line) throws -> String {
+        let key = try initLedger(storageFormat: storageFormat, file: file, line: line)
         try (key + "\n").write(to: pinnedKey, atomically: true, encoding: .utf8)
         try importRecords(0..<count, file: file, line: line)
         let checkpoint = try ledgerWithKey(["checkpoint"])
@@ -51,9 +52,17 @@ final class VerifyCLITests: CLITestCase {
         }
     }
 
+    /// Flips a bit of the value under `key`; in `entries`, of the stored entry whose seq `key` is (format 3: inside
+    /// its group).
     func flip(_ db: String, key: [UInt8], byte: (Int) -> Int, bit: Int = 0) throws {
         try editRaw { txn, open in
             let database = try open(db)
+            if db == "entries" {
+                let seq = try XCTUnwrap(key.withUnsafeBytes { UInt64(bigEndianBytes: $0) })
+                return try txn.editStoredEntry(database, seq: seq, grouped: try txn.storesEntryGroups(try open("meta"))) {
+                    $0[byte($0.count)] ^= UInt8(1 << bit)
+                }
+            }
             var value = try XCTUnwrap(try txn.get(database, key: key).map { Array($0) })
             value[byte(value.count)] ^= UInt8(1 << bit)
             try txn.put(database, key: key, value: value)
@@ -103,21 +112,34 @@ final class VerifyCLITests: CLITestCase {
     }
 
     func testDeletedEntryExitsOneNamingSeqAndClass() throws {
-        try makeLedger()
+        try makeLedger(storageFormat: 2)  // a row of `entries` deleted: one entry per row (format 3: EntryGroupTamperTests)
         try editRaw { txn, open in XCTAssertTrue(try txn.delete(try open("entries"), key: Self.be(20))) }
         let r = try verify()
         assertViolationExit(r, seq: 20, kind: "missing-entry")
         assertViolationExit(r, seq: 21, kind: "hash-chain")
     }
 
+    func testATrailingByteAfterAnEntryGroupExitsOneNamingTheClass() throws {
+        try makeLedger()  // storage format 3: the 40 entries are one group, under key 0
+        try editRaw { txn, open in
+            let entries = try open("entries"), grouped = try txn.storesEntryGroups(try open("meta"))
+            XCTAssertTrue(grouped)
+            let value = try XCTUnwrap(try txn.get(entries, key: Self.be(0)).map { Array($0) })
+            try txn.put(entries, key: Self.be(0), value: value + [0])
+        }
+        let r = try verify()
+        assertViolationExit(r, seq: 0, kind: "entry-group")
+        XCTAssertTrue(r.stdout.contains("1 trailing"), r.summary)
+    }
+
     func testSwappedEntriesExitOneNamingSeqAndClass() throws {
         try makeLedger()
         try editRaw { txn, open in
-            let entries = try open("entries")
-            let a = try XCTUnwrap(try txn.get(entries, key: Self.be(5)).map { Array($0) })
-            let b = try XCTUnwrap(try txn.get(entries, key: Self.be(6)).map { Array($0) })
-            try txn.put(entries, key: Self.be(5), value: b)
-            try txn.put(entries, key: Self.be(6), value: a)
+            let entries = try open("entries"), grouped = try txn.storesEntryGroups(try open("meta"))
+            var a = [UInt8](), b = [UInt8]()
+            try txn.editStoredEntry(entries, seq: 6, grouped: grouped) { b = $0 }
+            try txn.editStoredEntry(entries, seq: 5, grouped: grouped) { a = $0; $0 = b }
+            try txn.editStoredEntry(entries, seq: 6, grouped: grouped) { $0 = a }
         }
         let r = try verify()
         assertViolationExit(r, seq: 5, kind: "leaf-seq")
@@ -396,7 +418,7 @@ final class VerifyCLITests: CLITestCase {
     }
 
     func testGarbageInEntryPagesIsAStorageErrorNotACrash() throws {
-        try makeLedger(count: 300)
+        try makeLedger(count: 300, storageFormat: 2)  // leaf pages of entries (format 3's groups are overflow pages)
         let data = ledgerDir.appendingPathComponent("data.mdb")
         var bytes = [UInt8](try Data(contentsOf: data))
         var damaged = 0

@@ -264,11 +264,11 @@ final class AccessEngineTests: XCTestCase {
         XCTAssertTrue(try t.ledger.verify().isIntact)
         t.ledger.close()
         try RawLedger.edit(t.directory) { raw, txn in  // "reader" → "seader" in the grant's body
-            var value = try txn.value(raw.entries, UInt64(1).bigEndianBytes)
+            var value = try txn.entry(raw, UInt64(1))
             let needle = Array("\"reader\"".utf8)
             let at = try XCTUnwrap((0...(value.count - needle.count)).first { Array(value[$0..<($0 + needle.count)]) == needle })
             value[at + 1] = UInt8(ascii: "s")
-            try txn.put(raw.entries, key: UInt64(1).bigEndianBytes, value: value)
+            try txn.setEntry(raw, UInt64(1), value)
         }
         let reopened = try Ledger.open(at: t.directory)
         defer { reopened.close() }

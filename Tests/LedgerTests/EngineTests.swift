@@ -435,11 +435,28 @@ final class LargeRecordTests: XCTestCase {
 
 final class TamperOnReadTests: XCTestCase {
     func storedValue(_ ledger: Ledger, _ seq: UInt64) throws -> [UInt8] {
-        try ledger.store.environment.read { Array(try $0.get(ledger.store.entries, key: seq.bigEndianBytes)!) }
+        try ledger.store.environment.read { Array(try XCTUnwrap(try $0.storedEntryValue(ledger.store, seq))) }
     }
 
+    /// Replaces the stored entry `seq` (format 3: inside its group, whose header then states the new length).
     func overwrite(_ ledger: Ledger, _ seq: UInt64, _ value: [UInt8]) throws {
-        try ledger.store.environment.write { try $0.put(ledger.store.entries, key: seq.bigEndianBytes, value: value) }
+        let store = ledger.store
+        try store.environment.write { txn in
+            guard store.entryLayout == .grouped else {
+                return try txn.put(store.entries, key: seq.bigEndianBytes, value: value)
+            }
+            let cursor = try txn.cursor(store.entries)
+            var row = try cursor.seek(atLeast: seq.bigEndianBytes)
+            if row.map({ UInt64(bigEndianBytes: $0.key)! != seq }) ?? true {
+                row = row == nil ? try cursor.last() : try cursor.previous()
+            }
+            let found = try XCTUnwrap(row)
+            let key = Array(found.key), first = try XCTUnwrap(UInt64(bigEndianBytes: found.key))
+            var entries = try EntryGroup.split(found.value).map { Array($0) }
+            cursor.close()
+            entries[Int(seq - first)] = value
+            try txn.put(store.entries, key: key, value: EntryGroup.encode(entries))
+        }
     }
 
     func assertCorrupt(_ ledger: Ledger, _ seq: UInt64, file: StaticString = #filePath, line: UInt = #line) {

@@ -410,8 +410,8 @@ final class ReportTests: XCTestCase {
         let reopened = try t.reopen()
         reopened.close()
         try RawLedger.edit(dir) { raw, txn in
-            let stored = try txn.value(raw.entries, UInt64(13).bigEndianBytes)
-            try txn.flip(raw.entries, key: UInt64(13).bigEndianBytes, byte: stored.count - 20, bit: 3)
+            let stored = try txn.entry(raw, UInt64(13))
+            try txn.flipEntry(raw, UInt64(13), byte: stored.count - 20, bit: 3)
         }
         let damaged = try Ledger.open(at: dir)
         defer { damaged.close() }

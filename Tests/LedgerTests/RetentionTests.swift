@@ -219,11 +219,11 @@ final class RetentionEngineTests: XCTestCase {
         XCTAssertEqual(try kinds(t), [])
         // One byte of the destroy entry's body ("entries":3 → 4): the chain, tree and checkpoint all break.
         try RawLedger.edit(t.directory) { raw, txn in
-            var value = try txn.value(raw.entries, destroySeq.bigEndianBytes)
+            var value = try txn.entry(raw, destroySeq)
             let needle = Array("\"entries\":3".utf8)
             let at = try XCTUnwrap((0...(value.count - needle.count)).first { Array(value[$0..<($0 + needle.count)]) == needle })
             value[at + needle.count - 1] = UInt8(ascii: "4")
-            try txn.put(raw.entries, key: destroySeq.bigEndianBytes, value: value)
+            try txn.setEntry(raw, destroySeq, value)
         }
         let found = try kinds(t)
         XCTAssertTrue(found.isSuperset(of: [.treeHash, .checkpointRoot, .destroyedMatter]), "\(found)")

@@ -26,9 +26,10 @@ final class StagedSourcesTests: XCTestCase {
         try ledger.verify(VerifyOptions(pinnedVerifierKey: ledger.storedVerifierKey, deep: deep))
     }
 
-    func testNewLedgersAreFormat2AndAnImportLeavesNoStagedRows() throws {
+    func testNewLedgersStageSourcesAndAnImportLeavesNoStagedRows() throws {
         let t = try TestLedger()
-        XCTAssertEqual(t.ledger.storageFormat, 2)
+        XCTAssertEqual(t.ledger.storageFormat, 3)  // format 3 keeps format 2's staged source rows
+        XCTAssertTrue(t.ledger.stagesSources)
         let summary = try t.ledger.importRecords(from: try t.temp.write("a.jsonl", lines(40)),
                                                  options: ImportOptions(batchSize: 7))
         XCTAssertEqual(summary.imported, 40)

@@ -160,7 +160,7 @@ extension VerifyTamperTests {
 
     private func reseal(_ raw: RawLedger, _ txn: WriteTransaction, seq: UInt64, key: SecretBytes, ledgerID: [UInt8],
                         field: String, value: [UInt8]) throws {
-        let stored = try txn.value(raw.entries, seq.bigEndianBytes)
+        let stored = try txn.entry(raw, seq)
         let length = Int(stored[0]) << 8 | Int(stored[1])
         var leaf = try Leaf.decode(Array(stored[2..<(2 + length)]))
         let ad = EntryAssociatedData.bytes(version: leaf.version, ledgerID: ledgerID, seq: seq, keyID: leaf.keyID)
@@ -172,8 +172,7 @@ extension VerifyTamperTests {
         payload = EntryPayload(seed: payload.seed, values: values)
         let ciphertext = XChaCha20Poly1305.seal(payload.encoded(), associatedData: ad, nonce: leaf.nonce, key: key)
         leaf.ciphertextHash = Hash.sha256(ciphertext)
-        try txn.put(raw.entries, key: seq.bigEndianBytes,
-                    value: StoredEntry.encode(leaf: leaf.encoded(), ciphertext: ciphertext))
+        try txn.setEntry(raw, seq, StoredEntry.encode(leaf: leaf.encoded(), ciphertext: ciphertext))
     }
 }
 

@@ -51,7 +51,7 @@ extension VerifyTamperTests {
         let f = try makeLedger(checkpointsAt: [40])
         var firstRecordedAt: Int64 = 0
         try f.edit { raw, txn in
-            let stored = try txn.value(raw.entries, UInt64(0).bigEndianBytes)
+            let stored = try txn.entry(raw, UInt64(0))
             let leaf = try stored.withUnsafeBytes { try StoredEntry.split($0).leaf }
             firstRecordedAt = try Leaf.decode(leaf).recordedAt
         }

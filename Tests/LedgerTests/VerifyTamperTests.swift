@@ -29,6 +29,8 @@ struct LeafOffsets {
 struct RawLedger {
     let env: Environment
     let meta, entries, tree, checkpoints, keys, matterKeys, matters, sources: Database
+    /// Storage format 3: `entries` holds groups of stored entries (edit them with `entry`, `setEntry`, `flipEntry`).
+    var grouped = false
 
     /// Opens `dir`, runs `body` in one write transaction, and closes the environment again.
     static func edit(_ dir: String, _ body: (RawLedger, WriteTransaction) throws -> Void) throws {
@@ -40,11 +42,14 @@ struct RawLedger {
     static func open(_ dir: String) throws -> RawLedger {
         let env = try Environment(path: dir, maxDatabases: 16, mapSize: 1 << 30)
         do {
-            return RawLedger(env: env, meta: try env.openDatabase("meta"), entries: try env.openDatabase("entries"),
-                             tree: try env.openDatabase("tree"), checkpoints: try env.openDatabase("checkpoints"),
-                             keys: try env.openDatabase("keys"), matterKeys: try env.openDatabase("matterKeys"),
-                             matters: try env.openDatabase("matters", flags: [.dupSort, .dupFixed]),
-                             sources: try env.openDatabase("sources"))
+            var raw = RawLedger(env: env, meta: try env.openDatabase("meta"), entries: try env.openDatabase("entries"),
+                                tree: try env.openDatabase("tree"), checkpoints: try env.openDatabase("checkpoints"),
+                                keys: try env.openDatabase("keys"), matterKeys: try env.openDatabase("matterKeys"),
+                                matters: try env.openDatabase("matters", flags: [.dupSort, .dupFixed]),
+                                sources: try env.openDatabase("sources"))
+            let format = try env.read { try $0.get(raw.meta, key: Array("format".utf8)).flatMap { UInt32(bigEndianBytes: $0) } }
+            raw.grouped = (format ?? 1) >= Store.groupedEntriesFormat
+            return raw
         } catch {
             env.close()
             throw error
@@ -66,11 +71,49 @@ extension WriteTransaction {
         try put(db, key: key, value: bytes)
     }
 
-    /// The leaf bytes of the stored entry under `seq`.
+    /// The leaf bytes of the stored entry `seq`.
     func leaf(_ raw: RawLedger, _ seq: UInt64) throws -> [UInt8] {
-        let stored = try value(raw.entries, seq.bigEndianBytes)
+        let stored = try entry(raw, seq)
         let length = Int(stored[0]) << 8 | Int(stored[1])
         return Array(stored[2..<(2 + length)])
+    }
+
+    /// The row of `entries` that holds entry `seq` (format 3: its group), and the stored entries in it.
+    func entryRow(_ raw: RawLedger, _ seq: UInt64, file: StaticString = #filePath,
+                  line: UInt = #line) throws -> (key: [UInt8], first: UInt64, entries: [[UInt8]]) {
+        guard raw.grouped else { return (seq.bigEndianBytes, seq, [try value(raw.entries, seq.bigEndianBytes)]) }
+        let cursor = try self.cursor(raw.entries)
+        defer { cursor.close() }
+        var row = try cursor.seek(atLeast: seq.bigEndianBytes)
+        if row.map({ UInt64(bigEndianBytes: $0.key)! != seq }) ?? true { row = row == nil ? try cursor.last() : try cursor.previous() }
+        let found = try XCTUnwrap(row, "no group holds entry \(seq)", file: file, line: line)
+        let first = try XCTUnwrap(UInt64(bigEndianBytes: found.key), file: file, line: line)
+        let entries = try EntryGroup.split(found.value).map { Array($0) }
+        XCTAssertLessThan(seq - first, UInt64(entries.count), "no group holds entry \(seq)", file: file, line: line)
+        return (Array(found.key), first, entries)
+    }
+
+    /// The stored entry `seq` ("Stored entry v1"), in any storage format.
+    func entry(_ raw: RawLedger, _ seq: UInt64, file: StaticString = #filePath, line: UInt = #line) throws -> [UInt8] {
+        let row = try entryRow(raw, seq, file: file, line: line)
+        return row.entries[Int(seq - row.first)]
+    }
+
+    /// Replaces the stored entry `seq` by `bytes` (format 3: inside its group, whose header then states the new length).
+    func setEntry(_ raw: RawLedger, _ seq: UInt64, _ bytes: [UInt8], file: StaticString = #filePath,
+                  line: UInt = #line) throws {
+        var row = try entryRow(raw, seq, file: file, line: line)
+        row.entries[Int(seq - row.first)] = bytes
+        try put(raw.entries, key: row.key, value: raw.grouped ? EntryGroup.encode(row.entries) : bytes)
+    }
+
+    /// Flips one bit of the stored entry `seq`, in any storage format.
+    func flipEntry(_ raw: RawLedger, _ seq: UInt64, byte: Int, bit: Int = 0,
+                   file: StaticString = #filePath, line: UInt = #line) throws {
+        var bytes = try entry(raw, seq, file: file, line: line)
+        XCTAssertLessThan(byte, bytes.count, "flip offset beyond the entry", file: file, line: line)
+        bytes[byte] ^= UInt8(1 << bit)
+        try setEntry(raw, seq, bytes, file: file, line: line)
     }
 }
 
@@ -88,10 +131,12 @@ final class VerifyTamperTests: XCTestCase {
         let verifierKey: String
         var count: UInt64 = 0
 
-        init() throws {
+        /// A new ledger in `storageFormat` (tests of rows of `entries` pin format 2, one entry per row).
+        init(storageFormat: UInt32 = Store.storageFormatVersion) throws {
             temp = try TempDir("verifytamper")
             let ledger = try Ledger.create(at: temp.file("ledger"), origin: VerifyTamperTests.origin,
-                                           masterKey: .keyFile(path: temp.file("master.key"), allowInsideLedger: false))
+                                           masterKey: .keyFile(path: temp.file("master.key"), allowInsideLedger: false),
+                                           storageFormat: storageFormat)
             verifierKey = ledger.storedVerifierKey
             ledger.close()
         }
@@ -143,9 +188,9 @@ final class VerifyTamperTests: XCTestCase {
 
     /// 40 entries over three matters, checkpoints signed at the given sizes; the clean ledger verifies intact
     /// (keyless and deep).
-    func makeLedger(checkpointsAt: Set<UInt64> = [20, 40],
+    func makeLedger(checkpointsAt: Set<UInt64> = [20, 40], storageFormat: UInt32 = Store.storageFormatVersion,
                     file: StaticString = #filePath, line: UInt = #line) throws -> Fixture {
-        let f = try Fixture()
+        let f = try Fixture(storageFormat: storageFormat)
         try f.append(0..<40, checkpointsAt: checkpointsAt)
         assertIntact(try f.verify(VerifyOptions(pinnedVerifierKey: f.verifierKey)), "clean ledger, keyless",
                      file: file, line: line)
@@ -188,8 +233,8 @@ final class VerifyTamperTests: XCTestCase {
     func testFlippedCiphertextBitIsACiphertextDigestViolation() throws {
         let f = try makeLedger()
         try f.edit { raw, txn in
-            let stored = try txn.value(raw.entries, UInt64(13).bigEndianBytes)
-            try txn.flip(raw.entries, key: UInt64(13).bigEndianBytes, byte: stored.count - 20, bit: 3)
+            let stored = try txn.entry(raw, UInt64(13))
+            try txn.flipEntry(raw, UInt64(13), byte: stored.count - 20, bit: 3)
         }
         let report = try f.verify()
         assertViolation(report, .ciphertextDigest, seq: 13)
@@ -203,7 +248,7 @@ final class VerifyTamperTests: XCTestCase {
     func testFlippedRecordedAtBitBreaksTreeAndChain() throws {
         let f = try makeLedger()
         try f.edit { raw, txn in
-            try txn.flip(raw.entries, key: UInt64(17).bigEndianBytes, byte: 2 + LeafOffsets.recordedAt + 7, bit: 4)
+            try txn.flipEntry(raw, UInt64(17), byte: 2 + LeafOffsets.recordedAt + 7, bit: 4)
         }
         let report = try f.verify()
         assertViolation(report, .treeHash, seq: 17)
@@ -218,7 +263,7 @@ final class VerifyTamperTests: XCTestCase {
         // recordedAt (µs since 1970, 2026 ≈ 0x0006_4…): clearing bit 2 of its second byte moves it ~35 years back
         try f.edit { raw, txn in
             XCTAssertEqual(try txn.leaf(raw, 25)[LeafOffsets.recordedAt + 1] & 0x04, 0x04)
-            try txn.flip(raw.entries, key: UInt64(25).bigEndianBytes, byte: 2 + LeafOffsets.recordedAt + 1, bit: 2)
+            try txn.flipEntry(raw, UInt64(25), byte: 2 + LeafOffsets.recordedAt + 1, bit: 2)
         }
         let report = try f.verify()
         assertViolation(report, .recordedAt, seq: 25)
@@ -232,7 +277,7 @@ final class VerifyTamperTests: XCTestCase {
             // the last field name is "summary"; 'y' → 'x' keeps a valid name, still after "sourceSystem"
             let leaf = try txn.leaf(raw, 10)
             XCTAssertEqual(Array(leaf.suffix(7)), Array("summary".utf8))
-            try txn.flip(raw.entries, key: UInt64(10).bigEndianBytes, byte: 2 + leaf.count - 1, bit: 0)
+            try txn.flipEntry(raw, UInt64(10), byte: 2 + leaf.count - 1, bit: 0)
         }
         let report = try f.verify()
         assertViolation(report, .treeHash, seq: 10)
@@ -248,7 +293,7 @@ final class VerifyTamperTests: XCTestCase {
             let leaf = try txn.leaf(raw, 10)
             let at = LeafOffsets(leaf: leaf).firstName + 1
             XCTAssertEqual(leaf[at], UInt8(ascii: "a"))  // "author"
-            try txn.flip(raw.entries, key: UInt64(10).bigEndianBytes, byte: 2 + at, bit: 6)  // 'a' → '!'
+            try txn.flipEntry(raw, UInt64(10), byte: 2 + at, bit: 6)  // 'a' → '!'
         }
         let report = try f.verify()
         assertViolation(report, .leafMalformed, seq: 10)
@@ -267,7 +312,7 @@ final class VerifyTamperTests: XCTestCase {
         let f = try makeLedger()
         try f.edit { raw, txn in
             let leaf = try txn.leaf(raw, 22)
-            try txn.flip(raw.entries, key: UInt64(22).bigEndianBytes,
+            try txn.flipEntry(raw, UInt64(22),
                          byte: 2 + LeafOffsets(leaf: leaf).fieldsDigest + 5, bit: 1)
         }
         let report = try f.verify()
@@ -281,7 +326,7 @@ final class VerifyTamperTests: XCTestCase {
     func testFlippedMatterTagBitIsATreeAndMatterIndexViolation() throws {
         let f = try makeLedger()
         try f.edit { raw, txn in
-            try txn.flip(raw.entries, key: UInt64(8).bigEndianBytes, byte: 2 + LeafOffsets.matterTag + 31, bit: 7)
+            try txn.flipEntry(raw, UInt64(8), byte: 2 + LeafOffsets.matterTag + 31, bit: 7)
         }
         let report = try f.verify()
         assertViolation(report, .treeHash, seq: 8)
@@ -296,7 +341,7 @@ final class VerifyTamperTests: XCTestCase {
         let f = try makeLedger()
         try f.edit { raw, txn in
             let leaf = try txn.leaf(raw, 5)
-            try txn.flip(raw.entries, key: UInt64(5).bigEndianBytes,
+            try txn.flipEntry(raw, UInt64(5),
                          byte: 2 + LeafOffsets(leaf: leaf).keyID + 3, bit: 2)
         }
         let report = try f.verify()
@@ -311,9 +356,9 @@ final class VerifyTamperTests: XCTestCase {
     func testFlippedLeafSeqAndLedgerIDBits() throws {
         let f = try makeLedger()
         try f.edit { raw, txn in
-            try txn.flip(raw.entries, key: UInt64(30).bigEndianBytes,
+            try txn.flipEntry(raw, UInt64(30),
                          byte: 2 + LeafOffsets.seq + 7, bit: 1)  // 30 → 28
-            try txn.flip(raw.entries, key: UInt64(33).bigEndianBytes, byte: 2 + LeafOffsets.ledgerID + 4, bit: 0)
+            try txn.flipEntry(raw, UInt64(33), byte: 2 + LeafOffsets.ledgerID + 4, bit: 0)
         }
         let report = try f.verify()
         assertViolation(report, .leafSequence, seq: 30)
@@ -325,8 +370,8 @@ final class VerifyTamperTests: XCTestCase {
     func testTruncatedStoredEntryIsLeafMalformed() throws {
         let f = try makeLedger()
         try f.edit { raw, txn in
-            let stored = try txn.value(raw.entries, UInt64(3).bigEndianBytes)
-            try txn.put(raw.entries, key: UInt64(3).bigEndianBytes, value: Array(stored.prefix(100)))
+            let stored = try txn.entry(raw, UInt64(3))
+            try txn.setEntry(raw, UInt64(3), Array(stored.prefix(100)))
         }
         let report = try f.verify()
         assertViolation(report, .leafMalformed, seq: 3)
@@ -506,9 +551,10 @@ final class VerifyTamperTests: XCTestCase {
     }
 
     // MARK: - Missing, extra and reordered entries
+    // (rows of `entries` deleted or added: storage format 2, one entry per row; EntryGroupTamperTests does format 3's)
 
     func testEntryDeletedInTheMiddleIsAMissingEntry() throws {
-        let f = try makeLedger()
+        let f = try makeLedger(storageFormat: 2)
         try f.edit { raw, txn in XCTAssertTrue(try txn.delete(raw.entries, key: UInt64(20).bigEndianBytes)) }
         let report = try f.verify()
         assertViolation(report, .missingEntry, seq: 20)
@@ -548,7 +594,7 @@ final class VerifyTamperTests: XCTestCase {
     }
 
     func testLastEntriesDeletedWithTheirTreeHashes() throws {
-        let f = try makeLedger(checkpointsAt: [20])
+        let f = try makeLedger(checkpointsAt: [20], storageFormat: 2)
         try removeTail(f, from: 35, treeHashes: true)
         let report = try f.verify()
         XCTAssertEqual(report.entries, 35)
@@ -559,7 +605,7 @@ final class VerifyTamperTests: XCTestCase {
     }
 
     func testLastEntriesDeletedWithoutTheirTreeHashes() throws {
-        let f = try makeLedger(checkpointsAt: [20])
+        let f = try makeLedger(checkpointsAt: [20], storageFormat: 2)
         try removeTail(f, from: 35, treeHashes: false)
         let report = try f.verify()
         XCTAssertEqual(report.entries, 35)
@@ -570,7 +616,7 @@ final class VerifyTamperTests: XCTestCase {
     func testCleanTruncationIsOnlyCaughtByACheckpoint() throws {
         // entries, tree hashes and index rows all removed consistently, no checkpoint covering them:
         // nothing inside the ledger can tell. This is what stored and trusted checkpoints are for.
-        let f = try makeLedger(checkpointsAt: [20, 40])
+        let f = try makeLedger(checkpointsAt: [20, 40], storageFormat: 2)
         let trusted = try XCTUnwrap(f.notes[40])
         try removeTail(f, from: 35, treeHashes: true, indexRows: true, checkpoints: true)
         let report = try f.verify()
@@ -581,7 +627,7 @@ final class VerifyTamperTests: XCTestCase {
     }
 
     func testLastEntriesDeletedUnderAStoredCheckpointIsCheckpointBeyondLog() throws {
-        let f = try makeLedger(checkpointsAt: [20, 40])
+        let f = try makeLedger(checkpointsAt: [20, 40], storageFormat: 2)
         try removeTail(f, from: 35, treeHashes: true, indexRows: true)
         let report = try f.verify()
         assertViolation(report, .checkpointBeyondLog, seq: nil)
@@ -589,7 +635,7 @@ final class VerifyTamperTests: XCTestCase {
     }
 
     func testLastEntriesDeletedUnderATrustedCheckpointIsATrustedCheckpointViolation() throws {
-        let f = try makeLedger(checkpointsAt: [20, 40])
+        let f = try makeLedger(checkpointsAt: [20, 40], storageFormat: 2)
         let trusted = try XCTUnwrap(f.notes[40])
         try removeTail(f, from: 35, treeHashes: true, indexRows: true, checkpoints: true)
         let report = try f.verify(VerifyOptions(trustedCheckpoint: trusted))
@@ -601,10 +647,10 @@ final class VerifyTamperTests: XCTestCase {
     func testSwappedEntriesAreLeafSeqAndHashChainViolations() throws {
         let f = try makeLedger()
         try f.edit { raw, txn in
-            let a = try txn.value(raw.entries, UInt64(10).bigEndianBytes)
-            let b = try txn.value(raw.entries, UInt64(11).bigEndianBytes)
-            try txn.put(raw.entries, key: UInt64(10).bigEndianBytes, value: b)
-            try txn.put(raw.entries, key: UInt64(11).bigEndianBytes, value: a)
+            let a = try txn.entry(raw, UInt64(10))
+            let b = try txn.entry(raw, UInt64(11))
+            try txn.setEntry(raw, UInt64(10), b)
+            try txn.setEntry(raw, UInt64(11), a)
         }
         let report = try f.verify()
         assertViolation(report, .leafSequence, seq: 10)
@@ -616,10 +662,9 @@ final class VerifyTamperTests: XCTestCase {
     }
 
     func testEntryInsertedAfterTheEnd() throws {
-        let f = try makeLedger()
+        let f = try makeLedger(storageFormat: 2)
         try f.edit { raw, txn in
-            try txn.put(raw.entries, key: UInt64(40).bigEndianBytes,
-                        value: try txn.value(raw.entries, UInt64(3).bigEndianBytes))
+            try txn.put(raw.entries, key: UInt64(40).bigEndianBytes, value: try txn.entry(raw, UInt64(3)))
         }
         let report = try f.verify()
         assertViolation(report, .leafSequence, seq: 40)
@@ -628,10 +673,9 @@ final class VerifyTamperTests: XCTestCase {
     }
 
     func testEntryInsertedFarBeyondTheEnd() throws {
-        let f = try makeLedger()
+        let f = try makeLedger(storageFormat: 2)
         try f.edit { raw, txn in
-            try txn.put(raw.entries, key: UInt64(1000).bigEndianBytes,
-                        value: try txn.value(raw.entries, UInt64(3).bigEndianBytes))
+            try txn.put(raw.entries, key: UInt64(1000).bigEndianBytes, value: try txn.entry(raw, UInt64(3)))
         }
         let report = try f.verify()
         assertViolation(report, .missingEntry, seq: 40)
@@ -640,9 +684,9 @@ final class VerifyTamperTests: XCTestCase {
     }
 
     func testEntryUnderAMalformedKeyIsUnexpected() throws {
-        let f = try makeLedger()
+        let f = try makeLedger(storageFormat: 2)
         try f.edit { raw, txn in
-            try txn.put(raw.entries, key: [0, 0, 0, 3], value: try txn.value(raw.entries, UInt64(3).bigEndianBytes))
+            try txn.put(raw.entries, key: [0, 0, 0, 3], value: try txn.entry(raw, UInt64(3)))
         }
         let report = try f.verify()
         assertViolation(report, .unexpectedEntry, seq: nil)
@@ -652,11 +696,10 @@ final class VerifyTamperTests: XCTestCase {
     func testCiphertextMovedToAnotherEntry() throws {
         let f = try makeLedger()
         try f.edit { raw, txn in
-            let a = try txn.value(raw.entries, UInt64(6).bigEndianBytes)
-            let b = try txn.value(raw.entries, UInt64(9).bigEndianBytes)  // same matter as 6: same key
+            let a = try txn.entry(raw, UInt64(6))
+            let b = try txn.entry(raw, UInt64(9))  // same matter as 6: same key
             let aLeaf = Int(a[0]) << 8 | Int(a[1]), bLeaf = Int(b[0]) << 8 | Int(b[1])
-            try txn.put(raw.entries, key: UInt64(9).bigEndianBytes,
-                        value: Array(b[0..<(2 + bLeaf)]) + Array(a[(2 + aLeaf)...]))
+            try txn.setEntry(raw, UInt64(9), Array(b[0..<(2 + bLeaf)]) + Array(a[(2 + aLeaf)...]))
         }
         let report = try f.verify()
         assertViolation(report, .ciphertextDigest, seq: 9)
@@ -688,7 +731,7 @@ final class VerifyTamperTests: XCTestCase {
     }
 
     func testHistoryRewrittenAndResignedWithTheRealKey() throws {
-        let f = try makeLedger(checkpointsAt: [20, 40])
+        let f = try makeLedger(checkpointsAt: [20, 40], storageFormat: 2)
         let trusted = try XCTUnwrap(f.notes[40])
         // the attacker holds the master key: remove 30…39 with their tree hashes, index rows and checkpoints …
         try removeTail(f, from: 30, treeHashes: true, indexRows: true, checkpoints: true)
@@ -780,7 +823,7 @@ final class VerifyTamperTests: XCTestCase {
     func testNewestValidCheckpointIsClearedOnFailure() throws {
         let f = try makeLedger()
         XCTAssertEqual(try f.verify().newestValidCheckpoint, f.notes[40])
-        try f.edit { raw, txn in try txn.flip(raw.entries, key: UInt64(1).bigEndianBytes, byte: 300) }
+        try f.edit { raw, txn in try txn.flipEntry(raw, UInt64(1), byte: 300) }
         XCTAssertNil(try f.verify().newestValidCheckpoint)
     }
 
@@ -809,7 +852,7 @@ final class VerifyTamperTests: XCTestCase {
     /// Garbage over the leaf pages of `entries`, below its root (the check at open only looks at roots): LMDB trusts
     /// its file and follows garbage node offsets through the map; verify must turn that into an error, not a crash.
     func testGarbageBelowTheRootsThrowsALedgerError() throws {
-        let f = try Fixture()
+        let f = try Fixture(storageFormat: 2)  // leaf pages of entries (format 3's groups are in overflow pages)
         try f.append(0..<400, checkpointsAt: [400])
         let data = f.temp.file("ledger/data.mdb")
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: data)))

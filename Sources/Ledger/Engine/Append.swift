@@ -203,11 +203,12 @@ extension Ledger {
     func link(_ sealed: [SealedRecord], into state: inout AppendState, recordedAt now: Int64,
               txn: WriteTransaction, staged: Database? = nil) throws {
         let recordedAt = max(now, state.lastRecordedAt)  // the ledger's clock never runs backwards
+        let entries = try EntryAppender(store, txn)
         for record in sealed {
             precondition(record.seq == state.size, "append plan out of order")
             let seqKey = record.seq.bigEndianBytes
-            // Copy the sealed value straight into LMDB's page, fill in the chain fields there, hash the leaf.
-            let value = try txn.reserve(store.entries, key: seqKey, count: record.storedValue.count, flags: [.append])
+            // Copy the sealed value straight into its stored place, fill in the chain fields there, hash the leaf.
+            let value = try entries.reserve(seq: record.seq, count: record.storedValue.count)
             record.storedValue.withUnsafeBytes { value.copyMemory(from: $0) }
             let leaf = UnsafeMutableRawBufferPointer(
                 rebasing: value[StoredEntry.leafOffset..<(StoredEntry.leafOffset + record.leafLength)])
@@ -239,5 +240,6 @@ extension Ledger {
             state.lastRecordedAt = recordedAt
             state.size += 1
         }
+        try entries.finish()
     }
 }

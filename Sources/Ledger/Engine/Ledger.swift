@@ -30,7 +30,8 @@ public final class Ledger: Sendable {
     /// The verifier key stored in this ledger (signed-note text form). Trust a pinned copy over this one.
     public let storedVerifierKey: String
     public let keyMode: String
-    /// `meta/format`: 1, or 2 (imports stage their source rows in append order: docs/FORMAT.md, "Storage").
+    /// `meta/format`: 1, 2 (imports stage their source rows in append order) or 3 (entries stored in groups):
+    /// docs/FORMAT.md, "Storage".
     public let storageFormat: UInt32
     /// Format 2: bulk imports write source rows to `sourcesStaged` and move them into `sources` in tag order.
     var stagesSources: Bool { storageFormat >= 2 }
@@ -55,6 +56,7 @@ public final class Ledger: Sendable {
         }
         guard Store.readableFormats.contains(format) else { throw LedgerError.unsupportedFormat(version: format) }
         self.storageFormat = format
+        store.entryLayout = EntryLayout(storageFormat: format)
         guard let id = meta.id, id.count == Leaf.ledgerIDByteCount, let origin = meta.origin, let vk = meta.vk,
               let mode = meta.mode else {
             throw LedgerError.notALedger(path: directory, reason: "its metadata is incomplete")
@@ -80,6 +82,19 @@ public final class Ledger: Sendable {
 
     /// Creates a new ledger in an empty (or new) directory, with a fresh ledger id, master key and signing key.
     public static func create(at directory: String, origin: String, masterKey: NewMasterKey) throws -> Ledger {
+        try create(at: directory, origin: origin, masterKey: masterKey, storageFormat: Store.storageFormatVersion)
+    }
+
+    /// `create` in an older storage format (2 or later): a ledger an older build can read, and tests of that
+    /// format's bytes (`ledger init --storage-format`, hidden).
+    package static let creatableFormats: ClosedRange<UInt32> = 2...Store.storageFormatVersion
+
+    package static func create(at directory: String, origin: String, masterKey: NewMasterKey,
+                       storageFormat: UInt32) throws -> Ledger {
+        guard creatableFormats.contains(storageFormat) else {
+            throw LedgerError.invalidArgument("storage format \(storageFormat) cannot be created: "
+                                              + "\(creatableFormats.lowerBound) to \(creatableFormats.upperBound)")
+        }
         try validateOrigin(origin)
         let createdDirectory = try prepareEmptyDirectory(directory)
         var createdKeyFile: String?
@@ -95,7 +110,8 @@ public final class Ledger: Sendable {
             case .passphrase(let passphrase, let parameters):
                 master = try parameters.deriveMasterKey(passphrase)
             }
-            try writeInitialMetadata(directory: directory, origin: origin, master: master, masterKey: masterKey)
+            try writeInitialMetadata(directory: directory, origin: origin, master: master, masterKey: masterKey,
+                                     storageFormat: storageFormat)
             let ledger = try open(at: directory)
             try AtomicFile.write(ledger.storedVerifierKey + "\n",
                                  to: (directory as NSString).appendingPathComponent(verifierKeyFileName),
@@ -112,8 +128,8 @@ public final class Ledger: Sendable {
         }
     }
 
-    private static func writeInitialMetadata(directory: String, origin: String,
-                                             master: SecretBytes, masterKey: NewMasterKey) throws {
+    private static func writeInitialMetadata(directory: String, origin: String, master: SecretBytes,
+                                             masterKey: NewMasterKey, storageFormat: UInt32) throws {
         let ring = KeyRing(master: master)
         let ledgerID = SecureRandom.bytes(Leaf.ledgerIDByteCount)
         let seed = SecretBytes(randomCount: 32)
@@ -126,7 +142,7 @@ public final class Ledger: Sendable {
                 func put(_ key: MetaKey, _ value: [UInt8]) throws {
                     try txn.put(store.meta, key: key.key, value: value, flags: [.noOverwrite])
                 }
-                try put(.format, Store.storageFormatVersion.bigEndianBytes)
+                try put(.format, storageFormat.bigEndianBytes)
                 try put(.ledgerID, ledgerID)
                 try put(.origin, Array(origin.utf8))
                 try put(.createdAt, UInt64(bitPattern: Clock.nowMicros()).bigEndianBytes)

@@ -66,7 +66,8 @@ extension Ledger {
     /// The staged rows as (tag, seq), in seq order; a malformed row is damage.
     func stagedRows(_ txn: ReadTransaction, _ staged: Database) throws -> [(tag: SortKey, seq: UInt64)] {
         var rows = [(tag: SortKey, seq: UInt64)]()
-        rows.reserveCapacity(try txn.count(staged))
+        // The stored count is the file's word (damaged, it can claim billions): reserve no more than a move holds.
+        rows.reserveCapacity(min(try txn.count(staged), 1 << 20))
         let cursor = try txn.cursor(staged)
         defer { cursor.close() }
         var pair = try cursor.first()

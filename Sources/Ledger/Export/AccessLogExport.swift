@@ -46,18 +46,11 @@ extension Ledger {
 
     /// The event leaves of seqs below `size`, copied out (a scan of the entries' first bytes; events are few).
     private func eventLeaves(below size: UInt64, txn: ReadTransaction) throws -> [(UInt64, [UInt8])] {
-        let cursor = try txn.cursor(store.entries)
-        defer { cursor.close() }
         var out = [(UInt64, [UInt8])]()
-        var row = try cursor.first()
-        while let current = row {
-            row = try cursor.next()
-            guard let seq = UInt64(bigEndianBytes: current.key) else {
-                throw LedgerError.corrupt("an entries key is not 8 bytes")
-            }
-            guard seq < size else { break }
-            guard let (leaf, _) = try? StoredEntry.split(current.value), EventLeaf.isEvent(leaf) else { continue }
-            out.append((seq, Array(leaf)))
+        try txn.forEachStoredEntry(store, from: 0) { seq, value in
+            guard seq < size else { return false }
+            if let (leaf, _) = try? StoredEntry.split(value), EventLeaf.isEvent(leaf) { out.append((seq, Array(leaf))) }
+            return true
         }
         return out
     }

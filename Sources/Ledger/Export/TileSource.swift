@@ -3,11 +3,13 @@ import LedgerFormat
 import MerkleLog
 
 /// Reads what tiles and entry bundles hold straight from the `tree` and `entries` databases, inside one read
-/// transaction, with one cursor each that walks forward: a level-0 tile's hashes lie a few keys apart, so reading
-/// one tile after another is a sequential scan, not a lookup per hash.
+/// transaction: the tree with one cursor that walks forward (a level-0 tile's hashes lie a few keys apart, so
+/// reading one tile after another is a sequential scan, not a lookup per hash), an entry bundle's entries in one
+/// iteration from its first seq.
 final class TileSource {
     private let tree: Cursor
-    private let entries: Cursor
+    private let txn: ReadTransaction
+    private let store: Store
     /// The stored-hash index the tree cursor is on (-1: not positioned).
     private var treePosition: Int64 = -1
     /// Forward gaps up to this many keys are walked with `next()`; larger ones (and any backward move) seek.
@@ -15,7 +17,8 @@ final class TileSource {
 
     init(_ txn: ReadTransaction, _ store: Store) throws {
         tree = try txn.cursor(store.tree)
-        entries = try txn.cursor(store.entries)
+        self.txn = txn
+        self.store = store
     }
 
     /// The tile's file: its hashes, 32 bytes each, in order (tlog-tiles "Merkle Tree").
@@ -33,11 +36,9 @@ final class TileSource {
     func bundleBytes(_ tile: Tile) throws -> [UInt8] {
         let range = tile.recordRange
         var bytes: [UInt8] = []
-        var pair = try entries.seek(exactly: UInt64(range.lowerBound).bigEndianBytes)
-        for seq in range {
-            guard let (key, value) = pair, UInt64(bigEndianBytes: key) == UInt64(seq) else {
-                throw LedgerError.corrupt("entry \(seq) is missing")
-            }
+        var next = UInt64(range.lowerBound)
+        try txn.forEachStoredEntry(store, from: next) { seq, value in
+            guard seq == next else { throw LedgerError.corrupt("entry \(next) is missing") }
             guard let leaf = try? StoredEntry.split(value).leaf else {
                 throw LedgerError.corrupt("entry \(seq) is truncated")
             }
@@ -45,8 +46,10 @@ final class TileSource {
             bytes.append(UInt8(leaf.count >> 8))
             bytes.append(UInt8(leaf.count & 0xff))
             bytes.append(contentsOf: leaf)
-            pair = try entries.next()
+            next += 1
+            return next < UInt64(range.upperBound)
         }
+        guard next == UInt64(range.upperBound) else { throw LedgerError.corrupt("entry \(next) is missing") }
         return bytes
     }
 

@@ -8,7 +8,7 @@ import MerkleLog
 /// | database    | key                       | value                                  |
 /// |-------------|---------------------------|----------------------------------------|
 /// | meta        | ASCII name                | see MetaKey                            |
-/// | entries     | seq (u64 BE)              | StoredEntry: u16 leaf length, leaf, ciphertext |
+/// | entries     | seq (u64 BE)              | StoredEntry: u16 leaf length, leaf, ciphertext; format 3: an EntryGroup under its first seq |
 /// | tree        | stored-hash index (u64 BE)| 32-byte hash (tlog layout)             |
 /// | checkpoints | tree size (u64 BE)        | signed note text                       |
 /// | keys        | key id (u32 BE)           | sealed matter key                      |
@@ -21,10 +21,13 @@ import MerkleLog
 /// | witnesses   | see WitnessRecords.swift  | witnesses' cosigned sizes and refusals (created by the first `checkpoint --witness`) |
 final class Store: @unchecked Sendable {
     // @unchecked: the handles are immutable after init; LMDB serialises writers and isolates readers itself.
-    /// The storage format new ledgers are created with. Format 2 adds `sourcesStaged` (docs/FORMAT.md, "Storage").
-    static let storageFormatVersion: UInt32 = 2
-    /// Every storage format this build opens, reads and verifies (format 1 ledgers keep format 1's layout).
-    static let readableFormats: ClosedRange<UInt32> = 1...2
+    /// The storage format new ledgers are created with. Format 2 adds `sourcesStaged`, format 3 groups consecutive
+    /// entries into one `entries` value (docs/FORMAT.md, "Storage").
+    static let storageFormatVersion: UInt32 = 3
+    /// Every storage format this build opens, reads and verifies (each ledger keeps the layout it was created with).
+    static let readableFormats: ClosedRange<UInt32> = 1...3
+    /// The first format whose `entries` rows are entry groups (EntryStore.swift).
+    static let groupedEntriesFormat: UInt32 = 3
     static let stagedSourcesName = "sourcesStaged"
     static let initialMapSize = 1 << 30
     static let entriesName = "entries", sourcesName = "sources", treeName = "tree"
@@ -38,6 +41,10 @@ final class Store: @unchecked Sendable {
     let matterKeys: Database
     let matters: Database
     let sources: Database
+
+    /// How `entries` holds the stored entries: set once, by `Ledger`'s init from `meta/format`, before any use
+    /// (EntryStore.swift is the only reader and writer of `entries`).
+    var entryLayout = EntryLayout.onePerRow
 
     /// Databases later formats added, opened on first use (`LazyDatabase`).
     let accessDB = LazyDatabase(name: "access")
@@ -187,29 +194,6 @@ extension ReadTransaction {
 
     func metaString(_ store: Store, _ key: MetaKey) throws -> String? {
         try meta(store, key).map { String(decoding: $0, as: UTF8.self) }
-    }
-
-    /// The stored entry of `seq`, split into leaf and ciphertext views (valid inside the transaction);
-    /// nil past the end.
-    func storedEntry(_ store: Store, _ seq: UInt64) throws -> (leaf: UnsafeRawBufferPointer,
-                                                               ciphertext: UnsafeRawBufferPointer)? {
-        guard let value = try get(store.entries, key: seq.bigEndianBytes) else { return nil }
-        do { return try StoredEntry.split(value) } catch { throw LedgerError.corrupt("entry \(seq) is truncated") }
-    }
-
-    /// Number of entries: one past the last seq (entries are appended with MDB_APPEND, so the last key is the largest).
-    func entryCount(_ store: Store) throws -> UInt64 {
-        let cursor = try cursor(store.entries)
-        defer { cursor.close() }
-        guard let last = try cursor.last() else { return 0 }
-        guard let seq = UInt64(bigEndianBytes: last.key) else {
-            throw LedgerError.corrupt("an entries key is not 8 bytes")
-        }
-        // Sequence numbers are RFC 6962 leaf indexes (int64); a larger key can only come from tampering.
-        guard seq < UInt64(Int64.max) else {
-            throw LedgerError.corrupt("an entries key (\(seq)) is beyond any possible sequence number")
-        }
-        return seq + 1
     }
 }
 

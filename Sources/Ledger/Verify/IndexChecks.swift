@@ -19,21 +19,33 @@ extension Ledger {
         let entries = ScanRows(try txn.scanCheckingStructure(of: [Store.entriesName])[0], batchSize: 256)
         while let row = try entries.current() {
             entries.advance()
-            guard let (leafBytes, _) = try? StoredEntry.split(row.value),
-                  let leaf = try? Leaf.decode(leafBytes) else { continue }
-            var found = [Violation]()
-            try checkIndexes(leaf, txn: txn, staged: staged) { kind, detail, expected, found_ in
-                found.append(Violation(seq: leaf.seq, kind: kind, detail: detail, expected: expected, found: found_))
-            }
-            for violation in found where (violation.kind == .matterIndex && matters)
-                                         || (violation.kind == .sourceIndex && sources) {
-                report.add(violation)
-                located += 1
+            // (format 3: a row that is not a well-formed group was reported by the scan)
+            let values = store.entryLayout == .onePerRow ? [row.value]
+                : ((try? store.entryLayout.entries(key: row.key, value: row.value)) ?? []).map(\.value)
+            for value in values {
+                try locateIndexDamage(value, txn: txn, staged: staged, matters: matters, sources: sources,
+                                      located: &located, into: &report)
             }
         }
         if located == 0 {
             report.add(Violation(seq: nil, kind: matters ? .matterIndex : .sourceIndex,
                                  detail: "the \(matters ? "matter" : "source") index holds rows that match no entry"))
+        }
+    }
+
+    /// One stored entry's rows looked up (`locateIndexDamage`).
+    private func locateIndexDamage(_ value: UnsafeRawBufferPointer, txn: ReadTransaction, staged: [Hash: UInt64],
+                                   matters: Bool, sources: Bool, located: inout Int,
+                                   into report: inout VerifyReport) throws {
+        guard let (leafBytes, _) = try? StoredEntry.split(value), let leaf = try? Leaf.decode(leafBytes) else { return }
+        var found = [Violation]()
+        try checkIndexes(leaf, txn: txn, staged: staged) { kind, detail, expected, found_ in
+            found.append(Violation(seq: leaf.seq, kind: kind, detail: detail, expected: expected, found: found_))
+        }
+        for violation in found where (violation.kind == .matterIndex && matters)
+                                     || (violation.kind == .sourceIndex && sources) {
+            report.add(violation)
+            located += 1
         }
     }
 

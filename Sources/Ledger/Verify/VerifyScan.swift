@@ -26,9 +26,10 @@ extension Ledger {
                                       ledgerID: ledgerID, deep: ring != nil)
         var chain = ChainFold(checkpoints: pending, storedTree: StoredTreeHashes(treeScan))
         chain.compareEmptyTreeCheckpoints(into: &report)
-        let reader = ChunkReader(entries: entries, sources: sources, matterRows: try IndexRows(txn, store.matters),
-                                 chunkSize: options.chunkSize)
+        let reader = ChunkReader(entries: entries, layout: store.entryLayout, sources: sources,
+                                 matterRows: try IndexRows(txn, store.matters), chunkSize: options.chunkSize)
         var storedRows = try checkAndFold(reader, chain: &chain, ring: ring, context: context, into: &report)
+        reader.groupViolations.forEach { report.add($0) }
         if let staged { storedRows.sources.add(try stagedRowsDigest(staged, context: context)) }
         report.bytesHashed += reader.bytesRead
         chain.finish(into: &report)
@@ -100,6 +101,7 @@ extension Ledger {
 /// are read alongside the entries so that the same workers digest them while the entries are checked.
 final class ChunkReader {
     private let entries: DatabaseScan
+    private let groups: EntryGroupReader?
     private let sources: DatabaseScan
     private let matterRows: IndexRows
     private let chunkSize: Int
@@ -107,8 +109,12 @@ final class ChunkReader {
     /// Bytes of stored entries read so far (all of them are hashed).
     private(set) var bytesRead = 0
 
-    init(entries: DatabaseScan, sources: DatabaseScan, matterRows: IndexRows, chunkSize: Int) {
+    /// What the group structure of `entries` showed (storage format 3).
+    var groupViolations: [Violation] { groups?.violations ?? [] }
+
+    init(entries: DatabaseScan, layout: EntryLayout, sources: DatabaseScan, matterRows: IndexRows, chunkSize: Int) {
         self.entries = entries
+        groups = layout == .grouped ? EntryGroupReader() : nil
         self.sources = sources
         self.matterRows = matterRows
         self.chunkSize = chunkSize
@@ -119,12 +125,15 @@ final class ChunkReader {
         batches = (batches.1, batches.0)  // the other batch's chunk has been checked
         batches.0.removeAll()
         var chunk = ScanChunk(batch: batches.0)
-        let count = try entries.next(chunkSize, into: batches.0)
-        chunk.entries.reserveCapacity(count)
-        for row in batches.0.rows {
-            chunk.entries.append((UInt64(bigEndianBytes: row.key), row.value))
-            bytesRead += row.value.count
+        let count: Int
+        if let groups {
+            count = try groups.read(entries, atLeast: chunkSize, into: batches.0, chunk: &chunk)
+        } else {
+            count = try entries.next(chunkSize, into: batches.0)
+            chunk.entries.reserveCapacity(count)
+            for row in batches.0.rows { chunk.entries.append((UInt64(bigEndianBytes: row.key), row.value)) }
         }
+        for row in batches.0.rows { bytesRead += row.value.count }
         _ = try sources.next(chunkSize, into: batches.0)
         chunk.sourceRows = batches.0.rows[count...]
         chunk.matterRows = try matterRows.next(chunkSize)

@@ -7,6 +7,8 @@ public struct Violation: Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable {
         case missingEntry = "missing-entry"
         case unexpectedEntry = "unexpected-entry"
+        /// Storage format 3: a group of stored entries whose header, length or key is wrong (a gap or an overlap).
+        case entryGroup = "entry-group"
         case leafMalformed = "leaf-malformed"
         case leafSequence = "leaf-seq"
         case ledgerID = "ledger-id"

@@ -23,6 +23,10 @@ struct Init: ParsableCommand {
     @Flag(help: "Allow the key file inside the ledger directory (not recommended: keep keys apart from data).")
     var allowKeyInside = false
 
+    /// An older storage format (docs/FORMAT.md, "Storage"), for a ledger an older build must read, and for tests.
+    @Option(help: .hidden)
+    var storageFormat: UInt32?
+
     func run() throws {
         let directory = try location.directory()
         let masterKey: NewMasterKey
@@ -35,7 +39,9 @@ struct Init: ParsableCommand {
             }
             masterKey = .keyFile(path: path, allowInsideLedger: allowKeyInside)
         }
-        let ledger = try Ledger.create(at: directory, origin: origin, masterKey: masterKey)
+        let ledger = try storageFormat.map {
+            try Ledger.create(at: directory, origin: origin, masterKey: masterKey, storageFormat: $0)
+        } ?? Ledger.create(at: directory, origin: origin, masterKey: masterKey)
         print(ledger.storedVerifierKey)
         Terminal.note("created ledger \(directory); "
                       + "verifier key written to \(directory)/\(Ledger.verifierKeyFileName). "
