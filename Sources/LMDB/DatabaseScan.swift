@@ -79,12 +79,15 @@ public final class DatabaseScan {
     @exclusivity(unchecked) private var overflowBuffer: UnsafeMutableRawBufferPointer
     @exclusivity(unchecked) private var order = KeyOrder()
     @exclusivity(unchecked) private var started = false
+    /// Leaf pages are read through a window of consecutive pages while that pays (see `ReadAhead`).
+    private let readAhead: ReadAhead
 
     init(check: StructureCheck, db: StructureCheck.DB, name: String) {
         self.check = check
         self.db = db
         self.name = name
         overflowBuffer = .allocate(byteCount: check.pageSize, alignment: 16)
+        readAhead = ReadAhead(pageSize: check.pageSize)
     }
 
     deinit {
@@ -142,7 +145,9 @@ public final class DatabaseScan {
     private func pushLevel(_ pgno: UInt64) throws {
         let level = position.count
         if pages.count == level { pages.append(.allocate(byteCount: check.pageSize, alignment: 16)) }
-        let (page, count) = try check.readPage(pgno, level: level + 1, db: db, name: name, into: pages[level])
+        let isLeaf = level + 1 == Int(db.depth)
+        let (page, count) = try check.readPage(pgno, level: level + 1, db: db, name: name, into: pages[level],
+                                               readAhead: isLeaf ? readAhead : nil)
         // LMDB removes a tree's last page when it empties: only a lone root leaf may be empty.
         if StructureCheck.isFixedSize(page) || (count == 0 && (level > 0 || db.depth > 1)) {
             let what = count == 0 ? "empty" : "a page of duplicates"
