@@ -73,6 +73,8 @@ public final class DatabaseScan {
     // checks (they cost more than the bookkeeping itself).
     /// One page buffer per level, root first; `position[l]` is the next node of the page at level `l`.
     @exclusivity(unchecked) private var pages: [UnsafeMutableRawBufferPointer] = []
+    /// The page of each level as read: in `pages[l]`, or (leaves) in the read-ahead window until the next leaf.
+    @exclusivity(unchecked) private var views: [UnsafeRawBufferPointer] = []
     @exclusivity(unchecked) private var pageNumbers: [UInt64] = []
     @exclusivity(unchecked) private var counts: [Int] = []
     @exclusivity(unchecked) private var position: [Int] = []
@@ -109,7 +111,7 @@ public final class DatabaseScan {
             }
             let index = position[level]
             position[level] += 1
-            let page = UnsafeRawBufferPointer(pages[level])
+            let page = views[level]
             let node = try check.node(index, of: page, pgno: pageNumbers[level], isLeaf: level + 1 == Int(db.depth),
                                       name: name)
             if level + 1 < Int(db.depth) {
@@ -153,12 +155,14 @@ public final class DatabaseScan {
             let what = count == 0 ? "empty" : "a page of duplicates"
             throw check.corrupted("\(name): page \(pgno) is \(what) in a plain database")
         }
+        views.append(page)
         pageNumbers.append(pgno)
         counts.append(count)
         position.append(0)
     }
 
     private func popLevel() {
+        views.removeLast()
         pageNumbers.removeLast()
         counts.removeLast()
         position.removeLast()

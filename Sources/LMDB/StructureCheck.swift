@@ -81,12 +81,12 @@ final class StructureCheck {
         try read(offset, count, into: buffer)
     }
 
-    /// Reads `count` bytes at `offset` into `target` (at least `count` bytes), through `readAhead` if given.
+    /// Reads `count` bytes at `offset` into `target` (at least `count` bytes). With `readAhead`, the bytes may be
+    /// returned where they lie in its window instead (valid until its next read).
     func read(_ offset: UInt64, _ count: Int, into target: UnsafeMutableRawBufferPointer,
               readAhead: ReadAhead? = nil) throws -> UnsafeRawBufferPointer {
         if let readAhead, let bytes = try readAhead.bytes(at: offset, count, read: readFile) {
-            target.baseAddress!.copyMemory(from: bytes, byteCount: count)
-            return UnsafeRawBufferPointer(start: target.baseAddress, count: count)
+            return UnsafeRawBufferPointer(start: bytes, count: count)
         }
         return try readFile(offset, count, into: target)
     }
@@ -161,8 +161,9 @@ final class StructureCheck {
         pagesChecked += 1
     }
 
-    /// Reads page `pgno` at `level` (1 = root) of a tree of `db.depth` levels into `target` (one page), once only,
-    /// and checks its header and bounds. Returns the page and its node count.
+    /// Reads page `pgno` at `level` (1 = root) of a tree of `db.depth` levels into `target` (one page; or into
+    /// `readAhead`'s window, where it stays valid until that reads again), once only, and checks its header and
+    /// bounds. Returns the page and its node count.
     func readPage(_ pgno: UInt64, level: Int, db: DB, name: String, into target: UnsafeMutableRawBufferPointer,
                   readAhead: ReadAhead? = nil) throws -> (page: UnsafeRawBufferPointer, count: Int) {
         try markVisited(pgno, name)
