@@ -73,18 +73,23 @@ public final class DatabaseScan {
     // checks (they cost more than the bookkeeping itself).
     /// One page buffer per level, root first; `position[l]` is the next node of the page at level `l`.
     @exclusivity(unchecked) private var pages: [UnsafeMutableRawBufferPointer] = []
+    /// The page of each level as read: in `pages[l]`, or (leaves) in the read-ahead window until the next leaf.
+    @exclusivity(unchecked) private var views: [UnsafeRawBufferPointer] = []
     @exclusivity(unchecked) private var pageNumbers: [UInt64] = []
     @exclusivity(unchecked) private var counts: [Int] = []
     @exclusivity(unchecked) private var position: [Int] = []
     @exclusivity(unchecked) private var overflowBuffer: UnsafeMutableRawBufferPointer
     @exclusivity(unchecked) private var order = KeyOrder()
     @exclusivity(unchecked) private var started = false
+    /// Leaf pages are read through a window of consecutive pages while that pays (see `ReadAhead`).
+    private let readAhead: ReadAhead
 
     init(check: StructureCheck, db: StructureCheck.DB, name: String) {
         self.check = check
         self.db = db
         self.name = name
         overflowBuffer = .allocate(byteCount: check.pageSize, alignment: 16)
+        readAhead = ReadAhead(pageSize: check.pageSize)
     }
 
     deinit {
@@ -106,7 +111,7 @@ public final class DatabaseScan {
             }
             let index = position[level]
             position[level] += 1
-            let page = UnsafeRawBufferPointer(pages[level])
+            let page = views[level]
             let node = try check.node(index, of: page, pgno: pageNumbers[level], isLeaf: level + 1 == Int(db.depth),
                                       name: name)
             if level + 1 < Int(db.depth) {
@@ -142,18 +147,22 @@ public final class DatabaseScan {
     private func pushLevel(_ pgno: UInt64) throws {
         let level = position.count
         if pages.count == level { pages.append(.allocate(byteCount: check.pageSize, alignment: 16)) }
-        let (page, count) = try check.readPage(pgno, level: level + 1, db: db, name: name, into: pages[level])
+        let isLeaf = level + 1 == Int(db.depth)
+        let (page, count) = try check.readPage(pgno, level: level + 1, db: db, name: name, into: pages[level],
+                                               readAhead: isLeaf ? readAhead : nil)
         // LMDB removes a tree's last page when it empties: only a lone root leaf may be empty.
         if StructureCheck.isFixedSize(page) || (count == 0 && (level > 0 || db.depth > 1)) {
             let what = count == 0 ? "empty" : "a page of duplicates"
             throw check.corrupted("\(name): page \(pgno) is \(what) in a plain database")
         }
+        views.append(page)
         pageNumbers.append(pgno)
         counts.append(count)
         position.append(0)
     }
 
     private func popLevel() {
+        views.removeLast()
         pageNumbers.removeLast()
         counts.removeLast()
         position.removeLast()

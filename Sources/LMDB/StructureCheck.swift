@@ -81,9 +81,19 @@ final class StructureCheck {
         try read(offset, count, into: buffer)
     }
 
-    /// Reads `count` bytes at `offset` into `target` (at least `count` bytes).
-    func read(_ offset: UInt64, _ count: Int,
-              into target: UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer {
+    /// Reads `count` bytes at `offset` into `target` (at least `count` bytes). With `readAhead`, the bytes may be
+    /// returned where they lie in its window instead (valid until its next read).
+    func read(_ offset: UInt64, _ count: Int, into target: UnsafeMutableRawBufferPointer,
+              readAhead: ReadAhead? = nil) throws -> UnsafeRawBufferPointer {
+        if let readAhead, let bytes = try readAhead.bytes(at: offset, count, read: readFile) {
+            return UnsafeRawBufferPointer(start: bytes, count: count)
+        }
+        return try readFile(offset, count, into: target)
+    }
+
+    /// `pread` until `count` bytes are read; fewer only at the end of the file when `upTo` (read-ahead).
+    private func readFile(_ offset: UInt64, _ count: Int, into target: UnsafeMutableRawBufferPointer,
+                          upTo: Bool = false) throws -> UnsafeRawBufferPointer {
         var done = 0
         while done < count {
             let n = pread(fd, target.baseAddress! + done, count - done, off_t(offset) + off_t(done))
@@ -91,10 +101,11 @@ final class StructureCheck {
                 if errno == EINTR { continue }
                 throw LMDBError(code: errno, operation: "pread")
             }
+            if n == 0, upTo { break }
             if n == 0 { throw corrupted("unexpected end of file at offset \(offset + UInt64(done))") }
             done += n
         }
-        return UnsafeRawBufferPointer(start: target.baseAddress, count: count)
+        return UnsafeRawBufferPointer(start: target.baseAddress, count: done)
     }
 
     /// Checks the file against the meta page with transaction id `txnid`
@@ -150,12 +161,13 @@ final class StructureCheck {
         pagesChecked += 1
     }
 
-    /// Reads page `pgno` at `level` (1 = root) of a tree of `db.depth` levels into `target` (one page), once only,
-    /// and checks its header and bounds. Returns the page and its node count.
-    func readPage(_ pgno: UInt64, level: Int, db: DB, name: String,
-                  into target: UnsafeMutableRawBufferPointer) throws -> (page: UnsafeRawBufferPointer, count: Int) {
+    /// Reads page `pgno` at `level` (1 = root) of a tree of `db.depth` levels into `target` (one page; or into
+    /// `readAhead`'s window, where it stays valid until that reads again), once only, and checks its header and
+    /// bounds. Returns the page and its node count.
+    func readPage(_ pgno: UInt64, level: Int, db: DB, name: String, into target: UnsafeMutableRawBufferPointer,
+                  readAhead: ReadAhead? = nil) throws -> (page: UnsafeRawBufferPointer, count: Int) {
         try markVisited(pgno, name)
-        let p = try read(pgno * UInt64(pageSize), pageSize, into: target)
+        let p = try read(pgno * UInt64(pageSize), pageSize, into: target, readAhead: readAhead)
         guard p.loadUnaligned(fromByteOffset: 0, as: UInt64.self) == pgno else {
             let claimed = p.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
             throw corrupted("\(name): page \(pgno) says it is page \(claimed)")
@@ -330,15 +342,16 @@ final class StructureCheck {
     }
 
     /// Checks lower/upper of a page (or sub-page) of `limit` bytes; returns the key count.
-    private func bounds(_ p: UnsafeRawBufferPointer, limit: Int, what: String, base: Int = 0) throws -> Int {
+    private func bounds(_ p: UnsafeRawBufferPointer, limit: Int, what: @autoclosure () -> String,
+                        base: Int = 0) throws -> Int {
         let lower = Int(p.loadUnaligned(fromByteOffset: base + 12, as: UInt16.self))
         let upper = Int(p.loadUnaligned(fromByteOffset: base + 14, as: UInt16.self))
         guard lower >= Self.headerSize, lower <= upper, upper <= limit, (lower - Self.headerSize) % 2 == 0 else {
-            throw corrupted("\(what): lower \(lower) upper \(upper)")
+            throw corrupted("\(what()): lower \(lower) upper \(upper)")
         }
         // LMDB frees a tree's last empty page and never writes one: an empty page in a tree is damage, and a cursor
         // moved to its last node would read node index 65535, far outside the map (SIGBUS; found by ledger-file).
-        guard lower > Self.headerSize else { throw corrupted("\(what): holds no node") }
+        guard lower > Self.headerSize else { throw corrupted("\(what()): holds no node") }
         return (lower - Self.headerSize) / 2
     }
 
@@ -378,5 +391,49 @@ final class StructureCheck {
               size <= Int(pages) * pageSize - Self.headerSize else {
             throw corrupted("\(name): overflow page \(first) (\(pages) pages for \(size) bytes)")
         }
+    }
+}
+
+/// One scan's window of consecutive pages, filled by one `pread`: the entries of a bulk import lie in file order,
+/// most pages of a stretch of the file belonging to them, so one system call serves the next 32 pages instead of
+/// one. A scan whose pages lie scattered (the windows serve few pages each) stops reading ahead. Bytes are only
+/// ever taken from a window for pages of the read transaction's snapshot, which no writer may change while the
+/// transaction is open.
+public final class ReadAhead {
+    private static let windowPages = 32
+    /// Read ahead while the windows serve at least this many pages each on average (after the first few).
+    private static let minimumPagesPerWindow = 8, trialWindows = 4
+    private let window: UnsafeMutableRawBufferPointer
+    private var offset: UInt64 = 0
+    private var count = 0
+    private var windowsFilled = 0, pagesServed = 0
+
+    init(pageSize: Int) {
+        window = .allocate(byteCount: pageSize * Self.windowPages, alignment: 16)
+    }
+
+    deinit { window.deallocate() }
+
+    typealias FileRead = (UInt64, Int, UnsafeMutableRawBufferPointer, Bool) throws -> UnsafeRawBufferPointer
+
+    private var isWorthwhile: Bool {
+        windowsFilled < Self.trialWindows || pagesServed >= windowsFilled * Self.minimumPagesPerWindow
+    }
+
+    /// `length` bytes at `offset` from the window, filled first by `read` (up to the end of the file) when it does
+    /// not hold them; nil when reading ahead is not worthwhile or the file ends first (the caller reads itself).
+    func bytes(at offset: UInt64, _ length: Int, read: FileRead) throws -> UnsafeRawPointer? {
+        if offset >= self.offset, offset + UInt64(length) <= self.offset + UInt64(count) {
+            pagesServed += 1
+            return UnsafeRawPointer(window.baseAddress! + Int(offset - self.offset))
+        }
+        guard isWorthwhile else { return nil }
+        self.offset = offset
+        count = 0
+        count = try read(offset, window.count, window, true).count
+        windowsFilled += 1
+        guard count >= length else { return nil }
+        pagesServed += 1
+        return UnsafeRawPointer(window.baseAddress!)
     }
 }

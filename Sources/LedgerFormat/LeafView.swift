@@ -106,19 +106,31 @@ package struct LeafView {
 
 extension LeafView {
     /// The fields digest recomputed from a decrypted payload's seed and values (`Leaf.FieldsHasher`): each field's
-    /// salt derived from the seed, its disclosure digest computed in `digester`'s scratch. Deep verify compares it
-    /// with the stored `fieldsDigest`.
+    /// salt derived from the seed, its disclosure digest computed in the digesters' scratch, two fields at a time
+    /// (their SHA-256 blocks interleaved). Deep verify compares it with the stored `fieldsDigest`.
     package func fieldsDigest(seed: UnsafeRawBufferPointer, values: [UnsafeRawBufferPointer],
-                              digester: DisclosureDigester) -> Hash {
+                              digesters: (DisclosureDigester, DisclosureDigester)) -> Hash {
         var seedCopy = Array(seed)
         defer { zeroize(&seedCopy) }
         let salts = SaltDeriver(seed: seedCopy, count: fieldCount)
         var hasher = Leaf.FieldsHasher()
+        // an even field's name and disclosure wait for the next field, to be hashed with it
+        var waiting: (name: UnsafeRawBufferPointer, text: UnsafeRawBufferPointer)?
         forEachName { index, name in
-            hasher.add(name: name, digest: salts.withSalt(index: index) {
-                digester.digest(salt: $0, name: name, value: values[index])
-            })
+            let digester = waiting == nil ? digesters.0 : digesters.1
+            let text = salts.withSalt(index: index) {
+                digester.disclosureText(salt: $0, name: name, value: values[index])
+            }
+            guard let first = waiting else {
+                waiting = (name, text)
+                return
+            }
+            let (firstDigest, digest) = SHA256Hasher.hash(first.text, text)
+            hasher.add(name: first.name, digest: firstDigest)
+            hasher.add(name: name, digest: digest)
+            waiting = nil
         }
+        if let last = waiting { hasher.add(name: last.name, digest: Hash.sha256(last.text)) }
         return hasher.finalize()
     }
 }

@@ -18,6 +18,15 @@ public func recordHash(_ leaf: UnsafeRawBufferPointer) -> Hash {
     return h.finalize()
 }
 
+/// The record hashes of two leaves at once (`SHA256Hasher.finalize(_:_:_:_:)`: their blocks interleaved).
+public func recordHashes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> (Hash, Hash) {
+    // SHA-256(0x00 || leaf) for each, RFC 6962 §2.1
+    var hasherA = SHA256Hasher(), hasherB = SHA256Hasher()
+    hasherA.update(byte: 0x00)
+    hasherB.update(byte: 0x00)
+    return SHA256Hasher.finalize(&hasherA, a, &hasherB, b)
+}
+
 @inlinable
 public func recordHash(_ leaf: [UInt8]) -> Hash {
     leaf.withUnsafeBytes { recordHash($0) }
@@ -68,5 +77,11 @@ public struct PrefixedSHA256: @unchecked Sendable {
         var h = absorbed
         h.update(message)
         return h.finalize()
+    }
+
+    /// The hashes of two messages at once (their blocks interleaved).
+    public func hash(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> (Hash, Hash) {
+        var hasherA = absorbed, hasherB = absorbed
+        return SHA256Hasher.finalize(&hasherA, a, &hasherB, b)
     }
 }

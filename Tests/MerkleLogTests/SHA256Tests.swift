@@ -52,6 +52,40 @@ final class SHA256Tests: XCTestCase {
         }
     }
 
+    /// Two messages hashed at once (interleaved with the SHA extensions) give each message's own digest, for every
+    /// pair of lengths around the block boundaries, whatever the contexts had absorbed before, on both codes.
+    func testTwoAtOnceAgreesWithOneAtATime() {
+        var generator = SystemRandomNumberGenerator()
+        let data = (0..<400).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let lengths = Array(0...140) + [191, 192, 193, 255, 256, 257, 300, 399]
+        for portable in [false, true] {
+            SHA256Hasher.forcePortable(portable)
+            for (a, b) in Array(zip(lengths, lengths.reversed())) + Array(zip(lengths, lengths)) {
+                for (headA, headB) in [(0, 0), (1, 0), (0, 1), (64, 3)] {
+                    data.withUnsafeBytes { bytes in
+                        let messageA = UnsafeRawBufferPointer(rebasing: bytes[0..<a])
+                        let messageB = UnsafeRawBufferPointer(rebasing: bytes[(bytes.count - b)...])
+                        let prefixA = UnsafeRawBufferPointer(rebasing: bytes[7..<(7 + headA)])
+                        let prefixB = UnsafeRawBufferPointer(rebasing: bytes[9..<(9 + headB)])
+                        var hasherA = SHA256Hasher(), hasherB = SHA256Hasher()
+                        hasherA.update(prefixA)
+                        hasherB.update(prefixB)
+                        var oneA = hasherA, oneB = hasherB
+                        oneA.update(messageA)
+                        oneB.update(messageB)
+                        let (digestA, digestB) = SHA256Hasher.finalize(&hasherA, messageA, &hasherB, messageB)
+                        XCTAssertEqual(digestA, oneA.finalize(), "lengths \(a), \(b), heads \(headA), \(headB)")
+                        XCTAssertEqual(digestB, oneB.finalize(), "lengths \(a), \(b), heads \(headA), \(headB)")
+                    }
+                }
+            }
+        }
+        let leaves = (Array("leaf a".utf8), Array("leaf b, longer".utf8))
+        let records = leaves.0.withUnsafeBytes { a in leaves.1.withUnsafeBytes { b in recordHashes(a, b) } }
+        XCTAssertEqual(records.0, recordHash(leaves.0))
+        XCTAssertEqual(records.1, recordHash(leaves.1))
+    }
+
     func testNodeAndRecordHashesAreDomainSeparatedSHA256() {
         let left = Hash.sha256(Array("left".utf8)), right = Hash.sha256(Array("right".utf8))
         XCTAssertEqual(nodeHash(left, right), Hash.sha256([0x01] + left.bytes + right.bytes))

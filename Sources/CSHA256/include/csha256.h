@@ -20,6 +20,10 @@ void csha256_final(csha256_ctx *ctx, uint8_t out[32]);
 // One-shot: SHA-256 of `length` bytes at `data`.
 void csha256(const void *data, size_t length, uint8_t out[32]);
 // 1 if the SHA extensions are in use (for diagnostics and tests).
+// Finishes two hashes at once: the same digests as csha256_update(ctx_a, a, a_length) then csha256_final(ctx_a,
+// out_a), and the same for b; with the SHA extensions the two messages' blocks are compressed interleaved.
+void csha256_x2(csha256_ctx *ctx_a, const void *a, size_t a_length, uint8_t out_a[32],
+                csha256_ctx *ctx_b, const void *b, size_t b_length, uint8_t out_b[32]);
 int csha256_uses_sha_extensions(void);
 // Forces the portable implementation (tests compare the two).
 void csha256_force_portable(int portable);

@@ -17,7 +17,6 @@ struct ChainFold {
     /// The seqs of the event entries, in order: what the `events` index must hold.
     private(set) var eventSeqs: [UInt64] = []
     private(set) var access = AccessState()
-    private(set) var mattersSeen = Set<Hash>()
     /// Each matter's record entries so far: how many, the first and the last seq (what a destroy entry must state).
     private var spans: [Hash: (count: UInt64, first: UInt64, last: UInt64)] = [:]
     private(set) var expectedMatterRows = IndexSetDigest()
@@ -38,7 +37,7 @@ struct ChainFold {
         }
     }
 
-    mutating func fold(_ facts: [EntryFacts], into report: inout VerifyReport) throws {
+    mutating func fold(_ facts: UnsafeBufferPointer<EntryFacts>, into report: inout VerifyReport) throws {
         for fact in facts { try fold(fact, into: &report) }
     }
 
@@ -154,6 +153,9 @@ struct ChainFold {
         }
     }
 
+    /// The matters that have record entries (one per matter).
+    var mattersSeen: Set<Hash> { Set(spans.keys) }
+
     /// Destroyed matters as verify reports them, in destroy-entry order.
     var shreddedRanges: [ShreddedRange] {
         access.retention.destroyed.map { tag, record in
@@ -168,8 +170,12 @@ struct ChainFold {
             report.add(Violation(seq: seq, kind: .destroyedMatter,
                                  detail: "an entry was appended to a matter destroyed by entry \(destroyed.seq)"))
         }
-        let span = spans[tag]
-        spans[tag] = (count: (span?.count ?? 0) + 1, first: span?.first ?? seq, last: seq)
+        Self.extend(&spans[tag, default: (count: 0, first: seq, last: seq)], to: seq)  // one lookup, in place
+    }
+
+    private static func extend(_ span: inout (count: UInt64, first: UInt64, last: UInt64), to seq: UInt64) {
+        span.count += 1
+        span.last = seq
     }
 
     private mutating func remember(_ fact: EntryFacts) {
@@ -177,7 +183,6 @@ struct ChainFold {
         if fact.seq == 0, fact.decoded { firstRecordedAt = fact.recordedAt }
         lastRecordedAt = max(lastRecordedAt, fact.recordedAt)
         expectedMatterRows.add(fact.matterRow)
-        if let tag = fact.matterTag { mattersSeen.insert(tag) }
         if fact.isEvent {
             eventCount += 1
             eventSeqs.append(fact.seq)

@@ -10,7 +10,8 @@ import Sodium
 /// (the decrypted payload) or when released (the disclosure scratch, see `DisclosureDigester`).
 final class DeepScratch: @unchecked Sendable {
     // @unchecked: one scratch per participant index; only the participant with that index ever touches it.
-    let digester = DisclosureDigester()
+    /// Two digesters: deep verify hashes two disclosures at a time.
+    let digesters = (DisclosureDigester(), DisclosureDigester())
     /// The decrypted payload of the entry being checked.
     private var plaintext = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
     /// The AEAD associated data: label || ledger id, then seq and key id rewritten per entry.
@@ -101,7 +102,7 @@ extension Ledger {
             violation(.decryption, "the decrypted payload does not decode", nil, nil)
             return
         }
-        let fieldsDigest = leaf.fieldsDigest(seed: seed, values: scratch.values, digester: scratch.digester)
+        let fieldsDigest = leaf.fieldsDigest(seed: seed, values: scratch.values, digesters: scratch.digesters)
         if fieldsDigest != leaf.fieldsDigest {
             violation(.disclosureDigest, "the disclosures do not hash to the leaf's fields digest",
                       leaf.fieldsDigest.hex, fieldsDigest.hex)

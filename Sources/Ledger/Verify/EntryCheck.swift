@@ -8,25 +8,65 @@ import RecordFormats
 import SignedNote
 import Sodium
 
+/// A stored entry cut into its leaf and ciphertext, with the two SHA-256 hashes every entry needs: the leaf's record
+/// hash (RFC 6962) and the ciphertext's digest.
+struct HashedEntry {
+    let leaf: UnsafeRawBufferPointer
+    let ciphertext: UnsafeRawBufferPointer
+    var recordHash = Hash.zero
+    var ciphertextDigest = Hash.zero
+
+    /// nil when the stored entry is truncated (it cannot be cut).
+    init?(_ value: UnsafeRawBufferPointer) {
+        guard let (leaf, ciphertext) = try? StoredEntry.split(value) else { return nil }
+        self.leaf = leaf
+        self.ciphertext = ciphertext
+    }
+
+    mutating func hash() {
+        recordHash = MerkleLog.recordHash(leaf)
+        ciphertextDigest = Hash.sha256(ciphertext)
+    }
+
+    /// Both entries' hashes at once: leaf with leaf and ciphertext with ciphertext, their blocks interleaved.
+    static func hash(_ a: inout HashedEntry, _ b: inout HashedEntry) {
+        (a.recordHash, b.recordHash) = recordHashes(a.leaf, b.leaf)
+        (a.ciphertextDigest, b.ciphertextDigest) = SHA256Hasher.hash(a.ciphertext, b.ciphertext)
+    }
+
+    /// Cuts and hashes one or two stored entries (two at once when both can be cut).
+    static func hashed(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer?) -> (HashedEntry?, HashedEntry?) {
+        var first = HashedEntry(a), second = b.flatMap { HashedEntry($0) }
+        if first != nil, second != nil {
+            hash(&first!, &second!)
+        } else {
+            first?.hash()
+            second?.hash()
+        }
+        return (first, second)
+    }
+}
+
 extension Ledger {
     /// Everything that can be checked about one entry on its own, on any core: leaf, ciphertext digest, the index
-    /// rows it implies, and (deep) its contents.
-    func checkEntry(_ seq: UInt64?, _ value: UnsafeRawBufferPointer, ring: KeyRing?, context: ScanContext,
+    /// rows it implies, and (deep) its contents. `entry` is nil when the stored entry is truncated.
+    func checkEntry(_ seq: UInt64?, _ entry: HashedEntry?, ring: KeyRing?, context: ScanContext,
                     worker: Int) throws -> EntryFacts {
         guard let seq else { return EntryFacts(seq: .max) }
         var facts = EntryFacts(seq: seq)
-        guard let (leafBytes, ciphertext) = try? StoredEntry.split(value) else {
+        guard let entry else {
             facts.fail(.leafMalformed, "the stored entry is truncated")
             return facts
         }
+        let leafBytes = entry.leaf, ciphertext = entry.ciphertext
         facts.hashed = true
-        facts.recordHash = recordHash(leafBytes)
+        facts.recordHash = entry.recordHash
         if EventLeaf.isEvent(leafBytes) {
             Self.checkEvent(leafBytes, ciphertext: ciphertext, context: context, into: &facts)
             return facts
         }
         guard let leaf = Self.decodedLeaf(leafBytes, into: &facts) else { return facts }
-        Self.checkLeaf(leaf, ciphertext: ciphertext, context: context, into: &facts)
+        Self.checkLeaf(leaf, ciphertextDigest: entry.ciphertextDigest, context: context, into: &facts)
         Self.impliedIndexRows(leaf, context: context, worker: worker, into: &facts)
         // A destroyed matter's entries cannot be opened by anyone: verify reports them as shredded, not as damage.
         if let ring, !context.keys.destroyed.contains(leaf.matterTag) {
@@ -58,7 +98,7 @@ extension Ledger {
 
     /// The leaf's position, ledger, ciphertext digest and matter key agree with where and how it is stored.
     @inline(__always)
-    private static func checkLeaf(_ leaf: LeafView, ciphertext: UnsafeRawBufferPointer, context: ScanContext,
+    private static func checkLeaf(_ leaf: LeafView, ciphertextDigest digest: Hash, context: ScanContext,
                                   into facts: inout EntryFacts) {
         let seq = facts.seq
         if leaf.seq != seq {
@@ -68,7 +108,6 @@ extension Ledger {
             facts.fail(.ledgerID, "the leaf belongs to another ledger", expected: Hex.encode(context.ledgerID),
                        found: Hex.encode(leaf.ledgerID))
         }
-        let digest = Hash.sha256(ciphertext)
         if digest != leaf.ciphertextHash {
             facts.fail(.ciphertextDigest, "the ciphertext does not match the leaf's digest",
                        expected: leaf.ciphertextHash.hex, found: digest.hex)
@@ -113,11 +152,13 @@ extension Ledger {
     private static func impliedIndexRows(_ leaf: LeafView, context: ScanContext, worker: Int,
                                          into facts: inout EntryFacts) {
         facts.matterTag = leaf.matterTag
-        facts.matterRow = context.rowDigest(domain: IndexSetDigest.matterDomain, key: leaf.matterTag, seq: facts.seq,
-                                            worker: worker)
-        if let tag = leaf.sourceTag {
-            facts.sourceRow = context.rowDigest(domain: IndexSetDigest.sourceDomain, key: tag, seq: facts.seq,
+        let matterRow = (domain: IndexSetDigest.matterDomain, key: leaf.matterTag)
+        guard let tag = leaf.sourceTag else {
+            facts.matterRow = context.rowDigest(domain: matterRow.domain, key: matterRow.key, seq: facts.seq,
                                                 worker: worker)
+            return
         }
+        (facts.matterRow, facts.sourceRow) = context.rowDigests(matterRow, (IndexSetDigest.sourceDomain, tag),
+                                                                seq: facts.seq, worker: worker)
     }
 }

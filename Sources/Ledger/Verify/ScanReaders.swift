@@ -36,7 +36,8 @@ final class ScanRows {
     private let scan: DatabaseScan
     private let batchSize: Int
     private let batch = RowBatch()
-    private var next = 0
+    // used by one thread at a time: no dynamic exclusivity checks on the fold's path (one per tree hash)
+    @exclusivity(unchecked) private var next = 0
 
     init(_ scan: DatabaseScan, batchSize: Int) {
         self.scan = scan

@@ -30,13 +30,41 @@ final class ScanContext: @unchecked Sendable {
     /// SHA-256(run key || domain || key || value): a PRF of one index row (fixed-length inputs). The run key fills
     /// the first block, absorbed once per run; the rest is assembled on the stack.
     func rowDigest(domain: UInt8, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, worker: Int) -> Hash {
+        Self.withRowMessage(domain, key, value) { keyed[worker].hash($0) }
+    }
+
+    /// The row digests of two rows at once (their SHA-256 blocks interleaved).
+    func rowDigests(_ a: (domain: UInt8, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer),
+                    _ b: (domain: UInt8, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer),
+                    worker: Int) -> (Hash, Hash) {
+        Self.withRowMessage(a.domain, a.key, a.value) { first in
+            Self.withRowMessage(b.domain, b.key, b.value) { second in keyed[worker].hash(first, second) }
+        }
+    }
+
+    /// The row digests of (tag, big-endian seq) in two indexes at once: the two rows a leaf with a source implies.
+    func rowDigests(_ a: (domain: UInt8, key: Hash), _ b: (domain: UInt8, key: Hash), seq: UInt64,
+                    worker: Int) -> (Hash, Hash) {
+        withUnsafeBytes(of: seq.bigEndian) { value in
+            a.key.withUnsafeBytes { keyA in
+                b.key.withUnsafeBytes { keyB in
+                    rowDigests((a.domain, keyA, value), (b.domain, keyB, value), worker: worker)
+                }
+            }
+        }
+    }
+
+    /// domain || key || value, assembled on the stack.
+    private static func withRowMessage<R>(_ domain: UInt8, _ key: UnsafeRawBufferPointer,
+                                          _ value: UnsafeRawBufferPointer,
+                                          _ body: (UnsafeRawBufferPointer) -> R) -> R {
         withUnsafeTemporaryAllocation(byteCount: 1 + key.count + value.count, alignment: 8) { message in
             message[0] = domain
             if let base = key.baseAddress { (message.baseAddress! + 1).copyMemory(from: base, byteCount: key.count) }
             if let base = value.baseAddress {
                 (message.baseAddress! + 1 + key.count).copyMemory(from: base, byteCount: value.count)
             }
-            return keyed[worker].hash(UnsafeRawBufferPointer(message))
+            return body(UnsafeRawBufferPointer(message))
         }
     }
 
@@ -97,9 +125,10 @@ struct ScanChunk {
     }
 }
 
-/// What the workers found in one chunk: its entries' facts (in seq order) and its index rows' keyed digests.
+/// What the workers found in one chunk: its entries' facts (in seq order; the `ChunkCheck`'s own buffer, valid while
+/// it lives) and its index rows' keyed digests.
 struct CheckedChunk {
-    var facts: [EntryFacts]
+    var facts: UnsafeBufferPointer<EntryFacts>
     var matterRows = IndexSetDigest()
     var sourceRows = IndexSetDigest()
 }
@@ -152,10 +181,10 @@ final class ChunkCheck: @unchecked Sendable {
     }
 
     /// Helps until every item is taken, waits for the workers, and returns the chunk's findings (facts in seq
-    /// order) and a pointer into the map.
+    /// order, valid while this check lives) and a pointer into the map.
     func finish() throws -> (CheckedChunk, UnsafeRawPointer?) {
         try batches!.finish()
-        var checked = CheckedChunk(facts: Array(results))
+        var checked = CheckedChunk(facts: UnsafeBufferPointer(results))
         for (matters, sources) in digests {
             checked.matterRows.add(matters)
             checked.sourceRows.add(sources)
@@ -163,22 +192,54 @@ final class ChunkCheck: @unchecked Sendable {
         return (checked, chunk.lastMappedValue)
     }
 
-    /// Checks `items` as participant `p` (its own scratch and keyed hash).
+    /// Checks `items` as participant `p` (its own scratch and keyed hash): entries, then matter rows, then source
+    /// rows, two at a time.
     private func check(_ items: Range<Int>, participant p: Int) throws {
         let entries = chunk.entries.count, matters = chunk.matterRows.count
-        for i in items {
-            if i < entries {
-                let entry = chunk.entries[i]
-                results[i] = try ledger.checkEntry(entry.seq, entry.value, ring: ring, context: context, worker: p)
-            } else if i < entries + matters {
-                let row = chunk.matterRows[i - entries]
-                digests[p].0.add(context.rowDigest(domain: IndexSetDigest.matterDomain, key: row.key, value: row.value,
-                                                   worker: p))
-            } else {
-                let row = chunk.sourceRows[chunk.sourceRows.startIndex + i - entries - matters]
-                digests[p].1.add(context.rowDigest(domain: IndexSetDigest.sourceDomain, key: row.key, value: row.value,
-                                                   worker: p))
+        try checkEntries(items.clamped(to: 0..<entries), participant: p)
+        let matterItems = items.clamped(to: entries..<(entries + matters))
+        digests[p].0.add(digestRows(matterItems.count, domain: IndexSetDigest.matterDomain, participant: p) {
+            let row = chunk.matterRows[matterItems.lowerBound - entries + $0]
+            return (row.key, row.value)
+        })
+        let sourceItems = items.clamped(to: (entries + matters)..<Int.max)
+        digests[p].1.add(digestRows(sourceItems.count, domain: IndexSetDigest.sourceDomain, participant: p) {
+            let row = chunk.sourceRows[chunk.sourceRows.startIndex + sourceItems.lowerBound - entries - matters + $0]
+            return (row.key, row.value)
+        })
+    }
+
+    /// Checks the entries `items`, cutting and hashing them two at a time.
+    private func checkEntries(_ items: Range<Int>, participant p: Int) throws {
+        var i = items.lowerBound
+        while i < items.upperBound {
+            let hasPair = i + 1 < items.upperBound
+            let (first, second) = HashedEntry.hashed(chunk.entries[i].value, hasPair ? chunk.entries[i + 1].value : nil)
+            results[i] = try ledger.checkEntry(chunk.entries[i].seq, first, ring: ring, context: context, worker: p)
+            if hasPair {
+                results[i + 1] = try ledger.checkEntry(chunk.entries[i + 1].seq, second, ring: ring, context: context,
+                                                       worker: p)
             }
+            i += hasPair ? 2 : 1
         }
+    }
+
+    /// The keyed set digest of `count` index rows (`row(i)`), two hashed at a time.
+    private func digestRows(_ count: Int, domain: UInt8, participant p: Int,
+                            row: (Int) -> (UnsafeRawBufferPointer, UnsafeRawBufferPointer)) -> IndexSetDigest {
+        var digest = IndexSetDigest()
+        var i = 0
+        while i + 1 < count {
+            let (a, b) = (row(i), row(i + 1))
+            let (first, second) = context.rowDigests((domain, a.0, a.1), (domain, b.0, b.1), worker: p)
+            digest.add(first)
+            digest.add(second)
+            i += 2
+        }
+        if i < count {
+            let last = row(i)
+            digest.add(context.rowDigest(domain: domain, key: last.0, value: last.1, worker: p))
+        }
+        return digest
     }
 }

@@ -88,7 +88,7 @@ extension Ledger {
                 store.environment.releaseMappedPages(containing: pointer)  // constant memory: no pile-up in RSS
                 scannedSinceRelease = 0
             }
-            try chain.fold(checked.facts, into: &report)
+            try withExtendedLifetime(check) { try chain.fold(checked.facts, into: &report) }  // facts in its buffer
             foldNanos += DispatchTime.now().uptimeNanoseconds - foldStart
         }
         return stored
