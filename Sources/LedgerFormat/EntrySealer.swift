@@ -12,6 +12,8 @@ import Sodium
 package struct EntrySealer {
     package let version: UInt8
     package let ledgerID: [UInt8]
+    /// The scratch of the second disclosure of each pair (the caller's digester holds the first).
+    private let pairDigester = DisclosureDigester()
 
     package init(version: UInt8 = Leaf.currentVersion, ledgerID: [UInt8]) {
         precondition(ledgerID.count == Leaf.ledgerIDByteCount, "a ledger id is 16 bytes")
@@ -40,16 +42,22 @@ package struct EntrySealer {
             payloadLength += Self.varintLength(UInt64(length)) + length
         }
         let total = 2 + leafLength + payloadLength + XChaCha20Poly1305.tagByteCount
+        // What the fields digest hashes (u8 name length || name || field digest, per field): at most 98 bytes a field.
+        let fieldsLength = names.reduce(0) { $0 + 1 + $1.utf8.count + Hash.byteCount }
         let value = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
             let out = UnsafeMutableRawBufferPointer(buffer)
             let payload = UnsafeMutableRawBufferPointer(rebasing: out[(2 + leafLength)..<(2 + leafLength + payloadLength)])
-            let fieldsDigest = writePayload(record, seed: seed, digester: digester, into: payload)
+            writePayload(record, seed: seed, into: payload)
             let ciphertext = UnsafeMutableRawBufferPointer(rebasing: out[(2 + leafLength)...])
-            withAssociatedData(seq: seq, keyID: keyID) { ad in
-                XChaCha20Poly1305.seal(UnsafeRawBufferPointer(payload), associatedData: ad, nonce: nonce, key: key,
-                                       into: ciphertext)  // in place: the plaintext is overwritten
+            let (fieldsDigest, ciphertextHash) = withUnsafeTemporaryAllocation(byteCount: fieldsLength,
+                                                                              alignment: 1) { fields in
+                writeFieldDigests(record, seed: seed, digester: digester, into: fields)
+                withAssociatedData(seq: seq, keyID: keyID) { ad in
+                    XChaCha20Poly1305.seal(UnsafeRawBufferPointer(payload), associatedData: ad, nonce: nonce, key: key,
+                                           into: ciphertext)  // in place: the plaintext is overwritten
+                }
+                return SHA256Hasher.hash(UnsafeRawBufferPointer(fields), UnsafeRawBufferPointer(ciphertext))
             }
-            let ciphertextHash = Hash.sha256(UnsafeRawBufferPointer(ciphertext))
             var w = RawWriter(out)
             w.u16(UInt16(leafLength))
             writeLeaf(names: names, seq: seq, matterTag: matterTag, sourceTag: sourceTag, keyID: keyID, nonce: nonce,
@@ -60,25 +68,55 @@ package struct EntrySealer {
         return (value, leafLength)
     }
 
-    /// Writes payload v1 (seed, then each value with its LEB128 length) into `payload` and returns the fields digest
-    /// (FORMAT.md: SHA-256 over u8 name length || name || field digest, in leaf order).
-    private func writePayload(_ record: ValidatedRecord, seed: UnsafeRawBufferPointer, digester: DisclosureDigester,
-                              into payload: UnsafeMutableRawBufferPointer) -> Hash {
-        let salts = SaltDeriver(seed: seed, count: record.names.count)
-        var fields = Leaf.FieldsHasher()
+    /// Writes payload v1 (seed, then each value with its LEB128 length) into `payload`.
+    private func writePayload(_ record: ValidatedRecord, seed: UnsafeRawBufferPointer,
+                              into payload: UnsafeMutableRawBufferPointer) {
         var w = RawWriter(payload)
         w.raw(seed)
         record.valueBytes.withUnsafeBytes { all in
-            for (index, name) in record.names.enumerated() {
+            for index in record.names.indices {
                 let value = UnsafeRawBufferPointer(rebasing: all[record.valueRange(index)])
                 w.varint(UInt64(value.count))
                 w.raw(value)
-                let digest = salts.withSalt(index: index) { digester.digest(salt: $0, name: name, value: value) }
-                fields.add(name: name, digest: digest)
             }
         }
         precondition(w.offset == payload.count, "payload length mismatch")
-        return fields.finalize()
+    }
+
+    /// Writes what the fields digest hashes (FORMAT.md: u8 name length || name || field digest, in leaf order) into
+    /// `fields`. The disclosures are hashed two at a time (`SHA256Hasher.hash(_:_:)`: with the SHA extensions, two
+    /// messages' blocks interleaved at about twice the throughput), in field order.
+    private func writeFieldDigests(_ record: ValidatedRecord, seed: UnsafeRawBufferPointer, digester: DisclosureDigester,
+                                   into fields: UnsafeMutableRawBufferPointer) {
+        let salts = SaltDeriver(seed: seed, count: record.names.count)
+        var w = RawWriter(fields)
+        let names = record.names
+        record.valueBytes.withUnsafeBytes { all in
+            func text(_ index: Int, _ digester: DisclosureDigester) -> UnsafeRawBufferPointer {
+                var name = names[index]
+                return name.withUTF8 { name in
+                    salts.withSalt(index: index) { salt in
+                        digester.disclosureText(salt: salt, name: UnsafeRawBufferPointer(name),
+                                                value: UnsafeRawBufferPointer(rebasing: all[record.valueRange(index)]))
+                    }
+                }
+            }
+            func put(_ index: Int, _ digest: Hash) {
+                var name = names[index]
+                w.u8(UInt8(name.utf8.count))
+                name.withUTF8 { w.raw(UnsafeRawBufferPointer($0)) }
+                digest.withUnsafeBytes { w.raw($0) }
+            }
+            var index = 0
+            while index + 1 < names.count {
+                let (first, second) = SHA256Hasher.hash(text(index, digester), text(index + 1, pairDigester))
+                put(index, first)
+                put(index + 1, second)
+                index += 2
+            }
+            if index < names.count { put(index, Hash.sha256(text(index, digester))) }
+        }
+        precondition(w.offset == fields.count, "fields digest input length mismatch")
     }
 
     private func writeLeaf(names: [String], seq: UInt64, matterTag: Hash, sourceTag: Hash?, keyID: UInt32,
