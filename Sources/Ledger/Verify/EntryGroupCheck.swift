@@ -42,7 +42,6 @@ final class EntryGroupReader {
                                             + "group before it ends", expected: "key \(nextSeq)", found: "key \(first)"))
         }
         nextSeq = last + 1
-        chunk.entries.reserveCapacity(chunk.entries.count + entries.count)
         for entry in entries { chunk.entries.append((entry.seq, entry.value)) }
     }
 }

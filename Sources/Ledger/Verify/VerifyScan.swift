@@ -127,6 +127,10 @@ final class ChunkReader {
         var chunk = ScanChunk(batch: batches.0)
         let count: Int
         if let groups {
+            // Room for the chunk once (a chunk ends within one group of `chunkSize` entries): growing the array group
+            // by group reallocated it ~75 times a chunk, and glibc's heap grew with the ledger (verify's RSS at 3M
+            // entries: 20.2 MiB anonymous against 13.9 with this).
+            chunk.entries.reserveCapacity(chunkSize + EntryAppender.maxGroupEntries)
             count = try groups.read(entries, atLeast: chunkSize, into: batches.0, chunk: &chunk)
         } else {
             count = try entries.next(chunkSize, into: batches.0)
