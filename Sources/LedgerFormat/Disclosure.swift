@@ -150,24 +150,7 @@ package final class DisclosureDigester {
     /// The same, with the name as its ASCII bytes (deep verify reads names in place from the leaf).
     package func digest(salt: UnsafeRawBufferPointer, name nameBytes: UnsafeRawBufferPointer,
                         value: UnsafeRawBufferPointer) -> Hash {
-        ensureCapacity(Base64.encodedURLCount(salt.count) + nameBytes.count + value.count + 8)
-        var n = 0
-        func put(_ byte: UInt8) { json[n] = byte; n += 1 }
-        func put(_ bytes: UnsafeRawBufferPointer) {
-            if let base = bytes.baseAddress {
-                (json + n).update(from: base.assumingMemoryBound(to: UInt8.self), count: bytes.count)
-            }
-            n += bytes.count
-        }
-        put(0x5b); put(0x22)                                   // ["
-        n += Base64.encodeURL(salt, to: json + n)
-        put(0x22); put(0x2c); put(0x22)                        // ","
-        put(nameBytes)
-        put(0x22); put(0x2c)                                   // ",
-        put(value)
-        put(0x5d)                                              // ]
-        let length = Base64.encodeURL(UnsafeRawBufferPointer(start: json, count: n), to: ascii)
-        return Hash.sha256(UnsafeRawBufferPointer(start: ascii, count: length))
+        Hash.sha256(disclosureText(salt: salt, name: nameBytes, value: value))
     }
 
     /// The ASCII of the disclosure, base64url(["<b64url salt>","<name>",<value>]), in the digester's scratch
