@@ -63,17 +63,32 @@ static void blocks_portable(uint32_t state[8], const uint8_t *data, size_t block
 }
 
 #ifdef CSHA256_X86
-// The same compression with SHA256RNDS2 (two rounds per instruction) and SHA256MSG1/MSG2 for the schedule.
-// The state lives in two registers as ABEF and CDGH, the layout SHA256RNDS2 expects.
+// The state A..H in the two registers SHA256RNDS2 works on, as ABEF and CDGH.
 __attribute__((target("sha,sse4.1,ssse3")))
-static void blocks_sha_extensions(uint32_t state[8], const uint8_t *data, size_t blocks) {
-    const __m128i byteswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+static inline void load_state(const uint32_t state[8], __m128i *abef, __m128i *cdgh) {
     __m128i dcba = _mm_loadu_si128((const __m128i *)&state[0]);
     __m128i hgfe = _mm_loadu_si128((const __m128i *)&state[4]);
     __m128i cdab = _mm_shuffle_epi32(dcba, 0xB1);
     __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1B);
-    __m128i abef = _mm_alignr_epi8(cdab, efgh, 8);
-    __m128i cdgh = _mm_blend_epi16(efgh, cdab, 0xF0);
+    *abef = _mm_alignr_epi8(cdab, efgh, 8);
+    *cdgh = _mm_blend_epi16(efgh, cdab, 0xF0);
+}
+
+// ABEF and CDGH back to the state A..H.
+__attribute__((target("sha,sse4.1,ssse3")))
+static inline void store_state(uint32_t state[8], __m128i abef, __m128i cdgh) {
+    __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
+    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
+    _mm_storeu_si128((__m128i *)&state[0], _mm_blend_epi16(feba, dchg, 0xF0));
+    _mm_storeu_si128((__m128i *)&state[4], _mm_alignr_epi8(dchg, feba, 8));
+}
+
+// The same compression with SHA256RNDS2 (two rounds per instruction) and SHA256MSG1/MSG2 for the schedule.
+__attribute__((target("sha,sse4.1,ssse3")))
+static void blocks_sha_extensions(uint32_t state[8], const uint8_t *data, size_t blocks) {
+    const __m128i byteswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i abef, cdgh;
+    load_state(state, &abef, &cdgh);
 
     while (blocks--) {
         const __m128i abef_saved = abef, cdgh_saved = cdgh;
@@ -103,10 +118,7 @@ static void blocks_sha_extensions(uint32_t state[8], const uint8_t *data, size_t
         data += 64;
     }
 
-    __m128i feba = _mm_shuffle_epi32(abef, 0x1B);
-    __m128i dchg = _mm_shuffle_epi32(cdgh, 0xB1);
-    _mm_storeu_si128((__m128i *)&state[0], _mm_blend_epi16(feba, dchg, 0xF0));
-    _mm_storeu_si128((__m128i *)&state[4], _mm_alignr_epi8(dchg, feba, 8));
+    store_state(state, abef, cdgh);
 }
 
 // Two independent compressions interleaved, block for block: SHA256RNDS2 has a latency of several cycles but
@@ -116,15 +128,8 @@ static void blocks_sha_extensions_x2(uint32_t state_a[8], const uint8_t *a, uint
                                      size_t blocks) {
     const __m128i byteswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
     __m128i abef[2], cdgh[2];
-    uint32_t *states[2] = {state_a, state_b};
-    for (int m = 0; m < 2; m++) {
-        __m128i dcba = _mm_loadu_si128((const __m128i *)&states[m][0]);
-        __m128i hgfe = _mm_loadu_si128((const __m128i *)&states[m][4]);
-        __m128i cdab = _mm_shuffle_epi32(dcba, 0xB1);
-        __m128i efgh = _mm_shuffle_epi32(hgfe, 0x1B);
-        abef[m] = _mm_alignr_epi8(cdab, efgh, 8);
-        cdgh[m] = _mm_blend_epi16(efgh, cdab, 0xF0);
-    }
+    load_state(state_a, &abef[0], &cdgh[0]);
+    load_state(state_b, &abef[1], &cdgh[1]);
     while (blocks--) {
         const __m128i abef_a = abef[0], cdgh_a = cdgh[0], abef_b = abef[1], cdgh_b = cdgh[1];
         __m128i wa[4], wb[4];
@@ -163,12 +168,8 @@ static void blocks_sha_extensions_x2(uint32_t state_a[8], const uint8_t *a, uint
         a += 64;
         b += 64;
     }
-    for (int m = 0; m < 2; m++) {
-        __m128i feba = _mm_shuffle_epi32(abef[m], 0x1B);
-        __m128i dchg = _mm_shuffle_epi32(cdgh[m], 0xB1);
-        _mm_storeu_si128((__m128i *)&states[m][0], _mm_blend_epi16(feba, dchg, 0xF0));
-        _mm_storeu_si128((__m128i *)&states[m][4], _mm_alignr_epi8(dchg, feba, 8));
-    }
+    store_state(state_a, abef[0], cdgh[0]);
+    store_state(state_b, abef[1], cdgh[1]);
 }
 
 static int cpu_has_sha_extensions(void) {
