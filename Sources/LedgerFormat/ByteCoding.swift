@@ -139,3 +139,41 @@ package enum Hex {
         }
     }
 }
+
+/// Writes big-endian integers and bytes into a buffer of known size, advancing `offset` (bounds-checked).
+package struct RawWriter {
+    private let buffer: UnsafeMutableRawBufferPointer
+    package private(set) var offset = 0
+
+    package init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
+
+    package mutating func u8(_ v: UInt8) {
+        precondition(offset < buffer.count, "RawWriter overflow")
+        buffer[offset] = v
+        offset += 1
+    }
+
+    package mutating func u16(_ v: UInt16) { bigEndian(v) }
+    package mutating func u32(_ v: UInt32) { bigEndian(v) }
+    package mutating func u64(_ v: UInt64) { bigEndian(v) }
+
+    package mutating func raw(_ bytes: UnsafeRawBufferPointer) {
+        precondition(offset + bytes.count <= buffer.count, "RawWriter overflow")
+        if let base = bytes.baseAddress { (buffer.baseAddress! + offset).copyMemory(from: base, byteCount: bytes.count) }
+        offset += bytes.count
+    }
+
+    /// Unsigned LEB128 (shortest form), as ByteWriter.varint.
+    package mutating func varint(_ v: UInt64) {
+        var x = v
+        while x >= 0x80 {
+            u8(UInt8(truncatingIfNeeded: x) | 0x80)
+            x >>= 7
+        }
+        u8(UInt8(x))
+    }
+
+    private mutating func bigEndian<T: FixedWidthInteger>(_ v: T) {
+        withUnsafeBytes(of: v.bigEndian) { raw($0) }
+    }
+}

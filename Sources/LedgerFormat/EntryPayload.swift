@@ -118,12 +118,22 @@ package enum EntryAssociatedData {
 
     package static func bytes(version: UInt8, ledgerID: [UInt8], seq: UInt64, keyID: UInt32) -> [UInt8] {
         let label = label(version: version)
-        var w = ByteWriter(capacity: label.count + 28)
-        w.raw(label)
-        w.raw(ledgerID)
+        let count = byteCount(label: label, ledgerID: ledgerID)
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, written in
+            var w = RawWriter(UnsafeMutableRawBufferPointer(buffer))
+            write(label: label, ledgerID: ledgerID, seq: seq, keyID: keyID, to: &w)
+            written = count
+        }
+    }
+
+    package static func byteCount(label: [UInt8], ledgerID: [UInt8]) -> Int { label.count + ledgerID.count + 12 }
+
+    /// `label || ledger id || u64 seq || u32 key id`; the import's sealer writes it on the stack.
+    package static func write(label: [UInt8], ledgerID: [UInt8], seq: UInt64, keyID: UInt32, to w: inout RawWriter) {
+        label.withUnsafeBytes { w.raw($0) }
+        ledgerID.withUnsafeBytes { w.raw($0) }
         w.u64(seq)
         w.u32(keyID)
-        return w.bytes
     }
 }
 

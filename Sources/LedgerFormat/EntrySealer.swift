@@ -21,12 +21,6 @@ package struct EntrySealer {
         self.ledgerID = ledgerID
     }
 
-    /// Leaf bytes before the field names: version, ledger id, seq, recordedAt, previous hash, matter tag, flags,
-    /// [source tag], key id, nonce, ciphertext hash, fields digest, field count.
-    private static func fixedLeafLength(hasSource: Bool) -> Int {
-        1 + Leaf.ledgerIDByteCount + 8 + 8 + 32 + 32 + 1 + (hasSource ? 32 : 0) + 4 + Leaf.nonceByteCount + 32 + 32 + 2
-    }
-
     /// The stored value of `record` at `seq` under `key` (id `keyID`), with salt seed `seed` (16 bytes) and AEAD
     /// nonce `nonce` (24 bytes), and the leaf's length in it.
     package func seal(_ record: ValidatedRecord, seq: UInt64, matterTag: Hash, sourceTag: Hash?, keyID: UInt32,
@@ -34,8 +28,8 @@ package struct EntrySealer {
                       digester: DisclosureDigester) -> (value: [UInt8], leafLength: Int) {
         precondition(seed.count == EntryPayload.seedByteCount && nonce.count == Leaf.nonceByteCount)
         let names = record.names
-        var leafLength = Self.fixedLeafLength(hasSource: sourceTag != nil)
-        for name in names { leafLength += 1 + name.utf8.count }
+        let leafLength = Leaf.encodedLength(ledgerIDCount: ledgerID.count, hasSourceTag: sourceTag != nil,
+                                            nonceCount: nonce.count, fieldNames: names)
         var payloadLength = seed.count
         for index in names.indices {
             let length = record.valueRange(index).count
@@ -60,8 +54,12 @@ package struct EntrySealer {
             }
             var w = RawWriter(out)
             w.u16(UInt16(leafLength))
-            writeLeaf(names: names, seq: seq, matterTag: matterTag, sourceTag: sourceTag, keyID: keyID, nonce: nonce,
-                      ciphertextHash: ciphertextHash, fieldsDigest: fieldsDigest, to: &w)
+            // recordedAt and the previous record hash stay zero: the link step sets them.
+            ledgerID.withUnsafeBytes { ledgerID in
+                Leaf.write(version: version, ledgerID: ledgerID, seq: seq, recordedAt: 0, previousHash: .zero,
+                           matterTag: matterTag, sourceTag: sourceTag, keyID: keyID, nonce: nonce,
+                           ciphertextHash: ciphertextHash, fieldsDigest: fieldsDigest, fieldNames: names, to: &w)
+            }
             precondition(w.offset == 2 + leafLength, "leaf length mismatch")
             count = total
         }
@@ -119,37 +117,13 @@ package struct EntrySealer {
         precondition(w.offset == fields.count, "fields digest input length mismatch")
     }
 
-    private func writeLeaf(names: [String], seq: UInt64, matterTag: Hash, sourceTag: Hash?, keyID: UInt32,
-                           nonce: UnsafeRawBufferPointer, ciphertextHash: Hash, fieldsDigest: Hash,
-                           to w: inout RawWriter) {
-        w.u8(version)
-        ledgerID.withUnsafeBytes { w.raw($0) }
-        w.u64(seq)
-        w.u64(0)                        // recordedAt: set by the link step
-        Hash.zero.withUnsafeBytes { w.raw($0) }  // previous record hash: set by the link step
-        matterTag.withUnsafeBytes { w.raw($0) }
-        w.u8(sourceTag == nil ? 0 : 1)
-        sourceTag?.withUnsafeBytes { w.raw($0) }
-        w.u32(keyID)
-        w.raw(nonce)
-        ciphertextHash.withUnsafeBytes { w.raw($0) }
-        fieldsDigest.withUnsafeBytes { w.raw($0) }
-        w.u16(UInt16(names.count))
-        for var name in names {
-            w.u8(UInt8(name.utf8.count))
-            name.withUTF8 { w.raw(UnsafeRawBufferPointer($0)) }
-        }
-    }
-
-    /// `client-ledger/entry/vN || ledger id || u64 seq || u32 key id` (EntryAssociatedData), on the stack.
+    /// The associated data (EntryAssociatedData), on the stack.
     private func withAssociatedData<R>(seq: UInt64, keyID: UInt32, _ body: (UnsafeRawBufferPointer) -> R) -> R {
         let label = version == 2 ? Self.labelV2 : EntryAssociatedData.label(version: version)
-        return withUnsafeTemporaryAllocation(byteCount: label.count + Leaf.ledgerIDByteCount + 12, alignment: 1) { ad in
+        return withUnsafeTemporaryAllocation(byteCount: EntryAssociatedData.byteCount(label: label, ledgerID: ledgerID),
+                                             alignment: 1) { ad in
             var w = RawWriter(ad)
-            label.withUnsafeBytes { w.raw($0) }
-            ledgerID.withUnsafeBytes { w.raw($0) }
-            w.u64(seq)
-            w.u32(keyID)
+            EntryAssociatedData.write(label: label, ledgerID: ledgerID, seq: seq, keyID: keyID, to: &w)
             return body(UnsafeRawBufferPointer(ad))
         }
     }
@@ -160,43 +134,5 @@ package struct EntrySealer {
         var length = 1, x = value
         while x >= 0x80 { x >>= 7; length += 1 }
         return length
-    }
-}
-
-/// Writes big-endian integers and bytes into a buffer of known size, advancing `offset` (bounds-checked).
-struct RawWriter {
-    private let buffer: UnsafeMutableRawBufferPointer
-    private(set) var offset = 0
-
-    init(_ buffer: UnsafeMutableRawBufferPointer) { self.buffer = buffer }
-
-    mutating func u8(_ v: UInt8) {
-        precondition(offset < buffer.count, "RawWriter overflow")
-        buffer[offset] = v
-        offset += 1
-    }
-
-    mutating func u16(_ v: UInt16) { bigEndian(v) }
-    mutating func u32(_ v: UInt32) { bigEndian(v) }
-    mutating func u64(_ v: UInt64) { bigEndian(v) }
-
-    mutating func raw(_ bytes: UnsafeRawBufferPointer) {
-        precondition(offset + bytes.count <= buffer.count, "RawWriter overflow")
-        if let base = bytes.baseAddress { (buffer.baseAddress! + offset).copyMemory(from: base, byteCount: bytes.count) }
-        offset += bytes.count
-    }
-
-    /// Unsigned LEB128 (shortest form), as ByteWriter.varint.
-    mutating func varint(_ v: UInt64) {
-        var x = v
-        while x >= 0x80 {
-            u8(UInt8(truncatingIfNeeded: x) | 0x80)
-            x >>= 7
-        }
-        u8(UInt8(x))
-    }
-
-    private mutating func bigEndian<T: FixedWidthInteger>(_ v: T) {
-        withUnsafeBytes(of: v.bigEndian) { raw($0) }
     }
 }

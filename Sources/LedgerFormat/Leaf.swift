@@ -103,7 +103,36 @@ public struct Leaf: Sendable, Equatable {
     }
 
     public func encoded() -> [UInt8] {
-        var w = ByteWriter(capacity: 240 + fieldNames.count * 16)
+        let length = Self.encodedLength(ledgerIDCount: ledgerID.count, hasSourceTag: sourceTag != nil,
+                                        nonceCount: nonce.count, fieldNames: fieldNames)
+        return ledgerID.withUnsafeBytes { ledgerID in
+            nonce.withUnsafeBytes { nonce in
+                [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
+                    var w = RawWriter(UnsafeMutableRawBufferPointer(buffer))
+                    Self.write(version: version, ledgerID: ledgerID, seq: seq, recordedAt: recordedAt,
+                               previousHash: previousHash, matterTag: matterTag, sourceTag: sourceTag, keyID: keyID,
+                               nonce: nonce, ciphertextHash: ciphertextHash, fieldsDigest: fieldsDigest,
+                               fieldNames: fieldNames, to: &w)
+                    precondition(w.offset == length, "leaf length mismatch")
+                    count = length
+                }
+            }
+        }
+    }
+
+    /// The bytes `write` produces: the fixed fields, then a length byte and the bytes of each name.
+    package static func encodedLength(ledgerIDCount: Int, hasSourceTag: Bool, nonceCount: Int,
+                                      fieldNames: [String]) -> Int {
+        let fixed = 1 + ledgerIDCount + 8 + 8 + 32 + 32 + 1 + (hasSourceTag ? 32 : 0) + 4 + nonceCount + 32 + 32 + 2
+        return fieldNames.reduce(fixed) { $0 + 1 + $1.utf8.count }
+    }
+
+    /// Writes the leaf layout (docs/FORMAT.md, "Leaf v1 and v2"): the one encoder behind `encoded()` and the
+    /// import's `EntrySealer`, which writes the leaf straight into its stored value.
+    package static func write(version: UInt8, ledgerID: UnsafeRawBufferPointer, seq: UInt64, recordedAt: Int64,
+                              previousHash: Hash, matterTag: Hash, sourceTag: Hash?, keyID: UInt32,
+                              nonce: UnsafeRawBufferPointer, ciphertextHash: Hash, fieldsDigest: Hash,
+                              fieldNames: [String], to w: inout RawWriter) {
         w.u8(version)
         w.raw(ledgerID)
         w.u64(seq)
@@ -117,11 +146,10 @@ public struct Leaf: Sendable, Equatable {
         ciphertextHash.withUnsafeBytes { w.raw($0) }
         fieldsDigest.withUnsafeBytes { w.raw($0) }
         w.u16(UInt16(fieldNames.count))
-        for field in fieldNames {
-            w.u8(UInt8(field.utf8.count))
-            w.bytes.append(contentsOf: field.utf8)
+        for var name in fieldNames {
+            w.u8(UInt8(name.utf8.count))
+            name.withUTF8 { w.raw(UnsafeRawBufferPointer($0)) }
         }
-        return w.bytes
     }
 
     public static func decode(_ bytes: [UInt8]) throws -> Leaf {
