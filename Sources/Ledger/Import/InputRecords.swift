@@ -102,7 +102,7 @@ package enum JSONLines {
     package static func check(_ raw: RawRecord, in bytes: UnsafeRawBufferPointer) -> Result<RecordFacts, RecordError> {
         if raw.range.count <= RecordSchema.maxRecordBytes,
            let facts = RecordSchema.quickFacts(UnsafeRawBufferPointer(rebasing: bytes[raw.range])) {
-            return .success(RecordFacts(line: raw.line, matter: facts.matter, corrects: facts.corrects, record: nil))
+            return .success(RecordFacts(line: raw.line, matter: facts.matter, corrects: facts.corrects))
         }
         return validate(raw, in: bytes).map(RecordFacts.init)
     }
@@ -228,19 +228,17 @@ public enum RecordInput {
     }
 }
 
-/// What the first pass of an import checks of a valid record (its matter and `corrects`), with the record itself
-/// when the import keeps it for the second pass.
+/// What the first pass of an input too large to keep checks of a valid record: its matter and `corrects`.
 package struct RecordFacts: Sendable {
     let line: Int?
     let matter: String
     let corrects: UInt64?
-    let record: ValidatedRecord?
 
-    init(line: Int?, matter: String, corrects: UInt64?, record: ValidatedRecord?) {
-        (self.line, self.matter, self.corrects, self.record) = (line, matter, corrects, record)
+    init(line: Int?, matter: String, corrects: UInt64?) {
+        (self.line, self.matter, self.corrects) = (line, matter, corrects)
     }
 
     init(_ record: ValidatedRecord) {
-        self.init(line: record.line, matter: record.matter, corrects: record.corrects, record: record)
+        self.init(line: record.line, matter: record.matter, corrects: record.corrects)
     }
 }
