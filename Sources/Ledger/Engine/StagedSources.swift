@@ -38,7 +38,7 @@ extension Ledger {
         rows.sort { $0.tag < $1.tag }
         // Tags beyond the last stored one (every import into a new ledger) are appended: pages written full.
         let cursor = try txn.cursor(store.sources)
-        let last = try cursor.last().map { SortKey(Array($0.key)) }
+        let last = try cursor.last().map { SortKey($0.key) }
         cursor.close()
         let append = last.map { rows[0].tag > $0 } ?? true
         for row in rows {
@@ -90,10 +90,6 @@ struct SortKey: Comparable {
         precondition(bytes.count == 32)
         func word(_ i: Int) -> UInt64 { UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)) }
         words = (word(0), word(8), word(16), word(24))
-    }
-
-    init(_ bytes: [UInt8]) {
-        self = bytes.withUnsafeBytes { SortKey($0) }
     }
 
     /// The 32 bytes, without allocating (the import moves a million of these at a time).
