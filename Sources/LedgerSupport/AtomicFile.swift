@@ -44,6 +44,18 @@ public enum AtomicFile {
     }
 
     /// fsync of a directory: makes the renames into it durable.
+    /// The directory that holds `path`: "." for a bare file name, "/" for a file at the root. Foundation's
+    /// `deletingLastPathComponent` traps on a one-character relative path (swift-corelibs-foundation 6.3:
+    /// `ledger init --key-file k` crashed), so paths are cut here.
+    public static func directory(containing path: String) -> String {
+        var name = Substring(path)
+        while name.count > 1, name.hasSuffix("/") { name = name.dropLast() }  // "a/b/" names b
+        guard let slash = name.lastIndex(of: "/") else { return "." }
+        var parent = name[..<slash]
+        while parent.hasSuffix("/") { parent = parent.dropLast() }  // "a//b"
+        return parent.isEmpty ? "/" : String(parent)
+    }
+
     public static func syncDirectory(_ directory: String) {
         let dir = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 {

@@ -37,7 +37,7 @@ public struct RefusalEvidence: Sendable {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) { return isDirectory.boolValue }
         guard mkdir(directory, 0o700) == 0 || errno == EEXIST else { return false }
-        AtomicFile.syncDirectory((directory as NSString).deletingLastPathComponent)
+        AtomicFile.syncDirectory(AtomicFile.directory(containing: directory))
         return true
     }
 

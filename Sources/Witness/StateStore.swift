@@ -65,7 +65,7 @@ public final class StateStore: Sendable {
         // A new state directory's entry and a new state file's entry must be on disk before the first cosignature
         // is answered, or a crash could forget the head the witness cosigned.
         AtomicFile.syncDirectory(directory)
-        AtomicFile.syncDirectory((directory as NSString).deletingLastPathComponent)
+        AtomicFile.syncDirectory(AtomicFile.directory(containing: directory))
         if records > 2 * heads.count + 1024 {
             // Compaction: the latest line per origin, written to a new file that replaces the old one atomically.
             let text = heads.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }

@@ -1,4 +1,5 @@
 import Foundation
+import LedgerSupport
 import Logging
 import MerkleLog
 import SignedNote
@@ -61,7 +62,7 @@ public final class WitnessService: Sendable {
         self.cosigner = cosigner
         self.logs = logs
         self.state = state
-        self.evidence = RefusalEvidence(stateDirectory: (state.path as NSString).deletingLastPathComponent)
+        self.evidence = RefusalEvidence(stateDirectory: AtomicFile.directory(containing: state.path))
         self.logger = logger
         self.clock = clock
     }

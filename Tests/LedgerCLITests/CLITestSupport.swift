@@ -60,7 +60,7 @@ enum LedgerBinary {
 /// Runs a program with its own environment, stdin from bytes (or /dev/null), stdout and stderr captured via files
 /// (no pipe can fill up and deadlock).
 func runProcess(_ executable: URL, _ arguments: [String], environment: [String: String], stdin: Data? = nil,
-                scratch: URL) throws -> CLIResult {
+                scratch: URL, directory: URL? = nil) throws -> CLIResult {
     let id = UUID().uuidString
     let outURL = scratch.appendingPathComponent("stdout-\(id)")
     let errURL = scratch.appendingPathComponent("stderr-\(id)")
@@ -74,6 +74,7 @@ func runProcess(_ executable: URL, _ arguments: [String], environment: [String: 
     process.executableURL = executable
     process.arguments = arguments
     process.environment = environment
+    if let directory { process.currentDirectoryURL = directory }
     let out = try FileHandle(forWritingTo: outURL)
     let err = try FileHandle(forWritingTo: errURL)
     defer {
@@ -135,11 +136,14 @@ class CLITestCase: XCTestCase {
     }
 
     /// Runs `ledger ARGS`. Keys are passed by path (`--key-file`) or in `env`; never a secret in argv.
+    /// `directory`: the working directory (relative paths in `arguments`); the test's own otherwise.
     @discardableResult
-    func ledger(_ arguments: [String], env: [String: String] = [:], stdin: Data? = nil) throws -> CLIResult {
+    func ledger(_ arguments: [String], env: [String: String] = [:], stdin: Data? = nil,
+                directory: URL? = nil) throws -> CLIResult {
         var environment = baseEnvironment()
         for (k, v) in env { environment[k] = v }
-        return try runProcess(LedgerBinary.url!, arguments, environment: environment, stdin: stdin, scratch: temp)
+        return try runProcess(LedgerBinary.url!, arguments, environment: environment, stdin: stdin, scratch: temp,
+                              directory: directory)
     }
 
     /// `ledger ARGS --ledger DIR --key-file KEY` for the test's ledger.

@@ -24,6 +24,17 @@ final class InitAndKeyTests: CLITestCase {
         XCTAssertFalse(try String(contentsOf: keyFile, encoding: .utf8).isEmpty)
     }
 
+    /// One-character relative paths (`--key-file k`): Foundation's deletingLastPathComponent traps on them, and
+    /// `init` once crashed with SIGILL after creating the key file.
+    func testInitWithOneCharacterRelativePathsInTheWorkingDirectory() throws {
+        let r = try ledger(["init", "--ledger", "l", "--origin", Self.origin, "--key-file", "k"], directory: temp)
+        XCTAssertEqual(r.status, 0, r.summary)
+        let record = try write("r.json", Sample.record())
+        XCTAssertEqual(try ledger(["append", "--ledger", "l", "--key-file", "k", record], directory: temp).status, 0)
+        let verify = try ledger(["verify", "--ledger", "l"], directory: temp)
+        XCTAssertEqual(verify.status, 0, verify.summary)
+    }
+
     func testInitTakesKeyFileFromEnvironment() throws {
         let r = try ledger(["init", "--ledger", ledgerDir.path, "--origin", Self.origin],
                            env: ["LEDGER_KEY_FILE": keyFile.path])

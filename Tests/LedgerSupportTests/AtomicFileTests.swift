@@ -21,6 +21,12 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["out.txt"])
     }
 
+    func testTheDirectoryContainingAPath() {
+        let cases = ["k": ".", "k/": ".", "key": ".", "./k": ".", "a/b": "a", "a/b/": "a", "a//b": "a",
+                     "/k": "/", "/": "/", "/a/b/c": "/a/b", "../k": "..", "": "."]
+        for (path, directory) in cases { XCTAssertEqual(AtomicFile.directory(containing: path), directory, path) }
+    }
+
     func testAFileThatCannotBeWrittenIsAFileErrorNamingIt() throws {
         let path = try directory() + "/missing/out.txt"
         XCTAssertThrowsError(try AtomicFile.write("x", to: path)) { error in

@@ -67,7 +67,7 @@ struct TileDirectory {
     /// durable) once `finishWrites()` returns.
     mutating func write(_ bytes: [UInt8], to relative: String) throws {
         let target = file(relative)
-        let parent = (target as NSString).deletingLastPathComponent
+        let parent = AtomicFile.directory(containing: target)
         try makeDirectory(parent)
         try writes.submit(bytes, to: target)
         touchedDirectories.insert(parent)
@@ -100,7 +100,7 @@ struct TileDirectory {
     /// lstat, so a symlink anywhere below the root is refused rather than followed.
     private mutating func makeDirectory(_ directory: String) throws {
         if madeDirectories.contains(directory) { return }
-        let parent = (directory as NSString).deletingLastPathComponent
+        let parent = AtomicFile.directory(containing: directory)
         guard directory.hasPrefix(path + "/") else {
             throw FileError(path: directory, detail: "is outside the tile directory \(path)")
         }
@@ -135,7 +135,7 @@ struct TileDirectory {
         } catch {
             throw FileError(path: root, detail: "cannot create the directory: \(error.localizedDescription)")
         }
-        AtomicFile.syncDirectory((root as NSString).deletingLastPathComponent)
+        AtomicFile.syncDirectory(AtomicFile.directory(containing: root))
     }
 
     /// The absolute path with symlinks resolved, for the part that exists (the rest appended as written).

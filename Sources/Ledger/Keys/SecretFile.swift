@@ -26,8 +26,7 @@ enum SecretFile {
         }
         // The directory entry too: a rotation commits right after writing its new key file, and a crash must not
         // leave the ledger sealed to a key whose file never reached the disk.
-        let parent = (path as NSString).deletingLastPathComponent
-        let dir = open(parent.isEmpty ? "." : parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let dir = open(AtomicFile.directory(containing: path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dir >= 0, fsync(dir) == 0 else {
             if dir >= 0 { close(dir) }
             throw LedgerError.io(path: path, detail: "cannot flush the key file's directory: \(systemError())")
