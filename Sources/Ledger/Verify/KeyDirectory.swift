@@ -10,9 +10,8 @@ struct KeyDirectory: Sendable {
         case matterKey = 1, keyPair = 2, batchKey = 3
     }
 
-    private(set) var kinds: [UInt32: Kind] = [:]
-    /// The matter tag each key serves.
-    private(set) var tags: [UInt32: Hash] = [:]
+    /// Every stored key's kind and matter, by id.
+    private var table = KeyTable()
     /// The matter-key index: tag → current key.
     private(set) var index: [Hash: UInt32] = [:]
     /// Structural problems found while resolving, as violation details.
@@ -26,16 +25,17 @@ struct KeyDirectory: Sendable {
     init(_ txn: ReadTransaction, keys: Database, matterKeys: Database, destroyed: Set<Hash> = [],
          release: ((UnsafeRawPointer) -> Void)? = nil) throws {
         self.destroyed = destroyed
-        var pairs = [UInt32: KeyRecord.KeyPairRecord](), batches = [UInt32: UInt32]()
+        var pairs = [UInt32: KeyRecord.KeyPairRecord]()
         try Self.forEachRow(txn, keys, release: release) { key, value in
             guard let id = UInt32(bigEndianBytes: key) else { return problems.append("a keys database key is not 4 bytes") }
             switch try? KeyRecord.decode(value, id: id) {
-            case .matterKey?: kinds[id] = .matterKey
-            case .keyPair(let pair)?: kinds[id] = .keyPair; pairs[id] = pair
-            case .batchKey(let pairID, _)?: kinds[id] = .batchKey; batches[id] = pairID
+            case .matterKey?: table.append(id, .matterKey)
+            case .keyPair(let pair)?: table.append(id, .keyPair); pairs[id] = pair
+            case .batchKey(let pairID, _)?: table.append(id, .batchKey, link: pairID)
             case nil: problems.append("key \(id) has an unknown or damaged format")
             }
         }
+        if !table.sortByID() { problems.append("the keys database holds one key id twice") }
         try Self.forEachRow(txn, matterKeys) { key, value in
             guard key.count == Hash.byteCount, let id = UInt32(bigEndianBytes: value) else {
                 return problems.append("a matter-key index row is malformed")
@@ -46,26 +46,36 @@ struct KeyDirectory: Sendable {
         for tag in index.keys where destroyed.contains(tag) {
             problems.append("the matter-key index still names a key of a destroyed matter")
         }
-        for (id, kind) in kinds where kind != .batchKey && tags[id] == nil {
-            problems.append("key \(id) belongs to no matter's key chain")
+        for slot in table.slots where table.kind(slot) != .batchKey && table.matter(slot) == nil {
+            problems.append("key \(table.id(slot)) belongs to no matter's key chain")
         }
-        for (id, pairID) in batches {
-            if kinds[pairID] == .keyPair, let tag = tags[pairID] { tags[id] = tag } else {
-                problems.append("batch key \(id) is sealed to key \(pairID), which is not a matter key pair")
+        resolveBatchKeys()
+    }
+
+    /// Each batch key serves the matter of the key pair it is sealed to.
+    private mutating func resolveBatchKeys() {
+        for slot in table.slots where table.kind(slot) == .batchKey {
+            let pairID = table.link(slot)
+            if let pair = table.slot(of: pairID), table.kind(pair) == .keyPair, let matter = table.matterNumber(pair) {
+                table.setMatter(slot, number: matter)
+            } else {
+                problems.append("batch key \(table.id(slot)) is sealed to key \(pairID), which is not a matter key pair")
+                table.setMatter(slot, number: nil)
             }
         }
+        table.dropLinks()
     }
 
     /// Assigns `tag` to every key from the index row back to the start of the matter's chain.
     private mutating func walkChain(from id: UInt32, tag: Hash, pairs: [UInt32: KeyRecord.KeyPairRecord]) {
         var current = id
         while current != 0 {
-            guard let kind = kinds[current], kind != .batchKey else {
+            guard let slot = table.slot(of: current), table.kind(slot) != .batchKey else {
                 return problems.append("the key chain of a matter names key \(current), which is not a matter key")
             }
-            guard tags[current] == nil else { return problems.append("key \(current) is on two matters' key chains") }
-            tags[current] = tag
-            guard kind == .keyPair, let pair = pairs[current] else { return }  // a v1 key starts the chain
+            guard table.matter(slot) == nil else { return problems.append("key \(current) is on two matters' key chains") }
+            table.setMatter(slot, tag: tag)
+            guard table.kind(slot) == .keyPair, let pair = pairs[current] else { return }  // a v1 key starts the chain
             if pair.tag != tag { problems.append("key pair \(current) names another matter than its chain's") }
             current = pair.previousID
         }
@@ -74,14 +84,15 @@ struct KeyDirectory: Sendable {
     /// Whether an entry of leaf `version` may name `keyID` for matter `tag`: a v1 leaf a v1 matter key, a v2 leaf a
     /// batch key, of that matter.
     func admits(version: UInt8, keyID: UInt32, tag: Hash) -> Bool {
-        if destroyed.contains(tag) { return kinds[keyID] == nil }  // its keys are gone, every one
+        guard let slot = table.slot(of: keyID) else { return destroyed.contains(tag) }  // its keys are gone, every one
+        if destroyed.contains(tag) { return false }
         let kind: Kind = version == 1 ? .matterKey : .batchKey
-        return kinds[keyID] == kind && tags[keyID] == tag
+        return table.kind(slot) == kind && table.matter(slot) == tag
     }
 
     /// The matter-key index's current key of each tag is a key pair (a matter granted before its first entry).
     func currentIsKeyPair(_ tag: Hash) -> Bool {
-        index[tag].map { kinds[$0] == .keyPair } ?? false
+        index[tag].flatMap { table.slot(of: $0) }.map { table.kind($0) == .keyPair } ?? false
     }
 
     private static func forEachRow(_ txn: ReadTransaction, _ db: Database,
