@@ -129,6 +129,8 @@ struct ScanChunk {
 /// it lives) and its index rows' keyed digests.
 struct CheckedChunk {
     var facts: UnsafeBufferPointer<EntryFacts>
+    /// Index rows the chunk read through the map (its matter rows).
+    var mappedRows = 0
     var matterRows = IndexSetDigest()
     var sourceRows = IndexSetDigest()
 }
@@ -184,7 +186,7 @@ final class ChunkCheck: @unchecked Sendable {
     /// order, valid while this check lives) and a pointer into the map.
     func finish() throws -> (CheckedChunk, UnsafeRawPointer?) {
         try batches!.finish()
-        var checked = CheckedChunk(facts: UnsafeBufferPointer(results))
+        var checked = CheckedChunk(facts: UnsafeBufferPointer(results), mappedRows: chunk.matterRows.count)
         for (matters, sources) in digests {
             checked.matterRows.add(matters)
             checked.sourceRows.add(sources)
