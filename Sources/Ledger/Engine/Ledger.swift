@@ -298,10 +298,19 @@ public final class Ledger: Sendable {
 struct Session: Sendable {
     var principal: Principal?
     var signer: NoteSigner?
-    /// Data keys opened so far, by key id (committed storage only).
+    /// Data keys opened so far, by key id (committed storage only); emptied when full (`rememberDataKey`).
     var matterKeyCache: [UInt32: SecretBytes] = [:]
     /// Matter key pairs opened so far (each batch key of a matter opens with the same pair).
     var keyPairCache: [UInt32: BoxKeyPair] = [:]
     /// The log's tail after the last committed append of this process.
     var appendState: AppendState?
+
+    /// Data keys kept at most: a ledger holds a batch key per matter per import batch (~122,000 at 10M entries),
+    /// and reading the whole log in order (verify --deep, export) needs each only for its batch's entries.
+    static let dataKeyCacheLimit = 4096
+
+    mutating func rememberDataKey(_ key: SecretBytes, id: UInt32) {
+        if matterKeyCache.count >= Self.dataKeyCacheLimit { matterKeyCache.removeAll(keepingCapacity: true) }
+        matterKeyCache[id] = key
+    }
 }

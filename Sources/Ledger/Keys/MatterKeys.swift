@@ -220,7 +220,7 @@ extension Ledger {
         case .keyPair:
             throw LedgerError.corrupt("an entry names key pair \(id) as its data key")
         }
-        if !(txn is WriteTransaction) { session.withLock { $0.matterKeyCache[id] = key } }
+        if !(txn is WriteTransaction) { session.withLock { $0.rememberDataKey(key, id: id) } }
         return key
     }
 

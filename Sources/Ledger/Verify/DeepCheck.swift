@@ -21,8 +21,8 @@ final class DeepScratch: @unchecked Sendable {
     var values: [UnsafeRawBufferPointer] = []
     /// Matter tags already recomputed by this worker (matter → tag); bounded.
     private var matterTags: [String: Hash] = [:]
-    /// Sealed matter keys this worker has unwrapped (the engine's cache sits behind a lock).
-    var matterKeys: [UInt32: SecretBytes] = [:]
+    /// Sealed matter keys this worker has unwrapped (the engine's cache sits behind a lock); bounded like it.
+    private var matterKeys: [UInt32: SecretBytes] = [:]
 
     init(ledgerID: [UInt8]) {
         associatedData = EntryAssociatedData.bytes(version: 1, ledgerID: ledgerID, seq: 0, keyID: 0)
@@ -59,6 +59,14 @@ final class DeepScratch: @unchecked Sendable {
     func wipePayload(_ count: Int) {
         zeroize(UnsafeMutableRawBufferPointer(rebasing: plaintext[0..<min(count, plaintext.count)]))
         values.removeAll(keepingCapacity: true)
+    }
+
+    func cachedKey(_ id: UInt32) -> SecretBytes? { matterKeys[id] }
+
+    /// Keeps `key` for the next entries of its batch (a nil key, missing or not unwrapping, is not kept).
+    func remember(_ key: SecretBytes?, id: UInt32) {
+        if matterKeys.count >= Session.dataKeyCacheLimit { matterKeys.removeAll(keepingCapacity: true) }
+        matterKeys[id] = key
     }
 
     func matterTag(_ matter: String, ring: KeyRing) -> Hash {
@@ -121,9 +129,9 @@ extension Ledger {
     /// The matter key `id`, from the worker's cache or unwrapped in a read transaction of its own; nil when it is
     /// missing or does not unwrap. Throws only when no transaction can be opened (a storage error).
     private func matterKey(_ id: UInt32, ring: KeyRing, scratch: DeepScratch) throws -> SecretBytes? {
-        if let cached = scratch.matterKeys[id] { return cached }
+        if let cached = scratch.cachedKey(id) { return cached }
         let key = try store.environment.read { txn in try? matterKey(id: id, ring: ring, txn: txn) }
-        scratch.matterKeys[id] = key
+        scratch.remember(key, id: id)
         return key
     }
 
