@@ -8,6 +8,8 @@ reaches the engine or LMDB, and only the CLI (and the tests) reach it; the engin
 (`swift build --explicit-target-dependency-import-check error`); this script enforces the declared graph.
 """
 import json
+import pathlib
+import re
 import subprocess
 import sys
 
@@ -16,7 +18,7 @@ FORBIDDEN = {
     "LedgerFormat": {"LMDB", "CLMDB", "LedgerBundle", "LedgerReport", "Ledger", "LedgerBench"},
     "LedgerBundle": {"LMDB", "CLMDB", "LedgerReport", "Ledger", "LedgerBench"},
     "LedgerReport": {"LMDB", "CLMDB", "LedgerBundle", "Ledger", "LedgerBench"},
-    "Ledger": {"LedgerBench", "LedgerCLI"},
+    "Ledger": {"LedgerBench", "LedgerCLI", "CCurl"},
     "LedgerBench": {"LedgerCLI"},
     "Witness": {"LMDB", "CLMDB", "Ledger", "LedgerBench", "LedgerCLI", "LedgerBundle", "LedgerFormat", "LedgerReport"},
 }
@@ -55,6 +57,11 @@ def main() -> int:
     for target in {"Ledger"} | reach("Ledger"):
         for bad in sorted(products.get(target, set()) & HTTP_PRODUCTS):
             failures.append(f"{target} (the engine or below it) uses {bad}")
+    # FoundationNetworking links libcurl, GnuTLS, Kerberos, LDAP and ~25 more libraries into every command's start
+    # (~7 ms); the witness client loads libcurl itself, when it is used (Sources/CCurl).
+    for path in sorted(pathlib.Path("Sources").rglob("*.swift")):
+        if re.search(r"^\s*import\s+FoundationNetworking\b", path.read_text(encoding="utf-8"), re.MULTILINE):
+            failures.append(f"{path} imports FoundationNetworking (use the Witness target's HTTPPost)")
     for line in failures:
         print(f"layers: {line}", file=sys.stderr)
     if not failures:

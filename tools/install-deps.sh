@@ -3,8 +3,9 @@
 # Idempotent; run as root (CI and the dev machines are root).
 set -euo pipefail
 # age: the interop tests of sealed bundles (Tests/LedgerCLITests/AgeInteropTests.swift) run Debian's age and age-keygen.
-# libcurl4: FoundationNetworking's URLSession, the `checkpoint --witness` HTTP(S) client.
-PKGS=(libsodium-dev liblmdb-dev pkg-config golang-go golang-golang-x-mod-dev age libcurl4)
+# libcurl4-openssl-dev: the `checkpoint --witness` HTTP(S) client (Sources/CCurl: curl.h to build, libcurl.so.4
+# loaded at run time only by commands that ask a witness).
+PKGS=(libsodium-dev liblmdb-dev pkg-config golang-go golang-golang-x-mod-dev age libcurl4-openssl-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,10 +1,9 @@
+import CCurl
+import Dispatch
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
-/// One bounded HTTP POST (URLSession, i.e. libcurl on Linux): http and https URLs only, no redirects (a 3xx is
-/// returned as is), a total time limit, and a response body limit (the transfer is cancelled past it).
+/// One bounded HTTP POST (libcurl, loaded when first used: see CCurl): http and https URLs only, no redirects (a 3xx
+/// is returned as is), a total time limit, and a response body limit (the transfer is stopped past it).
 public struct HTTPPost: Sendable {
     public static let maxResponseBytes = 64 * 1024
 
@@ -35,92 +34,60 @@ public struct HTTPPost: Sendable {
     }
 
     public func post(_ url: URL, body: [UInt8]) async throws -> Response {
-        let exchange = Exchange(limit: Self.maxResponseBytes)
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
-        configuration.httpCookieStorage = nil
-        configuration.urlCache = nil
-        configuration.httpShouldSetCookies = false
-        let session = URLSession(configuration: configuration, delegate: exchange, delegateQueue: nil)
-        defer { session.finishTasksAndInvalidate() }
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
-        request.httpMethod = "POST"
-        request.httpBody = Data(body)
-        request.setValue("text/plain; charset=utf-8", forHTTPHeaderField: "Content-Type")
+        let transfer = Transfer()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                exchange.start(continuation)
-                session.dataTask(with: request).resume()
+                DispatchQueue.global().async {  // libcurl's easy interface blocks: never on a task's thread
+                    continuation.resume(with: Result { try transfer.run(url.absoluteString, body: body,
+                                                                         timeout: timeout) })
+                }
             }
         } onCancel: {
-            session.invalidateAndCancel()
+            transfer.cancel()
         }
     }
 }
 
-/// The delegate of one request: collects the response up to the limit, refuses redirects.
-private final class Exchange: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    // @unchecked: every field is used under `lock`.
-    private let lock = NSLock()
-    private let limit: Int
-    private var continuation: CheckedContinuation<HTTPPost.Response, any Error>?
-    private var response: HTTPURLResponse?
-    private var body = [UInt8]()
-    private var oversize = false
+/// One transfer: the blocking libcurl call, and the flag that stops it when the task is cancelled.
+private final class Transfer: @unchecked Sendable {
+    // @unchecked: `cancelled` is a C int read by libcurl's progress callback and set once from the cancel handler.
+    private let cancelled = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
 
-    init(limit: Int) { self.limit = limit }
+    init() { cancelled.initialize(to: 0) }
 
-    func start(_ continuation: CheckedContinuation<HTTPPost.Response, any Error>) {
-        lock.withLock { self.continuation = continuation }
-    }
+    deinit { cancelled.deallocate() }
 
-    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
-        completionHandler(nil)  // never follow: the 3xx itself is the answer
-    }
+    func cancel() { cancelled.pointee = 1 }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
-        lock.withLock { self.response = response as? HTTPURLResponse }
-        completionHandler(.allow)
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        let over = lock.withLock { () -> Bool in
-            if body.count + data.count > limit { oversize = true; return true }
-            body += data
-            return false
+    func run(_ url: String, body: [UInt8], timeout: Double) throws -> HTTPPost.Response {
+        var response = ccurl_response()
+        defer { ccurl_response_free(&response) }
+        let code = body.withUnsafeBufferPointer { bytes in
+            ccurl_post(url, bytes.baseAddress, bytes.count, "text/plain; charset=utf-8",
+                       max(1, Int(timeout * 1000)), HTTPPost.maxResponseBytes, cancelled, &response)
         }
-        if over { dataTask.cancel() }
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
-        let (continuation, outcome) = lock.withLock { () -> (CheckedContinuation<HTTPPost.Response, any Error>?,
-                                                            Result<HTTPPost.Response, any Error>) in
-            defer { self.continuation = nil }
-            if oversize {
-                return (self.continuation, .failure(WitnessError.http("response larger than \(limit) bytes")))
-            }
-            if let error { return (self.continuation, .failure(WitnessError.http(Self.describe(error)))) }
-            guard let response else { return (self.continuation, .failure(WitnessError.http("no HTTP response"))) }
-            return (self.continuation, .success(HTTPPost.Response(
-                status: response.statusCode, contentType: response.value(forHTTPHeaderField: "Content-Type"),
-                body: body)))
+        if response.oversize != 0 { throw WitnessError.http("response larger than \(HTTPPost.maxResponseBytes) bytes") }
+        guard code == 0 else { throw WitnessError.http(Self.describe(code)) }
+        guard response.status > 0 else { throw WitnessError.http("no HTTP response") }
+        let contentType = withUnsafeBytes(of: response.content_type) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }
-        continuation?.resume(with: outcome)
+        let bytes = response.body.map { Array(UnsafeBufferPointer(start: $0, count: response.body_length)) } ?? []
+        return HTTPPost.Response(status: response.status, contentType: contentType.isEmpty ? nil : contentType,
+                                 body: bytes)
     }
 
-    private static func describe(_ error: any Error) -> String {
-        guard let error = error as? URLError else { return "request failed" }
-        switch error.code {
-        case .timedOut: return "timed out"
-        case .cannotConnectToHost, .networkConnectionLost: return "connection refused or lost"
-        case .cannotFindHost, .dnsLookupFailed: return "host not found"
-        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
-             .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot: return "TLS failed"
-        case .cancelled: return "cancelled"
-        default: return "request failed (URLError \(error.code.rawValue))"
+    /// libcurl's error codes (curl/curl.h, CURLcode) in the words the witness outcome reports.
+    private static func describe(_ code: Int32) -> String {
+        switch code {
+        case CCURL_NOT_LOADED: return "libcurl is not installed (Debian: libcurl4)"
+        case 28: return "timed out"  // CURLE_OPERATION_TIMEDOUT
+        case 7, 52, 55, 56: return "connection refused or lost"  // COULDNT_CONNECT, GOT_NOTHING, SEND_ERROR, RECV_ERROR
+        case 5, 6: return "host not found"  // COULDNT_RESOLVE_PROXY, COULDNT_RESOLVE_HOST
+        case 35, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91: return "TLS failed"  // SSL_* and PEER_FAILED_VERIFICATION
+        case 1: return "unsupported protocol"  // UNSUPPORTED_PROTOCOL
+        case 42: return "cancelled"  // ABORTED_BY_CALLBACK
+        default: return "request failed (curl error \(code))"
         }
     }
 }
