@@ -45,6 +45,17 @@ public final class RowBatch: @unchecked Sendable {
         return blocks[block].baseAddress!
     }
 
+    /// Appends a row whose value `fill` writes straight into the batch (`valueCount` bytes): an overflow value is
+    /// read from the file into its place, not through a buffer and a copy.
+    func append(key: UnsafeRawBufferPointer, valueCount: Int,
+                fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+        let target = space(key.count + valueCount)
+        if let base = key.baseAddress { target.copyMemory(from: base, byteCount: key.count) }
+        try fill(UnsafeMutableRawBufferPointer(start: target + key.count, count: valueCount))
+        rows.append((UnsafeRawBufferPointer(start: target, count: key.count),
+                     UnsafeRawBufferPointer(start: target + key.count, count: valueCount)))
+    }
+
     func append(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         let target = space(key.count + value.count)
         if let base = key.baseAddress { target.copyMemory(from: base, byteCount: key.count) }
@@ -78,7 +89,6 @@ public final class DatabaseScan {
     @exclusivity(unchecked) private var pageNumbers: [UInt64] = []
     @exclusivity(unchecked) private var counts: [Int] = []
     @exclusivity(unchecked) private var position: [Int] = []
-    @exclusivity(unchecked) private var overflowBuffer: UnsafeMutableRawBufferPointer
     @exclusivity(unchecked) private var order = KeyOrder()
     @exclusivity(unchecked) private var started = false
     /// Leaf pages are read through a window of consecutive pages while that pays (see `ReadAhead`).
@@ -88,13 +98,11 @@ public final class DatabaseScan {
         self.check = check
         self.db = db
         self.name = name
-        overflowBuffer = .allocate(byteCount: check.pageSize, alignment: 16)
         readAhead = ReadAhead(pageSize: check.pageSize)
     }
 
     deinit {
         pages.forEach { $0.deallocate() }
-        overflowBuffer.deallocate()
     }
 
     /// Pages checked so far, by the structure walk and this scan.
@@ -126,7 +134,7 @@ public final class DatabaseScan {
             guard order.leafKey(key) else {
                 throw check.corrupted("\(name): keys out of order at page \(pageNumbers[level])")
             }
-            batch.append(key: key, value: try value(of: node, in: page, at: index))
+            try append(key: key, node: node, in: page, at: index, to: batch)
             appended += 1
         }
         return appended
@@ -168,23 +176,21 @@ public final class DatabaseScan {
         position.removeLast()
     }
 
-    /// The value of a leaf node: in the page, or read from its overflow run.
-    private func value(of node: StructureCheck.Node, in page: UnsafeRawBufferPointer,
-                       at index: Int) throws -> UnsafeRawBufferPointer {
+    /// Appends a leaf node's row: its value from the page, or read from its overflow run into the batch.
+    private func append(key: UnsafeRawBufferPointer, node: StructureCheck.Node, in page: UnsafeRawBufferPointer,
+                        at index: Int, to batch: RowBatch) throws {
         guard node.flags & (StructureCheck.fSubData | StructureCheck.fDupData) == 0 else {
             throw check.corrupted(
                 "\(name): page \(pageNumbers.last!) node \(index) holds duplicates in a plain database")
         }
-        guard let (first, size) = node.bigData else { return UnsafeRawBufferPointer(rebasing: page[node.data]) }
-        try check.overflow(first, size: size, name: name)
-        if overflowBuffer.count < size {
-            overflowBuffer.deallocate()
-            overflowBuffer = .allocate(byteCount: size, alignment: 16)
+        guard let (first, size) = node.bigData else {
+            return batch.append(key: key, value: UnsafeRawBufferPointer(rebasing: page[node.data]))
         }
-        return try check.read(first * UInt64(check.pageSize) + UInt64(StructureCheck.headerSize), size,
-                              into: overflowBuffer)
+        try check.overflow(first, size: size, name: name)
+        try batch.append(key: key, valueCount: size) { target in
+            _ = try check.read(first * UInt64(check.pageSize) + UInt64(StructureCheck.headerSize), size, into: target)
+        }
     }
-
 }
 
 extension ReadTransaction {
