@@ -46,6 +46,37 @@ final class BulkAppendTests: XCTestCase {
         try assertDeepIntact(t.ledger)
     }
 
+    /// One batch key per matter per run: the later batches of an import reuse the key the first batch with that
+    /// matter stored (one X25519 seal per matter, not per matter per batch); a new run draws new ones.
+    func testARunDrawsOneBatchKeyPerMatter() throws {
+        let t = try TestLedger()
+        _ = try runBatches(t.ledger, try batches())
+        let keyIDs = try allEntries(t.ledger).map { ($0.string("matter"), $0.leaf.keyID) }
+        let byMatter = Dictionary(grouping: keyIDs, by: { $0.0 }).mapValues { Set($0.map(\.1)) }
+        XCTAssertEqual(byMatter.mapValues(\.count), ["M-1": 1, "M-2": 1, "M-3": 1], "\(keyIDs)")
+        XCTAssertEqual(Set(byMatter.values.map { $0.first! }).count, 3, "each matter its own key")
+        _ = try runBatches(t.ledger, [(20..<25).map { try record($0, matter: "M-1") }])
+        let next = try allEntries(t.ledger).suffix(5).map(\.leaf.keyID)
+        XCTAssertEqual(Set(next).count, 1)
+        XCTAssertFalse(byMatter["M-1"]!.contains(next[0]), "a second import draws a fresh key")
+        try assertDeepIntact(t.ledger)
+    }
+
+    /// A stale prediction starts over from what is stored: the batches after it draw fresh keys, and none of them
+    /// names a key that was sealed for the discarded prediction and never stored.
+    func testAStalePredictionDrawsFreshKeys() throws {
+        let t = try TestLedger()
+        _ = try runBatches(t.ledger, try batches()) { index in
+            if index == 0 { _ = try t.ledger.append(try self.record(100, matter: "M-9")) }
+        }
+        let keys = Dictionary(uniqueKeysWithValues: try allEntries(t.ledger).map { ($0.string("summary"), $0.leaf.keyID) })
+        let batch0 = Set((0..<5).map { keys["record \($0)"]! }), batch1 = Set([6, 8].map { keys["record \($0)"]! })
+        XCTAssertEqual(batch0.count, 1)
+        XCTAssertEqual(batch1.count, 1)
+        XCTAssertNotEqual(batch0, batch1, "M-1's key of batch 0 is not reused after the prediction failed")
+        try assertDeepIntact(t.ledger)
+    }
+
     func testAnotherWriterBetweenBatchesForcesAResealAndLosesNothing() throws {
         let t = try TestLedger()
         // After batch 0 commits (while batch 1 is sealed ahead for seqs 5-9), another writer appends a record

@@ -74,10 +74,10 @@ extension Ledger {
             try storedSource($0, txn)
         }
         var newKeys = NewKeys(nextID: try nextMatterKeyID(txn))
-        var pairs = [Hash: MatterKeyPair]()
+        var pairs = [Hash: MatterKeyPair](), drawn = [Hash: MatterKey]()
         let keys = try batchKeys(for: plan.map { records[$0.index].matter }, principal: principal,
                                  context: try keyContext(principal, txn: txn, access: access),
-                                 pairs: &pairs, newKeys: &newKeys)
+                                 pairs: &pairs, drawn: &drawn, newKeys: &newKeys)
         if !keys.isEmpty { try storeBoxKeyIfMissing(principal, txn: txn) }
         try store(newKeys, txn: txn, access: access)
         timer.lap("plan")

@@ -9,8 +9,12 @@ import Sodium
 struct AppendForecast {
     var size: UInt64
     var nextKeyID: UInt32
-    /// Key pairs this run created, stored or about to be (each batch seals its own batch keys to them).
+    /// Key pairs this run created, stored or about to be (the run's batch keys are sealed to them).
     var pairs: [Hash: MatterKeyPair] = [:]
+    /// Batch keys this run drew, by matter tag, stored or about to be: the run's later batches encrypt that matter's
+    /// entries under the same key (one X25519 seal per matter per run, not per batch). A stale prediction starts a
+    /// new forecast, and with it fresh keys.
+    var batchKeys: [Hash: MatterKey] = [:]
     /// Source tags of the batch in flight, which a read transaction may not see yet.
     var inFlightSources = TagTable()
     /// Source rows this import staged and has not moved into `sources` yet (format 2; nil for format 1).
@@ -121,7 +125,8 @@ extension Ledger {
                 var newKeys = NewKeys(nextID: expectedKeyID)
                 let context = try keyContext(principal, txn: txn, access: access)
                 let keys = try batchKeys(for: plan.map { records[$0.index].matter }, principal: principal,
-                                         context: context, pairs: &forecast.pairs, newKeys: &newKeys)
+                                         context: context, pairs: &forecast.pairs, drawn: &forecast.batchKeys,
+                                         newKeys: &newKeys)
                 return (outcomes, plan, newKeys, keys)
             }
         }

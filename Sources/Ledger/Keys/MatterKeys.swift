@@ -49,15 +49,17 @@ struct KeyContext {
 }
 
 extension Ledger {
-    /// A fresh batch key for each matter of a batch (docs/FORMAT.md, "Leaf v2"), sealed to the matter's current key
-    /// pair, creating the pair for a matter that has none (or only a v1 key). `pairs` carries pairs created by
-    /// batches not yet committed. Refuses a matter the principal may not append to.
+    /// The batch key of each matter of a batch (docs/FORMAT.md, "Leaf v2"): the one an earlier batch of the same run
+    /// drew (`drawn`, by matter tag), else a fresh one sealed to the matter's current key pair, creating the pair for
+    /// a matter that has none (or only a v1 key). `pairs` and `drawn` carry what batches not yet committed created.
+    /// Refuses a matter the principal may not append to.
     func batchKeys(for matters: [String], principal: Principal, context: KeyContext, pairs: inout [Hash: MatterKeyPair],
-                   newKeys: inout NewKeys) throws -> [String: MatterKey] {
+                   drawn: inout [Hash: MatterKey], newKeys: inout NewKeys) throws -> [String: MatterKey] {
         guard let tags = principal.tags else { throw LedgerError.notPermitted("this credential cannot append") }
         // In order, each matter once: checks, key pairs and key ids. Then the batch keys are drawn and sealed (an
         // X25519 operation each, ~100 per batch of a busy firm) on every core.
         var planned = [(matter: String, tag: Hash, pair: MatterKeyPair, id: UInt32)]()
+        var result = [String: MatterKey]()
         var seen = Set<String>()
         for matter in matters where seen.insert(matter).inserted {
             let tag = tags.matterTag(matter)
@@ -69,6 +71,10 @@ extension Ledger {
                 throw LedgerError.invalidArgument("matter \(matter) was destroyed by entry \(seq.map(String.init) ?? "?"): "
                                                   + "nothing more may be appended to it")
             }
+            if let earlier = drawn[tag] {
+                result[matter] = earlier
+                continue
+            }
             let pair = try pairs[tag] ?? currentKeyPair(tag: tag, context: context)
                 ?? createKeyPair(tag: tag, matter: matter, context: context, newKeys: &newKeys)
             pairs[tag] = pair
@@ -79,10 +85,11 @@ extension Ledger {
             return (dataKey, KeyRecord.batchKey(pairID: item.pair.id,
                                                 sealed: SealedBox.seal(dataKey, to: item.pair.publicKey)).encoded())
         }
-        var result = [String: MatterKey](minimumCapacity: planned.count)
         for (item, (dataKey, record)) in zip(planned, sealed) {
             newKeys.records.append((item.id, record))
-            result[item.matter] = MatterKey(id: item.id, key: dataKey, tag: item.tag)
+            let key = MatterKey(id: item.id, key: dataKey, tag: item.tag)
+            result[item.matter] = key
+            drawn[item.tag] = key
         }
         return result
     }
