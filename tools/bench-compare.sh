@@ -5,7 +5,7 @@
 #
 #   tools/bench-compare.sh [-n RUNS] [-e ENTRIES] [-b LEDGER_BINARY] [-w WORKDIR] [-i INPUT.jsonl]
 #
-# Needs: a release build (swift build -c release), cc, libsodium and lmdb headers, python3 with pymerkle>=7,<8.
+# Needs: a release build as deployed (swift build -c release --static-swift-stdlib --product ledger), cc, libsodium and lmdb headers, python3 with pymerkle>=7,<8.
 set -euo pipefail
 runs=5 entries=100000 ledger=.build/release/ledger work=/tmp/perf-compare input=
 while getopts "n:e:b:w:i:" opt; do
