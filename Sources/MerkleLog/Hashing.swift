@@ -51,6 +51,28 @@ public func nodeHash(_ left: Hash, _ right: Hash) -> Hash {
     }
 }
 
+/// Two interior nodes' hashes at once (`nodeHash` of each pair, their SHA-256 blocks interleaved).
+public func nodeHashes(_ a: (left: Hash, right: Hash), _ b: (left: Hash, right: Hash)) -> (Hash, Hash) {
+    // SHA-256(0x01 || left || right) for each, RFC 6962 §2.1
+    withNodeMessage(a.left, a.right) { first in
+        withNodeMessage(b.left, b.right) { second in
+            var hasherA = SHA256Hasher(), hasherB = SHA256Hasher()
+            return SHA256Hasher.finalize(&hasherA, first, &hasherB, second)
+        }
+    }
+}
+
+/// 0x01 || left || right (65 bytes), on the stack.
+private func withNodeMessage<R>(_ left: Hash, _ right: Hash, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+    var buf: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+    return withUnsafeMutableBytes(of: &buf) { b in
+        b[0] = 0x01
+        withUnsafeBytes(of: left.words) { (b.baseAddress! + 1).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+        withUnsafeBytes(of: right.words) { (b.baseAddress! + 33).copyMemory(from: $0.baseAddress!, byteCount: 32) }
+        return body(UnsafeRawBufferPointer(rebasing: b[0..<65]))
+    }
+}
+
 /// k, the largest power of two smaller than n (n >= 2): the size of the left subtree of a tree of n leaves.
 @inlinable
 internal func maxpow2(_ n: Int64) -> Int64 {

@@ -42,6 +42,15 @@ public struct TreeBuilder: Sendable {
     /// exactly what `storedHashes(forRecord:recordHash:reader:)` returns. If `emit` throws, the builder is unchanged.
     @inlinable
     public mutating func append(_ recordHash: Hash, emit: (Int64, Hash) throws -> Void) rethrows {
+        try append(recordHash, parentWithPrevious: nil, emit: emit)
+    }
+
+    /// `append(_:emit:)`, given the first merge's result when it was computed elsewhere (on another thread, two at a
+    /// time): `parentWithPrevious` must be `nodeHash(previous record hash, recordHash)`, and is used only when this
+    /// record completes a pair (`size` odd), where that is exactly the first merge.
+    @inlinable
+    public mutating func append(_ recordHash: Hash, parentWithPrevious: Hash?,
+                                emit: (Int64, Hash) throws -> Void) rethrows {
         let n = _size
         var index = 2 * n - Int64(n.nonzeroBitCount) // storedHashIndex(level: 0, n: n)
         var h = recordHash
@@ -49,9 +58,9 @@ public struct TreeBuilder: Sendable {
         // Each trailing 1 bit of n completes a perfect subtree: merge with the edge, rightmost first.
         let merges = (n + 1).trailingZeroBitCount
         var i = edge.count
-        for _ in 0..<merges {
+        for merge in 0..<merges {
             i -= 1
-            h = nodeHash(edge[i], h)
+            if merge == 0, let parent = parentWithPrevious { h = parent } else { h = nodeHash(edge[i], h) }
             index += 1
             try emit(index, h)
         }

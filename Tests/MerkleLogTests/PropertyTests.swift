@@ -25,6 +25,34 @@ final class PropertyTests: XCTestCase {
         return f
     }()
 
+    /// A parent computed elsewhere (verify's workers) gives the same stored hashes and roots; it is used only where the
+    /// record completes a pair, and ignored where it does not.
+    func testBuilderWithPrecomputedParentsMatchesTheBuilder() {
+        var builder = TreeBuilder()
+        var store: [Int64: Hash] = [:]
+        let leaves = Self.fixture.leaves
+        var i = 0
+        while i < leaves.count {
+            if i % 8 == 0, i + 3 < leaves.count {  // two pairs hashed at once (else one record at a time)
+                let (p, q) = nodeHashes((leaves[i], leaves[i + 1]), (leaves[i + 2], leaves[i + 3]))
+                XCTAssertEqual(p, nodeHash(leaves[i], leaves[i + 1]))
+                XCTAssertEqual(q, nodeHash(leaves[i + 2], leaves[i + 3]))
+                for (k, parent) in [(i, nil), (i + 1, p), (i + 2, nil), (i + 3, q)] {
+                    builder.append(leaves[k], parentWithPrevious: parent) { store[$0] = $1 }
+                }
+                i += 4
+            } else {
+                // an odd size here: a (wrong) parent passed with an even-indexed record must be ignored
+                builder.append(leaves[i], parentWithPrevious: i % 2 == 0 ? Hash.zero : nodeHash(leaves[i - 1], leaves[i])) {
+                    store[$0] = $1
+                }
+                i += 1
+            }
+            XCTAssertEqual(builder.rootHash(), Self.fixture.roots[i], "size \(i)")
+        }
+        XCTAssertEqual(store, Self.fixture.store)
+    }
+
     func testBuilderEmitsStoredHashesInOrder() throws {
         var builder = TreeBuilder()
         var store: [Int64: Hash] = [:]

@@ -7,6 +7,8 @@ import MerkleLog
 struct ChainFold {
     private(set) var tree = TreeBuilder()
     private var nextSeq: UInt64 = 0
+    /// The seq of the entry last appended to the tree (its record hash is the tree's last leaf).
+    private var lastAppendedSeq: UInt64?
     private var previousHash = Hash.zero
     private var lastRecordedAt = Int64.min
     private(set) var firstRecordedAt: Int64?
@@ -99,7 +101,10 @@ struct ChainFold {
     private mutating func appendToTree(_ fact: EntryFacts, into report: inout VerifyReport) throws {
         var mismatches = [Violation]()
         let storedTree = storedTree
-        try tree.append(fact.recordHash) { index, hash in
+        // The workers' parent of (seq - 1, seq) is the first merge when the tree's last leaf is entry seq - 1.
+        let parent = fact.seq > 0 && lastAppendedSeq == fact.seq - 1 ? fact.parentWithPrevious : nil
+        lastAppendedSeq = fact.seq
+        try tree.append(fact.recordHash, parentWithPrevious: parent) { index, hash in
             guard let stored = try storedTree.value(at: index), stored.count == 32 else {
                 mismatches.append(Violation(seq: fact.seq, kind: .treeHash,
                                             detail: "stored tree hash \(index) is missing or not 32 bytes"))

@@ -224,6 +224,36 @@ final class ChunkCheck: @unchecked Sendable {
             }
             i += hasPair ? 2 : 1
         }
+        pairParents(items)
+    }
+
+    /// The tree parents of the record pairs (seq 2k, 2k + 1) among `items`, two at a time.
+    private func pairParents(_ items: Range<Int>) {
+        var waiting: Int?  // the odd entry of a pair whose parent waits for another pair to hash with
+        var i = items.lowerBound
+        while i + 1 < items.upperBound {
+            guard isRecordPair(i) else {
+                i += 1
+                continue
+            }
+            if let other = waiting {
+                (results[other].parentWithPrevious, results[i + 1].parentWithPrevious) = nodeHashes(
+                    (results[other - 1].recordHash, results[other].recordHash),
+                    (results[i].recordHash, results[i + 1].recordHash))
+                waiting = nil
+            } else {
+                waiting = i + 1
+            }
+            i += 2
+        }
+        if let other = waiting {
+            results[other].parentWithPrevious = nodeHash(results[other - 1].recordHash, results[other].recordHash)
+        }
+    }
+
+    private func isRecordPair(_ i: Int) -> Bool {
+        let (a, b) = (results[i], results[i + 1])
+        return a.hashed && b.hashed && a.seq % 2 == 0 && a.seq != .max && b.seq == a.seq + 1
     }
 
     /// The keyed set digest of `count` index rows (`row(i)`), two hashed at a time.

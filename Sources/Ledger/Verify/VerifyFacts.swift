@@ -17,6 +17,9 @@ struct EntryFacts {
     var hasSource = false
     /// The leaf bytes could be cut out of the stored entry (and `recordHash` is their hash).
     var hashed = false
+    /// nodeHash(record hash of the entry before, this record hash) when this entry's seq is odd and the worker checked
+    /// both (`ChunkCheck`): the fold's first tree merge for it, computed on the workers two pairs at a time.
+    var parentWithPrevious: Hash?
     var decoded = false
     /// Keyed digests of the index rows this entry should have (see IndexSetDigest).
     var matterRow = Hash.zero
