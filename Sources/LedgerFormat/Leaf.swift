@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MerkleLog
 
 /// Why a leaf's bytes were refused. Decoding is strict: every byte has one meaning.
@@ -210,8 +215,11 @@ package enum FieldName {
         return utf8.withUnsafeMutableBytes { isValid(UnsafeRawBufferPointer($0)) }
     }
 
+    /// Bytewise order (memcmp, then the shorter first): verify checks every leaf's names with it.
     package static func strictlyAscending(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        a.lexicographicallyPrecedes(b)
+        let common = min(a.count, b.count)
+        let order = common == 0 ? 0 : memcmp(a.baseAddress!, b.baseAddress!, common)
+        return order < 0 || (order == 0 && a.count < b.count)
     }
 
     private static func isLetter(_ c: UInt8) -> Bool {
