@@ -32,13 +32,16 @@ public struct ScaleBenchmark {
     public var endToEnd = false
     /// The `ledger` binary for `endToEnd` (the running one, from the CLI).
     public var executable: String?
+    /// Keep every size's generated file and ledger (`--keep-scratch`); otherwise each is removed once measured.
+    public var keepFiles = false
 
     public init(sizes: [Int], scratch: String) {
         self.sizes = sizes
         self.scratch = scratch
     }
 
-    /// Runs every size in turn; each size's input and ledger are removed before the next (10M entries are ~25 GB).
+    /// Runs every size in turn; each size's input and ledger are removed before the next (10M entries are ~25 GB),
+    /// unless `keepFiles`.
     /// `peakRSS(directory)` measures a verify process over a ledger.
     public func run(log: (String) -> Void, peakRSS: (String) throws -> Int?) throws -> [Step] {
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true,
@@ -48,7 +51,7 @@ public struct ScaleBenchmark {
             var step = try measure(size, log: log)
             step.importRateToFirst = step.importRecordsPerSecond / (steps.first ?? step).importRecordsPerSecond
             step.verifyPeakRSSBytes = try peakRSS(path("ledger-\(size)"))
-            try? FileManager.default.removeItem(atPath: path("ledger-\(size)"))
+            if !keepFiles { try? FileManager.default.removeItem(atPath: path("ledger-\(size)")) }
             steps.append(step)
             log(String(format: "%d entries: import %.0f records/s (%.2fx the rate at %d), %.1f µs of CPU per record",
                        size, step.importRecordsPerSecond, step.importRateToFirst, steps[0].entries,
@@ -60,7 +63,7 @@ public struct ScaleBenchmark {
     private func measure(_ size: Int, log: (String) -> Void) throws -> Step {
         let input = path("records-\(size).jsonl")
         let inputBytes = try Self.writeRecords(size, to: input)
-        defer { try? FileManager.default.removeItem(atPath: input) }
+        defer { if !keepFiles { try? FileManager.default.removeItem(atPath: input) } }
         log("generated \(size) records (\(inputBytes) bytes)")
         let directory = path("ledger-\(size)"), key = path("ledger-\(size).key")
         try? FileManager.default.removeItem(atPath: directory)

@@ -128,6 +128,20 @@ final class BenchCommandTests: CLITestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: scratch.path), "the scratch directory is removed")
     }
 
+    /// `--keep-scratch` with `--scale` keeps every size's file and ledger (they were removed as each size finished).
+    func testBenchScaleKeepsEverySizesFilesWhenAsked() throws {
+        let scratch = temp.appendingPathComponent("bench")
+        let r = try ledger(["bench", "--scale", "120,140", "--keep-scratch", "--scratch", scratch.path])
+        XCTAssertEqual(r.status, 0, r.summary)
+        for size in [120, 140] {
+            let records = try String(contentsOf: scratch.appendingPathComponent("records-\(size).jsonl"), encoding: .utf8)
+            XCTAssertEqual(records.split(separator: "\n").count, size)
+            let verify = try ledger(["verify", "--ledger", scratch.appendingPathComponent("ledger-\(size)").path])
+            XCTAssertEqual(verify.status, 0, verify.summary)
+            XCTAssertTrue(verify.stdout.contains("entries:      \(size)"), verify.stdout)
+        }
+    }
+
     func testBenchEndToEndAloneUsesEntriesAndScaleRejectsBadSizes() throws {
         let scratch = temp.appendingPathComponent("bench")
         let r = try ledger(["bench", "--entries", "120", "--end-to-end", "--scratch", scratch.path])

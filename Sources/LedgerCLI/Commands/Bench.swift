@@ -18,7 +18,7 @@ struct Bench: ParsableCommand {
     var scratch: String?
 
     @Flag(help: ArgumentHelp("Keep the scratch directory (records.jsonl, the ledgers and their key files) "
-                             + "for inspection or profiling."))
+                             + "for inspection or profiling; with --scale, every size's file and ledger."))
     var keepScratch = false
 
     @Flag(help: "Print the figures as JSON.")
@@ -83,6 +83,7 @@ extension Bench {
     func runScale(sizes: [Int], scratch dir: String) throws {
         var bench = ScaleBenchmark(sizes: sizes, scratch: dir)
         bench.endToEnd = endToEnd
+        bench.keepFiles = keepScratch
         defer { if !keepScratch { try? FileManager.default.removeItem(atPath: dir) } }
         let steps = try bench.run(log: { if !json { Terminal.note($0) } }, peakRSS: peakRSSOfVerify)
         if json {
