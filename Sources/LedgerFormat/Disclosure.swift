@@ -1,3 +1,4 @@
+import CSHA256
 import MerkleLog
 import Sodium
 
@@ -157,6 +158,13 @@ package final class DisclosureDigester {
     /// (valid until its next use): what `digest` hashes, for a caller that hashes two disclosures at once.
     package func disclosureText(salt: UnsafeRawBufferPointer, name nameBytes: UnsafeRawBufferPointer,
                                 value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        let length = Base64.encodeURL(json(salt: salt, name: nameBytes, value: value), to: ascii)
+        return UnsafeRawBufferPointer(start: ascii, count: length)
+    }
+
+    /// The disclosure JSON ["<b64url salt>","<name>",<value>] in the digester's scratch (valid until its next use).
+    package func json(salt: UnsafeRawBufferPointer, name nameBytes: UnsafeRawBufferPointer,
+                      value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         ensureCapacity(Base64.encodedURLCount(salt.count) + nameBytes.count + value.count + 8)
         var n = 0
         func put(_ byte: UInt8) { json[n] = byte; n += 1 }
@@ -173,8 +181,7 @@ package final class DisclosureDigester {
         put(0x22); put(0x2c)                                   // ",
         put(value)
         put(0x5d)                                              // ]
-        let length = Base64.encodeURL(UnsafeRawBufferPointer(start: json, count: n), to: ascii)
-        return UnsafeRawBufferPointer(start: ascii, count: length)
+        return UnsafeRawBufferPointer(start: json, count: n)
     }
 
     private func ensureCapacity(_ jsonBytes: Int) {
@@ -184,5 +191,94 @@ package final class DisclosureDigester {
         json = .allocate(capacity: jsonCapacity)
         asciiCapacity = Base64.encodedURLCount(jsonCapacity)
         ascii = .allocate(capacity: asciiCapacity)
+    }
+}
+
+/// Digests all of one entry's disclosures together (deep verify): their ASCII is written one after another into one
+/// scratch buffer, then `csha256_many` hashes them in two interleaved SHA-256 lanes, each taking the next disclosure
+/// as soon as its own ends, so a long disclosure does not finish alone. The text holds plaintext values: zeroed
+/// when released (like `DisclosureDigester`'s scratch).
+package final class DisclosureBatch {
+    private let digester = DisclosureDigester()
+    private var text: UnsafeMutablePointer<UInt8>
+    private var textCapacity: Int
+    private var textCount = 0
+    /// Per disclosure: where its text starts, its length, its message pointer (set when hashing), its digest.
+    private var starts: UnsafeMutablePointer<Int>
+    private var lengths: UnsafeMutablePointer<Int>
+    private var messages: UnsafeMutablePointer<UnsafePointer<UInt8>?>
+    private var digests: UnsafeMutableRawPointer
+    private var capacity: Int
+    package private(set) var count = 0
+
+    package init(textCapacity: Int = 4096, capacity: Int = 32) {
+        self.textCapacity = textCapacity
+        text = .allocate(capacity: textCapacity)
+        self.capacity = capacity
+        (starts, lengths, messages, digests) = Self.allocateFields(capacity)
+    }
+
+    deinit {
+        zeroize(UnsafeMutableRawBufferPointer(start: text, count: textCapacity))
+        text.deallocate()
+        deallocateFields()
+    }
+
+    /// Forgets the disclosures added so far (the next ones overwrite their text).
+    package func removeAll() {
+        count = 0
+        textCount = 0
+    }
+
+    /// Adds the disclosure of one field: its ASCII, base64url(["<b64url salt>","<name>",<value>]).
+    package func append(salt: UnsafeRawBufferPointer, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let json = digester.json(salt: salt, name: name, value: value)
+        if count == capacity { growFields() }
+        reserveText(Base64.encodedURLCount(json.count))
+        starts[count] = textCount
+        lengths[count] = Base64.encodeURL(json, to: text + textCount)
+        textCount += lengths[count]
+        count += 1
+    }
+
+    /// SHA-256 of each disclosure's ASCII, in the order added: `count` digests of 32 bytes (valid until the next
+    /// `append` or `removeAll`).
+    package func digestAll() -> UnsafeRawBufferPointer {
+        for i in 0..<count { messages[i] = UnsafePointer(text + starts[i]) }
+        csha256_many(messages, lengths, count, digests.assumingMemoryBound(to: UInt8.self))
+        return UnsafeRawBufferPointer(start: digests, count: 32 * count)
+    }
+
+    private func reserveText(_ more: Int) {
+        guard textCount + more > textCapacity else { return }
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: max(2 * textCapacity, textCount + more))
+        grown.update(from: text, count: textCount)
+        zeroize(UnsafeMutableRawBufferPointer(start: text, count: textCapacity))
+        text.deallocate()
+        text = grown
+        textCapacity = max(2 * textCapacity, textCount + more)
+    }
+
+    private func growFields() {
+        let (newStarts, newLengths, newMessages, newDigests) = Self.allocateFields(2 * capacity)
+        newStarts.update(from: starts, count: count)
+        newLengths.update(from: lengths, count: count)
+        deallocateFields()
+        (starts, lengths, messages, digests) = (newStarts, newLengths, newMessages, newDigests)
+        capacity *= 2
+    }
+
+    private static func allocateFields(_ capacity: Int) -> (UnsafeMutablePointer<Int>, UnsafeMutablePointer<Int>,
+                                                            UnsafeMutablePointer<UnsafePointer<UInt8>?>,
+                                                            UnsafeMutableRawPointer) {
+        (.allocate(capacity: capacity), .allocate(capacity: capacity), .allocate(capacity: capacity),
+         .allocate(byteCount: 32 * capacity, alignment: 16))
+    }
+
+    private func deallocateFields() {
+        starts.deallocate()
+        lengths.deallocate()
+        messages.deallocate()
+        digests.deallocate()
     }
 }
