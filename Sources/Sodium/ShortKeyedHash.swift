@@ -63,8 +63,17 @@ public final class ShortKeyedHash: @unchecked Sendable {
         }
     }
 
-    /// True if four hashes run at once in AVX2 lanes (else one after another).
+    /// True if four hashes run at once in AVX2 or AVX-512VL lanes (else one after another).
     public static var usesAVX2: Bool { cblake2b_uses_avx2() != 0 }
+
+    /// True if the four lanes use AVX-512VL (one-instruction rotations, no spills).
+    public static var usesAVX512: Bool { cblake2b_uses_avx512() != 0 }
+
+    /// Uses at most the AVX2 code (`true`, where the CPU has it) or the CPU's choice (`false`), so tests can run
+    /// the AVX2 code on a CPU that would choose AVX-512VL.
+    public static func limitToAVX2(_ limit: Bool) {
+        cblake2b_limit_kernel(limit ? 1 : 2)
+    }
 
     /// Forces the one-at-a-time code (`true`) or the CPU's choice (`false`), so tests can compare the two.
     public static func forcePortable(_ portable: Bool) {
