@@ -111,11 +111,8 @@ extension LeafView {
     /// the stored `fieldsDigest`.
     package func fieldsDigest(seed: UnsafeRawBufferPointer, values: [UnsafeRawBufferPointer],
                               batch: DisclosureBatch) -> Hash {
-        let salts = SaltDeriver(seed: seed, count: fieldCount)
-        batch.removeAll()
-        forEachName { index, name in
-            salts.withSalt(index: index) { batch.append(salt: $0, name: name, value: values[index]) }
-        }
+        batch.start(salts: SaltDeriver(seed: seed, count: fieldCount))
+        forEachName { index, name in batch.append(name: name, value: values[index]) }
         let digests = batch.digestAll()
         let names = nameList
         return withUnsafeTemporaryAllocation(byteCount: names.count + digests.count, alignment: 1) { framed in

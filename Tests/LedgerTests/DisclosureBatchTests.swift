@@ -3,8 +3,8 @@ import XCTest
 @testable import MerkleLog
 import Sodium
 
-/// All of an entry's disclosures hashed together (`DisclosureBatch`, two SHA-256 lanes taking the longest first) give
-/// each disclosure's own digest, and deep verify's fields digest equals the reference computation.
+/// All of an entry's disclosures hashed together (`DisclosureBatch`: openings encoded at once, two SHA-256 lanes taking
+/// the longest first) give each disclosure's own digest, and deep verify's fields digest equals the reference computation.
 final class DisclosureBatchTests: XCTestCase {
     override func tearDown() { SHA256Hasher.forcePortable(false) }
 
@@ -25,14 +25,11 @@ final class DisclosureBatchTests: XCTestCase {
                 let values = values(count: count, longestAt: longestAt)
                 let names = (0..<count).map { "f\($0)" }
                 let expected = EntryPayload(seed: seed, values: values).digests(names: names)
-                batch.removeAll()
-                let salts = SaltDeriver(seed: seed, count: count)
+                batch.start(salts: SaltDeriver(seed: seed, count: count))
                 for (index, value) in values.enumerated() {
-                    salts.withSalt(index: index) { salt in
-                        var name = names[index]
-                        name.withUTF8 { name in
-                            value.withUnsafeBytes { batch.append(salt: salt, name: UnsafeRawBufferPointer(name), value: $0) }
-                        }
+                    var name = names[index]
+                    name.withUTF8 { name in
+                        value.withUnsafeBytes { batch.append(name: UnsafeRawBufferPointer(name), value: $0) }
                     }
                 }
                 let digests = batch.digestAll()

@@ -12,13 +12,14 @@ final class DeepScratch: @unchecked Sendable {
     // @unchecked: one scratch per participant index; only the participant with that index ever touches it.
     /// The entry's disclosures, hashed together.
     let disclosures = DisclosureBatch()
+    // Only its participant uses it, never in overlapping accesses: no dynamic exclusivity checks on the per-entry state.
     /// The decrypted payload of the entry being checked.
-    private var plaintext = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
+    @exclusivity(unchecked) private var plaintext = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
     /// The AEAD associated data: label || ledger id, then seq and key id rewritten per entry.
-    private var associatedData: [UInt8]
+    @exclusivity(unchecked) private var associatedData: [UInt8]
     private let associatedDataPrefix: Int
     /// Views of the payload's values (into `plaintext`).
-    var values: [UnsafeRawBufferPointer] = []
+    @exclusivity(unchecked) var values: [UnsafeRawBufferPointer] = []
     /// Matter tags already recomputed by this worker (matter → tag); bounded.
     private var matterTags: [String: Hash] = [:]
     /// Sealed matter keys this worker has unwrapped (the engine's cache sits behind a lock); bounded like it.
