@@ -112,11 +112,25 @@ public enum RecordSchema {
     fileprivate struct PackedName: Equatable {
         package let low: UInt64, high: UInt64, length: Int
 
+        /// The name's bytes in order in `low` then `high` (little-endian), zero-padded; read with overlapping loads
+        /// inside the name, not through a copy whose byte stores the word loads would wait for.
         package init?(_ name: UnsafeRawBufferPointer) {
-            guard name.count <= 15 else { return nil }
-            var words: (UInt64, UInt64) = (0, 0)
-            withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: name) }
-            (low, high, length) = (words.0, words.1, name.count)
+            let n = name.count
+            guard n <= 15 else { return nil }
+            func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> UInt64 {
+                UInt64(T(littleEndian: name.loadUnaligned(fromByteOffset: offset, as: T.self)))
+            }
+            switch n {
+            case 8...:
+                (low, high) = (load(0, UInt64.self), load(n - 8, UInt64.self) >> (8 * (16 - n)))
+            case 4...:
+                (low, high) = (load(0, UInt32.self) | (load(n - 4, UInt32.self) >> (8 * (8 - n))) << 32, 0)
+            default:
+                var word: UInt64 = 0
+                for i in 0..<n { word |= UInt64(name[i]) << (8 * i) }
+                (low, high) = (word, 0)
+            }
+            length = n
         }
     }
 
