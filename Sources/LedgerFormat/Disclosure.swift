@@ -66,24 +66,28 @@ package final class SaltDeriver {
     private let salts: UnsafeMutableRawBufferPointer
     package let count: Int
 
-    package convenience init(seed: [UInt8], count: Int) {
-        self.init(hasher: seed.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: Disclosure.saltByteCount) },
-                  count: count)
+    package init(seed: [UInt8], count: Int) {
+        let salts = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, count) * Disclosure.saltByteCount,
+                                                           alignment: 16)
+        (self.salts, self.count) = (salts, count)
+        seed.withUnsafeBytes { Self.derive(seed: $0, count: count, into: salts) }
     }
 
-    package convenience init(seed: UnsafeRawBufferPointer, count: Int) {
-        self.init(hasher: ShortKeyedHash(key: seed, outputLength: Disclosure.saltByteCount), count: count)
-    }
-
-    private init(hasher: ShortKeyedHash, count: Int) {
-        self.count = count
+    package init(seed: UnsafeRawBufferPointer, count: Int) {
         salts = .allocate(byteCount: max(1, count) * Disclosure.saltByteCount, alignment: 16)
+        self.count = count
+        Self.derive(seed: seed, count: count, into: salts)
+    }
+
+    /// Writes the salts of fields 0..<count, one after another, to `salts` (`count` × 16 bytes).
+    package static func derive(seed: UnsafeRawBufferPointer, count: Int, into salts: UnsafeMutableRawBufferPointer) {
         withUnsafeTemporaryAllocation(byteCount: max(1, count) * Self.messageLength, alignment: 1) { messages in
             for index in 0..<count {
                 Self.writeMessage(index: index, to: messages.baseAddress! + index * Self.messageLength)
             }
-            hasher.hash(packed: UnsafeRawBufferPointer(messages), messageLength: Self.messageLength,
-                        count: count, into: salts)
+            ShortKeyedHash.hash(key: seed, outputLength: Disclosure.saltByteCount,
+                                packed: UnsafeRawBufferPointer(messages), messageLength: Self.messageLength,
+                                count: count, into: salts)
         }
     }
 
@@ -97,11 +101,6 @@ package final class SaltDeriver {
         precondition(index < count, "salt index out of range")
         let start = index * Disclosure.saltByteCount
         return try body(UnsafeRawBufferPointer(rebasing: salts[start..<(start + Disclosure.saltByteCount)]))
-    }
-
-    /// Calls `body` with every salt, one after another (`count` × 16 bytes).
-    package func withSalts<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try body(UnsafeRawBufferPointer(rebasing: salts[0..<(count * Disclosure.saltByteCount)]))
     }
 
     /// The salt of one field, derived on its own (one hash, no batching): the reference the batched path
@@ -208,6 +207,8 @@ package final class DisclosureBatch {
     private static let paddedSaltByteCount = 18
 
     // One worker uses a batch, never in overlapping accesses: no dynamic exclusivity checks (about ten per field).
+    /// The entry's salts (16 bytes per field).
+    @exclusivity(unchecked) private var salts: Scratch
     /// The padded salts, then the openings (27 bytes per field); their base64 (36 characters per field).
     @exclusivity(unchecked) private var openings: Scratch
     @exclusivity(unchecked) private var openingTexts: Scratch
@@ -226,30 +227,30 @@ package final class DisclosureBatch {
     package init(textCapacity: Int = 4096, capacity: Int = 32) {
         self.capacity = capacity
         text = Scratch(byteCount: textCapacity)
+        salts = Scratch(byteCount: capacity * Disclosure.saltByteCount)
         openings = Scratch(byteCount: capacity * Self.openingByteCount)
         openingTexts = Scratch(byteCount: capacity * Self.openingTextCount)
         (starts, lengths, messages, digests) = Self.allocateFields(capacity)
     }
 
     deinit {
-        for scratch in [openings, openingTexts, rest, text] { scratch.release() }
+        for scratch in [salts, openings, openingTexts, rest, text] { scratch.release() }
         deallocateFields()
     }
 
-    /// Starts the disclosures of one entry: encodes the openings of all `salts.count` fields.
-    package func start(salts: SaltDeriver) {
+    /// Starts the disclosures of one entry: derives the salts of its `fields` fields from `seed` (`SaltDeriver`) and
+    /// encodes all their openings.
+    package func start(seed: UnsafeRawBufferPointer, fields: Int) {
         count = 0
         textCount = 0
-        while capacity < salts.count { growFields() }
-        let fields = salts.count
-        let padded = openings.pointer, paddedTexts = openingTexts.pointer
-        salts.withSalts { all in
-            for i in 0..<fields {
-                let salt = UnsafeRawBufferPointer(rebasing: all[(16 * i)..<(16 * i + 16)])
-                (padded + Self.paddedSaltByteCount * i).update(from: salt.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                                               count: 16)
-                (padded + Self.paddedSaltByteCount * i + 16).update(repeating: 0, count: 2)
-            }
+        while capacity < fields { growFields() }
+        let all = salts.pointer, padded = openings.pointer, paddedTexts = openingTexts.pointer
+        SaltDeriver.derive(seed: seed, count: fields,
+                           into: UnsafeMutableRawBufferPointer(start: all, count: fields * Disclosure.saltByteCount))
+        for i in 0..<fields {
+            (padded + Self.paddedSaltByteCount * i).update(from: all + Disclosure.saltByteCount * i,
+                                                           count: Disclosure.saltByteCount)
+            (padded + Self.paddedSaltByteCount * i + Disclosure.saltByteCount).update(repeating: 0, count: 2)
         }
         Base64.encodeURL(UnsafeRawBufferPointer(start: padded, count: Self.paddedSaltByteCount * fields), to: paddedTexts)
         for i in 0..<fields {
@@ -298,6 +299,7 @@ package final class DisclosureBatch {
         deallocateFields()
         capacity *= 2
         (starts, lengths, messages, digests) = Self.allocateFields(capacity)
+        salts.reserve(capacity * Disclosure.saltByteCount)
         openings.reserve(capacity * Self.openingByteCount)
         openingTexts.reserve(capacity * Self.openingTextCount)
     }

@@ -111,7 +111,7 @@ extension LeafView {
     /// the stored `fieldsDigest`.
     package func fieldsDigest(seed: UnsafeRawBufferPointer, values: [UnsafeRawBufferPointer],
                               batch: DisclosureBatch) -> Hash {
-        batch.start(salts: SaltDeriver(seed: seed, count: fieldCount))
+        batch.start(seed: seed, fields: fieldCount)
         forEachName { index, name in batch.append(name: name, value: values[index]) }
         let digests = batch.digestAll()
         let names = nameList

@@ -35,7 +35,28 @@ public final class ShortKeyedHash: @unchecked Sendable {
     /// little more than one.
     public func hash(packed messages: UnsafeRawBufferPointer, messageLength: Int, count: Int,
                      into outputs: UnsafeMutableRawBufferPointer) {
-        precondition((1...Self.maxMessageLength).contains(messageLength),
+        Self.hash(midstate: midstate, outputLength: outputLength, packed: messages, messageLength: messageLength,
+                  count: count, into: outputs)
+    }
+
+    /// The same under `key` (16...64 bytes), for a key used once: its midstate lives on the stack, zeroed after
+    /// use, and nothing is allocated.
+    public static func hash(key: UnsafeRawBufferPointer, outputLength: Int, packed messages: UnsafeRawBufferPointer,
+                            messageLength: Int, count: Int, into outputs: UnsafeMutableRawBufferPointer) {
+        precondition((16...64).contains(key.count), "ShortKeyedHash key must be 16...64 bytes")
+        precondition((16...64).contains(outputLength), "ShortKeyedHash length must be 16...64")
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 8) { midstate in
+            cblake2b_keyed_midstate(midstate.baseAddress!, key.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                    key.count, outputLength)
+            hash(midstate: midstate.baseAddress!, outputLength: outputLength, packed: messages,
+                 messageLength: messageLength, count: count, into: outputs)
+            zeroize(UnsafeMutableRawBufferPointer(midstate))
+        }
+    }
+
+    private static func hash(midstate: UnsafePointer<UInt64>, outputLength: Int, packed messages: UnsafeRawBufferPointer,
+                             messageLength: Int, count: Int, into outputs: UnsafeMutableRawBufferPointer) {
+        precondition((1...maxMessageLength).contains(messageLength),
                      "ShortKeyedHash message must be 1...128 bytes")
         precondition(messages.count >= count * messageLength && outputs.count >= count * outputLength,
                      "ShortKeyedHash buffers too small")

@@ -25,7 +25,7 @@ final class DisclosureBatchTests: XCTestCase {
                 let values = values(count: count, longestAt: longestAt)
                 let names = (0..<count).map { "f\($0)" }
                 let expected = EntryPayload(seed: seed, values: values).digests(names: names)
-                batch.start(salts: SaltDeriver(seed: seed, count: count))
+                seed.withUnsafeBytes { batch.start(seed: $0, fields: count) }
                 for (index, value) in values.enumerated() {
                     var name = names[index]
                     name.withUTF8 { name in
