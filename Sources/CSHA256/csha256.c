@@ -364,89 +364,68 @@ void csha256_x2(csha256_ctx *ctx_a, const void *a, size_t a_length, uint8_t out_
     csha256_final(ctx_b, out_b);
 }
 
-#ifdef CSHA256_X86
-// One lane of `csha256_many`: the message it is hashing and how far it has got.
+// One lane of `csha256_many_padded`: the message it is hashing, from its next block on.
 typedef struct {
-    lane l;
     uint32_t state[8];
-    size_t block;      // the next block of `l` to compress
-    size_t index;      // which message
+    const uint8_t *next;
+    size_t left;    // blocks still to compress
+    size_t index;   // which message
     int busy;
-} stream;
+} padded_lane;
 
-// Messages go to the lanes longest first, then in order: a long message then starts at once, paired with the short
-// ones, instead of finishing alone at the end.
+// The messages of `csha256_many_padded`, handed out longest first, then in order: a long message starts at once,
+// paired with the short ones, instead of finishing alone at the end.
 typedef struct {
     const uint8_t *const *messages;
-    const size_t *lengths;
+    const size_t *blocks;
     size_t count;
     size_t longest;
-    size_t next;   // messages handed out so far
-} queue;
+    size_t next;
+} padded_queue;
 
-static void stream_take(stream *s, queue *q) {
-    s->busy = q->next < q->count;
-    if (!s->busy) return;
+static void padded_take(padded_lane *p, padded_queue *q) {
     static const uint32_t initial[8] = {   // FIPS 180-4 §5.3.3
         0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
     };
+    p->busy = q->next < q->count;
+    if (!p->busy) return;
     size_t n = q->next++;
-    s->index = n == 0 ? q->longest : n - (n <= q->longest);
-    memcpy(s->state, initial, sizeof initial);
-    size_t length = q->lengths[s->index];
-    s->l = (lane){s->state, NULL, 0, q->messages[s->index], length, (length + 1 + 8 + 63) / 64, (uint64_t)length * 8};
-    s->block = 0;
+    p->index = n == 0 ? q->longest : n - (n <= q->longest);
+    memcpy(p->state, initial, sizeof initial);
+    p->next = q->messages[p->index];
+    p->left = q->blocks[p->index];
 }
 
-// The lane's next block, in place or assembled in `scratch`; `*run` blocks may be read in place from there.
-static const uint8_t *stream_block(const stream *s, uint8_t scratch[64], size_t *run) {
-    *run = lane_direct_blocks(&s->l, s->block);
-    if (*run) return lane_direct(&s->l, s->block);
-    lane_block(&s->l, s->block, scratch);
-    *run = 1;
-    return scratch;
+// Writes the lane's digest once its message is done, and takes the next message.
+static void padded_advance(padded_lane *p, size_t run, padded_queue *q, uint8_t *outs) {
+    p->next += 64 * run;
+    p->left -= run;
+    if (p->left) return;
+    for (int i = 0; i < 8; i++) store_be32(outs + 32 * p->index + 4 * i, p->state[i]);
+    padded_take(p, q);
 }
 
-// Advances the lane by `blocks`; at the end of its message writes the digest and takes the next message.
-static void stream_advance(stream *s, size_t blocks, queue *q, uint8_t *outs) {
-    s->block += blocks;
-    if (s->block < s->l.blocks) return;
-    lane_digest(&s->l, outs + 32 * s->index);
-    stream_take(s, q);
-}
-
-static void many_sha_extensions(const uint8_t *const messages[], const size_t lengths[], size_t count,
-                                uint8_t *outs) {
-    queue q = {messages, lengths, count, 0, 0};
-    for (size_t k = 1; k < count; k++) if (lengths[k] > lengths[q.longest]) q.longest = k;
-    stream s[2];
-    uint8_t scratch[2][64];
-    stream_take(&s[0], &q);
-    stream_take(&s[1], &q);
-    while (s[0].busy && s[1].busy) {
-        size_t run_a, run_b;
-        const uint8_t *a = stream_block(&s[0], scratch[0], &run_a), *b = stream_block(&s[1], scratch[1], &run_b);
-        size_t blocks = run_a < run_b ? run_a : run_b;
-        blocks_sha_extensions_x2(s[0].state, a, s[1].state, b, blocks);
-        stream_advance(&s[0], blocks, &q, outs);
-        stream_advance(&s[1], blocks, &q, outs);
-    }
-    for (int k = 0; k < 2; k++) {
-        if (!s[k].busy) continue;
-        lane_finish(&s[k].l, s[k].block, scratch[k]);
-        lane_digest(&s[k].l, outs + 32 * s[k].index);
-    }
-    wipe(scratch, sizeof scratch);   // the blocks may hold the caller's secrets
-    wipe(s, sizeof s);
-}
-#endif
-
-void csha256_many(const uint8_t *const messages[], const size_t lengths[], size_t count, uint8_t *outs) {
+void csha256_many_padded(const uint8_t *const messages[], const size_t blocks[], size_t count, uint8_t *outs) {
+    padded_queue q = {messages, blocks, count, 0, 0};
+    for (size_t k = 1; k < count; k++) if (blocks[k] > blocks[q.longest]) q.longest = k;
+    padded_lane lanes[2];
+    padded_take(&lanes[0], &q);
+    padded_take(&lanes[1], &q);
 #ifdef CSHA256_X86
     if (compress == blocks_sha_extensions) {
-        many_sha_extensions(messages, lengths, count, outs);
-        return;
+        while (lanes[0].busy && lanes[1].busy) {
+            size_t run = lanes[0].left < lanes[1].left ? lanes[0].left : lanes[1].left;
+            blocks_sha_extensions_x2(lanes[0].state, lanes[0].next, lanes[1].state, lanes[1].next, run);
+            padded_advance(&lanes[0], run, &q, outs);
+            padded_advance(&lanes[1], run, &q, outs);
+        }
     }
 #endif
-    for (size_t k = 0; k < count; k++) csha256(messages[k], lengths[k], outs + 32 * k);
+    for (int k = 0; k < 2; k++) {
+        while (lanes[k].busy) {
+            compress(lanes[k].state, lanes[k].next, lanes[k].left);
+            padded_advance(&lanes[k], lanes[k].left, &q, outs);
+        }
+    }
+    wipe(lanes, sizeof lanes);
 }

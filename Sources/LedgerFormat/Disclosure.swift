@@ -195,10 +195,10 @@ package final class DisclosureDigester {
 /// Digests all of one entry's disclosures together (deep verify). Each disclosure is
 /// base64url(`["<b64url salt>","` || `<name>",<value>]`), and its 27-byte opening is a whole number of base64 groups,
 /// so the openings of all fields are encoded at once (and the salts inside them before that), and only the rest of
-/// each disclosure on its own. The disclosures' ASCII is written one after another into one scratch buffer, then
-/// `csha256_many` hashes them in two interleaved SHA-256 lanes, each taking the next disclosure as soon as its own
-/// ends (the longest first), so a long disclosure does not finish alone. The scratch holds salts and plaintext
-/// values: zeroed when released (like `DisclosureDigester`'s).
+/// each disclosure on its own. The disclosures' ASCII is written one after another into one scratch buffer, each
+/// followed by its SHA-256 padding, then `csha256_many_padded` hashes them in place in two interleaved SHA-256
+/// lanes, each taking the next disclosure as soon as its own ends (the longest first), so a long disclosure does not
+/// finish alone. The scratch holds salts and plaintext values: zeroed when released (like `DisclosureDigester`'s).
 package final class DisclosureBatch {
     /// `["` + 22 base64url characters of the salt + `","`.
     private static let openingByteCount = 27
@@ -216,9 +216,10 @@ package final class DisclosureBatch {
     @exclusivity(unchecked) private var rest = Scratch(byteCount: 2048)
     @exclusivity(unchecked) private var text: Scratch
     @exclusivity(unchecked) private var textCount = 0
-    /// Per disclosure: where its text starts, its length, its message pointer (set when hashing), its digest.
+    /// Per disclosure: where its text starts, its padded length in blocks, its message pointer (set when hashing),
+    /// its digest.
     @exclusivity(unchecked) private var starts: UnsafeMutablePointer<Int>
-    @exclusivity(unchecked) private var lengths: UnsafeMutablePointer<Int>
+    @exclusivity(unchecked) private var blocks: UnsafeMutablePointer<Int>
     @exclusivity(unchecked) private var messages: UnsafeMutablePointer<UnsafePointer<UInt8>?>
     @exclusivity(unchecked) private var digests: UnsafeMutableRawPointer
     @exclusivity(unchecked) private var capacity: Int
@@ -230,7 +231,7 @@ package final class DisclosureBatch {
         salts = Scratch(byteCount: capacity * Disclosure.saltByteCount)
         openings = Scratch(byteCount: capacity * Self.openingByteCount)
         openingTexts = Scratch(byteCount: capacity * Self.openingTextCount)
-        (starts, lengths, messages, digests) = Self.allocateFields(capacity)
+        (starts, blocks, messages, digests) = Self.allocateFields(capacity)
     }
 
     deinit {
@@ -275,30 +276,43 @@ package final class DisclosureBatch {
         restBytes.storeBytes(of: 0x2c, toByteOffset: name.count + 1, as: UInt8.self)     // ,
         if let base = value.baseAddress { (restBytes + name.count + 2).copyMemory(from: base, byteCount: value.count) }
         restBytes.storeBytes(of: 0x5d, toByteOffset: restCount - 1, as: UInt8.self)      // ]
-        text.reserve(offset + Self.openingTextCount + Base64.encodedURLCount(restCount), keeping: offset)
+        let most = Self.paddedCount(Self.openingTextCount + Base64.encodedURLCount(restCount))
+        text.reserve(offset + most, keeping: offset)
         let start = text.pointer + offset
         start.update(from: openingTexts.pointer + Self.openingTextCount * index, count: Self.openingTextCount)
         let length = Self.openingTextCount
             + Base64.encodeURL(UnsafeRawBufferPointer(start: restBytes, count: restCount),
                                to: start + Self.openingTextCount)
+        let padded = Self.paddedCount(length)
+        Self.pad(start, length: length, to: padded)
         starts[index] = offset
-        lengths[index] = length
-        textCount = offset + length
+        blocks[index] = padded / 64
+        textCount = offset + padded
         count = index + 1
+    }
+
+    /// The length of a message of `length` bytes padded for SHA-256: room for 0x80 and the 8-byte length, in blocks.
+    private static func paddedCount(_ length: Int) -> Int { (length + 9 + 63) / 64 * 64 }
+
+    /// FIPS 180-4 §5.1.1: 0x80, zeros, the message length in bits as a 64-bit big-endian integer.
+    private static func pad(_ message: UnsafeMutablePointer<UInt8>, length: Int, to padded: Int) {
+        (message + length).update(repeating: 0, count: padded - length)
+        message[length] = 0x80
+        UnsafeMutableRawPointer(message + padded - 8).storeBytes(of: UInt64(8 * length).bigEndian, as: UInt64.self)
     }
 
     /// SHA-256 of each disclosure's ASCII, in the order added: `count` digests of 32 bytes (valid until the next
     /// `start`).
     package func digestAll() -> UnsafeRawBufferPointer {
         for i in 0..<count { messages[i] = UnsafePointer(text.pointer + starts[i]) }
-        csha256_many(messages, lengths, count, digests.assumingMemoryBound(to: UInt8.self))
+        csha256_many_padded(messages, blocks, count, digests.assumingMemoryBound(to: UInt8.self))
         return UnsafeRawBufferPointer(start: digests, count: 32 * count)
     }
 
     private func growFields() {
         deallocateFields()
         capacity *= 2
-        (starts, lengths, messages, digests) = Self.allocateFields(capacity)
+        (starts, blocks, messages, digests) = Self.allocateFields(capacity)
         salts.reserve(capacity * Disclosure.saltByteCount)
         openings.reserve(capacity * Self.openingByteCount)
         openingTexts.reserve(capacity * Self.openingTextCount)
@@ -313,7 +327,7 @@ package final class DisclosureBatch {
 
     private func deallocateFields() {
         starts.deallocate()
-        lengths.deallocate()
+        blocks.deallocate()
         messages.deallocate()
         digests.deallocate()
     }
