@@ -81,12 +81,13 @@ package final class SaltDeriver {
 
     /// Writes the salts of fields 0..<count, one after another, to `salts` (`count` × 16 bytes).
     package static func derive(seed: UnsafeRawBufferPointer, count: Int, into salts: UnsafeMutableRawBufferPointer) {
-        withUnsafeTemporaryAllocation(byteCount: max(1, count) * Self.messageLength, alignment: 1) { messages in
+        let label = Self.label, length = label.count + 2   // each access to a global checks its initialisation
+        withUnsafeTemporaryAllocation(byteCount: max(1, count) * length, alignment: 1) { messages in
             for index in 0..<count {
-                Self.writeMessage(index: index, to: messages.baseAddress! + index * Self.messageLength)
+                writeMessage(label: label, index: index, to: messages.baseAddress! + index * length)
             }
             ShortKeyedHash.hash(key: seed, outputLength: Disclosure.saltByteCount,
-                                packed: UnsafeRawBufferPointer(messages), messageLength: Self.messageLength,
+                                packed: UnsafeRawBufferPointer(messages), messageLength: length,
                                 count: count, into: salts)
         }
     }
@@ -107,14 +108,14 @@ package final class SaltDeriver {
     /// is tested against.
     package static func single(seed: [UInt8], index: Int) -> [UInt8] {
         var message = [UInt8](repeating: 0, count: messageLength)
-        message.withUnsafeMutableBytes { writeMessage(index: index, to: $0.baseAddress!) }
+        message.withUnsafeMutableBytes { writeMessage(label: label, index: index, to: $0.baseAddress!) }
         return message.withUnsafeBytes {
             KeyedHash.hash($0, key: SecretBytes(copying: seed), length: Disclosure.saltByteCount)
         }
     }
 
     /// "client-ledger/salt/v1" || u16 BE index.
-    private static func writeMessage(index: Int, to out: UnsafeMutableRawPointer) {
+    private static func writeMessage(label: [UInt8], index: Int, to out: UnsafeMutableRawPointer) {
         label.withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: label.count) }
         out.storeBytes(of: UInt8(truncatingIfNeeded: index >> 8), toByteOffset: label.count, as: UInt8.self)
         out.storeBytes(of: UInt8(truncatingIfNeeded: index), toByteOffset: label.count + 1, as: UInt8.self)
