@@ -38,7 +38,8 @@ let package = Package(
         .target(name: "Age", dependencies: ["Sodium"]),
         // Safe Swift over liblmdb: environment, transactions as closures, cursors, typed errors.
         .target(name: "LMDB", dependencies: ["CLMDB"]),
-        // SHA-256 in C: the x86 SHA extensions when the CPU has them, portable C otherwise. Only MerkleLog imports it.
+        // SHA-256 in C: the x86 SHA extensions when the CPU has them, portable C otherwise. MerkleLog imports it, and
+        // LedgerFormat for hashing an entry's disclosures together (`csha256_many`).
         .target(name: "CSHA256"),
         // Pure RFC 6962 math: record/node hashes, stored-hash index, proofs. No I/O.
         .target(name: "MerkleLog", dependencies: ["CSHA256"]),
@@ -53,7 +54,7 @@ let package = Package(
         .target(name: "LedgerSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // The formats: leaf, disclosure, encrypted payload, record schema, bundle names and zip container, profiles.
         .target(name: "LedgerFormat", dependencies: [
-            "LedgerSupport", "MerkleLog", "Sodium", "RecordFormats",
+            "LedgerSupport", "MerkleLog", "Sodium", "RecordFormats", "CSHA256",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         // The offline bundle verifier: a bundle and a verifier key in, a report out. No LMDB, no keys, no engine.

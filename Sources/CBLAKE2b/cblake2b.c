@@ -154,37 +154,125 @@ static void finish_short_x4_avx2(const uint64_t midstate[8], const uint8_t *cons
     wipe(v, sizeof v);
     wipe(m, sizeof m);
 }
+
+// The same with AVX-512VL on 256-bit registers: a rotation is one instruction (vprorq), and the 32 registers hold
+// the whole state and message, so nothing spills. The rounds are unrolled, so each message word is a fixed register;
+// `words` (a constant after inlining) says how many can be nonzero, and additions of the zero words fold away.
+#define G4R(a, b, c, d, x, y)                                                         \
+    do {                                                                              \
+        v[a] = _mm256_add_epi64(_mm256_add_epi64(v[a], v[b]), (x));                   \
+        v[d] = _mm256_ror_epi64(_mm256_xor_si256(v[d], v[a]), 32);                    \
+        v[c] = _mm256_add_epi64(v[c], v[d]);                                          \
+        v[b] = _mm256_ror_epi64(_mm256_xor_si256(v[b], v[c]), 24);                    \
+        v[a] = _mm256_add_epi64(_mm256_add_epi64(v[a], v[b]), (y));                   \
+        v[d] = _mm256_ror_epi64(_mm256_xor_si256(v[d], v[a]), 16);                    \
+        v[c] = _mm256_add_epi64(v[c], v[d]);                                          \
+        v[b] = _mm256_ror_epi64(_mm256_xor_si256(v[b], v[c]), 63);                    \
+    } while (0)
+
+__attribute__((target("avx2,avx512f,avx512vl"), always_inline))
+static inline void finish_short_x4_avx512_words(const uint64_t midstate[8], const uint8_t *const messages[4],
+                                                size_t message_length, uint8_t *const outs[4], size_t out_length,
+                                                const int words) {
+    uint8_t blocks[4][128];
+    for (int k = 0; k < 4; k++) {
+        memset(blocks[k], 0, 8 * (size_t)words);
+        memcpy(blocks[k], messages[k], message_length);
+    }
+    __m256i m[16], v[16];
+    for (int i = 0; i < 16; i++)   // word i of the four blocks, one per lane; zero past the message
+        m[i] = i < words ? _mm256_setr_epi64x((long long)load_le64(blocks[0] + 8 * i),
+                                              (long long)load_le64(blocks[1] + 8 * i),
+                                              (long long)load_le64(blocks[2] + 8 * i),
+                                              (long long)load_le64(blocks[3] + 8 * i))
+                         : _mm256_setzero_si256();
+    for (int i = 0; i < 8; i++) {
+        v[i] = _mm256_set1_epi64x((long long)midstate[i]);
+        v[i + 8] = _mm256_set1_epi64x((long long)IV[i]);
+    }
+    v[12] = _mm256_xor_si256(v[12], _mm256_set1_epi64x((long long)(128 + (uint64_t)message_length)));
+    v[14] = _mm256_xor_si256(v[14], _mm256_set1_epi64x(-1));   // the final block
+#if defined(__clang__)
+#pragma clang loop unroll(full)
+#endif
+    for (int r = 0; r < 12; r++) {
+        const uint8_t *sg = SIGMA[r];
+        G4R(0, 4, 8, 12, m[sg[0]], m[sg[1]]);
+        G4R(1, 5, 9, 13, m[sg[2]], m[sg[3]]);
+        G4R(2, 6, 10, 14, m[sg[4]], m[sg[5]]);
+        G4R(3, 7, 11, 15, m[sg[6]], m[sg[7]]);
+        G4R(0, 5, 10, 15, m[sg[8]], m[sg[9]]);
+        G4R(1, 6, 11, 12, m[sg[10]], m[sg[11]]);
+        G4R(2, 7, 8, 13, m[sg[12]], m[sg[13]]);
+        G4R(3, 4, 9, 14, m[sg[14]], m[sg[15]]);
+    }
+    uint64_t h[8][4];
+    for (int i = 0; i < 8; i++) {
+        __m256i word = _mm256_xor_si256(_mm256_set1_epi64x((long long)midstate[i]), _mm256_xor_si256(v[i], v[i + 8]));
+        _mm256_storeu_si256((__m256i *)h[i], word);
+    }
+    for (int k = 0; k < 4; k++)
+        for (size_t i = 0; i < out_length; i++) outs[k][i] = (uint8_t)(h[i / 8][k] >> (8 * (i % 8)));
+    wipe(blocks, sizeof blocks);
+    wipe(h, sizeof h);
+    wipe(v, sizeof v);
+    // Wiping `m` takes its address, which keeps it in memory, where its zero words no longer fold away. Three words
+    // and the state fit in registers (nothing spills), and `blocks`, their only copy in memory, is wiped above.
+    if (words > 3) wipe(m, sizeof m);
+}
+
+__attribute__((target("avx2,avx512f,avx512vl")))
+static void finish_short_x4_avx512(const uint64_t midstate[8], const uint8_t *const messages[4], size_t message_length,
+                                   uint8_t *const outs[4], size_t out_length) {
+    if (message_length <= 24)   // field salts: 23-byte messages, three words
+        finish_short_x4_avx512_words(midstate, messages, message_length, outs, out_length, 3);
+    else
+        finish_short_x4_avx512_words(midstate, messages, message_length, outs, out_length, 16);
+}
 #endif
 
 // -1 until first asked; read and set atomically (relaxed), since any thread may be the first to ask.
-static int avx2_in_use = -1;
+// Otherwise the kernel in use: 0 one hash at a time, 1 AVX2, 2 AVX-512VL.
+static int kernel_in_use = -1;
 
-static int choose_avx2(void) {
+static int best_kernel(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return 2;
     return __builtin_cpu_supports("avx2") ? 1 : 0;
 #else
     return 0;
 #endif
 }
 
-int cblake2b_uses_avx2(void) {
-    int state = __atomic_load_n(&avx2_in_use, __ATOMIC_RELAXED);
+static int kernel(void) {
+    int state = __atomic_load_n(&kernel_in_use, __ATOMIC_RELAXED);
     if (state < 0) {
-        state = choose_avx2();
-        __atomic_store_n(&avx2_in_use, state, __ATOMIC_RELAXED);
+        state = best_kernel();
+        __atomic_store_n(&kernel_in_use, state, __ATOMIC_RELAXED);
     }
     return state;
 }
 
-void cblake2b_force_portable(int portable) {
-    __atomic_store_n(&avx2_in_use, portable ? 0 : choose_avx2(), __ATOMIC_RELAXED);
+int cblake2b_uses_avx2(void) { return kernel() >= 1; }
+
+int cblake2b_uses_avx512(void) { return kernel() == 2; }
+
+void cblake2b_limit_kernel(int level) {
+    int best = best_kernel();
+    __atomic_store_n(&kernel_in_use, level < best ? level : best, __ATOMIC_RELAXED);
 }
+
+void cblake2b_force_portable(int portable) { cblake2b_limit_kernel(portable ? 0 : 2); }
 
 void cblake2b_finish_short_x4(const uint64_t midstate[8], const uint8_t *const messages[4], size_t message_length,
                               uint8_t *const outs[4], size_t out_length) {
 #if defined(__x86_64__)
-    if (cblake2b_uses_avx2()) {
+    switch (kernel()) {
+    case 2:
+        finish_short_x4_avx512(midstate, messages, message_length, outs, out_length);
+        return;
+    case 1:
         finish_short_x4_avx2(midstate, messages, message_length, outs, out_length);
         return;
     }

@@ -363,3 +363,69 @@ void csha256_x2(csha256_ctx *ctx_a, const void *a, size_t a_length, uint8_t out_
     csha256_update(ctx_b, b, b_length);
     csha256_final(ctx_b, out_b);
 }
+
+// One lane of `csha256_many_padded`: the message it is hashing, from its next block on.
+typedef struct {
+    uint32_t state[8];
+    const uint8_t *next;
+    size_t left;    // blocks still to compress
+    size_t index;   // which message
+    int busy;
+} padded_lane;
+
+// The messages of `csha256_many_padded`, handed out longest first, then in order: a long message starts at once,
+// paired with the short ones, instead of finishing alone at the end.
+typedef struct {
+    const uint8_t *const *messages;
+    const size_t *blocks;
+    size_t count;
+    size_t longest;
+    size_t next;
+} padded_queue;
+
+static void padded_take(padded_lane *p, padded_queue *q) {
+    static const uint32_t initial[8] = {   // FIPS 180-4 §5.3.3
+        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+    };
+    p->busy = q->next < q->count;
+    if (!p->busy) return;
+    size_t n = q->next++;
+    p->index = n == 0 ? q->longest : n - (n <= q->longest);
+    memcpy(p->state, initial, sizeof initial);
+    p->next = q->messages[p->index];
+    p->left = q->blocks[p->index];
+}
+
+// Writes the lane's digest once its message is done, and takes the next message.
+static void padded_advance(padded_lane *p, size_t run, padded_queue *q, uint8_t *outs) {
+    p->next += 64 * run;
+    p->left -= run;
+    if (p->left) return;
+    for (int i = 0; i < 8; i++) store_be32(outs + 32 * p->index + 4 * i, p->state[i]);
+    padded_take(p, q);
+}
+
+void csha256_many_padded(const uint8_t *const messages[], const size_t blocks[], size_t count, uint8_t *outs) {
+    padded_queue q = {messages, blocks, count, 0, 0};
+    for (size_t k = 1; k < count; k++) if (blocks[k] > blocks[q.longest]) q.longest = k;
+    padded_lane lanes[2];
+    padded_take(&lanes[0], &q);
+    padded_take(&lanes[1], &q);
+#ifdef CSHA256_X86
+    if (compress == blocks_sha_extensions) {
+        while (lanes[0].busy && lanes[1].busy) {
+            size_t run = lanes[0].left < lanes[1].left ? lanes[0].left : lanes[1].left;
+            blocks_sha_extensions_x2(lanes[0].state, lanes[0].next, lanes[1].state, lanes[1].next, run);
+            padded_advance(&lanes[0], run, &q, outs);
+            padded_advance(&lanes[1], run, &q, outs);
+        }
+    }
+#endif
+    for (int k = 0; k < 2; k++) {
+        while (lanes[k].busy) {
+            compress(lanes[k].state, lanes[k].next, lanes[k].left);
+            padded_advance(&lanes[k], lanes[k].left, &q, outs);
+        }
+    }
+    wipe(lanes, sizeof lanes);
+}

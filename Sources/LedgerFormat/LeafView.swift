@@ -106,31 +106,26 @@ package struct LeafView {
 
 extension LeafView {
     /// The fields digest recomputed from a decrypted payload's seed and values (`Leaf.FieldsHasher`): each field's
-    /// salt derived from the seed, its disclosure digest computed in the digesters' scratch, two fields at a time
-    /// (their SHA-256 blocks interleaved). Deep verify compares it with the stored `fieldsDigest`.
+    /// salt derived from the seed, all disclosure digests computed together in `batch`, then
+    /// SHA-256(for each field: u8 name length || name || digest) over one buffer. Deep verify compares it with
+    /// the stored `fieldsDigest`.
     package func fieldsDigest(seed: UnsafeRawBufferPointer, values: [UnsafeRawBufferPointer],
-                              digesters: (DisclosureDigester, DisclosureDigester)) -> Hash {
-        var seedCopy = Array(seed)
-        defer { zeroize(&seedCopy) }
-        let salts = SaltDeriver(seed: seedCopy, count: fieldCount)
-        var hasher = Leaf.FieldsHasher()
-        // an even field's name and disclosure wait for the next field, to be hashed with it
-        var waiting: (name: UnsafeRawBufferPointer, text: UnsafeRawBufferPointer)?
-        forEachName { index, name in
-            let digester = waiting == nil ? digesters.0 : digesters.1
-            let text = salts.withSalt(index: index) {
-                digester.disclosureText(salt: $0, name: name, value: values[index])
+                              batch: DisclosureBatch) -> Hash {
+        batch.start(seed: seed, fields: fieldCount)
+        forEachName { index, name in batch.append(name: name, value: values[index]) }
+        let digests = batch.digestAll()
+        let names = nameList
+        return withUnsafeTemporaryAllocation(byteCount: names.count + digests.count, alignment: 1) { framed in
+            var o = 0
+            forEachName { index, name in
+                framed[o] = UInt8(name.count)
+                UnsafeMutableRawBufferPointer(rebasing: framed[(o + 1)...]).copyMemory(from: name)
+                o += 1 + name.count
+                UnsafeMutableRawBufferPointer(rebasing: framed[o...])
+                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: digests[(32 * index)..<(32 * index + 32)]))
+                o += 32
             }
-            guard let first = waiting else {
-                waiting = (name, text)
-                return
-            }
-            let (firstDigest, digest) = SHA256Hasher.hash(first.text, text)
-            hasher.add(name: first.name, digest: firstDigest)
-            hasher.add(name: name, digest: digest)
-            waiting = nil
+            return Hash.sha256(UnsafeRawBufferPointer(framed))
         }
-        if let last = waiting { hasher.add(name: last.name, digest: Hash.sha256(last.text)) }
-        return hasher.finalize()
     }
 }

@@ -35,7 +35,28 @@ public final class ShortKeyedHash: @unchecked Sendable {
     /// little more than one.
     public func hash(packed messages: UnsafeRawBufferPointer, messageLength: Int, count: Int,
                      into outputs: UnsafeMutableRawBufferPointer) {
-        precondition((1...Self.maxMessageLength).contains(messageLength),
+        Self.hash(midstate: midstate, outputLength: outputLength, packed: messages, messageLength: messageLength,
+                  count: count, into: outputs)
+    }
+
+    /// The same under `key` (16...64 bytes), for a key used once: its midstate lives on the stack, zeroed after
+    /// use, and nothing is allocated.
+    public static func hash(key: UnsafeRawBufferPointer, outputLength: Int, packed messages: UnsafeRawBufferPointer,
+                            messageLength: Int, count: Int, into outputs: UnsafeMutableRawBufferPointer) {
+        precondition((16...64).contains(key.count), "ShortKeyedHash key must be 16...64 bytes")
+        precondition((16...64).contains(outputLength), "ShortKeyedHash length must be 16...64")
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 8) { midstate in
+            cblake2b_keyed_midstate(midstate.baseAddress!, key.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                                    key.count, outputLength)
+            hash(midstate: midstate.baseAddress!, outputLength: outputLength, packed: messages,
+                 messageLength: messageLength, count: count, into: outputs)
+            zeroize(UnsafeMutableRawBufferPointer(midstate))
+        }
+    }
+
+    private static func hash(midstate: UnsafePointer<UInt64>, outputLength: Int, packed messages: UnsafeRawBufferPointer,
+                             messageLength: Int, count: Int, into outputs: UnsafeMutableRawBufferPointer) {
+        precondition((1...maxMessageLength).contains(messageLength),
                      "ShortKeyedHash message must be 1...128 bytes")
         precondition(messages.count >= count * messageLength && outputs.count >= count * outputLength,
                      "ShortKeyedHash buffers too small")
@@ -63,8 +84,17 @@ public final class ShortKeyedHash: @unchecked Sendable {
         }
     }
 
-    /// True if four hashes run at once in AVX2 lanes (else one after another).
+    /// True if four hashes run at once in AVX2 or AVX-512VL lanes (else one after another).
     public static var usesAVX2: Bool { cblake2b_uses_avx2() != 0 }
+
+    /// True if the four lanes use AVX-512VL (one-instruction rotations, no spills).
+    public static var usesAVX512: Bool { cblake2b_uses_avx512() != 0 }
+
+    /// Uses at most the AVX2 code (`true`, where the CPU has it) or the CPU's choice (`false`), so tests can run
+    /// the AVX2 code on a CPU that would choose AVX-512VL.
+    public static func limitToAVX2(_ limit: Bool) {
+        cblake2b_limit_kernel(limit ? 1 : 2)
+    }
 
     /// Forces the one-at-a-time code (`true`) or the CPU's choice (`false`), so tests can compare the two.
     public static func forcePortable(_ portable: Bool) {

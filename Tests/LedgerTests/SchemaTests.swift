@@ -81,6 +81,17 @@ final class SchemaTests: XCTestCase {
             let known = Array(name.utf8).withUnsafeBytes { RecordSchema.knownField(utf8: $0) }
             XCTAssertEqual(known?.required, RecordSchema.required.contains(name), name)
         }
+        // Names one byte away from a schema name (changed, cut or added) are found only if they are schema names.
+        for name in RecordSchema.types.keys {
+            let bytes = Array(name.utf8)
+            var near = [Array(bytes.dropLast()), Array(bytes.dropFirst()), bytes + [UInt8(ascii: "s")]]
+            for i in bytes.indices { var changed = bytes; changed[i] ^= 0x20; near.append(changed) }
+            for other in near {
+                let found = other.withUnsafeBytes { RecordSchema.knownField(utf8: $0) } != nil
+                XCTAssertEqual(found, RecordSchema.types[String(decoding: other, as: UTF8.self)] != nil,
+                               String(decoding: other, as: UTF8.self))
+            }
+        }
     }
 
     func testUnknownFieldIsNamed() {

@@ -131,6 +131,12 @@ extension VerifyTamperTests {
             ("summary", "12", "the record does not validate: field 'summary': must be a string"),
             ("summary", "not json", "field 'summary' is not valid JSON"),
             ("matter", #""M-2026-999""#, "the matter tag does not match the decrypted matter"),
+            ("occurredAt", #""2026-13-01T10:00:00+01:00""#,
+             "the record does not validate: field 'occurredAt': must be an RFC 3339 timestamp"),
+            ("occurredAt", #""2026-03-01 10:00:00+01:00""#,
+             "the record does not validate: field 'occurredAt': must be an RFC 3339 timestamp"),
+            ("occurredAt", #""2026-03-01T10:00:00\u002b01:00""#, ""),
+            ("occurredAt", #""2026-02-28T23:59:60.5Z""#, ""),
         ]
         for (field, value, detail) in cases {
             let f = try makeLedger(checkpointsAt: [])

@@ -413,7 +413,7 @@ final class ShortKeyedHashTests: XCTestCase {
     }
 }
 
-/// Four-at-a-time hashing (AVX2 lanes, or one at a time) must give what hashing each message alone gives.
+/// Four-at-a-time hashing (AVX-512VL or AVX2 lanes, or one at a time) must give what hashing each message alone gives.
 final class ShortKeyedHashBatchTests: XCTestCase {
     override func tearDown() { ShortKeyedHash.forcePortable(false) }
 
@@ -434,7 +434,7 @@ final class ShortKeyedHashBatchTests: XCTestCase {
         let key = SecretBytes(copying: keyBytes)
         for outputLength in [16, 32, 64] {
             let hasher = keyBytes.withUnsafeBytes { ShortKeyedHash(key: $0, outputLength: outputLength) }
-            for length in [1, 23, 64, 127, 128] {
+            for length in [1, 23, 24, 25, 64, 127, 128] {
                 for count in 1...13 {
                     let messages = (0..<count).map { i in
                         (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i &* 7) }
@@ -452,6 +452,13 @@ final class ShortKeyedHashBatchTests: XCTestCase {
     func testBatchesMatchSingleHashesOneAtATime() {
         ShortKeyedHash.forcePortable(true)
         XCTAssertFalse(ShortKeyedHash.usesAVX2)
+        checkEveryCountAndLength()
+    }
+
+    /// The AVX2 lanes even where the CPU would choose AVX-512VL.
+    func testBatchesMatchSingleHashesWithAtMostAVX2() {
+        ShortKeyedHash.limitToAVX2(true)
+        XCTAssertFalse(ShortKeyedHash.usesAVX512)
         checkEveryCountAndLength()
     }
 }

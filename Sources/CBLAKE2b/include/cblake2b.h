@@ -15,12 +15,16 @@ void cblake2b_finish_short(const uint64_t midstate[8], const uint8_t *message, s
                            uint8_t *out, size_t out_length);
 
 // Four messages of the same length (1...128) under one midstate at once: out_k = BLAKE2b(key, messages[k]).
-// Uses AVX2 (the four hashes in the four 64-bit lanes) when the CPU has it, four single calls otherwise.
+// Uses AVX-512VL or AVX2 (the four hashes in the four 64-bit lanes) when the CPU has it, four single calls otherwise.
 void cblake2b_finish_short_x4(const uint64_t midstate[8], const uint8_t *const messages[4], size_t message_length,
                               uint8_t *const outs[4], size_t out_length);
 
-// 1 if the four-lane AVX2 code is in use; `portable` != 0 forces the single-hash code (tests compare the two).
+// 1 if four-lane code (AVX2 or AVX-512VL) is in use; 1 if it is the AVX-512VL code.
 int cblake2b_uses_avx2(void);
+int cblake2b_uses_avx512(void);
+// `portable` != 0 forces the single-hash code, 0 restores the CPU's choice (tests compare the two).
 void cblake2b_force_portable(int portable);
+// Uses at most kernel `level` (0 single hashes, 1 AVX2, 2 AVX-512VL), or the CPU's best if lower: tests run each.
+void cblake2b_limit_kernel(int level);
 
 #endif

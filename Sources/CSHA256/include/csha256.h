@@ -1,5 +1,5 @@
 // SHA-256 (FIPS 180-4) with the x86 SHA extensions when the CPU has them, portable C otherwise.
-// Only MerkleLog imports this module; no C type leaves it.
+// MerkleLog and LedgerFormat import this module; no C type leaves them.
 #ifndef CSHA256_H
 #define CSHA256_H
 
@@ -24,6 +24,11 @@ void csha256(const void *data, size_t length, uint8_t out[32]);
 // out_a), and the same for b; with the SHA extensions the two messages' blocks are compressed interleaved.
 void csha256_x2(csha256_ctx *ctx_a, const void *a, size_t a_length, uint8_t out_a[32],
                 csha256_ctx *ctx_b, const void *b, size_t b_length, uint8_t out_b[32]);
+// SHA-256 of each of `count` messages that the caller has padded (FIPS 180-4 §5.1.1: 0x80, zeros, the length in
+// bits as a 64-bit big-endian integer) to `blocks[k]` >= 1 whole 64-byte blocks: outs + 32 * k = SHA-256(message k).
+// Every block is read in place. With the SHA extensions two lanes run interleaved and each lane takes the next message
+// as soon as its own ends, so a long message (the longest goes first) is paired with several short ones.
+void csha256_many_padded(const uint8_t *const messages[], const size_t blocks[], size_t count, uint8_t *outs);
 int csha256_uses_sha_extensions(void);
 // Forces the portable implementation (tests compare the two).
 void csha256_force_portable(int portable);

@@ -7,18 +7,19 @@ import Sodium
 
 /// One worker's reusable buffers for deep checks: after the first entries, checking an entry allocates
 /// little beyond the strings the schema checks read. The buffers hold plaintext: zeroed after every entry
-/// (the decrypted payload) or when released (the disclosure scratch, see `DisclosureDigester`).
+/// (the decrypted payload) or when released (the disclosure texts, see `DisclosureBatch`).
 final class DeepScratch: @unchecked Sendable {
     // @unchecked: one scratch per participant index; only the participant with that index ever touches it.
-    /// Two digesters: deep verify hashes two disclosures at a time.
-    let digesters = (DisclosureDigester(), DisclosureDigester())
+    /// The entry's disclosures, hashed together.
+    let disclosures = DisclosureBatch()
+    // Only its participant uses it, never in overlapping accesses: no dynamic exclusivity checks on the per-entry state.
     /// The decrypted payload of the entry being checked.
-    private var plaintext = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
+    @exclusivity(unchecked) private var plaintext = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
     /// The AEAD associated data: label || ledger id, then seq and key id rewritten per entry.
-    private var associatedData: [UInt8]
+    @exclusivity(unchecked) private var associatedData: [UInt8]
     private let associatedDataPrefix: Int
     /// Views of the payload's values (into `plaintext`).
-    var values: [UnsafeRawBufferPointer] = []
+    @exclusivity(unchecked) var values: [UnsafeRawBufferPointer] = []
     /// Matter tags already recomputed by this worker (matter → tag); bounded.
     private var matterTags: [String: Hash] = [:]
     /// Sealed matter keys this worker has unwrapped (the engine's cache sits behind a lock); bounded like it.
@@ -110,7 +111,7 @@ extension Ledger {
             violation(.decryption, "the decrypted payload does not decode", nil, nil)
             return
         }
-        let fieldsDigest = leaf.fieldsDigest(seed: seed, values: scratch.values, digesters: scratch.digesters)
+        let fieldsDigest = leaf.fieldsDigest(seed: seed, values: scratch.values, batch: scratch.disclosures)
         if fieldsDigest != leaf.fieldsDigest {
             violation(.disclosureDigest, "the disclosures do not hash to the leaf's fields digest",
                       leaf.fieldsDigest.hex, fieldsDigest.hex)

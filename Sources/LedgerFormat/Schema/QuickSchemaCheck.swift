@@ -23,7 +23,8 @@ extension RecordSchema {
     /// `checkRecord` over the record's canonical value bytes, for a record whose names are unique
     /// (the leaf's, strictly ascending): the same field count limit, required fields and per-field checks.
     /// Text of printable ASCII without escapes is checked on its bytes (it has no control characters, so the
-    /// text rules reduce to its length); any other value is parsed and checked by `check`.
+    /// text rules reduce to its length, and timestamps and dates parse from them); any other value is parsed and
+    /// checked by `check`.
     /// nil when anything fails, or is valid JSON that this does not recognise; the caller then decides in full.
     package static func quickCheck(_ leaf: LeafView, values: [UnsafeRawBufferPointer]) -> CheckedFields? {
         quickCheck(fieldCount: leaf.fieldCount, forEachName: { body in leaf.forEachName(body) }, values: values)
@@ -63,6 +64,16 @@ extension RecordSchema {
             case .lines(let maxCount):
                 if let lines = FastJSON.plainStringArrayCount(value, maxItemLength: 1024) {
                     ok = lines.count <= maxCount && lines.itemsFit
+                    return
+                }
+            case .timestamp:
+                if let text = FastJSON.plainStringBody(value) {
+                    ok = Timestamp.parseRFC3339(utf8: text) != nil
+                    return
+                }
+            case .date:
+                if let text = FastJSON.plainStringBody(value) {
+                    ok = Timestamp.parseDate(utf8: text) != nil
                     return
                 }
             case .choice(let allowed):

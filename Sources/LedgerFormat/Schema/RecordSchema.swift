@@ -112,31 +112,68 @@ public enum RecordSchema {
     fileprivate struct PackedName: Equatable {
         package let low: UInt64, high: UInt64, length: Int
 
+        /// The name's bytes in order in `low` then `high` (little-endian), zero-padded; read with overlapping loads
+        /// inside the name, not through a copy whose byte stores the word loads would wait for.
         package init?(_ name: UnsafeRawBufferPointer) {
-            guard name.count <= 15 else { return nil }
-            var words: (UInt64, UInt64) = (0, 0)
-            withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: name) }
-            (low, high, length) = (words.0, words.1, name.count)
+            let n = name.count
+            guard n <= 15 else { return nil }
+            func load<T: FixedWidthInteger>(_ offset: Int, _: T.Type) -> UInt64 {
+                UInt64(T(littleEndian: name.loadUnaligned(fromByteOffset: offset, as: T.self)))
+            }
+            switch n {
+            case 8...:
+                (low, high) = (load(0, UInt64.self), load(n - 8, UInt64.self) >> (8 * (16 - n)))
+            case 4...:
+                (low, high) = (load(0, UInt32.self) | (load(n - 4, UInt32.self) >> (8 * (8 - n))) << 32, 0)
+            default:
+                var word: UInt64 = 0
+                for i in 0..<n { word |= UInt64(name[i]) << (8 * i) }
+                (low, high) = (word, 0)
+            }
+            length = n
         }
     }
 
-    /// The schema's fields by packed name. Fetch it once per record (`fieldTable`): every access to a global
-    /// goes through its lazy-initialisation check.
+    /// The schema's fields by packed name, in an open-addressing table (linear probing, at most half full). Fetch it
+    /// once per record (`fieldTable`): every access to a global goes through its lazy-initialisation check.
     package struct FieldTable {
+        private static let slotBits = 6
+        /// Per slot: the index into `names` and `fields` of the name that hashes there (or after), -1 if empty.
+        private let slots: [Int8]
         fileprivate let names: [PackedName]
         fileprivate let fields: [KnownField]
         /// How many fields are required.
         package let requiredCount: Int
 
+        fileprivate init(names: [PackedName], fields: [KnownField], requiredCount: Int) {
+            precondition(2 * names.count <= 1 << Self.slotBits, "the field table must stay at most half full")
+            var slots = [Int8](repeating: -1, count: 1 << Self.slotBits)
+            for (index, name) in names.enumerated() {
+                var slot = Self.slot(name)
+                while slots[slot] >= 0 { slot = (slot + 1) & (slots.count - 1) }
+                slots[slot] = Int8(index)
+            }
+            (self.slots, self.names, self.fields, self.requiredCount) = (slots, names, fields, requiredCount)
+        }
+
+        /// The name's home slot: a multiplicative hash of its packed words (Knuth's golden-ratio constant).
+        private static func slot(_ name: PackedName) -> Int {
+            let mixed = (name.low &+ name.high &* 31 &+ UInt64(name.length)) &* 0x9E37_79B9_7F4A_7C15
+            return Int(truncatingIfNeeded: mixed >> (64 - UInt64(slotBits)))
+        }
+
         /// The schema field with this name (UTF-8 bytes), or nil (extension fields are not listed).
         package func field(utf8 name: UnsafeRawBufferPointer) -> KnownField? {
             guard let packed = PackedName(name) else { return nil }
-            let index = names.withUnsafeBufferPointer { names -> Int? in
-                for i in names.indices where names[i].low == packed.low && names[i].high == packed.high
-                                             && names[i].length == packed.length {
-                    return i
+            let index = slots.withUnsafeBufferPointer { slots in
+                names.withUnsafeBufferPointer { names -> Int? in
+                    var slot = Self.slot(packed)
+                    while case let index = Int(slots[slot]), index >= 0 {
+                        if names[index] == packed { return index }
+                        slot = (slot + 1) & (slots.count - 1)
+                    }
+                    return nil
                 }
-                return nil
             }
             return index.map { fields[$0] }
         }

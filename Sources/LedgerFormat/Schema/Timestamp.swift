@@ -3,7 +3,12 @@
 public enum Timestamp {
     /// Parses `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)` (RFC 3339 §5.6). Nil when malformed or out of range.
     public static func parseRFC3339(_ text: String) -> Int64? {
-        let c = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { parseRFC3339(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same on the text's UTF-8 bytes (deep verify reads them in place).
+    package static func parseRFC3339(utf8 c: UnsafeRawBufferPointer) -> Int64? {
         guard c.count >= 20, c.count <= 40 else { return nil }
         guard let date = parseDate(c, 0), c[10] == UInt8(ascii: "T") || c[10] == UInt8(ascii: "t"),
               let hour = digits(c, 11, 2), c[13] == UInt8(ascii: ":"),
@@ -46,7 +51,12 @@ public enum Timestamp {
 
     /// Parses a full date `YYYY-MM-DD`; returns days since 1970-01-01.
     public static func parseDate(_ text: String) -> Int64? {
-        let c = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { parseDate(utf8: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The same on the text's UTF-8 bytes.
+    package static func parseDate(utf8 c: UnsafeRawBufferPointer) -> Int64? {
         guard c.count == 10, let days = parseDate(c, 0) else { return nil }
         return Int64(days)
     }
@@ -118,14 +128,14 @@ public enum Timestamp {
         }
     }
 
-    private static func parseDate(_ c: [UInt8], _ at: Int) -> Int? {
+    private static func parseDate(_ c: UnsafeRawBufferPointer, _ at: Int) -> Int? {
         guard c.count >= at + 10, let y = digits(c, at, 4), c[at + 4] == UInt8(ascii: "-"),
               let m = digits(c, at + 5, 2), c[at + 7] == UInt8(ascii: "-"), let d = digits(c, at + 8, 2),
               (1...12).contains(m), d >= 1, d <= daysInMonth(y, m) else { return nil }
         return days(fromCivil: y, m, d)
     }
 
-    private static func digits(_ c: [UInt8], _ at: Int, _ count: Int) -> Int? {
+    private static func digits(_ c: UnsafeRawBufferPointer, _ at: Int, _ count: Int) -> Int? {
         guard at + count <= c.count else { return nil }
         var v = 0
         for i in at..<at + count {
