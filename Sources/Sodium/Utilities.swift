@@ -13,8 +13,17 @@ public enum SecureRandom {
     public static func fill(_ buffer: UnsafeMutableRawBufferPointer) {
         Sodium.ensureInitialized()
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
-        randombytes_buf(base, buffer.count)
+        guard buffer.count > expansionThreshold else { return randombytes_buf(base, buffer.count) }
+        // A large draw (an import batch's salt seeds and nonces, ~300 KB) is ChaCha20 keyed with 32 bytes from the
+        // system: libsodium's own generator reads the system 256 bytes per getrandom call (~1,200 calls a batch).
+        var seed = [UInt8](repeating: 0, count: Int(randombytes_SEEDBYTES))
+        defer { zeroize(&seed) }
+        seed.withUnsafeMutableBytes { randombytes_buf($0.baseAddress!, $0.count) }
+        seed.withUnsafeBytes { randombytes_buf_deterministic(base, buffer.count, $0.bindMemory(to: UInt8.self).baseAddress!) }
     }
+
+    /// Draws larger than this expand a 32-byte system seed (`randombytes_buf_deterministic`, ChaCha20).
+    static let expansionThreshold = 4096
 }
 
 /// Constant-time comparison (`sodium_memcmp`). `false` if the lengths differ (lengths are public).

@@ -48,6 +48,21 @@ final class SecretBytesTests: XCTestCase {
         XCTAssertEqual(other, [0, 0])
     }
 
+    /// A draw above the threshold is a ChaCha20 stream under a fresh system seed: two draws differ everywhere, and
+    /// every byte value appears about as often as the others (a stream stuck on a fixed or zero seed would not).
+    func testLargeSecureRandomDrawsExpandAFreshSeed() {
+        let count = 300_000
+        XCTAssertGreaterThan(count, Int(SecureRandom.expansionThreshold))
+        let a = SecureRandom.bytes(count), b = SecureRandom.bytes(count)
+        XCTAssertEqual(a.count, count)
+        XCTAssertNotEqual(Array(a.prefix(32)), Array(b.prefix(32)))
+        XCTAssertLessThan(zip(a, b).filter { $0 == $1 }.count, count / 128, "two draws share a stream")
+        var histogram = [Int](repeating: 0, count: 256)
+        for byte in a { histogram[Int(byte)] += 1 }
+        let expected = count / 256  // ~1,172; a uniform byte's count stays within ±25% with overwhelming probability
+        XCTAssertTrue(histogram.allSatisfy { abs($0 - expected) < expected / 4 }, "\(histogram.min()!)…\(histogram.max()!)")
+    }
+
     func testSecureRandom() {
         XCTAssertEqual(SecureRandom.bytes(0), [])
         let a = SecureRandom.bytes(32), b = SecureRandom.bytes(32)
