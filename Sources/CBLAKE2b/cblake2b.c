@@ -112,6 +112,31 @@ void cblake2b_finish_short(const uint64_t midstate[8], const uint8_t *message, s
         v[b] = ROT63(_mm256_xor_si256(v[b], v[c]));                                   \
     } while (0)
 
+// The four lanes' working state for one final block of `message_length` bytes after `midstate` (RFC 7693 §3.2).
+__attribute__((target("avx2"), always_inline))
+static inline void x4_start(__m256i v[16], const uint64_t midstate[8], size_t message_length) {
+    for (int i = 0; i < 8; i++) {
+        v[i] = _mm256_set1_epi64x((long long)midstate[i]);
+        v[i + 8] = _mm256_set1_epi64x((long long)IV[i]);
+    }
+    v[12] = _mm256_xor_si256(v[12], _mm256_set1_epi64x((long long)(128 + (uint64_t)message_length)));
+    v[14] = _mm256_xor_si256(v[14], _mm256_set1_epi64x(-1));   // the final block
+}
+
+// Each lane's hash, h[i] = midstate[i] ^ v[i] ^ v[i + 8], its first `out_length` bytes little-endian into outs[k].
+__attribute__((target("avx2"), always_inline))
+static inline void x4_finish(const __m256i v[16], const uint64_t midstate[8], uint8_t *const outs[4],
+                             size_t out_length) {
+    uint64_t h[8][4];
+    for (int i = 0; i < 8; i++) {
+        __m256i word = _mm256_xor_si256(_mm256_set1_epi64x((long long)midstate[i]), _mm256_xor_si256(v[i], v[i + 8]));
+        _mm256_storeu_si256((__m256i *)h[i], word);
+    }
+    for (int k = 0; k < 4; k++)
+        for (size_t i = 0; i < out_length; i++) outs[k][i] = (uint8_t)(h[i / 8][k] >> (8 * (i % 8)));
+    wipe(h, sizeof h);
+}
+
 __attribute__((target("avx2")))
 static void finish_short_x4_avx2(const uint64_t midstate[8], const uint8_t *const messages[4], size_t message_length,
                                  uint8_t *const outs[4], size_t out_length) {
@@ -125,12 +150,7 @@ static void finish_short_x4_avx2(const uint64_t midstate[8], const uint8_t *cons
     for (int i = 0; i < 16; i++)   // word i of the four blocks, one per lane
         m[i] = _mm256_setr_epi64x((long long)load_le64(blocks[0] + 8 * i), (long long)load_le64(blocks[1] + 8 * i),
                                   (long long)load_le64(blocks[2] + 8 * i), (long long)load_le64(blocks[3] + 8 * i));
-    for (int i = 0; i < 8; i++) {
-        v[i] = _mm256_set1_epi64x((long long)midstate[i]);
-        v[i + 8] = _mm256_set1_epi64x((long long)IV[i]);
-    }
-    v[12] = _mm256_xor_si256(v[12], _mm256_set1_epi64x((long long)(128 + (uint64_t)message_length)));
-    v[14] = _mm256_xor_si256(v[14], _mm256_set1_epi64x(-1));   // the final block
+    x4_start(v, midstate, message_length);
     for (int r = 0; r < 12; r++) {
         const uint8_t *sg = SIGMA[r];
         G4(0, 4, 8, 12, m[sg[0]], m[sg[1]]);
@@ -142,15 +162,8 @@ static void finish_short_x4_avx2(const uint64_t midstate[8], const uint8_t *cons
         G4(2, 7, 8, 13, m[sg[12]], m[sg[13]]);
         G4(3, 4, 9, 14, m[sg[14]], m[sg[15]]);
     }
-    uint64_t h[8][4];
-    for (int i = 0; i < 8; i++) {
-        __m256i word = _mm256_xor_si256(_mm256_set1_epi64x((long long)midstate[i]), _mm256_xor_si256(v[i], v[i + 8]));
-        _mm256_storeu_si256((__m256i *)h[i], word);
-    }
-    for (int k = 0; k < 4; k++)
-        for (size_t i = 0; i < out_length; i++) outs[k][i] = (uint8_t)(h[i / 8][k] >> (8 * (i % 8)));
+    x4_finish(v, midstate, outs, out_length);
     wipe(blocks, sizeof blocks);
-    wipe(h, sizeof h);
     wipe(v, sizeof v);
     wipe(m, sizeof m);
 }
@@ -186,12 +199,7 @@ static inline void finish_short_x4_avx512_words(const uint64_t midstate[8], cons
                                               (long long)load_le64(blocks[2] + 8 * i),
                                               (long long)load_le64(blocks[3] + 8 * i))
                          : _mm256_setzero_si256();
-    for (int i = 0; i < 8; i++) {
-        v[i] = _mm256_set1_epi64x((long long)midstate[i]);
-        v[i + 8] = _mm256_set1_epi64x((long long)IV[i]);
-    }
-    v[12] = _mm256_xor_si256(v[12], _mm256_set1_epi64x((long long)(128 + (uint64_t)message_length)));
-    v[14] = _mm256_xor_si256(v[14], _mm256_set1_epi64x(-1));   // the final block
+    x4_start(v, midstate, message_length);
 #if defined(__clang__)
 #pragma clang loop unroll(full)
 #endif
@@ -206,15 +214,8 @@ static inline void finish_short_x4_avx512_words(const uint64_t midstate[8], cons
         G4R(2, 7, 8, 13, m[sg[12]], m[sg[13]]);
         G4R(3, 4, 9, 14, m[sg[14]], m[sg[15]]);
     }
-    uint64_t h[8][4];
-    for (int i = 0; i < 8; i++) {
-        __m256i word = _mm256_xor_si256(_mm256_set1_epi64x((long long)midstate[i]), _mm256_xor_si256(v[i], v[i + 8]));
-        _mm256_storeu_si256((__m256i *)h[i], word);
-    }
-    for (int k = 0; k < 4; k++)
-        for (size_t i = 0; i < out_length; i++) outs[k][i] = (uint8_t)(h[i / 8][k] >> (8 * (i % 8)));
+    x4_finish(v, midstate, outs, out_length);
     wipe(blocks, sizeof blocks);
-    wipe(h, sizeof h);
     wipe(v, sizeof v);
     // Wiping `m` takes its address, which keeps it in memory, where its zero words no longer fold away. Three words
     // and the state fit in registers (nothing spills), and `blocks`, their only copy in memory, is wiped above.
