@@ -101,9 +101,7 @@ package struct EntrySealer {
             }
             func put(_ index: Int, _ digest: Hash) {
                 var name = names[index]
-                w.u8(UInt8(name.utf8.count))
-                name.withUTF8 { w.raw(UnsafeRawBufferPointer($0)) }
-                digest.withUnsafeBytes { w.raw($0) }
+                name.withUTF8 { Leaf.writeFieldFrame(name: UnsafeRawBufferPointer($0), digest: digest, to: &w) }
             }
             var index = 0
             while index + 1 < names.count {

@@ -230,17 +230,21 @@ package enum FieldName {
 extension Leaf {
     /// The leaf's fields digest, streamed field by field in leaf order (docs/FORMAT.md, "Leaf v1"):
     /// SHA-256 over `u8 name length || name || u8[32] disclosure digest` for each field. The one place that rule
-    /// is written: append, read, export, deep verify and the bundle verifier all feed this hasher.
+    /// is written (`writeFieldFrame`): append, read, export and the bundle verifier feed this hasher; the import's
+    /// sealer and deep verify write the same frames into one buffer and hash it once.
     public struct FieldsHasher {
         private var hasher = SHA256Hasher()
 
         public init() {}
 
-        /// Adds one field; `name` is at most 64 bytes (a valid field name).
+        /// Adds one field; `name` is at most 64 bytes (a valid field name). The frame is assembled on the stack and
+        /// hashed in one update.
         public mutating func add(name: UnsafeRawBufferPointer, digest: Hash) {
-            hasher.update(byte: UInt8(name.count))
-            hasher.update(name)
-            digest.withUnsafeBytes { hasher.update($0) }
+            withUnsafeTemporaryAllocation(byteCount: Leaf.fieldFrameLength(name: name), alignment: 1) { frame in
+                var w = RawWriter(frame)
+                Leaf.writeFieldFrame(name: name, digest: digest, to: &w)
+                hasher.update(UnsafeRawBufferPointer(frame))
+            }
         }
 
         public mutating func add(name: String, digest: Hash) {
@@ -250,4 +254,13 @@ extension Leaf {
 
         public mutating func finalize() -> Hash { hasher.finalize() }
     }
+
+    /// One field of the fields digest's input: `u8 name length || name || u8[32] disclosure digest`.
+    package static func writeFieldFrame(name: UnsafeRawBufferPointer, digest: Hash, to w: inout RawWriter) {
+        w.u8(UInt8(name.count))
+        w.raw(name)
+        digest.withUnsafeBytes { w.raw($0) }
+    }
+
+    package static func fieldFrameLength(name: UnsafeRawBufferPointer) -> Int { 1 + name.count + Hash.byteCount }
 }

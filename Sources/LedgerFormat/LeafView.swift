@@ -114,16 +114,12 @@ extension LeafView {
         batch.start(seed: seed, fields: fieldCount)
         forEachName { index, name in batch.append(name: name, value: values[index]) }
         let digests = batch.digestAll()
-        let names = nameList
-        return withUnsafeTemporaryAllocation(byteCount: names.count + digests.count, alignment: 1) { framed in
-            var o = 0
+        // the name list is `u8 length || name` per field: with a digest after each, exactly the frames
+        return withUnsafeTemporaryAllocation(byteCount: nameList.count + digests.count, alignment: 1) { framed in
+            var w = RawWriter(framed)
             forEachName { index, name in
-                framed[o] = UInt8(name.count)
-                UnsafeMutableRawBufferPointer(rebasing: framed[(o + 1)...]).copyMemory(from: name)
-                o += 1 + name.count
-                UnsafeMutableRawBufferPointer(rebasing: framed[o...])
-                    .copyMemory(from: UnsafeRawBufferPointer(rebasing: digests[(32 * index)..<(32 * index + 32)]))
-                o += 32
+                let digest = Hash(unsafeBytes: UnsafeRawBufferPointer(rebasing: digests[(32 * index)..<(32 * index + 32)]))
+                Leaf.writeFieldFrame(name: name, digest: digest, to: &w)
             }
             return Hash.sha256(UnsafeRawBufferPointer(framed))
         }
