@@ -130,4 +130,33 @@ final class BulkAppendTests: XCTestCase {
         XCTAssertEqual(try t.ledger.size(), 10)
         try assertDeepIntact(t.ledger)
     }
+
+    /// Batches are sealed up to two ahead of the commit: a record that repeats a source of a batch not yet committed
+    /// (one or two batches earlier) is still a duplicate of it.
+    func testARecordRepeatingASourceOfABatchStillInFlightIsADuplicate() throws {
+        let t = try TestLedger()
+        let all = try batches()
+        let repeats = [all[0][1], all[1][2]]  // src-1 (seq 1) and src-7 (seq 7)
+        let outcomes = try runBatches(t.ledger, [all[0], all[1], [repeats[0]] + all[2], [repeats[1]] + all[3]])
+        XCTAssertEqual(outcomes[2].first, .duplicate(of: 1))
+        XCTAssertEqual(outcomes[3].first, .duplicate(of: 7))
+        XCTAssertEqual(outcomes.flatMap { $0 }.filter { if case .appended = $0 { true } else { false } }.count, 20)
+        try assertDeepIntact(t.ledger)
+    }
+
+    /// With the staged source rows moved into `sources` after every batch (a tiny limit), the batches sealed
+    /// ahead still find the moved rows (in the set until no seal is running, then in `sources`).
+    func testMovingTheStagedRowsMidImportLosesNoDuplicate() throws {
+        let t = try TestLedger()
+        let all = try batches()
+        let batches = [all[0], all[1], [all[0][0]] + all[2], [all[1][0]] + all[3], [all[2][0], all[3][4]]]
+        var outcomes = [[AppendOutcome]]()
+        try t.ledger.appendBatches(count: batches.count, stagedLimit: 1, batch: { batches[$0] },
+                                   committed: { outcomes.append($0) })
+        XCTAssertEqual(outcomes[2].first, .duplicate(of: 0))
+        XCTAssertEqual(outcomes[3].first, .duplicate(of: 5))
+        XCTAssertEqual(outcomes[4], [.duplicate(of: 10), .duplicate(of: 19)])
+        XCTAssertEqual(try t.ledger.size(), 20)
+        try assertDeepIntact(t.ledger)
+    }
 }

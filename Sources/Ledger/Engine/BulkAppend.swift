@@ -15,8 +15,15 @@ struct AppendForecast {
     /// entries under the same key (one X25519 seal per matter per run, not per batch). A stale prediction starts a
     /// new forecast, and with it fresh keys.
     var batchKeys: [Hash: MatterKey] = [:]
-    /// Source tags of the batch in flight, which a read transaction may not see yet.
-    var inFlightSources = TagTable()
+    /// Source tags of the batches sealed last (as many as are sealed ahead of a commit, `Ledger.sealDepth`, newest
+    /// first): batches that may not have committed yet, whose rows a read transaction may not see.
+    var inFlightSources = [TagTable]()
+
+    /// The seq of `tag` in a batch in flight, if any.
+    func inFlightSeq(of tag: Hash) -> UInt64? {
+        for batch in inFlightSources { if let seq = batch[tag] { return seq } }
+        return nil
+    }
     /// Source rows this import staged and has not moved into `sources` yet (format 2; nil for format 1).
     var staged: StagedSourceSet?
 }
@@ -33,15 +40,15 @@ struct SealedBatch {
 }
 
 extension Ledger {
-    /// Appends `batchCount` batches, each one durable write transaction, with batch k+1 planned and sealed
-    /// (on every core) while batch k is linked and committed. `batch(k)` gives batch k's records;
-    /// `committed(outcomes)` runs after each commit, in order.
+    /// Appends `batchCount` batches, each one durable write transaction, with the next batches planned and sealed
+    /// (on every core, up to `sealDepth` ahead) while batch k is linked and committed. `batch(k)` gives batch k's
+    /// records; `committed(outcomes)` runs after each commit, in order.
     ///
-    /// A batch is sealed for the seqs and key ids the ledger will have once the batch before it commits.
+    /// A batch is sealed for the seqs and key ids the ledger will have once the batches before it commit.
     /// Its transaction checks that prediction (entry count and next key id: another writer's append changes
     /// the count, and any new key changes the id). If another process wrote in between, the batch is planned
-    /// and sealed again inside the transaction, exactly as `append` does, so every record is always
-    /// encrypted for the seq and key it is stored under.
+    /// and sealed again inside the transaction, exactly as `append` does, and the batches sealed after it are
+    /// sealed again on a fresh prediction, so every record is always encrypted for the seq and key it is stored under.
     func appendBatches(count batchCount: Int, moveStagedAtEnd: Bool = true,
                        stagedLimit: Int = 1 << 20, batch: (Int) throws -> [ValidatedRecord],
                        committed: ([AppendOutcome]) throws -> Void) throws {
@@ -49,53 +56,50 @@ extension Ledger {
         guard batchCount > 0 else { return }
         let access = try store.access()
         try moveStagedSourcesIfAny()  // rows an interrupted import left: this import's lookups read `sources`
-        var forecast = try currentForecast()
-        var prepared = try prepareBatch(try batch(0), forecast: &forecast, principal: principal, access: access)
-        var retired: SealedBatch?
         var timer = PhaseTimer(logger: Self.logger)
         defer { Self.logger.debug("append batches", metadata: ["batches": "\(batchCount)", "phases": "\(timer)"]) }
-        for index in 0..<batchCount {
-            var ahead: BackgroundTask<(SealedBatch, AppendForecast)>?
-            let (matched, moved) = try withoutActuallyEscaping(batch) { batch -> (Bool, Bool) in
-                if index + 1 < batchCount {
-                    // Seal the next batch on the worker threads while this thread writes the current one.
-                    let source = UnsafeSendableBox(batch)
-                    let predicted = forecast
-                    ahead = BackgroundTask {
-                        var forecast = predicted
-                        return (try self.prepareBatch(try source.value(index + 1),
-                                                      forecast: &forecast, principal: principal, access: access), forecast)
-                    }
+        try withoutActuallyEscaping(batch) { batch in
+            let source = UnsafeSendableBox(batch)
+            // Seals batches from `first` on, on a prediction of what the ledger holds now.
+            func sealAhead(from first: Int) throws -> (Lookahead<AppendForecast, SealedBatch>, StagedSourceSet?) {
+                let forecast = try currentForecast()
+                let ahead = Lookahead(first..<batchCount, depth: Self.sealDepth, state: forecast) { index, forecast in
+                    try self.prepareBatch(try source.value(index), forecast: &forecast, principal: principal,
+                                          access: access)
                 }
-                defer { _ = try? ahead?.wait() }  // the sealing job borrows `batch`: it must end inside this closure
-                _ = retired.take()  // free the batch committed last time while the workers seal, not while they wait
+                return (ahead, forecast.staged)
+            }
+            var (ahead, staged) = try sealAhead(from: 0)
+            defer { ahead.stop() }  // the sealing job borrows `batch`: it must end before this closure does
+            for index in 0..<batchCount {
+                let prepared = try ahead.take(index)
+                timer.lap("wait")
                 // The last batch moves the staged rows in its own transaction: no extra commit at the end.
                 let moveNow = moveStagedAtEnd && index == batchCount - 1
                 let (outcomes, matched, moved) = try commit(prepared, principal: principal, access: access,
-                                                            staged: forecast.staged,
-                                                            stagedLimit: moveNow ? 0 : stagedLimit)
-                if matched && !moved { forecast.staged?.add(prepared.sealed) }
+                                                            staged: staged, stagedLimit: moveNow ? 0 : stagedLimit)
                 timer.lap("commit \(index)")
+                if !matched {
+                    // Another writer made the prediction stale (and this transaction moved the staged rows):
+                    // seal the rest again from what is committed now.
+                    ahead.stop()
+                    (ahead, staged) = try sealAhead(from: index + 1)
+                } else if moved {
+                    // Rows moved into `sources` leave the staged set only once no batch is being sealed: one that
+                    // began before the move reads a snapshot without them there, and looks them up in the set.
+                    ahead.whileIdle { staged?.removeAll() }
+                } else {
+                    staged?.add(prepared.sealed)
+                }
                 try committed(outcomes)
-                return (matched, moved)
-            }
-            // Rows moved into `sources` leave the staged set only now: the job that sealed the next batch (ended
-            // with the closure) read a snapshot from before the move, and looked them up in the set.
-            if !matched || moved { forecast.staged?.removeAll() }
-            guard let (sealed, predicted) = try ahead?.wait() else { continue }
-            timer.lap("wait")
-            retired = prepared
-            prepared = sealed
-            if matched {
-                forecast = predicted
-            } else {
-                // Another writer made the prediction stale: predict again from what is committed now.
-                forecast = try currentForecast()
-                prepared = try prepareBatch(prepared.records, forecast: &forecast, principal: principal, access: access)
             }
         }
         if moveStagedAtEnd { try moveStagedSourcesIfAny() }  // rows of a last batch that was all duplicates
     }
+
+    /// Batches sealed ahead of the one being committed. With one, the cores idle whenever a seal ends before the
+    /// commit it overlaps (which waits for the disk); two keep them busy. Each costs a batch's sealed records in memory.
+    static let sealDepth = 2
 
     /// What the ledger holds now, as the prediction for the first batch.
     private func currentForecast() throws -> AppendForecast {
@@ -115,11 +119,11 @@ extension Ledger {
         defer { Self.logger.debug("prepare batch", metadata: ["phases": "\(timer)"]) }
         let tags = try sourceTags(records, principal: principal)
         timer.lap("tags")
-        let (inFlight, staged) = (forecast.inFlightSources, forecast.staged)
+        let (inFlight, staged) = (forecast, forecast.staged)
         let (outcomes, plan, newKeys, keys) = try LedgerError.wrap("plan import") {
             try store.environment.read { txn in
                 let (outcomes, plan) = try planAppend(records, tags: tags, firstSeq: expectedSize) { tag in
-                    try inFlight[tag] ?? staged?.seq(of: tag) ?? storedSource(tag, txn)
+                    try inFlight.inFlightSeq(of: tag) ?? staged?.seq(of: tag) ?? storedSource(tag, txn)
                 }
                 timer.lap("plan")
                 var newKeys = NewKeys(nextID: expectedKeyID)
@@ -135,8 +139,9 @@ extension Ledger {
         timer.lap("seal")
         forecast.size += UInt64(plan.count)
         forecast.nextKeyID = newKeys.nextID
-        forecast.inFlightSources = TagTable(minimumCapacity: plan.count)
-        for item in plan { if let tag = item.sourceTag { forecast.inFlightSources[tag] = item.seq } }
+        var sources = TagTable(minimumCapacity: plan.count)
+        for item in plan { if let tag = item.sourceTag { sources[tag] = item.seq } }
+        forecast.inFlightSources = [sources] + forecast.inFlightSources.prefix(Self.sealDepth - 1)
         return SealedBatch(records: records, expectedSize: expectedSize, expectedKeyID: expectedKeyID,
                            outcomes: outcomes, newKeys: newKeys, sealed: sealed)
     }
