@@ -72,13 +72,22 @@ final class VerifyFastPathTests: XCTestCase {
     func testFastJSONGivesTheParsersValue() throws {
         let samples = [#""plain text""#, #""""#, #"["a","b c"]"#, "[]", "true", "false", #""with \"escape\"""#,
                        #""tab\there""#, "\"caf\u{e9}\"", #"["a", "b"]"#, #" "lead""#, #""a"b""#, #"["a",]"#, #"["a""#,
-                       "[1]", "12", "null", "{}", #""x"#, "tru", "\"\u{7f}\"", #"["a","b"],"#]
+                       "[1]", "12", "null", "{}", #""x"#, "tru", "\"\u{7f}\"", #"["a","b"],"#,
+                       "0", "-0", "-12", "007", "-007", "123456789012345678", "-123456789012345678",
+                       "1234567890123456789", "-", "1.5", "1e3", "12a", "+1", "- 1"]
         for sample in samples {
             let bytes = Array(sample.utf8)
             try bytes.withUnsafeBytes { raw in
                 guard let fast = FastJSON.value(raw) else { return }
                 XCTAssertEqual(fast, try JSONParser.parse(raw), sample)
             }
+        }
+        // Canonical integers take the fast path; anything else about a number is left to the parser.
+        for integer in ["0", "7", "-12", "123456789012345678", "-123456789012345678"] {
+            XCTAssertEqual(Array(integer.utf8).withUnsafeBytes { FastJSON.value($0) }, .integer(Int64(integer)!), integer)
+        }
+        for other in ["-0", "007", "1234567890123456789", "-", "1.5", "12a", "+1"] {
+            XCTAssertNil(Array(other.utf8).withUnsafeBytes { FastJSON.value($0) }, other)
         }
         XCTAssertNotNil(Array(#""abcdefghijklmnopqrstuvwxyz0123456789""#.utf8)
                             .withUnsafeBytes { FastJSON.plainStringBody($0) })

@@ -206,7 +206,6 @@ extension Ledger {
         let entries = try EntryAppender(store, txn)
         for record in sealed {
             precondition(record.seq == state.size, "append plan out of order")
-            let seqKey = record.seq.bigEndianBytes
             // Copy the sealed value straight into its stored place, fill in the chain fields there, hash the leaf.
             let value = try entries.reserve(seq: record.seq, count: record.storedValue.count)
             record.storedValue.withUnsafeBytes { value.copyMemory(from: $0) }
@@ -214,24 +213,13 @@ extension Ledger {
                 rebasing: value[StoredEntry.leafOffset..<(StoredEntry.leafOffset + record.leafLength)])
             Leaf.setChainFields(leaf, recordedAt: recordedAt, previousHash: state.previousHash)
             let hash = recordHash(UnsafeRawBufferPointer(leaf))
-            if let matterTag = record.matterTag {
-                try matterTag.withUnsafeBytes { tag in
-                    try seqKey.withUnsafeBytes { try txn.put(store.matters, key: tag, value: $0, flags: [.appendDup]) }
-                }
-            } else {
-                guard let events = store.openedEvents else { throw LedgerError.corrupt("the events index is missing") }
-                try txn.put(events, key: seqKey, value: [], flags: [.append])
-            }
-            if let sourceTag = record.sourceTag {
-                if let staged {
-                    try txn.put(staged, key: seqKey, value: sourceTag.bytes, flags: [.append])
-                } else {
-                    try txn.put(store.sources, key: sourceTag.bytes, value: seqKey, flags: [.noOverwrite])
-                }
+            // Index keys and values on the stack: this loop runs once per imported record, on the writer thread.
+            try withUnsafeBytes(of: record.seq.bigEndian) { seqKey in
+                try putIndexRows(of: record, seqKey: seqKey, txn: txn, staged: staged)
             }
             try state.tree.append(hash) { index, nodeHash in
                 try nodeHash.withUnsafeBytes { value in
-                    try UInt64(index).bigEndianBytes.withUnsafeBytes {
+                    try withUnsafeBytes(of: UInt64(index).bigEndian) {
                         try txn.put(store.tree, key: $0, value: value, flags: [.append])
                     }
                 }
@@ -241,5 +229,24 @@ extension Ledger {
             state.size += 1
         }
         try entries.finish()
+    }
+
+    /// The record's rows in `matters` (or `events`) and in `sources` (or, during an import, `sourcesStaged`).
+    private func putIndexRows(of record: SealedRecord, seqKey: UnsafeRawBufferPointer, txn: WriteTransaction,
+                              staged: Database?) throws {
+        if let matterTag = record.matterTag {
+            try matterTag.withUnsafeBytes { try txn.put(store.matters, key: $0, value: seqKey, flags: [.appendDup]) }
+        } else {
+            guard let events = store.openedEvents else { throw LedgerError.corrupt("the events index is missing") }
+            try [UInt8]().withUnsafeBytes { try txn.put(events, key: seqKey, value: $0, flags: [.append]) }
+        }
+        guard let sourceTag = record.sourceTag else { return }
+        try sourceTag.withUnsafeBytes { tag in
+            if let staged {
+                try txn.put(staged, key: seqKey, value: tag, flags: [.append])
+            } else {
+                try txn.put(store.sources, key: tag, value: seqKey, flags: [.noOverwrite])
+            }
+        }
     }
 }

@@ -17,53 +17,54 @@ extension RecordSchema {
 
     /// `quickValidate` without building the record: the same checks, the same nil.
     package static func quickFacts(_ line: UnsafeRawBufferPointer) -> QuickFacts? {
-        guard let (names, values, matter, _) = quickChecked(line) else { return nil }
+        guard let (fields, matter, _) = quickChecked(line) else { return nil }
         var corrects: UInt64?
-        for (index, value) in values.enumerated() where FastJSON.bytesEqual(names[index], "corrects") {
-            guard let number = Int64(String(decoding: value, as: UTF8.self)), number >= 0 else { return nil }
+        for field in fields where FastJSON.bytesEqual(line.part(field.name), "corrects") {
+            guard let number = Int64(String(decoding: line.part(field.value), as: UTF8.self)), number >= 0 else { return nil }
             corrects = UInt64(number)
         }
         return QuickFacts(matter: matter, corrects: corrects)
     }
 
-    /// The line's fields in leaf order and its matter, once every check has passed; nil to decide strictly.
+    /// The line's fields (byte ranges of names and values) in leaf order and its matter, once every check has
+    /// passed; nil to decide strictly.
     private static func quickChecked(_ line: UnsafeRawBufferPointer)
-        -> (names: [UnsafeRawBufferPointer], values: [UnsafeRawBufferPointer], matter: String,
-            checked: CheckedFields)? {
+        -> (fields: [QuickRecordReader.Member], matter: String, checked: CheckedFields)? {
         guard var fields = QuickRecordReader.members(line), fields.count <= maxFieldCount else { return nil }
         fields.sort { lexicographicallyPrecedes(line, $0.name, line, $1.name) }
         for i in fields.indices.dropFirst() where !lexicographicallyPrecedes(line, fields[i - 1].name,
                                                                              line, fields[i].name) {
             return nil  // a repeated name: the strict parser names it
         }
-        let names = fields.map { UnsafeRawBufferPointer(rebasing: line[$0.name]) }
-        let values = fields.map { UnsafeRawBufferPointer(rebasing: line[$0.value]) }
-        guard let checked = quickCheck(names: names, values: values),
-              case .string(let matter)? = checked.matter else { return nil }
-        return (names, values, matter, checked)
+        // The names and values are read where they lie in the line: no per-record arrays of them.
+        guard let checked = quickCheck(fieldCount: fields.count, forEachName: { body in
+            for (index, field) in fields.enumerated() { body(index, line.part(field.name)) }
+        }, value: { line.part(fields[$0].value) }), case .string(let matter)? = checked.matter else { return nil }
+        return (fields, matter, checked)
     }
 
     /// The record of one JSON line, as `validate(JSONParser.parse(line))` would give it, or nil (decide strictly).
     package static func quickValidate(_ line: UnsafeRawBufferPointer) -> ValidatedRecord? {
-        guard let (names, values, matter, checked) = quickChecked(line) else { return nil }
+        guard let (fields, matter, checked) = quickChecked(line) else { return nil }
         var valueBytes = [UInt8]()
-        valueBytes.reserveCapacity(values.reduce(0) { $0 + $1.count })
+        valueBytes.reserveCapacity(fields.reduce(0) { $0 + $1.value.count })
         var valueEnds = [Int]()
-        valueEnds.reserveCapacity(values.count)
+        valueEnds.reserveCapacity(fields.count)
         var occurredAt: Int64?, corrects: UInt64?
-        for (index, value) in values.enumerated() {
+        for field in fields {
+            let (name, value) = (line.part(field.name), line.part(field.value))
             valueBytes.append(contentsOf: value)
             valueEnds.append(valueBytes.count)
-            if FastJSON.bytesEqual(names[index], "occurredAt"), let body = FastJSON.plainStringBody(value) {
-                occurredAt = Timestamp.parseRFC3339(String(decoding: body, as: UTF8.self))
-            } else if FastJSON.bytesEqual(names[index], "corrects") {
+            if FastJSON.bytesEqual(name, "occurredAt"), let body = FastJSON.plainStringBody(value) {
+                occurredAt = Timestamp.parseRFC3339(utf8: body)
+            } else if FastJSON.bytesEqual(name, "corrects") {
                 guard let number = Int64(String(decoding: value, as: UTF8.self)), number >= 0 else { return nil }
                 corrects = UInt64(number)
             }
         }
         guard let occurredAt else { return nil }
-        return ValidatedRecord(names: names.map { String(decoding: $0, as: UTF8.self) }, valueBytes: valueBytes,
-                               valueEnds: valueEnds, matter: matter, occurredAt: occurredAt,
+        return ValidatedRecord(names: fields.map { String(decoding: line.part($0.name), as: UTF8.self) },
+                               valueBytes: valueBytes, valueEnds: valueEnds, matter: matter, occurredAt: occurredAt,
                                sourceSystem: checked.sourceSystem.flatMap(plainString),
                                sourceId: checked.sourceId.flatMap(plainString), corrects: corrects)
     }
@@ -161,4 +162,9 @@ enum QuickRecordReader {
         guard start + word.utf8CodeUnitCount <= line.count else { return false }
         return memcmp(line.baseAddress! + start, word.utf8Start, word.utf8CodeUnitCount) == 0
     }
+}
+
+extension UnsafeRawBufferPointer {
+    /// The bytes in `range`, as a buffer of their own (no copy).
+    fileprivate func part(_ range: Range<Int>) -> UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: self[range]) }
 }

@@ -27,19 +27,24 @@ extension RecordSchema {
     /// checked by `check`.
     /// nil when anything fails, or is valid JSON that this does not recognise; the caller then decides in full.
     package static func quickCheck(_ leaf: LeafView, values: [UnsafeRawBufferPointer]) -> CheckedFields? {
-        quickCheck(fieldCount: leaf.fieldCount, forEachName: { body in leaf.forEachName(body) }, values: values)
+        quickCheck(fieldCount: leaf.fieldCount, forEachName: { body in leaf.forEachName(body) }, value: { values[$0] })
     }
 
     /// The same for names given in a list (unique: `quickValidate` sorts them and refuses a repeat).
     package static func quickCheck(names: [UnsafeRawBufferPointer], values: [UnsafeRawBufferPointer]) -> CheckedFields? {
         quickCheck(fieldCount: names.count, forEachName: { body in
             for (index, name) in names.enumerated() { body(index, name) }
-        }, values: values)
+        }, value: { values[$0] })
     }
 
-    private static func quickCheck(fieldCount: Int,
-                                   forEachName: ((Int, UnsafeRawBufferPointer) -> Void) -> Void,
-                                   values: [UnsafeRawBufferPointer]) -> CheckedFields? {
+    /// The same for names given one by one (`forEachName`) with the value of each (`value(index)`).
+    static func quickCheck(fieldCount: Int, forEachName: ((Int, UnsafeRawBufferPointer) -> Void) -> Void,
+                           value: (Int) -> UnsafeRawBufferPointer) -> CheckedFields? {
+        withoutActuallyEscaping(value) { quickCheck(fieldCount: fieldCount, forEachName: forEachName, valueAt: $0) }
+    }
+
+    private static func quickCheck(fieldCount: Int, forEachName: ((Int, UnsafeRawBufferPointer) -> Void) -> Void,
+                                   valueAt: @escaping (Int) -> UnsafeRawBufferPointer) -> CheckedFields? {
         guard fieldCount <= maxFieldCount else { return nil }
         var record = CheckedFields()
         var required = 0
@@ -47,7 +52,7 @@ extension RecordSchema {
         let schema = fieldTable
         forEachName { index, nameBytes in
             guard ok else { return }
-            let value = values[index]
+            let value = valueAt(index)
             let known = schema.field(utf8: nameBytes)
             guard let type = known?.type ?? type(utf8: nameBytes) else {
                 ok = false
@@ -115,7 +120,7 @@ extension RecordSchema.CheckedFields {
 }
 
 /// Recognises the common canonical JSON values directly — a string of printable ASCII without escapes, an array
-/// of such strings, `true`, `false` — and gives the value `JSONParser.parse` gives for the same bytes; nil for
+/// of such strings, `true`, `false`, an integer of at most 18 digits — and gives the value `JSONParser.parse` gives for the same bytes; nil for
 /// anything else (the caller parses it in full).
 package enum FastJSON {
     package static func value(_ bytes: UnsafeRawBufferPointer) -> JSONValue? {
@@ -130,9 +135,25 @@ package enum FastJSON {
             return bytes.elementsEqual("true".utf8) ? .bool(true) : nil
         case UInt8(ascii: "f"):
             return bytes.elementsEqual("false".utf8) ? .bool(false) : nil
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return canonicalInteger(bytes).map(JSONValue.integer)
         default:
             return nil
         }
+    }
+
+    /// An integer written canonically (optional `-`, no leading zero, no `-0`, at most 18 digits: always an Int64).
+    private static func canonicalInteger(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        let negative = bytes.first == UInt8(ascii: "-")
+        let digits = UnsafeRawBufferPointer(rebasing: bytes[(negative ? 1 : 0)...])
+        guard (1...18).contains(digits.count), digits[0] != UInt8(ascii: "0") || (digits.count == 1 && !negative)
+        else { return nil }
+        var value: Int64 = 0
+        for digit in digits {
+            guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int64(digit - UInt8(ascii: "0"))
+        }
+        return negative ? -value : value
     }
 
     /// `["…","…",…]` with no whitespace, every element a plain string.
