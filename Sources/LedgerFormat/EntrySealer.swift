@@ -86,33 +86,37 @@ package struct EntrySealer {
     /// messages' blocks interleaved at about twice the throughput), in field order.
     private func writeFieldDigests(_ record: ValidatedRecord, seed: UnsafeRawBufferPointer, digester: DisclosureDigester,
                                    into fields: UnsafeMutableRawBufferPointer) {
-        let salts = SaltDeriver(seed: seed, count: record.names.count)
-        var w = RawWriter(fields)
         let names = record.names
-        record.valueBytes.withUnsafeBytes { all in
-            func text(_ index: Int, _ digester: DisclosureDigester) -> UnsafeRawBufferPointer {
-                var name = names[index]
-                return name.withUTF8 { name in
-                    salts.withSalt(index: index) { salt in
+        // The salts on the stack (up to 64 fields), zeroed before they go.
+        withUnsafeTemporaryAllocation(byteCount: max(1, names.count) * Disclosure.saltByteCount, alignment: 16) { salts in
+            defer { zeroize(salts) }
+            SaltDeriver.derive(seed: seed, count: names.count, into: salts)
+            var w = RawWriter(fields)
+            record.valueBytes.withUnsafeBytes { all in
+                func text(_ index: Int, _ digester: DisclosureDigester) -> UnsafeRawBufferPointer {
+                    var name = names[index]
+                    let salt = UnsafeRawBufferPointer(rebasing: salts[(index * Disclosure.saltByteCount)...]
+                        .prefix(Disclosure.saltByteCount))
+                    return name.withUTF8 { name in
                         digester.disclosureText(salt: salt, name: UnsafeRawBufferPointer(name),
                                                 value: UnsafeRawBufferPointer(rebasing: all[record.valueRange(index)]))
                     }
                 }
+                func put(_ index: Int, _ digest: Hash) {
+                    var name = names[index]
+                    name.withUTF8 { Leaf.writeFieldFrame(name: UnsafeRawBufferPointer($0), digest: digest, to: &w) }
+                }
+                var index = 0
+                while index + 1 < names.count {
+                    let (first, second) = SHA256Hasher.hash(text(index, digester), text(index + 1, pairDigester))
+                    put(index, first)
+                    put(index + 1, second)
+                    index += 2
+                }
+                if index < names.count { put(index, Hash.sha256(text(index, digester))) }
             }
-            func put(_ index: Int, _ digest: Hash) {
-                var name = names[index]
-                name.withUTF8 { Leaf.writeFieldFrame(name: UnsafeRawBufferPointer($0), digest: digest, to: &w) }
-            }
-            var index = 0
-            while index + 1 < names.count {
-                let (first, second) = SHA256Hasher.hash(text(index, digester), text(index + 1, pairDigester))
-                put(index, first)
-                put(index + 1, second)
-                index += 2
-            }
-            if index < names.count { put(index, Hash.sha256(text(index, digester))) }
+            precondition(w.offset == fields.count, "fields digest input length mismatch")
         }
-        precondition(w.offset == fields.count, "fields digest input length mismatch")
     }
 
     /// The associated data (EntryAssociatedData), on the stack.

@@ -70,4 +70,14 @@ final class ImportFastPathTests: XCTestCase {
         XCTAssertNil(strict("{\(base),\"nope\":1}"))
         XCTAssertNil(quick("{\(base),\"nope\":1}"))
     }
+
+    /// Members are scanned into a stack buffer of 32; a record with more goes through the heap, with the same answers.
+    func testRecordsWithMoreMembersThanTheStackBufferAgree() {
+        for extra in [26, 27, 28, 29, 200] {
+            let fields = (0..<extra).map { "\"x-f\($0)\":\"v\($0)\"" }.joined(separator: ",")
+            assertAgree("{\(base),\(fields)}", expectFast: true)
+            assertAgree("{\(base),\(fields),\"x-f0\":\"again\"}", expectFast: false)
+            assertAgree("{\(base),\(fields),\"nope\":1}", expectFast: false)
+        }
+    }
 }

@@ -17,56 +17,66 @@ extension RecordSchema {
 
     /// `quickValidate` without building the record: the same checks, the same nil.
     package static func quickFacts(_ line: UnsafeRawBufferPointer) -> QuickFacts? {
-        guard let (fields, matter, _) = quickChecked(line) else { return nil }
-        var corrects: UInt64?
-        for field in fields where FastJSON.bytesEqual(line.part(field.name), "corrects") {
-            guard let number = Int64(String(decoding: line.part(field.value), as: UTF8.self)), number >= 0 else { return nil }
-            corrects = UInt64(number)
+        quickChecked(line) { fields, matter, _ in
+            var corrects: UInt64?
+            for field in fields where FastJSON.bytesEqual(line.part(field.name), "corrects") {
+                guard let number = Int64(String(decoding: line.part(field.value), as: UTF8.self)), number >= 0 else {
+                    return nil
+                }
+                corrects = UInt64(number)
+            }
+            return QuickFacts(matter: matter, corrects: corrects)
         }
-        return QuickFacts(matter: matter, corrects: corrects)
     }
 
-    /// The line's fields (byte ranges of names and values) in leaf order and its matter, once every check has
-    /// passed; nil to decide strictly.
-    private static func quickChecked(_ line: UnsafeRawBufferPointer)
-        -> (fields: [QuickRecordReader.Member], matter: String, checked: CheckedFields)? {
-        guard var fields = QuickRecordReader.members(line), fields.count <= maxFieldCount else { return nil }
-        fields.sort { lexicographicallyPrecedes(line, $0.name, line, $1.name) }
-        for i in fields.indices.dropFirst() where !lexicographicallyPrecedes(line, fields[i - 1].name,
-                                                                             line, fields[i].name) {
-            return nil  // a repeated name: the strict parser names it
+    /// Calls `body` with the line's fields (byte ranges of names and values, in a scratch buffer) in leaf order and
+    /// its matter, once every check has passed; nil to decide strictly.
+    private static func quickChecked<R>(
+        _ line: UnsafeRawBufferPointer,
+        _ body: (UnsafeBufferPointer<QuickRecordReader.Member>, String, CheckedFields) -> R?
+    ) -> R? {
+        QuickRecordReader.withMembers(line) { members -> R? in
+            var fields = members  // sorted in place: the buffer is scratch
+            guard fields.count <= maxFieldCount else { return nil }
+            fields.sort { lexicographicallyPrecedes(line, $0.name, line, $1.name) }
+            for i in fields.indices.dropFirst() where !lexicographicallyPrecedes(line, fields[i - 1].name,
+                                                                                 line, fields[i].name) {
+                return nil  // a repeated name: the strict parser names it
+            }
+            // The names and values are read where they lie in the line: no per-record arrays of them.
+            let sorted = UnsafeBufferPointer(fields)
+            guard let checked = quickCheck(fieldCount: sorted.count, forEachField: { visit in
+                for (index, field) in sorted.enumerated() { visit(index, line.part(field.name), line.part(field.value)) }
+            }), case .string(let matter)? = checked.matter else { return nil }
+            return body(sorted, matter, checked)
         }
-        // The names and values are read where they lie in the line: no per-record arrays of them.
-        guard let checked = quickCheck(fieldCount: fields.count, forEachName: { body in
-            for (index, field) in fields.enumerated() { body(index, line.part(field.name)) }
-        }, value: { line.part(fields[$0].value) }), case .string(let matter)? = checked.matter else { return nil }
-        return (fields, matter, checked)
     }
 
     /// The record of one JSON line, as `validate(JSONParser.parse(line))` would give it, or nil (decide strictly).
     package static func quickValidate(_ line: UnsafeRawBufferPointer) -> ValidatedRecord? {
-        guard let (fields, matter, checked) = quickChecked(line) else { return nil }
-        var valueBytes = [UInt8]()
-        valueBytes.reserveCapacity(fields.reduce(0) { $0 + $1.value.count })
-        var valueEnds = [Int]()
-        valueEnds.reserveCapacity(fields.count)
-        var occurredAt: Int64?, corrects: UInt64?
-        for field in fields {
-            let (name, value) = (line.part(field.name), line.part(field.value))
-            valueBytes.append(contentsOf: value)
-            valueEnds.append(valueBytes.count)
-            if FastJSON.bytesEqual(name, "occurredAt"), let body = FastJSON.plainStringBody(value) {
-                occurredAt = Timestamp.parseRFC3339(utf8: body)
-            } else if FastJSON.bytesEqual(name, "corrects") {
-                guard let number = Int64(String(decoding: value, as: UTF8.self)), number >= 0 else { return nil }
-                corrects = UInt64(number)
+        quickChecked(line) { fields, matter, checked in
+            var valueBytes = [UInt8]()
+            valueBytes.reserveCapacity(fields.reduce(0) { $0 + $1.value.count })
+            var valueEnds = [Int]()
+            valueEnds.reserveCapacity(fields.count)
+            var occurredAt: Int64?, corrects: UInt64?
+            for field in fields {
+                let (name, value) = (line.part(field.name), line.part(field.value))
+                valueBytes.append(contentsOf: value)
+                valueEnds.append(valueBytes.count)
+                if FastJSON.bytesEqual(name, "occurredAt"), let body = FastJSON.plainStringBody(value) {
+                    occurredAt = Timestamp.parseRFC3339(utf8: body)
+                } else if FastJSON.bytesEqual(name, "corrects") {
+                    guard let number = Int64(String(decoding: value, as: UTF8.self)), number >= 0 else { return nil }
+                    corrects = UInt64(number)
+                }
             }
+            guard let occurredAt else { return nil }
+            return ValidatedRecord(names: fields.map { String(decoding: line.part($0.name), as: UTF8.self) },
+                                   valueBytes: valueBytes, valueEnds: valueEnds, matter: matter,
+                                   occurredAt: occurredAt, sourceSystem: checked.sourceSystem.flatMap(plainString),
+                                   sourceId: checked.sourceId.flatMap(plainString), corrects: corrects)
         }
-        guard let occurredAt else { return nil }
-        return ValidatedRecord(names: fields.map { String(decoding: line.part($0.name), as: UTF8.self) },
-                               valueBytes: valueBytes, valueEnds: valueEnds, matter: matter, occurredAt: occurredAt,
-                               sourceSystem: checked.sourceSystem.flatMap(plainString),
-                               sourceId: checked.sourceId.flatMap(plainString), corrects: corrects)
     }
 
     private static func plainString(_ value: JSONValue) -> String? {
@@ -86,19 +96,48 @@ extension RecordSchema {
 enum QuickRecordReader {
     typealias Member = (name: Range<Int>, value: Range<Int>)
 
+    /// The members in a buffer of `body`'s (on the stack for up to `stackMembers` of them), or nil if the line is not
+    /// a flat canonical object.
+    static func withMembers<R>(_ line: UnsafeRawBufferPointer,
+                               _ body: (UnsafeMutableBufferPointer<Member>) -> R?) -> R? {
+        withUnsafeTemporaryAllocation(of: Member.self, capacity: stackMembers) { stack in
+            var count = 0
+            guard scan(line, { member in
+                guard count < stack.count else { return false }
+                stack.initializeElement(at: count, to: member)
+                count += 1
+                return true
+            }) else {
+                guard count == stack.count, var members = members(line) else { return nil }  // more than fit
+                return members.withUnsafeMutableBufferPointer { body($0) }
+            }
+            return body(UnsafeMutableBufferPointer(rebasing: stack[..<count]))
+        }
+    }
+
+    /// Members a record may have before `withMembers` puts them on the heap (the schema has fewer fields; 32
+    /// members are 1 KiB, the most `withUnsafeTemporaryAllocation` keeps on the stack).
+    static let stackMembers = 32
+
     static func members(_ line: UnsafeRawBufferPointer) -> [Member]? {
-        let count = line.count
-        guard count >= 2, line[0] == UInt8(ascii: "{"), line[count - 1] == UInt8(ascii: "}") else { return nil }
         var members = [Member]()
         members.reserveCapacity(24)
+        return scan(line) { members.append($0); return true } ? members : nil
+    }
+
+    /// Calls `visit` with each member in line order; false if the line is not a flat canonical object (or `visit`
+    /// asked to stop).
+    private static func scan(_ line: UnsafeRawBufferPointer, _ visit: (Member) -> Bool) -> Bool {
+        let count = line.count
+        guard count >= 2, line[0] == UInt8(ascii: "{"), line[count - 1] == UInt8(ascii: "}") else { return false }
         var o = 1
-        if count == 2 { return members }
+        if count == 2 { return true }
         while true {
             guard let nameEnd = plainName(line, at: o), nameEnd < count, line[nameEnd] == UInt8(ascii: ":"),
-                  let valueEnd = valueEnd(line, at: nameEnd + 1) else { return nil }
-            members.append(((o + 1)..<(nameEnd - 1), (nameEnd + 1)..<valueEnd))
-            if valueEnd == count - 1 { return members }
-            guard line[valueEnd] == UInt8(ascii: ",") else { return nil }
+                  let valueEnd = valueEnd(line, at: nameEnd + 1),
+                  visit(((o + 1)..<(nameEnd - 1), (nameEnd + 1)..<valueEnd)) else { return false }
+            if valueEnd == count - 1 { return true }
+            guard line[valueEnd] == UInt8(ascii: ",") else { return false }
             o = valueEnd + 1
         }
     }

@@ -27,32 +27,28 @@ extension RecordSchema {
     /// checked by `check`.
     /// nil when anything fails, or is valid JSON that this does not recognise; the caller then decides in full.
     package static func quickCheck(_ leaf: LeafView, values: [UnsafeRawBufferPointer]) -> CheckedFields? {
-        quickCheck(fieldCount: leaf.fieldCount, forEachName: { body in leaf.forEachName(body) }, value: { values[$0] })
+        quickCheck(fieldCount: leaf.fieldCount) { body in leaf.forEachName { body($0, $1, values[$0]) } }
     }
 
     /// The same for names given in a list (unique: `quickValidate` sorts them and refuses a repeat).
     package static func quickCheck(names: [UnsafeRawBufferPointer], values: [UnsafeRawBufferPointer]) -> CheckedFields? {
-        quickCheck(fieldCount: names.count, forEachName: { body in
-            for (index, name) in names.enumerated() { body(index, name) }
-        }, value: { values[$0] })
+        quickCheck(fieldCount: names.count) { body in
+            for (index, name) in names.enumerated() { body(index, name, values[index]) }
+        }
     }
 
-    /// The same for names given one by one (`forEachName`) with the value of each (`value(index)`).
-    static func quickCheck(fieldCount: Int, forEachName: ((Int, UnsafeRawBufferPointer) -> Void) -> Void,
-                           value: (Int) -> UnsafeRawBufferPointer) -> CheckedFields? {
-        withoutActuallyEscaping(value) { quickCheck(fieldCount: fieldCount, forEachName: forEachName, valueAt: $0) }
-    }
-
-    private static func quickCheck(fieldCount: Int, forEachName: ((Int, UnsafeRawBufferPointer) -> Void) -> Void,
-                                   valueAt: @escaping (Int) -> UnsafeRawBufferPointer) -> CheckedFields? {
+    /// The same for fields given one by one (`forEachField` calls its body with each index, name and value).
+    static func quickCheck(
+        fieldCount: Int,
+        forEachField: ((Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> Void
+    ) -> CheckedFields? {
         guard fieldCount <= maxFieldCount else { return nil }
         var record = CheckedFields()
         var required = 0
         var ok = true
         let schema = fieldTable
-        forEachName { index, nameBytes in
+        forEachField { _, nameBytes, value in
             guard ok else { return }
-            let value = valueAt(index)
             let known = schema.field(utf8: nameBytes)
             guard let type = known?.type ?? type(utf8: nameBytes) else {
                 ok = false
