@@ -38,14 +38,14 @@ extension RecordSchema {
         QuickRecordReader.withMembers(line) { members -> R? in
             var fields = members  // sorted in place: the buffer is scratch
             guard fields.count <= maxFieldCount else { return nil }
-            fields.sort { lexicographicallyPrecedes(line, $0.name, line, $1.name) }
-            for i in fields.indices.dropFirst() where !lexicographicallyPrecedes(line, fields[i - 1].name,
-                                                                                 line, fields[i].name) {
-                return nil  // a repeated name: the strict parser names it
+            // Writers that sort their keys give names already in order: one pass then checks order and repeats.
+            if !strictlyAscending(line, fields) {
+                fields.sort { lexicographicallyPrecedes(line, $0.name, line, $1.name) }
+                guard strictlyAscending(line, fields) else { return nil }  // a repeated name: the strict parser names it
             }
             // The names and values are read where they lie in the line: no per-record arrays of them.
             let sorted = UnsafeBufferPointer(fields)
-            guard let checked = quickCheck(fieldCount: sorted.count, forEachField: { visit in
+            guard let checked = quickCheck(fieldCount: sorted.count, plainScanned: true, forEachField: { visit in
                 for (index, field) in sorted.enumerated() { visit(index, line.part(field.name), line.part(field.value)) }
             }), case .string(let matter)? = checked.matter else { return nil }
             return body(sorted, matter, checked)
@@ -64,7 +64,7 @@ extension RecordSchema {
                 let (name, value) = (line.part(field.name), line.part(field.value))
                 valueBytes.append(contentsOf: value)
                 valueEnds.append(valueBytes.count)
-                if FastJSON.bytesEqual(name, "occurredAt"), let body = FastJSON.plainStringBody(value) {
+                if FastJSON.bytesEqual(name, "occurredAt"), let body = FastJSON.quotedBody(value) {
                     occurredAt = Timestamp.parseRFC3339(utf8: body)
                 } else if FastJSON.bytesEqual(name, "corrects") {
                     guard let number = Int64(String(decoding: value, as: UTF8.self)), number >= 0 else { return nil }
@@ -72,7 +72,11 @@ extension RecordSchema {
                 }
             }
             guard let occurredAt else { return nil }
-            return ValidatedRecord(names: fields.map { String(decoding: line.part($0.name), as: UTF8.self) },
+            let schema = fieldTable
+            return ValidatedRecord(names: fields.map { field in
+                                       let name = line.part(field.name)
+                                       return schema.field(utf8: name)?.name ?? String(decoding: name, as: UTF8.self)
+                                   },
                                    valueBytes: valueBytes, valueEnds: valueEnds, matter: matter,
                                    occurredAt: occurredAt, sourceSystem: checked.sourceSystem.flatMap(plainString),
                                    sourceId: checked.sourceId.flatMap(plainString), corrects: corrects)
@@ -82,6 +86,15 @@ extension RecordSchema {
     private static func plainString(_ value: JSONValue) -> String? {
         if case .string(let text) = value { return text }
         return nil
+    }
+
+    private static func strictlyAscending(_ line: UnsafeRawBufferPointer,
+                                          _ fields: UnsafeMutableBufferPointer<QuickRecordReader.Member>) -> Bool {
+        for i in fields.indices.dropFirst() where !lexicographicallyPrecedes(line, fields[i - 1].name,
+                                                                             line, fields[i].name) {
+            return false
+        }
+        return true
     }
 
     private static func lexicographicallyPrecedes(_ a: UnsafeRawBufferPointer, _ ra: Range<Int>,

@@ -38,8 +38,11 @@ extension RecordSchema {
     }
 
     /// The same for fields given one by one (`forEachField` calls its body with each index, name and value).
+    /// `plainScanned`: every value that starts with a quote is already known to be a plain string, and every one
+    /// that starts with a bracket an array of them (the import's reader checked their bytes as it split the line),
+    /// so they are not scanned again.
     static func quickCheck(
-        fieldCount: Int,
+        fieldCount: Int, plainScanned: Bool = false,
         forEachField: ((Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> Void
     ) -> CheckedFields? {
         guard fieldCount <= maxFieldCount else { return nil }
@@ -55,9 +58,10 @@ extension RecordSchema {
                 return
             }
             if known?.required == true { required += 1 }
+            let plainBody = { plainScanned ? FastJSON.quotedBody(value) : FastJSON.plainStringBody(value) }
             switch type {
             case .line(let maxLength), .text(let maxLength):
-                if let text = FastJSON.plainStringBody(value) {
+                if let text = plainBody() {
                     ok = (1...maxLength).contains(text.count)
                     if ok { record.keep(utf8: nameBytes, .string(String(decoding: text, as: UTF8.self))) }
                     return
@@ -68,18 +72,18 @@ extension RecordSchema {
                     return
                 }
             case .timestamp:
-                if let text = FastJSON.plainStringBody(value) {
+                if let text = plainBody() {
                     ok = Timestamp.parseRFC3339(utf8: text) != nil
                     return
                 }
             case .date:
-                if let text = FastJSON.plainStringBody(value) {
+                if let text = plainBody() {
                     ok = Timestamp.parseDate(utf8: text) != nil
                     return
                 }
             case .choice(let allowed):
                 // A plain string is one of the allowed words exactly when its bytes are (no escapes to undo).
-                if let text = FastJSON.plainStringBody(value) {
+                if let text = plainBody() {
                     ok = allowed.contains { FastJSON.bytesEqual(text, $0) }
                     return
                 }
@@ -190,6 +194,13 @@ package enum FastJSON {
             guard let base = bytes.baseAddress else { return true }
             return memcmp(base, utf8.baseAddress!, bytes.count) == 0
         }
+    }
+
+    /// The characters between the quotes of a value already known to be a plain string or something else (not
+    /// scanned again); nil if it does not start with a quote.
+    package static func quotedBody(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard bytes.count >= 2, bytes[0] == UInt8(ascii: "\"") else { return nil }
+        return UnsafeRawBufferPointer(rebasing: bytes[1..<(bytes.count - 1)])
     }
 
     package static func plainStringBody(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {

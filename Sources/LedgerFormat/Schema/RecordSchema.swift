@@ -104,6 +104,8 @@ public enum RecordSchema {
     package struct KnownField {
         package let type: FieldType
         package let required: Bool
+        /// The name itself, made once: a record built from bytes takes it instead of decoding its own copy.
+        package let name: String
     }
 
     /// A schema field name packed into two words (names are at most 15 bytes), so that finding a field compares
@@ -182,7 +184,8 @@ public enum RecordSchema {
     package static let fieldTable: FieldTable = {
         let sorted = types.sorted { $0.key < $1.key }
         return FieldTable(names: sorted.map { entry in Array(entry.key.utf8).withUnsafeBytes { PackedName($0)! } },
-                          fields: sorted.map { KnownField(type: $0.value, required: required.contains($0.key)) },
+                          fields: sorted.map { KnownField(type: $0.value, required: required.contains($0.key),
+                                                          name: $0.key) },
                           requiredCount: required.count)
     }()
 
