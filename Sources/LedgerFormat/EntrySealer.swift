@@ -23,7 +23,7 @@ package struct EntrySealer {
 
     /// The stored value of `record` at `seq` under `key` (id `keyID`), with salt seed `seed` (16 bytes) and AEAD
     /// nonce `nonce` (24 bytes), and the leaf's length in it.
-    package func seal(_ record: ValidatedRecord, seq: UInt64, matterTag: Hash, sourceTag: Hash?, keyID: UInt32,
+    package func seal(_ record: borrowing ValidatedRecord, seq: UInt64, matterTag: Hash, sourceTag: Hash?, keyID: UInt32,
                       key: SecretBytes, seed: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
                       digester: DisclosureDigester) -> (value: [UInt8], leafLength: Int) {
         precondition(seed.count == EntryPayload.seedByteCount && nonce.count == Leaf.nonceByteCount)

@@ -98,7 +98,11 @@ extension Ledger {
     func sourceTags(_ records: [ValidatedRecord], principal: Principal) throws -> [Hash?] {
         guard let tags = principal.tags else { throw LedgerError.notPermitted("this credential cannot append") }
         return try records.withUnsafeBufferPointer { records in  // by index: the records are not copied
-            try parallelMap(Array(records.indices), minimumChunk: 256) { records[$0].sourceKey.map { tags.sourceTag($0) } }
+            // Stored properties read in place (a computed one would copy the record, retaining each of its buffers).
+            try parallelMap(Array(records.indices), minimumChunk: 256) { index in
+                ValidatedRecord.sourceKey(system: records[index].sourceSystem, id: records[index].sourceId)
+                    .map { tags.sourceTag($0) }
+            }
         }
     }
 
@@ -118,7 +122,8 @@ extension Ledger {
                             context: { (DisclosureDigester(), EntrySealer(ledgerID: ledgerID)) }) { scratch, planned in
                 let (slot, item) = planned
                 let offset = slot * Self.randomBytesPerRecord
-                return try seal(records[item.index], seq: item.seq, key: keys[records[item.index].matter]!,
+                let key = keys[records[item.index].matter]!
+                return try seal(records[item.index], seq: item.seq, key: key,
                                 sourceTag: item.sourceTag, random: random[offset..<(offset + Self.randomBytesPerRecord)],
                                 sealer: scratch.1, digester: scratch.0)
             }
@@ -157,7 +162,7 @@ extension Ledger {
         var batchSources = TagTable(minimumCapacity: records.count)
         var errors = [RecordError]()
         var next = firstSeq
-        for (index, record) in records.enumerated() {
+        for index in records.indices {  // by index: a `for record in` loop copies each record
             let sourceTag = tags[index]
             if let tag = sourceTag {
                 if let seq = try stored(tag) {
@@ -170,8 +175,8 @@ extension Ledger {
                 }
                 batchSources[tag] = next
             }
-            if let target = record.corrects, target >= next {
-                errors.append(RecordError(line: record.line, field: "corrects",
+            if let target = records[index].corrects, target >= next {
+                errors.append(RecordError(line: records[index].line, field: "corrects",
                                           reason: "refers to entry \(target), which does not exist before this record"))
             }
             outcomes.append(.appended(seq: next))
@@ -186,7 +191,7 @@ extension Ledger {
 
     /// Encrypts one record with its fresh salt seed and nonce (`random`):
     /// disclosures, field digests, AEAD under the matter key.
-    func seal(_ record: ValidatedRecord, seq: UInt64, key: MatterKey, sourceTag: Hash?,
+    func seal(_ record: borrowing ValidatedRecord, seq: UInt64, key: MatterKey, sourceTag: Hash?,
                       random: ArraySlice<UInt8>, sealer: EntrySealer, digester: DisclosureDigester) throws -> SealedRecord {
         let (value, leafLength) = random.withUnsafeBytes { random in
             let seedEnd = EntryPayload.seedByteCount
