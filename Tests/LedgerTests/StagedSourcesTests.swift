@@ -112,4 +112,23 @@ final class StagedSourcesTests: XCTestCase {
         let report = try verify(t.ledger)
         XCTAssertEqual(Set(report.violations.map(\.kind)), [.sourceIndex])
     }
+
+    /// The move's bucket sort gives the order of a comparison sort: on even tags, on tags sharing their top bits (one
+    /// huge bucket, as a hostile file could make), on short lists and on none.
+    func testTheMoveSortsRowsByTagLikeAComparisonSort() {
+        var rng = SystemRandomNumberGenerator()
+        func tag(_ first: UInt64) -> SortKey {
+            withUnsafeBytes(of: (first.bigEndian, rng.next() as UInt64, rng.next() as UInt64, rng.next() as UInt64)) {
+                SortKey($0)
+            }
+        }
+        let even = (0..<20_000).map { (tag: tag(rng.next()), seq: UInt64($0)) }
+        let clustered = (0..<5_000).map { (tag: tag(0xABCD_0000_0000_0000 | ((rng.next() as UInt64) & 0xFFFF)),
+                                           seq: UInt64($0)) }
+        let short = (0..<40).map { (tag: tag(rng.next()), seq: UInt64($0)) }
+        for rows in [even, clustered, even + clustered, short, []] {
+            let sorted = Ledger.sortedByTag(rows)
+            XCTAssertEqual(sorted.map(\.seq), rows.sorted { $0.tag < $1.tag }.map(\.seq))
+        }
+    }
 }
