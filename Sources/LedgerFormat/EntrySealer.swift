@@ -12,8 +12,9 @@ import Sodium
 package struct EntrySealer {
     package let version: UInt8
     package let ledgerID: [UInt8]
-    /// The scratch of the second disclosure of each pair (the caller's digester holds the first).
-    private let pairDigester = DisclosureDigester()
+    /// The record's disclosures, built and hashed together (its salts stay in this scratch, zeroed when it goes,
+    /// as in deep verify): one sealer per worker.
+    private let disclosures = DisclosureBatch()
 
     package init(version: UInt8 = Leaf.currentVersion, ledgerID: [UInt8]) {
         precondition(ledgerID.count == Leaf.ledgerIDByteCount, "a ledger id is 16 bytes")
@@ -24,8 +25,8 @@ package struct EntrySealer {
     /// The stored value of `record` at `seq` under `key` (id `keyID`), with salt seed `seed` (16 bytes) and AEAD
     /// nonce `nonce` (24 bytes), and the leaf's length in it.
     package func seal(_ record: borrowing ValidatedRecord, seq: UInt64, matterTag: Hash, sourceTag: Hash?, keyID: UInt32,
-                      key: SecretBytes, seed: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
-                      digester: DisclosureDigester) -> (value: [UInt8], leafLength: Int) {
+                      key: SecretBytes, seed: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer)
+        -> (value: [UInt8], leafLength: Int) {
         precondition(seed.count == EntryPayload.seedByteCount && nonce.count == Leaf.nonceByteCount)
         let names = record.names
         let leafLength = Leaf.encodedLength(ledgerIDCount: ledgerID.count, hasSourceTag: sourceTag != nil,
@@ -45,7 +46,7 @@ package struct EntrySealer {
             let ciphertext = UnsafeMutableRawBufferPointer(rebasing: out[(2 + leafLength)...])
             let (fieldsDigest, ciphertextHash) = withUnsafeTemporaryAllocation(byteCount: fieldsLength,
                                                                               alignment: 1) { fields in
-                writeFieldDigests(record, seed: seed, digester: digester, into: fields)
+                writeFieldDigests(record, seed: seed, into: fields)
                 withAssociatedData(seq: seq, keyID: keyID) { ad in
                     XChaCha20Poly1305.seal(UnsafeRawBufferPointer(payload), associatedData: ad, nonce: nonce, key: key,
                                            into: ciphertext)  // in place: the plaintext is overwritten
@@ -82,41 +83,29 @@ package struct EntrySealer {
     }
 
     /// Writes what the fields digest hashes (FORMAT.md: u8 name length || name || field digest, in leaf order) into
-    /// `fields`. The disclosures are hashed two at a time (`SHA256Hasher.hash(_:_:)`: with the SHA extensions, two
-    /// messages' blocks interleaved at about twice the throughput), in field order.
-    private func writeFieldDigests(_ record: ValidatedRecord, seed: UnsafeRawBufferPointer, digester: DisclosureDigester,
+    /// `fields`. The disclosures are built together (`DisclosureBatch`: the salts' openings in one base64 pass) and
+    /// hashed together (`csha256_many_padded`: two messages at a time with the SHA extensions, longest with longest).
+    private func writeFieldDigests(_ record: borrowing ValidatedRecord, seed: UnsafeRawBufferPointer,
                                    into fields: UnsafeMutableRawBufferPointer) {
         let names = record.names
-        // The salts on the stack (up to 64 fields), zeroed before they go.
-        withUnsafeTemporaryAllocation(byteCount: max(1, names.count) * Disclosure.saltByteCount, alignment: 16) { salts in
-            defer { zeroize(salts) }
-            SaltDeriver.derive(seed: seed, count: names.count, into: salts)
-            var w = RawWriter(fields)
-            record.valueBytes.withUnsafeBytes { all in
-                func text(_ index: Int, _ digester: DisclosureDigester) -> UnsafeRawBufferPointer {
-                    var name = names[index]
-                    let salt = UnsafeRawBufferPointer(rebasing: salts[(index * Disclosure.saltByteCount)...]
-                        .prefix(Disclosure.saltByteCount))
-                    return name.withUTF8 { name in
-                        digester.disclosureText(salt: salt, name: UnsafeRawBufferPointer(name),
-                                                value: UnsafeRawBufferPointer(rebasing: all[record.valueRange(index)]))
-                    }
+        disclosures.start(seed: seed, fields: names.count)
+        record.valueBytes.withUnsafeBytes { all in
+            for index in names.indices {
+                var name = names[index]
+                name.withUTF8 { name in
+                    disclosures.append(name: UnsafeRawBufferPointer(name),
+                                       value: UnsafeRawBufferPointer(rebasing: all[record.valueRange(index)]))
                 }
-                func put(_ index: Int, _ digest: Hash) {
-                    var name = names[index]
-                    name.withUTF8 { Leaf.writeFieldFrame(name: UnsafeRawBufferPointer($0), digest: digest, to: &w) }
-                }
-                var index = 0
-                while index + 1 < names.count {
-                    let (first, second) = SHA256Hasher.hash(text(index, digester), text(index + 1, pairDigester))
-                    put(index, first)
-                    put(index + 1, second)
-                    index += 2
-                }
-                if index < names.count { put(index, Hash.sha256(text(index, digester))) }
             }
-            precondition(w.offset == fields.count, "fields digest input length mismatch")
         }
+        let digests = disclosures.digestAll()
+        var w = RawWriter(fields)
+        for index in names.indices {
+            var name = names[index]
+            let digest = Hash(unsafeBytes: UnsafeRawBufferPointer(rebasing: digests[(32 * index)..<(32 * index + 32)]))
+            name.withUTF8 { Leaf.writeFieldFrame(name: UnsafeRawBufferPointer($0), digest: digest, to: &w) }
+        }
+        precondition(w.offset == fields.count, "fields digest input length mismatch")
     }
 
     /// The associated data (EntryAssociatedData), on the stack.

@@ -391,7 +391,7 @@ final class EntrySealerTests: XCTestCase {
                 let (value, leafLength) = seed.withUnsafeBytes { seed in
                     nonce.withUnsafeBytes { nonce in
                         EntrySealer(ledgerID: ledgerID).seal(record, seq: seq, matterTag: matterTag, sourceTag: sourceTag,
-                                                             keyID: 9, key: key, seed: seed, nonce: nonce, digester: digester)
+                                                             keyID: 9, key: key, seed: seed, nonce: nonce)
                     }
                 }
                 XCTAssertEqual(value, expected, "seq \(seq), \(record.names.count) fields")

@@ -119,13 +119,13 @@ extension Ledger {
         defer { zeroize(&random) }
         return try records.withUnsafeBufferPointer { records in
             try parallelMap(Array(plan.enumerated()), minimumChunk: 32,
-                            context: { (DisclosureDigester(), EntrySealer(ledgerID: ledgerID)) }) { scratch, planned in
+                            context: { EntrySealer(ledgerID: ledgerID) }) { sealer, planned in
                 let (slot, item) = planned
                 let offset = slot * Self.randomBytesPerRecord
                 let key = keys[records[item.index].matter]!
                 return try seal(records[item.index], seq: item.seq, key: key,
                                 sourceTag: item.sourceTag, random: random[offset..<(offset + Self.randomBytesPerRecord)],
-                                sealer: scratch.1, digester: scratch.0)
+                                sealer: sealer)
             }
         }
     }
@@ -192,13 +192,13 @@ extension Ledger {
     /// Encrypts one record with its fresh salt seed and nonce (`random`):
     /// disclosures, field digests, AEAD under the matter key.
     func seal(_ record: borrowing ValidatedRecord, seq: UInt64, key: MatterKey, sourceTag: Hash?,
-                      random: ArraySlice<UInt8>, sealer: EntrySealer, digester: DisclosureDigester) throws -> SealedRecord {
+                      random: ArraySlice<UInt8>, sealer: EntrySealer) throws -> SealedRecord {
         let (value, leafLength) = random.withUnsafeBytes { random in
             let seedEnd = EntryPayload.seedByteCount
             return sealer.seal(
                 record, seq: seq, matterTag: key.tag, sourceTag: sourceTag, keyID: key.id, key: key.key,
                 seed: UnsafeRawBufferPointer(rebasing: random[..<seedEnd]),
-                nonce: UnsafeRawBufferPointer(rebasing: random[seedEnd...]), digester: digester)
+                nonce: UnsafeRawBufferPointer(rebasing: random[seedEnd...]))
         }
         return SealedRecord(seq: seq, matterTag: key.tag, sourceTag: sourceTag, storedValue: value, leafLength: leafLength)
     }
