@@ -2,13 +2,15 @@ import Dispatch
 import Foundation
 import Synchronization
 
-// The one parallel-work helper of the package. Import, verify, export and verify-bundle use these four shapes of
+// The one parallel-work helper of the package. Import, verify, export and verify-bundle use these five shapes of
 // work on every core; none of them starts threads of its own:
 // - `parallelMap`: the same transform over many items, in equal contiguous shares (results in input order);
 // - `runConcurrently`: a few unlike jobs, each once (results in job order);
 // - `SharedBatches`: items handed out in small batches to whoever asks, the caller joining last (no core idles
 //   while items of very different cost remain);
-// - `BackgroundTask`: one job on another thread while the caller does something else (a pipeline stage).
+// - `BackgroundTask`: one job on another thread while the caller does something else (a pipeline stage);
+// - `Lookahead` (Lookahead.swift, built on `BackgroundTask`): items made in order on one job, a bounded number
+//   ahead of the caller who takes them (a pipeline stage with a queue).
 
 /// Cores this process may use, read once: Foundation reads cgroup files on every `activeProcessorCount` call.
 package let availableCores = ProcessInfo.processInfo.activeProcessorCount
