@@ -71,7 +71,7 @@ extension Ledger {
         var state = try loadAppendState(txn)
         let (outcomes, plan) = try planAppend(records, tags: try sourceTags(records, principal: principal),
                                               firstSeq: state.size) {
-            try storedSource($0, txn)
+            try storedSource($1, txn)
         }
         var newKeys = NewKeys(nextID: try nextMatterKeyID(txn))
         var pairs = [Hash: MatterKeyPair](), drawn = [Hash: MatterKey]()
@@ -92,6 +92,21 @@ extension Ledger {
     /// The seq stored under a source tag, if any.
     func storedSource(_ tag: Hash, _ txn: ReadTransaction) throws -> UInt64? {
         try tag.withUnsafeBytes { try txn.get(store.sources, key: $0) }.flatMap { UInt64(bigEndianBytes: $0) }
+    }
+
+    /// The seq each tag has in `sources` (nil: none, or no tag), looked up on every core, each share of the tags in a
+    /// read transaction of its own. Tags are random keys, so each lookup walks the index from its root through pages
+    /// no other lookup of the batch shares: at a few million rows, one lookup after another on the planning thread
+    /// cost a batch more than its seal (the plan of a 7,700-record batch: 2 ms at an empty index, 14 ms at 1,000,000
+    /// rows).
+    func storedSources(_ tags: [Hash?]) throws -> [UInt64?] {
+        let shares = stride(from: 0, to: tags.count, by: 512).map { $0..<min(tags.count, $0 + 512) }
+        let parts = try parallelMap(shares, minimumChunk: 1) { range in
+            try store.environment.read { txn in
+                try range.map { index in try tags[index].flatMap { try storedSource($0, txn) } }
+            }
+        }
+        return parts.flatMap { $0 }
     }
 
     /// The source tag of every record (nil without a sourceId), computed on every core.
@@ -154,7 +169,7 @@ extension Ledger {
     /// Assigns seqs from `firstSeq`, skips duplicates (already stored per `stored`, or repeated within the batch)
     /// and checks `corrects`.
     func planAppend(_ records: [ValidatedRecord], tags: [Hash?], firstSeq: UInt64,
-                    stored: (Hash) throws -> UInt64?) throws -> ([AppendOutcome], [PlannedRecord]) {
+                    stored: (Int, Hash) throws -> UInt64?) throws -> ([AppendOutcome], [PlannedRecord]) {
         var outcomes = [AppendOutcome]()
         outcomes.reserveCapacity(records.count)
         var plan = [PlannedRecord]()
@@ -165,7 +180,7 @@ extension Ledger {
         for index in records.indices {  // by index: a `for record in` loop copies each record
             let sourceTag = tags[index]
             if let tag = sourceTag {
-                if let seq = try stored(tag) {
+                if let seq = try stored(index, tag) {
                     outcomes.append(.duplicate(of: seq))
                     continue
                 }

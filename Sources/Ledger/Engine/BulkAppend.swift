@@ -119,11 +119,14 @@ extension Ledger {
         defer { Self.logger.debug("prepare batch", metadata: ["phases": "\(timer)"]) }
         let tags = try sourceTags(records, principal: principal)
         timer.lap("tags")
+        // Read before the plan's transaction: rows committed since are in flight or staged, which come first below.
+        let stored = try LedgerError.wrap("plan import") { try storedSources(tags) }
+        timer.lap("stored")
         let (inFlight, staged) = (forecast, forecast.staged)
         let (outcomes, plan, newKeys, keys) = try LedgerError.wrap("plan import") {
             try store.environment.read { txn in
-                let (outcomes, plan) = try planAppend(records, tags: tags, firstSeq: expectedSize) { tag in
-                    try inFlight.inFlightSeq(of: tag) ?? staged?.seq(of: tag) ?? storedSource(tag, txn)
+                let (outcomes, plan) = try planAppend(records, tags: tags, firstSeq: expectedSize) { index, tag in
+                    inFlight.inFlightSeq(of: tag) ?? staged?.seq(of: tag) ?? stored[index]
                 }
                 timer.lap("plan")
                 var newKeys = NewKeys(nextID: expectedKeyID)
