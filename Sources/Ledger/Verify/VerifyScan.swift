@@ -74,6 +74,9 @@ extension Ledger {
                                                              "fold": "\(foldNanos / 1_000_000)ms"]) }
         var scannedSinceRelease = 0
         var running = ChunkCheck.start(try reader.next(), ledger: self, ring: ring, context: context)
+        // When reading or folding throws, the workers must be done with the chunk (views into the map, which the
+        // caller may close) before the error leaves: the error thrown is the one to report.
+        defer { _ = try? running?.finish() }
         while let check = running {
             let upcoming = try reader.next()
             let waitStart = DispatchTime.now().uptimeNanoseconds
