@@ -24,8 +24,11 @@ final class DeepScratch: @unchecked Sendable {
     private var matterTags: [String: Hash] = [:]
     /// Sealed matter keys this worker has unwrapped (the engine's cache sits behind a lock); bounded like it.
     private var matterKeys: [UInt32: SecretBytes] = [:]
+    /// The key check that opens the stored keys into the session's caches while the scan starts.
+    private let keyCheck: BackgroundKeyCheck?
 
-    init(ledgerID: [UInt8]) {
+    init(ledgerID: [UInt8], keyCheck: BackgroundKeyCheck? = nil) {
+        self.keyCheck = keyCheck
         associatedData = EntryAssociatedData.bytes(version: 1, ledgerID: ledgerID, seq: 0, keyID: 0)
         associatedDataPrefix = associatedData.count - 12
         values.reserveCapacity(64)
@@ -63,6 +66,9 @@ final class DeepScratch: @unchecked Sendable {
     }
 
     func cachedKey(_ id: UInt32) -> SecretBytes? { matterKeys[id] }
+
+    /// Before opening a key: the key check may be opening it already (then it is in the session's cache).
+    func awaitKeyCheck() { keyCheck?.awaitKeys() }
 
     /// Keeps `key` for the next entries of its batch (a nil key, missing or not unwrapping, is not kept).
     func remember(_ key: SecretBytes?, id: UInt32) {
@@ -131,6 +137,7 @@ extension Ledger {
     /// missing or does not unwrap. Throws only when no transaction can be opened (a storage error).
     private func matterKey(_ id: UInt32, ring: KeyRing, scratch: DeepScratch) throws -> SecretBytes? {
         if let cached = scratch.cachedKey(id) { return cached }
+        scratch.awaitKeyCheck()
         let key = try store.environment.read { txn in try? matterKey(id: id, ring: ring, txn: txn) }
         scratch.remember(key, id: id)
         return key

@@ -20,10 +20,11 @@ final class ScanContext: @unchecked Sendable {
 
     /// `runKey`: fresh random bytes per run, chosen after the files are fixed, so nobody can build index rows
     /// that collide.
-    init(runKey: [UInt8], keys: KeyDirectory, ledgerID: [UInt8], deep: Bool) {
+    /// `keyCheck`: deep verify's check of the stored keys, which opens them for the workers.
+    init(runKey: [UInt8], keys: KeyDirectory, ledgerID: [UInt8], deep: Bool, keyCheck: BackgroundKeyCheck? = nil) {
         self.keys = keys
         self.ledgerID = ledgerID
-        scratches = deep ? (0...availableCores).map { _ in DeepScratch(ledgerID: ledgerID) } : []
+        scratches = deep ? (0...availableCores).map { _ in DeepScratch(ledgerID: ledgerID, keyCheck: keyCheck) } : []
         keyed = (0...availableCores).map { _ in runKey.withUnsafeBytes { PrefixedSHA256(prefix: $0) } }
     }
 

@@ -16,14 +16,15 @@ extension Ledger {
     /// tree and the checkpoints, then the indexes compared with what the entries imply. Returns when entry 0 was
     /// recorded (nil without a decodable entry 0).
     func scan(_ txn: ReadTransaction, entries: DatabaseScan, sources: DatabaseScan, tree treeScan: DatabaseScan,
-              staged: DatabaseScan?, options: VerifyOptions, ring: KeyRing?, pending: [PendingCheckpoint],
+              staged: DatabaseScan?, options: VerifyOptions, ring: KeyRing?, keyCheck: BackgroundKeyCheck?,
+              pending: [PendingCheckpoint],
               into report: inout VerifyReport) throws -> Int64? {
         let context = try ScanContext(runKey: SecureRandom.bytes(PrefixedSHA256.prefixByteCount),
                                       keys: KeyDirectory(txn, keys: store.keys, matterKeys: store.matterKeys,
                                                          destroyed: try destroyedTags(txn), release: { pointer in
                                           self.store.environment.releaseMappedPages(containing: pointer)
                                       }),
-                                      ledgerID: ledgerID, deep: ring != nil)
+                                      ledgerID: ledgerID, deep: ring != nil, keyCheck: keyCheck)
         var chain = ChainFold(checkpoints: pending, storedTree: StoredTreeHashes(treeScan))
         chain.compareEmptyTreeCheckpoints(into: &report)
         let reader = ChunkReader(entries: entries, layout: store.entryLayout, sources: sources,
