@@ -50,7 +50,7 @@ struct HashedEntry {
 extension Ledger {
     /// Everything that can be checked about one entry on its own, on any core: leaf, ciphertext digest, the index
     /// rows it implies, and (deep) its contents. `entry` is nil when the stored entry is truncated.
-    func checkEntry(_ seq: UInt64?, _ entry: HashedEntry?, ring: KeyRing?, context: ScanContext,
+    func checkEntry(_ seq: UInt64?, _ entry: HashedEntry?, context: ScanContext,
                     worker: Int) throws -> EntryFacts {
         guard let seq else { return EntryFacts(seq: .max) }
         var facts = EntryFacts(seq: seq)
@@ -69,8 +69,8 @@ extension Ledger {
         Self.checkLeaf(leaf, ciphertextDigest: entry.ciphertextDigest, context: context, into: &facts)
         Self.impliedIndexRows(leaf, context: context, worker: worker, into: &facts)
         // A destroyed matter's entries cannot be opened by anyone: verify reports them as shredded, not as damage.
-        if let ring, !context.keys.destroyed.contains(leaf.matterTag) {
-            try checkContents(leaf, ciphertext: ciphertext, ring: ring, scratch: context.scratches[worker]) {
+        if context.deep, !context.keys.destroyed.contains(leaf.matterTag) {
+            try checkContents(leaf, ciphertext: ciphertext, scratch: context.scratches[worker]) {
                 facts.fail($0, $1, expected: $2, found: $3)
             }
         }

@@ -15,16 +15,21 @@ final class ScanContext: @unchecked Sendable {
     let ledgerID: [UInt8]
     /// Deep only: one scratch per participant of a `ChunkCheck` (the workers, then the scanning thread).
     let scratches: [DeepScratch]
+    /// Deep verify: every entry is decrypted and its contents checked.
+    var deep: Bool { !scratches.isEmpty }
     /// SHA-256 with the run key absorbed, one per participant.
     private let keyed: [PrefixedSHA256]
 
     /// `runKey`: fresh random bytes per run, chosen after the files are fixed, so nobody can build index rows
     /// that collide.
-    /// `keyCheck`: deep verify's check of the stored keys, which opens them for the workers.
-    init(runKey: [UInt8], keys: KeyDirectory, ledgerID: [UInt8], deep: Bool, keyCheck: BackgroundKeyCheck? = nil) {
+    /// `ring`: the master key's subkeys (deep only). `keyCheck`: deep verify's check of the stored keys, which opens
+    /// them for the workers.
+    init(runKey: [UInt8], keys: KeyDirectory, ledgerID: [UInt8], ring: KeyRing?, keyCheck: BackgroundKeyCheck? = nil) {
         self.keys = keys
         self.ledgerID = ledgerID
-        scratches = deep ? (0...availableCores).map { _ in DeepScratch(ledgerID: ledgerID, keyCheck: keyCheck) } : []
+        scratches = ring.map { ring in
+            (0...availableCores).map { _ in DeepScratch(ledgerID: ledgerID, ring: ring, keyCheck: keyCheck) }
+        } ?? []
         keyed = (0...availableCores).map { _ in runKey.withUnsafeBytes { PrefixedSHA256(prefix: $0) } }
     }
 
@@ -143,7 +148,6 @@ final class ChunkCheck: @unchecked Sendable {
     // participant p, and both are read only after `SharedBatches.finish` has waited for every participant.
     private let chunk: ScanChunk
     private let ledger: Ledger
-    private let ring: KeyRing?
     private let context: ScanContext
     private let results: UnsafeMutableBufferPointer<EntryFacts>
     /// Each participant's keyed digests of the index rows it hashed.
@@ -151,10 +155,9 @@ final class ChunkCheck: @unchecked Sendable {
     private var batches: SharedBatches?
     private static let entryBatch = 8, rowBatch = 64
 
-    private init(_ chunk: ScanChunk, ledger: Ledger, ring: KeyRing?, context: ScanContext) {
+    private init(_ chunk: ScanChunk, ledger: Ledger, context: ScanContext) {
         self.chunk = chunk
         self.ledger = ledger
-        self.ring = ring
         self.context = context
         results = .allocate(capacity: chunk.entries.count)
         results.initialize(repeating: EntryFacts(seq: 0))
@@ -170,9 +173,9 @@ final class ChunkCheck: @unchecked Sendable {
     }
 
     /// Starts the workers on `chunk` (nil when it is empty). Items: entries, then matter rows, then source rows.
-    static func start(_ chunk: ScanChunk, ledger: Ledger, ring: KeyRing?, context: ScanContext) -> ChunkCheck? {
+    static func start(_ chunk: ScanChunk, ledger: Ledger, context: ScanContext) -> ChunkCheck? {
         guard !chunk.isEmpty else { return nil }
-        let check = ChunkCheck(chunk, ledger: ledger, ring: ring, context: context)
+        let check = ChunkCheck(chunk, ledger: ledger, context: context)
         let entries = chunk.entries.count
         let total = entries + chunk.matterRows.count + chunk.sourceRows.count
         check.batches = SharedBatches(count: total, nextBatch: { next in
@@ -218,9 +221,9 @@ final class ChunkCheck: @unchecked Sendable {
         while i < items.upperBound {
             let hasPair = i + 1 < items.upperBound
             let (first, second) = HashedEntry.hashed(chunk.entries[i].value, hasPair ? chunk.entries[i + 1].value : nil)
-            results[i] = try ledger.checkEntry(chunk.entries[i].seq, first, ring: ring, context: context, worker: p)
+            results[i] = try ledger.checkEntry(chunk.entries[i].seq, first, context: context, worker: p)
             if hasPair {
-                results[i + 1] = try ledger.checkEntry(chunk.entries[i + 1].seq, second, ring: ring, context: context,
+                results[i + 1] = try ledger.checkEntry(chunk.entries[i + 1].seq, second, context: context,
                                                        worker: p)
             }
             i += hasPair ? 2 : 1
