@@ -6,20 +6,18 @@ import RecordFormats
 import Sodium
 
 /// One worker's reusable buffers for deep checks: after the first entries, checking an entry allocates
-/// little beyond the strings the schema checks read. The buffers hold plaintext: zeroed after every entry
-/// (the decrypted payload) or when released (the disclosure texts, see `DisclosureBatch`).
+/// little beyond the strings the schema checks read. The buffers hold plaintext: zeroed after every pair of entries
+/// (the decrypted payloads, `DeepSlot`) or when released (the disclosure texts, see `DisclosureBatch`).
 final class DeepScratch: @unchecked Sendable {
     // @unchecked: one scratch per participant index; only the participant with that index ever touches it.
     /// The entry's disclosures, hashed together.
     let disclosures = DisclosureBatch()
     // Only its participant uses it, never in overlapping accesses: no dynamic exclusivity checks on the per-entry state.
-    /// The decrypted payload of the entry being checked.
-    @exclusivity(unchecked) private var plaintext = UnsafeMutableRawBufferPointer.allocate(byteCount: 4096, alignment: 16)
+    /// The two entries being checked together.
+    let slots = (DeepSlot(), DeepSlot())
     /// The AEAD associated data: label || ledger id, then seq and key id rewritten per entry.
     @exclusivity(unchecked) private var associatedData: [UInt8]
     private let associatedDataPrefix: Int
-    /// Views of the payload's values (into `plaintext`).
-    @exclusivity(unchecked) var values: [UnsafeRawBufferPointer] = []
     /// Matter tags already recomputed by this worker (matter → tag); bounded.
     private var matterTags: [String: Hash] = [:]
     /// Sealed matter keys this worker has unwrapped (the engine's cache sits behind a lock); bounded like it.
@@ -38,12 +36,6 @@ final class DeepScratch: @unchecked Sendable {
         tags = TagKey(ring.indexKey)
         associatedData = EntryAssociatedData.bytes(version: 1, ledgerID: ledgerID, seq: 0, keyID: 0)
         associatedDataPrefix = associatedData.count - 12
-        values.reserveCapacity(64)
-    }
-
-    deinit {
-        zeroize(plaintext)
-        plaintext.deallocate()
     }
 
     /// The associated data of entry `seq` under key `keyID` (docs/FORMAT.md; same bytes as `EntryAssociatedData`).
@@ -54,22 +46,6 @@ final class DeepScratch: @unchecked Sendable {
         for i in 0..<8 { associatedData[p + i] = UInt8(truncatingIfNeeded: seq >> (56 - 8 * i)) }
         for i in 0..<4 { associatedData[p + 8 + i] = UInt8(truncatingIfNeeded: keyID >> (24 - 8 * i)) }
         return associatedData
-    }
-
-    /// A zeroed buffer of `count` bytes for one payload (valid until the next call).
-    func payloadBuffer(_ count: Int) -> UnsafeMutableRawBufferPointer {
-        if count > plaintext.count {
-            zeroize(plaintext)
-            plaintext.deallocate()
-            plaintext = .allocate(byteCount: max(count, 2 * plaintext.count), alignment: 16)
-        }
-        return UnsafeMutableRawBufferPointer(rebasing: plaintext[0..<count])
-    }
-
-    /// Zeroes the payload buffer's first `count` bytes and forgets the views into it.
-    func wipePayload(_ count: Int) {
-        zeroize(UnsafeMutableRawBufferPointer(rebasing: plaintext[0..<min(count, plaintext.count)]))
-        values.removeAll(keepingCapacity: true)
     }
 
     func cachedKey(_ id: UInt32) -> SecretBytes? { matterKeys[id] }
@@ -96,51 +72,89 @@ final class DeepScratch: @unchecked Sendable {
     }
 }
 
+/// An entry whose contents deep verify checks: its leaf and ciphertext.
+struct DeepItem {
+    let leaf: LeafView
+    let ciphertext: UnsafeRawBufferPointer
+}
+
 extension Ledger {
-    /// Deep: the ciphertext opens with its associated data, every disclosure hashes to the fields digest,
-    /// the record validates, and the matter and source tags recompute. Same checks, order and messages as
-    /// the straightforward form (decode the payload, parse every value, `RecordSchema.checkRecord`), without
-    /// its per-field allocations: values are read in place, common JSON values are recognised directly,
-    /// and the schema's own checks run on them; only a record that fails goes through `checkRecord`,
-    /// which names the problem.
-    func checkContents(_ leaf: LeafView, ciphertext: UnsafeRawBufferPointer, scratch: DeepScratch,
-                       violation: (Violation.Kind, String, String?, String?) -> Void) throws {
-        guard let key = try matterKey(leaf.keyID, scratch: scratch) else {
-            violation(.matterKey, "matter key \(leaf.keyID) is missing or does not unwrap", nil, nil)
+    /// Deep, for one or two entries (`facts[0]`, `facts[1]`): the ciphertext opens with its associated data, every
+    /// disclosure hashes to the fields digest, the record validates, and the matter and source tags recompute. Same
+    /// checks, order and messages per entry as the straightforward form (decode the payload, parse every value,
+    /// `RecordSchema.checkRecord`), without its per-field allocations: values are read in place, common JSON values
+    /// are recognised directly, and the schema's own checks run on them; only a record that fails goes through
+    /// `checkRecord`, which names the problem. Both entries are opened first, so that their fields digests are
+    /// hashed together (two SHA-256 lanes).
+    func checkContents(_ first: DeepItem?, _ second: DeepItem?, scratch: DeepScratch,
+                       facts: UnsafeMutablePointer<EntryFacts>) throws {
+        let (a, b) = scratch.slots
+        defer { a.wipe(); b.wipe() }
+        let opened = (try first.map { try open($0, into: a, scratch: scratch, facts: facts) } ?? false,
+                      try second.map { try open($0, into: b, scratch: scratch, facts: facts + 1) } ?? false)
+        switch opened {
+        case (true, true):
+            let digests = SHA256Hasher.hash(a.frames, b.frames)
+            checkOpened(first!, a, fieldsDigest: digests.0, scratch: scratch, facts: facts)
+            checkOpened(second!, b, fieldsDigest: digests.1, scratch: scratch, facts: facts + 1)
+        case (true, false):
+            checkOpened(first!, a, fieldsDigest: Hash.sha256(a.frames), scratch: scratch, facts: facts)
+        case (false, true):
+            checkOpened(second!, b, fieldsDigest: Hash.sha256(b.frames), scratch: scratch, facts: facts + 1)
+        case (false, false):
             return
+        }
+    }
+
+    /// Decrypts `item` into `slot`, splits its payload and writes its fields digest's frames; false (and the
+    /// violation in `facts`) when it does not get that far.
+    private func open(_ item: DeepItem, into slot: DeepSlot, scratch: DeepScratch,
+                      facts: UnsafeMutablePointer<EntryFacts>) throws -> Bool {
+        let leaf = item.leaf, ciphertext = item.ciphertext
+        guard let key = try matterKey(leaf.keyID, scratch: scratch) else {
+            facts.pointee.fail(.matterKey, "matter key \(leaf.keyID) is missing or does not unwrap")
+            return false
         }
         guard ciphertext.count >= XChaCha20Poly1305.tagByteCount else {
-            violation(.decryption, "the ciphertext does not open with its key and associated data", nil, nil)
-            return
+            facts.pointee.fail(.decryption, "the ciphertext does not open with its key and associated data")
+            return false
         }
-        let plaintext = scratch.payloadBuffer(ciphertext.count - XChaCha20Poly1305.tagByteCount)
-        defer { scratch.wipePayload(plaintext.count) }
+        let plaintext = slot.payloadBuffer(ciphertext.count - XChaCha20Poly1305.tagByteCount)
         do {
             try scratch.associatedData(version: leaf.version, seq: leaf.seq, keyID: leaf.keyID).withUnsafeBytes { ad in
                 try XChaCha20Poly1305.open(ciphertext, associatedData: ad, nonce: leaf.nonce, key: key, into: plaintext)
             }
         } catch {
-            violation(.decryption, "the ciphertext does not open with its key and associated data", nil, nil)
-            return
+            facts.pointee.fail(.decryption, "the ciphertext does not open with its key and associated data")
+            return false
         }
         guard let seed = EntryPayload.split(UnsafeRawBufferPointer(plaintext), fieldCount: leaf.fieldCount,
-                                           into: &scratch.values) else {
-            violation(.decryption, "the decrypted payload does not decode", nil, nil)
-            return
+                                           into: &slot.values) else {
+            facts.pointee.fail(.decryption, "the decrypted payload does not decode")
+            return false
         }
-        let fieldsDigest = leaf.fieldsDigest(seed: seed, values: scratch.values, batch: scratch.disclosures)
+        slot.writeFrames(leaf, seed: seed, batch: scratch.disclosures)
+        return true
+    }
+
+    /// The checks after decryption: the fields digest (`fieldsDigest`, hashed from the slot's frames), the record,
+    /// the matter and source tags.
+    private func checkOpened(_ item: DeepItem, _ slot: DeepSlot, fieldsDigest: Hash, scratch: DeepScratch,
+                             facts: UnsafeMutablePointer<EntryFacts>) {
+        let leaf = item.leaf
         if fieldsDigest != leaf.fieldsDigest {
-            violation(.disclosureDigest, "the disclosures do not hash to the leaf's fields digest",
-                      leaf.fieldsDigest.hex, fieldsDigest.hex)
+            facts.pointee.fail(.disclosureDigest, "the disclosures do not hash to the leaf's fields digest",
+                               expected: leaf.fieldsDigest.hex, found: fieldsDigest.hex)
         }
-        guard let record = Self.checkedRecord(leaf, values: scratch.values, violation: violation) else { return }
+        let violation = { facts.pointee.fail($0, $1, expected: $2, found: $3) }
+        guard let record = Self.checkedRecord(leaf, values: slot.values, violation: violation) else { return }
         if case .string(let matter)? = record.matter, scratch.matterTag(matter) == leaf.matterTag {} else {
-            violation(.tagMismatch, "the matter tag does not match the decrypted matter", nil, nil)
+            facts.pointee.fail(.tagMismatch, "the matter tag does not match the decrypted matter")
         }
         let sourceKey = ValidatedRecord.sourceKey(system: record.sourceSystem?.stringValue,
                                                   id: record.sourceId?.stringValue)
         if sourceKey.map({ scratch.tags.sourceTag($0) }) != leaf.sourceTag {
-            violation(.tagMismatch, "the source tag does not match the decrypted sourceSystem/sourceId", nil, nil)
+            facts.pointee.fail(.tagMismatch, "the source tag does not match the decrypted sourceSystem/sourceId")
         }
     }
 

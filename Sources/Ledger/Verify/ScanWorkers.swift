@@ -215,16 +215,24 @@ final class ChunkCheck: @unchecked Sendable {
         })
     }
 
-    /// Checks the entries `items`, cutting and hashing them two at a time.
+    /// Checks the entries `items`, cutting, hashing and (deep) opening them two at a time.
     private func checkEntries(_ items: Range<Int>, participant p: Int) throws {
         var i = items.lowerBound
         while i < items.upperBound {
             let hasPair = i + 1 < items.upperBound
             let (first, second) = HashedEntry.hashed(chunk.entries[i].value, hasPair ? chunk.entries[i + 1].value : nil)
-            results[i] = try ledger.checkEntry(chunk.entries[i].seq, first, context: context, worker: p)
+            let deepFirst: DeepItem?, deepSecond: DeepItem?
+            (results[i], deepFirst) = ledger.checkEntry(chunk.entries[i].seq, first, context: context, worker: p)
             if hasPair {
-                results[i + 1] = try ledger.checkEntry(chunk.entries[i + 1].seq, second, context: context,
-                                                       worker: p)
+                (results[i + 1], deepSecond) = ledger.checkEntry(chunk.entries[i + 1].seq, second, context: context,
+                                                                 worker: p)
+            } else {
+                deepSecond = nil
+            }
+            if deepFirst != nil || deepSecond != nil {
+                // facts i and i + 1: checkContents writes the second only when there is a second entry
+                try ledger.checkContents(deepFirst, deepSecond, scratch: context.scratches[p],
+                                         facts: results.baseAddress! + i)
             }
             i += hasPair ? 2 : 1
         }
