@@ -49,29 +49,33 @@ struct HashedEntry {
 
 extension Ledger {
     /// Everything that can be checked about one entry on its own, on any core: leaf, ciphertext digest, the index
-    /// rows it implies; and in deep verify the contents still to check (`checkContents`, two entries at a time).
+    /// rows it implies, written to `facts` (fresh `EntryFacts(seq: 0)`: filled in place, no ~250-byte copy per
+    /// entry); in deep verify it returns the contents still to check (`checkContents`, two entries at a time).
     /// `entry` is nil when the stored entry is truncated.
-    func checkEntry(_ seq: UInt64?, _ entry: HashedEntry?, context: ScanContext,
-                    worker: Int) -> (EntryFacts, DeepItem?) {
-        guard let seq else { return (EntryFacts(seq: .max), nil) }
-        var facts = EntryFacts(seq: seq)
+    func checkEntry(_ seq: UInt64?, _ entry: HashedEntry?, context: ScanContext, worker: Int,
+                    into facts: inout EntryFacts) -> DeepItem? {
+        guard let seq else {
+            facts.seq = .max
+            return nil
+        }
+        facts.seq = seq
         guard let entry else {
             facts.fail(.leafMalformed, "the stored entry is truncated")
-            return (facts, nil)
+            return nil
         }
         let leafBytes = entry.leaf, ciphertext = entry.ciphertext
         facts.hashed = true
         facts.recordHash = entry.recordHash
         if EventLeaf.isEvent(leafBytes) {
             Self.checkEvent(leafBytes, ciphertext: ciphertext, context: context, into: &facts)
-            return (facts, nil)
+            return nil
         }
-        guard let leaf = Self.decodedLeaf(leafBytes, into: &facts) else { return (facts, nil) }
+        guard let leaf = Self.decodedLeaf(leafBytes, into: &facts) else { return nil }
         Self.checkLeaf(leaf, ciphertextDigest: entry.ciphertextDigest, context: context, into: &facts)
         Self.impliedIndexRows(leaf, context: context, worker: worker, into: &facts)
         // A destroyed matter's entries cannot be opened by anyone: verify reports them as shredded, not as damage.
-        guard context.deep, !context.keys.destroyed.contains(leaf.matterTag) else { return (facts, nil) }
-        return (facts, DeepItem(leaf: leaf, ciphertext: ciphertext))
+        guard context.deep, !context.keys.destroyed.contains(leaf.matterTag) else { return nil }
+        return DeepItem(leaf: leaf, ciphertext: ciphertext)
     }
 
     /// The leaf's view, or nil (and a violation naming the decoding error) when it does not decode.

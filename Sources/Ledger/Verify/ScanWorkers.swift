@@ -160,7 +160,7 @@ final class ChunkCheck: @unchecked Sendable {
         self.ledger = ledger
         self.context = context
         results = .allocate(capacity: chunk.entries.count)
-        results.initialize(repeating: EntryFacts(seq: 0))
+        results.initialize(repeating: EntryFacts(seq: 0))  // each slot filled once, in place, by checkEntry
         digests = .allocate(capacity: SharedBatches.participants)
         digests.initialize(repeating: (IndexSetDigest(), IndexSetDigest()))
     }
@@ -221,14 +221,10 @@ final class ChunkCheck: @unchecked Sendable {
         while i < items.upperBound {
             let hasPair = i + 1 < items.upperBound
             let (first, second) = HashedEntry.hashed(chunk.entries[i].value, hasPair ? chunk.entries[i + 1].value : nil)
-            let deepFirst: DeepItem?, deepSecond: DeepItem?
-            (results[i], deepFirst) = ledger.checkEntry(chunk.entries[i].seq, first, context: context, worker: p)
-            if hasPair {
-                (results[i + 1], deepSecond) = ledger.checkEntry(chunk.entries[i + 1].seq, second, context: context,
-                                                                 worker: p)
-            } else {
-                deepSecond = nil
-            }
+            let deepFirst = ledger.checkEntry(chunk.entries[i].seq, first, context: context, worker: p,
+                                              into: &results[i])
+            let deepSecond = hasPair ? ledger.checkEntry(chunk.entries[i + 1].seq, second, context: context, worker: p,
+                                                         into: &results[i + 1]) : nil
             if deepFirst != nil || deepSecond != nil {
                 // facts i and i + 1: checkContents writes the second only when there is a second entry
                 try ledger.checkContents(deepFirst, deepSecond, scratch: context.scratches[p],
