@@ -17,8 +17,9 @@ final class ScanContext: @unchecked Sendable {
     let scratches: [DeepScratch]
     /// Deep verify: every entry is decrypted and its contents checked.
     var deep: Bool { !scratches.isEmpty }
-    /// SHA-256 with the run key absorbed, one per participant.
-    private let keyed: [PrefixedSHA256]
+    /// SHA-256 with the run key absorbed, one per participant. Not an array, and copied out before the closures
+    /// that hash with it: the workers shared the array's (and this context's) reference count, changed per row.
+    private let keyed: UnsafeMutableBufferPointer<PrefixedSHA256>
 
     /// `runKey`: fresh random bytes per run, chosen after the files are fixed, so nobody can build index rows
     /// that collide.
@@ -30,21 +31,31 @@ final class ScanContext: @unchecked Sendable {
         scratches = ring.map { ring in
             (0...availableCores).map { _ in DeepScratch(ledgerID: ledgerID, ring: ring, keyCheck: keyCheck) }
         } ?? []
-        keyed = (0...availableCores).map { _ in runKey.withUnsafeBytes { PrefixedSHA256(prefix: $0) } }
+        keyed = .allocate(capacity: availableCores + 1)
+        _ = keyed.initialize(from: (0...availableCores).map { _ in
+            runKey.withUnsafeBytes { PrefixedSHA256(prefix: $0) }
+        })
+    }
+
+    deinit {
+        keyed.deinitialize()
+        keyed.deallocate()
     }
 
     /// SHA-256(run key || domain || key || value): a PRF of one index row (fixed-length inputs). The run key fills
     /// the first block, absorbed once per run; the rest is assembled on the stack.
     func rowDigest(domain: UInt8, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, worker: Int) -> Hash {
-        Self.withRowMessage(domain, key, value) { keyed[worker].hash($0) }
+        let hasher = keyed[worker]
+        return Self.withRowMessage(domain, key, value) { hasher.hash($0) }
     }
 
     /// The row digests of two rows at once (their SHA-256 blocks interleaved).
     func rowDigests(_ a: (domain: UInt8, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer),
                     _ b: (domain: UInt8, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer),
                     worker: Int) -> (Hash, Hash) {
-        Self.withRowMessage(a.domain, a.key, a.value) { first in
-            Self.withRowMessage(b.domain, b.key, b.value) { second in keyed[worker].hash(first, second) }
+        let hasher = keyed[worker]
+        return Self.withRowMessage(a.domain, a.key, a.value) { first in
+            Self.withRowMessage(b.domain, b.key, b.value) { second in hasher.hash(first, second) }
         }
     }
 
