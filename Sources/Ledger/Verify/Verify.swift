@@ -72,7 +72,7 @@ extension Ledger {
             }
         }
         if let policy = options.policy { try checkWitnessPolicy(policy, into: &report) }
-        report.ledgerBytes = dataFileSize()
+        report.ledgerBytes = dataFileBytes()
         report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         if !report.isIntact { report.newestValidCheckpoint = nil }
         return report
