@@ -111,17 +111,27 @@ extension LeafView {
     /// the stored `fieldsDigest`.
     package func fieldsDigest(seed: UnsafeRawBufferPointer, values: [UnsafeRawBufferPointer],
                               batch: DisclosureBatch) -> Hash {
+        withUnsafeTemporaryAllocation(byteCount: fieldFramesByteCount, alignment: 1) { framed in
+            writeFieldFrames(seed: seed, values: values, batch: batch, into: framed)
+            return Hash.sha256(UnsafeRawBufferPointer(framed))
+        }
+    }
+
+    /// Bytes of the frames the fields digest hashes: the name list and a digest per field.
+    package var fieldFramesByteCount: Int { nameList.count + Hash.byteCount * fieldCount }
+
+    /// Writes the frames the fields digest hashes (for each field: u8 name length || name || disclosure digest) to
+    /// the first `fieldFramesByteCount` bytes of `frames`, so that a caller can hash two entries' frames at once.
+    package func writeFieldFrames(seed: UnsafeRawBufferPointer, values: [UnsafeRawBufferPointer],
+                                  batch: DisclosureBatch, into frames: UnsafeMutableRawBufferPointer) {
         batch.start(seed: seed, fields: fieldCount)
         forEachName { index, name in batch.append(name: name, value: values[index]) }
         let digests = batch.digestAll()
         // the name list is `u8 length || name` per field: with a digest after each, exactly the frames
-        return withUnsafeTemporaryAllocation(byteCount: nameList.count + digests.count, alignment: 1) { framed in
-            var w = RawWriter(framed)
-            forEachName { index, name in
-                let digest = Hash(unsafeBytes: UnsafeRawBufferPointer(rebasing: digests[(32 * index)..<(32 * index + 32)]))
-                Leaf.writeFieldFrame(name: name, digest: digest, to: &w)
-            }
-            return Hash.sha256(UnsafeRawBufferPointer(framed))
+        var w = RawWriter(frames)
+        forEachName { index, name in
+            let digest = Hash(unsafeBytes: UnsafeRawBufferPointer(rebasing: digests[(32 * index)..<(32 * index + 32)]))
+            Leaf.writeFieldFrame(name: name, digest: digest, to: &w)
         }
     }
 }

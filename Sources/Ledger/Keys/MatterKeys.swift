@@ -249,6 +249,12 @@ extension Ledger {
         return pair
     }
 
+    /// Keeps a key pair that deep verify's key check opened with the master key (committed storage), as
+    /// `keyPairSecret` would have.
+    func rememberKeyPair(_ pair: BoxKeyPair, id: UInt32) {
+        session.withLock { $0.keyPairCache[id] = pair }
+    }
+
     private func openKeyPair(_ id: UInt32, principal: Principal, txn: ReadTransaction) throws -> BoxKeyPair {
         let secret: SecretBytes
         if let ring = principal.ring {

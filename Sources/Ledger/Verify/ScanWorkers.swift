@@ -15,30 +15,47 @@ final class ScanContext: @unchecked Sendable {
     let ledgerID: [UInt8]
     /// Deep only: one scratch per participant of a `ChunkCheck` (the workers, then the scanning thread).
     let scratches: [DeepScratch]
-    /// SHA-256 with the run key absorbed, one per participant.
-    private let keyed: [PrefixedSHA256]
+    /// Deep verify: every entry is decrypted and its contents checked.
+    var deep: Bool { !scratches.isEmpty }
+    /// SHA-256 with the run key absorbed, one per participant. Not an array, and copied out before the closures
+    /// that hash with it: the workers shared the array's (and this context's) reference count, changed per row.
+    private let keyed: UnsafeMutableBufferPointer<PrefixedSHA256>
 
     /// `runKey`: fresh random bytes per run, chosen after the files are fixed, so nobody can build index rows
     /// that collide.
-    init(runKey: [UInt8], keys: KeyDirectory, ledgerID: [UInt8], deep: Bool) {
+    /// `ring`: the master key's subkeys (deep only). `keyCheck`: deep verify's check of the stored keys, which opens
+    /// them for the workers.
+    init(runKey: [UInt8], keys: KeyDirectory, ledgerID: [UInt8], ring: KeyRing?, keyCheck: BackgroundKeyCheck? = nil) {
         self.keys = keys
         self.ledgerID = ledgerID
-        scratches = deep ? (0...availableCores).map { _ in DeepScratch(ledgerID: ledgerID) } : []
-        keyed = (0...availableCores).map { _ in runKey.withUnsafeBytes { PrefixedSHA256(prefix: $0) } }
+        scratches = ring.map { ring in
+            (0...availableCores).map { _ in DeepScratch(ledgerID: ledgerID, ring: ring, keyCheck: keyCheck) }
+        } ?? []
+        keyed = .allocate(capacity: availableCores + 1)
+        _ = keyed.initialize(from: (0...availableCores).map { _ in
+            runKey.withUnsafeBytes { PrefixedSHA256(prefix: $0) }
+        })
+    }
+
+    deinit {
+        keyed.deinitialize()
+        keyed.deallocate()
     }
 
     /// SHA-256(run key || domain || key || value): a PRF of one index row (fixed-length inputs). The run key fills
     /// the first block, absorbed once per run; the rest is assembled on the stack.
     func rowDigest(domain: UInt8, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, worker: Int) -> Hash {
-        Self.withRowMessage(domain, key, value) { keyed[worker].hash($0) }
+        let hasher = keyed[worker]
+        return Self.withRowMessage(domain, key, value) { hasher.hash($0) }
     }
 
     /// The row digests of two rows at once (their SHA-256 blocks interleaved).
     func rowDigests(_ a: (domain: UInt8, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer),
                     _ b: (domain: UInt8, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer),
                     worker: Int) -> (Hash, Hash) {
-        Self.withRowMessage(a.domain, a.key, a.value) { first in
-            Self.withRowMessage(b.domain, b.key, b.value) { second in keyed[worker].hash(first, second) }
+        let hasher = keyed[worker]
+        return Self.withRowMessage(a.domain, a.key, a.value) { first in
+            Self.withRowMessage(b.domain, b.key, b.value) { second in hasher.hash(first, second) }
         }
     }
 
@@ -142,7 +159,6 @@ final class ChunkCheck: @unchecked Sendable {
     // participant p, and both are read only after `SharedBatches.finish` has waited for every participant.
     private let chunk: ScanChunk
     private let ledger: Ledger
-    private let ring: KeyRing?
     private let context: ScanContext
     private let results: UnsafeMutableBufferPointer<EntryFacts>
     /// Each participant's keyed digests of the index rows it hashed.
@@ -150,13 +166,12 @@ final class ChunkCheck: @unchecked Sendable {
     private var batches: SharedBatches?
     private static let entryBatch = 8, rowBatch = 64
 
-    private init(_ chunk: ScanChunk, ledger: Ledger, ring: KeyRing?, context: ScanContext) {
+    private init(_ chunk: ScanChunk, ledger: Ledger, context: ScanContext) {
         self.chunk = chunk
         self.ledger = ledger
-        self.ring = ring
         self.context = context
         results = .allocate(capacity: chunk.entries.count)
-        results.initialize(repeating: EntryFacts(seq: 0))
+        results.initialize(repeating: EntryFacts(seq: 0))  // each slot filled once, in place, by checkEntry
         digests = .allocate(capacity: SharedBatches.participants)
         digests.initialize(repeating: (IndexSetDigest(), IndexSetDigest()))
     }
@@ -169,9 +184,9 @@ final class ChunkCheck: @unchecked Sendable {
     }
 
     /// Starts the workers on `chunk` (nil when it is empty). Items: entries, then matter rows, then source rows.
-    static func start(_ chunk: ScanChunk, ledger: Ledger, ring: KeyRing?, context: ScanContext) -> ChunkCheck? {
+    static func start(_ chunk: ScanChunk, ledger: Ledger, context: ScanContext) -> ChunkCheck? {
         guard !chunk.isEmpty else { return nil }
-        let check = ChunkCheck(chunk, ledger: ledger, ring: ring, context: context)
+        let check = ChunkCheck(chunk, ledger: ledger, context: context)
         let entries = chunk.entries.count
         let total = entries + chunk.matterRows.count + chunk.sourceRows.count
         check.batches = SharedBatches(count: total, nextBatch: { next in
@@ -211,16 +226,20 @@ final class ChunkCheck: @unchecked Sendable {
         })
     }
 
-    /// Checks the entries `items`, cutting and hashing them two at a time.
+    /// Checks the entries `items`, cutting, hashing and (deep) opening them two at a time.
     private func checkEntries(_ items: Range<Int>, participant p: Int) throws {
         var i = items.lowerBound
         while i < items.upperBound {
             let hasPair = i + 1 < items.upperBound
             let (first, second) = HashedEntry.hashed(chunk.entries[i].value, hasPair ? chunk.entries[i + 1].value : nil)
-            results[i] = try ledger.checkEntry(chunk.entries[i].seq, first, ring: ring, context: context, worker: p)
-            if hasPair {
-                results[i + 1] = try ledger.checkEntry(chunk.entries[i + 1].seq, second, ring: ring, context: context,
-                                                       worker: p)
+            let deepFirst = ledger.checkEntry(chunk.entries[i].seq, first, context: context, worker: p,
+                                              into: &results[i])
+            let deepSecond = hasPair ? ledger.checkEntry(chunk.entries[i + 1].seq, second, context: context, worker: p,
+                                                         into: &results[i + 1]) : nil
+            if deepFirst != nil || deepSecond != nil {
+                // facts i and i + 1: checkContents writes the second only when there is a second entry
+                try ledger.checkContents(deepFirst, deepSecond, scratch: context.scratches[p],
+                                         facts: results.baseAddress! + i)
             }
             i += hasPair ? 2 : 1
         }

@@ -51,6 +51,8 @@ extension Ledger {
             var timer = PhaseTimer(logger: Self.logger)
             defer { Self.logger.debug("verify", metadata: ["phases": "\(timer)"]) }
             try store.environment.read { txn in
+                let keyCheck = ring.map { BackgroundKeyCheck(self, ring: $0) }  // overlaps the scan's start
+                defer { keyCheck?.cancel() }  // its thread never outlives the transaction
                 // LMDB trusts its file: a damaged page below a root would be followed through the map
                 // (SIGSEGV/SIGBUS). Every page of this snapshot is walked with pread first, so damage is an error
                 // and not a crash; the entries' pages are checked as the scan reads them (with pread too).
@@ -62,15 +64,15 @@ extension Ledger {
                 timer.lap("checkpoints")
                 let firstRecordedAt = try scan(txn, entries: scans[0], sources: scans[1], tree: scans[2],
                                                staged: stagesSources ? scans[3] : nil,
-                                               options: options, ring: ring,
+                                               options: options, ring: ring, keyCheck: keyCheck,
                                                pending: pending, into: &report)
                 timer.lap("scan")
                 try checkMetadata(txn, firstRecordedAt: firstRecordedAt, into: &report)
-                if let ring { try checkMatterKeys(txn, ring: ring, into: &report) }
+                if let ring, let keyCheck { try checkMatterKeys(txn, ring: ring, checked: keyCheck, into: &report) }
             }
         }
         if let policy = options.policy { try checkWitnessPolicy(policy, into: &report) }
-        report.ledgerBytes = dataFileSize()
+        report.ledgerBytes = dataFileBytes()
         report.seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         if !report.isIntact { report.newestValidCheckpoint = nil }
         return report
@@ -149,48 +151,14 @@ extension Ledger {
         return result
     }
 
-    /// Deep: every stored key opens with the master key: v1 matter keys unwrap, key pairs' private keys open from the
-    /// master box key and match their public keys and matters, batch keys open with their pairs.
-    private func checkMatterKeys(_ txn: ReadTransaction, ring: KeyRing, into report: inout VerifyReport) throws {
-        let cursor = try txn.cursor(store.keys)
-        defer { cursor.close() }
-        let master = Principal(master: ring)
-        var pair = try cursor.first()
-        var read = 0
-        while let row = pair {
-            pair = try cursor.next()
-            read += 1
-            // the keys are spread through the file: release the mapped pages now and then (KeyDirectory's reason)
-            if read % 512 == 0, let pointer = row.value.baseAddress { store.environment.releaseMappedPages(containing: pointer) }
-            guard let id = UInt32(bigEndianBytes: row.key), let record = try? KeyRecord.decode(row.value, id: id) else {
-                continue  // reported by the keyless key check
-            }
-            if let problem = keyProblem(id, record, master: master, txn: txn) {
-                report.add(Violation(seq: nil, kind: .matterKey, detail: problem))
-            }
-        }
+    /// Deep: the background key check's findings (or the check again in this transaction, when it read another
+    /// snapshot), then the master box key.
+    private func checkMatterKeys(_ txn: ReadTransaction, ring: KeyRing, checked: BackgroundKeyCheck,
+                                 into report: inout VerifyReport) throws {
+        let problems = try checked.finish(snapshot: txn.snapshotID) ?? keyProblems(txn, ring: ring)
+        problems.forEach { report.add(Violation(seq: nil, kind: .matterKey, detail: $0)) }
         if let stored = try boxPublicKey(txn), stored != ring.box.publicKey {
             report.add(Violation(seq: nil, kind: .metadata, detail: "the master box key is not this master key's"))
-        }
-    }
-
-    private func keyProblem(_ id: UInt32, _ record: KeyRecord, master: Principal, txn: ReadTransaction) -> String? {
-        switch record {
-        case .matterKey(let sealed):
-            let opens = (try? sealed.withUnsafeBytes { try master.ring!.unwrapMatterKey($0, ledgerID: ledgerID, keyID: id) }) != nil
-            return opens ? nil : "sealed matter key \(id) does not unwrap"
-        case .keyPair(let pair):
-            guard let secret = try? pair.sealedSecret.withUnsafeBytes({ try MatterSecret.open($0, with: master.box) }),
-                  let derived = try? BoxKeyPair(secretKey: secret.secretKey) else {
-                return "the private key of key pair \(id) does not open with the master key"
-            }
-            if derived.publicKey != pair.publicKey { return "key pair \(id): the public key is not its private key's" }
-            if master.ring!.matterTag(secret.matter) != pair.tag || secret.tag != pair.tag {
-                return "key pair \(id): the sealed matter number does not match its matter tag"
-            }
-            return nil
-        case .batchKey:
-            return (try? entryKey(id: id, principal: master, txn: txn)) == nil ? "batch key \(id) does not open" : nil
         }
     }
 }

@@ -16,19 +16,20 @@ extension Ledger {
     /// tree and the checkpoints, then the indexes compared with what the entries imply. Returns when entry 0 was
     /// recorded (nil without a decodable entry 0).
     func scan(_ txn: ReadTransaction, entries: DatabaseScan, sources: DatabaseScan, tree treeScan: DatabaseScan,
-              staged: DatabaseScan?, options: VerifyOptions, ring: KeyRing?, pending: [PendingCheckpoint],
+              staged: DatabaseScan?, options: VerifyOptions, ring: KeyRing?, keyCheck: BackgroundKeyCheck?,
+              pending: [PendingCheckpoint],
               into report: inout VerifyReport) throws -> Int64? {
         let context = try ScanContext(runKey: SecureRandom.bytes(PrefixedSHA256.prefixByteCount),
                                       keys: KeyDirectory(txn, keys: store.keys, matterKeys: store.matterKeys,
                                                          destroyed: try destroyedTags(txn), release: { pointer in
                                           self.store.environment.releaseMappedPages(containing: pointer)
                                       }),
-                                      ledgerID: ledgerID, deep: ring != nil)
+                                      ledgerID: ledgerID, ring: ring, keyCheck: keyCheck)
         var chain = ChainFold(checkpoints: pending, storedTree: StoredTreeHashes(treeScan))
         chain.compareEmptyTreeCheckpoints(into: &report)
         let reader = ChunkReader(entries: entries, layout: store.entryLayout, sources: sources,
                                  matterRows: try IndexRows(txn, store.matters), chunkSize: options.chunkSize)
-        var storedRows = try checkAndFold(reader, chain: &chain, ring: ring, context: context, into: &report)
+        var storedRows = try checkAndFold(reader, chain: &chain, context: context, into: &report)
         reader.groupViolations.forEach { report.add($0) }
         if let staged { storedRows.sources.add(try stagedRowsDigest(staged, context: context)) }
         report.bytesHashed += reader.bytesRead
@@ -65,7 +66,7 @@ extension Ledger {
 
     /// The pipeline: the workers check chunk k+1 while this thread folds chunk k (the fold is sequential); then this
     /// thread helps check chunk k+1 until it is done. Returns the keyed digests of the index rows stored.
-    private func checkAndFold(_ reader: ChunkReader, chain: inout ChainFold, ring: KeyRing?, context: ScanContext,
+    private func checkAndFold(_ reader: ChunkReader, chain: inout ChainFold, context: ScanContext,
                               into report: inout VerifyReport) throws -> (matters: IndexSetDigest,
                                                                           sources: IndexSetDigest) {
         var stored = (matters: IndexSetDigest(), sources: IndexSetDigest())
@@ -73,7 +74,10 @@ extension Ledger {
         defer { Self.logger.debug("verify scan", metadata: ["wait": "\(waitNanos / 1_000_000)ms",
                                                              "fold": "\(foldNanos / 1_000_000)ms"]) }
         var scannedSinceRelease = 0
-        var running = ChunkCheck.start(try reader.next(), ledger: self, ring: ring, context: context)
+        var running = ChunkCheck.start(try reader.next(), ledger: self, context: context)
+        // When reading or folding throws, the workers must be done with the chunk (views into the map, which the
+        // caller may close) before the error leaves: the error thrown is the one to report.
+        defer { _ = try? running?.finish() }
         while let check = running {
             let upcoming = try reader.next()
             let waitStart = DispatchTime.now().uptimeNanoseconds
@@ -82,7 +86,7 @@ extension Ledger {
             stored.sources.add(checked.sourceRows)
             let foldStart = DispatchTime.now().uptimeNanoseconds
             waitNanos += foldStart - waitStart
-            running = ChunkCheck.start(upcoming, ledger: self, ring: ring, context: context)
+            running = ChunkCheck.start(upcoming, ledger: self, context: context)
             scannedSinceRelease += checked.facts.count + checked.mappedRows
             if scannedSinceRelease >= Self.releaseInterval, let pointer = lastValue {
                 store.environment.releaseMappedPages(containing: pointer)  // constant memory: no pile-up in RSS
