@@ -3,6 +3,8 @@ import MerkleLog
 import RecordFormats
 import XCTest
 @testable import Ledger
+import LedgerFormat
+import LedgerSupport
 
 final class ImportTests: XCTestCase {
     /// `count` valid JSON lines with sourceIds src-<offset+i>.
@@ -337,5 +339,35 @@ final class ImportCorrectionsTests: XCTestCase {
         XCTAssertEqual(summary.rejected.map(\.line), [2])
         XCTAssertEqual(summary.rejected.map(\.field), ["corrects"])
         XCTAssertEqual(try allEntries(t.ledger).map { $0.string("sourceId") }, ["a", "c", "d"])
+    }
+}
+
+extension ImportTests {
+    /// Another writer's append between two batches makes the batches sealed ahead stale: they are sealed again from
+    /// the same records (the import asks for a batch more than once), and no record is lost or doubled, whether the
+    /// input is kept between the passes or parsed again.
+    func testAnotherWriterMidImportLosesNoRecord() throws {
+        for retainLimit in [Int.max, 0] {
+            let t = try TestLedger()
+            let path = try t.temp.write("in.jsonl", lines(40).joined(separator: "\n") + "\n")
+            var options = ImportOptions(batchSize: 4)
+            options.retainLimit = retainLimit
+            let ledger = t.ledger
+            let interloper = try RecordSchema.validate(JSONParser.parse(Array(jsonLine(recordJSON(
+                ["sourceSystem": "other", "sourceId": "x", "summary": "interloper"])).utf8)))
+            let interloped = Locked(false)
+            options.progress = { done, _ in
+                guard done == 4, !interloped.withLock({ $0 }) else { return }
+                interloped.withLock { $0 = true }
+                _ = try? ledger.append(interloper)
+            }
+            let summary = try t.ledger.importRecords(from: path, options: options)
+            XCTAssertTrue(interloped.withLock { $0 })
+            XCTAssertEqual(summary.imported, 40, "retain limit \(retainLimit)")
+            let summaries = try allEntries(t.ledger).map { $0.string("summary") }
+            XCTAssertEqual(summaries.count, 41)
+            XCTAssertEqual(summaries.filter { $0 != "interloper" }, (0..<40).map { "record \($0)" })
+            XCTAssertEqual(summaries[4], "interloper")
+        }
     }
 }

@@ -42,7 +42,9 @@ struct SealedBatch {
 extension Ledger {
     /// Appends `batchCount` batches, each one durable write transaction, with the next batches planned and sealed
     /// (on every core, up to `sealDepth` ahead) while batch k is linked and committed. `batch(k)` gives batch k's
-    /// records; `committed(outcomes)` runs after each commit, in order.
+    /// records, on the sealing thread; it is asked again for a batch not yet committed when a stale prediction
+    /// restarts the sealing, and must give the same records each time. `committed(outcomes)` runs after each
+    /// commit, in order.
     ///
     /// A batch is sealed for the seqs and key ids the ledger will have once the batches before it commit.
     /// Its transaction checks that prediction (entry count and next key id: another writer's append changes

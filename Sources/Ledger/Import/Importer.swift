@@ -142,7 +142,9 @@ extension Ledger {
         defer { Self.logger.debug("import", metadata: ["records": "\(count)", "phases": "\(timer)"]) }
         let (rejected, validBatches) = try validateAll(count: count, batch: batch, retain: retain, check: check,
                                                           validate: validate)
-        var retained = validBatches
+        // Kept batches leave memory once committed, not when taken: a batch sealed ahead on a prediction that another
+        // writer made stale is asked for again.
+        let kept = Locked(validBatches)
         timer.lap("validate")
         if !rejected.isEmpty && !options.skipInvalid { throw LedgerError.invalidRecords(rejected) }
         defer { timer.lap("append") }
@@ -153,7 +155,7 @@ extension Ledger {
         var committedBatches = 0
         try appendBatches(count: starts.count, moveStagedAtEnd: options.moveStagedSourcesAtEnd,
                           stagedLimit: options.stagedSourcesLimit, batch: { index in
-            if retain { defer { retained[index] = [] }; return retained[index] }
+            if retain { return kept.withLock { $0[index] } }
             let range = starts[index]..<min(count, starts[index] + batch)
             var results = try validate(range)
             var valid = [ValidatedRecord]()
@@ -166,6 +168,7 @@ extension Ledger {
             return valid
         }, committed: { outcomes in
             summary.count(outcomes)
+            if retain { kept.withLock { $0[committedBatches] = [] } }
             committedBatches += 1
             options.progress?(min(count, committedBatches * batch), count)
         })
