@@ -60,8 +60,11 @@ public struct Disclosure: Sendable, Equatable {
 /// All of an entry's salts are derived at once: the seed's key block is compressed once (`ShortKeyedHash`),
 /// then four salts per BLAKE2b compression time. They are zeroed when the deriver goes away.
 package final class SaltDeriver {
-    package static let label = Array("client-ledger/salt/v1".utf8)
-    package static let messageLength = label.count + 2
+    package static let label = Array(UnsafeBufferPointer(start: labelText.utf8Start, count: labelText.utf8CodeUnitCount))
+    /// The label as static bytes: the per-entry paths read it without touching a global array (whose reference
+    /// count both workers would change for every entry).
+    private static let labelText: StaticString = "client-ledger/salt/v1"
+    package static let messageLength = labelText.utf8CodeUnitCount + 2
 
     private let salts: UnsafeMutableRawBufferPointer
     package let count: Int
@@ -81,10 +84,10 @@ package final class SaltDeriver {
 
     /// Writes the salts of fields 0..<count, one after another, to `salts` (`count` × 16 bytes).
     package static func derive(seed: UnsafeRawBufferPointer, count: Int, into salts: UnsafeMutableRawBufferPointer) {
-        let label = Self.label, length = label.count + 2   // each access to a global checks its initialisation
+        let length = labelText.utf8CodeUnitCount + 2
         withUnsafeTemporaryAllocation(byteCount: max(1, count) * length, alignment: 1) { messages in
             for index in 0..<count {
-                writeMessage(label: label, index: index, to: messages.baseAddress! + index * length)
+                writeMessage(index: index, to: messages.baseAddress! + index * length)
             }
             ShortKeyedHash.hash(key: seed, outputLength: Disclosure.saltByteCount,
                                 packed: UnsafeRawBufferPointer(messages), messageLength: length,
@@ -108,17 +111,18 @@ package final class SaltDeriver {
     /// is tested against.
     package static func single(seed: [UInt8], index: Int) -> [UInt8] {
         var message = [UInt8](repeating: 0, count: messageLength)
-        message.withUnsafeMutableBytes { writeMessage(label: label, index: index, to: $0.baseAddress!) }
+        message.withUnsafeMutableBytes { writeMessage(index: index, to: $0.baseAddress!) }
         return message.withUnsafeBytes {
             KeyedHash.hash($0, key: SecretBytes(copying: seed), length: Disclosure.saltByteCount)
         }
     }
 
     /// "client-ledger/salt/v1" || u16 BE index.
-    private static func writeMessage(label: [UInt8], index: Int, to out: UnsafeMutableRawPointer) {
-        label.withUnsafeBytes { out.copyMemory(from: $0.baseAddress!, byteCount: label.count) }
-        out.storeBytes(of: UInt8(truncatingIfNeeded: index >> 8), toByteOffset: label.count, as: UInt8.self)
-        out.storeBytes(of: UInt8(truncatingIfNeeded: index), toByteOffset: label.count + 1, as: UInt8.self)
+    private static func writeMessage(index: Int, to out: UnsafeMutableRawPointer) {
+        let count = labelText.utf8CodeUnitCount
+        out.copyMemory(from: labelText.utf8Start, byteCount: count)
+        out.storeBytes(of: UInt8(truncatingIfNeeded: index >> 8), toByteOffset: count, as: UInt8.self)
+        out.storeBytes(of: UInt8(truncatingIfNeeded: index), toByteOffset: count + 1, as: UInt8.self)
     }
 }
 
