@@ -6,6 +6,7 @@ import RecordFormats
 
 struct Access: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "access",
         abstract: "Who could read what, and who read what (master key).",
         subcommands: [AccessGrants.self, AccessLog.self])
 }

@@ -5,6 +5,7 @@ import LedgerFormat
 
 struct Append: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "append",
         abstract: "Append one JSON record (from FILE or standard input) and print its seq.")
 
     @OptionGroup var location: LedgerLocation

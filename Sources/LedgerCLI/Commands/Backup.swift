@@ -5,6 +5,7 @@ import RecordFormats
 
 struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "backup",
         abstract: "Take a consistent hot backup (compacted copy) into a new or empty directory, then verify it.",
         discussion: """
         Writers may keep running: the copy holds exactly the entries committed when it began. verifier.key is \

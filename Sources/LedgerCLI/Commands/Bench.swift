@@ -5,6 +5,7 @@ import LedgerBench
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "bench",
         abstract: "Measure import, durable append and storage figures on synthetic ~1 KiB records (100 matters).")
 
     @Option(help: "Records to import.")

@@ -8,6 +8,7 @@ import SignedNote
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Export a matter's entries as a verifiable bundle (zip) with fields redacted by profile.",
         discussion: """
         Profiles: insurer (default) reveals matter, author, channel, direction, kind, urgency, occurredAt, outcome, \

@@ -6,6 +6,7 @@ import RecordFormats
 
 struct Exports: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "exports",
         abstract: "What went to whom: every recorded export (master key).",
         discussion: """
         Each `ledger export` appends an entry after writing its bundle: who exported, the matters, the SHA-256 of \

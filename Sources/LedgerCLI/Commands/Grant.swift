@@ -5,6 +5,7 @@ import LedgerFormat
 
 struct Grant: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "grant",
         abstract: "Create a credential with one role and record the grant (master key).",
         discussion: """
         Roles: reader decrypts only the --matter matters named; appender appends and imports (to every matter, or \
@@ -42,6 +43,7 @@ struct Grant: ParsableCommand {
 
 struct Revoke: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "revoke",
         abstract: "End a credential's grant, or withdraw some of its matters (master key).",
         discussion: """
         A reader's withdrawn matters get new key pairs: entries appended afterwards are sealed to keys the revoked \

@@ -4,6 +4,7 @@ import Ledger
 
 struct Hold: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "hold",
         abstract: "Place a legal hold on a matter, or release one (master key).",
         discussion: """
         A hold is an entry (who, when, why). While any hold on a matter is in force, `ledger shred` refuses it, \

@@ -6,6 +6,7 @@ import LedgerImport
 
 struct Import: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "import",
         abstract: "Import records from JSON lines or CSV: validated first, batched, idempotent on sourceId.",
         discussion: """
             --from SYSTEM reads a practice-management export as that system writes it (clio, practicepanther, \

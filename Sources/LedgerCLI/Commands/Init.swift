@@ -5,6 +5,7 @@ import Sodium
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "init",
         abstract: "Create a ledger: storage, ledger id, master key, signing key; print the verifier key.")
 
     @OptionGroup var location: LedgerLocation

@@ -6,6 +6,7 @@ import RecordFormats
 
 struct List: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List decrypted entries, filtered by matter and occurredAt.")
 
     @OptionGroup var location: LedgerLocation

@@ -6,6 +6,7 @@ import LedgerFormat
 /// `ledger produce`: an e-discovery production (Concordance DAT load file, text, privilege log, export bundle).
 struct Produce: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "produce",
         abstract: "Produce a matter's records for e-discovery: a Concordance DAT load file, text files, a privilege "
             + "log and the export bundle that proves them.",
         discussion: """

@@ -5,6 +5,7 @@ import RecordFormats
 
 struct Publish: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "publish",
         abstract: "Publish the newest checkpoint as a static c2sp.org/tlog-tiles log (checkpoint and hash tiles).",
         discussion: """
         Writes DIR/checkpoint and DIR/tile/… so that any static web server or object store can serve the log, and \

@@ -6,6 +6,7 @@ import LedgerSupport
 
 struct Receipt: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "receipt",
         abstract: "Write a receipt (c2sp.org/tlog-proof@v1) proving an entry is in the firm's signed log.",
         discussion: """
         The receipt holds the entry's index, its RFC 6962 inclusion proof, the newest stored checkpoint (with any \

@@ -9,6 +9,7 @@ extension ReportFormat: ExpressibleByArgument {}
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "report",
         abstract: "Report on client communications: update cadence, response times, urgent developments, promises, "
             + "corrections.",
         discussion: """

@@ -5,6 +5,7 @@ import LedgerReport
 
 struct Retention: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "retention",
         abstract: "Retention periods, legal holds and what is due for destruction (master key).",
         subcommands: [RetentionStatusCommand.self])
 }

@@ -6,6 +6,7 @@ import RecordFormats
 
 struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "show",
         abstract: "Show one decrypted entry with its seq, recordedAt and leaf hash.")
 
     @OptionGroup var location: LedgerLocation

@@ -99,6 +99,7 @@ struct RotateMaster: ParsableCommand {
 
 struct Compact: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "compact",
         abstract: "Rewrite the data file with only its live rows and swap it in (no key needed).",
         discussion: """
         `shred` and `rotate-master` compact by themselves; run this when their compaction could not finish (verify \

@@ -6,6 +6,7 @@ import RecordFormats
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Prove the ledger unaltered: re-hash every stored byte and check every link.",
         discussion: "Exit 0: intact. Exit 1: integrity violation (and only then). "
                     + "Other codes: usage, key or I/O errors.")
