@@ -126,8 +126,9 @@ package final class SaltDeriver {
     }
 }
 
-/// Computes disclosure digests in reusable scratch buffers (the import and deep-verify hot path hashes one
-/// per field): no per-field allocation or reference counting.
+/// Computes disclosure digests one at a time in reusable scratch buffers (export's redactions and the reference
+/// path the batched ones are tested against): no per-field allocation or reference counting. The import and deep
+/// verify hash an entry's disclosures together (`DisclosureBatch`).
 package final class DisclosureDigester {
     private var json: UnsafeMutablePointer<UInt8>
     private var jsonCapacity: Int
@@ -164,8 +165,8 @@ package final class DisclosureDigester {
     }
 
     /// The ASCII of the disclosure, base64url(["<b64url salt>","<name>",<value>]), in the digester's scratch
-    /// (valid until its next use): what `digest` hashes, for a caller that hashes two disclosures at once.
-    package func disclosureText(salt: UnsafeRawBufferPointer, name nameBytes: UnsafeRawBufferPointer,
+    /// (valid until its next use): what `digest` hashes.
+    private func disclosureText(salt: UnsafeRawBufferPointer, name nameBytes: UnsafeRawBufferPointer,
                                 value: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         ensureCapacity(Base64.encodedURLCount(salt.count) + nameBytes.count + value.count + 8)
         var n = 0
@@ -294,6 +295,22 @@ package final class DisclosureBatch {
         blocks[index] = padded / 64
         textCount = offset + padded
         count = index + 1
+    }
+
+    /// Writes the frames the fields digest hashes (for each field, in leaf order: u8 name length || name || disclosure
+    /// digest) to `w`: starts the entry's disclosures from `seed`, adds every field's, hashes them all together,
+    /// then frames them. `forEachField` calls its body with each field's index, name and value; it runs twice.
+    /// The import's sealer and deep verify both build the fields digest through this.
+    package func writeFieldFrames(seed: UnsafeRawBufferPointer, fieldCount: Int,
+                                  forEachField: ((Int, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> Void,
+                                  to w: inout RawWriter) {
+        start(seed: seed, fields: fieldCount)
+        forEachField { _, name, value in append(name: name, value: value) }
+        let digests = digestAll()
+        forEachField { index, name, _ in
+            let digest = Hash(unsafeBytes: UnsafeRawBufferPointer(rebasing: digests[(32 * index)..<(32 * index + 32)]))
+            Leaf.writeFieldFrame(name: name, digest: digest, to: &w)
+        }
     }
 
     /// The length of a message of `length` bytes padded for SHA-256: room for 0x80 and the 8-byte length, in blocks.

@@ -4,8 +4,8 @@ import Sodium
 /// Seals one record straight into its stored value (docs/FORMAT.md, "Stored entry v1"):
 /// `u16 leaf length || leaf || ciphertext`, with the leaf's recordedAt and previous hash zero (the sequential
 /// link step fills them in). The payload (FORMAT.md, "Payload v1") is written where the ciphertext goes and
-/// encrypted in place, the field digests feed the fields digest as they are made, and the leaf is written last
-/// into the space before it: one allocation per record, no plaintext copy left behind, nothing copied twice.
+/// encrypted in place, the disclosure digests are framed for the fields digest in a stack buffer, and the leaf is
+/// written last into the space before it: one allocation per record, no plaintext copy left behind, nothing copied twice.
 ///
 /// The bytes are exactly those of `EntryPayload.seal` + `XChaCha20Poly1305.seal` + `Leaf.encoded` +
 /// `StoredEntry.encode` for the same seed and nonce (a test holds the two paths to each other).
@@ -83,27 +83,20 @@ package struct EntrySealer {
     }
 
     /// Writes what the fields digest hashes (FORMAT.md: u8 name length || name || field digest, in leaf order) into
-    /// `fields`. The disclosures are built together (`DisclosureBatch`: the salts' openings in one base64 pass) and
-    /// hashed together (`csha256_many_padded`: two messages at a time with the SHA extensions, longest with longest).
+    /// `fields`, the disclosures built and hashed together (`DisclosureBatch.writeFieldFrames`, as deep verify does).
     private func writeFieldDigests(_ record: borrowing ValidatedRecord, seed: UnsafeRawBufferPointer,
                                    into fields: UnsafeMutableRawBufferPointer) {
         let names = record.names
-        disclosures.start(seed: seed, fields: names.count)
-        record.valueBytes.withUnsafeBytes { all in
-            for index in names.indices {
-                var name = names[index]
-                name.withUTF8 { name in
-                    disclosures.append(name: UnsafeRawBufferPointer(name),
-                                       value: UnsafeRawBufferPointer(rebasing: all[record.valueRange(index)]))
-                }
-            }
-        }
-        let digests = disclosures.digestAll()
         var w = RawWriter(fields)
-        for index in names.indices {
-            var name = names[index]
-            let digest = Hash(unsafeBytes: UnsafeRawBufferPointer(rebasing: digests[(32 * index)..<(32 * index + 32)]))
-            name.withUTF8 { Leaf.writeFieldFrame(name: UnsafeRawBufferPointer($0), digest: digest, to: &w) }
+        record.valueBytes.withUnsafeBytes { all in
+            disclosures.writeFieldFrames(seed: seed, fieldCount: names.count, forEachField: { body in
+                for index in names.indices {
+                    var name = names[index]
+                    name.withUTF8 {
+                        body(index, UnsafeRawBufferPointer($0), UnsafeRawBufferPointer(rebasing: all[record.valueRange(index)]))
+                    }
+                }
+            }, to: &w)
         }
         precondition(w.offset == fields.count, "fields digest input length mismatch")
     }

@@ -124,14 +124,9 @@ extension LeafView {
     /// the first `fieldFramesByteCount` bytes of `frames`, so that a caller can hash two entries' frames at once.
     package func writeFieldFrames(seed: UnsafeRawBufferPointer, values: [UnsafeRawBufferPointer],
                                   batch: DisclosureBatch, into frames: UnsafeMutableRawBufferPointer) {
-        batch.start(seed: seed, fields: fieldCount)
-        forEachName { index, name in batch.append(name: name, value: values[index]) }
-        let digests = batch.digestAll()
-        // the name list is `u8 length || name` per field: with a digest after each, exactly the frames
         var w = RawWriter(frames)
-        forEachName { index, name in
-            let digest = Hash(unsafeBytes: UnsafeRawBufferPointer(rebasing: digests[(32 * index)..<(32 * index + 32)]))
-            Leaf.writeFieldFrame(name: name, digest: digest, to: &w)
-        }
+        batch.writeFieldFrames(seed: seed, fieldCount: fieldCount, forEachField: { body in
+            forEachName { index, name in body(index, name, values[index]) }
+        }, to: &w)
     }
 }

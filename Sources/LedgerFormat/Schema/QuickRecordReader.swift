@@ -20,10 +20,8 @@ extension RecordSchema {
         quickChecked(line) { fields, matter, _ in
             var corrects: UInt64?
             for field in fields where FastJSON.bytesEqual(line.part(field.name), "corrects") {
-                guard let number = Int64(String(decoding: line.part(field.value), as: UTF8.self)), number >= 0 else {
-                    return nil
-                }
-                corrects = UInt64(number)
+                guard let value = correctsValue(line.part(field.value)) else { return nil }
+                corrects = value
             }
             return QuickFacts(matter: matter, corrects: corrects)
         }
@@ -67,8 +65,8 @@ extension RecordSchema {
                 if FastJSON.bytesEqual(name, "occurredAt"), let body = FastJSON.quotedBody(value) {
                     occurredAt = Timestamp.parseRFC3339(utf8: body)
                 } else if FastJSON.bytesEqual(name, "corrects") {
-                    guard let number = Int64(String(decoding: value, as: UTF8.self)), number >= 0 else { return nil }
-                    corrects = UInt64(number)
+                    guard let number = correctsValue(value) else { return nil }
+                    corrects = number
                 }
             }
             guard let occurredAt else { return nil }
@@ -81,6 +79,12 @@ extension RecordSchema {
                                    occurredAt: occurredAt, sourceSystem: checked.sourceSystem.flatMap(plainString),
                                    sourceId: checked.sourceId.flatMap(plainString), corrects: corrects)
         }
+    }
+
+    /// A `corrects` value on its bytes: a non-negative integer, or nil (the strict path names the problem).
+    private static func correctsValue(_ value: UnsafeRawBufferPointer) -> UInt64? {
+        guard let number = Int64(String(decoding: value, as: UTF8.self)), number >= 0 else { return nil }
+        return UInt64(number)
     }
 
     private static func plainString(_ value: JSONValue) -> String? {

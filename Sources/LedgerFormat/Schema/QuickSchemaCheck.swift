@@ -30,14 +30,8 @@ extension RecordSchema {
         quickCheck(fieldCount: leaf.fieldCount) { body in leaf.forEachName { body($0, $1, values[$0]) } }
     }
 
-    /// The same for names given in a list (unique: `quickValidate` sorts them and refuses a repeat).
-    package static func quickCheck(names: [UnsafeRawBufferPointer], values: [UnsafeRawBufferPointer]) -> CheckedFields? {
-        quickCheck(fieldCount: names.count) { body in
-            for (index, name) in names.enumerated() { body(index, name, values[index]) }
-        }
-    }
-
-    /// The same for fields given one by one (`forEachField` calls its body with each index, name and value).
+    /// The same for fields given one by one (`forEachField` calls its body with each index, name and value; the
+    /// names unique and in leaf order: `quickValidate` sorts them and refuses a repeat).
     /// `plainScanned`: every value that starts with a quote is already known to be a plain string, and every one
     /// that starts with a bracket an array of them (the import's reader checked their bytes as it split the line),
     /// so they are not scanned again.
