@@ -11,12 +11,7 @@ final class BackgroundKeyCheckTests: XCTestCase {
         let t = try TestLedger()
         for matter in ["A", "B", "C"] { _ = try t.ledger.append(try validRecord(matter: matter)) }
         t.ledger.close()
-        try RawLedger.edit(t.directory) { raw, txn in  // key 1 is A's key pair: replace its public key
-            var value = try txn.value(raw.keys, UInt32(1).bigEndianBytes)
-            XCTAssertEqual(value[0], 2)
-            value[1 + 32 + 4] ^= 1
-            try txn.put(raw.keys, key: UInt32(1).bigEndianBytes, value: value)
-        }
+        try RawLedger.flipPublicKey(ofKeyPair: 1, in: t.directory)  // key 1 is A's key pair
         let ledger = try Ledger.open(at: t.directory)
         defer { ledger.close() }
         try ledger.unlock(with: .keyFile(path: t.keyPath))

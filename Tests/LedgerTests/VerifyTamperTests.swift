@@ -39,6 +39,17 @@ struct RawLedger {
         try raw.env.write { txn in try body(raw, txn) }
     }
 
+    /// Flips one bit of key pair `id`'s public key in `dir` (key record kind 2: u8 2 || matter tag (32) ||
+    /// u32 previous key id || public key (32)).
+    static func flipPublicKey(ofKeyPair id: UInt32, in dir: String) throws {
+        try edit(dir) { raw, txn in
+            var value = try txn.value(raw.keys, id.bigEndianBytes)
+            XCTAssertEqual(value[0], 2)
+            value[1 + 32 + 4] ^= 1
+            try txn.put(raw.keys, key: id.bigEndianBytes, value: value)
+        }
+    }
+
     static func open(_ dir: String) throws -> RawLedger {
         let env = try Environment(path: dir, maxDatabases: 16, mapSize: 1 << 30)
         do {
