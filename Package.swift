@@ -32,8 +32,10 @@ let package = Package(
         .target(name: "CBLAKE2b"),
         // Base64url encoding with AVX2 (no memory tables). Only Sodium imports it.
         .target(name: "CBase64"),
+        // ChaCha20 on 16 or 8 blocks at once (AVX-512, AVX2), for the AEAD. Only Sodium imports it.
+        .target(name: "CChaCha20"),
         // Safe Swift over libsodium: AEAD, Ed25519, Argon2id, KDF, random, secret bytes.
-        .target(name: "Sodium", dependencies: ["CSodium", "CBLAKE2b", "CBase64"]),
+        .target(name: "Sodium", dependencies: ["CSodium", "CBLAKE2b", "CBase64", "CChaCha20"]),
         // age-encryption.org/v1 (c2sp.org/age): X25519 recipients, sealing and opening in memory. Pure; via Sodium.
         .target(name: "Age", dependencies: ["Sodium"]),
         // Safe Swift over liblmdb: environment, transactions as closures, cursors, typed errors.

@@ -61,6 +61,12 @@ public enum Base64 {
     /// Forces the table code for every length (`true`) or the CPU's choice (`false`), so tests can compare them.
     public static func forcePortable(_ portable: Bool) { cbase64_force_portable(portable ? 1 : 0) }
 
+    /// The vector code in use: 0 none (the table code), 1 AVX2 (24-byte blocks), 2 AVX-512 VBMI (any length).
+    public static var kernel: Int { Int(cbase64_kernel()) }
+
+    /// Uses at most vector code `level`, or the CPU's best if lower (tests run each).
+    public static func limitKernel(_ level: Int) { cbase64_limit_kernel(Int32(level)) }
+
     /// Length of the URL-safe, unpadded encoding of `byteCount` bytes.
     public static func encodedURLCount(_ byteCount: Int) -> Int {
         byteCount / 3 * 4 + (byteCount % 3 == 0 ? 0 : byteCount % 3 + 1)
@@ -74,9 +80,10 @@ public enum Base64 {
         guard count > 0 else { return 0 }
         let input = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let table = urlSafeAlphabet
-        // With AVX2, whole 24-byte blocks in registers (CBase64: no memory tables either); the rest below.
+        // With AVX-512 VBMI everything, with AVX2 whole 24-byte blocks, in registers (CBase64: no memory tables
+        // either); the rest below.
         var i = cbase64url_encode_prefix(input, count, out)
-        var o = i / 3 * 4
+        var o = encodedURLCount(i)
         while i + 3 <= count {
             let group = Int(input[i]) << 16 | Int(input[i + 1]) << 8 | Int(input[i + 2])
             out[o] = table[group >> 18]

@@ -1,3 +1,4 @@
+import CChaCha20
 import CSodium
 
 /// XChaCha20-Poly1305-IETF authenticated encryption (`crypto_aead_xchacha20poly1305_ietf_*`),
@@ -22,6 +23,9 @@ public enum XChaCha20Poly1305 {
         precondition(nonce.count == nonceByteCount, "XChaCha20Poly1305 nonce must be 24 bytes")
         precondition(output.count == plaintext.count + tagByteCount,
                      "XChaCha20Poly1305 output must be plaintext.count + 16 bytes")
+        if key.withUnsafeBytes({ k in
+            ComposedXChaCha20Poly1305.seal(plaintext, associatedData: associatedData, nonce: nonce, key: k, into: output)
+        }) { return }
         var written: UInt64 = 0
         let rc = key.withUnsafeBytes { k in
             crypto_aead_xchacha20poly1305_ietf_encrypt(
@@ -90,6 +94,13 @@ public enum XChaCha20Poly1305 {
         guard ciphertext.count >= tagByteCount else { throw SodiumError(operation: "aead.open", code: -1) }
         precondition(output.count == ciphertext.count - tagByteCount,
                      "XChaCha20Poly1305 output must be ciphertext.count - 16 bytes")
+        if !overlap(output, ciphertext), let opened = key.withUnsafeBytes({ k in
+            ComposedXChaCha20Poly1305.open(ciphertext, associatedData: associatedData, nonce: nonce, key: k,
+                                           into: output)
+        }) {
+            guard opened else { throw SodiumError(operation: "aead.open", code: -1) }
+            return
+        }
         var written: UInt64 = 0
         let rc = key.withUnsafeBytes { k in
             crypto_aead_xchacha20poly1305_ietf_decrypt(
@@ -114,5 +125,17 @@ public enum XChaCha20Poly1305 {
                 }
             }
         }
+    }
+
+    /// Which ChaCha20 code seals and opens: 2 CChaCha20's AVX-512 kernel, 1 its AVX2 kernel, 0 libsodium's own
+    /// (`crypto_aead_xchacha20poly1305_ietf_*`). The output is the same bytes with each (tests compare them).
+    public static var kernel: Int { Int(cchacha20_kernel()) }
+
+    /// Uses at most kernel `level`, or the CPU's best if lower (tests run each).
+    public static func limitKernel(_ level: Int) { cchacha20_limit_kernel(Int32(level)) }
+
+    private static func overlap(_ a: UnsafeMutableRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        guard let x = a.baseAddress, let y = b.baseAddress else { return false }
+        return UnsafeRawPointer(x) < y + b.count && y < UnsafeRawPointer(x) + a.count
     }
 }
