@@ -55,6 +55,9 @@ static void compress(uint64_t h[8], const uint8_t block[128], uint64_t bytes, in
     for (int i = 0; i < 8; i++) { v[i] = h[i]; v[i + 8] = IV[i]; }
     v[12] ^= bytes;
     if (last) v[14] = ~v[14];
+#if defined(__clang__)
+#pragma clang loop unroll(full)   // SIGMA's indices become constants (no indexed loads of the message)
+#endif
     for (int r = 0; r < 12; r++) {
         const uint8_t *s = SIGMA[r];
         G(0, 4, 8, 12, m[s[0]], m[s[1]]);
@@ -123,18 +126,26 @@ static inline void x4_start(__m256i v[16], const uint64_t midstate[8], size_t me
     v[14] = _mm256_xor_si256(v[14], _mm256_set1_epi64x(-1));   // the final block
 }
 
-// Each lane's hash, h[i] = midstate[i] ^ v[i] ^ v[i + 8], its first `out_length` bytes little-endian into outs[k].
+// Each lane's hash, h[i] = midstate[i] ^ v[i] ^ v[i + 8], its first `out_length` bytes little-endian into outs[k]:
+// whole words copied (little-endian hosts), the bytes of a last partial word one at a time.
 __attribute__((target("avx2"), always_inline))
 static inline void x4_finish(const __m256i v[16], const uint64_t midstate[8], uint8_t *const outs[4],
                              size_t out_length) {
     uint64_t h[8][4];
-    for (int i = 0; i < 8; i++) {
+    size_t words = (out_length + 7) / 8;
+    for (size_t i = 0; i < words; i++) {
         __m256i word = _mm256_xor_si256(_mm256_set1_epi64x((long long)midstate[i]), _mm256_xor_si256(v[i], v[i + 8]));
         _mm256_storeu_si256((__m256i *)h[i], word);
     }
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 4; k++) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        for (size_t i = 0; i < out_length / 8; i++) memcpy(outs[k] + 8 * i, &h[i][k], 8);
+        for (size_t i = out_length / 8 * 8; i < out_length; i++) outs[k][i] = (uint8_t)(h[i / 8][k] >> (8 * (i % 8)));
+#else
         for (size_t i = 0; i < out_length; i++) outs[k][i] = (uint8_t)(h[i / 8][k] >> (8 * (i % 8)));
-    wipe(h, sizeof h);
+#endif
+    }
+    wipe(h, sizeof h[0] * words);
 }
 
 __attribute__((target("avx2")))
@@ -215,7 +226,7 @@ static inline void finish_short_x4_avx512_words(const uint64_t midstate[8], cons
         G4R(3, 4, 9, 14, m[sg[14]], m[sg[15]]);
     }
     x4_finish(v, midstate, outs, out_length);
-    wipe(blocks, sizeof blocks);
+    for (int k = 0; k < 4; k++) wipe(blocks[k], 8 * (size_t)words);   // the only bytes written
     wipe(v, sizeof v);
     // Wiping `m` takes its address, which keeps it in memory, where its zero words no longer fold away. Three words
     // and the state fit in registers (nothing spills), and `blocks`, their only copy in memory, is wiped above.
@@ -230,6 +241,67 @@ static void finish_short_x4_avx512(const uint64_t midstate[8], const uint8_t *co
     else
         finish_short_x4_avx512_words(midstate, messages, message_length, outs, out_length, 16);
 }
+
+// Eight lanes in 512-bit registers, for messages of at most 24 bytes (three words; the salts): the state and the
+// message take 19 of the 32 registers. Double-pumped on some CPUs, but one call's setup and finish serve eight
+// hashes: ~17% less time per hash than two four-lane calls, measured.
+#define G8(a, b, c, d, x, y)                                                          \
+    do {                                                                              \
+        v[a] = _mm512_add_epi64(_mm512_add_epi64(v[a], v[b]), (x));                   \
+        v[d] = _mm512_ror_epi64(_mm512_xor_si512(v[d], v[a]), 32);                    \
+        v[c] = _mm512_add_epi64(v[c], v[d]);                                          \
+        v[b] = _mm512_ror_epi64(_mm512_xor_si512(v[b], v[c]), 24);                    \
+        v[a] = _mm512_add_epi64(_mm512_add_epi64(v[a], v[b]), (y));                   \
+        v[d] = _mm512_ror_epi64(_mm512_xor_si512(v[d], v[a]), 16);                    \
+        v[c] = _mm512_add_epi64(v[c], v[d]);                                          \
+        v[b] = _mm512_ror_epi64(_mm512_xor_si512(v[b], v[c]), 63);                    \
+    } while (0)
+
+__attribute__((target("avx512f")))
+static void finish_short_x8_avx512(const uint64_t midstate[8], const uint8_t *const messages[8], size_t message_length,
+                                   uint8_t *const outs[8], size_t out_length) {
+    uint64_t words[3][8];   // word i of message k at [i][k]; zero past the message
+    memset(words, 0, sizeof words);
+    for (int k = 0; k < 8; k++) {
+        uint8_t block[24] = {0};
+        memcpy(block, messages[k], message_length);
+        for (int i = 0; i < 3; i++) words[i][k] = load_le64(block + 8 * i);
+        wipe(block, sizeof block);
+    }
+    __m512i m[16], v[16];
+    for (int i = 0; i < 16; i++) m[i] = i < 3 ? _mm512_loadu_si512((const void *)words[i]) : _mm512_setzero_si512();
+    wipe(words, sizeof words);
+    for (int i = 0; i < 8; i++) {   // RFC 7693 §3.2, as x4_start
+        v[i] = _mm512_set1_epi64((long long)midstate[i]);
+        v[i + 8] = _mm512_set1_epi64((long long)IV[i]);
+    }
+    v[12] = _mm512_xor_si512(v[12], _mm512_set1_epi64((long long)(128 + (uint64_t)message_length)));
+    v[14] = _mm512_xor_si512(v[14], _mm512_set1_epi64(-1));
+#if defined(__clang__)
+#pragma clang loop unroll(full)
+#endif
+    for (int r = 0; r < 12; r++) {
+        const uint8_t *sg = SIGMA[r];
+        G8(0, 4, 8, 12, m[sg[0]], m[sg[1]]);
+        G8(1, 5, 9, 13, m[sg[2]], m[sg[3]]);
+        G8(2, 6, 10, 14, m[sg[4]], m[sg[5]]);
+        G8(3, 7, 11, 15, m[sg[6]], m[sg[7]]);
+        G8(0, 5, 10, 15, m[sg[8]], m[sg[9]]);
+        G8(1, 6, 11, 12, m[sg[10]], m[sg[11]]);
+        G8(2, 7, 8, 13, m[sg[12]], m[sg[13]]);
+        G8(3, 4, 9, 14, m[sg[14]], m[sg[15]]);
+    }
+    uint64_t h[8][8];
+    size_t count = (out_length + 7) / 8;
+    for (size_t i = 0; i < count; i++)
+        _mm512_storeu_si512((void *)h[i], _mm512_xor_si512(_mm512_set1_epi64((long long)midstate[i]),
+                                                           _mm512_xor_si512(v[i], v[i + 8])));
+    for (int k = 0; k < 8; k++)
+        for (size_t i = 0; i < out_length; i++) outs[k][i] = (uint8_t)(h[i / 8][k] >> (8 * (i % 8)));
+    wipe(h, sizeof h[0] * count);
+    wipe(v, sizeof v);
+}
+#undef G8
 #endif
 
 // -1 until first asked; read and set atomically (relaxed), since any thread may be the first to ask.
@@ -256,6 +328,18 @@ static int kernel(void) {
 }
 
 int cblake2b_uses_avx2(void) { return kernel() >= 1; }
+
+void cblake2b_finish_short_x8(const uint64_t midstate[8], const uint8_t *const messages[8], size_t message_length,
+                              uint8_t *const outs[8], size_t out_length) {
+#if defined(__x86_64__)
+    if (kernel() == 2 && message_length <= 24) {
+        finish_short_x8_avx512(midstate, messages, message_length, outs, out_length);
+        return;
+    }
+#endif
+    cblake2b_finish_short_x4(midstate, messages, message_length, outs, out_length);
+    cblake2b_finish_short_x4(midstate, messages + 4, message_length, outs + 4, out_length);
+}
 
 int cblake2b_uses_avx512(void) { return kernel() == 2; }
 

@@ -31,8 +31,8 @@ public final class ShortKeyedHash: @unchecked Sendable {
     }
 
     /// Hashes `count` messages of `messageLength` (1...128) bytes each, packed one after another in `messages`,
-    /// into `outputs` (`count × outputLength` bytes, in order). Four at a time: with AVX2, four hashes cost
-    /// little more than one.
+    /// into `outputs` (`count × outputLength` bytes, in order). Four at a time (eight with AVX-512 and messages
+    /// of at most 24 bytes): with AVX2, four hashes cost little more than one.
     public func hash(packed messages: UnsafeRawBufferPointer, messageLength: Int, count: Int,
                      into outputs: UnsafeMutableRawBufferPointer) {
         Self.hash(midstate: midstate, outputLength: outputLength, packed: messages, messageLength: messageLength,
@@ -64,19 +64,26 @@ public final class ShortKeyedHash: @unchecked Sendable {
         let input = messages.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let output = outputs.baseAddress!.assumingMemoryBound(to: UInt8.self)
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { spare in
-            withUnsafeTemporaryAllocation(of: UnsafePointer<UInt8>?.self, capacity: 4) { ins in
-                withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<UInt8>?.self, capacity: 4) { outs in
+            withUnsafeTemporaryAllocation(of: UnsafePointer<UInt8>?.self, capacity: 8) { ins in
+                withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<UInt8>?.self, capacity: 8) { outs in
                     var start = 0
                     while start < count {
+                        // Eight lanes while more than four are left (one AVX-512 call for short messages).
+                        let lanes = count - start > 4 ? 8 : 4
                         // A short last group repeats its last message and writes the unused lanes to `spare`.
-                        for lane in 0..<4 {
+                        for lane in 0..<lanes {
                             ins[lane] = UnsafePointer(input + min(start + lane, count - 1) * messageLength)
                             outs[lane] = start + lane < count
                                 ? output + (start + lane) * outputLength : spare.baseAddress!
                         }
-                        cblake2b_finish_short_x4(midstate, ins.baseAddress!, messageLength, outs.baseAddress!,
-                                                 outputLength)
-                        start += 4
+                        if lanes == 8 {
+                            cblake2b_finish_short_x8(midstate, ins.baseAddress!, messageLength, outs.baseAddress!,
+                                                     outputLength)
+                        } else {
+                            cblake2b_finish_short_x4(midstate, ins.baseAddress!, messageLength, outs.baseAddress!,
+                                                     outputLength)
+                        }
+                        start += lanes
                     }
                 }
             }
