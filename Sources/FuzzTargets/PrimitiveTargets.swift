@@ -41,6 +41,35 @@ extension FuzzTargets {
         var fast = [UInt8](), reference = [UInt8]()
         Base64.encodeURL(bytes, into: &fast)
         Base64.encodeURLWithSodium(bytes, into: &reference)
-        agree(fast == reference, "the AVX2 base64url encoder and libsodium's differ")
+        agree(fast == reference, "the vector base64url encoder (AVX-512 VBMI or AVX2) and libsodium's differ")
+    }
+
+    /// XChaCha20-Poly1305 composed from CChaCha20's wide ChaCha20 against libsodium's own AEAD: the input is cut
+    /// into key, nonce, associated data and message; both seal to the same bytes, each opens the other's output,
+    /// and a flipped byte (picked by the input) fails to open in both.
+    static let aead = FuzzTarget("aead") { bytes in
+        let input = Array(bytes)
+        guard input.count >= 58 else { return }
+        let key = SecretBytes(copying: Array(input[0..<32]))
+        let nonce = Array(input[32..<56])
+        let adLength = Int(input[56]) % 80, rest = Array(input[57...])
+        let ad = Array(rest.prefix(adLength)), message = Array(rest.dropFirst(adLength))
+        let best = XChaCha20Poly1305.kernel
+        defer { XChaCha20Poly1305.limitKernel(best) }
+        XChaCha20Poly1305.limitKernel(0)
+        let reference = XChaCha20Poly1305.seal(message, associatedData: ad, nonce: nonce, key: key)
+        XChaCha20Poly1305.limitKernel(best)
+        let composed = XChaCha20Poly1305.seal(message, associatedData: ad, nonce: nonce, key: key)
+        agree(composed == reference, "the composed XChaCha20-Poly1305 and libsodium's seal differently")
+        let opened = try? XChaCha20Poly1305.open(reference, associatedData: ad, nonce: nonce, key: key)
+        agree(opened?.withUnsafeBytes { Array($0) } == message, "the composed AEAD does not open libsodium's output")
+        var tampered = reference
+        tampered[Int(input[57]) % tampered.count] ^= 0x20
+        agree((try? XChaCha20Poly1305.open(tampered, associatedData: ad, nonce: nonce, key: key)) == nil,
+              "the composed AEAD opened a tampered ciphertext")
+        XChaCha20Poly1305.limitKernel(0)
+        agree((try? XChaCha20Poly1305.open(tampered, associatedData: ad, nonce: nonce, key: key)) == nil,
+              "libsodium opened a tampered ciphertext")
+        XChaCha20Poly1305.limitKernel(best)
     }
 }

@@ -16,6 +16,8 @@ package struct LeafView {
     package let ciphertextHash: Hash
     package let fieldsDigest: Hash
     package let fieldCount: Int
+    /// The index of its field list in the `LeafShapes` it was read with, if kept there.
+    package let shape: Int?
     private let nonceOffset: Int
     /// Offset of the field list (`u8 name length || name`, repeated), just after the u16 field count.
     private let namesOffset: Int
@@ -27,7 +29,9 @@ package struct LeafView {
     /// Key id, nonce, ciphertext hash, fields digest, field count.
     private static let fixedTail = 4 + Leaf.nonceByteCount + 32 + 32 + 2
 
-    package init?(_ bytes: UnsafeRawBufferPointer) {
+    /// `shapes`: the field lists this thread has already checked; a list found there is not checked again (the
+    /// same bytes), and a new one that passes is kept.
+    package init?(_ bytes: UnsafeRawBufferPointer, shapes: LeafShapes? = nil) {
         guard bytes.count >= Self.fixedHead, Leaf.recordVersions.contains(bytes[0]) else { return nil }
         let flags = bytes[Self.flagsOffset]
         guard flags & ~1 == 0 else { return nil }
@@ -53,7 +57,13 @@ package struct LeafView {
         o += 64
         fieldCount = Int(bytes[o]) << 8 | Int(bytes[o + 1])
         namesOffset = o + 2
-        guard Self.namesAreValid(bytes, from: namesOffset, count: fieldCount) else { return nil }
+        let list = UnsafeRawBufferPointer(rebasing: bytes[o...])   // the count and the names, to the end
+        if let known = shapes?.index(of: list) {
+            shape = known
+        } else {
+            guard Self.namesAreValid(bytes, from: namesOffset, count: fieldCount) else { return nil }
+            shape = shapes?.insert(list)
+        }
     }
 
     /// 1 or 2 (`Leaf.recordVersions`): which kind of key `keyID` names.

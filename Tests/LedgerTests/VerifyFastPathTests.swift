@@ -62,6 +62,112 @@ final class VerifyFastPathTests: XCTestCase {
         }
     }
 
+    /// A leaf read with a memo of field lists (`LeafShapes`, as verify's workers read them) has the verdict and
+    /// fields of one read without: lists already kept are found, not checked again, and must be the same bytes.
+    func testLeafViewWithShapesAgreesWithoutThem() {
+        let shapes = LeafShapes()
+        var rng = SystemRandomNumberGenerator()
+        for names in [["author", "channel", "matter", "x-extra"], ["matter"], ["a", "b"]] {
+            let good = leaf(sourceTag: true, names: names).encoded()
+            for round in 0..<3000 {
+                var bytes = good
+                if round > 0 {   // the first round reads the list as written, so it is kept
+                    let i = Int.random(in: (bytes.count - 40)..<bytes.count, using: &rng)   // mostly the name list
+                    bytes[i] = [0, 0x2d, 0x61, 0x62, 0x7a, 0xff, UInt8.random(in: 0...255, using: &rng)]
+                        .randomElement(using: &rng)!
+                }
+                bytes.withUnsafeBytes { raw in
+                    let plain = LeafView(raw), memo = LeafView(raw, shapes: shapes)
+                    XCTAssertEqual(plain != nil, memo != nil, "verdicts differ on \(bytes)")
+                    guard let plain, let memo else { return }
+                    XCTAssertEqual(Array(plain.nameList), Array(memo.nameList))
+                    XCTAssertEqual(plain.fieldCount, memo.fieldCount)
+                    if let shape = memo.shape {   // the kept list is this leaf's, byte for byte
+                        XCTAssertEqual(LeafView(raw, shapes: shapes)?.shape, shape)
+                    }
+                }
+            }
+        }
+        XCTAssertNotNil(good(["author"]).withUnsafeBytes { LeafView($0, shapes: shapes) })
+    }
+
+    private func good(_ names: [String]) -> [UInt8] { leaf(sourceTag: false, names: names).encoded() }
+
+    /// Past its capacity the memo keeps no more lists: leaves are still read (and checked) in full.
+    func testLeafShapesAreBounded() {
+        let shapes = LeafShapes()
+        for n in 0..<(LeafShapes.capacity + 5) {
+            let view = good(["f\(n)"]).withUnsafeBytes { LeafView($0, shapes: shapes) }
+            XCTAssertNotNil(view)
+            XCTAssertEqual(view?.shape, n < LeafShapes.capacity ? n : nil)
+        }
+        XCTAssertNil(leaf(sourceTag: false, names: ["b", "a"]).encoded().withUnsafeBytes { LeafView($0, shapes: shapes) })
+        XCTAssertEqual(good(["f3"]).withUnsafeBytes { LeafView($0, shapes: shapes)?.shape }, 3)
+    }
+
+    /// The quick schema check with a field list's plan (kept in `LeafShapes`) gives what it gives without one, for
+    /// valid records and for each value swapped for a wrong, odd or escaped one, and for lists that fail (unknown
+    /// name, required field missing).
+    func testPlannedQuickCheckAgreesWithUnplanned() {
+        let record: [(String, String)] = [
+            ("author", #""b.lindqvist""#), ("channel", #""letter""#), ("decisions", #""Proceed.""#),
+            ("direction", #""outbound""#), ("followUpDue", #""2024-01-08""#), ("kind", #""advice""#),
+            ("matter", #""M-2026-0061""#), ("occurredAt", #""2024-01-01T08:00:00+01:00""#),
+            ("recipients", #"["client61@example.com"]"#), ("sourceId", #""comm-0""#), ("sourceSystem", #""pms""#),
+            ("subject", #""Matter 61""#), ("tags", #"["litigation","priority"]"#), ("x-note", #"{"a":1}"#),
+        ]
+        let odd = [#""""#, #""carrier-pigeon""#, "12", "true", "not json", #""tab\tand caf\u00e9""#, #"["a",""]"#,
+                   #""2026-13-01T10:00:00+01:00""#, #""line\u0001""#, "[]", #"{"x":"y"}"#, #""M-\"1\"""#]
+        let shapes = LeafShapes()
+        var passed = 0
+        func compare(_ fields: [(String, String)], _ label: String) {
+            let names = fields.map(\.0)
+            let leafBytes = leaf(sourceTag: true, names: names).encoded()
+            let values = fields.map { Array($0.1.utf8) }
+            leafBytes.withUnsafeBytes { raw in
+                guard let plain = LeafView(raw), let memo = LeafView(raw, shapes: shapes) else {
+                    return XCTFail("leaf of \(label) does not read")
+                }
+                withViews(values) { views in
+                    let a = RecordSchema.quickCheck(plain, values: views)
+                    let b = RecordSchema.quickCheck(memo, values: views, shapes: shapes)
+                    XCTAssertEqual(a == nil, b == nil, label)
+                    if a != nil { passed += 1 }
+                    XCTAssertEqual(a?.matter, b?.matter, label)
+                    XCTAssertEqual(a?.sourceSystem, b?.sourceSystem, label)
+                    XCTAssertEqual(a?.sourceId, b?.sourceId, label)
+                }
+            }
+        }
+        compare(record, "the record")
+        XCTAssertEqual(passed, 1, "the record itself passes")
+        for index in record.indices {
+            for value in odd {
+                var fields = record
+                fields[index].1 = value
+                compare(fields, "\(record[index].0) = \(value)")
+            }
+        }
+        XCTAssertNotNil(withViews(record.map { Array($0.1.utf8) }) { views in
+            leaf(sourceTag: true, names: record.map(\.0)).encoded().withUnsafeBytes { raw in
+                RecordSchema.quickCheck(LeafView(raw, shapes: shapes)!, values: views, shapes: shapes)?.matter
+            }
+        })
+        compare(record.filter { $0.0 != "matter" }, "no matter")
+        compare(record + [("zzz", #""unknown""#)], "an unknown field")
+        XCTAssertGreaterThan(passed, 10, "odd values that are still valid pass both ways")
+    }
+
+    private func withViews<R>(_ values: [[UInt8]], _ body: ([UnsafeRawBufferPointer]) -> R) -> R {
+        let buffers = values.map { value -> UnsafeMutableRawBufferPointer in
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, value.count), alignment: 1)
+            buffer.copyBytes(from: value)
+            return buffer
+        }
+        defer { buffers.forEach { $0.deallocate() } }
+        return body(zip(buffers, values).map { UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer($0.0)[..<$0.1.count]) })
+    }
+
     func testLeafViewRefusesUnsortedAndBadNames() {
         assertAgree(leaf(sourceTag: true, names: ["b", "a"]).encoded())
         assertAgree(leaf(sourceTag: true, names: ["a", "a"]).encoded())

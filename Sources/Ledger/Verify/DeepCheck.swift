@@ -29,9 +29,13 @@ final class DeepScratch: @unchecked Sendable {
     /// This worker's own copy of the index key's hasher: the workers hashed with one shared object, and each
     /// tag's reference count change moved its cache line between the cores (~2% of deep verify's samples).
     let tags: TagKey
+    /// The field lists this participant has checked (the scan context's for the same participant): the leaves'
+    /// `shape` indexes into it, and the schema check's plan per list is kept there.
+    let shapes: LeafShapes
 
-    init(ledgerID: [UInt8], ring: KeyRing, keyCheck: BackgroundKeyCheck? = nil) {
+    init(ledgerID: [UInt8], ring: KeyRing, keyCheck: BackgroundKeyCheck? = nil, shapes: LeafShapes = LeafShapes()) {
         self.keyCheck = keyCheck
+        self.shapes = shapes
         self.ring = ring
         tags = TagKey(ring.indexKey)
         associatedData = EntryAssociatedData.bytes(version: 1, ledgerID: ledgerID, seq: 0, keyID: 0)
@@ -147,7 +151,8 @@ extension Ledger {
                                expected: leaf.fieldsDigest.hex, found: fieldsDigest.hex)
         }
         let violation = { facts.pointee.fail($0, $1, expected: $2, found: $3) }
-        guard let record = Self.checkedRecord(leaf, values: slot.values, violation: violation) else { return }
+        guard let record = Self.checkedRecord(leaf, values: slot.values, shapes: scratch.shapes,
+                                              violation: violation) else { return }
         if case .string(let matter)? = record.matter, scratch.matterTag(matter) == leaf.matterTag {} else {
             facts.pointee.fail(.tagMismatch, "the matter tag does not match the decrypted matter")
         }
@@ -169,9 +174,9 @@ extension Ledger {
 
     /// Parses every value and validates the record against the schema; reports the first problem (as the
     /// straightforward form names it) and returns nil when it does not validate.
-    private static func checkedRecord(_ leaf: LeafView, values: [UnsafeRawBufferPointer],
+    private static func checkedRecord(_ leaf: LeafView, values: [UnsafeRawBufferPointer], shapes: LeafShapes,
                                       violation: (Violation.Kind, String, String?, String?) -> Void) -> RecordSchema.CheckedFields? {
-        if let record = RecordSchema.quickCheck(leaf, values: values) { return record }
+        if let record = RecordSchema.quickCheck(leaf, values: values, shapes: shapes) { return record }
         // Something did not pass: the straightforward form decides, and names the problem.
         var members = [(String, JSONValue)]()
         var failed: String?

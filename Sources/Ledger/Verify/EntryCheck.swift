@@ -70,7 +70,7 @@ extension Ledger {
             Self.checkEvent(leafBytes, ciphertext: ciphertext, context: context, into: &facts)
             return nil
         }
-        guard let leaf = Self.decodedLeaf(leafBytes, into: &facts) else { return nil }
+        guard let leaf = Self.decodedLeaf(leafBytes, shapes: context.shapes(worker), into: &facts) else { return nil }
         Self.checkLeaf(leaf, ciphertextDigest: entry.ciphertextDigest, context: context, into: &facts)
         Self.impliedIndexRows(leaf, context: context, worker: worker, into: &facts)
         // A destroyed matter's entries cannot be opened by anyone: verify reports them as shredded, not as damage.
@@ -80,8 +80,9 @@ extension Ledger {
 
     /// The leaf's view, or nil (and a violation naming the decoding error) when it does not decode.
     @inline(__always)
-    private static func decodedLeaf(_ bytes: UnsafeRawBufferPointer, into facts: inout EntryFacts) -> LeafView? {
-        guard let leaf = LeafView(bytes) else {
+    private static func decodedLeaf(_ bytes: UnsafeRawBufferPointer, shapes: LeafShapes,
+                                    into facts: inout EntryFacts) -> LeafView? {
+        guard let leaf = LeafView(bytes, shapes: shapes) else {
             // LeafView accepts exactly what Leaf.decode accepts: decode again only to name the error.
             do { _ = try Leaf.decode(bytes) } catch {
                 facts.fail(.leafMalformed, "the leaf does not decode: \(error)")

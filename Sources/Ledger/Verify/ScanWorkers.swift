@@ -20,6 +20,8 @@ final class ScanContext: @unchecked Sendable {
     /// SHA-256 with the run key absorbed, one per participant. Not an array, and copied out before the closures
     /// that hash with it: the workers shared the array's (and this context's) reference count, changed per row.
     private let keyed: UnsafeMutableBufferPointer<PrefixedSHA256>
+    /// The leaf field lists each participant has checked (`LeafShapes`), not an array for the same reason.
+    private let shapes: UnsafeMutableBufferPointer<LeafShapes>
 
     /// `runKey`: fresh random bytes per run, chosen after the files are fixed, so nobody can build index rows
     /// that collide.
@@ -28,8 +30,11 @@ final class ScanContext: @unchecked Sendable {
     init(runKey: [UInt8], keys: KeyDirectory, ledgerID: [UInt8], ring: KeyRing?, keyCheck: BackgroundKeyCheck? = nil) {
         self.keys = keys
         self.ledgerID = ledgerID
+        let shapes = (0...availableCores).map { _ in LeafShapes() }
+        self.shapes = .allocate(capacity: shapes.count)
+        _ = self.shapes.initialize(from: shapes)
         scratches = ring.map { ring in
-            (0...availableCores).map { _ in DeepScratch(ledgerID: ledgerID, ring: ring, keyCheck: keyCheck) }
+            shapes.map { DeepScratch(ledgerID: ledgerID, ring: ring, keyCheck: keyCheck, shapes: $0) }
         } ?? []
         keyed = .allocate(capacity: availableCores + 1)
         _ = keyed.initialize(from: (0...availableCores).map { _ in
@@ -40,7 +45,12 @@ final class ScanContext: @unchecked Sendable {
     deinit {
         keyed.deinitialize()
         keyed.deallocate()
+        shapes.deinitialize()
+        shapes.deallocate()
     }
+
+    /// Participant `worker`'s field lists (the same object as its deep scratch's).
+    func shapes(_ worker: Int) -> LeafShapes { shapes[worker] }
 
     /// SHA-256(run key || domain || key || value): a PRF of one index row (fixed-length inputs). The run key fills
     /// the first block, absorbed once per run; the rest is assembled on the stack.

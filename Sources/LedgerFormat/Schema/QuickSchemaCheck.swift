@@ -52,49 +52,103 @@ extension RecordSchema {
                 return
             }
             if known?.required == true { required += 1 }
-            let plainBody = { plainScanned ? FastJSON.quotedBody(value) : FastJSON.plainStringBody(value) }
-            switch type {
-            case .line(let maxLength), .text(let maxLength):
-                if let text = plainBody() {
-                    ok = (1...maxLength).contains(text.count)
-                    if ok { record.keep(utf8: nameBytes, .string(String(decoding: text, as: UTF8.self))) }
-                    return
-                }
-            case .lines(let maxCount):
-                if let lines = FastJSON.plainStringArrayCount(value, maxItemLength: 1024) {
-                    ok = lines.count <= maxCount && lines.itemsFit
-                    return
-                }
-            case .timestamp:
-                if let text = plainBody() {
-                    ok = Timestamp.parseRFC3339(utf8: text) != nil
-                    return
-                }
-            case .date:
-                if let text = plainBody() {
-                    ok = Timestamp.parseDate(utf8: text) != nil
-                    return
-                }
-            case .choice(let allowed):
-                // A plain string is one of the allowed words exactly when its bytes are (no escapes to undo).
-                if let text = plainBody() {
-                    ok = allowed.contains { FastJSON.bytesEqual(text, $0) }
-                    return
-                }
-            default:
-                break
-            }
-            guard let parsed = FastJSON.value(value) ?? (try? JSONParser.parse(value)) else {
+            let kept = CheckedFields.Kept(utf8: nameBytes)
+            guard let value = quickValue(value, type, plainScanned: plainScanned, keeping: kept != .none,
+                                         field: nameBytes) else {
                 ok = false
                 return
             }
-            do { try check(parsed, as: type, field: String(decoding: nameBytes, as: UTF8.self)) } catch {
-                ok = false
-                return
-            }
-            record.keep(utf8: nameBytes, parsed)
+            if let value { record.set(kept, value) }
         }
         return ok && required == schema.requiredCount ? record : nil
+    }
+
+    /// `quickCheck` for a leaf whose field list `shapes` has seen (`leaf.shape`): each name's type, whether it is
+    /// required and whether the tag checks keep it were worked out once for that list (`LeafShapes.plan`), so a
+    /// record costs the checks of its values only. Same result as `quickCheck(_:values:)`; without a shape it is
+    /// that.
+    package static func quickCheck(_ leaf: LeafView, values: [UnsafeRawBufferPointer],
+                                   shapes: LeafShapes) -> CheckedFields? {
+        guard let shape = leaf.shape else { return quickCheck(leaf, values: values) }
+        let plan = shapes.plan(shape) { ShapePlan(leaf) }
+        guard plan.valid else { return nil }
+        var record = CheckedFields()
+        for (index, field) in plan.fields.enumerated() {
+            guard let value = quickValue(values[index], field.type, plainScanned: false,
+                                         keeping: field.kept != .none, choices: field.choices) else { return nil }
+            if let value { record.set(field.kept, value) }
+        }
+        return record
+    }
+
+    /// One value against its type: nil when it fails (or is something this does not recognise: the caller then
+    /// decides in full); `.some(nil)` when it passes and is not kept; the value when it passes and `keeping`.
+    /// `choices`: a choice field's allowed words as bytes (else they are compared as the schema's strings).
+    @inline(__always)
+    private static func quickValue(_ value: UnsafeRawBufferPointer, _ type: FieldType, plainScanned: Bool,
+                                   keeping: Bool, choices: [[UInt8]]? = nil,
+                                   field: UnsafeRawBufferPointer? = nil) -> JSONValue?? {
+        let plainBody = { plainScanned ? FastJSON.quotedBody(value) : FastJSON.plainStringBody(value) }
+        switch type {
+        case .line(let maxLength), .text(let maxLength):
+            if let text = plainBody() {
+                guard (1...maxLength).contains(text.count) else { return nil }
+                return .some(keeping ? .string(String(decoding: text, as: UTF8.self)) : nil)
+            }
+        case .lines(let maxCount):
+            if let lines = FastJSON.plainStringArrayCount(value, maxItemLength: 1024) {
+                return lines.count <= maxCount && lines.itemsFit ? .some(nil) : nil
+            }
+        case .timestamp:
+            if let text = plainBody() { return Timestamp.parseRFC3339(utf8: text) != nil ? .some(nil) : nil }
+        case .date:
+            if let text = plainBody() { return Timestamp.parseDate(utf8: text) != nil ? .some(nil) : nil }
+        case .choice(let allowed):
+            // A plain string is one of the allowed words exactly when its bytes are (no escapes to undo).
+            if let text = plainBody() {
+                let found = choices.map { $0.contains { FastJSON.bytesEqual(text, $0) } }
+                    ?? allowed.contains { FastJSON.bytesEqual(text, $0) }
+                return found ? .some(nil) : nil
+            }
+        default:
+            break
+        }
+        guard let parsed = FastJSON.value(value) ?? (try? JSONParser.parse(value)) else { return nil }
+        let name = field.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        do { try check(parsed, as: type, field: name) } catch { return nil }
+        return .some(keeping ? parsed : nil)
+    }
+
+    /// What `quickCheck` works out from a field list alone, once per list (`LeafShapes`).
+    struct ShapePlan {
+        struct Field {
+            let type: FieldType
+            let kept: CheckedFields.Kept
+            /// A choice field's allowed words as bytes.
+            let choices: [[UInt8]]?
+        }
+        /// False when a name is neither a schema field nor an extension, a required field is missing, or there
+        /// are too many fields: every record with this list fails the quick check.
+        let valid: Bool
+        let fields: [Field]
+
+        init(_ leaf: LeafView) {
+            var fields = [Field](), required = 0, valid = leaf.fieldCount <= maxFieldCount
+            let schema = fieldTable
+            leaf.forEachName { _, name in
+                let known = schema.field(utf8: name)
+                guard let type = known?.type ?? RecordSchema.type(utf8: name) else {
+                    valid = false
+                    return
+                }
+                if known?.required == true { required += 1 }
+                var choices: [[UInt8]]?
+                if case .choice(let allowed) = type { choices = allowed.map { Array($0.utf8) } }
+                fields.append(Field(type: type, kept: CheckedFields.Kept(utf8: name), choices: choices))
+            }
+            self.valid = valid && required == schema.requiredCount
+            self.fields = fields
+        }
     }
 }
 
@@ -102,14 +156,62 @@ extension RecordSchema.CheckedFields {
     private static let matterName = Array("matter".utf8), sourceSystemName = Array("sourceSystem".utf8),
                        sourceIdName = Array("sourceId".utf8)
 
-    /// Keeps the value if the tag checks need it (the field named by these UTF-8 bytes).
-    fileprivate mutating func keep(utf8 name: UnsafeRawBufferPointer, _ value: @autoclosure () -> JSONValue) {
-        switch name.count {   // the length first: most fields are none of the three
-        case Self.matterName.count where FastJSON.bytesEqual(name, Self.matterName): matter = value()
-        case Self.sourceSystemName.count where FastJSON.bytesEqual(name, Self.sourceSystemName): sourceSystem = value()
-        case Self.sourceIdName.count where FastJSON.bytesEqual(name, Self.sourceIdName): sourceId = value()
-        default: break
+    /// Which of the values the tag checks need a field is, if any.
+    enum Kept: UInt8 {
+        case none, matter, sourceSystem, sourceId
+
+        init(utf8 name: UnsafeRawBufferPointer) {
+            switch name.count {   // the length first: most fields are none of the three
+            case matterName.count where FastJSON.bytesEqual(name, matterName): self = .matter
+            case sourceSystemName.count where FastJSON.bytesEqual(name, sourceSystemName): self = .sourceSystem
+            case sourceIdName.count where FastJSON.bytesEqual(name, sourceIdName): self = .sourceId
+            default: self = .none
+            }
         }
+    }
+
+    fileprivate mutating func set(_ kept: Kept, _ value: JSONValue) {
+        switch kept {
+        case .matter: matter = value
+        case .sourceSystem: sourceSystem = value
+        case .sourceId: sourceId = value
+        case .none: break
+        }
+    }
+}
+
+/// The field lists of leaves one thread has checked (u16 count || names, to the leaf's end: the exact bytes), with
+/// what the quick schema check works out from each: a ledger has a handful of record shapes, so a leaf's list is
+/// usually one comparison with a list already checked instead of a check of every name (`LeafView.init(_:shapes:)`).
+/// Bounded: past `capacity` lists, new ones are checked every time and not kept. One per thread: not locked.
+package final class LeafShapes: @unchecked Sendable {
+    package static let capacity = 32
+    private var lists: [[UInt8]] = []
+    private var plans: [RecordSchema.ShapePlan?] = []
+
+    package init() {}
+
+    /// The index of a list equal to `list`, if one was kept.
+    package func index(of list: UnsafeRawBufferPointer) -> Int? {
+        for (index, known) in lists.enumerated() where known.count == list.count {
+            if FastJSON.bytesEqual(list, known) { return index }
+        }
+        return nil
+    }
+
+    /// Keeps `list` (already checked) and returns its index; nil when full.
+    package func insert(_ list: UnsafeRawBufferPointer) -> Int? {
+        guard lists.count < Self.capacity else { return nil }
+        lists.append(Array(list))
+        plans.append(nil)
+        return lists.count - 1
+    }
+
+    func plan(_ index: Int, make: () -> RecordSchema.ShapePlan) -> RecordSchema.ShapePlan {
+        if let plan = plans[index] { return plan }
+        let plan = make()
+        plans[index] = plan
+        return plan
     }
 }
 
