@@ -50,13 +50,15 @@ let package = Package(
         // C2SP transparency-log formats over signed notes: tlog-policy, tlog-witness requests and verdicts,
         // tlog-proof receipts, cosigned checkpoints checked against a policy. Pure; no I/O.
         .target(name: "Transparency", dependencies: ["MerkleLog", "SignedNote", "Sodium"]),
+        // The end of a plain JSON string 64 or 32 bytes at a time (AVX-512BW, AVX2). Only LedgerFormat imports it.
+        .target(name: "CTextScan"),
         // Strict JSON (integers only, no duplicate keys, canonical output) and RFC 4180 CSV.
         .target(name: "RecordFormats"),
         // Small shared helpers with no format knowledge: parallel work, atomic files, the clock, process memory.
         .target(name: "LedgerSupport", dependencies: [.product(name: "Logging", package: "swift-log")]),
         // The formats: leaf, disclosure, encrypted payload, record schema, bundle names and zip container, profiles.
         .target(name: "LedgerFormat", dependencies: [
-            "LedgerSupport", "MerkleLog", "Sodium", "RecordFormats", "CSHA256",
+            "LedgerSupport", "MerkleLog", "Sodium", "RecordFormats", "CSHA256", "CTextScan",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         // The offline bundle verifier: a bundle and a verifier key in, a report out. No LMDB, no keys, no engine.

@@ -316,3 +316,51 @@ extension VerifyTamperTests {
         XCTAssertTrue(tree.contains { $0.seq == nil }, "the row count differs: \(tree)")
     }
 }
+
+/// The vector scans for the end of a plain string (CTextScan: AVX-512BW with a masked last load, AVX2) against the
+/// eight-bytes-at-a-time Swift scan, for strings of every length up to 200 with a stopping byte (or none) at every
+/// position, every start, and buffers that end inside the string.
+final class PlainStringScanTests: XCTestCase {
+    override func tearDown() { FastJSON.limitScanKernel(2) }
+
+    func testEveryKernelAgreesWithTheSWARScan() {
+        FastJSON.limitScanKernel(2)
+        let best = FastJSON.scanKernel
+        let stops: [UInt8] = [0x22, 0x5c, 0x00, 0x1f, 0x7f, 0x80, 0xe9, 0xff]
+        for kernel in (0...best).reversed() {
+            FastJSON.limitScanKernel(kernel)
+            XCTAssertEqual(FastJSON.scanKernel, kernel)
+            var checked = 0
+            for length in 0...200 {
+                let body: [UInt8] = (0..<length).map { i -> UInt8 in
+                    let c = UInt8(0x20 + (i * 7) % 95)
+                    return c == 0x22 || c == 0x5c ? 0x41 : c
+                }
+                let quote: [UInt8] = [0x22]
+                var cases: [[UInt8]] = [quote + body + quote, quote + body, quote + body + [0x22, 0x2c, 0x22]]
+                for position in stride(from: 0, to: length, by: max(1, length / 9)) {
+                    for stop in stops {
+                        var bytes: [UInt8] = quote + body + quote
+                        bytes[1 + position] = stop
+                        cases.append(bytes)
+                    }
+                }
+                for bytes in cases {
+                    bytes.withUnsafeBytes { raw in
+                        for start in [0, 1] where start < raw.count {
+                            XCTAssertEqual(FastJSON.plainStringEnd(raw, at: start),
+                                           FastJSON.plainStringEndSWAR(raw, at: start),
+                                           "kernel \(kernel), \(bytes), start \(start)")
+                            checked += 1
+                        }
+                        // The same buffer cut short inside the string: no byte past the cut may decide.
+                        let cut = UnsafeRawBufferPointer(rebasing: raw[0..<(raw.count / 2 + 1)])
+                        XCTAssertEqual(FastJSON.plainStringEnd(cut, at: 0), FastJSON.plainStringEndSWAR(cut, at: 0),
+                                       "kernel \(kernel), cut \(bytes)")
+                    }
+                }
+            }
+            XCTAssertGreaterThan(checked, 10_000)
+        }
+    }
+}
