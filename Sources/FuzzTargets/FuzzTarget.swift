@@ -15,7 +15,7 @@ public enum FuzzTargets {
     /// Every target, by name (the name is also its corpus directory under Fuzz/corpus).
     public static let all: [FuzzTarget] = [
         jsonRecord, jsonCanonical, csvImport, jsonLinesImport, leaf, payload, signedNote, verifierKey,
-        hashes, base64, aead, bundle, entryLine, proofs, reportPolicy, ledgerFile, event, mappingFile,
+        hashes, base64, aead, plainString, bundle, entryLine, proofs, reportPolicy, ledgerFile, event, mappingFile,
         practiceImport, age, tlogPolicy, tlogProof, addCheckpoint, cosignerKey, receipt, entryGroup,
     ]
 

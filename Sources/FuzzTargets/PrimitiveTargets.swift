@@ -1,4 +1,5 @@
 import LedgerBundle
+import LedgerFormat
 import MerkleLog
 import Sodium
 
@@ -42,6 +43,14 @@ extension FuzzTargets {
         Base64.encodeURL(bytes, into: &fast)
         Base64.encodeURLWithSodium(bytes, into: &reference)
         agree(fast == reference, "the vector base64url encoder (AVX-512 VBMI or AVX2) and libsodium's differ")
+    }
+
+    /// The vector scan for the end of a plain JSON string (CTextScan) against the Swift scan, from every start.
+    static let plainString = FuzzTarget("plain-string") { bytes in
+        for start in 0..<min(bytes.count, 4) {
+            agree(FastJSON.plainStringEnd(bytes, at: start) == FastJSON.plainStringEndSWAR(bytes, at: start),
+                  "the vector and SWAR plain-string scans differ from \(start)")
+        }
     }
 
     /// XChaCha20-Poly1305 composed from CChaCha20's wide ChaCha20 against libsodium's own AEAD: the input is cut
