@@ -16,8 +16,8 @@ package struct LeafView {
     package let ciphertextHash: Hash
     package let fieldsDigest: Hash
     package let fieldCount: Int
-    /// The index of its field list in the `LeafShapes` it was read with, if kept there.
-    package let shape: Int?
+    /// Where its field list is kept in the `LeafShapes` it was read with, if it is.
+    package let shape: LeafShapes.Shape?
     private let nonceOffset: Int
     /// Offset of the field list (`u8 name length || name`, repeated), just after the u16 field count.
     private let namesOffset: Int
@@ -58,11 +58,13 @@ package struct LeafView {
         fieldCount = Int(bytes[o]) << 8 | Int(bytes[o + 1])
         namesOffset = o + 2
         let list = UnsafeRawBufferPointer(rebasing: bytes[o...])   // the count and the names, to the end
-        if let known = shapes?.index(of: list) {
-            shape = known
+        if let shapes, let known = shapes.index(of: list) {
+            shape = LeafShapes.Shape(index: known, owner: ObjectIdentifier(shapes))
         } else {
             guard Self.namesAreValid(bytes, from: namesOffset, count: fieldCount) else { return nil }
-            shape = shapes?.insert(list)
+            shape = shapes.flatMap { shapes in
+                shapes.insert(list).map { LeafShapes.Shape(index: $0, owner: ObjectIdentifier(shapes)) }
+            }
         }
     }
 

@@ -84,6 +84,7 @@ final class VerifyFastPathTests: XCTestCase {
                     XCTAssertEqual(plain.fieldCount, memo.fieldCount)
                     if let shape = memo.shape {   // the kept list is this leaf's, byte for byte
                         XCTAssertEqual(LeafView(raw, shapes: shapes)?.shape, shape)
+                        XCTAssertEqual(shape.owner, ObjectIdentifier(shapes))
                     }
                 }
             }
@@ -99,10 +100,10 @@ final class VerifyFastPathTests: XCTestCase {
         for n in 0..<(LeafShapes.capacity + 5) {
             let view = good(["f\(n)"]).withUnsafeBytes { LeafView($0, shapes: shapes) }
             XCTAssertNotNil(view)
-            XCTAssertEqual(view?.shape, n < LeafShapes.capacity ? n : nil)
+            XCTAssertEqual(view?.shape?.index, n < LeafShapes.capacity ? n : nil)
         }
         XCTAssertNil(leaf(sourceTag: false, names: ["b", "a"]).encoded().withUnsafeBytes { LeafView($0, shapes: shapes) })
-        XCTAssertEqual(good(["f3"]).withUnsafeBytes { LeafView($0, shapes: shapes)?.shape }, 3)
+        XCTAssertEqual(good(["f3"]).withUnsafeBytes { LeafView($0, shapes: shapes)?.shape?.index }, 3)
     }
 
     /// The quick schema check with a field list's plan (kept in `LeafShapes`) gives what it gives without one, for
@@ -151,6 +152,17 @@ final class VerifyFastPathTests: XCTestCase {
         XCTAssertNotNil(withViews(record.map { Array($0.1.utf8) }) { views in
             leaf(sourceTag: true, names: record.map(\.0)).encoded().withUnsafeBytes { raw in
                 RecordSchema.quickCheck(LeafView(raw, shapes: shapes)!, values: views, shapes: shapes)?.matter
+            }
+        })
+        // A leaf read with another memo is never checked with this memo's plans (its index would name another list).
+        let other = LeafShapes()
+        _ = leaf(sourceTag: true, names: ["zzz"]).encoded().withUnsafeBytes { LeafView($0, shapes: other) }
+        let otherLeaf = leaf(sourceTag: true, names: record.map(\.0)).encoded()
+        XCTAssertNotNil(withViews(record.map { Array($0.1.utf8) }) { views in
+            otherLeaf.withUnsafeBytes { raw -> JSONValue? in
+                let view = LeafView(raw, shapes: other)!
+                XCTAssertEqual(view.shape?.index, 1)
+                return RecordSchema.quickCheck(view, values: views, shapes: shapes)?.matter
             }
         })
         compare(record.filter { $0.0 != "matter" }, "no matter")

@@ -70,8 +70,11 @@ extension RecordSchema {
     /// that.
     package static func quickCheck(_ leaf: LeafView, values: [UnsafeRawBufferPointer],
                                    shapes: LeafShapes) -> CheckedFields? {
-        guard let shape = leaf.shape else { return quickCheck(leaf, values: values) }
-        let plan = shapes.plan(shape) { ShapePlan(leaf) }
+        // Only a shape of this very memo names a plan in it (a leaf read with another memo is checked unplanned).
+        guard let shape = leaf.shape, shape.owner == ObjectIdentifier(shapes) else {
+            return quickCheck(leaf, values: values)
+        }
+        let plan = shapes.plan(shape.index) { ShapePlan(leaf) }
         guard plan.valid else { return nil }
         var record = CheckedFields()
         for (index, field) in plan.fields.enumerated() {
@@ -186,6 +189,12 @@ extension RecordSchema.CheckedFields {
 /// usually one comparison with a list already checked instead of a check of every name (`LeafView.init(_:shapes:)`).
 /// Bounded: past `capacity` lists, new ones are checked every time and not kept. One per thread: not locked.
 package final class LeafShapes: @unchecked Sendable {
+    /// A kept list: its index, and which memo keeps it.
+    package struct Shape: Equatable {
+        package let index: Int
+        package let owner: ObjectIdentifier
+    }
+
     package static let capacity = 32
     private var lists: [[UInt8]] = []
     private var plans: [RecordSchema.ShapePlan?] = []
