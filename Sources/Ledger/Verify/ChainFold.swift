@@ -40,7 +40,9 @@ struct ChainFold {
     }
 
     mutating func fold(_ facts: UnsafeBufferPointer<EntryFacts>, into report: inout VerifyReport) throws {
-        for fact in facts { try fold(fact, into: &report) }
+        // Each fact borrowed where it lies: `for fact in facts` copied every ~250-byte fact (and retained and
+        // released its references) on the scanning thread, which keyless verify waits on.
+        for index in facts.indices { try fold(facts[index], into: &report) }
     }
 
     /// The tree's size and root, and the checkpoints that name more entries than the ledger holds.
@@ -55,7 +57,7 @@ struct ChainFold {
         }
     }
 
-    private mutating func fold(_ fact: EntryFacts, into report: inout VerifyReport) throws {
+    private mutating func fold(_ fact: borrowing EntryFacts, into report: inout VerifyReport) throws {
         guard fact.seq != .max else {
             report.add(Violation(seq: nil, kind: .unexpectedEntry,
                                  detail: "an entries key is not an 8-byte sequence number"))
