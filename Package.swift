@@ -28,12 +28,14 @@ let package = Package(
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
 
+        // Which vector kernel (AVX-512, AVX2, none) the C modules below run, chosen once; tests lower it.
+        .target(name: "CKernel"),
         // BLAKE2b with a precomputed key block, for many short keyed hashes. Only Sodium imports it.
-        .target(name: "CBLAKE2b"),
-        // Base64url encoding with AVX2 (no memory tables). Only Sodium imports it.
-        .target(name: "CBase64"),
+        .target(name: "CBLAKE2b", dependencies: ["CKernel"]),
+        // Base64url encoding with AVX-512 VBMI or AVX2 (no memory tables). Only Sodium imports it.
+        .target(name: "CBase64", dependencies: ["CKernel"]),
         // ChaCha20 on 16 or 8 blocks at once (AVX-512, AVX2), for the AEAD. Only Sodium imports it.
-        .target(name: "CChaCha20"),
+        .target(name: "CChaCha20", dependencies: ["CKernel"]),
         // Safe Swift over libsodium: AEAD, Ed25519, Argon2id, KDF, random, secret bytes.
         .target(name: "Sodium", dependencies: ["CSodium", "CBLAKE2b", "CBase64", "CChaCha20"]),
         // age-encryption.org/v1 (c2sp.org/age): X25519 recipients, sealing and opening in memory. Pure; via Sodium.
@@ -51,7 +53,7 @@ let package = Package(
         // tlog-proof receipts, cosigned checkpoints checked against a policy. Pure; no I/O.
         .target(name: "Transparency", dependencies: ["MerkleLog", "SignedNote", "Sodium"]),
         // The end of a plain JSON string 64 or 32 bytes at a time (AVX-512BW, AVX2). Only LedgerFormat imports it.
-        .target(name: "CTextScan"),
+        .target(name: "CTextScan", dependencies: ["CKernel"]),
         // Strict JSON (integers only, no duplicate keys, canonical output) and RFC 4180 CSV.
         .target(name: "RecordFormats"),
         // Small shared helpers with no format knowledge: parallel work, atomic files, the clock, process memory.

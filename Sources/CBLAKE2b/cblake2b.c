@@ -2,6 +2,7 @@
 // words: no table lookups or branches on data, so timing does not depend on the (secret) key.
 
 #include "cblake2b.h"
+#include "ckernel.h"
 #include <string.h>
 
 static const uint64_t IV[8] = {   // RFC 7693 §2.6
@@ -304,28 +305,10 @@ static void finish_short_x8_avx512(const uint64_t midstate[8], const uint8_t *co
 #undef G8
 #endif
 
-// -1 until first asked; read and set atomically (relaxed), since any thread may be the first to ask.
-// Otherwise the kernel in use: 0 one hash at a time, 1 AVX2, 2 AVX-512VL.
-static int kernel_in_use = -1;
+// The kernel in use: 0 one hash at a time, 1 AVX2, 2 AVX-512VL.
+static ckernel_choice choice = CKERNEL_CHOICE(CKERNEL_AVX512VL);
 
-static int best_kernel(void) {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return 2;
-    return __builtin_cpu_supports("avx2") ? 1 : 0;
-#else
-    return 0;
-#endif
-}
-
-static int kernel(void) {
-    int state = __atomic_load_n(&kernel_in_use, __ATOMIC_RELAXED);
-    if (state < 0) {
-        state = best_kernel();
-        __atomic_store_n(&kernel_in_use, state, __ATOMIC_RELAXED);
-    }
-    return state;
-}
+static int kernel(void) { return ckernel_current(&choice); }
 
 int cblake2b_uses_avx2(void) { return kernel() >= 1; }
 
@@ -343,10 +326,7 @@ void cblake2b_finish_short_x8(const uint64_t midstate[8], const uint8_t *const m
 
 int cblake2b_uses_avx512(void) { return kernel() == 2; }
 
-void cblake2b_limit_kernel(int level) {
-    int best = best_kernel();
-    __atomic_store_n(&kernel_in_use, level < best ? level : best, __ATOMIC_RELAXED);
-}
+void cblake2b_limit_kernel(int level) { ckernel_limit(&choice, level); }
 
 void cblake2b_force_portable(int portable) { cblake2b_limit_kernel(portable ? 0 : 2); }
 

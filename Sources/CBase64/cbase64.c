@@ -6,38 +6,16 @@
 // disclosure (most are under 64 bytes) is one step; the alphabet lookup is a byte permutation in a register.
 
 #include "cbase64.h"
+#include "ckernel.h"
 
-// -1 until first asked; read and set atomically (relaxed), since any thread may be the first to ask.
-// Otherwise the kernel in use: 0 none (the caller's table code), 1 AVX2, 2 AVX-512 VBMI.
-static int kernel_in_use = -1;
+// The kernel in use: 0 none (the caller's table code), 1 AVX2, 2 AVX-512 VBMI.
+static ckernel_choice choice = CKERNEL_CHOICE(CKERNEL_AVX512VBMI);
 
-static int best_kernel(void) {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vbmi"))
-        return 2;
-    return __builtin_cpu_supports("avx2") ? 1 : 0;
-#else
-    return 0;
-#endif
-}
-
-int cbase64_kernel(void) {
-    int state = __atomic_load_n(&kernel_in_use, __ATOMIC_RELAXED);
-    if (state < 0) {
-        state = best_kernel();
-        __atomic_store_n(&kernel_in_use, state, __ATOMIC_RELAXED);
-    }
-    return state;
-}
+int cbase64_kernel(void) { return ckernel_current(&choice); }
 
 int cbase64_uses_avx2(void) { return cbase64_kernel() >= 1; }
 
-void cbase64_limit_kernel(int level) {
-    int best = best_kernel();
-    __atomic_store_n(&kernel_in_use, level < best ? level : best, __ATOMIC_RELAXED);
-}
+void cbase64_limit_kernel(int level) { ckernel_limit(&choice, level); }
 
 void cbase64_force_portable(int portable) { cbase64_limit_kernel(portable ? 0 : 2); }
 

@@ -4,6 +4,7 @@
 // no branches on data, so timing does not depend on the key.
 
 #include "cchacha20.h"
+#include "ckernel.h"
 #include <string.h>
 
 // Zeroes a buffer in a way the compiler may not remove (the barrier says the memory is still in use).
@@ -174,32 +175,11 @@ static void xor16_avx512(const uint32_t s[16], uint8_t *out, const uint8_t *in) 
 #undef ROTL
 #endif
 
-// -1 until first asked; read and set atomically (relaxed), since any thread may be the first to ask.
-static int kernel_in_use = -1;
+static ckernel_choice choice = CKERNEL_CHOICE(CKERNEL_AVX512VL);
 
-static int best_kernel(void) {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return 2;
-    return __builtin_cpu_supports("avx2") ? 1 : 0;
-#else
-    return 0;
-#endif
-}
+int cchacha20_kernel(void) { return ckernel_current(&choice); }
 
-int cchacha20_kernel(void) {
-    int state = __atomic_load_n(&kernel_in_use, __ATOMIC_RELAXED);
-    if (state < 0) {
-        state = best_kernel();
-        __atomic_store_n(&kernel_in_use, state, __ATOMIC_RELAXED);
-    }
-    return state;
-}
-
-void cchacha20_limit_kernel(int level) {
-    int best = best_kernel();
-    __atomic_store_n(&kernel_in_use, level < best ? level : best, __ATOMIC_RELAXED);
-}
+void cchacha20_limit_kernel(int level) { ckernel_limit(&choice, level); }
 
 // out = in XOR the keystream from s[12] on, `kernel` 1 or 2; s[12] advances past the blocks used.
 static void xor_from(uint32_t s[16], uint8_t *out, const uint8_t *in, size_t length, int kernel) {

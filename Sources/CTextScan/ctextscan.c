@@ -2,6 +2,7 @@
 // bytes, 0x80-0xff are negative, so "below 0x20" covers them too; 0x7f is compared on its own.
 
 #include "ctextscan.h"
+#include "ckernel.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -64,32 +65,11 @@ static ptrdiff_t end_avx512(const uint8_t *bytes, size_t count, size_t o) {
 }
 #endif
 
-// -1 until first asked; read and set atomically (relaxed), since any thread may be the first to ask.
-static int kernel_in_use = -1;
+static ckernel_choice choice = CKERNEL_CHOICE(CKERNEL_AVX512BW);
 
-static int best_kernel(void) {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) return 2;
-    return __builtin_cpu_supports("avx2") ? 1 : 0;
-#else
-    return 0;
-#endif
-}
+int ctextscan_kernel(void) { return ckernel_current(&choice); }
 
-int ctextscan_kernel(void) {
-    int state = __atomic_load_n(&kernel_in_use, __ATOMIC_RELAXED);
-    if (state < 0) {
-        state = best_kernel();
-        __atomic_store_n(&kernel_in_use, state, __ATOMIC_RELAXED);
-    }
-    return state;
-}
-
-void ctextscan_limit_kernel(int level) {
-    int best = best_kernel();
-    __atomic_store_n(&kernel_in_use, level < best ? level : best, __ATOMIC_RELAXED);
-}
+void ctextscan_limit_kernel(int level) { ckernel_limit(&choice, level); }
 
 ptrdiff_t ctextscan_plain_string_end(const uint8_t *bytes, size_t count, size_t from) {
 #if defined(__x86_64__)

@@ -6,10 +6,9 @@ import CSodium
 /// libsodium), then the AEAD of RFC 8439 §2.8 with ChaCha20 from CChaCha20 (16 or 8 blocks at a time) and Poly1305
 /// from libsodium. libsodium 1.0.18's ChaCha20 takes at most 8 blocks at once and a message's last < 512 bytes a
 /// block at a time; an entry's ~1.3 KB payload opens in ~1.0 µs here against ~1.5 µs (docs/PERFORMANCE.md).
-/// Used when CChaCha20 has a kernel for the CPU (`isAvailable`); `XChaCha20Poly1305` falls back to libsodium.
+/// Used when CChaCha20 has a kernel for the CPU; otherwise `seal` and `open` decline and `XChaCha20Poly1305` uses
+/// libsodium's AEAD.
 enum ComposedXChaCha20Poly1305 {
-    static var isAvailable: Bool { cchacha20_kernel() > 0 }
-
     /// Seals into `output` (`plaintext.count + 16` bytes: ciphertext, then tag); false (nothing usable written)
     /// when CChaCha20 declines, so the caller uses libsodium.
     static func seal(_ plaintext: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer,
