@@ -54,8 +54,7 @@ extension RecordSchema {
             }
             if known?.required == true { required += 1 }
             let kept = CheckedFields.Kept(utf8: nameBytes)
-            guard let value = quickValue(value, type, plainScanned: plainScanned, keeping: kept != .none,
-                                         field: nameBytes) else {
+            guard let value = quickValue(value, type, plainScanned: plainScanned, keeping: kept != .none) else {
                 ok = false
                 return
             }
@@ -90,8 +89,7 @@ extension RecordSchema {
     /// `choices`: a choice field's allowed words as bytes (else they are compared as the schema's strings).
     @inline(__always)
     private static func quickValue(_ value: UnsafeRawBufferPointer, _ type: FieldType, plainScanned: Bool,
-                                   keeping: Bool, choices: [[UInt8]]? = nil,
-                                   field: UnsafeRawBufferPointer? = nil) -> JSONValue?? {
+                                   keeping: Bool, choices: [[UInt8]]? = nil) -> JSONValue?? {
         let plainBody = { plainScanned ? FastJSON.quotedBody(value) : FastJSON.plainStringBody(value) }
         switch type {
         case .line(let maxLength), .text(let maxLength):
@@ -118,8 +116,8 @@ extension RecordSchema {
             break
         }
         guard let parsed = FastJSON.value(value) ?? (try? JSONParser.parse(value)) else { return nil }
-        let name = field.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        do { try check(parsed, as: type, field: name) } catch { return nil }
+        // Only the verdict is used here (a failure goes to the full check, which names the field).
+        do { try check(parsed, as: type, field: "") } catch { return nil }
         return .some(keeping ? parsed : nil)
     }
 
